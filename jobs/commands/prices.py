@@ -1,0 +1,95 @@
+"""init, update, import-csv, status: getting prices into the store and reporting on them."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from marketdata.db import create_schema
+from marketdata.prices import price_summaries, upsert_prices
+from marketdata.sources.csv_file import read_price_csv
+from marketdata.sources.select import seed_sources, update_sources
+from marketdata.updater import seed_prices, update_from_sources
+
+from ..context import bootstrap
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("init", help="create the schema and seed prices (Yahoo, else the offline sample)")
+    p.add_argument("--ticker", help="seed only this ticker (default: every ticker in TICKERS)")
+    p.set_defaults(handler=cmd_init)
+
+    p = sub.add_parser("update", help="fetch new prices; says how many rows it added")
+    p.add_argument("--ticker", help="update only this ticker (default: every ticker in TICKERS)")
+    p.set_defaults(handler=cmd_update)
+
+    p = sub.add_parser("import-csv", help="import a Yahoo-style CSV (all or nothing)")
+    p.add_argument("path", type=Path)
+    p.add_argument("--ticker", help="ticker the file holds (default: first of TICKERS)")
+    p.set_defaults(handler=cmd_import_csv)
+
+    p = sub.add_parser("status", help="tickers, first/last date, row count, source")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("migrate", help="create missing tables (the Procfile release step)")
+    p.set_defaults(handler=cmd_migrate)
+
+
+def _tickers(ctx, args) -> list[str]:
+    return [args.ticker.upper()] if getattr(args, "ticker", None) else list(ctx.settings.tickers)
+
+
+def cmd_migrate(args) -> int:
+    ctx = bootstrap(ensure_schema=False)
+    create_schema(ctx.engine)
+    print("schema is up to date")
+    return 0
+
+
+def cmd_init(args) -> int:
+    ctx = bootstrap()
+    for ticker in _tickers(ctx, args):
+        result = seed_prices(ctx.engine, ticker, seed_sources(ctx.settings), ctx.now())
+        print(result.message)
+    return 0
+
+
+def cmd_update(args) -> int:
+    ctx = bootstrap()
+    for ticker in _tickers(ctx, args):
+        result = update_from_sources(
+            ctx.engine, ticker, update_sources(ctx.settings), ctx.settings.overlap_days, ctx.now()
+        )
+        print(result.message)
+    return 0
+
+
+def cmd_import_csv(args) -> int:
+    ctx = bootstrap()
+    ticker = (args.ticker or ctx.settings.default_ticker).upper()
+    frame = read_price_csv(args.path)  # raises before anything is written
+    from marketdata.db import session_factory
+
+    with session_factory(ctx.engine).begin() as session:
+        n = upsert_prices(session, ticker, frame, f"csv:{args.path.name}", ctx.now())
+    print(f"{ticker}: imported {n} rows from {args.path.name} ({frame.index[0].date()} to {frame.index[-1].date()})")
+    return 0
+
+
+def cmd_status(args) -> int:
+    ctx = bootstrap()
+    summaries = price_summaries(ctx.engine)
+    if args.json:
+        print(json.dumps([s.as_json() for s in summaries], indent=2))
+        return 0
+    if not summaries:
+        print("no prices stored yet; run: python -m jobs init")
+        return 0
+    print(f"{'ticker':<8}{'first':<12}{'last':<12}{'rows':>7}  source (fetched)")
+    for s in summaries:
+        print(
+            f"{s.ticker:<8}{s.first_date.isoformat():<12}{s.last_date.isoformat():<12}{s.rows:>7}  "
+            f"{', '.join(s.sources)} ({s.last_fetched_at:%Y-%m-%d %H:%M})"
+        )
+    return 0

@@ -1,0 +1,2 @@
+class JobError(RuntimeError):
+    """An expected failure of a command: printed as one line, exit code non-zero."""

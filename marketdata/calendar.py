@@ -1,0 +1,31 @@
+"""NYSE trading days, from ``exchange_calendars`` rather than a hand-written holiday list."""
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+
+import pandas as pd
+
+
+@lru_cache(maxsize=1)
+def _nyse():
+    import exchange_calendars as xcals  # ~1 s to import; only when first needed
+
+    # The default calendar covers only ~20 years back; the offline sample starts in 2000.
+    return xcals.get_calendar("XNYS", start="1990-01-02")
+
+
+def next_trading_days(after: date, n: int) -> list[date]:
+    """The ``n`` NYSE sessions strictly after ``after``."""
+    cal = _nyse()
+    sessions = cal.sessions_in_range(pd.Timestamp(after) + pd.Timedelta(days=1), pd.Timestamp(after) + pd.Timedelta(days=n * 2 + 15))
+    return [ts.date() for ts in sessions[:n]]
+
+
+def is_trading_day(day: date) -> bool:
+    return bool(_nyse().is_session(pd.Timestamp(day)))
+
+
+def trading_days_between(start: date, end: date) -> list[date]:
+    """NYSE sessions in [start, end]."""
+    return [ts.date() for ts in _nyse().sessions_in_range(pd.Timestamp(start), pd.Timestamp(end))]

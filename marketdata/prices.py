@@ -1,0 +1,175 @@
+"""Price repository: read and write daily prices in the store.
+
+A *price frame* is a DataFrame indexed by a tz-naive ``DatetimeIndex`` named
+``date`` with float columns ``open, high, low, close`` and int ``volume``,
+oldest first, one row per trading day.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.orm import Session
+
+from .tables import Price
+
+PRICE_COLUMNS = ["open", "high", "low", "close", "volume"]
+
+
+class PriceDataError(ValueError):
+    """Prices that must not enter the store; the message names where and what."""
+
+
+def validate_price_frame(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
+    """Check a price frame and return it sorted; raise PriceDataError naming the bad row.
+
+    ``origin`` says where the data came from (a file name, "Yahoo", ...) so the
+    one-line error tells the user where to look.
+    """
+    if frame.empty:
+        raise PriceDataError(f"{origin}: no price rows")
+    missing = [c for c in PRICE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise PriceDataError(f"{origin}: missing column(s) {', '.join(missing)}")
+    dupes = frame.index[frame.index.duplicated()]
+    if len(dupes):
+        raise PriceDataError(f"{origin}: duplicate date {dupes[0].date()}")
+    for col in PRICE_COLUMNS:
+        bad = frame[col].isna()
+        if bad.any():
+            raise PriceDataError(f"{origin}: missing {col} on {frame.index[bad.argmax()].date()}")
+    for col in ["open", "high", "low", "close"]:
+        bad = frame[col] <= 0
+        if bad.any():
+            raise PriceDataError(f"{origin}: non-positive {col} on {frame.index[bad.argmax()].date()}")
+    bad = frame["high"] < frame["low"]
+    if bad.any():
+        raise PriceDataError(f"{origin}: high below low on {frame.index[bad.argmax()].date()}")
+    bad = frame["volume"] < 0
+    if bad.any():
+        raise PriceDataError(f"{origin}: negative volume on {frame.index[bad.argmax()].date()}")
+    out = frame[PRICE_COLUMNS].sort_index()
+    out.index = pd.DatetimeIndex(out.index).normalize().rename("date")
+    out["volume"] = out["volume"].round().astype("int64")
+    return out
+
+
+def load_prices(engine: Engine, ticker: str, end: date | None = None) -> pd.DataFrame:
+    """All stored prices of ``ticker`` (up to ``end`` inclusive), oldest first."""
+    stmt = select(Price.date, Price.open, Price.high, Price.low, Price.close, Price.volume).where(
+        Price.ticker == ticker
+    )
+    if end is not None:
+        stmt = stmt.where(Price.date <= end)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt.order_by(Price.date)).all()
+    frame = pd.DataFrame(rows, columns=["date", *PRICE_COLUMNS])
+    frame["date"] = pd.to_datetime(frame["date"])
+    frame = frame.set_index("date")
+    frame[["open", "high", "low", "close"]] = frame[["open", "high", "low", "close"]].astype(float)
+    frame["volume"] = frame["volume"].astype("int64")
+    return frame
+
+
+def last_stored_date(engine: Engine, ticker: str) -> date | None:
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(Price.date)).where(Price.ticker == ticker)).scalar()
+
+
+def _rows(ticker: str, frame: pd.DataFrame, source: str, now: datetime) -> list[dict]:
+    return [
+        dict(
+            ticker=ticker,
+            date=ts.date(),
+            open=float(r.open),
+            high=float(r.high),
+            low=float(r.low),
+            close=float(r.close),
+            volume=int(r.volume),
+            source=source,
+            fetched_at=now,
+        )
+        for ts, r in zip(frame.index, frame.itertuples(index=False))
+    ]
+
+
+def insert_prices(session: Session, ticker: str, frame: pd.DataFrame, source: str, now: datetime) -> int:
+    """Insert rows (dates must not be stored yet); returns the count."""
+    rows = _rows(ticker, frame, source, now)
+    if rows:
+        session.execute(Price.__table__.insert(), rows)
+    return len(rows)
+
+
+def replace_all_prices(session: Session, ticker: str, frame: pd.DataFrame, source: str, now: datetime) -> int:
+    """Replace a ticker's whole history (used after a split re-based Yahoo's history)."""
+    session.execute(delete(Price).where(Price.ticker == ticker))
+    return insert_prices(session, ticker, frame, source, now)
+
+
+def upsert_prices(session: Session, ticker: str, frame: pd.DataFrame, source: str, now: datetime) -> int:
+    """Write rows, replacing any stored row on the same date."""
+    dates = [ts.date() for ts in frame.index]
+    for i in range(0, len(dates), 500):  # keep the IN list well under driver limits
+        session.execute(delete(Price).where(Price.ticker == ticker, Price.date.in_(dates[i : i + 500])))
+    return insert_prices(session, ticker, frame, source, now)
+
+
+@dataclass(frozen=True)
+class TickerSummary:
+    ticker: str
+    first_date: date
+    last_date: date
+    rows: int
+    sources: list[str]
+    last_fetched_at: datetime
+
+    def as_json(self) -> dict:
+        return {
+            "ticker": self.ticker,
+            "first_date": self.first_date.isoformat(),
+            "last_date": self.last_date.isoformat(),
+            "rows": self.rows,
+            "sources": self.sources,
+            "last_fetched_at": self.last_fetched_at.isoformat(),
+        }
+
+
+def price_summaries(engine: Engine) -> list[TickerSummary]:
+    """One line per stored ticker: range, row count, where rows came from, freshness."""
+    with engine.connect() as conn:
+        ranges = conn.execute(
+            select(Price.ticker, func.min(Price.date), func.max(Price.date), func.count(), func.max(Price.fetched_at))
+            .group_by(Price.ticker)
+            .order_by(Price.ticker)
+        ).all()
+        sources = conn.execute(
+            select(Price.ticker, Price.source, func.count()).group_by(Price.ticker, Price.source)
+        ).all()
+    by_ticker: dict[str, list[tuple[int, str]]] = {}
+    for ticker, source, n in sources:
+        by_ticker.setdefault(ticker, []).append((n, source))
+    return [
+        TickerSummary(
+            ticker=t,
+            first_date=first,
+            last_date=last,
+            rows=n,
+            sources=[s for _, s in sorted(by_ticker.get(t, []), reverse=True)],
+            last_fetched_at=fetched,
+        )
+        for t, first, last, n, fetched in ranges
+    ]
+
+
+def data_fingerprint(frame: pd.DataFrame) -> str:
+    """A stable hash of a price frame, stored with each model (which data trained it)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(np.asarray(frame.index.values, dtype="datetime64[ns]").tobytes())
+    h.update(np.ascontiguousarray(frame[PRICE_COLUMNS].to_numpy(dtype=float)).tobytes())
+    return h.hexdigest()

@@ -1,0 +1,150 @@
+"""SQLAlchemy table definitions for everything the product stores.
+
+One database holds prices, trained models (their ``.keras`` bytes), the
+precomputed outputs the dashboard draws, the run history and the training
+lease, so every process on every machine sees the same state (a Heroku dyno's
+own disk is private and wiped on restart).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Price(Base):
+    """One trading day of one ticker; prices are split- and dividend-adjusted."""
+
+    __tablename__ = "prices"
+
+    ticker: Mapped[str] = mapped_column(String(16), primary_key=True)
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    open: Mapped[float] = mapped_column(Float)
+    high: Mapped[float] = mapped_column(Float)
+    low: Mapped[float] = mapped_column(Float)
+    close: Mapped[float] = mapped_column(Float)
+    volume: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(64))  # yahoo | offline-sample | csv:<file>
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ModelRecord(Base):
+    """A trained network with everything needed to reproduce and judge it."""
+
+    __tablename__ = "models"
+    __table_args__ = (UniqueConstraint("ticker", "cell", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticker: Mapped[str] = mapped_column(String(16), index=True)
+    cell: Mapped[str] = mapped_column(String(16))  # simplernn | lstm | gru
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # train | finetune
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("models.id"), nullable=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), nullable=True)
+    hyperparams: Mapped[dict] = mapped_column(JSON)
+    seed: Mapped[int] = mapped_column(Integer)
+    data_start: Mapped[date] = mapped_column(Date)
+    data_end: Mapped[date] = mapped_column(Date)
+    val_start: Mapped[date] = mapped_column(Date)
+    test_start: Mapped[date] = mapped_column(Date)  # the train/test split boundary
+    data_hash: Mapped[str] = mapped_column(String(64))
+    metrics: Mapped[dict] = mapped_column(JSON)
+    train_seconds: Mapped[float] = mapped_column(Float)
+    param_count: Mapped[int] = mapped_column(Integer)
+    keras_bytes: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ModelOutput(Base):
+    """Precomputed JSON the dashboard draws, so the web never loads a model.
+
+    ``name`` is one of: predictions, forecast, loss_curve, metrics, residual_diagnostics.
+    """
+
+    __tablename__ = "model_outputs"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    payload: Mapped[dict | list] = mapped_column(JSON)
+
+
+class Champion(Base):
+    """The model served for a ticker and cell type."""
+
+    __tablename__ = "champions"
+
+    ticker: Mapped[str] = mapped_column(String(16), primary_key=True)
+    cell: Mapped[str] = mapped_column(String(16), primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
+    promoted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ChampionEvent(Base):
+    """Audit trail of promotions and rollbacks."""
+
+    __tablename__ = "champion_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticker: Mapped[str] = mapped_column(String(16))
+    cell: Mapped[str] = mapped_column(String(16))
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
+    previous_model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id"), nullable=True)
+    action: Mapped[str] = mapped_column(String(16))  # promote | rollback
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Run(Base):
+    """One pipeline run: nightly, manual (CLI or UI), bootstrap."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticker: Mapped[str] = mapped_column(String(16))
+    trigger: Mapped[str] = mapped_column(String(16))  # nightly | manual | bootstrap | simulate
+    requested_by: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))  # finetune | retrain | auto
+    status: Mapped[str] = mapped_column(String(16))  # running|succeeded|failed|skipped|cancelled
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    steps: Mapped[list] = mapped_column(JSON, default=list)
+    rows_fetched: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    metrics_before: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    metrics_after: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    promoted: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)  # 0..1
+    progress_message: Mapped[str] = mapped_column(Text, default="")
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+class Lease(Base):
+    """A named, expiring lock row: at most one training run across all processes."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

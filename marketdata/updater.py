@@ -1,0 +1,151 @@
+"""Seeding and incremental update of the price store.
+
+Yahoo's adjusted history is re-based after every split or dividend, so appending
+new days night after night drifts out of step. Each update therefore refetches an
+overlap window of already-stored days and compares it; if it disagrees, the whole
+history is refetched and replaced in one transaction.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from .db import session_factory
+from .prices import insert_prices, last_stored_date, load_prices, replace_all_prices
+from .sources.base import PriceSource, SourceUnavailable
+
+log = logging.getLogger(__name__)
+
+# Yahoo rounds adjusted prices; anything beyond this relative gap is a re-basing.
+OVERLAP_RTOL = 5e-4
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    ticker: str
+    added: int
+    replaced_history: bool
+    source: str
+    last_date: date | None
+    message: str
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def seed_prices(
+    engine: Engine,
+    ticker: str,
+    sources: list[PriceSource],
+    now: datetime | None = None,
+) -> UpdateResult:
+    """Fill an empty ticker from the first source that answers (Yahoo, else offline)."""
+    now = now or _utcnow()
+    existing = last_stored_date(engine, ticker)
+    if existing is not None:
+        return UpdateResult(ticker, 0, False, "store", existing, f"{ticker}: already seeded up to {existing}")
+    errors = []
+    for source in sources:
+        try:
+            frame = source.fetch(ticker, None)
+        except SourceUnavailable as exc:
+            log.warning("%s", exc)
+            errors.append(str(exc))
+            continue
+        with session_factory(engine).begin() as session:
+            added = insert_prices(session, ticker, frame, source.name, now)
+        last = frame.index[-1].date()
+        return UpdateResult(ticker, added, False, source.name, last, f"{ticker}: seeded {added} rows from {source.name}")
+    raise SourceUnavailable(f"no price source could seed {ticker}: " + "; ".join(errors))
+
+
+def _overlap_agrees(stored: pd.DataFrame, fetched: pd.DataFrame) -> bool:
+    common = stored.index.intersection(fetched.index)
+    if len(common) == 0:
+        return False
+    a = stored.loc[common, "close"].to_numpy(float)
+    b = fetched.loc[common, "close"].to_numpy(float)
+    return bool(np.allclose(a, b, rtol=OVERLAP_RTOL, atol=0))
+
+
+def update_prices(
+    engine: Engine,
+    ticker: str,
+    source: PriceSource,
+    overlap_days: int = 10,
+    now: datetime | None = None,
+) -> UpdateResult:
+    """Append the days after the last stored one, checking an overlap window first.
+
+    Raises SourceUnavailable if the source cannot answer; the store is then unchanged.
+    """
+    now = now or _utcnow()
+    last = last_stored_date(engine, ticker)
+    if last is None:
+        return seed_prices(engine, ticker, [source], now)
+    stored = load_prices(engine, ticker)
+    overlap_start = stored.index[max(0, len(stored) - overlap_days)].date()
+    fetched = source.fetch(ticker, overlap_start)
+    if not _overlap_agrees(stored, fetched):
+        log.warning("%s: overlap since %s disagrees with the store; refetching full history", ticker, overlap_start)
+        full = source.fetch(ticker, None)
+        with session_factory(engine).begin() as session:
+            added = replace_all_prices(session, ticker, full, source.name, now)
+        return UpdateResult(
+            ticker,
+            added - len(stored),
+            True,
+            source.name,
+            full.index[-1].date(),
+            f"{ticker}: adjusted history changed (split or dividend); replaced {len(stored)} rows with {added}",
+        )
+    new = fetched[fetched.index > pd.Timestamp(last)]
+    with session_factory(engine).begin() as session:
+        added = insert_prices(session, ticker, new, source.name, now)
+    newest = new.index[-1].date() if added else last
+    return UpdateResult(ticker, added, False, source.name, newest, f"{ticker}: added {added} new rows (last {newest})")
+
+
+def update_from_sources(
+    engine: Engine,
+    ticker: str,
+    sources: list[PriceSource],
+    overlap_days: int = 10,
+    now: datetime | None = None,
+) -> UpdateResult:
+    """Update from the first source that answers.
+
+    A fallback source (the offline sample) is used only if the ticker's newest
+    stored row came from it; otherwise the first source's error is raised, and
+    the store is left as it was.
+    """
+    if last_stored_date(engine, ticker) is None:
+        return seed_prices(engine, ticker, sources, now)
+    newest_source = stored_source_of_last_row(engine, ticker)
+    first_error: SourceUnavailable | None = None
+    for i, source in enumerate(sources):
+        if i > 0 and source.name != newest_source:
+            continue
+        try:
+            return update_prices(engine, ticker, source, overlap_days, now)
+        except SourceUnavailable as exc:
+            first_error = first_error or exc
+    assert first_error is not None
+    raise first_error
+
+
+def stored_source_of_last_row(engine: Engine, ticker: str) -> str | None:
+    from sqlalchemy import select
+
+    from .tables import Price
+
+    with engine.connect() as conn:
+        return conn.execute(
+            select(Price.source).where(Price.ticker == ticker).order_by(Price.date.desc()).limit(1)
+        ).scalar()

@@ -1,0 +1,104 @@
+"""Shared fixtures: a fresh SQLite or Postgres store per test, CLI runner, services.
+
+Tests that need a service (Postgres, Redis, Chromium) skip with the reason when it
+is absent; with REQUIRE_SERVICES=1 (set by .ci/run) a missing service is a failure.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from marketdata.db import create_schema, make_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def service_missing(reason: str) -> None:
+    """Skip, or fail when CI promised the service would be there."""
+    if os.environ.get("REQUIRE_SERVICES") == "1":
+        pytest.fail(f"required service missing: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    """A throw-away Postgres database for this test session; its URL."""
+    try:
+        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception as exc:  # any connection failure means: no Postgres here
+        service_missing(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {type(exc).__name__}")
+    name = f"forecast_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _fresh_postgres(url: str) -> str:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> str:
+    """URL of an empty store, once on SQLite and once on the real Postgres."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return _fresh_postgres(request.getfixturevalue("postgres_database"))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    """URL of an empty SQLite store (for tests whose point is not the database)."""
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture
+def engine(database_url):
+    """An engine on a fresh store with the schema created."""
+    eng = make_engine(database_url)
+    create_schema(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def run_cli(tmp_path):
+    """Run ``python -m jobs ...`` in a real subprocess against a given store."""
+
+    def run(*args: str, database_url: str, stdin: str | None = None, env: dict | None = None, timeout: int = 600):
+        full_env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "PRICE_SOURCE": "offline",
+            "DATA_DIR": str(tmp_path / "data"),
+            **(env or {}),
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "jobs", *args],
+            cwd=ROOT,
+            env=full_env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return run
