@@ -1,0 +1,17 @@
+"""How long work reports progress and hears a cancel request, whoever started it."""
+from __future__ import annotations
+
+from typing import Callable
+
+# progress(fraction 0..1, one-line message)
+ProgressFn = Callable[[float, str], None]
+# returns True when the run should stop at the next safe point
+CancelFn = Callable[[], bool]
+
+
+def no_progress(_fraction: float, _message: str) -> None:
+    return None
+
+
+def never_cancel() -> bool:
+    return False
