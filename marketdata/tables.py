@@ -148,3 +148,15 @@ class Lease(Base):
     run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ClockStatus(Base):
+    """What the clock process last said about itself, so the web can show the
+    scheduler's next run without importing APScheduler."""
+
+    __tablename__ = "clock_status"
+
+    job_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)
