@@ -1,0 +1,63 @@
+"""The Celery app shared by the web's background callbacks and the training tasks.
+
+Only built when ``REDIS_URL`` is set. Heroku Redis hands out ``rediss://`` URLs
+with a self-signed certificate, so TLS is on without certificate verification
+there (Heroku's documented setting); ``redis://`` stays plain.
+"""
+from __future__ import annotations
+
+import ssl
+from typing import TYPE_CHECKING
+
+from .config import Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from celery import Celery
+
+
+def ssl_options(url: str) -> dict | None:
+    """Celery/redis-py TLS options for a ``rediss://`` URL, None for ``redis://``."""
+    return {"ssl_cert_reqs": ssl.CERT_NONE} if url.startswith("rediss://") else None
+
+
+def make_celery(settings: Settings, include: list[str] | None = None) -> "Celery":
+    """A Celery app on REDIS_URL; creating it does not connect to anything."""
+    from celery import Celery
+
+    if not settings.redis_url:
+        raise ValueError("REDIS_URL is not set; Celery needs a Redis broker")
+    app = Celery("forecast", broker=settings.redis_url, backend=settings.redis_url, include=include or [])
+    tls = ssl_options(settings.redis_url)
+    app.conf.update(
+        broker_use_ssl=tls,
+        redis_backend_use_ssl=tls,
+        # A task is acknowledged only when it finished, so a worker killed mid-task
+        # leaves it in the queue for another worker instead of losing it.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": 3600},
+        result_expires=86400,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        timezone="UTC",
+    )
+    return app
+
+
+def queue_status(settings: Settings, timeout_s: float = 1.0) -> tuple[bool, str]:
+    """Whether the Redis behind the queue answers: (ok, one-line reason)."""
+    if not settings.redis_url:
+        return True, "no queue configured: background work runs on this machine (diskcache)"
+    import redis
+
+    kwargs = {"socket_connect_timeout": timeout_s, "socket_timeout": timeout_s}
+    if settings.redis_url.startswith("rediss://"):
+        kwargs["ssl_cert_reqs"] = None
+    try:
+        redis.Redis.from_url(settings.redis_url, **kwargs).ping()
+    except Exception as exc:  # any failure to reach Redis means: queue unavailable
+        return False, f"queue unavailable: Redis did not answer ({type(exc).__name__})"
+    return True, "queue available"
