@@ -1,0 +1,61 @@
+"""Celery tasks: the nightly pipeline fanned out one task per ticker to the workers.
+
+Run by ``celery -A jobs.tasks worker`` (the Procfile ``worker:``) when REDIS_URL
+is set. Each task calls the same ``run_pipeline`` as the CLI, the clock and the
+admin UI. Tasks are acknowledged late, so a worker killed mid-task leaves the task
+for another worker; the killed run's lease expires and its run row is marked
+failed by the next run, and a half-trained model is never registered.
+"""
+from __future__ import annotations
+
+import logging
+
+from marketdata.config import load_settings
+from marketdata.queue import make_celery
+
+log = logging.getLogger(__name__)
+
+
+def _build_app():
+    settings = load_settings()
+    if not settings.redis_url:
+        return None
+    return make_celery(settings, include=["jobs.tasks"])
+
+
+# Celery's ``-A`` needs a module-level app; building it reads settings but connects
+# to nothing. Without REDIS_URL there is no app and the pipeline runs in-process.
+app = _build_app()
+
+
+def run_ticker(ticker: str, trigger: str = "nightly", requested_by: str = "clock", action: str = "auto",
+               cells: list[str] | None = None, epochs: int | None = None) -> dict:
+    """Run the pipeline for one ticker in this process; returns a JSON-able summary."""
+    from .context import bootstrap
+    from .errors import RunInProgress
+    from .pipeline import run_pipeline
+
+    ctx = bootstrap()
+    try:
+        run = run_pipeline(ctx, ticker=ticker, trigger=trigger, requested_by=requested_by, action=action,
+                           cells=cells, epochs=epochs)
+    except RunInProgress as exc:
+        return {"ticker": ticker, "status": "refused", "error": str(exc)}
+    return {"ticker": ticker, "status": run["status"], "run_id": run["id"], "error": run.get("error")}
+
+
+if app is not None:
+    run_ticker_task = app.task(name="jobs.run_ticker", acks_late=True, reject_on_worker_lost=True)(run_ticker)
+
+
+def fan_out(tickers: list[str], trigger: str = "nightly", requested_by: str = "clock", action: str = "auto",
+            wait_s: float | None = None) -> list[dict]:
+    """One task per ticker on the workers when a queue is configured, else one after another here."""
+    if app is None:
+        return [run_ticker(t, trigger, requested_by, action) for t in tickers]
+    from celery import group
+
+    result = group(run_ticker_task.s(t, trigger, requested_by, action) for t in tickers).apply_async()
+    if wait_s is None:
+        return [{"ticker": t, "status": "queued", "task_id": r.id} for t, r in zip(tickers, result.results)]
+    return result.get(timeout=wait_s, propagate=False)
