@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from marketdata.config import load_settings
-from marketdata.queue import make_celery
+from marketdata.queue import shared_celery_app
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ def _build_app():
     settings = load_settings()
     if not settings.redis_url:
         return None
-    return make_celery(settings, include=["jobs.tasks"])
+    return shared_celery_app(settings)
 
 
 # Celery's ``-A`` needs a module-level app; building it reads settings but connects

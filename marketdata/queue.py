@@ -61,3 +61,15 @@ def queue_status(settings: Settings, timeout_s: float = 1.0) -> tuple[bool, str]
     except Exception as exc:  # any failure to reach Redis means: queue unavailable
         return False, f"queue unavailable: Redis did not answer ({type(exc).__name__})"
     return True, "queue available"
+
+
+_shared: dict[str, "Celery"] = {}
+
+
+def shared_celery_app(settings: Settings) -> "Celery":
+    """The one Celery app of this process, for both Dash's background callbacks and
+    the pipeline tasks, so one ``worker`` process serves both."""
+    key = settings.redis_url or ""
+    if key not in _shared:
+        _shared[key] = make_celery(settings, include=["jobs.tasks"])
+    return _shared[key]
