@@ -48,6 +48,22 @@ class Settings:
     overlap_days: int = 10
     redis_url: str | None = None
     cache_dir: Path = field(default_factory=lambda: DEFAULT_DATA_DIR / "cache")
+    # Dashboard access. No default passwords: admin actions stay disabled until both
+    # ADMIN_USER and ADMIN_PASSWORD are set; analyst pages are open unless both
+    # ANALYST_USER and ANALYST_PASSWORD are set.
+    admin_user: str | None = field(default=None, repr=False)
+    admin_password: str | None = field(default=None, repr=False)
+    analyst_user: str | None = field(default=None, repr=False)
+    analyst_password: str | None = field(default=None, repr=False)
+    dashboard_cache_seconds: int = 300  # upper bound on how stale a cached read may be
+
+    @property
+    def admin_enabled(self) -> bool:
+        return bool(self.admin_user and self.admin_password)
+
+    @property
+    def analyst_login_required(self) -> bool:
+        return bool(self.analyst_user and self.analyst_password)
 
     @property
     def default_ticker(self) -> str:
@@ -75,4 +91,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         overlap_days=_int(env, "PRICE_OVERLAP_DAYS", 10),
         redis_url=env.get("REDIS_URL") or None,
         cache_dir=Path(env.get("CACHE_DIR") or data_dir / "cache"),
+        admin_user=env.get("ADMIN_USER") or None,
+        admin_password=env.get("ADMIN_PASSWORD") or None,
+        analyst_user=env.get("ANALYST_USER") or None,
+        analyst_password=env.get("ANALYST_PASSWORD") or None,
+        dashboard_cache_seconds=_int(env, "DASHBOARD_CACHE_SECONDS", 300),
     )

@@ -1,0 +1,103 @@
+"""Forecast (home): price history, test-period predictions, split boundary, next-H forecast with bands."""
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html
+
+from dashboard import data
+from dashboard.components import ago, card, cell_selector, default_cell, fmt_dt, graph, missing
+from dashboard.figures.common import label
+from dashboard.figures.forecast import forecast_figure, forecast_table, history_figure, rmse_in_words
+from marketdata.queries import Snapshot
+
+dash.register_page(__name__, path="/", name="Forecast", title="Forecast - AAPL", order=0)
+
+NO_PRICES = ("No prices are stored yet.", "python -m jobs init")
+NO_MODELS = ("No trained model yet: the chart shows prices only.", "python -m jobs train (or start a retrain on the Admin page)")
+
+
+def headline_cards(snap: Snapshot, cell: str) -> dbc.Row:
+    view = snap.cells[cell]
+    fc, metrics, info = view.outputs.get("forecast"), view.outputs.get("metrics"), view.info
+    status = snap.status or {}
+    last_close = card("Last close", f"${fc['last_close']:.2f}" if fc else "-", f"on {fc['last_date']}" if fc else None)
+    if fc and fc["dates"]:
+        nxt = card("Next-day forecast", f"${fc['predicted'][0]:.2f}",
+                   f"{fc['dates'][0]} · 80%: ${fc['lower80'][0]:.2f}-${fc['upper80'][0]:.2f}", id_="forecast-next-card")
+    else:
+        nxt = card("Next-day forecast", "-", "no forecast stored for this model")
+    model = card("Model", f"{label(cell)} v{info['version']}",
+                 f"{info['kind']} · trained {fmt_dt(info['created_at'])} ({ago(info['created_at'])})", id_="forecast-model-card")
+    source = card("Data", status.get("source", "-"),
+                  f"last day {status.get('last_date', '-')} · fetched {ago(status.get('fetched_at'))}")
+    cols = [dbc.Col(c, md=3, className="mb-2") for c in (last_close, nxt, model, source)]
+    return dbc.Row(cols, className="g-2")
+
+
+def forecast_view(snap: Snapshot, cell: str):
+    """(figure, cards, sentence) for one cell: the plain function behind the cell selector."""
+    view = snap.cells[cell]
+    preds, fc, metrics = (view.outputs.get(k) for k in ("predictions", "forecast", "metrics"))
+    if not (preds and fc):
+        return history_figure(snap.closes), headline_cards(snap, cell), f"{label(cell)} has no stored predictions."
+    fig = data.reads().memo(snap, ("forecast-figure", cell), lambda: forecast_figure(snap.closes, preds, fc, cell))
+    words = rmse_in_words(metrics, cell) if metrics else ""
+    return fig, headline_cards(snap, cell), words
+
+
+def layout(**_query):
+    snap = data.snapshot()
+    if not snap.has_prices:
+        return html.Div([html.H3("Forecast"), missing(*NO_PRICES, id_="forecast-empty")])
+    if not snap.has_models:
+        return html.Div([html.H3("Forecast"), missing(*NO_MODELS, id_="forecast-empty"),
+                         graph("forecast-graph", history_figure(snap.closes))])
+    cell = default_cell(snap.cells)
+    fig, cards, words = forecast_view(snap, cell)
+    return html.Div([
+        dbc.Row([
+            dbc.Col(html.H3(f"{snap.ticker} forecast"), md="auto"),
+            dbc.Col(cell_selector("forecast-cell", list(snap.cells), cell), md="auto"),
+            dbc.Col([dbc.Button("Download forecast CSV", id="forecast-download-btn", color="secondary", outline=True, size="sm"),
+                     dcc.Download(id="forecast-download")], md="auto", className="ms-auto"),
+        ], align="center", className="mb-2 g-2"),
+        html.Div(cards, id="forecast-cards"),
+        dcc.Loading(graph("forecast-graph", fig), delay_show=300),
+        dbc.Alert(words, id="forecast-rmse-words", color="light", className="mt-2"),
+    ])
+
+
+@callback(
+    Output("forecast-graph", "figure"),
+    Output("forecast-cards", "children"),
+    Output("forecast-rmse-words", "children"),
+    Input("forecast-cell", "value"),
+    prevent_initial_call=True,
+)
+def on_cell(cell: str):
+    snap = data.snapshot()
+    if cell not in snap.cells:
+        raise dash.exceptions.PreventUpdate
+    return forecast_view(snap, cell)
+
+
+def forecast_csv(snap: Snapshot, cell: str) -> tuple[str, str]:
+    """(file name, CSV text) of the forecast shown for ``cell``."""
+    view = snap.cells[cell]
+    table = forecast_table(view.outputs["forecast"], cell, view.info["version"])
+    return f"{snap.ticker}-{cell}-v{view.info['version']}-forecast.csv", table.to_csv(index=False)
+
+
+@callback(
+    Output("forecast-download", "data"),
+    Input("forecast-download-btn", "n_clicks"),
+    State("forecast-cell", "value"),
+    prevent_initial_call=True,
+)
+def on_download(_n, cell: str):
+    snap = data.snapshot()
+    if cell not in snap.cells or "forecast" not in snap.cells[cell].outputs:
+        raise dash.exceptions.PreventUpdate
+    name, text = forecast_csv(snap, cell)
+    return dict(content=text, filename=name, type="text/csv")
