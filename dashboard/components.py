@@ -8,7 +8,7 @@ from dash import dcc, html
 
 from marketdata.outputs import CELL_LABELS
 
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+GRAPH_CONFIG = {"displaylogo": False}
 
 
 def graph(id_: str, figure, height: int | None = None) -> dcc.Graph:

@@ -26,8 +26,9 @@ def base_layout(fig: go.Figure, title: str | None = None, height: int = 380) -> 
         title=title,
         template="plotly_white",
         height=height,
-        margin=dict(l=50, r=20, t=50 if title else 20, b=40),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        margin=dict(l=55, r=20, t=50 if title else 20, b=40),
+        # Legends under the plot so they never collide with the title.
+        legend=dict(orientation="h", yanchor="top", y=-0.18, x=0),
         hovermode="x unified",
     )
     return fig

@@ -31,7 +31,7 @@ def metrics_frame(metrics_by_cell: dict[str, dict]) -> pd.DataFrame:
             "MAPE %": _r(row.get("mape")),
             "RMSE / persistence": _r(row.get("rmse_ratio")),
             "direction right": _r(row.get("directional_accuracy")),
-            "direction 95% CI": (f"{row['directional_low']:.2f}-{row['directional_high']:.2f}"
+            "direction 95% CI": (f"{max(0.0, row['directional_low']):.2f}-{min(1.0, row['directional_high']):.2f}"
                                  if row.get("directional_low") is not None else ""),
             "80% coverage": _r(row.get("coverage80")),
             "95% coverage": _r(row.get("coverage95")),

@@ -49,8 +49,23 @@ def forecast_figure(closes: pd.Series, predictions: dict, forecast: dict, cell: 
                      range=[start, end], type="date")
     fig.update_yaxes(title="adjusted close ($)", autorange=True)
     base_layout(fig, height=470)
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.08, x=0), margin=dict(t=40))
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.08, x=0), margin=dict(t=40, b=40))
     return fig
+
+
+def forecast_zoom_figure(closes: pd.Series, forecast: dict, cell: str, history_days: int = 40) -> go.Figure:
+    """The last ``history_days`` closes and the next-H forecast with its 80%/95% bands, close up."""
+    recent = closes.iloc[-history_days:]
+    fig = go.Figure(go.Scatter(x=recent.index, y=recent.values, mode="lines+markers", name="actual close",
+                               line=dict(color=COLORS["actual"], width=1.5), marker=dict(size=3), hovertemplate="%{y:.2f}"))
+    fx = [forecast["last_date"], *forecast["dates"]]
+    last = forecast["last_close"]
+    _band(fig, fx, [last, *forecast["lower95"]], [last, *forecast["upper95"]], "95% band", "rgba(24,188,156,0.15)")
+    _band(fig, fx, [last, *forecast["lower80"]], [last, *forecast["upper80"]], "80% band", "rgba(24,188,156,0.30)")
+    fig.add_trace(go.Scatter(x=fx, y=[last, *forecast["predicted"]], mode="lines+markers", name=f"{label(cell)} forecast",
+                             line=dict(color="#c0392b", width=2), marker=dict(size=6), hovertemplate="%{y:.2f}"))
+    fig.update_yaxes(title="adjusted close ($)")
+    return base_layout(fig, f"Next {len(forecast['dates'])} trading days", height=470)
 
 
 def history_figure(closes: pd.Series) -> go.Figure:

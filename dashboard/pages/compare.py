@@ -53,6 +53,7 @@ def layout(**_query):
                 style_table={"overflowX": "auto"},
                 style_cell={"fontFamily": "inherit", "fontSize": 14, "padding": "4px 8px"},
                 style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1"},
+                style_cell_conditional=[{"if": {"column_id": "model"}, "textAlign": "left"}],
                 style_data_conditional=[{"if": {"filter_query": '{model} contains "baseline"'}, "color": "#7b8a8b"}],
             ),
         ]

@@ -7,8 +7,8 @@ from dash import Input, Output, State, callback, dcc, html
 
 from dashboard import data
 from dashboard.components import ago, card, cell_selector, default_cell, fmt_dt, graph, missing
-from dashboard.figures.common import label
-from dashboard.figures.forecast import forecast_figure, forecast_table, history_figure, rmse_in_words
+from dashboard.figures.common import empty_figure, label
+from dashboard.figures.forecast import forecast_figure, forecast_table, forecast_zoom_figure, history_figure, rmse_in_words
 from marketdata.queries import Snapshot
 
 dash.register_page(__name__, path="/", name="Forecast", title="Forecast - AAPL", order=0)
@@ -36,14 +36,16 @@ def headline_cards(snap: Snapshot, cell: str) -> dbc.Row:
 
 
 def forecast_view(snap: Snapshot, cell: str):
-    """(figure, cards, sentence) for one cell: the plain function behind the cell selector."""
+    """(main figure, close-up figure, cards, sentence) for one cell: the plain function behind the selector."""
     view = snap.cells[cell]
     preds, fc, metrics = (view.outputs.get(k) for k in ("predictions", "forecast", "metrics"))
     if not (preds and fc):
-        return history_figure(snap.closes), headline_cards(snap, cell), f"{label(cell)} has no stored predictions."
-    fig = data.reads().memo(snap, ("forecast-figure", cell), lambda: forecast_figure(snap.closes, preds, fc, cell))
+        blank = empty_figure(f"{label(cell)} has no stored forecast.")
+        return history_figure(snap.closes), blank, headline_cards(snap, cell), f"{label(cell)} has no stored predictions."
+    main, zoom = data.reads().memo(snap, ("forecast-figures", cell), lambda: (
+        forecast_figure(snap.closes, preds, fc, cell), forecast_zoom_figure(snap.closes, fc, cell)))
     words = rmse_in_words(metrics, cell) if metrics else ""
-    return fig, headline_cards(snap, cell), words
+    return main, zoom, headline_cards(snap, cell), words
 
 
 def layout(**_query):
@@ -54,7 +56,7 @@ def layout(**_query):
         return html.Div([html.H3("Forecast"), missing(*NO_MODELS, id_="forecast-empty"),
                          graph("forecast-graph", history_figure(snap.closes))])
     cell = default_cell(snap.cells)
-    fig, cards, words = forecast_view(snap, cell)
+    fig, zoom, cards, words = forecast_view(snap, cell)
     return html.Div([
         dbc.Row([
             dbc.Col(html.H3(f"{snap.ticker} forecast"), md="auto"),
@@ -63,13 +65,14 @@ def layout(**_query):
                      dcc.Download(id="forecast-download")], md="auto", className="ms-auto"),
         ], align="center", className="mb-2 g-2"),
         html.Div(cards, id="forecast-cards"),
-        dcc.Loading(graph("forecast-graph", fig), delay_show=300),
+        dbc.Row([dbc.Col(graph("forecast-graph", fig), lg=8), dbc.Col(graph("forecast-zoom", zoom), lg=4)], className="g-2"),
         dbc.Alert(words, id="forecast-rmse-words", color="light", className="mt-2"),
     ])
 
 
 @callback(
     Output("forecast-graph", "figure"),
+    Output("forecast-zoom", "figure"),
     Output("forecast-cards", "children"),
     Output("forecast-rmse-words", "children"),
     Input("forecast-cell", "value"),
