@@ -75,17 +75,21 @@ def _ids(items: Any) -> list[str]:
     return out
 
 
-def callback_is_admin(body: dict) -> bool:
-    """Does a ``/_dash-update-component`` body touch admin components or render the admin page?"""
+def admin_callback_kind(body: dict) -> str | None:
+    """"action" when a ``/_dash-update-component`` body touches admin components, "page" when
+    it renders the admin page (client-side navigation, no GET /admin), else None."""
     ids = _ids(body.get("outputs")) + _ids(body.get("inputs")) + _ids(body.get("state"))
     output = body.get("output") or ""
     if any(i.startswith(ADMIN_PREFIX) or f'"{ADMIN_PREFIX}' in i for i in ids) or ADMIN_PREFIX in output:
-        return True
-    # The page router rendering /admin (client-side navigation, no GET /admin).
+        return "action"
     for item in body.get("inputs") or []:
         if isinstance(item, dict) and item.get("property") == "pathname" and str(item.get("value", "")).rstrip("/").endswith(ADMIN_PATH):
-            return True
-    return False
+            return "page"
+    return None
+
+
+def callback_is_admin(body: dict) -> bool:
+    return admin_callback_kind(body) is not None
 
 
 def install_guard(server: Flask, get_settings) -> None:
@@ -99,14 +103,13 @@ def install_guard(server: Flask, get_settings) -> None:
         auth = request.authorization
         if not analyst_allowed(auth, settings):
             return challenge("login required", "forecast dashboard")
-        admin_request = request.path.rstrip("/") == ADMIN_PATH
-        if not admin_request and request.path == CALLBACK_PATH and request.method == "POST":
-            body = request.get_json(silent=True) or {}
-            admin_request = callback_is_admin(body)
-        if not admin_request:
+        kind = "page" if request.path.rstrip("/") == ADMIN_PATH else None
+        if kind is None and request.path == CALLBACK_PATH and request.method == "POST":
+            kind = admin_callback_kind(request.get_json(silent=True) or {})
+        if kind is None:
             return None
         if not settings.admin_enabled:
-            if request.path == CALLBACK_PATH:
+            if kind == "action":
                 return Response("admin actions are disabled: set ADMIN_USER and ADMIN_PASSWORD\n", 403,
                                 mimetype="text/plain")
             return None  # the admin page itself renders and says why it is disabled

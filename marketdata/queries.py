@@ -128,50 +128,47 @@ def models_table(engine: Engine, ticker: str) -> list[dict]:
 
 
 def champion_history(engine: Engine, ticker: str, limit: int = 20) -> list[dict]:
+    """Promotions and rollbacks, newest first."""
+    cols = [ChampionEvent.id, ChampionEvent.cell, ChampionEvent.model_id, ChampionEvent.previous_model_id,
+            ChampionEvent.action, ChampionEvent.actor, ChampionEvent.at]
     with engine.connect() as conn:
         rows = conn.execute(
-            select(ChampionEvent).where(ChampionEvent.ticker == ticker).order_by(ChampionEvent.id.desc()).limit(limit)
-        ).scalars().all()
-    return [
-        {"id": e.id, "cell": e.cell, "model_id": e.model_id, "previous_model_id": e.previous_model_id,
-         "action": e.action, "actor": e.actor, "at": e.at}
-        for e in rows
-    ]
+            select(*cols).where(ChampionEvent.ticker == ticker).order_by(ChampionEvent.id.desc()).limit(limit)
+        ).mappings().all()
+    return [dict(r) for r in rows]
 
 
 _RUN_FIELDS = ("id", "ticker", "trigger", "requested_by", "action", "status", "started_at", "finished_at",
                "heartbeat_at", "progress", "progress_message", "cancel_requested", "promoted", "error")
 
 
-def _run_dict(run: Run) -> dict:
-    return {f: getattr(run, f) for f in _RUN_FIELDS}
+def _runs(engine: Engine, *where, limit: int) -> list[dict]:
+    stmt = select(*[getattr(Run, f) for f in _RUN_FIELDS]).where(*where).order_by(Run.id.desc()).limit(limit)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(stmt).mappings().all()]
 
 
 def recent_runs(engine: Engine, limit: int = 50) -> list[dict]:
     """Run history, newest first (the admin page's table)."""
-    with engine.connect() as conn:
-        runs = conn.execute(select(Run).order_by(Run.id.desc()).limit(limit)).scalars().all()
-    return [_run_dict(r) for r in runs]
+    return _runs(engine, limit=limit)
 
 
 def running_run(engine: Engine) -> dict | None:
     """The newest run whose status is still 'running', or None."""
-    with engine.connect() as conn:
-        run = conn.execute(select(Run).where(Run.status == "running").order_by(Run.id.desc()).limit(1)).scalars().first()
-    return _run_dict(run) if run else None
+    rows = _runs(engine, Run.status == "running", limit=1)
+    return rows[0] if rows else None
 
 
 def run_by_id(engine: Engine, run_id: int) -> dict | None:
-    with engine.connect() as conn:
-        run = conn.execute(select(Run).where(Run.id == run_id)).scalars().first()
-    return _run_dict(run) if run else None
+    rows = _runs(engine, Run.id == run_id, limit=1)
+    return rows[0] if rows else None
 
 
 def clock_jobs(engine: Engine) -> list[dict]:
     """What the clock process last reported: job id, next run, heartbeat."""
+    cols = [ClockStatus.job_id, ClockStatus.next_run_at, ClockStatus.heartbeat_at, ClockStatus.detail]
     with engine.connect() as conn:
-        rows = conn.execute(select(ClockStatus).order_by(ClockStatus.next_run_at)).scalars().all()
-    return [{"job_id": r.job_id, "next_run_at": r.next_run_at, "heartbeat_at": r.heartbeat_at, "detail": r.detail} for r in rows]
+        return [dict(r) for r in conn.execute(select(*cols).order_by(ClockStatus.next_run_at)).mappings().all()]
 
 
 @dataclass
