@@ -24,8 +24,9 @@ def compare_view(snap: Snapshot):
         preds = _collect(snap, "predictions")
         losses = _collect(snap, "loss_curve")
         table = metrics_frame(metrics) if metrics else None
-        return (table, overlay_figure(preds) if preds else None, loss_figure(losses) if losses else None,
-                horizon_figure(metrics) if metrics else None)
+        return (table, data.plain(overlay_figure(preds)) if preds else None,
+                data.plain(loss_figure(losses)) if losses else None,
+                data.plain(horizon_figure(metrics)) if metrics else None)
     return data.reads().memo(snap, "compare", build)
 
 
@@ -77,4 +78,4 @@ def on_measure(measure: str):
     metrics = _collect(snap, "metrics")
     if not metrics:
         raise dash.exceptions.PreventUpdate
-    return horizon_figure(metrics, measure)
+    return data.reads().memo(snap, ("horizon", measure), lambda: data.plain(horizon_figure(metrics, measure)))

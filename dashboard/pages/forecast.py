@@ -43,7 +43,7 @@ def forecast_view(snap: Snapshot, cell: str):
         blank = empty_figure(f"{label(cell)} has no stored forecast.")
         return history_figure(snap.closes), blank, headline_cards(snap, cell), f"{label(cell)} has no stored predictions."
     main, zoom = data.reads().memo(snap, ("forecast-figures", cell), lambda: (
-        forecast_figure(snap.closes, preds, fc, cell), forecast_zoom_figure(snap.closes, fc, cell)))
+        data.plain(forecast_figure(snap.closes, preds, fc, cell)), data.plain(forecast_zoom_figure(snap.closes, fc, cell))))
     words = rmse_in_words(metrics, cell) if metrics else ""
     return main, zoom, headline_cards(snap, cell), words
 

@@ -24,8 +24,9 @@ def residual_view(snap: Snapshot, cell: str):
     preds, diag = out.get("predictions"), out.get("residual_diagnostics")
 
     def build():
-        figs = [residuals_over_time(preds, cell), residual_histogram(preds["residual"]),
-                acf_figure(diag["acf"], diag["acf_bound"]), qq_figure(preds["residual"]), rolling_bias_figure(preds)]
+        figs = [data.plain(f) for f in (
+            residuals_over_time(preds, cell), residual_histogram(preds["residual"]),
+            acf_figure(diag["acf"], diag["acf_bound"]), qq_figure(preds["residual"]), rolling_bias_figure(preds))]
         notes = [ljung_box_sentence(diag), dm_sentence(diag, cell), bias_sentence(diag)]
         return figs, notes
 
