@@ -38,7 +38,7 @@ class FakeTrainer:
     calls: list = field(default_factory=list)
     on_epoch: object = None  # called with the epoch number (tests use it to cancel mid-run)
 
-    def _train(self, ctx, ticker, cell, kind, epochs, run_id, progress, should_cancel, prices):
+    def _train(self, ctx, ticker, cell, kind, epochs, run_id, progress, should_cancel, prices, part=(0, 1)):
         self.calls.append((kind, cell, epochs))
         frame = prices if prices is not None else load_prices(ctx.engine, ticker)
         n = epochs or self.epochs_default
@@ -47,7 +47,7 @@ class FakeTrainer:
                 self.on_epoch(epoch)
             if should_cancel():
                 raise Cancelled(f"{cell} cancelled at epoch {epoch}")
-            progress(epoch / n, f"{cell} epoch {epoch}/{n}")
+            progress((part[0] + epoch / n) / part[1], f"{cell} epoch {epoch}/{n}")  # overall fraction
         if self.fail_with is not None:
             raise self.fail_with
         now = ctx.now().astimezone(timezone.utc)
@@ -77,7 +77,8 @@ class FakeTrainer:
 
     def train_cells(self, ctx, ticker, cells, *, epochs=None, seed=42, run_id=None, progress=None,
                     should_cancel=None, prices=None, promote=True):
-        return [self._train(ctx, ticker, c, "train", epochs, run_id, progress, should_cancel, prices) for c in cells]
+        return [self._train(ctx, ticker, c, "train", epochs, run_id, progress, should_cancel, prices, (i, len(cells)))
+                for i, c in enumerate(cells)]
 
     def finetune_cell(self, ctx, ticker, cell="gru", *, epochs=None, run_id=None, progress=None,
                       should_cancel=None, prices=None):
