@@ -20,6 +20,7 @@ from .errors import JobError
 COMMAND_MODULES = [
     "jobs.commands.prices",
     "jobs.commands.export",
+    "jobs.commands.schedule",
 ]
 
 EXPECTED_ERRORS = (JobError, PriceDataError, SourceUnavailable, ConfigError)

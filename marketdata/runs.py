@@ -218,3 +218,23 @@ def mark_orphaned_runs_failed(engine: Engine, now: datetime, stale_after_s: floa
                 )
             )
     return orphans
+
+
+def clock_status(engine: Engine) -> list[dict[str, Any]]:
+    """What the clock process last wrote: one dict per scheduled job (job_id, next_run_at,
+    heartbeat_at, detail). The web shows it without importing APScheduler."""
+    from .tables import ClockStatus
+
+    with engine.connect() as conn:
+        rows = conn.execute(select(ClockStatus).order_by(ClockStatus.next_run_at)).all()
+    out = []
+    for r in rows:
+        out.append(
+            {
+                "job_id": r.job_id,
+                "next_run_at": _utc(r.next_run_at) if r.next_run_at else None,
+                "heartbeat_at": _utc(r.heartbeat_at),
+                "detail": r.detail or {},
+            }
+        )
+    return out
