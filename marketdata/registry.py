@@ -10,7 +10,8 @@ one and serves the model that was champion before it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 
 from sqlalchemy import Engine, func, select
@@ -75,6 +76,17 @@ class NewModel:
 _INFO_COLUMNS = [c for c in ModelRecord.__table__.columns if c.name != "keras_bytes"]
 
 
+def _json_safe(value):
+    """NaN and infinities become None: Postgres' JSON type rejects them."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -102,6 +114,8 @@ def save_model(
     if missing:
         raise RegistryError(f"outputs missing: {', '.join(missing)}")
     now = now or _now()
+    new = replace(new, hyperparams=_json_safe(new.hyperparams), metrics=_json_safe(new.metrics))
+    outputs = {n: _json_safe(outputs[n]) for n in OUTPUT_NAMES}
     with session_factory(engine).begin() as session:
         last = session.execute(
             select(func.max(ModelRecord.version)).where(ModelRecord.ticker == new.ticker, ModelRecord.cell == new.cell)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .evaluation import Evaluation, evaluate
-from .features import Prepared, Scaler, SplitSpec, prepare, split_at_dates
+from .features import Prepared, Scaler, SplitSpec, prepare, returns_frame, split_at_dates
 from .network import Hyperparams, build_network, compile_network
 from .serialization import model_from_bytes
 from .training import EpochFn, FitHistory, fit_network, set_determinism
@@ -90,23 +90,28 @@ def finetune_cell(
     compile_network(model, tuned)
     history = fit_network(model, x_tr, y_tr, x_va, y_va, epochs=epochs, batch_size=hp.batch_size,
                           patience=min(hp.patience, epochs), on_epoch=on_epoch, should_cancel=should_cancel)
-    return _finish(model, tuned, p, history)
+    return _finish(model, hp, p, history)  # the stored hp keep the base learning rate
 
 
-def score_stored(
-    model_bytes: bytes,
+def score_model(
+    model,
     hp: Hyperparams,
     scaler: Scaler,
     prices: pd.DataFrame,
     val_start: pd.Timestamp,
     test_start: pd.Timestamp,
 ) -> Evaluation:
-    """Evaluate a stored model on ``prices`` with the test period starting at ``test_start``.
+    """Evaluate a model on ``prices`` with validation from ``val_start`` and test from ``test_start``.
 
     Used to put a champion and a candidate on the same evaluation window.
     """
-    p0 = prepare(prices, hp.window, hp.horizon, SplitSpec(), scaler=scaler)
-    p = prepare(prices, hp.window, hp.horizon, split_at_dates(p0.dates, val_start, test_start), scaler=scaler)
-    model = model_from_bytes(model_bytes)
+    dates = returns_frame(prices).index
+    p = prepare(prices, hp.window, hp.horizon, split_at_dates(dates, val_start, test_start), scaler=scaler)
     origins, returns = predict_returns(model, p, p.val_start)
     return evaluate(p, returns[:-1], origins[:-1], hp.cell, int(model.count_params()))
+
+
+def score_stored(model_bytes: bytes, hp: Hyperparams, scaler: Scaler, prices: pd.DataFrame,
+                 val_start: pd.Timestamp, test_start: pd.Timestamp) -> Evaluation:
+    """``score_model`` for a model stored as ``.keras`` bytes."""
+    return score_model(model_from_bytes(model_bytes), hp, scaler, prices, val_start, test_start)
