@@ -321,6 +321,7 @@ def _run(ctx, run_id, ticker, action, cells, epochs, source, prices, progress, s
         trainer = trainer or _default_trainer()
         train_progress = report.phase(PRICES_DONE, TRAIN_END)
         train_progress(0.0, f"{plan.kind}: {', '.join(plan.cells)}")
+        train_started = time.perf_counter()
         if plan.kind == "finetune":
             n = epochs or settings.schedule.finetune_epochs or settings.schedule.epochs
             outcomes = [
@@ -338,6 +339,8 @@ def _run(ctx, run_id, ticker, action, cells, epochs, source, prices, progress, s
                 )
             )
 
+        train_wall = time.perf_counter() - train_started
+
         # 4. record
         metrics_after, promoted_cells = {}, []
         detail["models"] = []
@@ -349,7 +352,7 @@ def _run(ctx, run_id, ticker, action, cells, epochs, source, prices, progress, s
                 {"model_id": o.model_id, "cell": o.cell, "kind": o.kind, "promoted": bool(o.promoted),
                  "previous_champion_id": o.previous_champion_id, "seconds": round(float(o.seconds), 2)}
             )
-        detail["train_seconds"] = round(sum(float(o.seconds) for o in outcomes), 2)
+        detail["train_seconds"] = round(train_wall, 2)  # wall time of the training step, all cells
         summary = (
             f"{plan.kind}: trained {', '.join(o.cell for o in outcomes)} in {detail['train_seconds']:.1f}s; "
             + (f"promoted {', '.join(promoted_cells)}" if promoted_cells else "champion kept (candidate was worse)")
