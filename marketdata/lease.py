@@ -21,6 +21,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -95,6 +96,21 @@ def busy_message(engine: Engine, info: LeaseInfo) -> str:
     return f"another training run is starting (held by {info.holder} since {started}); try again when it has finished"
 
 
+RUN_ID_WAIT_S = 2.0
+
+
+def _wait_for_run_id(engine: Engine, info: LeaseInfo, now: datetime, wait_s: float = RUN_ID_WAIT_S) -> LeaseInfo:
+    """A winner records its run id a moment after taking the lease; if it took it just now,
+    wait briefly for the id so the refusal can name the run rather than just a process."""
+    if (now - info.acquired_at).total_seconds() > wait_s:
+        return info
+    deadline = time.monotonic() + wait_s
+    while info.run_id is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        info = current_lease(engine, info.name) or info
+    return info
+
+
 def acquire(
     engine: Engine,
     *,
@@ -123,6 +139,7 @@ def acquire(
             return LeaseInfo(name, **values)
         info = current_lease(engine, name)
         if info is not None:
+            info = _wait_for_run_id(engine, info, now)
             raise LeaseBusy(busy_message(engine, info), info)
         # released between our two statements: try again
     raise LeaseBusy(f"could not take the {name!r} lease (it changed hands repeatedly); try again", None)  # type: ignore[arg-type]
