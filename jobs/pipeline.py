@@ -1,0 +1,376 @@
+"""The training pipeline: ONE function shared by the CLI, the nightly clock and the admin UI.
+
+    run_pipeline(ctx, ticker=..., trigger=..., requested_by=..., action=...)
+
+1. take the training lease (else RunInProgress naming the run in progress),
+2. record the run, fail runs orphaned by a killed process,
+3. update prices (incremental, overlap-checked; retries live in the source),
+4. decide: ``skipped`` when no new trading day arrived (auto mode), first-time
+   training when there is no GRU champion, a full retrain of all cells on the
+   retrain weekday / every N nights, else a fine-tune of the GRU champion,
+5. train (progress and cancel checks per epoch), record metrics before/after and
+   whether a candidate was promoted (training promotes only if not worse),
+6. finish the run (succeeded / skipped / failed with one line / cancelled) and
+   release the lease. A failure never touches the served champion: training
+   registers a model only once it is complete.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from types import ModuleType
+from typing import Any, Sequence
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import Engine, func, select
+
+from marketdata import lease as leases
+from marketdata import runs
+from marketdata.outputs import CELLS
+from marketdata.prices import last_stored_date
+from marketdata.sources.base import PriceSource, SourceUnavailable
+from marketdata.tables import Champion, ModelRecord, Run
+from marketdata.updater import UpdateResult, update_from_sources
+
+from .context import JobContext
+from .errors import Cancelled, JobError, RunInProgress
+from .progress import CancelFn, ProgressFn, no_progress
+
+log = logging.getLogger(__name__)
+
+# Share of the progress bar each phase takes.
+PRICES_DONE = 0.08
+TRAIN_END = 0.96
+PROGRESS_WRITE_INTERVAL_S = 0.2  # at most ~5 progress writes a second; the last always lands
+CANCEL_POLL_INTERVAL_S = 1.0
+
+
+@dataclass
+class Plan:
+    kind: str  # finetune | retrain | first | skip
+    cells: list[str] = field(default_factory=list)
+    reason: str = ""
+
+
+def champion_info(engine: Engine, ticker: str, cell: str) -> dict[str, Any] | None:
+    """The served model of a ticker and cell: id, version, kind, data_end, metrics."""
+    stmt = (
+        select(ModelRecord.id, ModelRecord.version, ModelRecord.kind, ModelRecord.data_end, ModelRecord.metrics)
+        .join(Champion, Champion.model_id == ModelRecord.id)
+        .where(Champion.ticker == ticker, Champion.cell == cell)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(stmt).first()
+    return None if row is None else dict(row._mapping)
+
+
+def trained_through(engine: Engine, ticker: str) -> date | None:
+    """Newest price day any model of the ticker was trained on, promoted or not."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(ModelRecord.data_end)).where(ModelRecord.ticker == ticker)).scalar()
+
+
+def compact_metrics(metrics: dict | None, cell: str) -> dict[str, Any] | None:
+    """The headline figures of a metric table (the full table stays with the model)."""
+    if not metrics:
+        return None
+    rows = metrics.get("rows") if isinstance(metrics, dict) else None
+    if isinstance(rows, dict) and cell in rows:
+        row = rows[cell]
+        out = {k: row.get(k) for k in ("rmse", "mae", "mape", "rmse_ratio", "directional_accuracy") if k in row}
+        if "persistence" in rows:
+            out["persistence_rmse"] = rows["persistence"].get("rmse")
+        return out
+    return {k: v for k, v in metrics.items() if isinstance(v, (int, float, str, bool)) or v is None}
+
+
+def _retrain_due(engine: Engine, ticker: str, settings, local_day: date) -> str | None:
+    sched = settings.schedule
+    if sched.retrain_weekday and local_day.strftime("%a").lower() == sched.retrain_weekday:
+        return f"full retrain: {local_day:%A} is the retrain weekday (RETRAIN_WEEKDAY)"
+    n = sched.retrain_every_nights
+    if n > 0:
+        with engine.connect() as conn:
+            details = conn.execute(
+                select(Run.detail)
+                .where(Run.ticker == ticker, Run.status == "succeeded")
+                .order_by(Run.id.desc())
+                .limit(n + 50)
+            ).scalars()
+            finetunes = 0
+            for d in details:
+                plan = (d or {}).get("plan")
+                if plan in ("retrain", "first"):
+                    break
+                if plan == "finetune":
+                    finetunes += 1
+        if finetunes >= n:
+            return f"full retrain: {finetunes} fine-tunes since the last retrain (RETRAIN_EVERY_N_NIGHTS={n})"
+    return None
+
+
+def _no_new_day_reason(last_price: date, through: date, local_day: date) -> str:
+    from marketdata.calendar import is_trading_day
+
+    reason = f"no new trading day: prices end {last_price}, and models were already trained through {through}"
+    if not is_trading_day(local_day):
+        why = "a weekend" if local_day.weekday() >= 5 else "an NYSE holiday"
+        reason += f"; today {local_day} ({local_day:%A}) is {why}"
+    return reason
+
+
+def choose_plan(
+    engine: Engine,
+    settings,
+    *,
+    ticker: str,
+    action: str,
+    cells: Sequence[str] | None,
+    last_price: date | None,
+    local_day: date,
+) -> Plan:
+    """What this run will do; pure decisions over the store's state."""
+    if last_price is None:
+        raise JobError(f"no prices stored for {ticker}; the price update found nothing to seed from")
+    gru = champion_info(engine, ticker, "gru")
+    if action == "retrain":
+        return Plan("retrain", list(cells or CELLS), "full retrain requested")
+    if gru is None:
+        return Plan("first", list(cells or CELLS), "first-time training: no GRU champion yet")
+    if action == "finetune":
+        return Plan("finetune", ["gru"], f"fine-tune of GRU champion #{gru['id']} requested")
+    through = trained_through(engine, ticker)
+    if through is not None and last_price <= through:
+        return Plan("skip", [], _no_new_day_reason(last_price, through, local_day))
+    due = _retrain_due(engine, ticker, settings, local_day)
+    if due:
+        return Plan("retrain", list(cells or CELLS), due)
+    return Plan("finetune", ["gru"], f"nightly fine-tune of GRU champion #{gru['id']} on data through {last_price}")
+
+
+class _Progress:
+    """Maps a phase's 0..1 onto the run's bar, writes it (throttled) and forwards it."""
+
+    def __init__(self, engine: Engine, run_id: int, forward: ProgressFn, now):
+        self.engine, self.run_id, self.forward, self.now = engine, run_id, forward, now
+        self._last_write = 0.0
+
+    def __call__(self, fraction: float, message: str, *, force: bool = False) -> None:
+        self.forward(fraction, message)
+        t = time.monotonic()
+        if force or fraction >= 1.0 or t - self._last_write >= PROGRESS_WRITE_INTERVAL_S:
+            self._last_write = t
+            runs.update_progress(self.engine, self.run_id, fraction, message, self.now())
+
+    def phase(self, start: float, end: float) -> ProgressFn:
+        def report(fraction: float, message: str) -> None:
+            self(start + (end - start) * min(1.0, max(0.0, fraction)), message, force=fraction >= 1.0)
+
+        return report
+
+
+class _CancelCheck:
+    """True when the caller, an admin (cancel flag in the run row) or a lost lease says stop."""
+
+    def __init__(self, engine: Engine, run_id: int, external: CancelFn | None, keeper: leases.LeaseKeeper):
+        self.engine, self.run_id, self.external, self.keeper = engine, run_id, external, keeper
+        self._last_poll = 0.0
+        self._db_says = False
+        self.reason = ""
+
+    def __call__(self) -> bool:
+        if self.keeper.lost:
+            self.reason = "the training lease expired and was taken over by another process"
+            return True
+        if self.external is not None and self.external():
+            self.reason = "cancelled by the caller"
+            return True
+        t = time.monotonic()
+        if not self._db_says and t - self._last_poll >= CANCEL_POLL_INTERVAL_S:
+            self._last_poll = t
+            self._db_says = runs.is_cancel_requested(self.engine, self.run_id)
+        if self._db_says:
+            self.reason = "cancel requested"
+        return self._db_says
+
+    def check(self) -> None:
+        if self():
+            raise Cancelled(self.reason)
+
+
+def _default_trainer() -> ModuleType:
+    from . import training  # imports TensorFlow: only when a run actually trains
+
+    return training
+
+
+def _update_prices(ctx: JobContext, ticker: str, source) -> UpdateResult:
+    from marketdata.sources.select import update_sources
+
+    if source is None:
+        sources = update_sources(ctx.settings)
+    elif isinstance(source, PriceSource):
+        sources = [source]
+    else:
+        sources = list(source)
+    return update_from_sources(ctx.engine, ticker, sources, ctx.settings.overlap_days, ctx.now())
+
+
+def run_pipeline(
+    ctx: JobContext,
+    *,
+    ticker: str | None = None,
+    trigger: str = "manual",
+    requested_by: str = "cli",
+    action: str = "auto",
+    cells: Sequence[str] | None = None,
+    epochs: int | None = None,
+    source: PriceSource | Sequence[PriceSource] | None = None,
+    prices: pd.DataFrame | None = None,
+    progress: ProgressFn = no_progress,
+    should_cancel: CancelFn | None = None,
+    trainer: Any = None,
+) -> dict[str, Any]:
+    """Run the pipeline once; returns the finished run record (``marketdata.runs`` dict).
+
+    Raises RunInProgress (nothing recorded) if another run holds the lease. Every other
+    failure is recorded on the run (status ``failed``, one-line ``error``) and returned.
+    ``source`` overrides the configured price sources; ``prices`` skips the price
+    update and trains on that frame (the replay simulator); ``trainer`` is a module
+    or object with ``train_cells`` and ``finetune_cell`` (default ``jobs.training``).
+    """
+    engine, settings = ctx.engine, ctx.settings
+    ticker = (ticker or settings.default_ticker).upper()
+    if action not in runs.ACTIONS:
+        raise JobError(f"action {action!r} must be one of {', '.join(runs.ACTIONS)}")
+    if cells:
+        bad = [c for c in cells if c not in CELLS]
+        if bad:
+            raise JobError(f"unknown cell type(s) {', '.join(bad)}; choose from {', '.join(CELLS)}")
+    ttl = settings.schedule.lease_ttl_s
+    holder = leases.new_holder_id()
+    try:
+        leases.acquire(engine, holder=holder, now=ctx.now(), ttl_s=ttl)
+    except leases.LeaseBusy as exc:
+        raise RunInProgress(str(exc)) from None
+
+    run_id: int | None = None
+    keeper = leases.LeaseKeeper(engine, holder=holder, ttl_s=ttl, now=ctx.now)
+    try:
+        orphans = runs.mark_orphaned_runs_failed(engine, ctx.now(), stale_after_s=ttl)
+        if orphans:
+            log.warning("marked orphaned run(s) %s failed", ", ".join(map(str, orphans)))
+        run_id = runs.start_run(
+            engine, ticker=ticker, trigger=trigger, requested_by=requested_by, action=action, now=ctx.now()
+        )
+        leases.attach_run(engine, holder=holder, run_id=run_id)
+        keeper.on_beat = lambda now: runs.heartbeat(engine, run_id, now)
+        keeper.start()
+        return _run(ctx, run_id, ticker, action, cells, epochs, source, prices, progress, should_cancel, trainer, keeper)
+    except BaseException as exc:  # SystemExit/KeyboardInterrupt too: never leave a run "running"
+        if run_id is not None:
+            status = "cancelled" if isinstance(exc, Cancelled) else "failed"
+            runs.finish_run(engine, run_id, status, now=ctx.now(), error=runs.one_line(exc))
+        raise
+    finally:
+        keeper.stop()
+        leases.release(engine, holder=holder)
+
+
+def _run(ctx, run_id, ticker, action, cells, epochs, source, prices, progress, should_cancel, trainer, keeper):
+    engine, settings = ctx.engine, ctx.settings
+    report = _Progress(engine, run_id, progress, ctx.now)
+    cancel = _CancelCheck(engine, run_id, should_cancel, keeper)
+    detail: dict[str, Any] = {}
+    try:
+        # 1. prices
+        report(0.01, "updating prices", force=True)
+        if prices is None:
+            try:
+                update = _update_prices(ctx, ticker, source)
+            except SourceUnavailable as exc:
+                raise JobError(f"price update failed, nothing trained: {runs.one_line(str(exc))}") from exc
+            runs.record(engine, run_id, rows_fetched=update.added)
+            runs.add_step(engine, run_id, "prices", update.message, ctx.now(), source=update.source, added=update.added)
+            last_price = last_stored_date(engine, ticker)
+        else:
+            last_price = prices.index[-1].date()
+            runs.add_step(engine, run_id, "prices", f"{ticker}: given {len(prices)} rows up to {last_price}", ctx.now())
+        report(PRICES_DONE, "prices up to date", force=True)
+        cancel.check()
+
+        # 2. decide
+        local_day = ctx.now().astimezone(ZoneInfo(settings.schedule.timezone)).date()
+        plan = choose_plan(
+            engine, settings, ticker=ticker, action=action, cells=cells, last_price=last_price, local_day=local_day
+        )
+        detail.update(plan=plan.kind, cells=plan.cells, reason=plan.reason, data_end=str(last_price))
+        runs.record(engine, run_id, detail=detail)
+        runs.add_step(engine, run_id, "plan", plan.reason, ctx.now())
+        if plan.kind == "skip":
+            return runs.finish_run(engine, run_id, "skipped", now=ctx.now(), message=plan.reason, detail=detail)
+        cancel.check()
+
+        # 3. train
+        before = {c: champion_info(engine, ticker, c) for c in plan.cells}
+        metrics_before = {c: ({"model_id": b["id"], **(compact_metrics(b["metrics"], c) or {})} if b else None) for c, b in before.items()}
+        runs.record(engine, run_id, metrics_before=metrics_before)
+        trainer = trainer or _default_trainer()
+        train_progress = report.phase(PRICES_DONE, TRAIN_END)
+        train_progress(0.0, f"{plan.kind}: {', '.join(plan.cells)}")
+        train_started = time.perf_counter()
+        if plan.kind == "finetune":
+            n = epochs or settings.schedule.finetune_epochs or settings.schedule.epochs
+            outcomes = [
+                trainer.finetune_cell(
+                    ctx, ticker, "gru", epochs=n, run_id=run_id, progress=train_progress,
+                    should_cancel=cancel, prices=prices,
+                )
+            ]
+        else:
+            n = epochs or settings.schedule.epochs
+            outcomes = list(
+                trainer.train_cells(
+                    ctx, ticker, plan.cells, epochs=n, run_id=run_id, progress=train_progress,
+                    should_cancel=cancel, prices=prices, promote=True,
+                )
+            )
+
+        train_wall = time.perf_counter() - train_started
+
+        # 4. record
+        metrics_after, promoted_cells = {}, []
+        detail["models"] = []
+        for o in outcomes:
+            metrics_after[o.cell] = {"model_id": o.model_id, **(compact_metrics(o.metrics, o.cell) or {})}
+            if o.promoted:
+                promoted_cells.append(o.cell)
+            detail["models"].append(
+                {"model_id": o.model_id, "cell": o.cell, "kind": o.kind, "promoted": bool(o.promoted),
+                 "previous_champion_id": o.previous_champion_id, "seconds": round(float(o.seconds), 2)}
+            )
+        detail["train_seconds"] = round(train_wall, 2)  # wall time of the training step, all cells
+        summary = (
+            f"{plan.kind}: trained {', '.join(o.cell for o in outcomes)} in {detail['train_seconds']:.1f}s; "
+            + (f"promoted {', '.join(promoted_cells)}" if promoted_cells else "champion kept (candidate was worse)")
+        )
+        runs.add_step(engine, run_id, "train", summary, ctx.now())
+        report(TRAIN_END, summary, force=True)
+        return runs.finish_run(
+            engine, run_id, "succeeded", now=ctx.now(), message=summary, detail=detail,
+            metrics_after=metrics_after, promoted=bool(promoted_cells),
+        )
+    except Cancelled as exc:
+        reason = str(exc) or cancel.reason or "cancelled"
+        log.warning("run %s cancelled: %s", run_id, reason)
+        return runs.finish_run(engine, run_id, "cancelled", now=ctx.now(), message=reason, error=reason, detail=detail)
+    except Exception as exc:
+        log.exception("run %s failed", run_id)
+        error = str(exc) if isinstance(exc, JobError) else runs.one_line(exc)
+        return runs.finish_run(
+            engine, run_id, "failed", now=ctx.now(), error=error, detail=detail,
+            message="failed; the last promoted champions stay served",
+        )
