@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 
+from marketdata import registry, runs
 from marketdata.config import Settings
 from marketdata.outputs import CELLS
-from marketdata.tables import Run
 
 from . import auth
 
@@ -66,7 +66,7 @@ def execute_run(settings: Settings, ticket: dict) -> tuple[str, str]:
     req = fields["request"]
     try:
         from jobs.context import bootstrap
-        from jobs.errors import JobError, RunInProgress
+        from jobs.errors import Cancelled, JobError, RunInProgress
         from jobs.pipeline import run_pipeline
     except ImportError as exc:
         return "warning", f"Not started: the training pipeline is not installed in this deployment ({exc})."
@@ -77,45 +77,40 @@ def execute_run(settings: Settings, ticket: dict) -> tuple[str, str]:
                               cells=req["cells"], epochs=req["epochs"])
     except RunInProgress as exc:
         return "warning", f"Refused: {exc}"
+    except Cancelled as exc:
+        return "secondary", f"Run cancelled: {exc}"
     except JobError as exc:
         return "danger", f"Run failed: {exc}"
     finally:
         ctx.engine.dispose()
-    return "success", f"Run finished: {_describe(result)}"
+    return describe_run(result)
 
 
-def _describe(result) -> str:
-    if result is None:
-        return "done."
-    if isinstance(result, dict):
-        parts = [f"{k} {v}" for k, v in result.items() if k in ("run_id", "status", "promoted", "message")]
-        return ", ".join(parts) or "done."
-    for attr in ("message", "status"):
-        if hasattr(result, attr):
-            return str(getattr(result, attr))
-    return str(result)
+def describe_run(run: dict) -> tuple[str, str]:
+    """(colour, sentence) for a finished run record from ``marketdata.runs``."""
+    status = run.get("status")
+    head = f"run #{run.get('id')} {status}"
+    if run.get("duration_s") is not None:
+        head += f" in {run['duration_s']:.0f} s"
+    if status == "succeeded":
+        promoted = "; a new champion was promoted" if run.get("promoted") else "; the champion was kept"
+        return "success", f"Run finished: {head}{promoted}."
+    if status == "skipped":
+        return "secondary", f"Run finished: {head}: {run.get('progress_message') or run.get('error') or ''}"
+    return "danger", f"Run finished: {head}: {run.get('error') or ''}"
 
 
-def request_cancel(engine: Engine, run_id: int) -> None:
+def request_cancel(engine: Engine, run_id: int) -> bool:
     """Ask a running run to stop at its next safe point (the pipeline polls the flag)."""
-    try:
-        from marketdata.runs import request_cancel as shared_cancel
-    except ImportError:  # before the scheduling branch lands: set the flag directly
-        with engine.begin() as conn:
-            conn.execute(update(Run).where(Run.id == run_id, Run.status == "running").values(cancel_requested=True))
-        return
-    shared_cancel(engine, run_id)
+    return runs.request_cancel(engine, run_id)
 
 
 def promote(engine: Engine, model_id: int, actor: str) -> str:
-    from marketdata import registry
-
-    registry.promote(engine, model_id, actor)
-    return f"Model #{model_id} is now the champion of its cell type."
+    previous = registry.promote(engine, model_id, actor)
+    was = f" (replacing #{previous})" if previous else ""
+    return f"Model #{model_id} is now the champion of its cell type{was}."
 
 
 def rollback(engine: Engine, ticker: str, cell: str, actor: str) -> str:
-    from marketdata import registry
-
-    result = registry.rollback(engine, ticker, cell, actor)
-    return f"Rolled back {cell}: " + (f"model #{getattr(result, 'id', result)} is champion again." if result else "done.")
+    restored = registry.rollback(engine, ticker, cell, actor)
+    return f"Rolled back {cell}: model #{restored} is champion again."

@@ -1,4 +1,6 @@
-"""Read-side queries the dashboard needs, and a cache that knows when they go stale.
+"""Read-side queries the analyst pages need, and a cache that knows when they go stale.
+
+(Run history, the active run and the clock's status come from ``marketdata.runs``.)
 
 Every function here only reads. Analyst pages read one :class:`Snapshot` per
 ticker: the close history, where prices came from, and for each cell type the
@@ -19,7 +21,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from .outputs import CELLS, OUTPUT_NAMES
-from .tables import Champion, ChampionEvent, ClockStatus, ModelOutput, ModelRecord, Price, Run
+from .tables import Champion, ChampionEvent, ModelOutput, ModelRecord, Price
 
 # Columns of ModelRecord worth showing (everything but the model bytes).
 _MODEL_COLUMNS = [
@@ -136,39 +138,6 @@ def champion_history(engine: Engine, ticker: str, limit: int = 20) -> list[dict]
             select(*cols).where(ChampionEvent.ticker == ticker).order_by(ChampionEvent.id.desc()).limit(limit)
         ).mappings().all()
     return [dict(r) for r in rows]
-
-
-_RUN_FIELDS = ("id", "ticker", "trigger", "requested_by", "action", "status", "started_at", "finished_at",
-               "heartbeat_at", "progress", "progress_message", "cancel_requested", "promoted", "error")
-
-
-def _runs(engine: Engine, *where, limit: int) -> list[dict]:
-    stmt = select(*[getattr(Run, f) for f in _RUN_FIELDS]).where(*where).order_by(Run.id.desc()).limit(limit)
-    with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(stmt).mappings().all()]
-
-
-def recent_runs(engine: Engine, limit: int = 50) -> list[dict]:
-    """Run history, newest first (the admin page's table)."""
-    return _runs(engine, limit=limit)
-
-
-def running_run(engine: Engine) -> dict | None:
-    """The newest run whose status is still 'running', or None."""
-    rows = _runs(engine, Run.status == "running", limit=1)
-    return rows[0] if rows else None
-
-
-def run_by_id(engine: Engine, run_id: int) -> dict | None:
-    rows = _runs(engine, Run.id == run_id, limit=1)
-    return rows[0] if rows else None
-
-
-def clock_jobs(engine: Engine) -> list[dict]:
-    """What the clock process last reported: job id, next run, heartbeat."""
-    cols = [ClockStatus.job_id, ClockStatus.next_run_at, ClockStatus.heartbeat_at, ClockStatus.detail]
-    with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(select(*cols).order_by(ClockStatus.next_run_at)).mappings().all()]
 
 
 @dataclass

@@ -197,7 +197,7 @@ def build_payloads(prices: pd.DataFrame, cell: str, seed: int, now: datetime, ep
                          "learning_rate": 1e-3, "fixture": True},
             seed=seed, data_start=dates[0].date(), data_end=dates[-1].date(),
             val_start=dates[val_i].date(), test_start=dates[test_i].date(),
-            metrics=rows[cell], train_seconds=seconds, param_count=params,
+            metrics=metrics, train_seconds=seconds, param_count=params,
         ),
     }
 

@@ -8,8 +8,9 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dashboard import admin_actions, auth, data
 from dashboard.components import ago, fmt_dt
 from dashboard.figures.common import label
-from marketdata import queries
+from marketdata import queries, runs as run_history
 from marketdata.outputs import CELL_LABELS, CELLS
+from marketdata.registry import RegistryError
 
 dash.register_page(__name__, path="/admin", name="Admin", title="Admin - AAPL", order=3)
 
@@ -117,7 +118,7 @@ def on_start(_n, action, cells, epochs):
     try:
         user = _guard()
         req = admin_actions.validate_request(action, cells, epochs)
-        refusal = admin_actions.refusal_for_running(queries.running_run(data.engine()))
+        refusal = admin_actions.refusal_for_running(run_history.active_run(data.engine()))
         if refusal:
             raise admin_actions.Refused(refusal)
     except (auth.NotAuthorized, admin_actions.Refused) as exc:
@@ -140,9 +141,9 @@ def on_ticket(ticket):
 
 def poll_view(engine):
     """(progress value, progress label, progress text, cancel disabled, runs table, clock, models table, options)."""
-    run = queries.running_run(engine)
-    runs = queries.recent_runs(engine, limit=15)
-    clock = queries.clock_jobs(engine)
+    run = run_history.active_run(engine)
+    runs = run_history.list_runs(engine, limit=15)
+    clock = run_history.clock_status(engine)
     models = queries.models_table(engine, data.settings().default_ticker)
     if run:
         pct = round(100 * float(run["progress"] or 0))
@@ -157,13 +158,17 @@ def poll_view(engine):
     else:
         clock_view = html.P(["The clock process has not reported yet. Start it with ", html.Code("python -m jobs clock"), "."],
                             className="text-muted mb-0")
+    for r in runs:
+        r["duration_s"] = f"{r['duration_s']:.1f}" if r.get("duration_s") is not None else ""
+        r["promoted"] = {True: "yes", False: "no"}.get(r.get("promoted"), "")
     runs_view = _table(runs, [("id", "#"), ("trigger", "trigger"), ("action", "action"), ("requested_by", "by"),
-                              ("status", "status"), ("started_at", "started"), ("finished_at", "finished"),
+                              ("status", "status"), ("started_at", "started"), ("duration_s", "seconds"),
                               ("promoted", "promoted"), ("error", "error")],
                        "admin-runs-table", "No runs yet. Start one here, or run: python -m jobs train")
     for m in models:
         m["champion"] = "yes" if m["is_champion"] else ""
-        m["rmse/pers"] = (m.get("metrics") or {}).get("rmse_ratio")
+        metrics = m.get("metrics") or {}
+        m["rmse/pers"] = (metrics.get("rows", {}).get(m["cell"]) or metrics).get("rmse_ratio")
     models_view = _table(models[:12], [("id", "id"), ("cell", "cell"), ("version", "v"), ("kind", "kind"),
                                         ("created_at", "trained"), ("rmse/pers", "RMSE/persistence"), ("champion", "champion")],
                          "admin-models-table", "No trained models yet.")
@@ -196,7 +201,7 @@ def on_cancel(_n):
         _guard()
     except auth.NotAuthorized as exc:
         return _alert("warning", str(exc))
-    run = queries.running_run(data.engine())
+    run = run_history.active_run(data.engine())
     if run is None:
         return _alert("secondary", "No run is in progress.")
     admin_actions.request_cancel(data.engine(), run["id"])
@@ -224,8 +229,6 @@ def on_champion(_p, _r, model_id, cell):
             msg = admin_actions.rollback(data.engine(), data.settings().default_ticker, cell, f"ui:{user}")
     except auth.NotAuthorized as exc:
         return _alert("warning", str(exc))
-    except ImportError:
-        return _alert("warning", "Promotion needs the model registry (marketdata.registry), which is not installed yet.")
-    except Exception as exc:  # the registry's own refusal (unknown model, nothing to roll back to)
+    except RegistryError as exc:  # unknown model, already champion, nothing to roll back to
         return _alert("danger", f"Refused: {exc}")
     return _alert("success", msg)

@@ -8,7 +8,7 @@ from sqlalchemy import delete, update
 
 from marketdata import queries
 from marketdata.db import session_factory
-from marketdata.tables import Champion, ChampionEvent, ClockStatus, Run
+from marketdata.tables import Champion, ChampionEvent
 
 NOW = datetime(2026, 11, 27, 4, 0, tzinfo=timezone.utc)
 
@@ -26,7 +26,6 @@ def filled(engine):
 def test_empty_store_snapshot_says_nothing_is_there(engine):
     snap = queries.load_snapshot(engine, "AAPL")
     assert not snap.has_prices and not snap.has_models and snap.status is None
-    assert queries.recent_runs(engine) == [] and queries.running_run(engine) is None and queries.clock_jobs(engine) == []
 
 
 def test_snapshot_serves_champions(filled):
@@ -84,16 +83,3 @@ def test_cache_reloads_after_new_prices_or_ttl(filled):
         s.execute(update(Price).where(Price.ticker == "AAPL").values(fetched_at=NOW + timedelta(days=1)))
     cache.get("AAPL")
     assert cache.loads == 3
-
-
-def test_runs_and_clock_status(engine):
-    with session_factory(engine).begin() as s:
-        for i, status in enumerate(["succeeded", "failed", "running"]):
-            s.add(Run(ticker="AAPL", trigger="manual", requested_by="ui:boss", action="retrain", status=status,
-                      started_at=NOW + timedelta(minutes=i), steps=[], progress=0.5, progress_message="m"))
-        s.add(ClockStatus(job_id="nightly", next_run_at=NOW, heartbeat_at=NOW, detail={"cron": "30 22 * * 1-5"}))
-    runs = queries.recent_runs(engine, limit=2)
-    assert [r["status"] for r in runs] == ["running", "failed"]
-    assert queries.running_run(engine)["id"] == runs[0]["id"]
-    assert queries.run_by_id(engine, 1)["status"] == "succeeded"
-    assert queries.clock_jobs(engine)[0]["detail"] == {"cron": "30 22 * * 1-5"}

@@ -120,8 +120,8 @@ def test_progress_poll_and_cancel(dash_client, fixture_store_url):
     assert {o["value"] for o in options} == {1, 2, 3, 4}
     r = call(client, "admin-cancel-msg.children", [("admin-cancel", "n_clicks", 1)], headers=basic(*ADMIN))
     assert f"Asked run #{run_id} to stop" in r.get_data(as_text=True)
-    from marketdata.queries import running_run
-    assert running_run(data.engine())["cancel_requested"] is True
+    from marketdata.runs import active_run
+    assert active_run(data.engine())["cancel_requested"] is True
 
 
 @pytest.mark.parametrize(
