@@ -159,23 +159,65 @@ def test_request_without_credentials_is_refused(web, browser, store_url):
     assert _run_count(store_url) == before  # nothing started
 
 
-def test_admin_starts_a_short_retrain_and_sees_it_in_history(web, page, store_url):
+def _needs_training():
     if importlib.util.find_spec("jobs.pipeline") is None or importlib.util.find_spec("tensorflow") is None:
         pytest.skip("needs jobs.pipeline and TensorFlow to train")
+
+
+def test_admin_starts_a_short_retrain_and_sees_it_in_history(web, page, store_url):
+    _needs_training()
+    _retrain_from_the_browser(page, web.url, store_url, "admin")
+
+
+def test_retrain_runs_on_a_celery_worker_when_redis_is_configured(browser, store_url, tmp_path):
+    """With REDIS_URL the same button runs the background callback on a Celery worker (Procfile worker:)."""
+    _needs_training()
+    import redis
+
+    from tests.conftest import REDIS_URL
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:  # no server here
+        service_missing(f"Redis not reachable at {REDIS_URL}: {type(exc).__name__}")
+    env = {**os.environ, "DATABASE_URL": store_url, "CACHE_DIR": str(tmp_path / "cache"), "PRICE_SOURCE": "offline",
+           "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "DATA_DIR": str(tmp_path / "data"), "REDIS_URL": REDIS_URL}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "dashboard.worker:celery_app", "worker", "--concurrency=1", "--loglevel=info"],
+        cwd=ROOT, env=env, stdout=open(tmp_path / "celery.log", "wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        with WebServer(env, workers=2, log_path=tmp_path / "gunicorn.log") as server:
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                      http_credentials={"username": ADMIN[0], "password": ADMIN[1]})
+            pg = ctx.new_page()
+            pg.errors = []
+            pg.on("console", lambda m: m.type == "error" and pg.errors.append(m.text))
+            _retrain_from_the_browser(pg, server.url, store_url, "admin-celery")
+            ctx.close()
+        assert b"succeeded" in (tmp_path / "celery.log").read_bytes()  # the worker, not the web process, ran it
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def _retrain_from_the_browser(page, url: str, store_url: str, shot: str) -> None:
     before = _run_count(store_url)
-    page.goto(web.url + "/admin")
+    page.goto(url + "/admin")
     page.wait_for_selector("#admin-runs > *", timeout=20000)
     page.check("input[value='retrain']", force=True)
     page.fill("#admin-epochs", "1")
     page.click("#admin-start")
     # progress: the bar shows a running run's message, then the outcome appears
     page.wait_for_function("document.querySelector('#admin-progress-text').innerText.startsWith('run #')", timeout=60000)
-    page.screenshot(path=str(SHOTS / "admin-running.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{shot}-running.png"), full_page=True)
     page.wait_for_selector("#admin-run-outcome", timeout=180000)
     outcome = page.inner_text("#admin-run-outcome")
     assert outcome.startswith("Run finished"), outcome
     page.wait_for_function("document.querySelector('#admin-runs-table') && "
                            "document.querySelector('#admin-runs-table').innerText.includes('ui:boss')", timeout=10000)
-    page.screenshot(path=str(SHOTS / "admin-after-run.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{shot}-after-run.png"), full_page=True)
     assert _run_count(store_url) == before + 1
     assert page.errors == []

@@ -33,6 +33,9 @@ SCRIPT = textwrap.dedent(
                          [("admin-poll", "n_intervals", 1)], headers=h).status_code)
     statuses.append(call(c, "..admin-ticket.data...admin-start-msg.children..", [("admin-start", "n_clicks", 1)],
                          [("admin-action", "value", "finetune"), ("admin-cells", "value", []), ("admin-epochs", "value", 2)], headers=h).status_code)
+    statuses.append(call(c, "admin-champion-msg.children", [("admin-promote", "n_clicks", None), ("admin-rollback", "n_clicks", 1)],
+                         [("admin-promote-model", "value", None), ("admin-rollback-cell", "value", "gru")], headers=h,
+                         changed=["admin-rollback.n_clicks"]).status_code)
     forbidden = sorted(m for m in sys.modules if m.split(".")[0] in {"tensorflow", "keras", "apscheduler", "models", "jobs"})
     print(json.dumps({"statuses": statuses, "forbidden": forbidden}))
     """
