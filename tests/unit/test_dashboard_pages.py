@@ -65,8 +65,11 @@ def test_pages_draw_their_graphs(dash_client, fixture_store_url, path, graphs):
 def test_changing_cell_redraws_forecast(dash_client, fixture_store_url):
     client = dash_client(fixture_store_url)
     r = call(client, FORECAST_OUT, [("forecast-cell", "value", "lstm")])
-    names = [t.get("name") for t in r.json["response"]["forecast-graph"]["figure"]["data"]]
-    assert "LSTM one-step prediction (test)" in names
+    patch = r.json["response"]["forecast-graph"]["figure"]
+    # a Patch: traces 1.. and the split shading are replaced, the 3,270-point history is not resent
+    replaced = {tuple(op["location"]): op["params"]["value"] for op in patch["operations"] if op["operation"] == "Assign"}
+    assert replaced[("data", 1)]["name"] == "LSTM one-step prediction (test)"
+    assert ("data", 0) not in replaced and ("layout", "shapes") in replaced
     assert "LSTM" in r.json["response"]["forecast-rmse-words"]["children"]
 
 
