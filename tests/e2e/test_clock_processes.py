@@ -149,3 +149,16 @@ def test_clock_bootstraps_a_fresh_store_and_publishes_its_next_run(run_cli, sqli
         stdout = proc.stdout.read()
     assert code == 0
     assert "scheduled nightly-pipeline" in stdout and "clock stopped" in stdout
+
+
+def test_simulate_replays_nights_through_the_pipeline(run_cli, sqlite_url):
+    out = run_cli("simulate", "--nights", "3", "--policy", "finetune,none", "--epochs", "1", "--finetune-epochs", "1",
+                  "--json", database_url=sqlite_url, env=TINY)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["nights"] == 3 and set(result["policies"]) == {"finetune", "none"}
+    ft, none = result["policies"]["finetune"], result["policies"]["none"]
+    assert ft["trainings"] == 2 and none["trainings"] == 0 and none["train_seconds"] == 0
+    # Same days, same first model: persistence is the same yardstick for both policies.
+    assert ft["persistence_rmse"] == none["persistence_rmse"] > 0
+    assert _runs(run_cli, sqlite_url) == []  # the replay never touches the real store
