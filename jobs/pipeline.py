@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import ModuleType
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -232,6 +232,7 @@ def run_pipeline(
     prices: pd.DataFrame | None = None,
     progress: ProgressFn = no_progress,
     should_cancel: CancelFn | None = None,
+    on_start: Callable[[int], None] | None = None,
     trainer: Any = None,
 ) -> dict[str, Any]:
     """Run the pipeline once; returns the finished run record (``marketdata.runs`` dict).
@@ -239,13 +240,17 @@ def run_pipeline(
     Raises RunInProgress (nothing recorded) if another run holds the lease. Every other
     failure is recorded on the run (status ``failed``, one-line ``error``) and returned.
     ``source`` overrides the configured price sources; ``prices`` skips the price
-    update and trains on that frame (the replay simulator); ``trainer`` is a module
+    update and trains on that frame (e.g. a truncated history); ``on_start`` is
+    called with the new run id as soon as the run is recorded (a UI can then follow
+    ``marketdata.runs.get_run`` and offer ``request_cancel``); ``trainer`` is a module
     or object with ``train_cells`` and ``finetune_cell`` (default ``jobs.training``).
     """
     engine, settings = ctx.engine, ctx.settings
     ticker = (ticker or settings.default_ticker).upper()
     if action not in runs.ACTIONS:
         raise JobError(f"action {action!r} must be one of {', '.join(runs.ACTIONS)}")
+    if trigger not in runs.TRIGGERS:
+        raise JobError(f"trigger {trigger!r} must be one of {', '.join(runs.TRIGGERS)}")
     if cells:
         bad = [c for c in cells if c not in CELLS]
         if bad:
@@ -269,15 +274,23 @@ def run_pipeline(
         leases.attach_run(engine, holder=holder, run_id=run_id)
         keeper.on_beat = lambda now: runs.heartbeat(engine, run_id, now)
         keeper.start()
+        if on_start is not None:
+            on_start(run_id)
         return _run(ctx, run_id, ticker, action, cells, epochs, source, prices, progress, should_cancel, trainer, keeper)
     except BaseException as exc:  # SystemExit/KeyboardInterrupt too: never leave a run "running"
         if run_id is not None:
             status = "cancelled" if isinstance(exc, Cancelled) else "failed"
-            runs.finish_run(engine, run_id, status, now=ctx.now(), error=runs.one_line(exc))
+            try:
+                runs.finish_run(engine, run_id, status, now=ctx.now(), error=runs.one_line(exc))
+            except Exception:  # the store itself is down: the orphan check fails the run later
+                log.exception("could not record the end of run %s", run_id)
         raise
     finally:
         keeper.stop()
-        leases.release(engine, holder=holder)
+        try:
+            leases.release(engine, holder=holder)
+        except Exception:  # the lease then simply expires after its TTL
+            log.exception("could not release the training lease")
 
 
 def _run(ctx, run_id, ticker, action, cells, epochs, source, prices, progress, should_cancel, trainer, keeper):

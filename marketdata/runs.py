@@ -148,8 +148,8 @@ def finish_run(
         values["error"] = one_line(error)
     if message is not None:
         values["progress_message"] = message[:500]
-    if status == "succeeded":
-        values["progress"] = 1.0
+    if status in ("succeeded", "skipped"):
+        values["progress"] = 1.0  # done; failed/cancelled runs keep the point they reached
     with engine.begin() as conn:
         conn.execute(update(Run).where(Run.id == run_id).values(**values))
     return get_run(engine, run_id)  # type: ignore[return-value]

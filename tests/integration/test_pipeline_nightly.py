@@ -153,7 +153,11 @@ def test_cancel_from_another_process_stops_training(ctx, source):
 
 def test_caller_cancel_and_progress_reach_the_run_row(ctx, source):
     seen: list[tuple[float, str]] = []
-    run = _run(ctx, source, FakeTrainer(), progress=lambda f, m: seen.append((f, m)), should_cancel=lambda: False)
+    started: list[dict] = []
+    run = _run(ctx, source, FakeTrainer(), progress=lambda f, m: seen.append((f, m)), should_cancel=lambda: False,
+               on_start=lambda run_id: started.append(runs.get_run(ctx.engine, run_id)))
+    # on_start hands the caller the run id while it is running, before any work.
+    assert [(r["id"], r["status"]) for r in started] == [(run["id"], "running")]
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[-1] >= 0.95
     assert any("gru epoch 3/3" in m for _, m in seen)
@@ -194,3 +198,12 @@ def test_retrain_of_chosen_cells(ctx, source):
     trainer = FakeTrainer()
     run = _run(ctx, source, trainer, action="retrain", cells=["lstm"], epochs=2, trigger="manual", requested_by="bob")
     assert trainer.calls == [("train", "lstm", 2)] and run["detail"]["cells"] == ["lstm"]
+
+
+@pytest.mark.parametrize("bad", [dict(action="nightly"), dict(trigger="cron"), dict(cells=["transformer"])])
+def test_bad_requests_are_refused_before_anything_starts(ctx, source, bad):
+    from jobs.errors import JobError
+
+    with pytest.raises(JobError):
+        _run(ctx, source, FakeTrainer(), **bad)
+    assert runs.list_runs(ctx.engine) == [] and leases.current_lease(ctx.engine) is None
