@@ -121,6 +121,7 @@ def test_progress_poll_and_cancel(dash_client, fixture_store_url):
     pct, label, text, cancel_disabled, runs, clock, models, options = __import__("dashboard.pages.admin", fromlist=["x"]).poll_view(data.engine())
     assert pct == 40 and label == "40%" and "epoch 2/5" in text and cancel_disabled is False
     assert {o["value"] for o in options} == {1, 2, 3, 4}
+    assert "nightly-update: next run 2026-11-27 04:00" in str(clock)  # the scheduler's next run, from clock_status
     r = call(client, "admin-cancel-msg.children", [("admin-cancel", "n_clicks", 1)], headers=basic(*ADMIN))
     assert f"Asked run #{run_id} to stop" in r.get_data(as_text=True)
     from marketdata.runs import active_run
@@ -145,3 +146,30 @@ def test_validate_request(action, cells, epochs, expect):
     else:
         with pytest.raises(admin_actions.Refused, match=expect):
             admin_actions.validate_request(action, cells, epochs)
+
+
+@pytest.mark.parametrize("run, color, words", [
+    ({"id": 7, "status": "succeeded", "duration_s": 12.0, "promoted": True}, "success", "run #7 succeeded in 12 s; a new champion"),
+    ({"id": 7, "status": "succeeded", "duration_s": 3.0, "promoted": False}, "success", "the champion was kept"),
+    ({"id": 8, "status": "skipped", "duration_s": 0.1, "progress_message": "no new trading day"}, "secondary", "no new trading day"),
+    ({"id": 9, "status": "failed", "duration_s": 1.0, "error": "JobError: boom"}, "danger", "JobError: boom"),
+])
+def test_run_outcome_in_words(run, color, words):
+    got_color, sentence = admin_actions.describe_run(run)
+    assert got_color == color and words in sentence
+
+
+def test_compare_names_the_cells_not_trained_yet(dash_client, fixture_store_url):
+    eng = make_engine(fixture_store_url)
+    from sqlalchemy import delete
+    from marketdata.tables import Champion, ChampionEvent, ModelOutput, ModelRecord
+    with session_factory(eng).begin() as s:
+        s.execute(delete(ChampionEvent).where(ChampionEvent.cell != "gru"))
+        s.execute(delete(Champion).where(Champion.cell != "gru"))
+        ids = [1, 2]
+        s.execute(delete(ModelOutput).where(ModelOutput.model_id.in_(ids)))
+        s.execute(delete(ModelRecord).where(ModelRecord.id.in_(ids)))
+    eng.dispose()
+    r = render_page(dash_client(fixture_store_url), "/compare")
+    assert "Not trained yet: simplernn, lstm" in r.get_data(as_text=True)
+    assert "python -m jobs train --cells simplernn,lstm" in r.get_data(as_text=True)
