@@ -105,7 +105,8 @@ def install_guard(server: Flask, get_settings) -> None:
             return challenge("login required", "forecast dashboard")
         kind = "page" if request.path.rstrip("/") == ADMIN_PATH else None
         if kind is None and request.path == CALLBACK_PATH and request.method == "POST":
-            kind = admin_callback_kind(request.get_json(silent=True) or {})
+            # force: judge any body that parses as JSON, whatever its Content-Type claims
+            kind = admin_callback_kind(request.get_json(force=True, silent=True) or {})
         if kind is None:
             return None
         if not settings.admin_enabled:

@@ -129,6 +129,7 @@ def on_start(_n, action, cells, epochs):
 
 @callback(
     Output("admin-run-result", "children"),
+    Output("admin-start-msg", "children", allow_duplicate=True),
     Input("admin-ticket", "data"),
     background=True,
     running=[(Output("admin-start", "disabled"), True, False)],
@@ -136,7 +137,7 @@ def on_start(_n, action, cells, epochs):
 )
 def on_ticket(ticket):
     color, message = admin_actions.execute_run(data.settings(), ticket)
-    return _alert(color, message, id_="admin-run-outcome")
+    return _alert(color, message, id_="admin-run-outcome"), None
 
 
 def poll_view(engine):

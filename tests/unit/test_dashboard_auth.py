@@ -109,8 +109,9 @@ def test_unauthenticated_retrain_request_is_refused_and_starts_nothing(dash_clie
     assert r.status_code == status
     if status == 401:
         assert r.headers["WWW-Authenticate"].startswith("Basic")
-    # the background callback itself, called directly with a made-up ticket
-    r = call(client, "admin-run-result.children", [("admin-ticket", "data", {"sig": "x", "request": {}})], headers=headers)
+    # the background callback itself (its real output string), called directly with a made-up ticket
+    background = next(d["output"] for d in client.get("/_dash-dependencies").json if "admin-run-result" in d["output"])
+    r = call(client, background, [("admin-ticket", "data", {"sig": "x", "request": {}})], headers=headers)
     assert r.status_code == status
     assert _runs(fixture_store_url) == 0
 
