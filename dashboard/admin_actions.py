@@ -95,6 +95,8 @@ def describe_run(run: dict) -> tuple[str, str]:
     if status == "succeeded":
         promoted = "; a new champion was promoted" if run.get("promoted") else "; the champion was kept"
         return "success", f"Run finished: {head}{promoted}."
+    if status == "cancelled":
+        return "secondary", f"Run cancelled: {head}: {run.get('error') or ''}"
     if status == "skipped":
         return "secondary", f"Run finished: {head}: {run.get('progress_message') or run.get('error') or ''}"
     return "danger", f"Run finished: {head}: {run.get('error') or ''}"

@@ -221,3 +221,22 @@ def _retrain_from_the_browser(page, url: str, store_url: str, shot: str) -> None
     page.screenshot(path=str(SHOTS / f"{shot}-after-run.png"), full_page=True)
     assert _run_count(store_url) == before + 1
     assert page.errors == []
+
+
+def test_admin_cancels_a_running_retrain(web, page, store_url):
+    _needs_training()
+    page.goto(web.url + "/admin")
+    page.wait_for_selector("#admin-runs > *", timeout=20000)
+    page.check("input[value='retrain']", force=True)
+    for cell in ("simplernn", "lstm"):
+        page.check(f"#admin-cells input[value='{cell}']", force=True)
+    page.fill("#admin-epochs", "200")
+    page.click("#admin-start")
+    page.wait_for_function("document.querySelector('#admin-progress-text').innerText.startsWith('run #')", timeout=60000)
+    page.wait_for_selector("#admin-cancel:not([disabled])", timeout=10000)
+    page.click("#admin-cancel")
+    page.wait_for_selector("#admin-run-outcome", timeout=120000)
+    assert page.inner_text("#admin-run-outcome").startswith("Run cancelled")
+    page.wait_for_function("document.querySelector('#admin-runs-table').innerText.includes('cancelled')", timeout=10000)
+    page.screenshot(path=str(SHOTS / "admin-cancelled.png"), full_page=True)
+    assert page.errors == []

@@ -152,6 +152,7 @@ def test_validate_request(action, cells, epochs, expect):
     ({"id": 7, "status": "succeeded", "duration_s": 12.0, "promoted": True}, "success", "run #7 succeeded in 12 s; a new champion"),
     ({"id": 7, "status": "succeeded", "duration_s": 3.0, "promoted": False}, "success", "the champion was kept"),
     ({"id": 8, "status": "skipped", "duration_s": 0.1, "progress_message": "no new trading day"}, "secondary", "no new trading day"),
+    ({"id": 6, "status": "cancelled", "duration_s": 3.0, "error": "training cancelled"}, "secondary", "Run cancelled: run #6"),
     ({"id": 9, "status": "failed", "duration_s": 1.0, "error": "JobError: boom"}, "danger", "JobError: boom"),
 ])
 def test_run_outcome_in_words(run, color, words):
