@@ -113,4 +113,5 @@ def dm_sentence(diag: dict, cell: str) -> str:
 def bias_sentence(diag: dict) -> str:
     b = diag["mean_bias"]
     side = "under-predicts" if b > 0 else "over-predicts"
-    return f"Mean residual ${b:+.2f}: on average the model {side} the close by ${abs(b):.2f}."
+    sign = "-" if b < 0 else "+"
+    return f"Mean residual {sign}${abs(b):.2f}: on average the model {side} the close by ${abs(b):.2f}."

@@ -142,3 +142,9 @@ def test_compare_figures_one_trace_per_model(payloads):
 def test_empty_figure_says_why():
     fig = common.empty_figure("nothing yet")
     assert fig.layout.annotations[0].text == "nothing yet"
+
+
+@pytest.mark.parametrize("bias, expect", [(-0.02, "Mean residual -$0.02: on average the model over-predicts"),
+                                          (0.5, "Mean residual +$0.50: on average the model under-predicts")])
+def test_bias_sentence(bias, expect):
+    assert residuals.bias_sentence({"mean_bias": bias}).startswith(expect)
