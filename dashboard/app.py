@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Dash, dcc, html
+from dash import Dash, html
 
 from dashboard import auth, data
 from dashboard.background import make_manager
@@ -40,7 +40,7 @@ def healthz():
 def create_app() -> Dash:
     settings = data.settings()
     app = Dash(
-        __name__,
+        "dashboard",  # the package: page modules import as dashboard.pages.<name>
         use_pages=True,
         pages_folder=str(HERE / "pages"),
         assets_folder=str(HERE / "assets"),

@@ -1,7 +1,6 @@
 """Access control: Basic-auth checks, the before_request guard, and the signed run ticket."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import func, select
