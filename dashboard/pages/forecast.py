@@ -1,6 +1,8 @@
 """Forecast (home): price history, test-period predictions, split boundary, next-H forecast with bands."""
 from __future__ import annotations
 
+from datetime import date
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, Patch, State, callback, dcc, html
@@ -12,6 +14,8 @@ from dashboard.figures.forecast import forecast_figure, forecast_table, forecast
 from marketdata.queries import Snapshot
 
 dash.register_page(__name__, path="/", name="Forecast", title="Forecast - AAPL", order=0)
+
+STALE_DAYS = 5  # calendar days without a new close before the data card turns red
 
 NO_PRICES = ("No prices are stored yet.", "python -m jobs init")
 NO_MODELS = ("No trained model yet: the chart shows prices only.", "python -m jobs train (or start a retrain on the Admin page)")
@@ -29,8 +33,12 @@ def headline_cards(snap: Snapshot, cell: str) -> dbc.Row:
         nxt = card("Next-day forecast", "-", "no forecast stored for this model")
     model = card("Model", f"{label(cell)} v{info['version']}",
                  f"{info['kind']} · trained {fmt_dt(info['created_at'])} ({ago(info['created_at'])})", id_="forecast-model-card")
-    source = card("Data", status.get("source", "-"),
-                  f"last day {status.get('last_date', '-')} · fetched {ago(status.get('fetched_at'))}")
+    last_day = status.get("last_date")
+    stale = last_day is not None and (date.today() - last_day).days > STALE_DAYS
+    source = card("Data", status.get("source", "-"), [
+        f"last day {last_day or '-'} ",
+        html.Span(f"({ago(last_day)})", className="text-danger fw-bold" if stale else None),
+        f" · fetched {ago(status.get('fetched_at'))}"], id_="forecast-data-card")
     cols = [dbc.Col(c, md=3, className="mb-2") for c in (last_close, nxt, model, source)]
     return dbc.Row(cols, className="g-2")
 

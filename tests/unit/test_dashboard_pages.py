@@ -174,3 +174,10 @@ def test_compare_names_the_cells_not_trained_yet(dash_client, fixture_store_url)
     r = render_page(dash_client(fixture_store_url), "/compare")
     assert "Not trained yet: simplernn, lstm" in r.get_data(as_text=True)
     assert "python -m jobs train --cells simplernn,lstm" in r.get_data(as_text=True)
+
+
+def test_data_card_flags_stale_prices(dash_client, fixture_store_url):
+    """The offline sample ends in 2013: the freshness of the last close is shown in red, not hidden."""
+    r = render_page(dash_client(fixture_store_url), "/")
+    text = r.get_data(as_text=True)
+    assert "forecast-data-card" in text and "text-danger" in text and "days ago" in text
