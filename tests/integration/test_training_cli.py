@@ -80,12 +80,23 @@ def test_finetune_runs_on_the_trained_store(trained):
     assert "finetune" in out.stdout
 
 
+def test_backtest_walks_forward_over_the_test_period(trained):
+    url = f"sqlite:///{trained['tmp'] / 'a.db'}"
+    out = trained["run"]("backtest", "--cell", "lstm", "--every", "250", "--epochs", "1", url=url)
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.reader(io.StringIO(out.stdout)))
+    assert rows[0] == ["Date", "Actual", "Predicted", "Residual", "Persistence"]
+    assert len(rows) - 1 == json.loads(trained["metrics"].stdout)["cells"]["lstm"]["test_days"]
+    assert "walk-forward lstm" in out.stderr and "vs persistence" in out.stderr
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
         (("export", "predictions", "--cell", "gru"), "no gru model for AAPL yet"),
         (("export", "metrics"), "no trained models for AAPL yet"),
         (("finetune",), "no gru champion"),
+        (("backtest", "--cell", "lstm"), "no lstm champion"),
         (("train", "--cells", "gru,transformer"), "unknown cell"),
         (("train", "--epochs", "0"), "--epochs must be at least 1"),
     ],
