@@ -96,7 +96,9 @@ def _compare(engine, fit, champ, prices: pd.DataFrame):
     return promote, champ_eval.metrics, reason
 
 
-def _store(ctx, ticker, fit, prices, *, kind, seed, run_id, parent_id, split, allow_promote, actor, started):
+def _store(ctx, ticker, fit, prices, *, kind, seed, run_id, parent_id, split, allow_promote, actor, fit_seconds):
+    """Compare with the champion, store the model and its outputs (promoting if it wins)."""
+    started = time.perf_counter() - fit_seconds
     champ = registry.champion(ctx.engine, ticker, fit.hp.cell)
     wins, champ_metrics, reason = _compare(ctx.engine, fit, champ, prices)
     promote = allow_promote and wins
@@ -172,14 +174,14 @@ def train_cells(
             raise Cancelled(f"training cancelled during {cell} ({exc}); nothing was saved") from None
         except ValueError as exc:
             raise JobError(f"{ticker} {cell}: {exc}") from None
-        fits.append((fit, started))
+        fits.append((fit, time.perf_counter() - started))
     if should_cancel():
         raise Cancelled("training cancelled before saving; nothing was saved")
     split_info = {"test_days": split.test_days, "test_fraction": split.test_fraction, "val_fraction": split.val_fraction}
     outcomes = [
         _store(ctx, ticker, fit, frame, kind="train", seed=seed, run_id=run_id, parent_id=None, split=split_info,
-               allow_promote=promote, actor="training", started=started)
-        for fit, started in fits
+               allow_promote=promote, actor="training", fit_seconds=fit_seconds)
+        for fit, fit_seconds in fits
     ]
     progress(1.0, "training finished: " + ", ".join(
         f"{o.cell} model {o.model_id}{' (promoted)' if o.promoted else ''}" for o in outcomes))
@@ -235,6 +237,7 @@ def finetune_cell(
         raise Cancelled("fine-tune cancelled before saving; nothing was saved")
     split_info = {"test_days": spec.test_days, "test_fraction": None, "val_fraction": spec.val_fraction}
     outcome = _store(ctx, ticker, fit, frame, kind="finetune", seed=champ.seed, run_id=run_id, parent_id=champ.id,
-                     split=split_info, allow_promote=True, actor="finetune", started=started)
+                     split=split_info, allow_promote=True, actor="finetune",
+                     fit_seconds=time.perf_counter() - started)
     progress(1.0, f"{cell} fine-tune: model {outcome.model_id}, {'promoted' if outcome.promoted else 'not promoted'}")
     return outcome

@@ -25,7 +25,6 @@ class Hyperparams:
     epochs: int = 150  # an upper bound: early stopping usually ends sooner
     patience: int = 12  # epochs without a better validation loss before stopping
     unroll: bool = True  # short windows: unrolled cells run faster on CPU
-    jit_compile: bool = False
     extra: dict = field(default_factory=dict, compare=False)  # free-form notes kept with the model
 
     def __post_init__(self):
@@ -73,13 +72,3 @@ def build_network(hp: Hyperparams, n_features: int):
     model.add(layers.Dense(hp.dense_units, activation="relu"))  # (batch, dense_units)
     model.add(layers.Dense(hp.horizon))  # (batch, H): scaled daily close returns, linear
     return model
-
-
-def compile_network(model, hp: Hyperparams, learning_rate: float | None = None) -> None:
-    import keras
-
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate or hp.learning_rate),
-        loss="mse",
-        jit_compile=hp.jit_compile,
-    )

@@ -1,7 +1,7 @@
 """Train, fine-tune and score one cell type on a price frame: the steps jobs strings together."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -9,7 +9,7 @@ import pandas as pd
 
 from .evaluation import Evaluation, evaluate
 from .features import Prepared, Scaler, SplitSpec, prepare, returns_frame, split_at_dates
-from .network import Hyperparams, build_network, compile_network
+from .network import Hyperparams, build_network
 from .serialization import model_from_bytes
 from .training import EpochFn, FitHistory, fit_network, set_determinism
 
@@ -33,7 +33,7 @@ def predict_returns(model, p: Prepared, start: int) -> tuple[np.ndarray, np.ndar
     """
     origins = np.arange(max(start, p.window), p.n + 1)
     x = p.windows(origins)  # (N, L, F)
-    scaled = np.asarray(model.predict_on_batch(x), dtype=float)  # (N, H)
+    scaled = np.asarray(model(x, training=False), dtype=float)  # (N, H); eager: no retracing per model
     return origins, p.to_returns(scaled)
 
 
@@ -58,9 +58,9 @@ def fit_cell(
     p = prepare(prices, hp.window, hp.horizon, split)
     x_tr, y_tr, x_va, y_va = p.train_arrays()
     model = build_network(hp, p.x.shape[1])
-    compile_network(model, hp)
     history = fit_network(model, x_tr, y_tr, x_va, y_va, epochs=hp.epochs, batch_size=hp.batch_size,
-                          patience=hp.patience, on_epoch=on_epoch, should_cancel=should_cancel)
+                          patience=hp.patience, learning_rate=hp.learning_rate, seed=seed,
+                          on_epoch=on_epoch, should_cancel=should_cancel)
     return _finish(model, hp, p, history)
 
 
@@ -86,10 +86,9 @@ def finetune_cell(
     p = prepare(prices, hp.window, hp.horizon, split, scaler=scaler)
     x_tr, y_tr, x_va, y_va = p.train_arrays()
     model = model_from_bytes(model_bytes)
-    tuned = replace(hp, learning_rate=hp.learning_rate * lr_factor, epochs=epochs)
-    compile_network(model, tuned)
     history = fit_network(model, x_tr, y_tr, x_va, y_va, epochs=epochs, batch_size=hp.batch_size,
-                          patience=min(hp.patience, epochs), on_epoch=on_epoch, should_cancel=should_cancel)
+                          patience=min(hp.patience, epochs), learning_rate=hp.learning_rate * lr_factor,
+                          seed=seed, on_epoch=on_epoch, should_cancel=should_cancel)
     return _finish(model, hp, p, history)  # the stored hp keep the base learning rate
 
 
