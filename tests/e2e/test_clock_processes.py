@@ -93,34 +93,34 @@ def test_two_trainings_started_together_one_runs_one_is_refused(run_cli, databas
     assert [r["status"] for r in _runs(run_cli, database_url)] == ["succeeded"]
 
 
-def test_kill_9_mid_training_leaves_served_outputs_and_next_run_succeeds(run_cli, sqlite_url, tmp_path):
+def test_kill_9_mid_training_leaves_served_outputs_and_next_run_succeeds(run_cli, database_url, tmp_path):
     ttl = {"LEASE_TTL_SECONDS": "3"}
-    assert run_cli("init", database_url=sqlite_url).returncode == 0
+    assert run_cli("init", database_url=database_url).returncode == 0
     # The champion is trained before the newest day arrived: hold that day back, train directly.
-    eng = make_engine(sqlite_url)
+    eng = make_engine(database_url)
     with eng.begin() as conn:
         conn.execute(delete(Price).where(Price.date == conn.execute(select(func.max(Price.date))).scalar()))
     eng.dispose()
-    first = run_cli("train", "--cells", "gru", "--epochs", "2", database_url=sqlite_url, env=TINY)
+    first = run_cli("train", "--cells", "gru", "--epochs", "2", database_url=database_url, env=TINY)
     assert first.returncode == 0, first.stderr
-    before = run_cli("export", "predictions", "--cell", "gru", database_url=sqlite_url)
+    before = run_cli("export", "predictions", "--cell", "gru", database_url=database_url)
     assert before.returncode == 0 and before.stdout.startswith("Date,Actual,Predicted,Residual"), before.stderr
 
     victim = _popen(["nightly", "--action", "retrain", "--cells", "gru", "--epochs", "400", "--quiet"],
-                    sqlite_url, tmp_path, env=ttl)
-    killed_run = _wait_until_training(sqlite_url, victim)
+                    database_url, tmp_path, env=ttl)
+    killed_run = _wait_until_training(database_url, victim)
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
 
-    after = run_cli("export", "predictions", "--cell", "gru", database_url=sqlite_url)
+    after = run_cli("export", "predictions", "--cell", "gru", database_url=database_url)
     assert after.stdout == before.stdout  # what is served did not change
-    assert all(run_id != killed_run for _, run_id in _models(sqlite_url))  # no half-written model
+    assert all(run_id != killed_run for _, run_id in _models(database_url))  # no half-written model
 
     time.sleep(3.5)  # the killed process's lease expires (LEASE_TTL_SECONDS=3)
-    nxt = run_cli("nightly", database_url=sqlite_url, env={**TINY, **ttl})
+    nxt = run_cli("nightly", database_url=database_url, env={**TINY, **ttl})
     assert nxt.returncode == 0, nxt.stderr
     assert "succeeded" in nxt.stdout
-    history = {r["id"]: r for r in _runs(run_cli, sqlite_url)}
+    history = {r["id"]: r for r in _runs(run_cli, database_url)}
     assert history[killed_run]["status"] == "failed" and "killed or crashed" in history[killed_run]["error"]
     newest_run = max(history)
     # The day the killed run had fetched is picked up: the GRU champion is fine-tuned on it.
