@@ -19,7 +19,7 @@ def missing(what: str, fill: str, id_: str | None = None) -> dbc.Alert:
     """An empty-store notice: what is missing and which command fills it."""
     kw = {"id": id_} if id_ else {}
     return dbc.Alert([html.H5(what, className="alert-heading"), html.P(["To fill it: ", html.Code(fill)], className="mb-0")],
-                     color="info", className="mt-2", **kw)
+                     color="light", className="mt-2 border", **kw)
 
 
 def card(title: str, value, detail=None, id_: str | None = None) -> dbc.Card:

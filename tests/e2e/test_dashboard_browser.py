@@ -240,3 +240,29 @@ def test_admin_cancels_a_running_retrain(web, page, store_url):
     page.wait_for_function("document.querySelector('#admin-runs-table').innerText.includes('cancelled')", timeout=10000)
     page.screenshot(path=str(SHOTS / "admin-cancelled.png"), full_page=True)
     assert page.errors == []
+
+
+def test_first_start_on_an_empty_store_explains_what_is_missing(browser, tmp_path):
+    """No schema, no prices, no models: every page says what is missing and what fills it, without errors."""
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}", "CACHE_DIR": str(tmp_path / "cache"),
+           "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "DATA_DIR": str(tmp_path / "data")}
+    with WebServer(env, workers=1, log_path=tmp_path / "gunicorn.log") as server:
+        ctx = browser.new_context(viewport={"width": 1400, "height": 700},
+                                  http_credentials={"username": ADMIN[0], "password": ADMIN[1]})
+        pg = ctx.new_page()
+        errors = []
+        pg.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        for path, selector, says in [("/", "#forecast-empty", "python -m jobs init"),
+                                     ("/residuals", "#residuals-empty", "python -m jobs init"),
+                                     ("/compare", "#compare-empty", "python -m jobs init"),
+                                     ("/admin", "#admin-runs-table, #admin-runs > p", "No runs yet")]:
+            pg.goto(server.url + path)
+            pg.wait_for_selector(selector, timeout=20000)
+            assert says in pg.inner_text("body")
+        pg.screenshot(path=str(SHOTS / "empty-admin.png"), full_page=True)
+        pg.goto(server.url + "/")
+        pg.wait_for_selector("#forecast-empty", timeout=20000)
+        pg.screenshot(path=str(SHOTS / "empty-forecast.png"), full_page=True)
+        ctx.close()
+    assert errors == []
