@@ -139,7 +139,7 @@ def test_clock_bootstraps_a_fresh_store_and_publishes_its_next_run(run_cli, sqli
             if done:
                 break
             time.sleep(1)
-        assert done is not None and done["status"] == "succeeded", (done, proc.poll())
+        assert done is not None and done["status"] == "succeeded", (done, proc.poll(), proc.poll() is not None and proc.communicate())
         assert done["detail"]["plan"] == "first"
         listing = run_cli("runs", database_url=sqlite_url).stdout
         assert "clock: nightly-pipeline next at" in listing and "clock: weekly-retrain next at" in listing
