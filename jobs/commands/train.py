@@ -25,6 +25,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ticker", help="default: first of TICKERS")
     p.set_defaults(handler=cmd_finetune)
 
+    p = sub.add_parser("backtest", help="walk the champion forward over its test period (CSV to stdout)")
+    p.add_argument("--cell", default="gru", choices=CELLS)
+    p.add_argument("--every", type=int, default=20, help="update the model every K trading days (default 20)")
+    p.add_argument("--mode", default="finetune", choices=["finetune", "refit"])
+    p.add_argument("--epochs", type=int, default=5, help="epochs per fine-tune update (default 5)")
+    p.add_argument("--ticker", help="default: first of TICKERS")
+    p.set_defaults(handler=cmd_backtest)
+
 
 def stderr_progress(fraction: float, message: str) -> None:
     print(f"[{fraction:6.1%}] {message}", file=sys.stderr, flush=True)
@@ -59,4 +67,21 @@ def cmd_finetune(args) -> int:
     ctx = bootstrap()
     ticker = (args.ticker or ctx.settings.default_ticker).upper()
     print(_line(finetune_cell(ctx, ticker, args.cell, epochs=args.epochs, progress=stderr_progress)))
+    return 0
+
+
+def cmd_backtest(args) -> int:
+    from ..backtest import backtest_cell
+
+    ctx = bootstrap()
+    ticker = (args.ticker or ctx.settings.default_ticker).upper()
+    wf = backtest_cell(ctx, ticker, args.cell, every=args.every, mode=args.mode, epochs=args.epochs,
+                       progress=stderr_progress)
+    out = sys.stdout
+    out.write("Date,Actual,Predicted,Residual,Persistence\n")
+    for d, a, p, b in zip(wf.dates, wf.actual, wf.predicted, wf.persistence):
+        out.write("%s,%.6f,%.6f,%.6f,%.6f\n" % (d, a, p, a - p, b))
+    print(f"walk-forward {args.cell} ({args.mode} every {args.every} days, {len(wf.updates)} updates): "
+          f"one-step RMSE {wf.rmse():.4f} vs persistence {wf.rmse('persistence'):.4f} "
+          f"(ratio {wf.rmse() / wf.rmse('persistence'):.4f})", file=sys.stderr)
     return 0
