@@ -25,7 +25,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MI
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from marketdata import runs
 from marketdata.config import WEEKDAYS, ScheduleSettings
@@ -82,8 +82,18 @@ def bootstrap_reason(engine: Engine, ticker: str) -> str | None:
 
 
 def write_clock_status(engine: Engine, scheduler: BaseScheduler, now: datetime, last: dict | None = None) -> None:
-    """One row per scheduled job: next fire time, heartbeat, and what ran last."""
+    """One row per scheduled job: next fire time, heartbeat, and what ran last.
+
+    A job no longer scheduled (the one-off bootstrap after it ran, a job removed by a
+    settings change) keeps its row with ``next_run_at`` cleared.
+    """
     with session_factory(engine).begin() as session:
+        scheduled = {job.id for job in scheduler.get_jobs()}
+        for row in session.scalars(select(ClockStatus)):
+            if row.job_id not in scheduled:
+                row.next_run_at = None
+                if last and last.get("job_id") == row.job_id:
+                    row.detail = {**(row.detail or {}), "last": {k: v for k, v in last.items() if k != "job_id"}}
         for job in scheduler.get_jobs():
             if job.id == HEARTBEAT_JOB_ID:
                 continue

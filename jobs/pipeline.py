@@ -119,6 +119,8 @@ def _no_new_day_reason(last_price: date, through: date, local_day: date) -> str:
     if not is_trading_day(local_day):
         why = "a weekend" if local_day.weekday() >= 5 else "an NYSE holiday"
         reason += f"; today {local_day} ({local_day:%A}) is {why}"
+    elif last_price < local_day:
+        reason += f"; today {local_day} is an NYSE session but the source has no prices for it yet"
     return reason
 
 

@@ -20,6 +20,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from typing import Iterable
 
 import pandas as pd
 
@@ -28,6 +29,7 @@ from marketdata.calendar import next_trading_days
 from marketdata.outputs import CELLS
 from marketdata.prices import data_fingerprint, load_prices
 
+from .context import JobContext
 from .errors import Cancelled, JobError
 from .progress import CancelFn, ProgressFn, never_cancel, no_progress
 
@@ -134,9 +136,9 @@ def _store(ctx, ticker, fit, prices, *, kind, seed, run_id, parent_id, split, al
 
 
 def train_cells(
-    ctx,
+    ctx: JobContext,
     ticker: str,
-    cells,
+    cells: Iterable[str],
     *,
     epochs: int | None = None,
     seed: int = 42,
@@ -189,7 +191,7 @@ def train_cells(
 
 
 def finetune_cell(
-    ctx,
+    ctx: JobContext,
     ticker: str,
     cell: str = "gru",
     *,
@@ -221,11 +223,19 @@ def finetune_cell(
     val_fraction = (champ.hyperparams.get("split") or {}).get("val_fraction", features.SplitSpec().val_fraction)
     spec = features.SplitSpec(test_days=int(champ.metrics["test_days"]), val_fraction=val_fraction)
     n_epochs = epochs or FINETUNE_EPOCHS
+    dates = features.returns_frame(frame).index
+    split = spec.boundaries(len(dates))
+    if split[1] < 0 or dates[split[1]].date() < champ.test_start:
+        # The window would reach back into days the champion was trained on: no honest comparison.
+        raise JobError(
+            f"{ticker} prices end {frame.index[-1].date()}, before the {cell} champion's data "
+            f"(test period from {champ.test_start}); fine-tune needs the champion's days plus newer ones; "
+            f"retrain instead: python -m jobs train --cells {cell}"
+        )
     progress(0.0, f"{cell}: fine-tuning model {champ.id} on {len(frame)} days")
     try:
-        n_rows = len(features.returns_frame(frame))
         fit = pipeline.finetune_cell(
-            registry.load_model_bytes(ctx.engine, champ.id), hp, scaler, frame, spec.boundaries(n_rows),
+            registry.load_model_bytes(ctx.engine, champ.id), hp, scaler, frame, split,
             epochs=n_epochs, lr_factor=FINETUNE_LR_FACTOR, seed=champ.seed, should_cancel=should_cancel,
             on_epoch=_epoch_reporter(progress, f"{cell} fine-tune", 0.0, 0.9),
         )

@@ -1,9 +1,11 @@
 """Engine creation and schema management (SQLite by default, Postgres in production)."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .config import normalize_database_url
@@ -31,9 +33,26 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def _lost_create_race(exc: Exception) -> bool:
+    text = str(exc)
+    return "already exists" in text or "pg_type_typname_nsp_index" in text
+
+
 def create_schema(engine: Engine) -> None:
-    """Create every table that does not exist yet; safe to run any number of times."""
-    Base.metadata.create_all(engine)
+    """Create every table that does not exist yet; safe to run any number of times.
+
+    Also safe when several processes start on a fresh store at once (the clock, the
+    web, a CLI): ``create_all`` checks then creates, so a process that loses the race
+    sees "table already exists"; it waits a moment and checks again.
+    """
+    for attempt in range(5):
+        try:
+            Base.metadata.create_all(engine)
+            return
+        except (OperationalError, ProgrammingError, IntegrityError) as exc:
+            if attempt == 4 or not _lost_create_race(exc):
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

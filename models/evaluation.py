@@ -96,6 +96,9 @@ def _errors_table(pred: np.ndarray, actual: np.ndarray) -> dict[str, list[float]
     rmse, mae, mape = [], [], []
     for h in range(pred.shape[1]):
         ok = ~np.isnan(actual[:, h])
+        if not ok.any():  # a test window shorter than h days has no h-step errors
+            rmse.append(float("nan")), mae.append(float("nan")), mape.append(float("nan"))
+            continue
         e = actual[ok, h] - pred[ok, h]
         rmse.append(float(np.sqrt(np.mean(e**2))))
         mae.append(float(np.mean(np.abs(e))))
@@ -215,6 +218,10 @@ def residual_diagnostics(resid: np.ndarray, dm_stat: float | None, dm_pvalue: fl
     from statsmodels.tsa.stattools import acf
 
     lags = min(ACF_LAGS, len(resid) - 1)
+    if lags < 2:  # a window of a couple of days has no meaningful autocorrelation
+        return {"acf": [], "acf_bound": float("nan"), "ljung_box_stat": float("nan"),
+                "ljung_box_pvalue": float("nan"), "mean_bias": float(np.mean(resid)),
+                "dm_stat": dm_stat, "dm_pvalue": dm_pvalue}
     r = acf(resid, nlags=lags, fft=False)[1:]
     lb = acorr_ljungbox(resid, lags=[lags])
     return {

@@ -1,7 +1,7 @@
 """One builder for the three recurrent cell types; the lesson's network by default."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 CELL_TYPES = ("simplernn", "lstm", "gru")
 
@@ -25,7 +25,6 @@ class Hyperparams:
     epochs: int = 150  # an upper bound: early stopping usually ends sooner
     patience: int = 12  # epochs without a better validation loss before stopping
     unroll: bool = True  # short windows: unrolled cells run faster on CPU
-    extra: dict = field(default_factory=dict, compare=False)  # free-form notes kept with the model
 
     def __post_init__(self):
         if self.cell not in CELL_TYPES:

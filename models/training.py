@@ -77,14 +77,14 @@ def fit_network(
     optimizer.build(weights)
     spec = [tf.TensorSpec((None, *x_train.shape[1:]), tf.float32), tf.TensorSpec((None, *y_train.shape[1:]), tf.float32)]
 
-    @tf.function(input_signature=spec)
+    @tf.function(input_signature=spec, autograph=False)  # no Python control flow inside: skip AutoGraph
     def train_step(xb, yb):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(tf.square(yb - model(xb, training=True)))
         optimizer.apply(tape.gradient(loss, weights), weights)
         return loss
 
-    @tf.function(input_signature=spec)
+    @tf.function(input_signature=spec, autograph=False)
     def val_step(xb, yb):
         return tf.reduce_mean(tf.square(yb - model(xb, training=False)))
 

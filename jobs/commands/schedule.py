@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import signal
 import sys
+import threading
 import time
 
 from marketdata import runs
@@ -86,11 +88,18 @@ def cmd_nightly(args) -> int:
     ctx = bootstrap()
     tickers = [args.ticker.upper()] if args.ticker else list(ctx.settings.tickers)
     who = args.requested_by or f"cli:{getpass.getuser()}"
+    # SIGTERM (a dyno restart, a one-off's timeout) or Ctrl-C: stop at the next epoch, record
+    # the run as cancelled and release the lease, instead of leaving it to expire.
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
     code = 0
     for ticker in tickers:
+        if stop.is_set():
+            break
         run = run_pipeline(
             ctx, ticker=ticker, trigger=args.trigger, requested_by=who, action=args.action, cells=args.cells,
-            epochs=args.epochs, progress=_ProgressPrinter(args.quiet),
+            epochs=args.epochs, progress=_ProgressPrinter(args.quiet), should_cancel=stop.is_set,
         )
         print(_describe(run))
         if run["status"] in ("failed", "cancelled"):
@@ -124,6 +133,8 @@ def cmd_runs(args) -> int:
               f"{_fmt_time(r['started_at']):<17} {secs:>6}  {promoted:<4}  {note or ''}")
     status = runs.clock_status(ctx.engine)
     for s in status:
+        if s["next_run_at"] is None:
+            continue  # a one-off (bootstrap) that has run
         print(f"clock: {s['job_id']} next at {_fmt_time(s['next_run_at'])} UTC (heartbeat {_fmt_time(s['heartbeat_at'])})")
     return 0
 

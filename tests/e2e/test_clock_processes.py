@@ -139,7 +139,7 @@ def test_clock_bootstraps_a_fresh_store_and_publishes_its_next_run(run_cli, sqli
             if done:
                 break
             time.sleep(1)
-        assert done is not None and done["status"] == "succeeded", (done, proc.poll())
+        assert done is not None and done["status"] == "succeeded", (done, proc.poll(), proc.poll() is not None and proc.communicate())
         assert done["detail"]["plan"] == "first"
         listing = run_cli("runs", database_url=sqlite_url).stdout
         assert "clock: nightly-pipeline next at" in listing and "clock: weekly-retrain next at" in listing
@@ -162,3 +162,18 @@ def test_simulate_replays_nights_through_the_pipeline(run_cli, sqlite_url):
     # Same days, same first model: persistence is the same yardstick for both policies.
     assert ft["persistence_rmse"] == none["persistence_rmse"] > 0
     assert _runs(run_cli, sqlite_url) == []  # the replay never touches the real store
+
+
+def test_sigterm_mid_training_cancels_the_run_and_frees_the_lease(run_cli, sqlite_url, tmp_path):
+    assert run_cli("init", database_url=sqlite_url).returncode == 0
+    proc = _popen(["nightly", "--action", "retrain", "--cells", "gru", "--epochs", "400", "--quiet"],
+                  sqlite_url, tmp_path)
+    run_id = _wait_until_training(sqlite_url, proc)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    assert f"run #{run_id} AAPL cancelled" in out
+    assert _models(sqlite_url) == []  # nothing half-trained was stored
+    # No lease left behind: the next run starts at once, without waiting for an expiry.
+    again = run_cli("nightly", "--action", "retrain", "--cells", "gru", database_url=sqlite_url, env=TINY)
+    assert again.returncode == 0 and "succeeded" in again.stdout, again.stderr

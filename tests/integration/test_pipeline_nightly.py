@@ -207,3 +207,10 @@ def test_bad_requests_are_refused_before_anything_starts(ctx, source, bad):
     with pytest.raises(JobError):
         _run(ctx, source, FakeTrainer(), **bad)
     assert runs.list_runs(ctx.engine) == [] and leases.current_lease(ctx.engine) is None
+
+
+def test_skip_on_a_session_whose_prices_are_late_says_so(ctx, source):
+    _run(ctx, source, FakeTrainer())
+    ctx.clock["now"] = datetime(2026, 3, 9, 23, 30, tzinfo=timezone.utc)  # Monday evening, a session
+    run = _run(ctx, source, FakeTrainer())
+    assert run["status"] == "skipped" and "2026-03-09 is an NYSE session but the source has no prices" in run["detail"]["reason"]

@@ -100,6 +100,25 @@ def test_finetune_on_new_days_is_judged_on_the_newest_window(sqlite_url, aapl):
     engine.dispose()
 
 
+def test_finetune_refuses_prices_older_than_the_champion(ctx, aapl):
+    # A replay that hands in history ending before the champion's test period would
+    # judge both models on days the champion was trained on.
+    train_cells(ctx, "AAPL", ["gru"], epochs=1)
+    with pytest.raises(JobError, match="retrain instead"):
+        finetune_cell(ctx, "AAPL", "gru", prices=aapl.iloc[:-200])
+
+
+def test_champion_scored_on_a_short_shared_window_still_compares(ctx, aapl):
+    # The champion's test period starts 3 days before the end of the prices handed in:
+    # the shared window is tiny but the comparison must still run.
+    first = train_cells(ctx, "AAPL", ["gru"], epochs=1)[0]
+    start = registry.get_model(ctx.engine, first.model_id).test_start
+    short = aapl.loc[: pd.Timestamp(start) + pd.Timedelta(days=4)]
+    out = train_cells(ctx, "AAPL", ["gru"], epochs=1, prices=short.iloc[-400:])[0]
+    assert out.previous_champion_id == first.model_id
+    assert out.champion_metrics is not None and out.champion_metrics["test_days"] <= 3
+
+
 def test_cancel_saves_nothing(ctx):
     calls = []
 
