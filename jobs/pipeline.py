@@ -29,6 +29,7 @@ from sqlalchemy import Engine, func, select
 
 from marketdata import lease as leases
 from marketdata import runs
+from marketdata.db import StoreUnavailable, best_effort, retry_on_outage
 from marketdata.outputs import CELLS
 from marketdata.prices import last_stored_date
 from marketdata.sources.base import PriceSource, SourceUnavailable
@@ -165,7 +166,9 @@ class _Progress:
         t = time.monotonic()
         if force or fraction >= 1.0 or t - self._last_write >= PROGRESS_WRITE_INTERVAL_S:
             self._last_write = t
-            runs.update_progress(self.engine, self.run_id, fraction, message, self.now())
+            # Superseded by the next write: a database blip costs one bar update, not the run.
+            best_effort(lambda: runs.update_progress(self.engine, self.run_id, fraction, message, self.now()),
+                        what=f"writing the progress of run {self.run_id}")
 
     def phase(self, start: float, end: float) -> ProgressFn:
         def report(fraction: float, message: str) -> None:
@@ -193,7 +196,8 @@ class _CancelCheck:
         t = time.monotonic()
         if not self._db_says and t - self._last_poll >= CANCEL_POLL_INTERVAL_S:
             self._last_poll = t
-            self._db_says = runs.is_cancel_requested(self.engine, self.run_id)
+            self._db_says = best_effort(lambda: runs.is_cancel_requested(self.engine, self.run_id),
+                                        what=f"polling the cancel flag of run {self.run_id}", default=False)
         if self._db_says:
             self.reason = "cancel requested"
         return self._db_says
@@ -201,6 +205,14 @@ class _CancelCheck:
     def check(self) -> None:
         if self():
             raise Cancelled(self.reason)
+
+
+def _must(what: str, fn: Callable[[], Any], budget_s: float | None = None) -> Any:
+    """A write the run's record needs: retried through a database outage (bounded)."""
+    return retry_on_outage(fn, what=what, **({} if budget_s is None else {"budget_s": budget_s}))
+
+
+FAILURE_RECORD_RETRY_S = 15.0  # after a first outage budget ran out: a shorter second try
 
 
 def _default_trainer() -> ModuleType:
@@ -260,20 +272,21 @@ def run_pipeline(
     ttl = settings.schedule.lease_ttl_s
     holder = leases.new_holder_id()
     try:
-        leases.acquire(engine, holder=holder, now=ctx.now(), ttl_s=ttl)
+        _must("taking the training lease", lambda: leases.acquire(engine, holder=holder, now=ctx.now(), ttl_s=ttl))
     except leases.LeaseBusy as exc:
         raise RunInProgress(str(exc)) from None
 
     run_id: int | None = None
     keeper = leases.LeaseKeeper(engine, holder=holder, ttl_s=ttl, now=ctx.now)
     try:
-        orphans = runs.mark_orphaned_runs_failed(engine, ctx.now(), stale_after_s=ttl)
+        orphans = _must("recovering orphaned runs",
+                        lambda: runs.mark_orphaned_runs_failed(engine, ctx.now(), stale_after_s=ttl))
         if orphans:
             log.warning("marked orphaned run(s) %s failed", ", ".join(map(str, orphans)))
-        run_id = runs.start_run(
+        run_id = _must("recording the run", lambda: runs.start_run(
             engine, ticker=ticker, trigger=trigger, requested_by=requested_by, action=action, now=ctx.now()
-        )
-        leases.attach_run(engine, holder=holder, run_id=run_id)
+        ))
+        _must("naming the run on the lease", lambda: leases.attach_run(engine, holder=holder, run_id=run_id))
         keeper.on_beat = lambda now: runs.heartbeat(engine, run_id, now)
         keeper.start()
         if on_start is not None:
@@ -282,17 +295,21 @@ def run_pipeline(
     except BaseException as exc:  # SystemExit/KeyboardInterrupt too: never leave a run "running"
         if run_id is not None:
             status = "cancelled" if isinstance(exc, Cancelled) else "failed"
+            error = str(exc) if isinstance(exc, (JobError, StoreUnavailable)) else runs.one_line(exc)
             try:
-                runs.finish_run(engine, run_id, status, now=ctx.now(), error=runs.one_line(exc))
-            except Exception:  # the store itself is down: the orphan check fails the run later
-                log.exception("could not record the end of run %s", run_id)
+                _must(f"recording that run {run_id} {status}",
+                      lambda: runs.finish_run(engine, run_id, status, now=ctx.now(), error=error),
+                      budget_s=FAILURE_RECORD_RETRY_S)
+            except Exception as record_exc:  # the store is still down: the next run's orphan check fails it
+                log.warning("could not record the end of run %s (%s); the next run marks it failed",
+                            run_id, runs.one_line(record_exc))
         raise
     finally:
         keeper.stop()
         try:
-            leases.release(engine, holder=holder)
-        except Exception:  # the lease then simply expires after its TTL
-            log.exception("could not release the training lease")
+            best_effort(lambda: leases.release(engine, holder=holder), what="releasing the training lease")
+        except Exception as exc:  # the lease then simply expires after its TTL
+            log.warning("could not release the training lease: %s", runs.one_line(exc))
 
 
 def _run(ctx, run_id, ticker, action, cells, epochs, source, prices, progress, should_cancel, trainer, keeper):
@@ -300,6 +317,10 @@ def _run(ctx, run_id, ticker, action, cells, epochs, source, prices, progress, s
     report = _Progress(engine, run_id, progress, ctx.now)
     cancel = _CancelCheck(engine, run_id, should_cancel, keeper)
     detail: dict[str, Any] = {}
+
+    def save(fn, what: str = f"recording run {run_id}"):
+        return _must(what, fn)
+
     try:
         # 1. prices
         report(0.01, "updating prices", force=True)
@@ -308,31 +329,34 @@ def _run(ctx, run_id, ticker, action, cells, epochs, source, prices, progress, s
                 update = _update_prices(ctx, ticker, source)
             except SourceUnavailable as exc:
                 raise JobError(f"price update failed, nothing trained: {runs.one_line(str(exc))}") from exc
-            runs.record(engine, run_id, rows_fetched=update.added)
-            runs.add_step(engine, run_id, "prices", update.message, ctx.now(), source=update.source, added=update.added)
-            last_price = last_stored_date(engine, ticker)
+            save(lambda: runs.record(engine, run_id, rows_fetched=update.added))
+            save(lambda: runs.add_step(engine, run_id, "prices", update.message, ctx.now(), source=update.source,
+                                       added=update.added))
+            last_price = save(lambda: last_stored_date(engine, ticker))
         else:
             last_price = prices.index[-1].date()
-            runs.add_step(engine, run_id, "prices", f"{ticker}: given {len(prices)} rows up to {last_price}", ctx.now())
+            save(lambda: runs.add_step(engine, run_id, "prices", f"{ticker}: given {len(prices)} rows up to {last_price}",
+                                       ctx.now()))
         report(PRICES_DONE, "prices up to date", force=True)
         cancel.check()
 
         # 2. decide
         local_day = ctx.now().astimezone(ZoneInfo(settings.schedule.timezone)).date()
-        plan = choose_plan(
+        plan = save(lambda: choose_plan(
             engine, settings, ticker=ticker, action=action, cells=cells, last_price=last_price, local_day=local_day
-        )
+        ))
         detail.update(plan=plan.kind, cells=plan.cells, reason=plan.reason, data_end=str(last_price))
-        runs.record(engine, run_id, detail=detail)
-        runs.add_step(engine, run_id, "plan", plan.reason, ctx.now())
+        save(lambda: runs.record(engine, run_id, detail=detail))
+        save(lambda: runs.add_step(engine, run_id, "plan", plan.reason, ctx.now()))
         if plan.kind == "skip":
-            return runs.finish_run(engine, run_id, "skipped", now=ctx.now(), message=plan.reason, detail=detail)
+            return save(lambda: runs.finish_run(engine, run_id, "skipped", now=ctx.now(), message=plan.reason,
+                                                detail=detail))
         cancel.check()
 
         # 3. train
-        before = {c: champion_info(engine, ticker, c) for c in plan.cells}
+        before = save(lambda: {c: champion_info(engine, ticker, c) for c in plan.cells})
         metrics_before = {c: ({"model_id": b["id"], **(compact_metrics(b["metrics"], c) or {})} if b else None) for c, b in before.items()}
-        runs.record(engine, run_id, metrics_before=metrics_before)
+        save(lambda: runs.record(engine, run_id, metrics_before=metrics_before))
         trainer = trainer or _default_trainer()
         train_progress = report.phase(PRICES_DONE, TRAIN_END)
         train_progress(0.0, f"{plan.kind}: {', '.join(plan.cells)}")
@@ -372,20 +396,23 @@ def _run(ctx, run_id, ticker, action, cells, epochs, source, prices, progress, s
             f"{plan.kind}: trained {', '.join(o.cell for o in outcomes)} in {detail['train_seconds']:.1f}s; "
             + (f"promoted {', '.join(promoted_cells)}" if promoted_cells else "champion kept (candidate was worse)")
         )
-        runs.add_step(engine, run_id, "train", summary, ctx.now())
+        save(lambda: runs.add_step(engine, run_id, "train", summary, ctx.now()))
         report(TRAIN_END, summary, force=True)
-        return runs.finish_run(
+        return save(lambda: runs.finish_run(
             engine, run_id, "succeeded", now=ctx.now(), message=summary, detail=detail,
             metrics_after=metrics_after, promoted=bool(promoted_cells),
-        )
+        ), "recording the end of the run")
     except Cancelled as exc:
         reason = str(exc) or cancel.reason or "cancelled"
         log.warning("run %s cancelled: %s", run_id, reason)
-        return runs.finish_run(engine, run_id, "cancelled", now=ctx.now(), message=reason, error=reason, detail=detail)
+        return save(lambda: runs.finish_run(engine, run_id, "cancelled", now=ctx.now(), message=reason, error=reason,
+                                            detail=detail), "recording the end of the run")
+    except StoreUnavailable:
+        raise  # the budget is spent; run_pipeline makes one shorter attempt to record the failure
     except Exception as exc:
-        log.exception("run %s failed", run_id)
+        log.error("run %s failed: %s", run_id, runs.one_line(exc), exc_info=log.isEnabledFor(logging.DEBUG))
         error = str(exc) if isinstance(exc, JobError) else runs.one_line(exc)
-        return runs.finish_run(
+        return save(lambda: runs.finish_run(
             engine, run_id, "failed", now=ctx.now(), error=error, detail=detail,
             message="failed; the last promoted champions stay served",
-        )
+        ), "recording the end of the run")

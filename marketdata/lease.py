@@ -208,8 +208,10 @@ class LeaseKeeper:
                     return
                 if self.on_beat is not None:
                     self.on_beat(now)
-            except Exception:  # a database blip: keep trying until the lease really expires
-                log.exception("could not renew the %r lease", self.name)
+            except Exception as exc:  # a database blip: keep trying until the lease really expires
+                from .db import short_error
+
+                log.warning("could not renew the %r lease (retrying): %s", self.name, short_error(exc))
 
     def stop(self) -> None:
         self._stop.set()
