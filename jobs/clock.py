@@ -8,7 +8,7 @@ no champion), bootstraps: seeds prices and trains a first model.
 
 It writes each job's next fire time and a heartbeat into ``clock_status`` so the
 web shows "next run" without importing APScheduler. The lease in the pipeline, not
-the scheduler, is what keeps training to one run at a time across processes.
+the scheduler, is what keeps training to one run per ticker at a time across processes.
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
     run_pipeline(ctx, ticker=..., trigger=..., requested_by=..., action=...)
 
-1. take the training lease (else RunInProgress naming the run in progress),
+1. take the ticker's training lease ``training:<TICKER>`` (else RunInProgress naming
+   the run in progress); runs of different tickers may overlap,
 2. record the run, fail runs orphaned by a killed process,
 3. update prices (incremental, overlap-checked; retries live in the source),
 4. decide: ``skipped`` when no new trading day arrived (auto mode), first-time
@@ -135,12 +136,26 @@ def choose_plan(
     last_price: date | None,
     local_day: date,
 ) -> Plan:
-    """What this run will do; pure decisions over the store's state."""
+    """What this run will do; pure decisions over the store's state.
+
+    ``action="finetune"`` with ``cells`` (one cell) fine-tunes that cell's champion and
+    fails without one; without ``cells`` it fine-tunes the GRU, or trains every cell
+    first when there is no GRU champion yet (a fresh store).
+    """
+    if action == "finetune" and cells:
+        if len(cells) != 1:
+            raise JobError(f"fine-tune one cell at a time, got {', '.join(cells)}")
+        champ = champion_info(engine, ticker, cells[0])
+        if champ is None:
+            raise JobError(f"no {cells[0]} champion for {ticker} to fine-tune; "
+                           f"run: python -m jobs train --cells {cells[0]}")
     if last_price is None:
-        raise JobError(f"no prices stored for {ticker}; the price update found nothing to seed from")
+        raise JobError(f"no prices stored for {ticker}; run: python -m jobs init (or check the price sources)")
     gru = champion_info(engine, ticker, "gru")
     if action == "retrain":
         return Plan("retrain", list(cells or CELLS), "full retrain requested")
+    if action == "finetune" and cells:
+        return Plan("finetune", [cells[0]], f"fine-tune of {cells[0]} champion #{champ['id']} requested")
     if gru is None:
         return Plan("first", list(cells or CELLS), "first-time training: no GRU champion yet")
     if action == "finetune":
@@ -242,6 +257,9 @@ def run_pipeline(
     action: str = "auto",
     cells: Sequence[str] | None = None,
     epochs: int | None = None,
+    seed: int = 42,
+    promote: bool = True,
+    update_prices: bool = True,
     source: PriceSource | Sequence[PriceSource] | None = None,
     prices: pd.DataFrame | None = None,
     progress: ProgressFn = no_progress,
@@ -251,8 +269,12 @@ def run_pipeline(
 ) -> dict[str, Any]:
     """Run the pipeline once; returns the finished run record (``marketdata.runs`` dict).
 
-    Raises RunInProgress (nothing recorded) if another run holds the lease. Every other
+    Raises RunInProgress (nothing recorded) if another run of the same ticker holds its
+    lease (``training:<TICKER>``; different tickers train in parallel). Every other
     failure is recorded on the run (status ``failed``, one-line ``error``) and returned.
+    ``seed`` seeds fresh networks (fine-tunes keep the champion's); ``promote=False``
+    stores fresh networks without promoting them; ``update_prices=False`` trains on
+    the stored prices as they are (``python -m jobs train``/``finetune``);
     ``source`` overrides the configured price sources; ``prices`` skips the price
     update and trains on that frame (e.g. a truncated history); ``on_start`` is
     called with the new run id as soon as the run is recorded (a UI can then follow
@@ -271,13 +293,15 @@ def run_pipeline(
             raise JobError(f"unknown cell type(s) {', '.join(bad)}; choose from {', '.join(CELLS)}")
     ttl = settings.schedule.lease_ttl_s
     holder = leases.new_holder_id()
+    lease = leases.training_lease(ticker)
     try:
-        _must("taking the training lease", lambda: leases.acquire(engine, holder=holder, now=ctx.now(), ttl_s=ttl))
+        _must("taking the training lease",
+              lambda: leases.acquire(engine, holder=holder, now=ctx.now(), ttl_s=ttl, name=lease))
     except leases.LeaseBusy as exc:
         raise RunInProgress(str(exc)) from None
 
     run_id: int | None = None
-    keeper = leases.LeaseKeeper(engine, holder=holder, ttl_s=ttl, now=ctx.now)
+    keeper = leases.LeaseKeeper(engine, holder=holder, ttl_s=ttl, now=ctx.now, name=lease)
     try:
         orphans = _must("recovering orphaned runs",
                         lambda: runs.mark_orphaned_runs_failed(engine, ctx.now(), stale_after_s=ttl))
@@ -286,12 +310,14 @@ def run_pipeline(
         run_id = _must("recording the run", lambda: runs.start_run(
             engine, ticker=ticker, trigger=trigger, requested_by=requested_by, action=action, now=ctx.now()
         ))
-        _must("naming the run on the lease", lambda: leases.attach_run(engine, holder=holder, run_id=run_id))
+        _must("naming the run on the lease", lambda: leases.attach_run(engine, holder=holder, run_id=run_id, name=lease))
         keeper.on_beat = lambda now: runs.heartbeat(engine, run_id, now)
         keeper.start()
         if on_start is not None:
             on_start(run_id)
-        return _run(ctx, run_id, ticker, action, cells, epochs, source, prices, progress, should_cancel, trainer, keeper)
+        options = dict(epochs=epochs, seed=seed, promote=promote, update_prices=update_prices, source=source,
+                       prices=prices, trainer=trainer)
+        return _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, **options)
     except BaseException as exc:  # SystemExit/KeyboardInterrupt too: never leave a run "running"
         if run_id is not None:
             status = "cancelled" if isinstance(exc, Cancelled) else "failed"
@@ -307,12 +333,13 @@ def run_pipeline(
     finally:
         keeper.stop()
         try:
-            best_effort(lambda: leases.release(engine, holder=holder), what="releasing the training lease")
+            best_effort(lambda: leases.release(engine, holder=holder, name=lease), what="releasing the training lease")
         except Exception as exc:  # the lease then simply expires after its TTL
             log.warning("could not release the training lease: %s", runs.one_line(exc))
 
 
-def _run(ctx, run_id, ticker, action, cells, epochs, source, prices, progress, should_cancel, trainer, keeper):
+def _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, *, epochs, seed, promote, update_prices,
+         source, prices, trainer):
     engine, settings = ctx.engine, ctx.settings
     report = _Progress(engine, run_id, progress, ctx.now)
     cancel = _CancelCheck(engine, run_id, should_cancel, keeper)
@@ -324,7 +351,11 @@ def _run(ctx, run_id, ticker, action, cells, epochs, source, prices, progress, s
     try:
         # 1. prices
         report(0.01, "updating prices", force=True)
-        if prices is None:
+        if prices is None and not update_prices:
+            last_price = save(lambda: last_stored_date(engine, ticker))
+            save(lambda: runs.add_step(engine, run_id, "prices", f"{ticker}: training on the stored prices, "
+                                       f"up to {last_price} (no update)", ctx.now()))
+        elif prices is None:
             try:
                 update = _update_prices(ctx, ticker, source)
             except SourceUnavailable as exc:
@@ -365,7 +396,7 @@ def _run(ctx, run_id, ticker, action, cells, epochs, source, prices, progress, s
             n = epochs or settings.schedule.finetune_epochs or settings.schedule.epochs
             outcomes = [
                 trainer.finetune_cell(
-                    ctx, ticker, "gru", epochs=n, run_id=run_id, progress=train_progress,
+                    ctx, ticker, plan.cells[0], epochs=n, run_id=run_id, progress=train_progress,
                     should_cancel=cancel, prices=prices,
                 )
             ]
@@ -374,7 +405,7 @@ def _run(ctx, run_id, ticker, action, cells, epochs, source, prices, progress, s
             outcomes = list(
                 trainer.train_cells(
                     ctx, ticker, plan.cells, epochs=n, run_id=run_id, progress=train_progress,
-                    should_cancel=cancel, prices=prices, promote=True,
+                    should_cancel=cancel, prices=prices, seed=seed, promote=promote,
                 )
             )
 

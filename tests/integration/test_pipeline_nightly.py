@@ -21,6 +21,7 @@ from tests.fakes import DownSource, FakeTrainer
 FRI_EVENING = datetime(2026, 3, 6, 23, 30, tzinfo=timezone.utc)  # Friday 18:30 New York
 SAT_EVENING = datetime(2026, 3, 7, 23, 30, tzinfo=timezone.utc)
 THANKSGIVING = datetime(2026, 11, 26, 23, 30, tzinfo=timezone.utc)
+AAPL_LEASE = leases.training_lease("AAPL")
 
 
 def _frame(n: int = 120) -> pd.DataFrame:
@@ -126,13 +127,13 @@ def test_network_down_fails_cleanly_and_keeps_the_champion(ctx, source):
     assert run["status"] == "failed"
     assert run["error"].startswith("price update failed, nothing trained: Yahoo unreachable")
     assert "\n" not in run["error"] and _models(ctx.engine) == 3
-    assert leases.current_lease(ctx.engine) is None  # released for the next run
+    assert leases.current_lease(ctx.engine, AAPL_LEASE) is None  # released for the next run
 
 
 def test_a_training_exception_fails_the_run_with_one_line(ctx, source):
     run = _run(ctx, source, FakeTrainer(fail_with=MemoryError("out of memory\nat layer 2")))
     assert run["status"] == "failed" and run["error"] == "MemoryError: out of memory"
-    assert _models(ctx.engine) == 0 and leases.current_lease(ctx.engine) is None
+    assert _models(ctx.engine) == 0 and leases.current_lease(ctx.engine, AAPL_LEASE) is None
 
 
 def test_cancel_from_another_process_stops_training(ctx, source):
@@ -206,7 +207,7 @@ def test_bad_requests_are_refused_before_anything_starts(ctx, source, bad):
 
     with pytest.raises(JobError):
         _run(ctx, source, FakeTrainer(), **bad)
-    assert runs.list_runs(ctx.engine) == [] and leases.current_lease(ctx.engine) is None
+    assert runs.list_runs(ctx.engine) == [] and leases.current_lease(ctx.engine, AAPL_LEASE) is None
 
 
 def test_skip_on_a_session_whose_prices_are_late_says_so(ctx, source):
