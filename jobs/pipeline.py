@@ -230,7 +230,7 @@ def _must(what: str, fn: Callable[[], Any], budget_s: float | None = None) -> An
 FAILURE_RECORD_RETRY_S = 15.0  # after a first outage budget ran out: a shorter second try
 
 
-def _default_trainer() -> ModuleType:
+def _trainer() -> ModuleType:
     from . import training  # imports TensorFlow: only when a run actually trains
 
     return training
@@ -265,7 +265,6 @@ def run_pipeline(
     progress: ProgressFn = no_progress,
     should_cancel: CancelFn | None = None,
     on_start: Callable[[int], None] | None = None,
-    trainer: Any = None,
 ) -> dict[str, Any]:
     """Run the pipeline once; returns the finished run record (``marketdata.runs`` dict).
 
@@ -278,8 +277,8 @@ def run_pipeline(
     ``source`` overrides the configured price sources; ``prices`` skips the price
     update and trains on that frame (e.g. a truncated history); ``on_start`` is
     called with the new run id as soon as the run is recorded (a UI can then follow
-    ``marketdata.runs.get_run`` and offer ``request_cancel``); ``trainer`` is a module
-    or object with ``train_cells`` and ``finetune_cell`` (default ``jobs.training``).
+    ``marketdata.runs.get_run`` and offer ``request_cancel``). Training is always
+    ``jobs.training`` (imported, with TensorFlow, only when a run trains).
     """
     engine, settings = ctx.engine, ctx.settings
     ticker = (ticker or settings.default_ticker).upper()
@@ -316,7 +315,7 @@ def run_pipeline(
         if on_start is not None:
             on_start(run_id)
         options = dict(epochs=epochs, seed=seed, promote=promote, update_prices=update_prices, source=source,
-                       prices=prices, trainer=trainer)
+                       prices=prices)
         return _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, **options)
     except BaseException as exc:  # SystemExit/KeyboardInterrupt too: never leave a run "running"
         if run_id is not None:
@@ -339,7 +338,7 @@ def run_pipeline(
 
 
 def _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, *, epochs, seed, promote, update_prices,
-         source, prices, trainer):
+         source, prices):
     engine, settings = ctx.engine, ctx.settings
     report = _Progress(engine, run_id, progress, ctx.now)
     cancel = _CancelCheck(engine, run_id, should_cancel, keeper)
@@ -388,7 +387,7 @@ def _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, *,
         before = save(lambda: {c: champion_info(engine, ticker, c) for c in plan.cells})
         metrics_before = {c: ({"model_id": b["id"], **(compact_metrics(b["metrics"], c) or {})} if b else None) for c, b in before.items()}
         save(lambda: runs.record(engine, run_id, metrics_before=metrics_before))
-        trainer = trainer or _default_trainer()
+        trainer = _trainer()
         train_progress = report.phase(PRICES_DONE, TRAIN_END)
         train_progress(0.0, f"{plan.kind}: {', '.join(plan.cells)}")
         train_started = time.perf_counter()
