@@ -222,9 +222,11 @@ class _CancelCheck:
             raise Cancelled(self.reason)
 
 
-def _must(what: str, fn: Callable[[], Any], budget_s: float | None = None) -> Any:
-    """A write the run's record needs: retried through a database outage (bounded)."""
-    return retry_on_outage(fn, what=what, **({} if budget_s is None else {"budget_s": budget_s}))
+def _must(ctx: JobContext, what: str, fn: Callable[[], Any], budget_s: float | None = None) -> Any:
+    """A write the run's record needs: retried through a database outage for at most
+    ``budget_s`` (default STORE_RETRY_SECONDS), then StoreUnavailable."""
+    budget = ctx.settings.schedule.store_retry_s if budget_s is None else budget_s
+    return retry_on_outage(fn, what=what, budget_s=budget)
 
 
 FAILURE_RECORD_RETRY_S = 15.0  # after a first outage budget ran out: a shorter second try
@@ -294,7 +296,7 @@ def run_pipeline(
     holder = leases.new_holder_id()
     lease = leases.training_lease(ticker)
     try:
-        _must("taking the training lease",
+        _must(ctx, "taking the training lease",
               lambda: leases.acquire(engine, holder=holder, now=ctx.now(), ttl_s=ttl, name=lease))
     except leases.LeaseBusy as exc:
         raise RunInProgress(str(exc)) from None
@@ -302,14 +304,15 @@ def run_pipeline(
     run_id: int | None = None
     keeper = leases.LeaseKeeper(engine, holder=holder, ttl_s=ttl, now=ctx.now, name=lease)
     try:
-        orphans = _must("recovering orphaned runs",
+        orphans = _must(ctx, "recovering orphaned runs",
                         lambda: runs.mark_orphaned_runs_failed(engine, ctx.now(), stale_after_s=ttl))
         if orphans:
             log.warning("marked orphaned run(s) %s failed", ", ".join(map(str, orphans)))
-        run_id = _must("recording the run", lambda: runs.start_run(
+        run_id = _must(ctx, "recording the run", lambda: runs.start_run(
             engine, ticker=ticker, trigger=trigger, requested_by=requested_by, action=action, now=ctx.now()
         ))
-        _must("naming the run on the lease", lambda: leases.attach_run(engine, holder=holder, run_id=run_id, name=lease))
+        _must(ctx, "naming the run on the lease",
+              lambda: leases.attach_run(engine, holder=holder, run_id=run_id, name=lease))
         keeper.on_beat = lambda now: runs.heartbeat(engine, run_id, now)
         keeper.start()
         if on_start is not None:
@@ -322,9 +325,9 @@ def run_pipeline(
             status = "cancelled" if isinstance(exc, Cancelled) else "failed"
             error = str(exc) if isinstance(exc, (JobError, StoreUnavailable)) else runs.one_line(exc)
             try:
-                _must(f"recording that run {run_id} {status}",
+                _must(ctx, f"recording that run {run_id} {status}",
                       lambda: runs.finish_run(engine, run_id, status, now=ctx.now(), error=error),
-                      budget_s=FAILURE_RECORD_RETRY_S)
+                      budget_s=min(FAILURE_RECORD_RETRY_S, settings.schedule.store_retry_s))
             except Exception as record_exc:  # the store is still down: the next run's orphan check fails it
                 log.warning("could not record the end of run %s (%s); the next run marks it failed",
                             run_id, runs.one_line(record_exc))
@@ -345,7 +348,7 @@ def _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, *,
     detail: dict[str, Any] = {}
 
     def save(fn, what: str = f"recording run {run_id}"):
-        return _must(what, fn)
+        return _must(ctx, what, fn)
 
     try:
         # 1. prices

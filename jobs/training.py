@@ -60,8 +60,13 @@ def _models():
     return features, network, pipeline, training
 
 
+def _retry(ctx, fn, what: str):
+    """Store reads/writes retried through a database outage (STORE_RETRY_SECONDS), then StoreUnavailable."""
+    return retry_on_outage(fn, what=what, budget_s=ctx.settings.schedule.store_retry_s)
+
+
 def _prices(ctx, ticker: str, prices: pd.DataFrame | None) -> pd.DataFrame:
-    frame = retry_on_outage(lambda: load_prices(ctx.engine, ticker), what=f"loading {ticker} prices") \
+    frame = _retry(ctx, lambda: load_prices(ctx.engine, ticker), f"loading {ticker} prices") \
         if prices is None else prices
     if frame.empty:
         raise JobError(f"no prices stored for {ticker}; run: python -m jobs init")
@@ -108,7 +113,7 @@ def _store(ctx, ticker, fit, prices, *, kind, seed, run_id, parent_id, split, al
         champ = registry.champion(ctx.engine, ticker, fit.hp.cell)
         return (champ, *_compare(ctx.engine, fit, champ, prices))
 
-    champ, wins, champ_metrics, reason = retry_on_outage(compare, what=f"comparing the {fit.hp.cell} candidate with its champion")
+    champ, wins, champ_metrics, reason = _retry(ctx, compare, f"comparing the {fit.hp.cell} candidate with its champion")
     promote = allow_promote and wins
     p, ev = fit.prepared, fit.evaluation
     from models.evaluation import forecast_payload
@@ -133,9 +138,9 @@ def _store(ctx, ticker, fit, prices, *, kind, seed, run_id, parent_id, split, al
         keras_bytes=model_to_bytes(fit.model), parent_id=parent_id, run_id=run_id,
     )
     # One transaction (model, five outputs, champion): a retry after an outage never leaves half a model.
-    model_id = retry_on_outage(
-        lambda: registry.save_model(ctx.engine, new, outputs, promote=promote, actor=actor, now=ctx.now()),
-        what=f"saving the {ticker} {fit.hp.cell} model",
+    model_id = _retry(
+        ctx, lambda: registry.save_model(ctx.engine, new, outputs, promote=promote, actor=actor, now=ctx.now()),
+        f"saving the {ticker} {fit.hp.cell} model",
     )
     log.info("%s %s model %s: %s; promoted=%s", ticker, fit.hp.cell, model_id, reason, promote)
     return TrainOutcome(
@@ -223,7 +228,7 @@ def finetune_cell(
     features, network, pipeline, training = _models()
     if cell not in CELLS:
         raise JobError(f"unknown cell type {cell!r}; choose from {', '.join(CELLS)}")
-    champ = retry_on_outage(lambda: registry.champion(ctx.engine, ticker, cell), what=f"reading the {cell} champion")
+    champ = _retry(ctx, lambda: registry.champion(ctx.engine, ticker, cell), f"reading the {cell} champion")
     if champ is None:
         raise JobError(f"no {cell} champion for {ticker} to fine-tune; run: python -m jobs train --cells {cell}")
     frame = _prices(ctx, ticker, prices)
@@ -245,7 +250,7 @@ def finetune_cell(
     progress(0.0, f"{cell}: fine-tuning model {champ.id} on {len(frame)} days")
     try:
         fit = pipeline.finetune_cell(
-            retry_on_outage(lambda: registry.load_model_bytes(ctx.engine, champ.id), what=f"loading model {champ.id}"),
+            _retry(ctx, lambda: registry.load_model_bytes(ctx.engine, champ.id), f"loading model {champ.id}"),
             hp, scaler, frame, split,
             epochs=n_epochs, lr_factor=FINETUNE_LR_FACTOR, seed=champ.seed, should_cancel=should_cancel,
             on_epoch=_epoch_reporter(progress, f"{cell} fine-tune", 0.0, 0.9),

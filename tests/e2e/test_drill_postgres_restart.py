@@ -84,3 +84,46 @@ def test_postgres_restart_during_training_ends_the_run_cleanly(pg, tmp_path):
     assert again.returncode == 0, err2[-2000:]
     assert latest_run(engine).status == "succeeded"
     engine.dispose()
+
+
+def test_postgres_down_past_the_retry_budget_fails_with_one_line_and_is_recovered(pg, tmp_path):
+    """The database stays down longer than the run retries (STORE_RETRY_SECONDS=5): the CLI gives up
+    with one ``error:`` line, stores nothing half-written, and the next run fails the orphan and succeeds."""
+    env = {**os.environ, "DATABASE_URL": pg.url, "PRICE_SOURCE": "offline", "DATA_DIR": str(tmp_path / "data"),
+           "LEASE_TTL_SECONDS": "3", "STORE_RETRY_SECONDS": "5"}
+    init = jobs("init", env=env)
+    assert init.wait(120) == 0, init.stderr.read()
+    engine = sa.create_engine(pg.url, pool_pre_ping=True)
+    run = jobs("nightly", "--action", "retrain", "--cells", "gru", "--epochs", "30", env=env)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        row = latest_run(engine)
+        if row is not None and row.progress > 0.15:
+            break
+        assert run.poll() is None, run.stderr.read()
+        time.sleep(0.2)
+    else:
+        pytest.fail("training never got under way")
+    stuck_run = row.id
+    engine.dispose()
+
+    pg.stop("fast")
+    try:
+        out, err = run.communicate(timeout=300)
+    finally:
+        pg.start()
+    assert "Traceback" not in err, err[-3000:]
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert run.returncode == 2 and len(errors) == 1, err[-3000:]
+    assert errors[0].startswith("error: database unreachable for 5s while ") and err.rstrip().endswith(errors[0])
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from models")).scalar() == 0  # nothing half-written
+
+    time.sleep(3.5)  # the given-up run's lease expires (LEASE_TTL_SECONDS=3)
+    again = jobs("nightly", "--action", "retrain", "--cells", "gru", "--epochs", "2", env=env)
+    out2, err2 = again.communicate(timeout=300)
+    assert again.returncode == 0, err2[-2000:]
+    with engine.connect() as conn:
+        status = dict(conn.execute(sa.text("select id, status from runs")).all())
+    assert status[stuck_run] == "failed" and status[max(status)] == "succeeded"
+    engine.dispose()
