@@ -29,7 +29,7 @@ from sqlalchemy import Engine, select
 
 from marketdata import runs
 from marketdata.config import WEEKDAYS, ScheduleSettings
-from marketdata.db import session_factory
+from marketdata.db import StoreUnavailable, session_factory
 from marketdata.prices import last_stored_date
 from marketdata.tables import ClockStatus
 
@@ -134,6 +134,10 @@ class Clock:
             except RunInProgress as exc:
                 log.warning("%s %s: refused: %s", job_id, ticker, exc)
                 results.append({"ticker": ticker, "status": "refused", "message": str(exc)})
+                continue
+            except StoreUnavailable as exc:  # the database stayed down past the run's retries
+                log.error("%s %s: %s", job_id, ticker, exc)
+                results.append({"ticker": ticker, "status": "error", "message": str(exc)})
                 continue
             except Exception as exc:  # never let one ticker's error kill the clock
                 log.exception("%s %s: pipeline error", job_id, ticker)

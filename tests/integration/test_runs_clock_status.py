@@ -55,6 +55,20 @@ def test_a_refused_nightly_is_logged_in_clock_status_not_raised(clock):
     assert status[NIGHTLY_JOB_ID]["detail"]["last"]["results"][0]["status"] == "refused"
 
 
+def test_a_run_that_gave_up_on_the_database_is_reported_and_the_clock_carries_on(clock, caplog):
+    from marketdata.db import StoreUnavailable
+
+    def store_down(ctx, **kw):
+        raise StoreUnavailable("database unreachable for 60s while saving the AAPL gru model (9 attempts): x")
+
+    clock.pipeline = store_down
+    clock.add_jobs(bootstrap=False)
+    clock.scheduler.start(paused=True)
+    [result] = clock.nightly()
+    assert result["status"] == "error" and result["message"].startswith("database unreachable for 60s")
+    assert "Traceback" not in caplog.text  # one log line, not a stack
+
+
 def test_bootstrap_is_scheduled_on_a_fresh_store_and_trains_first_models(clock):
     assert bootstrap_reason(clock.ctx.engine, "AAPL") == "no prices stored for AAPL"
     clock.add_jobs(bootstrap=True)
