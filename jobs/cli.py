@@ -12,6 +12,7 @@ import logging
 import sys
 
 from marketdata.config import ConfigError
+from marketdata.db import StoreUnavailable
 from marketdata.prices import PriceDataError
 from marketdata.registry import RegistryError
 from marketdata.sources.base import SourceUnavailable
@@ -25,7 +26,7 @@ COMMAND_MODULES = [
     "jobs.commands.schedule",
 ]
 
-EXPECTED_ERRORS = (JobError, PriceDataError, SourceUnavailable, ConfigError, RegistryError)
+EXPECTED_ERRORS = (JobError, PriceDataError, SourceUnavailable, ConfigError, RegistryError, StoreUnavailable)
 
 
 def build_parser() -> argparse.ArgumentParser:

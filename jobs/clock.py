@@ -8,7 +8,7 @@ no champion), bootstraps: seeds prices and trains a first model.
 
 It writes each job's next fire time and a heartbeat into ``clock_status`` so the
 web shows "next run" without importing APScheduler. The lease in the pipeline, not
-the scheduler, is what keeps training to one run at a time across processes.
+the scheduler, is what keeps training to one run per ticker at a time across processes.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from sqlalchemy import Engine, select
 
 from marketdata import runs
 from marketdata.config import WEEKDAYS, ScheduleSettings
-from marketdata.db import session_factory
+from marketdata.db import StoreUnavailable, session_factory
 from marketdata.prices import last_stored_date
 from marketdata.tables import ClockStatus
 
@@ -134,6 +134,10 @@ class Clock:
             except RunInProgress as exc:
                 log.warning("%s %s: refused: %s", job_id, ticker, exc)
                 results.append({"ticker": ticker, "status": "refused", "message": str(exc)})
+                continue
+            except StoreUnavailable as exc:  # the database stayed down past the run's retries
+                log.error("%s %s: %s", job_id, ticker, exc)
+                results.append({"ticker": ticker, "status": "error", "message": str(exc)})
                 continue
             except Exception as exc:  # never let one ticker's error kill the clock
                 log.exception("%s %s: pipeline error", job_id, ticker)

@@ -2,7 +2,8 @@
 
     run_pipeline(ctx, ticker=..., trigger=..., requested_by=..., action=...)
 
-1. take the training lease (else RunInProgress naming the run in progress),
+1. take the ticker's training lease ``training:<TICKER>`` (else RunInProgress naming
+   the run in progress); runs of different tickers may overlap,
 2. record the run, fail runs orphaned by a killed process,
 3. update prices (incremental, overlap-checked; retries live in the source),
 4. decide: ``skipped`` when no new trading day arrived (auto mode), first-time
@@ -29,6 +30,7 @@ from sqlalchemy import Engine, func, select
 
 from marketdata import lease as leases
 from marketdata import runs
+from marketdata.db import StoreUnavailable, best_effort, retry_on_outage
 from marketdata.outputs import CELLS
 from marketdata.prices import last_stored_date
 from marketdata.sources.base import PriceSource, SourceUnavailable
@@ -134,12 +136,26 @@ def choose_plan(
     last_price: date | None,
     local_day: date,
 ) -> Plan:
-    """What this run will do; pure decisions over the store's state."""
+    """What this run will do; pure decisions over the store's state.
+
+    ``action="finetune"`` with ``cells`` (one cell) fine-tunes that cell's champion and
+    fails without one; without ``cells`` it fine-tunes the GRU, or trains every cell
+    first when there is no GRU champion yet (a fresh store).
+    """
+    if action == "finetune" and cells:
+        if len(cells) != 1:
+            raise JobError(f"fine-tune one cell at a time, got {', '.join(cells)}")
+        champ = champion_info(engine, ticker, cells[0])
+        if champ is None:
+            raise JobError(f"no {cells[0]} champion for {ticker} to fine-tune; "
+                           f"run: python -m jobs train --cells {cells[0]}")
     if last_price is None:
-        raise JobError(f"no prices stored for {ticker}; the price update found nothing to seed from")
+        raise JobError(f"no prices stored for {ticker}; run: python -m jobs init (or check the price sources)")
     gru = champion_info(engine, ticker, "gru")
     if action == "retrain":
         return Plan("retrain", list(cells or CELLS), "full retrain requested")
+    if action == "finetune" and cells:
+        return Plan("finetune", [cells[0]], f"fine-tune of {cells[0]} champion #{champ['id']} requested")
     if gru is None:
         return Plan("first", list(cells or CELLS), "first-time training: no GRU champion yet")
     if action == "finetune":
@@ -165,7 +181,9 @@ class _Progress:
         t = time.monotonic()
         if force or fraction >= 1.0 or t - self._last_write >= PROGRESS_WRITE_INTERVAL_S:
             self._last_write = t
-            runs.update_progress(self.engine, self.run_id, fraction, message, self.now())
+            # Superseded by the next write: a database blip costs one bar update, not the run.
+            best_effort(lambda: runs.update_progress(self.engine, self.run_id, fraction, message, self.now()),
+                        what=f"writing the progress of run {self.run_id}")
 
     def phase(self, start: float, end: float) -> ProgressFn:
         def report(fraction: float, message: str) -> None:
@@ -193,7 +211,8 @@ class _CancelCheck:
         t = time.monotonic()
         if not self._db_says and t - self._last_poll >= CANCEL_POLL_INTERVAL_S:
             self._last_poll = t
-            self._db_says = runs.is_cancel_requested(self.engine, self.run_id)
+            self._db_says = best_effort(lambda: runs.is_cancel_requested(self.engine, self.run_id),
+                                        what=f"polling the cancel flag of run {self.run_id}", default=False)
         if self._db_says:
             self.reason = "cancel requested"
         return self._db_says
@@ -203,7 +222,17 @@ class _CancelCheck:
             raise Cancelled(self.reason)
 
 
-def _default_trainer() -> ModuleType:
+def _must(ctx: JobContext, what: str, fn: Callable[[], Any], budget_s: float | None = None) -> Any:
+    """A write the run's record needs: retried through a database outage for at most
+    ``budget_s`` (default STORE_RETRY_SECONDS), then StoreUnavailable."""
+    budget = ctx.settings.schedule.store_retry_s if budget_s is None else budget_s
+    return retry_on_outage(fn, what=what, budget_s=budget)
+
+
+FAILURE_RECORD_RETRY_S = 15.0  # after a first outage budget ran out: a shorter second try
+
+
+def _trainer() -> ModuleType:
     from . import training  # imports TensorFlow: only when a run actually trains
 
     return training
@@ -230,22 +259,28 @@ def run_pipeline(
     action: str = "auto",
     cells: Sequence[str] | None = None,
     epochs: int | None = None,
+    seed: int = 42,
+    promote: bool = True,
+    update_prices: bool = True,
     source: PriceSource | Sequence[PriceSource] | None = None,
     prices: pd.DataFrame | None = None,
     progress: ProgressFn = no_progress,
     should_cancel: CancelFn | None = None,
     on_start: Callable[[int], None] | None = None,
-    trainer: Any = None,
 ) -> dict[str, Any]:
     """Run the pipeline once; returns the finished run record (``marketdata.runs`` dict).
 
-    Raises RunInProgress (nothing recorded) if another run holds the lease. Every other
+    Raises RunInProgress (nothing recorded) if another run of the same ticker holds its
+    lease (``training:<TICKER>``; different tickers train in parallel). Every other
     failure is recorded on the run (status ``failed``, one-line ``error``) and returned.
+    ``seed`` seeds fresh networks (fine-tunes keep the champion's); ``promote=False``
+    stores fresh networks without promoting them; ``update_prices=False`` trains on
+    the stored prices as they are (``python -m jobs train``/``finetune``);
     ``source`` overrides the configured price sources; ``prices`` skips the price
     update and trains on that frame (e.g. a truncated history); ``on_start`` is
     called with the new run id as soon as the run is recorded (a UI can then follow
-    ``marketdata.runs.get_run`` and offer ``request_cancel``); ``trainer`` is a module
-    or object with ``train_cells`` and ``finetune_cell`` (default ``jobs.training``).
+    ``marketdata.runs.get_run`` and offer ``request_cancel``). Training is always
+    ``jobs.training`` (imported, with TensorFlow, only when a run trains).
     """
     engine, settings = ctx.engine, ctx.settings
     ticker = (ticker or settings.default_ticker).upper()
@@ -259,81 +294,103 @@ def run_pipeline(
             raise JobError(f"unknown cell type(s) {', '.join(bad)}; choose from {', '.join(CELLS)}")
     ttl = settings.schedule.lease_ttl_s
     holder = leases.new_holder_id()
+    lease = leases.training_lease(ticker)
     try:
-        leases.acquire(engine, holder=holder, now=ctx.now(), ttl_s=ttl)
+        _must(ctx, "taking the training lease",
+              lambda: leases.acquire(engine, holder=holder, now=ctx.now(), ttl_s=ttl, name=lease))
     except leases.LeaseBusy as exc:
         raise RunInProgress(str(exc)) from None
 
     run_id: int | None = None
-    keeper = leases.LeaseKeeper(engine, holder=holder, ttl_s=ttl, now=ctx.now)
+    keeper = leases.LeaseKeeper(engine, holder=holder, ttl_s=ttl, now=ctx.now, name=lease)
     try:
-        orphans = runs.mark_orphaned_runs_failed(engine, ctx.now(), stale_after_s=ttl)
+        orphans = _must(ctx, "recovering orphaned runs",
+                        lambda: runs.mark_orphaned_runs_failed(engine, ctx.now(), stale_after_s=ttl))
         if orphans:
             log.warning("marked orphaned run(s) %s failed", ", ".join(map(str, orphans)))
-        run_id = runs.start_run(
+        run_id = _must(ctx, "recording the run", lambda: runs.start_run(
             engine, ticker=ticker, trigger=trigger, requested_by=requested_by, action=action, now=ctx.now()
-        )
-        leases.attach_run(engine, holder=holder, run_id=run_id)
+        ))
+        _must(ctx, "naming the run on the lease",
+              lambda: leases.attach_run(engine, holder=holder, run_id=run_id, name=lease))
         keeper.on_beat = lambda now: runs.heartbeat(engine, run_id, now)
         keeper.start()
         if on_start is not None:
             on_start(run_id)
-        return _run(ctx, run_id, ticker, action, cells, epochs, source, prices, progress, should_cancel, trainer, keeper)
+        options = dict(epochs=epochs, seed=seed, promote=promote, update_prices=update_prices, source=source,
+                       prices=prices)
+        return _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, **options)
     except BaseException as exc:  # SystemExit/KeyboardInterrupt too: never leave a run "running"
         if run_id is not None:
             status = "cancelled" if isinstance(exc, Cancelled) else "failed"
+            error = str(exc) if isinstance(exc, (JobError, StoreUnavailable)) else runs.one_line(exc)
             try:
-                runs.finish_run(engine, run_id, status, now=ctx.now(), error=runs.one_line(exc))
-            except Exception:  # the store itself is down: the orphan check fails the run later
-                log.exception("could not record the end of run %s", run_id)
+                _must(ctx, f"recording that run {run_id} {status}",
+                      lambda: runs.finish_run(engine, run_id, status, now=ctx.now(), error=error),
+                      budget_s=min(FAILURE_RECORD_RETRY_S, settings.schedule.store_retry_s))
+            except Exception as record_exc:  # the store is still down: the next run's orphan check fails it
+                log.warning("could not record the end of run %s (%s); the next run marks it failed",
+                            run_id, runs.one_line(record_exc))
         raise
     finally:
         keeper.stop()
         try:
-            leases.release(engine, holder=holder)
-        except Exception:  # the lease then simply expires after its TTL
-            log.exception("could not release the training lease")
+            best_effort(lambda: leases.release(engine, holder=holder, name=lease), what="releasing the training lease")
+        except Exception as exc:  # the lease then simply expires after its TTL
+            log.warning("could not release the training lease: %s", runs.one_line(exc))
 
 
-def _run(ctx, run_id, ticker, action, cells, epochs, source, prices, progress, should_cancel, trainer, keeper):
+def _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, *, epochs, seed, promote, update_prices,
+         source, prices):
     engine, settings = ctx.engine, ctx.settings
     report = _Progress(engine, run_id, progress, ctx.now)
     cancel = _CancelCheck(engine, run_id, should_cancel, keeper)
     detail: dict[str, Any] = {}
+
+    def save(fn, what: str = f"recording run {run_id}"):
+        return _must(ctx, what, fn)
+
     try:
         # 1. prices
         report(0.01, "updating prices", force=True)
-        if prices is None:
+        if prices is None and not update_prices:
+            last_price = save(lambda: last_stored_date(engine, ticker))
+            save(lambda: runs.add_step(engine, run_id, "prices", f"{ticker}: training on the stored prices, "
+                                       f"up to {last_price} (no update)", ctx.now()))
+        elif prices is None:
             try:
                 update = _update_prices(ctx, ticker, source)
             except SourceUnavailable as exc:
                 raise JobError(f"price update failed, nothing trained: {runs.one_line(str(exc))}") from exc
-            runs.record(engine, run_id, rows_fetched=update.added)
-            runs.add_step(engine, run_id, "prices", update.message, ctx.now(), source=update.source, added=update.added)
-            last_price = last_stored_date(engine, ticker)
+            save(lambda: runs.record(engine, run_id, rows_fetched=update.added))
+            save(lambda: runs.add_step(engine, run_id, "prices", update.message, ctx.now(), source=update.source,
+                                       added=update.added))
+            last_price = save(lambda: last_stored_date(engine, ticker))
         else:
             last_price = prices.index[-1].date()
-            runs.add_step(engine, run_id, "prices", f"{ticker}: given {len(prices)} rows up to {last_price}", ctx.now())
+            save(lambda: runs.add_step(engine, run_id, "prices", f"{ticker}: given {len(prices)} rows up to {last_price}",
+                                       ctx.now()))
         report(PRICES_DONE, "prices up to date", force=True)
         cancel.check()
 
         # 2. decide
         local_day = ctx.now().astimezone(ZoneInfo(settings.schedule.timezone)).date()
-        plan = choose_plan(
+        plan = save(lambda: choose_plan(
             engine, settings, ticker=ticker, action=action, cells=cells, last_price=last_price, local_day=local_day
-        )
+        ))
         detail.update(plan=plan.kind, cells=plan.cells, reason=plan.reason, data_end=str(last_price))
-        runs.record(engine, run_id, detail=detail)
-        runs.add_step(engine, run_id, "plan", plan.reason, ctx.now())
+        save(lambda: runs.record(engine, run_id, detail=detail))
+        save(lambda: runs.add_step(engine, run_id, "plan", plan.reason, ctx.now()))
         if plan.kind == "skip":
-            return runs.finish_run(engine, run_id, "skipped", now=ctx.now(), message=plan.reason, detail=detail)
+            return save(lambda: runs.finish_run(engine, run_id, "skipped", now=ctx.now(), message=plan.reason,
+                                                detail=detail))
         cancel.check()
 
         # 3. train
-        before = {c: champion_info(engine, ticker, c) for c in plan.cells}
+        before = save(lambda: {c: champion_info(engine, ticker, c) for c in plan.cells})
         metrics_before = {c: ({"model_id": b["id"], **(compact_metrics(b["metrics"], c) or {})} if b else None) for c, b in before.items()}
-        runs.record(engine, run_id, metrics_before=metrics_before)
-        trainer = trainer or _default_trainer()
+        save(lambda: runs.record(engine, run_id, metrics_before=metrics_before))
+        trainer = _trainer()
         train_progress = report.phase(PRICES_DONE, TRAIN_END)
         train_progress(0.0, f"{plan.kind}: {', '.join(plan.cells)}")
         train_started = time.perf_counter()
@@ -341,7 +398,7 @@ def _run(ctx, run_id, ticker, action, cells, epochs, source, prices, progress, s
             n = epochs or settings.schedule.finetune_epochs or settings.schedule.epochs
             outcomes = [
                 trainer.finetune_cell(
-                    ctx, ticker, "gru", epochs=n, run_id=run_id, progress=train_progress,
+                    ctx, ticker, plan.cells[0], epochs=n, run_id=run_id, progress=train_progress,
                     should_cancel=cancel, prices=prices,
                 )
             ]
@@ -350,7 +407,7 @@ def _run(ctx, run_id, ticker, action, cells, epochs, source, prices, progress, s
             outcomes = list(
                 trainer.train_cells(
                     ctx, ticker, plan.cells, epochs=n, run_id=run_id, progress=train_progress,
-                    should_cancel=cancel, prices=prices, promote=True,
+                    should_cancel=cancel, prices=prices, seed=seed, promote=promote,
                 )
             )
 
@@ -372,20 +429,23 @@ def _run(ctx, run_id, ticker, action, cells, epochs, source, prices, progress, s
             f"{plan.kind}: trained {', '.join(o.cell for o in outcomes)} in {detail['train_seconds']:.1f}s; "
             + (f"promoted {', '.join(promoted_cells)}" if promoted_cells else "champion kept (candidate was worse)")
         )
-        runs.add_step(engine, run_id, "train", summary, ctx.now())
+        save(lambda: runs.add_step(engine, run_id, "train", summary, ctx.now()))
         report(TRAIN_END, summary, force=True)
-        return runs.finish_run(
+        return save(lambda: runs.finish_run(
             engine, run_id, "succeeded", now=ctx.now(), message=summary, detail=detail,
             metrics_after=metrics_after, promoted=bool(promoted_cells),
-        )
+        ), "recording the end of the run")
     except Cancelled as exc:
         reason = str(exc) or cancel.reason or "cancelled"
         log.warning("run %s cancelled: %s", run_id, reason)
-        return runs.finish_run(engine, run_id, "cancelled", now=ctx.now(), message=reason, error=reason, detail=detail)
+        return save(lambda: runs.finish_run(engine, run_id, "cancelled", now=ctx.now(), message=reason, error=reason,
+                                            detail=detail), "recording the end of the run")
+    except StoreUnavailable:
+        raise  # the budget is spent; run_pipeline makes one shorter attempt to record the failure
     except Exception as exc:
-        log.exception("run %s failed", run_id)
+        log.error("run %s failed: %s", run_id, runs.one_line(exc), exc_info=log.isEnabledFor(logging.DEBUG))
         error = str(exc) if isinstance(exc, JobError) else runs.one_line(exc)
-        return runs.finish_run(
+        return save(lambda: runs.finish_run(
             engine, run_id, "failed", now=ctx.now(), error=error, detail=detail,
             message="failed; the last promoted champions stay served",
-        )
+        ), "recording the end of the run")

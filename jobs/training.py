@@ -26,6 +26,7 @@ import pandas as pd
 
 from marketdata import registry
 from marketdata.calendar import next_trading_days
+from marketdata.db import retry_on_outage
 from marketdata.outputs import CELLS
 from marketdata.prices import data_fingerprint, load_prices
 
@@ -59,8 +60,14 @@ def _models():
     return features, network, pipeline, training
 
 
+def _retry(ctx, fn, what: str):
+    """Store reads/writes retried through a database outage (STORE_RETRY_SECONDS), then StoreUnavailable."""
+    return retry_on_outage(fn, what=what, budget_s=ctx.settings.schedule.store_retry_s)
+
+
 def _prices(ctx, ticker: str, prices: pd.DataFrame | None) -> pd.DataFrame:
-    frame = load_prices(ctx.engine, ticker) if prices is None else prices
+    frame = _retry(ctx, lambda: load_prices(ctx.engine, ticker), f"loading {ticker} prices") \
+        if prices is None else prices
     if frame.empty:
         raise JobError(f"no prices stored for {ticker}; run: python -m jobs init")
     return frame
@@ -101,8 +108,12 @@ def _compare(engine, fit, champ, prices: pd.DataFrame):
 def _store(ctx, ticker, fit, prices, *, kind, seed, run_id, parent_id, split, allow_promote, actor, fit_seconds):
     """Compare with the champion, store the model and its outputs (promoting if it wins)."""
     started = time.perf_counter() - fit_seconds
-    champ = registry.champion(ctx.engine, ticker, fit.hp.cell)
-    wins, champ_metrics, reason = _compare(ctx.engine, fit, champ, prices)
+
+    def compare():
+        champ = registry.champion(ctx.engine, ticker, fit.hp.cell)
+        return (champ, *_compare(ctx.engine, fit, champ, prices))
+
+    champ, wins, champ_metrics, reason = _retry(ctx, compare, f"comparing the {fit.hp.cell} candidate with its champion")
     promote = allow_promote and wins
     p, ev = fit.prepared, fit.evaluation
     from models.evaluation import forecast_payload
@@ -126,7 +137,11 @@ def _store(ctx, ticker, fit, prices, *, kind, seed, run_id, parent_id, split, al
         train_seconds=round(fit.history.seconds, 3), param_count=fit.param_count,
         keras_bytes=model_to_bytes(fit.model), parent_id=parent_id, run_id=run_id,
     )
-    model_id = registry.save_model(ctx.engine, new, outputs, promote=promote, actor=actor, now=ctx.now())
+    # One transaction (model, five outputs, champion): a retry after an outage never leaves half a model.
+    model_id = _retry(
+        ctx, lambda: registry.save_model(ctx.engine, new, outputs, promote=promote, actor=actor, now=ctx.now()),
+        f"saving the {ticker} {fit.hp.cell} model",
+    )
     log.info("%s %s model %s: %s; promoted=%s", ticker, fit.hp.cell, model_id, reason, promote)
     return TrainOutcome(
         model_id=model_id, cell=fit.hp.cell, kind=kind, promoted=promote, metrics=ev.metrics,
@@ -213,7 +228,7 @@ def finetune_cell(
     features, network, pipeline, training = _models()
     if cell not in CELLS:
         raise JobError(f"unknown cell type {cell!r}; choose from {', '.join(CELLS)}")
-    champ = registry.champion(ctx.engine, ticker, cell)
+    champ = _retry(ctx, lambda: registry.champion(ctx.engine, ticker, cell), f"reading the {cell} champion")
     if champ is None:
         raise JobError(f"no {cell} champion for {ticker} to fine-tune; run: python -m jobs train --cells {cell}")
     frame = _prices(ctx, ticker, prices)
@@ -235,7 +250,8 @@ def finetune_cell(
     progress(0.0, f"{cell}: fine-tuning model {champ.id} on {len(frame)} days")
     try:
         fit = pipeline.finetune_cell(
-            registry.load_model_bytes(ctx.engine, champ.id), hp, scaler, frame, split,
+            _retry(ctx, lambda: registry.load_model_bytes(ctx.engine, champ.id), f"loading model {champ.id}"),
+            hp, scaler, frame, split,
             epochs=n_epochs, lr_factor=FINETUNE_LR_FACTOR, seed=champ.seed, should_cancel=should_cancel,
             on_epoch=_epoch_reporter(progress, f"{cell} fine-tune", 0.0, 0.9),
         )

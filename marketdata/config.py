@@ -121,6 +121,7 @@ class ScheduleSettings:
     lease_ttl_s: int = 120  # LEASE_TTL_SECONDS: a killed run's lease is taken over after this
     epochs: int | None = None  # PIPELINE_EPOCHS: override training epochs (tests, demos)
     finetune_epochs: int | None = None  # PIPELINE_FINETUNE_EPOCHS
+    store_retry_s: int = 60  # STORE_RETRY_SECONDS: a run's must-land writes retry a database outage this long
 
 
 def load_schedule_settings(env: Mapping[str, str] | None = None) -> ScheduleSettings:
@@ -149,6 +150,9 @@ def load_schedule_settings(env: Mapping[str, str] | None = None) -> ScheduleSett
     ttl = _int(env, "LEASE_TTL_SECONDS", 120)
     if ttl < 2:
         raise ConfigError(f"LEASE_TTL_SECONDS={ttl} is too short; use at least 2 (default 120)")
+    store_retry = _int(env, "STORE_RETRY_SECONDS", 60)
+    if store_retry < 0:
+        raise ConfigError(f"STORE_RETRY_SECONDS={store_retry} must be 0 or more (default 60)")
     epochs = _int(env, "PIPELINE_EPOCHS", 0) or None
     ft_epochs = _int(env, "PIPELINE_FINETUNE_EPOCHS", 0) or None
     return ScheduleSettings(
@@ -162,4 +166,5 @@ def load_schedule_settings(env: Mapping[str, str] | None = None) -> ScheduleSett
         lease_ttl_s=ttl,
         epochs=epochs,
         finetune_epochs=ft_epochs,
+        store_retry_s=store_retry,
     )

@@ -1,5 +1,9 @@
-"""An expiring lease row: at most one training run at a time across every process
-and machine that shares the database.
+"""An expiring lease row: at most one holder of a named lease at a time across every
+process and machine that shares the database.
+
+Training takes ``training_lease(ticker)`` (``training:AAPL``): one training of a
+ticker at a time everywhere, while different tickers (one Celery task per ticker
+on several workers) train in parallel.
 
 Works the same on SQLite and Postgres, with no server-side locking feature:
 
@@ -34,7 +38,12 @@ from .tables import Lease, Run
 
 log = logging.getLogger(__name__)
 
-TRAINING_LEASE = "training"
+TRAINING_LEASE = "training"  # prefix: the lease of a ticker is training_lease(ticker)
+
+
+def training_lease(ticker: str) -> str:
+    """Name of the lease that guards training of one ticker."""
+    return f"{TRAINING_LEASE}:{ticker.strip().upper()}"
 
 
 class LeaseBusy(RuntimeError):
@@ -68,7 +77,7 @@ def _info(row) -> LeaseInfo:
     return LeaseInfo(row.name, row.holder, row.run_id, _utc(row.acquired_at), _utc(row.expires_at))
 
 
-def current_lease(engine: Engine, name: str = TRAINING_LEASE, now: datetime | None = None) -> LeaseInfo | None:
+def current_lease(engine: Engine, name: str, now: datetime | None = None) -> LeaseInfo | None:
     """The lease row, or None; with ``now``, None also when it has expired."""
     with engine.connect() as conn:
         row = conn.execute(select(Lease).where(Lease.name == name)).first()
@@ -90,7 +99,7 @@ def busy_message(engine: Engine, info: LeaseInfo) -> str:
         started = _utc(run.started_at).strftime("%Y-%m-%d %H:%M:%S UTC")
         return (
             f"another training run is in progress: run #{run.id} ({run.trigger} {run.action} "
-            f"requested by {run.requested_by}) started {started}; try again when it has finished"
+            f"requested by {run.requested_by}) of {run.ticker} started {started}; try again when it has finished"
         )
     started = info.acquired_at.strftime("%Y-%m-%d %H:%M:%S UTC")
     return f"another training run is starting (held by {info.holder} since {started}); try again when it has finished"
@@ -117,8 +126,8 @@ def acquire(
     holder: str,
     now: datetime,
     ttl_s: float,
+    name: str,
     run_id: int | None = None,
-    name: str = TRAINING_LEASE,
 ) -> LeaseInfo:
     """Take the lease or raise LeaseBusy naming the live holder."""
     now = _utc(now)
@@ -145,7 +154,7 @@ def acquire(
     raise LeaseBusy(f"could not take the {name!r} lease (it changed hands repeatedly); try again", None)  # type: ignore[arg-type]
 
 
-def renew(engine: Engine, *, holder: str, now: datetime, ttl_s: float, name: str = TRAINING_LEASE) -> bool:
+def renew(engine: Engine, *, holder: str, now: datetime, ttl_s: float, name: str) -> bool:
     """Push our expiry forward; False if we no longer hold the lease (it expired and was taken)."""
     now = _utc(now)
     with engine.begin() as conn:
@@ -157,13 +166,13 @@ def renew(engine: Engine, *, holder: str, now: datetime, ttl_s: float, name: str
     return n == 1
 
 
-def attach_run(engine: Engine, *, holder: str, run_id: int, name: str = TRAINING_LEASE) -> None:
+def attach_run(engine: Engine, *, holder: str, run_id: int, name: str) -> None:
     """Record which run the lease guards, so a refused caller can be told."""
     with engine.begin() as conn:
         conn.execute(update(Lease).where(Lease.name == name, Lease.holder == holder).values(run_id=run_id))
 
 
-def release(engine: Engine, *, holder: str, name: str = TRAINING_LEASE) -> bool:
+def release(engine: Engine, *, holder: str, name: str) -> bool:
     """Give the lease back; False if it was no longer ours."""
     with engine.begin() as conn:
         return conn.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder)).rowcount == 1
@@ -184,7 +193,7 @@ class LeaseKeeper:
         holder: str,
         ttl_s: float,
         now: Callable[[], datetime],
-        name: str = TRAINING_LEASE,
+        name: str,
         on_beat: Callable[[datetime], None] | None = None,
     ):
         self.engine, self.holder, self.ttl_s, self.now, self.name = engine, holder, ttl_s, now, name
@@ -208,8 +217,10 @@ class LeaseKeeper:
                     return
                 if self.on_beat is not None:
                     self.on_beat(now)
-            except Exception:  # a database blip: keep trying until the lease really expires
-                log.exception("could not renew the %r lease", self.name)
+            except Exception as exc:  # a database blip: keep trying until the lease really expires
+                from .db import short_error
+
+                log.warning("could not renew the %r lease (retrying): %s", self.name, short_error(exc))
 
     def stop(self) -> None:
         self._stop.set()

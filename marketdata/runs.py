@@ -179,7 +179,7 @@ def list_runs(engine: Engine, limit: int = 50, ticker: str | None = None) -> lis
 
 
 def active_run(engine: Engine) -> dict[str, Any] | None:
-    """The newest run still marked running (there is at most one live one), or None."""
+    """The newest run still marked running, or None (one live run per ticker at most)."""
     with engine.connect() as conn:
         row = conn.execute(select(Run).where(Run.status == "running").order_by(Run.id.desc()).limit(1)).first()
     return None if row is None else _as_dict(row)

@@ -1,7 +1,13 @@
-"""train, finetune: fit networks on the stored prices, store them, promote the better ones."""
+"""train, finetune: fit networks on the stored prices, store them, promote the better ones.
+
+Both go through ``run_pipeline`` like the nightly clock and the admin UI: they take
+the ticker's training lease (refused while another training of it runs) and are
+recorded in the run history. They train on the stored prices as they are (no update).
+"""
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 
 from marketdata.outputs import CELLS
@@ -38,35 +44,45 @@ def stderr_progress(fraction: float, message: str) -> None:
     print(f"[{fraction:6.1%}] {message}", file=sys.stderr, flush=True)
 
 
-def _line(o) -> str:
-    row = o.metrics["rows"][o.cell]
-    pers = o.metrics["rows"]["persistence"]["rmse"]
-    verdict = "promoted" if o.promoted else f"not promoted (champion stays {o.previous_champion_id})"
-    return (f"{o.cell:<10} model {o.model_id:<5} {o.kind:<8} RMSE {row['rmse']:.4f} vs persistence {pers:.4f} "
-            f"(ratio {row['rmse_ratio']:.3f})  {o.seconds:6.1f}s  {verdict}")
+def _lines(run: dict) -> list[str]:
+    """One line per model the run stored (from its record), or JobError with the run's error."""
+    if run["status"] != "succeeded":
+        raise JobError(run.get("error") or f"run #{run['id']} {run['status']}")
+    out = []
+    for m in run["detail"]["models"]:
+        row = run["metrics_after"][m["cell"]]
+        verdict = "promoted" if m["promoted"] else f"not promoted (champion stays {m['previous_champion_id']})"
+        out.append(f"{m['cell']:<10} model {m['model_id']:<5} {m['kind']:<8} RMSE {row['rmse']:.4f} vs persistence "
+                   f"{row['persistence_rmse']:.4f} (ratio {row['rmse_ratio']:.3f})  {m['seconds']:6.1f}s  {verdict}")
+    return out
+
+
+def _train_run(ctx, args, *, action: str, cells: list[str], **options) -> dict:
+    from ..pipeline import run_pipeline  # TensorFlow is imported only once training starts
+
+    return run_pipeline(
+        ctx, ticker=args.ticker, trigger="manual", requested_by=f"cli:{getpass.getuser()}", action=action,
+        cells=cells, epochs=args.epochs, update_prices=False, progress=stderr_progress, **options,
+    )
 
 
 def cmd_train(args) -> int:
-    from ..training import train_cells
-
-    ctx = bootstrap()
     cells = [c.strip().lower() for c in args.cells.split(",") if c.strip()]
+    if not cells:
+        raise JobError(f"--cells names no cell type; choose from {', '.join(CELLS)}")
     if args.epochs is not None and args.epochs < 1:
         raise JobError(f"--epochs must be at least 1, got {args.epochs}")
-    ticker = (args.ticker or ctx.settings.default_ticker).upper()
-    outcomes = train_cells(ctx, ticker, cells, epochs=args.epochs, seed=args.seed,
-                           progress=stderr_progress, promote=not args.no_promote)
-    for o in outcomes:
-        print(_line(o))
+    run = _train_run(bootstrap(), args, action="retrain", cells=cells, seed=args.seed, promote=not args.no_promote)
+    for line in _lines(run):
+        print(line)
     return 0
 
 
 def cmd_finetune(args) -> int:
-    from ..training import finetune_cell
-
-    ctx = bootstrap()
-    ticker = (args.ticker or ctx.settings.default_ticker).upper()
-    print(_line(finetune_cell(ctx, ticker, args.cell, epochs=args.epochs, progress=stderr_progress)))
+    if args.epochs is not None and args.epochs < 1:
+        raise JobError(f"--epochs must be at least 1, got {args.epochs}")
+    for line in _lines(_train_run(bootstrap(), args, action="finetune", cells=[args.cell])):
+        print(line)
     return 0
 
 

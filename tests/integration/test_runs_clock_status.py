@@ -12,8 +12,7 @@ from jobs.errors import RunInProgress
 from marketdata import runs
 from marketdata.config import load_settings
 from marketdata.sources.replay import ReplaySource
-from tests.fakes import FakeTrainer
-from tests.integration.test_pipeline_nightly import _frame
+from tests.integration.test_pipeline_nightly import TINY, history
 
 NOW = datetime(2026, 3, 6, 12, 0, tzinfo=timezone.utc)
 
@@ -21,7 +20,7 @@ NOW = datetime(2026, 3, 6, 12, 0, tzinfo=timezone.utc)
 @pytest.fixture
 def clock(engine, tmp_path):
     """A Clock on the fresh store with a paused background scheduler (nothing fires)."""
-    ctx = JobContext(settings=load_settings({"DATA_DIR": str(tmp_path)}), engine=engine, now=lambda: NOW)
+    ctx = JobContext(settings=load_settings({"DATA_DIR": str(tmp_path), **TINY}), engine=engine, now=lambda: NOW)
     c = Clock(ctx, scheduler=BackgroundScheduler(timezone="America/New_York"))
     yield c
     if c.scheduler.running:
@@ -56,14 +55,28 @@ def test_a_refused_nightly_is_logged_in_clock_status_not_raised(clock):
     assert status[NIGHTLY_JOB_ID]["detail"]["last"]["results"][0]["status"] == "refused"
 
 
+def test_a_run_that_gave_up_on_the_database_is_reported_and_the_clock_carries_on(clock, caplog):
+    from marketdata.db import StoreUnavailable
+
+    def store_down(ctx, **kw):
+        raise StoreUnavailable("database unreachable for 60s while saving the AAPL gru model (9 attempts): x")
+
+    clock.pipeline = store_down
+    clock.add_jobs(bootstrap=False)
+    clock.scheduler.start(paused=True)
+    [result] = clock.nightly()
+    assert result["status"] == "error" and result["message"].startswith("database unreachable for 60s")
+    assert "Traceback" not in caplog.text  # one log line, not a stack
+
+
 def test_bootstrap_is_scheduled_on_a_fresh_store_and_trains_first_models(clock):
     assert bootstrap_reason(clock.ctx.engine, "AAPL") == "no prices stored for AAPL"
     clock.add_jobs(bootstrap=True)
     assert BOOTSTRAP_JOB_ID in {j.id for j in clock.scheduler.get_jobs()}
-    source, trainer = ReplaySource(_frame(), visible=100), FakeTrainer()
+    source = ReplaySource(history(), visible=300)  # real training, two epochs, on a short history
     from jobs.pipeline import run_pipeline
 
-    clock.pipeline = lambda ctx, **kw: run_pipeline(ctx, source=source, trainer=trainer, **kw)
+    clock.pipeline = lambda ctx, **kw: run_pipeline(ctx, source=source, **kw)
     clock.scheduler.start(paused=True)
     [result] = clock.bootstrap()
     run = runs.get_run(clock.ctx.engine, result["run_id"])

@@ -62,8 +62,8 @@ def test_finish_rejects_non_final_status(engine, status):
 def test_orphaned_run_is_failed_only_once_its_lease_expired(engine):
     """A killed process leaves a running row and a lease; recovery waits for the lease."""
     run_id = _start(engine)
-    leases.acquire(engine, holder="killed", now=T0, ttl_s=60)
-    leases.attach_run(engine, holder="killed", run_id=run_id)
+    leases.acquire(engine, holder="killed", now=T0, ttl_s=60, name=leases.training_lease("AAPL"))
+    leases.attach_run(engine, holder="killed", run_id=run_id, name=leases.training_lease("AAPL"))
     # Lease still live: the run may just be busy, leave it alone.
     assert runs.mark_orphaned_runs_failed(engine, T0 + timedelta(seconds=30), stale_after_s=60) == []
     assert runs.mark_orphaned_runs_failed(engine, T0 + timedelta(seconds=61), stale_after_s=60) == [run_id]

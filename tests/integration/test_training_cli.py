@@ -107,3 +107,36 @@ def test_expected_errors_are_one_line(run_cli, sqlite_url, args, message):
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith("error:") and message in last
     assert "Traceback" not in out.stderr
+
+
+def test_train_and_finetune_are_recorded_in_the_run_history(trained):
+    """The CLI trains through the pipeline: each command is a run, with who asked and what it did."""
+    url = f"sqlite:///{trained['tmp'] / 'a.db'}"
+    out = trained["run"]("runs", "--json", url=url)
+    history = list(reversed(json.loads(out.stdout)))  # oldest first
+    train = history[0]
+    assert (train["trigger"], train["action"], train["status"]) == ("manual", "retrain", "succeeded")
+    assert train["requested_by"].startswith("cli:") and set(train["metrics_after"]) == set(CELLS)
+    assert "no update" in train["steps"][0]["message"]  # trained on the stored prices as they were
+    assert all(r["status"] == "succeeded" for r in history)
+
+
+def test_train_is_refused_while_the_ticker_is_training(run_cli, sqlite_url):
+    """A training of AAPL already holds its lease: `train` is refused, naming that run."""
+    from datetime import datetime, timezone
+
+    from marketdata import lease as leases
+    from marketdata import runs
+    from marketdata.db import create_schema, make_engine
+
+    eng = make_engine(sqlite_url)
+    create_schema(eng)
+    now = datetime.now(timezone.utc)
+    run_id = runs.start_run(eng, ticker="AAPL", trigger="nightly", requested_by="clock", action="auto", now=now)
+    leases.acquire(eng, holder="other", now=now, ttl_s=600, name=leases.training_lease("AAPL"))
+    leases.attach_run(eng, holder="other", run_id=run_id, name=leases.training_lease("AAPL"))
+    eng.dispose()
+    out = run_cli("train", "--cells", "gru", database_url=sqlite_url)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith(
+        f"error: another training run is in progress: run #{run_id} (nightly auto requested by clock) of AAPL started")
