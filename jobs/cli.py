@@ -12,7 +12,9 @@ import logging
 import sys
 
 from marketdata.config import ConfigError
+from marketdata.db import StoreUnavailable
 from marketdata.prices import PriceDataError
+from marketdata.registry import RegistryError
 from marketdata.sources.base import SourceUnavailable
 
 from .errors import JobError
@@ -20,9 +22,11 @@ from .errors import JobError
 COMMAND_MODULES = [
     "jobs.commands.prices",
     "jobs.commands.export",
+    "jobs.commands.train",
+    "jobs.commands.schedule",
 ]
 
-EXPECTED_ERRORS = (JobError, PriceDataError, SourceUnavailable, ConfigError)
+EXPECTED_ERRORS = (JobError, PriceDataError, SourceUnavailable, ConfigError, RegistryError, StoreUnavailable)
 
 
 def build_parser() -> argparse.ArgumentParser:

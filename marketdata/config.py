@@ -6,6 +6,7 @@ with SQLite, diskcache and the offline sample prices.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -48,6 +49,23 @@ class Settings:
     overlap_days: int = 10
     redis_url: str | None = None
     cache_dir: Path = field(default_factory=lambda: DEFAULT_DATA_DIR / "cache")
+    schedule: "ScheduleSettings" = field(default_factory=lambda: ScheduleSettings())
+    # Dashboard access. No default passwords: admin actions stay disabled until both
+    # ADMIN_USER and ADMIN_PASSWORD are set; analyst pages are open unless both
+    # ANALYST_USER and ANALYST_PASSWORD are set.
+    admin_user: str | None = field(default=None, repr=False)
+    admin_password: str | None = field(default=None, repr=False)
+    analyst_user: str | None = field(default=None, repr=False)
+    analyst_password: str | None = field(default=None, repr=False)
+    dashboard_cache_seconds: int = 300  # upper bound on how stale a cached read may be
+
+    @property
+    def admin_enabled(self) -> bool:
+        return bool(self.admin_user and self.admin_password)
+
+    @property
+    def analyst_login_required(self) -> bool:
+        return bool(self.analyst_user and self.analyst_password)
 
     @property
     def default_ticker(self) -> str:
@@ -75,4 +93,78 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         overlap_days=_int(env, "PRICE_OVERLAP_DAYS", 10),
         redis_url=env.get("REDIS_URL") or None,
         cache_dir=Path(env.get("CACHE_DIR") or data_dir / "cache"),
+        admin_user=env.get("ADMIN_USER") or None,
+        admin_password=env.get("ADMIN_PASSWORD") or None,
+        analyst_user=env.get("ANALYST_USER") or None,
+        analyst_password=env.get("ANALYST_PASSWORD") or None,
+        dashboard_cache_seconds=_int(env, "DASHBOARD_CACHE_SECONDS", 300),
+        schedule=load_schedule_settings(env),
+    )
+
+
+# --- the nightly clock, the training pipeline and its lease -----------------------
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """When the clock runs the pipeline and how a run guards itself."""
+
+    timezone: str = "America/New_York"  # CLOCK_TIMEZONE
+    days: str = "mon-fri"  # CLOCK_DAYS: APScheduler cron day_of_week
+    hour: int = 18  # CLOCK_TIME=18:30 (after the 16:00 close, once Yahoo has the day)
+    minute: int = 30
+    misfire_grace_s: int = 6 * 3600  # CLOCK_MISFIRE_GRACE: a late run still beats no run
+    retrain_weekday: str | None = "sat"  # RETRAIN_WEEKDAY: full retrain of all cells ("" = never)
+    retrain_every_nights: int = 0  # RETRAIN_EVERY_N_NIGHTS: also after N fine-tunes (0 = off)
+    lease_ttl_s: int = 120  # LEASE_TTL_SECONDS: a killed run's lease is taken over after this
+    epochs: int | None = None  # PIPELINE_EPOCHS: override training epochs (tests, demos)
+    finetune_epochs: int | None = None  # PIPELINE_FINETUNE_EPOCHS
+    store_retry_s: int = 60  # STORE_RETRY_SECONDS: a run's must-land writes retry a database outage this long
+
+
+def load_schedule_settings(env: Mapping[str, str] | None = None) -> ScheduleSettings:
+    env = os.environ if env is None else env
+    tz = env.get("CLOCK_TIMEZONE") or "America/New_York"
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(tz)
+    except Exception:
+        raise ConfigError(f"CLOCK_TIMEZONE={tz!r} is not an IANA time zone such as America/New_York") from None
+    at = env.get("CLOCK_TIME") or "18:30"
+    try:
+        hour, minute = (int(x) for x in at.split(":"))
+        if not (0 <= hour < 24 and 0 <= minute < 60):
+            raise ValueError
+    except ValueError:
+        raise ConfigError(f"CLOCK_TIME={at!r} must be HH:MM, e.g. 18:30") from None
+    days = (env.get("CLOCK_DAYS") or "mon-fri").lower()
+    for part in re.split(r"[,-]", days):
+        if part not in WEEKDAYS:
+            raise ConfigError(f"CLOCK_DAYS={days!r}: use weekday names like mon-fri or mon,wed,fri")
+    weekday = env.get("RETRAIN_WEEKDAY", "sat").strip().lower() or None
+    if weekday is not None and weekday not in WEEKDAYS:
+        raise ConfigError(f"RETRAIN_WEEKDAY={weekday!r} must be one of {', '.join(WEEKDAYS)} or empty")
+    ttl = _int(env, "LEASE_TTL_SECONDS", 120)
+    if ttl < 2:
+        raise ConfigError(f"LEASE_TTL_SECONDS={ttl} is too short; use at least 2 (default 120)")
+    store_retry = _int(env, "STORE_RETRY_SECONDS", 60)
+    if store_retry < 0:
+        raise ConfigError(f"STORE_RETRY_SECONDS={store_retry} must be 0 or more (default 60)")
+    epochs = _int(env, "PIPELINE_EPOCHS", 0) or None
+    ft_epochs = _int(env, "PIPELINE_FINETUNE_EPOCHS", 0) or None
+    return ScheduleSettings(
+        timezone=tz,
+        days=days,
+        hour=hour,
+        minute=minute,
+        misfire_grace_s=_int(env, "CLOCK_MISFIRE_GRACE", 6 * 3600),
+        retrain_weekday=weekday,
+        retrain_every_nights=_int(env, "RETRAIN_EVERY_N_NIGHTS", 0),
+        lease_ttl_s=ttl,
+        epochs=epochs,
+        finetune_epochs=ft_epochs,
+        store_retry_s=store_retry,
     )

@@ -1,0 +1,70 @@
+"""Small layout pieces shared by the pages."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from marketdata.outputs import CELL_LABELS
+
+GRAPH_CONFIG = {"displaylogo": False}
+
+
+def graph(id_: str, figure, height: int | None = None) -> dcc.Graph:
+    return dcc.Graph(id=id_, figure=figure, config=GRAPH_CONFIG, className="dash-graph-panel")
+
+
+def missing(what: str, fill: str, id_: str | None = None) -> dbc.Alert:
+    """An empty-store notice: what is missing and which command fills it."""
+    kw = {"id": id_} if id_ else {}
+    return dbc.Alert([html.H5(what, className="alert-heading"), html.P(["To fill it: ", html.Code(fill)], className="mb-0")],
+                     color="light", className="mt-2 border", **kw)
+
+
+def card(title: str, value, detail=None, id_: str | None = None) -> dbc.Card:
+    kw = {"id": id_} if id_ else {}
+    return dbc.Card(dbc.CardBody([
+        html.Div(title, className="text-muted small text-uppercase"),
+        html.Div(value, className="fs-4 fw-bold"),
+        html.Div(detail, className="small text-muted") if detail else None,
+    ]), className="h-100", **kw)
+
+
+def cell_selector(id_: str, cells: list[str], value: str) -> dbc.RadioItems:
+    return dbc.RadioItems(id=id_, options=[{"label": CELL_LABELS.get(c, c), "value": c} for c in cells], value=value,
+                          inline=True, className="btn-group", inputClassName="btn-check",
+                          labelClassName="btn btn-outline-primary", labelCheckedClassName="active")
+
+
+def default_cell(cells) -> str:
+    cells = list(cells)
+    return "gru" if "gru" in cells else cells[0]
+
+
+def ago(when: datetime | date | None, now: datetime | None = None) -> str:
+    """'3 hours ago' style freshness."""
+    if when is None:
+        return "never"
+    now = now or datetime.now(timezone.utc)
+    if isinstance(when, datetime):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        secs = (now - when).total_seconds()
+    else:
+        secs = (now.date() - when).days * 86400
+    if secs < 90:
+        return "just now"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if secs >= size:
+            n = int(secs // size)
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return "just now"
+
+
+def fmt_dt(when) -> str:
+    if when is None:
+        return "-"
+    if isinstance(when, datetime):
+        return when.strftime("%Y-%m-%d %H:%M UTC" if when.tzinfo else "%Y-%m-%d %H:%M")
+    return str(when)

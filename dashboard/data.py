@@ -1,0 +1,70 @@
+"""Cached getters for settings, engine and the read cache: built on first use, once per process.
+
+Nothing here runs at import time, so ``gunicorn dashboard.app:server`` forks its
+workers before any database connection exists. Tests call :func:`reset` after
+changing the environment.
+"""
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+from sqlalchemy import Engine
+
+from marketdata.config import Settings, load_settings
+from marketdata.db import create_schema, make_engine
+from marketdata.queries import ReadCache, Snapshot
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return load_settings()
+
+
+@lru_cache(maxsize=1)
+def engine() -> Engine:
+    eng = make_engine(settings().database_url)
+    try:
+        # A first start before `python -m jobs migrate` still gets empty tables, so
+        # every page can say what is missing instead of failing on "no such table".
+        create_schema(eng)
+    except Exception:  # pragma: no cover - read-only database user, say
+        log.warning("could not create the schema; run: python -m jobs migrate", exc_info=True)
+    return eng
+
+
+@lru_cache(maxsize=1)
+def reads() -> ReadCache:
+    return ReadCache(engine(), ttl_seconds=settings().dashboard_cache_seconds)
+
+
+def snapshot(ticker: str | None = None) -> Snapshot:
+    """What the analyst pages draw for ``ticker`` (default: the first of TICKERS)."""
+    return reads().get(ticker or settings().default_ticker)
+
+
+def plain(fig) -> dict:
+    """A figure as plain JSON-ready dict: memoise this, not the ``go.Figure``.
+
+    Dash would otherwise re-run plotly's validation-heavy ``to_plotly_json`` on every
+    request (about 80% of a cell-switch callback's time). Numbers are rounded to six
+    significant digits.
+    """
+    import json
+
+    import plotly.io as pio
+
+    # Six significant digits is far below what a chart can show and halves the payload
+    # of stored full-precision floats (and the time Dash spends encoding it).
+    return json.loads(pio.to_json(fig, validate=False), parse_float=lambda x: float(f"{float(x):.6g}"))
+
+
+def reset() -> None:
+    """Forget settings, engine and cache (tests that change the environment)."""
+    if engine.cache_info().currsize:
+        engine().dispose()
+    reads.cache_clear()
+    engine.cache_clear()
+    settings.cache_clear()

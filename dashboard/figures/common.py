@@ -1,0 +1,68 @@
+"""Colours, the split-period shading and the empty figure shared by every chart."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from marketdata.outputs import CELL_LABELS
+
+COLORS = {
+    "actual": "#2c3e50",
+    "simplernn": "#e67e22",
+    "lstm": "#8e44ad",
+    "gru": "#18bc9c",
+    "persistence": "#7f8c8d",
+    "drift": "#95a5a6",
+}
+PERIOD_FILL = {"train": "rgba(52,152,219,0.07)", "validation": "rgba(243,156,18,0.12)", "test": "rgba(231,76,60,0.07)"}
+
+
+def label(key: str) -> str:
+    """Display name of a cell or baseline key."""
+    return CELL_LABELS.get(key, key.capitalize())
+
+
+def base_layout(fig: go.Figure, title: str | None = None, height: int = 380) -> go.Figure:
+    fig.update_layout(
+        title=title,
+        template="plotly_white",
+        height=height,
+        margin=dict(l=55, r=20, t=50 if title else 20, b=40),
+        # Legends under the plot so they never collide with the title.
+        legend=dict(orientation="h", yanchor="top", y=-0.18, x=0),
+        hovermode="x unified",
+    )
+    return fig
+
+
+def add_split_shading(fig: go.Figure, split: dict, end: str | None = None, label_periods: bool = True) -> go.Figure:
+    """Shade train / validation / test and draw the train/test boundary as a labelled line.
+
+    ``split`` is the ``SplitDates`` of a predictions payload; ``end`` extends the
+    test shading (e.g. to the last forecast day).
+    """
+    periods = [
+        ("train", split["train_start"], split["val_start"]),
+        ("validation", split["val_start"], split["test_start"]),
+        ("test", split["test_start"], end or split["test_end"]),
+    ]
+    for name, x0, x1 in periods:
+        fig.add_vrect(
+            x0=x0, x1=x1, fillcolor=PERIOD_FILL[name], line_width=0, layer="below",
+            annotation_text=name if label_periods else None, annotation_position="top left",
+            annotation_font=dict(size=11, color="#7b8a8b"),
+        )
+    fig.add_vline(x=split["test_start"], line=dict(color="#e74c3c", width=1.5, dash="dash"))
+    fig.add_annotation(
+        x=split["test_start"], y=0, yref="paper", yanchor="bottom", xanchor="left", showarrow=False,
+        text=f"train/test split {split['test_start']}", font=dict(size=11, color="#e74c3c"), bgcolor="rgba(255,255,255,0.8)",
+    )
+    return fig
+
+
+def empty_figure(message: str, height: int = 300) -> go.Figure:
+    """A blank chart that says why it is blank (instead of an error)."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font=dict(size=14))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return base_layout(fig, height=height)

@@ -1,0 +1,117 @@
+"""Residual diagnostics: over time, histogram with a normal curve, ACF, Q-Q, rolling bias.
+
+Normal quantiles come from ``statistics.NormalDist`` so the web process needs no scipy.
+"""
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from .common import COLORS, base_layout, label
+
+
+def residuals_over_time(predictions: dict, cell: str) -> go.Figure:
+    """Residual (actual - predicted) per test day, with the train/test split line at its start."""
+    fig = go.Figure(go.Scatter(x=predictions["dates"], y=predictions["residual"], mode="lines",
+                               name=f"{label(cell)} residual", line=dict(color=COLORS.get(cell), width=1)))
+    fig.add_hline(y=0, line=dict(color="#7b8a8b", width=1))
+    split = predictions["split"]
+    fig.add_vline(x=split["test_start"], line=dict(color="#e74c3c", dash="dash"))
+    fig.add_annotation(x=split["test_start"], y=1, yref="paper", xanchor="left", showarrow=False,
+                       text=f"train/test split {split['test_start']} (residuals are test-period only)",
+                       font=dict(size=11, color="#e74c3c"))
+    fig.update_yaxes(title="actual - predicted ($)")
+    return base_layout(fig, "Residuals over the test period")
+
+
+def residual_histogram(residuals: list[float], bins: int = 40) -> go.Figure:
+    """Histogram of residuals with the normal density of the same mean and sd, scaled to counts."""
+    r = np.asarray(residuals, float)
+    mu, sd = float(r.mean()), float(r.std(ddof=1)) if len(r) > 1 else 1.0
+    counts, edges = np.histogram(r, bins=bins)
+    width = edges[1] - edges[0]
+    fig = go.Figure(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, width=width, name="residuals",
+                           marker_color="rgba(44,62,80,0.6)"))
+    xs = np.linspace(edges[0], edges[-1], 200)
+    nd = NormalDist(mu, sd or 1.0)
+    fig.add_trace(go.Scatter(x=xs, y=[nd.pdf(x) * len(r) * width for x in xs], mode="lines",
+                             name=f"normal (mean {mu:.2f}, sd {sd:.2f})", line=dict(color="#e74c3c")))
+    fig.update_xaxes(title="residual ($)")
+    fig.update_yaxes(title="days")
+    fig = base_layout(fig, "Distribution of residuals")
+    fig.update_layout(hovermode="closest", bargap=0)
+    return fig
+
+
+def acf_figure(acf: list[float], bound: float) -> go.Figure:
+    """Autocorrelation of residuals at lags 1..k with the +-1.96/sqrt(n) bounds."""
+    lags = list(range(1, len(acf) + 1))
+    colors = ["#e74c3c" if abs(a) > bound else "#2c3e50" for a in acf]
+    fig = go.Figure(go.Bar(x=lags, y=acf, marker_color=colors, name="autocorrelation"))
+    for y in (bound, -bound):
+        fig.add_hline(y=y, line=dict(color="#3498db", dash="dot"))
+    fig.update_xaxes(title="lag (trading days)", dtick=1)
+    fig.update_yaxes(title="autocorrelation")
+    fig = base_layout(fig, "Autocorrelation of residuals (dotted: 95% bounds)")
+    fig.update_layout(hovermode="closest", showlegend=False)
+    return fig
+
+
+def qq_figure(residuals: list[float]) -> go.Figure:
+    """Normal Q-Q plot: sorted standardised residuals against normal quantiles."""
+    r = np.sort(np.asarray(residuals, float))
+    n = len(r)
+    z = (r - r.mean()) / (r.std(ddof=1) or 1.0)
+    nd = NormalDist()
+    theo = [nd.inv_cdf((i + 0.5) / n) for i in range(n)]
+    fig = go.Figure(go.Scatter(x=theo, y=z, mode="markers", marker=dict(size=4, color="#2c3e50"), name="residuals"))
+    lim = max(abs(theo[0]), abs(theo[-1])) if n else 3
+    fig.add_trace(go.Scatter(x=[-lim, lim], y=[-lim, lim], mode="lines", line=dict(color="#e74c3c"), name="normal"))
+    fig.update_xaxes(title="normal quantile")
+    fig.update_yaxes(title="standardised residual")
+    fig = base_layout(fig, "Q-Q plot against the normal")
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def rolling_bias_figure(predictions: dict, window: int = 20) -> go.Figure:
+    """Rolling mean residual: above zero the model under-predicts, below it over-predicts."""
+    s = pd.Series(predictions["residual"], index=pd.to_datetime(predictions["dates"]))
+    roll = s.rolling(window, min_periods=max(2, window // 2)).mean()
+    fig = go.Figure(go.Scatter(x=roll.index, y=roll.values, mode="lines", name=f"{window}-day mean residual",
+                               line=dict(color="#8e44ad")))
+    fig.add_hline(y=0, line=dict(color="#7b8a8b"))
+    fig.update_yaxes(title="mean residual ($)")
+    return base_layout(fig, f"Rolling bias ({window} trading days)")
+
+
+def ljung_box_sentence(diag: dict) -> str:
+    p = diag["ljung_box_pvalue"]
+    if p < 0.05:
+        return (f"Ljung-Box (20 lags): p = {p:.3f}, so the residuals still carry day-to-day pattern "
+                "the model missed (they are not white noise at the 5% level).")
+    return (f"Ljung-Box (20 lags): p = {p:.3f}, so we cannot tell the residuals from white noise: "
+            "no day-to-day pattern left that the model should have caught.")
+
+
+def dm_sentence(diag: dict, cell: str) -> str:
+    stat, p = diag.get("dm_stat"), diag.get("dm_pvalue")
+    if stat is None or p is None or (isinstance(p, float) and math.isnan(p)):
+        return "Diebold-Mariano: not computed for this model."
+    if p >= 0.05:
+        return (f"Diebold-Mariano vs persistence: p = {p:.3f}, so the {label(cell)}'s errors are not "
+                "distinguishable from just repeating yesterday's close.")
+    better = "smaller" if stat < 0 else "larger"
+    return (f"Diebold-Mariano vs persistence: p = {p:.3f}; the {label(cell)}'s squared errors are "
+            f"significantly {better} than repeating yesterday's close.")
+
+
+def bias_sentence(diag: dict) -> str:
+    b = diag["mean_bias"]
+    side = "under-predicts" if b > 0 else "over-predicts"
+    sign = "-" if b < 0 else "+"
+    return f"Mean residual {sign}${abs(b):.2f}: on average the model {side} the close by ${abs(b):.2f}."

@@ -1,0 +1,74 @@
+"""Residuals: over time, distribution, autocorrelation, Q-Q, rolling bias, with the tests in words."""
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, html
+
+from dashboard import data
+from dashboard.components import cell_selector, default_cell, graph, missing
+from dashboard.figures.residuals import (
+    acf_figure, bias_sentence, dm_sentence, ljung_box_sentence, qq_figure, residual_histogram,
+    residuals_over_time, rolling_bias_figure,
+)
+from marketdata.queries import Snapshot
+
+dash.register_page(__name__, path="/residuals", name="Residuals", title="Residuals - AAPL", order=1)
+
+GRAPH_IDS = ("residuals-time", "residuals-hist", "residuals-acf", "residuals-qq", "residuals-bias")
+
+
+def residual_view(snap: Snapshot, cell: str):
+    """(five figures, explanation list) for one cell: the plain function behind the selector."""
+    out = snap.cells[cell].outputs
+    preds, diag = out.get("predictions"), out.get("residual_diagnostics")
+
+    def build():
+        figs = [data.plain(f) for f in (
+            residuals_over_time(preds, cell), residual_histogram(preds["residual"]),
+            acf_figure(diag["acf"], diag["acf_bound"]), qq_figure(preds["residual"]), rolling_bias_figure(preds))]
+        notes = [ljung_box_sentence(diag), dm_sentence(diag, cell), bias_sentence(diag)]
+        return figs, notes
+
+    figs, notes = data.reads().memo(snap, ("residuals", cell), build)
+    return figs, html.Ul([html.Li(n) for n in notes], className="mb-0")
+
+
+def _ready(snap: Snapshot) -> list[str]:
+    return [c for c, v in snap.cells.items() if "predictions" in v.outputs and "residual_diagnostics" in v.outputs]
+
+
+def layout(**_query):
+    snap = data.snapshot()
+    if not snap.has_prices:
+        return html.Div([html.H3("Residuals"), missing("No prices are stored yet.", "python -m jobs init", id_="residuals-empty")])
+    cells = _ready(snap)
+    if not cells:
+        return html.Div([html.H3("Residuals"), missing("No trained model has residuals yet.", "python -m jobs train", id_="residuals-empty")])
+    cell = default_cell(cells)
+    figs, notes = residual_view(snap, cell)
+    g = dict(zip(GRAPH_IDS, figs))
+    return html.Div([
+        dbc.Row([dbc.Col(html.H3("Residuals (test period)"), md="auto"),
+                 dbc.Col(cell_selector("residuals-cell", cells, cell), md="auto")], align="center", className="mb-2 g-2"),
+        dbc.Alert(notes, id="residuals-notes", color="light"),
+        graph("residuals-time", g["residuals-time"]),
+        dbc.Row([dbc.Col(graph("residuals-hist", g["residuals-hist"]), md=6),
+                 dbc.Col(graph("residuals-qq", g["residuals-qq"]), md=6)]),
+        dbc.Row([dbc.Col(graph("residuals-acf", g["residuals-acf"]), md=6),
+                 dbc.Col(graph("residuals-bias", g["residuals-bias"]), md=6)]),
+    ])
+
+
+@callback(
+    *[Output(i, "figure") for i in GRAPH_IDS],
+    Output("residuals-notes", "children"),
+    Input("residuals-cell", "value"),
+    prevent_initial_call=True,
+)
+def on_cell(cell: str):
+    snap = data.snapshot()
+    if cell not in _ready(snap):
+        raise dash.exceptions.PreventUpdate
+    figs, notes = residual_view(snap, cell)
+    return (*figs, notes)

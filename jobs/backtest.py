@@ -1,0 +1,52 @@
+"""Walk-forward backtest of a champion: how it would have done live over the test period."""
+from __future__ import annotations
+
+import pandas as pd
+
+from marketdata import registry
+from marketdata.outputs import CELLS
+
+from .errors import Cancelled, JobError
+from .progress import CancelFn, ProgressFn, never_cancel, no_progress
+from .training import FINETUNE_LR_FACTOR, _models, _prices
+
+
+def backtest_cell(
+    ctx,
+    ticker: str,
+    cell: str = "gru",
+    *,
+    every: int = 20,
+    mode: str = "finetune",
+    epochs: int = 5,
+    progress: ProgressFn = no_progress,
+    should_cancel: CancelFn = never_cancel,
+    prices: pd.DataFrame | None = None,
+):
+    """Walk the champion of ``cell`` forward over its own test window; returns a WalkForward.
+
+    Nothing is stored: this answers "how would updating every K days have done".
+    """
+    features, network, _, training = _models()
+    from models.backtest import walk_forward
+
+    if cell not in CELLS:
+        raise JobError(f"unknown cell type {cell!r}; choose from {', '.join(CELLS)}")
+    champ = registry.champion(ctx.engine, ticker, cell)
+    if champ is None:
+        raise JobError(f"no {cell} champion for {ticker} to backtest; run: python -m jobs train --cells {cell}")
+    frame = _prices(ctx, ticker, prices)
+    hp = network.Hyperparams.from_dict(champ.hyperparams)
+    dates = features.returns_frame(frame).index
+    split = features.split_at_dates(dates, pd.Timestamp(champ.val_start), pd.Timestamp(champ.test_start))
+    try:
+        return walk_forward(
+            registry.load_model_bytes(ctx.engine, champ.id), hp, features.Scaler.from_dict(champ.hyperparams["scaler"]),
+            frame, split, every=every, mode=mode, epochs=epochs, lr_factor=FINETUNE_LR_FACTOR, seed=champ.seed,
+            on_step=lambda k, n: progress(k / n, f"{cell} backtest ({mode} every {every} days): block {k}/{n}"),
+            should_cancel=should_cancel,
+        )
+    except training.TrainingCancelled as exc:
+        raise Cancelled(str(exc)) from None
+    except ValueError as exc:
+        raise JobError(f"{ticker} {cell} backtest: {exc}") from None

@@ -1,0 +1,225 @@
+"""The clock process (``python -m jobs clock``, Procfile ``clock:``; never scale above one).
+
+An APScheduler 3 ``BlockingScheduler`` runs the pipeline every trading evening
+(Mon-Fri 18:30 America/New_York by default, see ``ScheduleSettings``), plus a
+weekly full retrain when the retrain weekday is not a nightly day. On start it
+fails runs orphaned by a killed process and, on a fresh deployment (no prices or
+no champion), bootstraps: seeds prices and trains a first model.
+
+It writes each job's next fire time and a heartbeat into ``clock_status`` so the
+web shows "next run" without importing APScheduler. The lease in the pipeline, not
+the scheduler, is what keeps training to one run per ticker at a time across processes.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, EVENT_SCHEDULER_STARTED
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import Engine, select
+
+from marketdata import runs
+from marketdata.config import WEEKDAYS, ScheduleSettings
+from marketdata.db import StoreUnavailable, session_factory
+from marketdata.prices import last_stored_date
+from marketdata.tables import ClockStatus
+
+from .context import JobContext
+from .errors import RunInProgress
+from .pipeline import champion_info, run_pipeline
+
+log = logging.getLogger("jobs.clock")
+
+NIGHTLY_JOB_ID = "nightly-pipeline"
+WEEKLY_RETRAIN_JOB_ID = "weekly-retrain"
+BOOTSTRAP_JOB_ID = "bootstrap"
+HEARTBEAT_JOB_ID = "clock-heartbeat"
+HEARTBEAT_SECONDS = 60
+
+
+def expand_days(days: str) -> set[str]:
+    """``"mon-fri"`` / ``"mon,wed,fri"`` -> the set of weekday names."""
+    out: set[str] = set()
+    for part in days.split(","):
+        if "-" in part:
+            a, b = part.split("-")
+            out.update(WEEKDAYS[WEEKDAYS.index(a) : WEEKDAYS.index(b) + 1])
+        else:
+            out.add(part)
+    return out
+
+
+def nightly_trigger(sched: ScheduleSettings) -> CronTrigger:
+    return CronTrigger(day_of_week=sched.days, hour=sched.hour, minute=sched.minute, timezone=ZoneInfo(sched.timezone))
+
+
+def weekly_retrain_trigger(sched: ScheduleSettings) -> CronTrigger | None:
+    """A separate weekly full retrain, only when the retrain weekday has no nightly run
+    (on a nightly day the nightly run itself becomes the full retrain)."""
+    if not sched.retrain_weekday or sched.retrain_weekday in expand_days(sched.days):
+        return None
+    return CronTrigger(
+        day_of_week=sched.retrain_weekday, hour=sched.hour, minute=sched.minute, timezone=ZoneInfo(sched.timezone)
+    )
+
+
+def bootstrap_reason(engine: Engine, ticker: str) -> str | None:
+    """Why a fresh deployment needs a first run, or None when prices and a champion exist."""
+    if last_stored_date(engine, ticker) is None:
+        return f"no prices stored for {ticker}"
+    if champion_info(engine, ticker, "gru") is None:
+        return f"no champion model for {ticker}"
+    return None
+
+
+def write_clock_status(engine: Engine, scheduler: BaseScheduler, now: datetime, last: dict | None = None) -> None:
+    """One row per scheduled job: next fire time, heartbeat, and what ran last.
+
+    A job no longer scheduled (the one-off bootstrap after it ran, a job removed by a
+    settings change) keeps its row with ``next_run_at`` cleared.
+    """
+    with session_factory(engine).begin() as session:
+        scheduled = {job.id for job in scheduler.get_jobs()}
+        for row in session.scalars(select(ClockStatus)):
+            if row.job_id not in scheduled:
+                row.next_run_at = None
+                if last and last.get("job_id") == row.job_id:
+                    row.detail = {**(row.detail or {}), "last": {k: v for k, v in last.items() if k != "job_id"}}
+        for job in scheduler.get_jobs():
+            if job.id == HEARTBEAT_JOB_ID:
+                continue
+            row = session.get(ClockStatus, job.id)
+            detail = dict(row.detail or {}) if row else {}
+            detail.update(trigger=str(job.trigger), host=socket.gethostname(), pid=os.getpid())
+            if last and last.get("job_id") == job.id:
+                detail["last"] = {k: v for k, v in last.items() if k != "job_id"}
+            next_at = job.next_run_time.astimezone(timezone.utc) if job.next_run_time else None
+            if row is None:
+                session.add(ClockStatus(job_id=job.id, next_run_at=next_at, heartbeat_at=now, detail=detail))
+            else:
+                row.next_run_at, row.heartbeat_at, row.detail = next_at, now, detail
+
+
+class Clock:
+    """Owns the scheduler and the jobs; ``scheduler`` is injectable for tests."""
+
+    def __init__(self, ctx: JobContext, scheduler: BaseScheduler | None = None, pipeline=run_pipeline):
+        self.ctx = ctx
+        self.pipeline = pipeline
+        self.stopping = threading.Event()
+        sched = ctx.settings.schedule
+        self.scheduler = scheduler or BlockingScheduler(
+            timezone=ZoneInfo(sched.timezone),
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": sched.misfire_grace_s},
+        )
+
+    # --- jobs ---------------------------------------------------------------------
+    def run_for_all_tickers(self, trigger: str, action: str, job_id: str) -> list[dict]:
+        results = []
+        for ticker in self.ctx.settings.tickers:
+            try:
+                run = self.pipeline(
+                    self.ctx, ticker=ticker, trigger=trigger, requested_by="clock", action=action,
+                    should_cancel=self.stopping.is_set,
+                )
+            except RunInProgress as exc:
+                log.warning("%s %s: refused: %s", job_id, ticker, exc)
+                results.append({"ticker": ticker, "status": "refused", "message": str(exc)})
+                continue
+            except StoreUnavailable as exc:  # the database stayed down past the run's retries
+                log.error("%s %s: %s", job_id, ticker, exc)
+                results.append({"ticker": ticker, "status": "error", "message": str(exc)})
+                continue
+            except Exception as exc:  # never let one ticker's error kill the clock
+                log.exception("%s %s: pipeline error", job_id, ticker)
+                results.append({"ticker": ticker, "status": "error", "message": runs.one_line(exc)})
+                continue
+            note = run.get("error") or run.get("progress_message") or ""
+            log.info("%s %s: run #%s %s: %s", job_id, ticker, run["id"], run["status"], note)
+            results.append({"ticker": ticker, "run_id": run["id"], "status": run["status"], "message": note})
+        last = {"job_id": job_id, "at": self.ctx.now().isoformat(), "results": results}
+        write_clock_status(self.ctx.engine, self.scheduler, self.ctx.now(), last)
+        return results
+
+    def nightly(self) -> list[dict]:
+        return self.run_for_all_tickers("nightly", "auto", NIGHTLY_JOB_ID)
+
+    def weekly_retrain(self) -> list[dict]:
+        return self.run_for_all_tickers("nightly", "retrain", WEEKLY_RETRAIN_JOB_ID)
+
+    def bootstrap(self) -> list[dict]:
+        return self.run_for_all_tickers("bootstrap", "auto", BOOTSTRAP_JOB_ID)
+
+    def heartbeat(self) -> None:
+        write_clock_status(self.ctx.engine, self.scheduler, self.ctx.now())
+
+    # --- setup --------------------------------------------------------------------
+    def add_jobs(self, bootstrap: bool = True) -> None:
+        sched = self.ctx.settings.schedule
+        add = self.scheduler.add_job
+        add(self.nightly, nightly_trigger(sched), id=NIGHTLY_JOB_ID, name="nightly pipeline", replace_existing=True)
+        weekly = weekly_retrain_trigger(sched)
+        if weekly is not None:
+            add(self.weekly_retrain, weekly, id=WEEKLY_RETRAIN_JOB_ID, name="weekly full retrain", replace_existing=True)
+        add(self.heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id=HEARTBEAT_JOB_ID, replace_existing=True)
+        if bootstrap:
+            reasons = [r for t in self.ctx.settings.tickers if (r := bootstrap_reason(self.ctx.engine, t))]
+            if reasons:
+                log.info("bootstrapping now: %s", "; ".join(reasons))
+                add(self.bootstrap, "date", run_date=self.ctx.now(), id=BOOTSTRAP_JOB_ID, misfire_grace_time=None)
+
+    def on_event(self, event) -> None:
+        if event.code == EVENT_SCHEDULER_STARTED:
+            for job in self.scheduler.get_jobs():
+                log.info("scheduled %s (%s): next at %s", job.id, job.trigger, job.next_run_time)
+        elif event.code == EVENT_JOB_MISSED:
+            log.warning("job %s missed its %s run (beyond the misfire grace)", event.job_id, event.scheduled_run_time)
+        elif event.code == EVENT_JOB_ERROR:
+            log.error("job %s raised: %s", event.job_id, event.exception)
+        try:
+            write_clock_status(self.ctx.engine, self.scheduler, self.ctx.now())
+        except Exception:
+            log.exception("could not write clock status")
+
+    def start(self, bootstrap: bool = True) -> None:
+        """Recover, schedule, and block until SIGTERM / SIGINT."""
+        failed = runs.mark_orphaned_runs_failed(
+            self.ctx.engine, self.ctx.now(), stale_after_s=self.ctx.settings.schedule.lease_ttl_s
+        )
+        if failed:
+            log.warning("marked run(s) %s failed: their process died mid-run", ", ".join(map(str, failed)))
+        self.add_jobs(bootstrap=bootstrap)
+        self.scheduler.add_listener(
+            self.on_event, EVENT_SCHEDULER_STARTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED
+        )
+        self.scheduler.start()  # BlockingScheduler: returns only after shutdown
+
+
+def run_clock(ctx: JobContext, bootstrap: bool = True) -> int:
+    """The ``clock`` command: logs to stdout, stops cleanly on SIGTERM (Heroku) or Ctrl-C."""
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stdout, force=True,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("apscheduler").setLevel(logging.INFO)
+    clock = Clock(ctx)
+
+    def stop(signum, _frame):
+        log.info("received signal %s: cancelling any run at its next epoch and stopping", signum)
+        clock.stopping.set()
+        clock.scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    clock.start(bootstrap=bootstrap)
+    log.info("clock stopped")
+    return 0

@@ -1,0 +1,240 @@
+"""Run history: every pipeline run (nightly, manual, bootstrap, simulate) and its progress.
+
+The training process writes here as it goes; the dashboard and ``python -m jobs runs``
+read it. No TensorFlow and no APScheduler here: the web process imports this module.
+
+A run dict has the columns of ``tables.Run`` (datetimes as aware UTC) plus
+``duration_s``; ``run_json`` makes it JSON-ready.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+
+from .lease import _utc
+from .tables import Lease, Run
+
+STATUSES = ("running", "succeeded", "failed", "skipped", "cancelled")
+FINAL_STATUSES = frozenset(STATUSES) - {"running"}
+TRIGGERS = ("nightly", "manual", "bootstrap", "simulate")
+ACTIONS = ("auto", "finetune", "retrain")
+
+_COLUMNS = [c.name for c in Run.__table__.columns]
+
+
+def one_line(exc_or_text: BaseException | str, limit: int = 300) -> str:
+    """A readable single line for the history table: ``Type: first line of the message``."""
+    if isinstance(exc_or_text, BaseException):
+        msg = str(exc_or_text).strip().splitlines()
+        text = f"{type(exc_or_text).__name__}: {msg[0]}" if msg else type(exc_or_text).__name__
+    else:
+        text = " ".join(str(exc_or_text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _as_dict(row) -> dict[str, Any]:
+    d = {c: getattr(row, c) for c in _COLUMNS}
+    for key in ("started_at", "finished_at", "heartbeat_at"):
+        if d[key] is not None:
+            d[key] = _utc(d[key])
+    d["steps"] = list(d["steps"] or [])
+    end = d["finished_at"] or d["heartbeat_at"]
+    d["duration_s"] = round((end - d["started_at"]).total_seconds(), 1) if end else None
+    return d
+
+
+def run_json(run: dict[str, Any]) -> dict[str, Any]:
+    """The same run with datetimes as ISO strings."""
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in run.items()}
+
+
+def start_run(
+    engine: Engine,
+    *,
+    ticker: str,
+    trigger: str,
+    requested_by: str,
+    action: str,
+    now: datetime,
+    detail: dict | None = None,
+) -> int:
+    """Record a new run as ``running``; returns its id."""
+    if trigger not in TRIGGERS:
+        raise ValueError(f"trigger {trigger!r} must be one of {', '.join(TRIGGERS)}")
+    if action not in ACTIONS:
+        raise ValueError(f"action {action!r} must be one of {', '.join(ACTIONS)}")
+    now = _utc(now)
+    with engine.begin() as conn:
+        result = conn.execute(
+            insert(Run).values(
+                ticker=ticker,
+                trigger=trigger,
+                requested_by=requested_by[:64],
+                action=action,
+                status="running",
+                started_at=now,
+                heartbeat_at=now,
+                steps=[],
+                progress=0.0,
+                progress_message="starting",
+                cancel_requested=False,
+                detail=detail,
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+
+def get_run(engine: Engine, run_id: int) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(Run).where(Run.id == run_id)).first()
+    return None if row is None else _as_dict(row)
+
+
+def add_step(engine: Engine, run_id: int, step: str, message: str, now: datetime, **info: Any) -> None:
+    """Append a finished step (``{"step", "message", "at", ...}``) to the run's list."""
+    now = _utc(now)
+    entry = {"step": step, "message": message, "at": now.isoformat(), **info}
+    # Read-modify-write is safe: only the process holding the training lease writes a run.
+    with engine.begin() as conn:
+        steps = conn.execute(select(Run.steps).where(Run.id == run_id)).scalar() or []
+        conn.execute(
+            update(Run).where(Run.id == run_id).values(steps=[*steps, entry], heartbeat_at=now, progress_message=message)
+        )
+
+
+def update_progress(engine: Engine, run_id: int, fraction: float, message: str, now: datetime | None = None) -> None:
+    """Set progress (0..1) and its one-line message; also bumps the heartbeat."""
+    now = _utc(now or datetime.now(timezone.utc))
+    fraction = min(1.0, max(0.0, float(fraction)))
+    with engine.begin() as conn:
+        conn.execute(
+            update(Run)
+            .where(Run.id == run_id)
+            .values(progress=fraction, progress_message=message[:500], heartbeat_at=now)
+        )
+
+
+def heartbeat(engine: Engine, run_id: int, now: datetime) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(Run).where(Run.id == run_id).values(heartbeat_at=_utc(now)))
+
+
+def record(engine: Engine, run_id: int, **fields: Any) -> None:
+    """Store figures as soon as they are known (rows_fetched, metrics_before, detail, ...)."""
+    unknown = set(fields) - set(_COLUMNS)
+    if unknown:
+        raise ValueError(f"runs have no column(s) {', '.join(sorted(unknown))}")
+    with engine.begin() as conn:
+        conn.execute(update(Run).where(Run.id == run_id).values(**fields))
+
+
+def finish_run(
+    engine: Engine,
+    run_id: int,
+    status: str,
+    *,
+    now: datetime,
+    message: str | None = None,
+    error: str | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """Close a run with a final status; ``fields`` as in ``record``. Returns the run."""
+    if status not in FINAL_STATUSES:
+        raise ValueError(f"final status {status!r} must be one of {', '.join(sorted(FINAL_STATUSES))}")
+    values: dict[str, Any] = dict(status=status, finished_at=_utc(now), heartbeat_at=_utc(now), **fields)
+    if error is not None:
+        values["error"] = one_line(error)
+    if message is not None:
+        values["progress_message"] = message[:500]
+    if status in ("succeeded", "skipped"):
+        values["progress"] = 1.0  # done; failed/cancelled runs keep the point they reached
+    with engine.begin() as conn:
+        conn.execute(update(Run).where(Run.id == run_id).values(**values))
+    return get_run(engine, run_id)  # type: ignore[return-value]
+
+
+def request_cancel(engine: Engine, run_id: int) -> bool:
+    """Ask a running run to stop at its next safe point; False if it is not running."""
+    with engine.begin() as conn:
+        n = conn.execute(
+            update(Run).where(Run.id == run_id, Run.status == "running").values(cancel_requested=True)
+        ).rowcount
+    return n == 1
+
+
+def is_cancel_requested(engine: Engine, run_id: int) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.execute(select(Run.cancel_requested).where(Run.id == run_id)).scalar())
+
+
+def list_runs(engine: Engine, limit: int = 50, ticker: str | None = None) -> list[dict[str, Any]]:
+    """Newest first."""
+    stmt = select(Run).order_by(Run.id.desc()).limit(limit)
+    if ticker is not None:
+        stmt = stmt.where(Run.ticker == ticker)
+    with engine.connect() as conn:
+        return [_as_dict(r) for r in conn.execute(stmt).all()]
+
+
+def active_run(engine: Engine) -> dict[str, Any] | None:
+    """The newest run still marked running, or None (one live run per ticker at most)."""
+    with engine.connect() as conn:
+        row = conn.execute(select(Run).where(Run.status == "running").order_by(Run.id.desc()).limit(1)).first()
+    return None if row is None else _as_dict(row)
+
+
+def mark_orphaned_runs_failed(engine: Engine, now: datetime, stale_after_s: float = 120) -> list[int]:
+    """Fail runs left ``running`` by a process that died (kill -9, lost machine).
+
+    A run is orphaned when no live lease names it and it has not sent a heartbeat
+    for ``stale_after_s`` (the lease TTL). Returns the ids marked failed.
+    """
+    now = _utc(now)
+    stale_before = now - timedelta(seconds=stale_after_s)
+    with engine.begin() as conn:
+        live = {
+            r
+            for r in conn.execute(select(Lease.run_id).where(Lease.expires_at > now)).scalars()
+            if r is not None
+        }
+        candidates = conn.execute(select(Run.id, Run.heartbeat_at, Run.started_at).where(Run.status == "running")).all()
+        orphans = [
+            rid
+            for rid, beat, started in candidates
+            if rid not in live and _utc(beat or started) <= stale_before
+        ]
+        for rid in orphans:
+            conn.execute(
+                update(Run)
+                .where(Run.id == rid, Run.status == "running")
+                .values(
+                    status="failed",
+                    finished_at=now,
+                    error="process stopped mid-run (killed or crashed): no finish was recorded and its "
+                    "lease expired; models it had not finished were never registered",
+                    progress_message="abandoned",
+                )
+            )
+    return orphans
+
+
+def clock_status(engine: Engine) -> list[dict[str, Any]]:
+    """What the clock process last wrote: one dict per scheduled job (job_id, next_run_at,
+    heartbeat_at, detail). The web shows it without importing APScheduler."""
+    from .tables import ClockStatus
+
+    with engine.connect() as conn:
+        rows = conn.execute(select(ClockStatus).order_by(ClockStatus.next_run_at)).all()
+    out = []
+    for r in rows:
+        out.append(
+            {
+                "job_id": r.job_id,
+                "next_run_at": _utc(r.next_run_at) if r.next_run_at else None,
+                "heartbeat_at": _utc(r.heartbeat_at),
+                "detail": r.detail or {},
+            }
+        )
+    return out

@@ -1,0 +1,39 @@
+"""A source that replays a stored history one day at a time (the policy simulator).
+
+``ReplaySource(frame, visible=n)`` answers as if today were the n-th row's day;
+``advance()`` reveals one more trading day, the way each night brings one.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from .base import PriceSource, SourceUnavailable
+
+
+class ReplaySource(PriceSource):
+    def __init__(self, frame: pd.DataFrame, visible: int, name: str = "replay"):
+        if not 0 < visible <= len(frame):
+            raise ValueError(f"visible={visible} must be within 1..{len(frame)} rows")
+        self.frame = frame
+        self.visible = visible
+        self.name = name
+
+    @property
+    def today(self) -> date:
+        return self.frame.index[self.visible - 1].date()
+
+    def advance(self, days: int = 1) -> date:
+        """Reveal ``days`` more rows; returns the newest visible date."""
+        if self.visible + days > len(self.frame):
+            raise SourceUnavailable("the replay has no more days to reveal")
+        self.visible += days
+        return self.today
+
+    def fetch(self, ticker: str, start: date | None = None) -> pd.DataFrame:
+        out = self.frame.iloc[: self.visible]
+        if start is not None:
+            out = out[out.index >= pd.Timestamp(start)]
+        return out
+

@@ -1,0 +1,268 @@
+"""The dashboard under real gunicorn, driven by headless Chromium (Playwright).
+
+Screenshots of every page go to artifacts/screenshots/.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from marketdata.db import make_engine
+from marketdata.tables import Run
+from tests.conftest import ROOT, service_missing
+from tests.support.dash_client import basic
+from tests.support.dashboard_env import ADMIN, fixture_store_file  # noqa: F401
+from scripts.web_server import WebServer
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = ROOT / "artifacts" / "screenshots"
+PAGES = [("/", "forecast", 2), ("/residuals", "residuals", 5), ("/compare", "compare", 3), ("/admin", "admin", 0)]
+
+
+@pytest.fixture(scope="module")
+def store_url(fixture_store_file, tmp_path_factory) -> str:
+    """A store trained by the forecasting core (``jobs init`` + ``jobs train --epochs 2``, ~15 s);
+    the numpy fixture store where TensorFlow is not installed; E2E_DATABASE_URL overrides both."""
+    if os.environ.get("E2E_DATABASE_URL"):
+        return os.environ["E2E_DATABASE_URL"]
+    tmp = tmp_path_factory.mktemp("e2e")
+    url = f"sqlite:///{tmp / 'store.db'}"
+    if importlib.util.find_spec("tensorflow") is None or importlib.util.find_spec("jobs.training") is None:
+        shutil.copy(fixture_store_file, tmp / "store.db")
+        return url
+    env = {**os.environ, "DATABASE_URL": url, "PRICE_SOURCE": "offline", "DATA_DIR": str(tmp / "data")}
+    for args in (["init"], ["train", "--epochs", "2"]):
+        proc = subprocess.run([sys.executable, "-m", "jobs", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    return url
+
+
+@pytest.fixture(scope="module")
+def web(store_url, tmp_path_factory):
+    """gunicorn with 2 workers on the store, admin login configured."""
+    tmp = tmp_path_factory.mktemp("web")
+    env = {"DATABASE_URL": store_url, "CACHE_DIR": str(tmp / "cache"), "PRICE_SOURCE": "offline",
+           "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "DATA_DIR": str(tmp / "data")}
+    for key in ("ANALYST_USER", "ANALYST_PASSWORD", "REDIS_URL"):
+        os.environ.get(key) and env.update({key: ""})
+    with WebServer(env, workers=2, log_path=tmp / "gunicorn.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        service_missing(f"{CHROMIUM} not found (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        service_missing("the playwright Python package is not installed")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM,
+                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A page logged in as admin that records console errors and uncaught exceptions."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000},
+                              http_credentials={"username": ADMIN[0], "password": ADMIN[1]})
+    pg = ctx.new_page()
+    pg.errors = []
+    pg.on("console", lambda m: m.type == "error" and pg.errors.append(m.text))
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    yield pg
+    ctx.close()
+
+
+@pytest.mark.parametrize("path, name, graphs", PAGES)
+def test_every_page_renders_its_graphs_without_console_errors(web, page, path, name, graphs):
+    page.goto(web.url + path)
+    if graphs:
+        page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {graphs}", timeout=20000)
+    else:
+        page.wait_for_selector("#admin-runs > *", timeout=20000)  # the poll callback filled the history
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    assert page.errors == []
+
+
+def test_changing_cell_type_redraws_the_forecast(web, page):
+    page.goto(web.url + "/")
+    page.wait_for_selector("#forecast-graph .main-svg", timeout=20000)
+    assert page.inner_text("#forecast-model-card").splitlines()[1].startswith("GRU v")
+    before = page.inner_text("#forecast-graph")
+    page.click("label:has-text('LSTM')")
+    page.wait_for_function(
+        "document.querySelector('#forecast-graph').innerText.includes('LSTM one-step prediction')", timeout=10000)
+    assert "GRU one-step prediction" in before and "GRU one-step prediction" not in page.inner_text("#forecast-graph")
+    assert page.inner_text("#forecast-model-card").splitlines()[1].startswith("LSTM v")
+    page.screenshot(path=str(SHOTS / "forecast-lstm.png"), full_page=True)
+    assert page.errors == []
+
+
+def _post(url: str, body: dict, headers: dict | None = None) -> int:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _run_count(url: str) -> int:
+    eng = make_engine(url)
+    with eng.connect() as conn:
+        n = conn.execute(select(func.count()).select_from(Run)).scalar()
+    eng.dispose()
+    return n
+
+
+def test_request_without_credentials_is_refused(web, browser, store_url):
+    before = _run_count(store_url)
+    ctx = browser.new_context()  # no credentials
+    pg = ctx.new_page()
+    with pytest.raises(Exception, match="ERR_INVALID_AUTH_CREDENTIALS"):  # headless Chromium: a 401 with no login to give
+        pg.goto(web.url + "/admin")
+    assert ctx.request.get(web.url + "/admin").status == 401
+    assert ctx.new_page().goto(web.url + "/").status == 200  # analyst pages are open (fresh tab: no error page racing)
+    ctx.close()
+    start = {"output": "..admin-ticket.data...admin-start-msg.children..",
+             "outputs": [{"id": "admin-ticket", "property": "data"}, {"id": "admin-start-msg", "property": "children"}],
+             "inputs": [{"id": "admin-start", "property": "n_clicks", "value": 1}],
+             "state": [{"id": "admin-action", "property": "value", "value": "retrain"},
+                       {"id": "admin-cells", "property": "value", "value": ["gru"]},
+                       {"id": "admin-epochs", "property": "value", "value": 1}],
+             "changedPropIds": ["admin-start.n_clicks"]}
+    assert _post(web.url + "/_dash-update-component", start) == 401
+    assert _post(web.url + "/_dash-update-component", start, basic("boss", "guess")) == 401
+    bg = {"output": "admin-run-result.children", "outputs": {"id": "admin-run-result", "property": "children"},
+          "inputs": [{"id": "admin-ticket", "property": "data", "value": {"sig": "x"}}], "changedPropIds": ["admin-ticket.data"]}
+    assert _post(web.url + "/_dash-update-component", bg) == 401
+    assert _run_count(store_url) == before  # nothing started
+
+
+def _needs_training():
+    if importlib.util.find_spec("jobs.pipeline") is None or importlib.util.find_spec("tensorflow") is None:
+        pytest.skip("needs jobs.pipeline and TensorFlow to train")
+
+
+def test_admin_starts_a_short_retrain_and_sees_it_in_history(web, page, store_url):
+    _needs_training()
+    _retrain_from_the_browser(page, web.url, store_url, "admin")
+
+
+def test_retrain_runs_on_a_celery_worker_when_redis_is_configured(browser, store_url, tmp_path):
+    """With REDIS_URL the same button runs the background callback on a Celery worker (Procfile worker:)."""
+    _needs_training()
+    import redis
+
+    from tests.conftest import REDIS_URL
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:  # no server here
+        service_missing(f"Redis not reachable at {REDIS_URL}: {type(exc).__name__}")
+    env = {**os.environ, "DATABASE_URL": store_url, "CACHE_DIR": str(tmp_path / "cache"), "PRICE_SOURCE": "offline",
+           "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "DATA_DIR": str(tmp_path / "data"), "REDIS_URL": REDIS_URL}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "dashboard.worker:celery_app", "worker", "--concurrency=1", "--loglevel=info"],
+        cwd=ROOT, env=env, stdout=open(tmp_path / "celery.log", "wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        with WebServer(env, workers=2, log_path=tmp_path / "gunicorn.log") as server:
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                      http_credentials={"username": ADMIN[0], "password": ADMIN[1]})
+            pg = ctx.new_page()
+            pg.errors = []
+            pg.on("console", lambda m: m.type == "error" and pg.errors.append(m.text))
+            _retrain_from_the_browser(pg, server.url, store_url, "admin-celery")
+            ctx.close()
+        assert b"succeeded" in (tmp_path / "celery.log").read_bytes()  # the worker, not the web process, ran it
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def _retrain_from_the_browser(page, url: str, store_url: str, shot: str) -> None:
+    before = _run_count(store_url)
+    page.goto(url + "/admin")
+    page.wait_for_selector("#admin-runs > *", timeout=20000)
+    page.check("input[value='retrain']", force=True)
+    page.fill("#admin-epochs", "1")
+    page.click("#admin-start")
+    # progress: the bar shows a running run's message, then the outcome appears
+    page.wait_for_function("document.querySelector('#admin-progress-text').innerText.startsWith('run #')", timeout=60000)
+    page.screenshot(path=str(SHOTS / f"{shot}-running.png"), full_page=True)
+    page.wait_for_selector("#admin-run-outcome", timeout=180000)
+    outcome = page.inner_text("#admin-run-outcome")
+    assert outcome.startswith("Run finished"), outcome
+    page.wait_for_function("document.querySelector('#admin-runs-table') && "
+                           "document.querySelector('#admin-runs-table').innerText.includes('ui:boss')", timeout=10000)
+    page.screenshot(path=str(SHOTS / f"{shot}-after-run.png"), full_page=True)
+    assert _run_count(store_url) == before + 1
+    assert page.errors == []
+
+
+def test_admin_cancels_a_running_retrain(web, page, store_url):
+    _needs_training()
+    page.goto(web.url + "/admin")
+    page.wait_for_selector("#admin-runs > *", timeout=20000)
+    page.check("input[value='retrain']", force=True)
+    for cell in ("simplernn", "lstm"):
+        page.check(f"#admin-cells input[value='{cell}']", force=True)
+    page.fill("#admin-epochs", "200")
+    page.click("#admin-start")
+    page.wait_for_function("document.querySelector('#admin-progress-text').innerText.startsWith('run #')", timeout=60000)
+    page.wait_for_selector("#admin-cancel:not([disabled])", timeout=10000)
+    page.click("#admin-cancel")
+    page.wait_for_selector("#admin-run-outcome", timeout=120000)
+    assert page.inner_text("#admin-run-outcome").startswith("Run cancelled")
+    page.wait_for_function("document.querySelector('#admin-runs-table').innerText.includes('cancelled')", timeout=10000)
+    page.screenshot(path=str(SHOTS / "admin-cancelled.png"), full_page=True)
+    assert page.errors == []
+
+
+def test_first_start_on_an_empty_store_explains_what_is_missing(browser, tmp_path):
+    """No schema, no prices, no models: every page says what is missing and what fills it, without errors."""
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}", "CACHE_DIR": str(tmp_path / "cache"),
+           "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "DATA_DIR": str(tmp_path / "data")}
+    with WebServer(env, workers=1, log_path=tmp_path / "gunicorn.log") as server:
+        ctx = browser.new_context(viewport={"width": 1400, "height": 700},
+                                  http_credentials={"username": ADMIN[0], "password": ADMIN[1]})
+        pg = ctx.new_page()
+        errors = []
+        pg.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        for path, selector, says in [("/", "#forecast-empty", "python -m jobs init"),
+                                     ("/residuals", "#residuals-empty", "python -m jobs init"),
+                                     ("/compare", "#compare-empty", "python -m jobs init"),
+                                     ("/admin", "#admin-runs-table, #admin-runs > p", "No runs yet")]:
+            pg.goto(server.url + path)
+            pg.wait_for_selector(selector, timeout=20000)
+            assert says in pg.inner_text("body")
+        pg.screenshot(path=str(SHOTS / "empty-admin.png"), full_page=True)
+        pg.goto(server.url + "/")
+        pg.wait_for_selector("#forecast-empty", timeout=20000)
+        pg.screenshot(path=str(SHOTS / "empty-forecast.png"), full_page=True)
+        ctx.close()
+    assert errors == []

@@ -1,0 +1,85 @@
+"""Read-side queries and the snapshot cache, on real SQLite and real Postgres."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import delete, update
+
+from marketdata import queries
+from marketdata.db import session_factory
+from marketdata.tables import Champion, ChampionEvent
+
+NOW = datetime(2026, 11, 27, 4, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def filled(engine):
+    """The engine's store with offline prices and the stand-in models (ids 1-4; GRU v2 = 4 is champion)."""
+    from scripts.fixture_store import write_fixture_models
+
+    ids = write_fixture_models(engine, now=NOW)
+    assert ids == [1, 2, 3, 4]
+    return engine
+
+
+def test_empty_store_snapshot_says_nothing_is_there(engine):
+    snap = queries.load_snapshot(engine, "AAPL")
+    assert not snap.has_prices and not snap.has_models and snap.status is None
+
+
+def test_snapshot_serves_champions(filled):
+    snap = queries.load_snapshot(filled, "AAPL")
+    assert list(snap.cells) == ["simplernn", "lstm", "gru"]
+    assert snap.cells["gru"].info["id"] == 4 and snap.cells["gru"].info["version"] == 2
+    assert set(snap.cells["gru"].outputs) == {"predictions", "forecast", "loss_curve", "metrics", "residual_diagnostics"}
+    assert "keras_bytes" not in snap.cells["gru"].info  # the web never pulls model bytes
+    assert snap.status["rows"] == 3270 and snap.status["source"] == "offline-sample"
+    assert len(snap.closes) == 3270 and snap.closes.index.is_monotonic_increasing
+
+
+def test_newest_model_is_served_when_a_cell_has_no_champion(filled):
+    with session_factory(filled).begin() as s:
+        s.execute(delete(Champion).where(Champion.cell == "lstm"))
+        s.execute(update(Champion).where(Champion.cell == "gru").values(model_id=3))
+    assert queries.served_model_ids(filled, "AAPL") == {"simplernn": 1, "lstm": 2, "gru": 3}
+
+
+def test_models_table_and_champion_history(filled):
+    models = queries.models_table(filled, "AAPL")
+    assert [m["id"] for m in models] == [4, 3, 2, 1]
+    assert [m["is_champion"] for m in models] == [True, False, True, True]
+    events = queries.champion_history(filled, "AAPL")
+    assert [e["model_id"] for e in events] == [4, 3, 2, 1] and events[0]["previous_model_id"] == 3
+
+
+def _promote(engine, cell: str, model_id: int) -> None:
+    """What the registry does on promotion/rollback: move the champion, append an event."""
+    with session_factory(engine).begin() as s:
+        s.execute(update(Champion).where(Champion.cell == cell).values(model_id=model_id, promoted_at=NOW))
+        s.add(ChampionEvent(ticker="AAPL", cell=cell, model_id=model_id, previous_model_id=None, action="rollback",
+                            actor="test", at=NOW))
+
+
+def test_cache_is_reused_until_a_champion_changes(filled):
+    cache = queries.ReadCache(filled, ttl_seconds=3600)
+    first = cache.get("AAPL")
+    assert cache.get("AAPL") is first and cache.loads == 1  # same version: no reload
+    _promote(filled, "gru", 3)  # a rollback to GRU v1
+    second = cache.get("AAPL")
+    assert cache.loads == 2 and second.cells["gru"].info["version"] == 1
+    assert cache.memo(second, "k", lambda: object()) is cache.memo(second, "k", lambda: object())
+
+
+def test_cache_reloads_after_new_prices_or_ttl(filled):
+    clock = [0.0]
+    cache = queries.ReadCache(filled, ttl_seconds=60, clock=lambda: clock[0])
+    cache.get("AAPL")
+    clock[0] = 61
+    cache.get("AAPL")
+    assert cache.loads == 2  # TTL bounds staleness even without a version change
+    from marketdata.tables import Price
+    with session_factory(filled).begin() as s:
+        s.execute(update(Price).where(Price.ticker == "AAPL").values(fetched_at=NOW + timedelta(days=1)))
+    cache.get("AAPL")
+    assert cache.loads == 3

@@ -1,0 +1,142 @@
+"""End to end through the CLI, in real subprocesses, on the offline prices."""
+import csv
+import io
+import json
+
+import pytest
+
+from marketdata.outputs import CELLS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A fresh store after `init` and `train --epochs 5`, with both exports (run once for the module)."""
+    import subprocess
+    import sys
+    import os
+    from tests.conftest import ROOT
+
+    tmp = tmp_path_factory.mktemp("cli")
+
+    def run(*args, url):
+        env = {**os.environ, "DATABASE_URL": url, "PRICE_SOURCE": "offline", "DATA_DIR": str(tmp / "data")}
+        return subprocess.run([sys.executable, "-m", "jobs", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=600)
+
+    url = f"sqlite:///{tmp / 'a.db'}"
+    assert run("init", url=url).returncode == 0
+    train = run("train", "--epochs", "5", url=url)
+    preds = run("export", "predictions", "--cell", "gru", url=url)
+    metrics = run("export", "metrics", url=url)
+    return {"run": run, "tmp": tmp, "train": train, "predictions": preds, "metrics": metrics}
+
+
+def test_train_reports_progress_per_cell_and_epoch(trained):
+    train = trained["train"]
+    assert train.returncode == 0, train.stderr
+    for cell in CELLS:
+        assert f"{cell}: epoch 5/5" in train.stderr  # patience 12 > 5 epochs: all five run
+        assert any(line.startswith(cell) and "promoted" in line for line in train.stdout.splitlines())
+
+
+def test_predictions_export_has_every_test_day(trained):
+    out = trained["predictions"]
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.reader(io.StringIO(out.stdout)))
+    assert rows[0] == ["Date", "Actual", "Predicted", "Residual"]
+    metrics = json.loads(trained["metrics"].stdout)
+    assert len(rows) - 1 == metrics["cells"]["gru"]["test_days"]
+    date, actual, predicted, residual = rows[1]
+    assert date == metrics["cells"]["gru"]["test_start"]
+    assert float(residual) == pytest.approx(float(actual) - float(predicted), abs=2e-6)
+
+
+def test_metrics_export_has_persistence_beside_every_cell(trained):
+    out = trained["metrics"]
+    assert out.returncode == 0, out.stderr
+    cells = json.loads(out.stdout)["cells"]
+    assert set(cells) == set(CELLS)
+    for cell, entry in cells.items():
+        assert set(entry["rows"]) == {cell, "persistence", "drift"}
+        assert entry["rows"]["persistence"]["rmse_ratio"] == 1.0
+        assert "dm_pvalue" in entry["rows"][cell] and "coverage95" in entry["rows"][cell]
+
+
+def test_same_seed_gives_identical_exported_predictions(trained):
+    run = trained["run"]
+    url = f"sqlite:///{trained['tmp'] / 'b.db'}"
+    assert run("init", url=url).returncode == 0
+    assert run("train", "--epochs", "5", "--cells", "gru", url=url).returncode == 0
+    again = run("export", "predictions", "--cell", "gru", url=url)
+    assert again.stdout == trained["predictions"].stdout
+
+
+def test_finetune_runs_on_the_trained_store(trained):
+    url = f"sqlite:///{trained['tmp'] / 'a.db'}"
+    out = trained["run"]("finetune", "--cell", "gru", "--epochs", "2", url=url)
+    assert out.returncode == 0, out.stderr
+    assert "finetune" in out.stdout
+
+
+def test_backtest_walks_forward_over_the_test_period(trained):
+    url = f"sqlite:///{trained['tmp'] / 'a.db'}"
+    out = trained["run"]("backtest", "--cell", "lstm", "--every", "250", "--epochs", "1", url=url)
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.reader(io.StringIO(out.stdout)))
+    assert rows[0] == ["Date", "Actual", "Predicted", "Residual", "Persistence"]
+    assert len(rows) - 1 == json.loads(trained["metrics"].stdout)["cells"]["lstm"]["test_days"]
+    assert "walk-forward lstm" in out.stderr and "vs persistence" in out.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("export", "predictions", "--cell", "gru"), "no gru model for AAPL yet"),
+        (("export", "metrics"), "no trained models for AAPL yet"),
+        (("finetune",), "no gru champion"),
+        (("backtest", "--cell", "lstm"), "no lstm champion"),
+        (("train", "--cells", "gru,transformer"), "unknown cell"),
+        (("train", "--epochs", "0"), "--epochs must be at least 1"),
+    ],
+)
+def test_expected_errors_are_one_line(run_cli, sqlite_url, args, message):
+    out = run_cli(*args, database_url=sqlite_url)
+    assert out.returncode != 0
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("error:") and message in last
+    assert "Traceback" not in out.stderr
+
+
+def test_train_and_finetune_are_recorded_in_the_run_history(trained):
+    """The CLI trains through the pipeline: each command is a run, with who asked and what it did."""
+    url = f"sqlite:///{trained['tmp'] / 'a.db'}"
+    out = trained["run"]("runs", "--json", url=url)
+    history = list(reversed(json.loads(out.stdout)))  # oldest first
+    train = history[0]
+    assert (train["trigger"], train["action"], train["status"]) == ("manual", "retrain", "succeeded")
+    assert train["requested_by"].startswith("cli:") and set(train["metrics_after"]) == set(CELLS)
+    assert "no update" in train["steps"][0]["message"]  # trained on the stored prices as they were
+    assert all(r["status"] == "succeeded" for r in history)
+
+
+def test_train_is_refused_while_the_ticker_is_training(run_cli, sqlite_url):
+    """A training of AAPL already holds its lease: `train` is refused, naming that run."""
+    from datetime import datetime, timezone
+
+    from marketdata import lease as leases
+    from marketdata import runs
+    from marketdata.db import create_schema, make_engine
+
+    eng = make_engine(sqlite_url)
+    create_schema(eng)
+    now = datetime.now(timezone.utc)
+    run_id = runs.start_run(eng, ticker="AAPL", trigger="nightly", requested_by="clock", action="auto", now=now)
+    leases.acquire(eng, holder="other", now=now, ttl_s=600, name=leases.training_lease("AAPL"))
+    leases.attach_run(eng, holder="other", run_id=run_id, name=leases.training_lease("AAPL"))
+    eng.dispose()
+    out = run_cli("train", "--cells", "gru", database_url=sqlite_url)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith(
+        f"error: another training run is in progress: run #{run_id} (nightly auto requested by clock) of AAPL started")

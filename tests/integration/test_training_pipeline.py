@@ -1,0 +1,148 @@
+"""jobs.training: the one code path that trains, evaluates, stores and promotes."""
+from datetime import datetime, timezone
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from jobs.context import JobContext
+from jobs.errors import Cancelled, JobError
+from jobs.training import finetune_cell, train_cells
+from marketdata import registry
+from marketdata.config import load_settings
+from marketdata.db import create_schema, make_engine, session_factory
+from marketdata.outputs import OUTPUT_NAMES
+from marketdata.prices import upsert_prices
+from marketdata.sources.offline import OfflineSampleSource
+from marketdata.tables import ModelRecord
+
+pytestmark = pytest.mark.slow
+NOW = datetime(2026, 1, 5, 22, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def aapl():
+    """The newest 700 days of the offline AAPL sample (enough to train, quick to fit)."""
+    return OfflineSampleSource().fetch("AAPL").iloc[-700:]
+
+
+def context(engine, prices) -> JobContext:
+    """A job context on ``engine`` with ``prices`` stored and a fixed clock."""
+    with session_factory(engine).begin() as s:
+        upsert_prices(s, "AAPL", prices, "offline-sample", NOW)
+    return JobContext(settings=load_settings({"DATABASE_URL": str(engine.url)}), engine=engine, now=lambda: NOW)
+
+
+@pytest.fixture
+def ctx(sqlite_url, aapl):
+    """A context on a fresh SQLite store holding the 700 days."""
+    engine = make_engine(sqlite_url)
+    create_schema(engine)
+    yield context(engine, aapl)
+    engine.dispose()
+
+
+def test_first_models_are_promoted_with_every_output(engine, aapl):
+    ctx = context(engine, aapl)
+    progress = []
+    outcomes = train_cells(ctx, "AAPL", ["simplernn", "gru"], epochs=2, progress=lambda f, m: progress.append(f))
+    assert [(o.cell, o.kind, o.promoted, o.previous_champion_id) for o in outcomes] == [
+        ("simplernn", "train", True, None), ("gru", "train", True, None)]
+    assert progress == sorted(progress) and progress[-1] == 1.0
+    gru = outcomes[1]
+    assert registry.champion(engine, "AAPL", "gru").id == gru.model_id
+    outs = registry.load_outputs(engine, gru.model_id)
+    assert set(outs) == set(OUTPUT_NAMES)
+    assert len(outs["predictions"]["dates"]) == gru.metrics["test_days"]
+    assert len(outs["loss_curve"]["epoch"]) == 2
+    # forecast dates are the next NYSE sessions after the last close (2013-03-01 is a Friday)
+    assert outs["forecast"]["last_date"] == "2013-03-01"
+    assert outs["forecast"]["dates"] == ["2013-03-04", "2013-03-05", "2013-03-06", "2013-03-07", "2013-03-08"]
+    info = registry.get_model(engine, gru.model_id)
+    assert info.test_start.isoformat() == outs["predictions"]["split"]["test_start"]
+    assert info.val_start < info.test_start and info.param_count > 0
+    assert "scaler" in info.hyperparams
+
+
+def test_retrain_is_compared_with_the_champion_on_the_same_window(ctx):
+    first = train_cells(ctx, "AAPL", ["gru"], epochs=2)[0]
+    again = train_cells(ctx, "AAPL", ["gru"], epochs=2)[0]
+    # same seed, same data: the same network, so "not worse" holds and it is promoted
+    assert again.previous_champion_id == first.model_id
+    assert again.champion_metrics["rows"]["gru"]["rmse"] == again.metrics["rows"]["gru"]["rmse"]
+    assert again.promoted
+    assert registry.get_model(ctx.engine, again.model_id).version == 2
+
+
+def test_no_promote_stores_but_keeps_the_champion(ctx):
+    first = train_cells(ctx, "AAPL", ["gru"], epochs=1)[0]
+    other = train_cells(ctx, "AAPL", ["gru"], epochs=1, seed=5, promote=False)[0]
+    assert not other.promoted
+    assert registry.champion(ctx.engine, "AAPL", "gru").id == first.model_id
+
+
+def test_finetune_on_new_days_is_judged_on_the_newest_window(sqlite_url, aapl):
+    engine = make_engine(sqlite_url)
+    create_schema(engine)
+    ctx = context(engine, aapl.iloc[:-30])  # the champion never saw the last 30 days
+    champ = train_cells(ctx, "AAPL", ["gru"], epochs=2)[0]
+    ctx = context(engine, aapl)  # 30 new trading days arrive
+    tuned = finetune_cell(ctx, "AAPL", "gru", epochs=2)
+    assert tuned.kind == "finetune" and tuned.previous_champion_id == champ.model_id
+    assert registry.get_model(engine, tuned.model_id).parent_id == champ.model_id
+    # same test length, moved forward by the new days; the champion re-scored on that same window
+    assert tuned.metrics["test_days"] == champ.metrics["test_days"]
+    assert tuned.champion_metrics["test_days"] == tuned.metrics["test_days"]
+    new_rmse, old_rmse = tuned.metrics["rows"]["gru"]["rmse"], tuned.champion_metrics["rows"]["gru"]["rmse"]
+    assert tuned.promoted == (new_rmse <= old_rmse)
+    served = registry.champion(engine, "AAPL", "gru").id
+    assert served == (tuned.model_id if tuned.promoted else champ.model_id)
+    engine.dispose()
+
+
+def test_finetune_refuses_prices_older_than_the_champion(ctx, aapl):
+    # A replay that hands in history ending before the champion's test period would
+    # judge both models on days the champion was trained on.
+    train_cells(ctx, "AAPL", ["gru"], epochs=1)
+    with pytest.raises(JobError, match="retrain instead"):
+        finetune_cell(ctx, "AAPL", "gru", prices=aapl.iloc[:-200])
+
+
+def test_champion_scored_on_a_short_shared_window_still_compares(ctx, aapl):
+    # The champion's test period starts 3 days before the end of the prices handed in:
+    # the shared window is tiny but the comparison must still run.
+    first = train_cells(ctx, "AAPL", ["gru"], epochs=1)[0]
+    start = registry.get_model(ctx.engine, first.model_id).test_start
+    short = aapl.loc[: pd.Timestamp(start) + pd.Timedelta(days=4)]
+    out = train_cells(ctx, "AAPL", ["gru"], epochs=1, prices=short.iloc[-400:])[0]
+    assert out.previous_champion_id == first.model_id
+    assert out.champion_metrics is not None and out.champion_metrics["test_days"] <= 3
+
+
+def test_cancel_saves_nothing(ctx):
+    calls = []
+
+    def cancel_on_second_check():
+        calls.append(1)
+        return len(calls) >= 2
+
+    with pytest.raises(Cancelled, match="nothing was saved"):
+        train_cells(ctx, "AAPL", ["gru"], epochs=3, should_cancel=cancel_on_second_check)
+    with ctx.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(ModelRecord)).scalar() == 0
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda c: train_cells(c, "AAPL", ["transformer"]), "unknown cell"),
+        (lambda c: train_cells(c, "AAPL", []), "unknown cell"),
+        (lambda c: train_cells(c, "AAPL", ["gru"], epochs=0), "epochs"),
+        (lambda c: train_cells(c, "MSFT", ["gru"]), "no prices stored for MSFT"),
+        (lambda c: finetune_cell(c, "AAPL", "gru"), "no gru champion"),
+        (lambda c: train_cells(c, "AAPL", ["gru"], prices=OfflineSampleSource().fetch("AAPL").iloc[:15]), "too few"),
+    ],
+)
+def test_expected_failures_are_job_errors(ctx, call, message):
+    with pytest.raises(JobError, match=message):
+        call(ctx)

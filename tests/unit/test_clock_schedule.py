@@ -1,0 +1,127 @@
+"""The clock's schedule: cron fire times across daylight-saving changes, job ids and defaults."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from jobs.clock import (
+    BOOTSTRAP_JOB_ID,
+    HEARTBEAT_JOB_ID,
+    NIGHTLY_JOB_ID,
+    WEEKLY_RETRAIN_JOB_ID,
+    Clock,
+    expand_days,
+    nightly_trigger,
+    weekly_retrain_trigger,
+)
+from marketdata.config import ConfigError, load_schedule_settings
+
+UTC = timezone.utc
+
+
+def _fires(trigger, after: datetime, n: int) -> list[datetime]:
+    """The next ``n`` fire times after an injected 'now', in UTC."""
+    out, prev, now = [], None, after
+    for _ in range(n):
+        nxt = trigger.get_next_fire_time(prev, now)
+        out.append(nxt.astimezone(UTC))
+        prev, now = nxt, nxt
+    return out
+
+
+@pytest.mark.parametrize(
+    "now, expected_utc",
+    [
+        # Spring forward (Sun 2026-03-08): Friday at 18:30 EST is 23:30 UTC, Monday at 18:30 EDT is 22:30 UTC.
+        (datetime(2026, 3, 6, 12, 0, tzinfo=UTC),
+         [datetime(2026, 3, 6, 23, 30, tzinfo=UTC), datetime(2026, 3, 9, 22, 30, tzinfo=UTC),
+          datetime(2026, 3, 10, 22, 30, tzinfo=UTC)]),
+        # Fall back (Sun 2026-11-01): Friday 22:30 UTC (EDT), then Monday 23:30 UTC (EST).
+        (datetime(2026, 10, 30, 12, 0, tzinfo=UTC),
+         [datetime(2026, 10, 30, 22, 30, tzinfo=UTC), datetime(2026, 11, 2, 23, 30, tzinfo=UTC),
+          datetime(2026, 11, 3, 23, 30, tzinfo=UTC)]),
+        # Just after Friday's run: the next is Monday, never Saturday or Sunday.
+        (datetime(2026, 3, 6, 23, 31, tzinfo=UTC),
+         [datetime(2026, 3, 9, 22, 30, tzinfo=UTC)]),
+    ],
+)
+def test_nightly_fires_at_1830_new_york_across_dst(now, expected_utc):
+    trigger = nightly_trigger(load_schedule_settings({}))
+    assert _fires(trigger, now, len(expected_utc)) == expected_utc
+
+
+def test_fire_times_are_always_1830_local_on_weekdays_for_a_year():
+    trigger = nightly_trigger(load_schedule_settings({}))
+    fires = _fires(trigger, datetime(2026, 1, 1, tzinfo=UTC), 261)
+    from zoneinfo import ZoneInfo
+
+    local = [f.astimezone(ZoneInfo("America/New_York")) for f in fires]
+    assert all((t.hour, t.minute) == (18, 30) and t.weekday() < 5 for t in local)
+    assert len({t.date() for t in local}) == 261  # one per weekday, none doubled by a DST change
+
+
+def test_configured_time_zone_days_and_time():
+    sched = load_schedule_settings({"CLOCK_TIMEZONE": "Europe/London", "CLOCK_TIME": "07:05", "CLOCK_DAYS": "mon,wed"})
+    fires = _fires(nightly_trigger(sched), datetime(2026, 3, 27, tzinfo=UTC), 3)
+    # London moves to BST on Sun 2026-03-29: 07:05 local is 07:05 UTC before, 06:05 UTC after.
+    assert fires == [datetime(2026, 3, 30, 6, 5, tzinfo=UTC), datetime(2026, 4, 1, 6, 5, tzinfo=UTC),
+                     datetime(2026, 4, 6, 6, 5, tzinfo=UTC)]
+
+
+def test_weekly_retrain_job_only_when_its_weekday_has_no_nightly_run():
+    assert weekly_retrain_trigger(load_schedule_settings({})) is not None  # Saturday, outside mon-fri
+    assert weekly_retrain_trigger(load_schedule_settings({"RETRAIN_WEEKDAY": "fri"})) is None
+    assert weekly_retrain_trigger(load_schedule_settings({"RETRAIN_WEEKDAY": ""})) is None
+    fire = weekly_retrain_trigger(load_schedule_settings({})).get_next_fire_time(None, datetime(2026, 3, 2, tzinfo=UTC))
+    assert fire.astimezone(UTC) == datetime(2026, 3, 7, 23, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "env, fragment",
+    [
+        ({"CLOCK_TIME": "6pm"}, "CLOCK_TIME"),
+        ({"CLOCK_TIME": "25:00"}, "CLOCK_TIME"),
+        ({"CLOCK_TIMEZONE": "Mars/Olympus"}, "CLOCK_TIMEZONE"),
+        ({"CLOCK_DAYS": "weekdays"}, "CLOCK_DAYS"),
+        ({"RETRAIN_WEEKDAY": "saturday"}, "RETRAIN_WEEKDAY"),
+        ({"LEASE_TTL_SECONDS": "1"}, "LEASE_TTL_SECONDS"),
+        ({"LEASE_TTL_SECONDS": "ten"}, "LEASE_TTL_SECONDS"),
+    ],
+)
+def test_bad_schedule_settings_name_the_variable(env, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        load_schedule_settings(env)
+
+
+def test_expand_days():
+    assert expand_days("mon-fri") == {"mon", "tue", "wed", "thu", "fri"}
+    assert expand_days("sat,mon-tue") == {"sat", "mon", "tue"}
+
+
+class _Ctx:
+    """Just enough of a JobContext for scheduling without a store."""
+
+    def __init__(self, settings, engine=None):
+        from marketdata.config import load_settings
+
+        self.settings = settings or load_settings({})
+        self.engine = engine
+        self.now = lambda: datetime(2026, 3, 6, 12, 0, tzinfo=UTC)
+
+
+def test_jobs_have_stable_ids_and_safe_defaults():
+    from marketdata.config import load_settings
+
+    ctx = _Ctx(load_settings({}))
+    clock = Clock(ctx, scheduler=BackgroundScheduler(
+        timezone="America/New_York",
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 21600}))
+    clock.add_jobs(bootstrap=False)
+    clock.add_jobs(bootstrap=False)  # a restart re-adds: replaced, not doubled
+    jobs = {j.id: j for j in clock.scheduler.get_jobs()}
+    assert set(jobs) == {NIGHTLY_JOB_ID, WEEKLY_RETRAIN_JOB_ID, HEARTBEAT_JOB_ID}
+    assert BOOTSTRAP_JOB_ID not in jobs
+    default = Clock(ctx)
+    assert default.scheduler._job_defaults == {"coalesce": True, "max_instances": 1, "misfire_grace_time": 21600}

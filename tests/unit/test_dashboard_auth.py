@@ -1,0 +1,146 @@
+"""Access control: Basic-auth checks, the before_request guard, and the signed run ticket."""
+from __future__ import annotations
+
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.datastructures import Authorization
+
+from dashboard import admin_actions, auth
+from marketdata.config import load_settings
+from marketdata.db import make_engine
+from marketdata.tables import Run
+from tests.support.dash_client import basic, call, render_page
+from tests.support.dashboard_env import ADMIN, ANALYST, admin_env, dash_client, fixture_store_file, fixture_store_url  # noqa: F401
+
+START = "..admin-ticket.data...admin-start-msg.children.."
+START_STATE = [("admin-action", "value", "retrain"), ("admin-cells", "value", ["gru"]), ("admin-epochs", "value", 2)]
+
+
+def _settings(**env):
+    return load_settings({"DATABASE_URL": "sqlite://", **env})
+
+
+@pytest.mark.parametrize(
+    "given, user, password, ok",
+    [
+        (("boss", "pw"), "boss", "pw", True),
+        (("boss", "PW"), "boss", "pw", False),  # wrong password
+        (("bos", "pw"), "boss", "pw", False),  # wrong user
+        (("", ""), "boss", "pw", False),
+        (("boss", "pw"), None, None, False),  # nothing configured: never a default login
+        (("boss", ""), "boss", "", False),
+        (None, "boss", "pw", False),
+    ],
+)
+def test_credentials_match(given, user, password, ok):
+    a = None if given is None else Authorization("basic", {"username": given[0], "password": given[1]})
+    assert auth.credentials_match(a, user, password) is ok
+
+
+def test_settings_have_no_default_admin():
+    s = _settings()
+    assert not s.admin_enabled and not s.analyst_login_required
+    assert _settings(ADMIN_USER="a").admin_enabled is False  # a user without a password is not enough
+    assert _settings(ADMIN_USER="a", ADMIN_PASSWORD="b").admin_enabled is True
+    assert "hunter2" not in repr(_settings(ADMIN_USER="a", ADMIN_PASSWORD="hunter2"))  # secrets stay out of logs
+
+
+@pytest.mark.parametrize(
+    "body, admin",
+    [
+        ({"output": "admin-run-result.children", "outputs": {"id": "admin-run-result", "property": "children"}}, True),
+        ({"output": "..admin-ticket.data...admin-start-msg.children..", "outputs": []}, True),
+        ({"output": "x.children", "outputs": {"id": {"type": "admin-row", "i": 1}, "property": "children"}}, True),
+        ({"output": "forecast-graph.figure", "outputs": {"id": "forecast-graph", "property": "figure"}}, False),
+        ({"output": "_pages_content.children", "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/admin"}]}, True),
+        ({"output": "_pages_content.children", "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/"}]}, False),
+    ],
+)
+def test_callback_is_admin(body, admin):
+    assert auth.callback_is_admin(body) is admin
+
+
+def test_ticket_round_trip_and_tampering():
+    s = _settings(ADMIN_USER="boss", ADMIN_PASSWORD="pw")
+    ticket = auth.issue_ticket(s, "boss", {"action": "finetune", "cells": ["gru"], "epochs": 2}, now=1000.0)
+    assert auth.verify_ticket(s, ticket, now=1010.0)["request"]["action"] == "finetune"
+    forged = {**ticket, "request": {**ticket["request"], "epochs": 500}}
+    with pytest.raises(auth.NotAuthorized, match="signature"):
+        auth.verify_ticket(s, forged, now=1010.0)
+    with pytest.raises(auth.NotAuthorized, match="expired"):
+        auth.verify_ticket(s, ticket, now=1000.0 + auth.TICKET_TTL_S + 1)
+    with pytest.raises(auth.NotAuthorized, match="signature"):  # another admin password signs differently
+        auth.verify_ticket(_settings(ADMIN_USER="boss", ADMIN_PASSWORD="other"), ticket, now=1010.0)
+    with pytest.raises(auth.NotAuthorized, match="disabled"):
+        auth.verify_ticket(_settings(), ticket, now=1010.0)
+    with pytest.raises(auth.NotAuthorized):
+        auth.verify_ticket(s, None)
+
+
+def test_forged_ticket_starts_nothing(fixture_store_url):
+    """The background function itself refuses a forged ticket before importing the pipeline."""
+    s = load_settings({"DATABASE_URL": fixture_store_url, "ADMIN_USER": "boss", "ADMIN_PASSWORD": "pw"})
+    color, message = admin_actions.execute_run(s, {"actor": "x", "issued": 0, "nonce": "", "request": {}, "sig": "00"})
+    assert color == "danger" and message.startswith("Not started")
+
+
+def _runs(url: str) -> int:
+    eng = make_engine(url)
+    with eng.connect() as conn:
+        n = conn.execute(select(func.count()).select_from(Run)).scalar()
+    eng.dispose()
+    return n
+
+
+@pytest.mark.parametrize(
+    "env, headers, status",
+    [
+        (admin_env(), {}, 401),  # no credentials: challenged
+        (admin_env(), basic("boss", "wrong"), 401),
+        (admin_env(), basic(*ANALYST), 401),
+        ({}, basic(*ADMIN), 403),  # admin not configured: disabled whatever is sent
+    ],
+)
+def test_unauthenticated_retrain_request_is_refused_and_starts_nothing(dash_client, fixture_store_url, env, headers, status):
+    client = dash_client(fixture_store_url, **env)
+    r = call(client, START, [("admin-start", "n_clicks", 1)], START_STATE, headers=headers)
+    assert r.status_code == status
+    if status == 401:
+        assert r.headers["WWW-Authenticate"].startswith("Basic")
+    # the background callback itself (its real output string), called directly with a made-up ticket
+    background = next(d["output"] for d in client.get("/_dash-dependencies").json if "admin-run-result" in d["output"])
+    r = call(client, background, [("admin-ticket", "data", {"sig": "x", "request": {}})], headers=headers)
+    assert r.status_code == status
+    assert _runs(fixture_store_url) == 0
+
+
+def test_admin_start_with_credentials_issues_a_ticket(dash_client, fixture_store_url):
+    client = dash_client(fixture_store_url, **admin_env())
+    r = call(client, START, [("admin-start", "n_clicks", 1)], START_STATE, headers=basic(*ADMIN))
+    assert r.status_code == 200
+    ticket = r.json["response"]["admin-ticket"]["data"]
+    assert ticket["request"] == {"action": "retrain", "cells": ["gru"], "epochs": 2} and ticket["actor"] == "boss"
+
+
+def test_admin_page_needs_admin_login(dash_client, fixture_store_url):
+    client = dash_client(fixture_store_url, **admin_env())
+    assert client.get("/admin").status_code == 401
+    assert client.get("/admin", headers=basic(*ADMIN)).status_code == 200
+    assert render_page(client, "/admin").status_code == 401  # client-side navigation is guarded too
+    assert client.get("/").status_code == 200  # analyst pages stay open
+
+
+def test_admin_page_says_disabled_without_admin_settings(dash_client, fixture_store_url):
+    client = dash_client(fixture_store_url)
+    r = render_page(client, "/admin")
+    assert r.status_code == 200 and "Admin actions are disabled" in r.get_data(as_text=True)
+
+
+def test_analyst_login_when_configured(dash_client, fixture_store_url):
+    client = dash_client(fixture_store_url, ANALYST_USER=ANALYST[0], ANALYST_PASSWORD=ANALYST[1], **admin_env())
+    assert client.get("/").status_code == 401
+    assert client.get("/healthz").status_code == 200  # the platform's health check needs no login
+    assert client.get("/", headers=basic(*ANALYST)).status_code == 200
+    assert client.get("/", headers=basic(*ADMIN)).status_code == 200  # admins may read too
+    assert render_page(client, "/", headers=basic("ana", "nope")).status_code == 401

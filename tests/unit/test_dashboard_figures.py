@@ -1,0 +1,150 @@
+"""Figure builders: payloads in, figures out; what each chart must show."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard.figures import common, compare, forecast, residuals
+
+
+@pytest.fixture(scope="module")
+def prices() -> pd.DataFrame:
+    """A year and a half of synthetic business-day closes (a random walk)."""
+    rng = np.random.default_rng(0)
+    idx = pd.bdate_range("2020-01-01", periods=400)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, len(idx))))
+    return pd.DataFrame({"open": close, "high": close * 1.01, "low": close * 0.99, "close": close, "volume": 1000}, index=idx)
+
+
+@pytest.fixture(scope="module")
+def payloads(prices) -> dict:
+    """All five output payloads of one stand-in GRU, in the shapes training writes."""
+    from datetime import datetime, timezone
+
+    from scripts.fixture_store import build_payloads
+
+    return build_payloads(prices, "gru", seed=1, now=datetime(2024, 1, 1, tzinfo=timezone.utc))["outputs"]
+
+
+def _names(fig) -> list[str]:
+    return [t.name for t in fig.data if t.name]
+
+
+def test_forecast_figure_shows_history_predictions_bands_and_split(prices, payloads):
+    fig = forecast.forecast_figure(prices["close"], payloads["predictions"], payloads["forecast"], "gru")
+    names = _names(fig)
+    assert "actual close" in names and "GRU one-step prediction (test)" in names
+    assert {"80% band", "95% band", "next 5 days"} <= set(names)
+    # the split boundary is a line at test_start, plus three shaded periods
+    split = payloads["predictions"]["split"]
+    lines = [s for s in fig.layout.shapes if s.type == "line"]
+    rects = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert [s.x0 for s in lines] == [split["test_start"]]
+    assert [r.x0 for r in rects] == [split["train_start"], split["val_start"], split["test_start"]]
+    assert any("train/test split" in (a.text or "") for a in fig.layout.annotations)
+    assert [b.label for b in fig.layout.xaxis.rangeselector.buttons][-1] == "all"
+
+
+def test_forecast_bands_start_at_last_close_and_nest(payloads):
+    fc = payloads["forecast"]
+    fig = forecast.forecast_zoom_figure(pd.Series([1.0, 2.0], index=pd.to_datetime(["2020-01-01", "2020-01-02"])), fc, "gru")
+    line = next(t for t in fig.data if t.name == "GRU forecast")
+    assert line.y[0] == fc["last_close"] and list(line.y[1:]) == fc["predicted"]
+    # 95% band contains the 80% band which contains the forecast, every day
+    for i in range(len(fc["dates"])):
+        assert fc["lower95"][i] <= fc["lower80"][i] <= fc["predicted"][i] <= fc["upper80"][i] <= fc["upper95"][i]
+
+
+def test_forecast_table_is_the_shown_forecast(payloads):
+    table = forecast.forecast_table(payloads["forecast"], "gru", 3)
+    assert list(table["date"]) == payloads["forecast"]["dates"]
+    assert list(table["predicted_close"]) == payloads["forecast"]["predicted"]
+    assert set(table["model_version"]) == {3}
+
+
+@pytest.mark.parametrize(
+    "own, base, words",
+    [(0.9, 1.0, "10.0% smaller than"), (1.2, 1.0, "20.0% larger than"), (1.001, 1.0, "about the same as")],
+)
+def test_rmse_in_words(own, base, words):
+    metrics = {"test_days": 100, "rows": {"gru": {"rmse": own}, "persistence": {"rmse": base}}}
+    sentence = forecast.rmse_in_words(metrics, "gru")
+    assert words in sentence and "repeating yesterday's close" in sentence
+
+
+def test_histogram_normal_overlay_has_the_area_of_the_bars(payloads):
+    r = payloads["predictions"]["residual"]
+    fig = residuals.residual_histogram(r, bins=30)
+    bars, curve = fig.data
+    width = bars.width
+    area = np.trapezoid(curve.y, curve.x) / width  # in "days"
+    assert sum(bars.y) == len(r)
+    assert area == pytest.approx(len(r), rel=0.1)
+
+
+def test_acf_marks_lags_beyond_the_bound():
+    fig = residuals.acf_figure([0.5, 0.01, -0.3], bound=0.2)
+    assert list(fig.data[0].marker.color) == ["#e74c3c", "#2c3e50", "#e74c3c"]
+    assert sorted(s.y0 for s in fig.layout.shapes) == [-0.2, 0.2]
+
+
+def test_qq_of_normal_data_lies_on_the_line():
+    r = np.random.default_rng(1).normal(0, 2, 2000)
+    fig = residuals.qq_figure(list(r))
+    pts = fig.data[0]
+    assert len(pts.x) == 2000
+    assert np.corrcoef(pts.x, pts.y)[0, 1] > 0.99
+
+
+def test_rolling_bias_and_residuals_over_time(payloads):
+    p = payloads["predictions"]
+    assert len(residuals.rolling_bias_figure(p, window=10).data[0].y) == len(p["dates"])
+    fig = residuals.residuals_over_time(p, "gru")
+    assert any(s.type == "line" and s.x0 == p["split"]["test_start"] for s in fig.layout.shapes)
+
+
+@pytest.mark.parametrize("p, expect", [(0.001, "not white noise"), (0.6, "cannot tell the residuals from white noise")])
+def test_ljung_box_sentence(p, expect):
+    assert expect in residuals.ljung_box_sentence({"ljung_box_pvalue": p})
+
+
+@pytest.mark.parametrize(
+    "stat, p, expect",
+    [(-3.0, 0.003, "significantly smaller"), (3.0, 0.003, "significantly larger"), (0.5, 0.6, "not distinguishable"),
+     (None, None, "not computed"), (1.0, math.nan, "not computed")],
+)
+def test_dm_sentence(stat, p, expect):
+    assert expect in residuals.dm_sentence({"dm_stat": stat, "dm_pvalue": p}, "gru")
+
+
+def test_metrics_frame_puts_baselines_beside_networks(payloads):
+    m = payloads["metrics"]
+    lstm = {**m, "cell": "lstm", "rows": {"lstm": m["rows"]["gru"], "persistence": m["rows"]["persistence"],
+                                          "drift": m["rows"]["drift"]}}
+    frame = compare.metrics_frame({"gru": m, "lstm": lstm})
+    assert list(frame["model"]) == ["GRU", "LSTM", "Persistence (baseline)", "Drift (baseline)"]
+    assert frame.loc[2, "RMSE / persistence"] == 1.0
+    assert list(frame.columns) == compare.TABLE_COLUMNS
+
+
+def test_compare_figures_one_trace_per_model(payloads):
+    preds = {"gru": payloads["predictions"], "lstm": payloads["predictions"]}
+    assert _names(compare.overlay_figure(preds)) == ["actual", "GRU", "LSTM"]
+    assert len(compare.loss_figure({"gru": payloads["loss_curve"]}).data) == 2  # train + validation
+    hz = compare.horizon_figure({"gru": payloads["metrics"]}, "mae")
+    assert _names(hz) == ["GRU", "Persistence", "Drift"]
+    assert list(hz.data[0].y) == payloads["metrics"]["rows"]["gru"]["per_horizon_mae"]
+
+
+def test_empty_figure_says_why():
+    fig = common.empty_figure("nothing yet")
+    assert fig.layout.annotations[0].text == "nothing yet"
+
+
+@pytest.mark.parametrize("bias, expect", [(-0.02, "Mean residual -$0.02: on average the model over-predicts"),
+                                          (0.5, "Mean residual +$0.50: on average the model under-predicts")])
+def test_bias_sentence(bias, expect):
+    assert residuals.bias_sentence({"mean_bias": bias}).startswith(expect)

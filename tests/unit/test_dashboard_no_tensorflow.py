@@ -1,0 +1,52 @@
+"""The web process never imports TensorFlow, Keras, APScheduler, models or jobs.
+
+Runs in a fresh interpreter (a subprocess) so other tests' imports do not count:
+it serves every page and fires every analyst and admin callback (except the
+background retrain, which by design runs in another process), then lists the
+forbidden modules that got imported.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+from tests.conftest import ROOT
+from tests.support.dashboard_env import fixture_store_file, fixture_store_url  # noqa: F401
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from dashboard.app import server
+    from tests.support.dash_client import basic, call, render_page
+    c = server.test_client()
+    h = basic("boss", "pw")
+    statuses = [c.get(p, headers=h).status_code for p in ["/", "/residuals", "/compare", "/admin", "/healthz"]]
+    statuses += [render_page(c, p, headers=h).status_code for p in ["/", "/residuals", "/compare", "/admin"]]
+    statuses.append(call(c, "..forecast-graph.figure...forecast-zoom.figure...forecast-cards.children...forecast-rmse-words.children..",
+                         [("forecast-cell", "value", "lstm")]).status_code)
+    statuses.append(call(c, "forecast-download.data", [("forecast-download-btn", "n_clicks", 1)], [("forecast-cell", "value", "gru")]).status_code)
+    statuses.append(call(c, "compare-horizon.figure", [("compare-measure", "value", "mae")]).status_code)
+    statuses.append(call(c, "..admin-progress.value...admin-progress.label...admin-progress-text.children...admin-cancel.disabled...admin-runs.children...admin-clock.children...admin-models.children...admin-promote-model.options..",
+                         [("admin-poll", "n_intervals", 1)], headers=h).status_code)
+    statuses.append(call(c, "..admin-ticket.data...admin-start-msg.children..", [("admin-start", "n_clicks", 1)],
+                         [("admin-action", "value", "finetune"), ("admin-cells", "value", []), ("admin-epochs", "value", 2)], headers=h).status_code)
+    statuses.append(call(c, "admin-champion-msg.children", [("admin-promote", "n_clicks", None), ("admin-rollback", "n_clicks", 1)],
+                         [("admin-promote-model", "value", None), ("admin-rollback-cell", "value", "gru")], headers=h,
+                         changed=["admin-rollback.n_clicks"]).status_code)
+    forbidden = sorted(m for m in sys.modules if m.split(".")[0] in {"tensorflow", "keras", "apscheduler", "models", "jobs"})
+    print(json.dumps({"statuses": statuses, "forbidden": forbidden}))
+    """
+)
+
+
+def test_serving_every_page_imports_no_tensorflow(fixture_store_url, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("ANALYST_USER", "ANALYST_PASSWORD", "REDIS_URL")}
+    env.update(DATABASE_URL=fixture_store_url, CACHE_DIR=str(tmp_path / "cache"), ADMIN_USER="boss", ADMIN_PASSWORD="pw")
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(result["statuses"]) == {200}, result
+    assert result["forbidden"] == []

@@ -1,0 +1,183 @@
+"""Pages and callbacks as plain functions and through the callback endpoint, on empty and filled stores."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from dashboard import admin_actions, data
+from marketdata.db import make_engine, session_factory
+from marketdata.tables import ClockStatus, Run
+from tests.support.dash_client import basic, call, ids_in, render_page
+from tests.support.dashboard_env import ADMIN, admin_env, dash_client, fixture_store_file, fixture_store_url  # noqa: F401
+
+PAGES = ["/", "/residuals", "/compare", "/admin"]
+FORECAST_OUT = "..forecast-graph.figure...forecast-zoom.figure...forecast-cards.children...forecast-rmse-words.children.."
+NOW = datetime(2026, 11, 27, 4, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    "path, empty_id, says",
+    [("/", "forecast-empty", "python -m jobs init"), ("/residuals", "residuals-empty", "python -m jobs init"),
+     ("/compare", "compare-empty", "python -m jobs init")],
+)
+def test_every_page_explains_an_empty_store(dash_client, sqlite_url, path, empty_id, says):
+    client = dash_client(sqlite_url)  # not even a schema: the app creates the tables itself
+    r = render_page(client, path)
+    assert r.status_code == 200
+    assert empty_id in ids_in(r.json) and says in r.get_data(as_text=True)
+
+
+def test_admin_page_on_an_empty_store(dash_client, sqlite_url):
+    client = dash_client(sqlite_url, **admin_env())
+    assert render_page(client, "/admin", headers=basic(*ADMIN)).status_code == 200
+    r = call(client, "..admin-progress.value...admin-progress.label...admin-progress-text.children...admin-cancel.disabled"
+                     "...admin-runs.children...admin-clock.children...admin-models.children...admin-promote-model.options..",
+             [("admin-poll", "n_intervals", 1)], headers=basic(*ADMIN))
+    text = r.get_data(as_text=True)
+    assert r.status_code == 200 and "No runs yet" in text and "python -m jobs clock" in text and "No trained models yet" in text
+
+
+def test_prices_without_models_show_history_and_what_is_missing(dash_client, tmp_path):
+    from marketdata.sources.offline import OfflineSampleSource
+    from marketdata.updater import seed_prices
+    from marketdata.db import create_schema
+
+    url = f"sqlite:///{tmp_path / 'prices-only.db'}"
+    eng = make_engine(url)
+    create_schema(eng)
+    seed_prices(eng, "AAPL", [OfflineSampleSource()], NOW)
+    client = dash_client(url)
+    r = render_page(client, "/")
+    assert {"forecast-empty", "forecast-graph"} <= ids_in(r.json) and "python -m jobs train" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path, graphs", [
+    ("/", {"forecast-graph", "forecast-zoom"}),
+    ("/residuals", {"residuals-time", "residuals-hist", "residuals-acf", "residuals-qq", "residuals-bias"}),
+    ("/compare", {"compare-table", "compare-overlay", "compare-loss", "compare-horizon"}),
+])
+def test_pages_draw_their_graphs(dash_client, fixture_store_url, path, graphs):
+    r = render_page(dash_client(fixture_store_url), path)
+    assert r.status_code == 200 and graphs <= ids_in(r.json)
+
+
+def test_changing_cell_redraws_forecast(dash_client, fixture_store_url):
+    client = dash_client(fixture_store_url)
+    r = call(client, FORECAST_OUT, [("forecast-cell", "value", "lstm")])
+    patch = r.json["response"]["forecast-graph"]["figure"]
+    # a Patch: traces 1.. and the split shading are replaced, the 3,270-point history is not resent
+    replaced = {tuple(op["location"]): op["params"]["value"] for op in patch["operations"] if op["operation"] == "Assign"}
+    assert replaced[("data", 1)]["name"] == "LSTM one-step prediction (test)"
+    assert ("data", 0) not in replaced and ("layout", "shapes") in replaced
+    assert "LSTM" in r.json["response"]["forecast-rmse-words"]["children"]
+
+
+def test_download_is_the_shown_forecast_as_csv(dash_client, fixture_store_url):
+    client = dash_client(fixture_store_url)
+    r = call(client, "forecast-download.data", [("forecast-download-btn", "n_clicks", 1)], [("forecast-cell", "value", "gru")])
+    payload = r.json["response"]["forecast-download"]["data"]
+    lines = payload["content"].strip().splitlines()
+    assert payload["filename"] == "AAPL-gru-v2-forecast.csv"
+    assert lines[0].startswith("date,cell,model_version,predicted_close") and len(lines) == 1 + 5
+
+
+def test_residual_and_compare_callbacks(dash_client, fixture_store_url):
+    client = dash_client(fixture_store_url)
+    out = "..residuals-time.figure...residuals-hist.figure...residuals-acf.figure...residuals-qq.figure...residuals-bias.figure...residuals-notes.children.."
+    r = call(client, out, [("residuals-cell", "value", "simplernn")])
+    assert r.status_code == 200 and "Ljung-Box" in r.get_data(as_text=True)
+    r = call(client, "compare-horizon.figure", [("compare-measure", "value", "mape")])
+    assert r.json["response"]["compare-horizon"]["figure"]["layout"]["yaxis"]["title"]["text"] == "MAPE (%)"
+
+
+def _running_run(url: str) -> int:
+    eng = make_engine(url)
+    with session_factory(eng).begin() as s:
+        run = Run(ticker="AAPL", trigger="nightly", requested_by="clock", action="finetune", status="running",
+                  started_at=NOW, steps=[], progress=0.4, progress_message="training gru epoch 2/5")
+        s.add(run)
+        s.add(ClockStatus(job_id="nightly-update", next_run_at=NOW, heartbeat_at=NOW, detail={}))
+        s.flush()
+        run_id = run.id
+    eng.dispose()
+    return run_id
+
+
+def test_start_is_refused_while_another_run_is_in_progress(dash_client, fixture_store_url):
+    run_id = _running_run(fixture_store_url)
+    client = dash_client(fixture_store_url, **admin_env())
+    r = call(client, "..admin-ticket.data...admin-start-msg.children..", [("admin-start", "n_clicks", 1)],
+             [("admin-action", "value", "finetune"), ("admin-cells", "value", []), ("admin-epochs", "value", 3)],
+             headers=basic(*ADMIN))
+    body = r.json["response"]
+    assert "admin-ticket" not in body  # no ticket: nothing will start
+    assert f"Refused: run #{run_id}" in str(body["admin-start-msg"])
+
+
+def test_progress_poll_and_cancel(dash_client, fixture_store_url):
+    run_id = _running_run(fixture_store_url)
+    client = dash_client(fixture_store_url, **admin_env())
+    pct, label, text, cancel_disabled, runs, clock, models, options = __import__("dashboard.pages.admin", fromlist=["x"]).poll_view(data.engine())
+    assert pct == 40 and label == "40%" and "epoch 2/5" in text and cancel_disabled is False
+    assert {o["value"] for o in options} == {1, 2, 3, 4}
+    assert "nightly-update: next run 2026-11-27 04:00" in str(clock)  # the scheduler's next run, from clock_status
+    r = call(client, "admin-cancel-msg.children", [("admin-cancel", "n_clicks", 1)], headers=basic(*ADMIN))
+    assert f"Asked run #{run_id} to stop" in r.get_data(as_text=True)
+    from marketdata.runs import active_run
+    assert active_run(data.engine())["cancel_requested"] is True
+
+
+@pytest.mark.parametrize(
+    "action, cells, epochs, expect",
+    [
+        ("finetune", [], 3, {"action": "finetune", "cells": ["gru"], "epochs": 3}),
+        ("retrain", ["lstm", "gru", "bogus"], "5", {"action": "retrain", "cells": ["lstm", "gru"], "epochs": 5}),
+        ("retrain", ["gru"], None, {"action": "retrain", "cells": ["gru"], "epochs": None}),
+        ("retrain", [], 3, "at least one cell"),
+        ("retrain", ["gru"], 0, "between 1 and"),
+        ("retrain", ["gru"], "ten", "whole number"),
+        ("delete", ["gru"], 3, "unknown action"),
+    ],
+)
+def test_validate_request(action, cells, epochs, expect):
+    if isinstance(expect, dict):
+        assert admin_actions.validate_request(action, cells, epochs) == expect
+    else:
+        with pytest.raises(admin_actions.Refused, match=expect):
+            admin_actions.validate_request(action, cells, epochs)
+
+
+@pytest.mark.parametrize("run, color, words", [
+    ({"id": 7, "status": "succeeded", "duration_s": 12.0, "promoted": True}, "success", "run #7 succeeded in 12 s; a new champion"),
+    ({"id": 7, "status": "succeeded", "duration_s": 3.0, "promoted": False}, "success", "the champion was kept"),
+    ({"id": 8, "status": "skipped", "duration_s": 0.1, "progress_message": "no new trading day"}, "secondary", "no new trading day"),
+    ({"id": 6, "status": "cancelled", "duration_s": 3.0, "error": "training cancelled"}, "secondary", "Run cancelled: run #6"),
+    ({"id": 9, "status": "failed", "duration_s": 1.0, "error": "JobError: boom"}, "danger", "JobError: boom"),
+])
+def test_run_outcome_in_words(run, color, words):
+    got_color, sentence = admin_actions.describe_run(run)
+    assert got_color == color and words in sentence
+
+
+def test_compare_names_the_cells_not_trained_yet(dash_client, fixture_store_url):
+    eng = make_engine(fixture_store_url)
+    from sqlalchemy import delete
+    from marketdata.tables import Champion, ChampionEvent, ModelOutput, ModelRecord
+    with session_factory(eng).begin() as s:
+        s.execute(delete(ChampionEvent).where(ChampionEvent.cell != "gru"))
+        s.execute(delete(Champion).where(Champion.cell != "gru"))
+        ids = [1, 2]
+        s.execute(delete(ModelOutput).where(ModelOutput.model_id.in_(ids)))
+        s.execute(delete(ModelRecord).where(ModelRecord.id.in_(ids)))
+    eng.dispose()
+    r = render_page(dash_client(fixture_store_url), "/compare")
+    assert "Not trained yet: simplernn, lstm" in r.get_data(as_text=True)
+    assert "python -m jobs train --cells simplernn,lstm" in r.get_data(as_text=True)
+
+
+def test_data_card_flags_stale_prices(dash_client, fixture_store_url):
+    """The offline sample ends in 2013: the freshness of the last close is shown in red, not hidden."""
+    r = render_page(dash_client(fixture_store_url), "/")
+    text = r.get_data(as_text=True)
+    assert "forecast-data-card" in text and "text-danger" in text and "days ago" in text
