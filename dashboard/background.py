@@ -10,11 +10,13 @@ from marketdata.config import Settings
 
 def make_manager(settings: Settings):
     if settings.redis_url:
-        from celery import Celery
         from dash import CeleryManager
 
-        celery_app = Celery("dashboard", broker=settings.redis_url, backend=settings.redis_url)
-        return CeleryManager(celery_app)
+        from marketdata.queue import shared_celery_app
+
+        # The same Celery app as the pipeline tasks (jobs.tasks), so one worker serves both;
+        # it carries the rediss:// TLS options and late acknowledgement.
+        return CeleryManager(shared_celery_app(settings))
     import diskcache
     from dash import DiskcacheManager
 

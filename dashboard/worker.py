@@ -4,7 +4,15 @@
 """
 from __future__ import annotations
 
-from dashboard.app import app
+import sys
+from pathlib import Path
+
+# Celery puts the working directory on sys.path only while it loads this module and
+# removes it afterwards; tasks import ``jobs`` and ``models`` lazily later, so append a
+# second entry for the project root that outlives Celery's removal of the first.
+sys.path.append(str(Path(__file__).resolve().parent.parent))
+
+from dashboard.app import app  # noqa: E402  (registers the background callbacks as tasks)
 
 manager = app._background_manager  # the CeleryManager make_manager built from REDIS_URL
 if manager is None or not hasattr(manager, "handle"):

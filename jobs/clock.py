@@ -124,6 +124,8 @@ class Clock:
 
     # --- jobs ---------------------------------------------------------------------
     def run_for_all_tickers(self, trigger: str, action: str, job_id: str) -> list[dict]:
+        if self.ctx.settings.redis_url:
+            return self.queue_for_all_tickers(trigger, action, job_id)
         results = []
         for ticker in self.ctx.settings.tickers:
             try:
@@ -146,6 +148,23 @@ class Clock:
             note = run.get("error") or run.get("progress_message") or ""
             log.info("%s %s: run #%s %s: %s", job_id, ticker, run["id"], run["status"], note)
             results.append({"ticker": ticker, "run_id": run["id"], "status": run["status"], "message": note})
+        last = {"job_id": job_id, "at": self.ctx.now().isoformat(), "results": results}
+        write_clock_status(self.ctx.engine, self.scheduler, self.ctx.now(), last)
+        return results
+
+    def queue_for_all_tickers(self, trigger: str, action: str, job_id: str) -> list[dict]:
+        """With REDIS_URL set, fan out one task per ticker to the Celery workers (scale
+        out by adding worker dynos); the clock itself stays small and never trains."""
+        from .tasks import fan_out
+
+        try:
+            results = fan_out(list(self.ctx.settings.tickers), trigger=trigger, requested_by="clock", action=action)
+        except Exception as exc:  # broker down: log one line, try again at the next fire time
+            log.error("%s: could not queue the pipeline: %s", job_id, runs.one_line(exc))
+            results = [{"ticker": t, "status": "error", "message": f"queue unavailable: {runs.one_line(exc)}"}
+                       for t in self.ctx.settings.tickers]
+        for r in results:
+            log.info("%s %s: %s", job_id, r["ticker"], r["status"])
         last = {"job_id": job_id, "at": self.ctx.now().isoformat(), "results": results}
         write_clock_status(self.ctx.engine, self.scheduler, self.ctx.now(), last)
         return results

@@ -49,13 +49,13 @@ if app is not None:
 
 
 def fan_out(tickers: list[str], trigger: str = "nightly", requested_by: str = "clock", action: str = "auto",
-            wait_s: float | None = None) -> list[dict]:
+            cells: list[str] | None = None, epochs: int | None = None, wait_s: float | None = None) -> list[dict]:
     """One task per ticker on the workers when a queue is configured, else one after another here."""
     if app is None:
-        return [run_ticker(t, trigger, requested_by, action) for t in tickers]
+        return [run_ticker(t, trigger, requested_by, action, cells, epochs) for t in tickers]
     from celery import group
 
-    result = group(run_ticker_task.s(t, trigger, requested_by, action) for t in tickers).apply_async()
+    result = group(run_ticker_task.s(t, trigger, requested_by, action, cells, epochs) for t in tickers).apply_async()
     if wait_s is None:
         return [{"ticker": t, "status": "queued", "task_id": r.id} for t, r in zip(tickers, result.results)]
     return result.get(timeout=wait_s, propagate=False)

@@ -48,6 +48,8 @@ class Settings:
     yahoo_retries: int = 3
     overlap_days: int = 10
     redis_url: str | None = None
+    # Seconds before Redis hands an unacknowledged task (its worker died) to another worker.
+    celery_visibility_timeout_s: int = 3600
     cache_dir: Path = field(default_factory=lambda: DEFAULT_DATA_DIR / "cache")
     schedule: "ScheduleSettings" = field(default_factory=lambda: ScheduleSettings())
     # Dashboard access. No default passwords: admin actions stay disabled until both
@@ -92,6 +94,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         yahoo_retries=_int(env, "YAHOO_RETRIES", 3),
         overlap_days=_int(env, "PRICE_OVERLAP_DAYS", 10),
         redis_url=env.get("REDIS_URL") or None,
+        celery_visibility_timeout_s=_int(env, "CELERY_VISIBILITY_TIMEOUT", 3600),
         cache_dir=Path(env.get("CACHE_DIR") or data_dir / "cache"),
         admin_user=env.get("ADMIN_USER") or None,
         admin_password=env.get("ADMIN_PASSWORD") or None,

@@ -37,7 +37,10 @@ def make_celery(settings: Settings, include: list[str] | None = None) -> "Celery
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": 3600},
+        # Redis redelivers an unacknowledged task after this many seconds: long enough
+        # for any training run, short enough that a killed worker's task is not lost for long.
+        broker_transport_options={"visibility_timeout": settings.celery_visibility_timeout_s},
+        result_backend_transport_options={"visibility_timeout": settings.celery_visibility_timeout_s},
         result_expires=86400,
         task_serializer="json",
         result_serializer="json",

@@ -37,6 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="recorded trigger (a Heroku Scheduler entry would pass nightly)")
     p.add_argument("--requested-by", default=None, help="recorded requester (default cli:<user>)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument("--queue", action="store_true",
+                   help="send one task per ticker to the Celery workers (needs REDIS_URL) instead of running here")
+    p.add_argument("--wait", type=float, metavar="SECONDS",
+                   help="with --queue: wait up to SECONDS for the workers and report each run")
     p.set_defaults(handler=cmd_nightly)
 
     p = sub.add_parser("runs", help="the run history, newest first")
@@ -88,6 +92,8 @@ def cmd_nightly(args) -> int:
     ctx = bootstrap()
     tickers = [args.ticker.upper()] if args.ticker else list(ctx.settings.tickers)
     who = args.requested_by or f"cli:{getpass.getuser()}"
+    if args.queue:
+        return _nightly_via_queue(ctx, args, tickers, who)
     # SIGTERM (a dyno restart, a one-off's timeout) or Ctrl-C: stop at the next epoch, record
     # the run as cancelled and release the lease, instead of leaving it to expire.
     stop = threading.Event()
@@ -103,6 +109,29 @@ def cmd_nightly(args) -> int:
         )
         print(_describe(run))
         if run["status"] in ("failed", "cancelled"):
+            code = 1
+    return code
+
+
+def _nightly_via_queue(ctx, args, tickers: list[str], who: str) -> int:
+    """Fan the pipeline out to the workers: one task per ticker."""
+    if not ctx.settings.redis_url:
+        raise JobError("--queue needs REDIS_URL (the Celery broker); without it, run without --queue")
+    from ..tasks import fan_out
+
+    try:
+        results = fan_out(tickers, trigger=args.trigger, requested_by=who, action=args.action,
+                          cells=args.cells, epochs=args.epochs, wait_s=args.wait)
+    except Exception as exc:  # broker down, timeout: say so in one line
+        raise JobError(f"could not queue the pipeline: {type(exc).__name__}: {exc}") from None
+    code = 0
+    for r in results:
+        if isinstance(r, dict):
+            print(f"{r['ticker']}: {r['status']}" + (f" (task {r['task_id']})" if r.get("task_id") else "")
+                  + (f" run #{r['run_id']}" if r.get("run_id") else "") + (f": {r['error']}" if r.get("error") else ""))
+            code = code or int(r["status"] in ("failed", "cancelled", "refused"))
+        else:  # an exception a task raised, returned because propagate=False
+            print(f"task error: {r}")
             code = 1
     return code
 
