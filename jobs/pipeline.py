@@ -352,7 +352,7 @@ def _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, *,
 
     try:
         # 1. prices
-        report(0.01, "updating prices", force=True)
+        report(0.01, "updating prices" if update_prices and prices is None else "reading prices", force=True)
         if prices is None and not update_prices:
             last_price = save(lambda: last_stored_date(engine, ticker))
             save(lambda: runs.add_step(engine, run_id, "prices", f"{ticker}: training on the stored prices, "
@@ -370,7 +370,7 @@ def _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, *,
             last_price = prices.index[-1].date()
             save(lambda: runs.add_step(engine, run_id, "prices", f"{ticker}: given {len(prices)} rows up to {last_price}",
                                        ctx.now()))
-        report(PRICES_DONE, "prices up to date", force=True)
+        report(PRICES_DONE, "prices ready", force=True)
         cancel.check()
 
         # 2. decide
@@ -427,7 +427,9 @@ def _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, *,
         detail["train_seconds"] = round(train_wall, 2)  # wall time of the training step, all cells
         summary = (
             f"{plan.kind}: trained {', '.join(o.cell for o in outcomes)} in {detail['train_seconds']:.1f}s; "
-            + (f"promoted {', '.join(promoted_cells)}" if promoted_cells else "champion kept (candidate was worse)")
+            + (f"promoted {', '.join(promoted_cells)}" if promoted_cells
+               else "champion kept (promotion not asked for)" if not promote and plan.kind != "finetune"
+               else "champion kept (candidate was worse)")
         )
         save(lambda: runs.add_step(engine, run_id, "train", summary, ctx.now()))
         report(TRAIN_END, summary, force=True)
