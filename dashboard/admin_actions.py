@@ -26,16 +26,21 @@ class Refused(ValueError):
     """A request the admin page turns down, with the reason to show."""
 
 
-def validate_request(action: str, cells: list[str] | None, epochs) -> dict:
-    """The run request as the pipeline wants it, or Refused saying what is wrong."""
+def validate_request(action: str, cells: list[str] | None, epochs, ticker: str | None = None,
+                     tickers: tuple[str, ...] = ()) -> dict:
+    """The run request as the pipeline wants it, or Refused saying what is wrong.
+
+    ``ticker`` None means the default ticker; otherwise it must be one of ``tickers``."""
     if action not in ACTIONS:
         raise Refused(f"unknown action {action!r}; choose fine-tune or full retrain")
+    if ticker is not None and ticker not in tickers:
+        raise Refused(f"unknown ticker {ticker!r}; configured: {', '.join(tickers)}")
     if action == "finetune":
-        return {"action": "finetune", "cells": ["gru"], "epochs": _epochs(epochs)}
+        return {"action": "finetune", "cells": ["gru"], "epochs": _epochs(epochs), "ticker": ticker}
     cells = [c for c in (cells or []) if c in CELLS]
     if not cells:
         raise Refused("choose at least one cell type to retrain")
-    return {"action": "retrain", "cells": cells, "epochs": _epochs(epochs)}
+    return {"action": "retrain", "cells": cells, "epochs": _epochs(epochs), "ticker": ticker}
 
 
 def _epochs(epochs) -> int | None:
@@ -72,7 +77,7 @@ def execute_run(settings: Settings, ticket: dict) -> tuple[str, str]:
         return "warning", f"Not started: the training pipeline is not installed in this deployment ({exc})."
     ctx = bootstrap()
     try:
-        result = run_pipeline(ctx, ticker=settings.default_ticker, trigger="manual",
+        result = run_pipeline(ctx, ticker=req.get("ticker") or settings.default_ticker, trigger="manual",
                               requested_by=f"ui:{fields['actor']}", action=req["action"],
                               cells=req["cells"], epochs=req["epochs"])
     except RunInProgress as exc:

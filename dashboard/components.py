@@ -68,3 +68,15 @@ def fmt_dt(when) -> str:
     if isinstance(when, datetime):
         return when.strftime("%Y-%m-%d %H:%M UTC" if when.tzinfo else "%Y-%m-%d %H:%M")
     return str(when)
+
+
+def ticker_bar(page: str, path: str, current: str, tickers) -> html.Div:
+    """The page's ticker (a Store its callbacks read) and, with several tickers, links
+    to switch: the ticker lives in the URL (``?ticker=MSFT``), so a view can be shared."""
+    parts = [dcc.Store(id=f"{page}-ticker", data=current)]
+    if len(tickers) > 1:
+        parts.append(dbc.ButtonGroup([
+            dbc.Button(t, href=f"{path}?ticker={t}", external_link=True, size="sm", outline=t != current,
+                       color="primary", id=f"{page}-ticker-{t}")
+            for t in tickers], className="mb-2"))
+    return html.Div(parts)

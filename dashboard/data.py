@@ -40,6 +40,12 @@ def reads() -> ReadCache:
     return ReadCache(engine(), ttl_seconds=settings().dashboard_cache_seconds)
 
 
+def ticker_choice(ticker: str | None) -> str:
+    """The ticker a page asked for (``?ticker=MSFT``) if it is configured, else the default."""
+    wanted = (ticker or "").strip().upper()
+    return wanted if wanted in settings().tickers else settings().default_ticker
+
+
 def snapshot(ticker: str | None = None) -> Snapshot:
     """What the analyst pages draw for ``ticker`` (default: the first of TICKERS)."""
     return reads().get(ticker or settings().default_ticker)

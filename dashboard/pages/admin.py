@@ -10,6 +10,7 @@ from dashboard.components import ago, fmt_dt
 from dashboard.figures.common import label
 from marketdata import queries, runs as run_history
 from marketdata.outputs import CELL_LABELS, CELLS
+from marketdata.queue import queue_status
 from marketdata.registry import RegistryError
 
 dash.register_page(__name__, path="/admin", name="Admin", title="Admin - AAPL", order=3)
@@ -37,9 +38,12 @@ def _cell(v):
     return "" if v is None else str(v)
 
 
-def start_form():
+def start_form(tickers, default: str):
     return dbc.Card(dbc.CardBody([
         html.H5("Start a run"),
+        # With several tickers (TICKERS=AAPL,MSFT,...) the admin picks whose models to work on.
+        html.Div(dcc.Dropdown(id="admin-ticker", options=list(tickers), value=default, clearable=False),
+                 style={"maxWidth": "12rem"} if len(tickers) > 1 else {"display": "none"}, className="mb-2"),
         dbc.RadioItems(id="admin-action", value="finetune", options=[
             {"label": "Fine-tune the GRU champion on the newest prices", "value": "finetune"},
             {"label": "Full retrain of the chosen cell types", "value": "retrain"}]),
@@ -90,7 +94,7 @@ def layout(**_query):
         dbc.Row([dbc.Col(html.H3("Admin"), md="auto"),
                  dbc.Col(html.Span(f"signed in as {user}", className="text-muted"), md="auto")], align="center"),
         dbc.Row([
-            dbc.Col([start_form(), champion_form()], lg=6),
+            dbc.Col([start_form(settings.tickers, settings.default_ticker), champion_form()], lg=6),
             dbc.Col([
                 dbc.Card(dbc.CardBody([html.H5("Scheduler"), html.Div(id="admin-clock")]), className="mb-3"),
                 dbc.Card(dbc.CardBody([html.H5("Run history"), html.Div(id="admin-runs")]), className="mb-3"),
@@ -112,12 +116,17 @@ def _guard():
     State("admin-action", "value"),
     State("admin-cells", "value"),
     State("admin-epochs", "value"),
+    State("admin-ticker", "value"),
     prevent_initial_call=True,
 )
-def on_start(_n, action, cells, epochs):
+def on_start(_n, action, cells, epochs, ticker=None):
     try:
         user = _guard()
-        req = admin_actions.validate_request(action, cells, epochs)
+        settings = data.settings()
+        req = admin_actions.validate_request(action, cells, epochs, ticker, settings.tickers)
+        queue_ok, queue_why = queue_status(settings, timeout_s=0.5)
+        if not queue_ok:  # Redis down: say so instead of failing inside Dash's Celery manager
+            raise admin_actions.Refused(f"Not started: {queue_why}. Analyst pages keep serving; try again later.")
         refusal = admin_actions.refusal_for_running(run_history.active_run(data.engine()))
         if refusal:
             raise admin_actions.Refused(refusal)
@@ -140,12 +149,12 @@ def on_ticket(ticket):
     return _alert(color, message, id_="admin-run-outcome"), None
 
 
-def poll_view(engine):
+def poll_view(engine, ticker: str | None = None):
     """(progress value, progress label, progress text, cancel disabled, runs table, clock, models table, options)."""
     run = run_history.active_run(engine)
     runs = run_history.list_runs(engine, limit=15)
     clock = run_history.clock_status(engine)
-    models = queries.models_table(engine, data.settings().default_ticker)
+    models = queries.models_table(engine, ticker or data.settings().default_ticker)
     if run:
         pct = round(100 * float(run["progress"] or 0))
         text = f"run #{run['id']} ({run['action']}, {run['trigger']}): {run['progress_message'] or 'working'}"
@@ -159,6 +168,9 @@ def poll_view(engine):
     else:
         clock_view = html.P(["The clock process has not reported yet. Start it with ", html.Code("python -m jobs clock"), "."],
                             className="text-muted mb-0")
+    queue_ok, queue_why = queue_status(data.settings(), timeout_s=0.3)
+    clock_view = html.Div([clock_view, html.P(queue_why.capitalize() + ".", id="admin-queue",
+                                              className="mb-0 mt-1 " + ("text-muted" if queue_ok else "text-danger fw-bold"))])
     for r in runs:
         r["duration_s"] = f"{r['duration_s']:.1f}" if r.get("duration_s") is not None else ""
         r["promoted"] = {True: "yes", False: "no"}.get(r.get("promoted"), "")
@@ -187,13 +199,14 @@ def poll_view(engine):
     Output("admin-models", "children"),
     Output("admin-promote-model", "options"),
     Input("admin-poll", "n_intervals"),
+    State("admin-ticker", "value"),
 )
-def on_poll(_n):
+def on_poll(_n, ticker=None):
     try:
         _guard()
     except auth.NotAuthorized:
         raise dash.exceptions.PreventUpdate
-    return poll_view(data.engine())
+    return poll_view(data.engine(), ticker)
 
 
 @callback(Output("admin-cancel-msg", "children"), Input("admin-cancel", "n_clicks"), prevent_initial_call=True)
@@ -215,9 +228,10 @@ def on_cancel(_n):
     Input("admin-rollback", "n_clicks"),
     State("admin-promote-model", "value"),
     State("admin-rollback-cell", "value"),
+    State("admin-ticker", "value"),
     prevent_initial_call=True,
 )
-def on_champion(_p, _r, model_id, cell):
+def on_champion(_p, _r, model_id, cell, ticker=None):
     try:
         user = _guard()
         if ctx.triggered_id == "admin-promote":
@@ -227,7 +241,7 @@ def on_champion(_p, _r, model_id, cell):
         else:
             if not cell:
                 return _alert("warning", "Choose a cell type to roll back.")
-            msg = admin_actions.rollback(data.engine(), data.settings().default_ticker, cell, f"ui:{user}")
+            msg = admin_actions.rollback(data.engine(), data.ticker_choice(ticker), cell, f"ui:{user}")
     except auth.NotAuthorized as exc:
         return _alert("warning", str(exc))
     except RegistryError as exc:  # unknown model, already champion, nothing to roll back to

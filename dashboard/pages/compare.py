@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, dash_table, html
+from dash import Input, Output, State, callback, dash_table, html
 
 from dashboard import data
-from dashboard.components import graph, missing
+from dashboard.components import graph, missing, ticker_bar
 from dashboard.figures.compare import horizon_figure, loss_figure, metrics_frame, overlay_figure
 from marketdata.queries import Snapshot
 
@@ -30,8 +30,12 @@ def compare_view(snap: Snapshot):
     return data.reads().memo(snap, "compare", build)
 
 
-def layout(**_query):
-    snap = data.snapshot()
+def layout(ticker: str | None = None, **_query):
+    snap = data.snapshot(data.ticker_choice(ticker))
+    return html.Div([ticker_bar("compare", "/compare", snap.ticker, data.settings().tickers), page_body(snap)])
+
+
+def page_body(snap: Snapshot):
     if not snap.has_prices:
         return html.Div([html.H3("Compare cell types"), missing("No prices are stored yet.", "python -m jobs init", id_="compare-empty")])
     if not snap.has_models:
@@ -72,9 +76,10 @@ def layout(**_query):
     return html.Div(parts)
 
 
-@callback(Output("compare-horizon", "figure"), Input("compare-measure", "value"), prevent_initial_call=True)
-def on_measure(measure: str):
-    snap = data.snapshot()
+@callback(Output("compare-horizon", "figure"), Input("compare-measure", "value"), State("compare-ticker", "data"),
+          prevent_initial_call=True)
+def on_measure(measure: str, ticker: str | None = None):
+    snap = data.snapshot(ticker)
     metrics = _collect(snap, "metrics")
     if not metrics:
         raise dash.exceptions.PreventUpdate

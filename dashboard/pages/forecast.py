@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, Patch, State, callback, dcc, html
 
 from dashboard import data
-from dashboard.components import ago, card, cell_selector, default_cell, fmt_dt, graph, missing
+from dashboard.components import ago, card, cell_selector, default_cell, fmt_dt, graph, missing, ticker_bar
 from dashboard.figures.common import empty_figure, label
 from dashboard.figures.forecast import forecast_figure, forecast_table, forecast_zoom_figure, history_figure, rmse_in_words
 from marketdata.queries import Snapshot
@@ -56,8 +56,12 @@ def forecast_view(snap: Snapshot, cell: str):
     return main, zoom, headline_cards(snap, cell), words
 
 
-def layout(**_query):
-    snap = data.snapshot()
+def layout(ticker: str | None = None, **_query):
+    snap = data.snapshot(data.ticker_choice(ticker))
+    return html.Div([ticker_bar("forecast", "/", snap.ticker, data.settings().tickers), page_body(snap)])
+
+
+def page_body(snap: Snapshot):
     if not snap.has_prices:
         return html.Div([html.H3("Forecast"), missing(*NO_PRICES, id_="forecast-empty")])
     if not snap.has_models:
@@ -84,10 +88,11 @@ def layout(**_query):
     Output("forecast-cards", "children"),
     Output("forecast-rmse-words", "children"),
     Input("forecast-cell", "value"),
+    State("forecast-ticker", "data"),
     prevent_initial_call=True,
 )
-def on_cell(cell: str):
-    snap = data.snapshot()
+def on_cell(cell: str, ticker: str | None = None):
+    snap = data.snapshot(ticker)
     if cell not in snap.cells:
         raise dash.exceptions.PreventUpdate
     main, zoom, cards, words = forecast_view(snap, cell)
@@ -118,10 +123,11 @@ def forecast_csv(snap: Snapshot, cell: str) -> tuple[str, str]:
     Output("forecast-download", "data"),
     Input("forecast-download-btn", "n_clicks"),
     State("forecast-cell", "value"),
+    State("forecast-ticker", "data"),
     prevent_initial_call=True,
 )
-def on_download(_n, cell: str):
-    snap = data.snapshot()
+def on_download(_n, cell: str, ticker: str | None = None):
+    snap = data.snapshot(ticker)
     if cell not in snap.cells or "forecast" not in snap.cells[cell].outputs:
         raise dash.exceptions.PreventUpdate
     name, text = forecast_csv(snap, cell)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, html
+from dash import Input, Output, State, callback, html
 
 from dashboard import data
-from dashboard.components import cell_selector, default_cell, graph, missing
+from dashboard.components import cell_selector, default_cell, graph, missing, ticker_bar
 from dashboard.figures.residuals import (
     acf_figure, bias_sentence, dm_sentence, ljung_box_sentence, qq_figure, residual_histogram,
     residuals_over_time, rolling_bias_figure,
@@ -38,8 +38,12 @@ def _ready(snap: Snapshot) -> list[str]:
     return [c for c, v in snap.cells.items() if "predictions" in v.outputs and "residual_diagnostics" in v.outputs]
 
 
-def layout(**_query):
-    snap = data.snapshot()
+def layout(ticker: str | None = None, **_query):
+    snap = data.snapshot(data.ticker_choice(ticker))
+    return html.Div([ticker_bar("residuals", "/residuals", snap.ticker, data.settings().tickers), page_body(snap)])
+
+
+def page_body(snap: Snapshot):
     if not snap.has_prices:
         return html.Div([html.H3("Residuals"), missing("No prices are stored yet.", "python -m jobs init", id_="residuals-empty")])
     cells = _ready(snap)
@@ -64,10 +68,11 @@ def layout(**_query):
     *[Output(i, "figure") for i in GRAPH_IDS],
     Output("residuals-notes", "children"),
     Input("residuals-cell", "value"),
+    State("residuals-ticker", "data"),
     prevent_initial_call=True,
 )
-def on_cell(cell: str):
-    snap = data.snapshot()
+def on_cell(cell: str, ticker: str | None = None):
+    snap = data.snapshot(ticker)
     if cell not in _ready(snap):
         raise dash.exceptions.PreventUpdate
     figs, notes = residual_view(snap, cell)

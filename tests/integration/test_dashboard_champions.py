@@ -14,12 +14,12 @@ FORECAST_OUT = "..forecast-graph.figure...forecast-zoom.figure...forecast-cards.
 def _champion_action(client, button: str, model_id=None, cell=None, headers=None):
     return call(client, CHAMPION, [("admin-promote", "n_clicks", 1 if button == "admin-promote" else None),
                                    ("admin-rollback", "n_clicks", 1 if button == "admin-rollback" else None)],
-                [("admin-promote-model", "value", model_id), ("admin-rollback-cell", "value", cell)],
+                [("admin-promote-model", "value", model_id), ("admin-rollback-cell", "value", cell), ("admin-ticker", "value", None)],
                 headers=headers if headers is not None else basic(*ADMIN), changed=[f"{button}.n_clicks"])
 
 
 def _gru_card(client) -> str:
-    r = call(client, FORECAST_OUT, [("forecast-cell", "value", "gru")])
+    r = call(client, FORECAST_OUT, [("forecast-cell", "value", "gru")], [("forecast-ticker", "data", None)])
     return str(r.json["response"]["forecast-cards"]["children"])
 
 

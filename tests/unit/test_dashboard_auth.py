@@ -14,7 +14,7 @@ from tests.support.dash_client import basic, call, render_page
 from tests.support.dashboard_env import ADMIN, ANALYST, admin_env, dash_client, fixture_store_file, fixture_store_url  # noqa: F401
 
 START = "..admin-ticket.data...admin-start-msg.children.."
-START_STATE = [("admin-action", "value", "retrain"), ("admin-cells", "value", ["gru"]), ("admin-epochs", "value", 2)]
+START_STATE = [("admin-action", "value", "retrain"), ("admin-cells", "value", ["gru"]), ("admin-epochs", "value", 2), ("admin-ticker", "value", None)]
 
 
 def _settings(**env):
@@ -120,7 +120,7 @@ def test_admin_start_with_credentials_issues_a_ticket(dash_client, fixture_store
     r = call(client, START, [("admin-start", "n_clicks", 1)], START_STATE, headers=basic(*ADMIN))
     assert r.status_code == 200
     ticket = r.json["response"]["admin-ticket"]["data"]
-    assert ticket["request"] == {"action": "retrain", "cells": ["gru"], "epochs": 2} and ticket["actor"] == "boss"
+    assert ticket["request"] == {"action": "retrain", "cells": ["gru"], "epochs": 2, "ticker": None} and ticket["actor"] == "boss"
 
 
 def test_admin_page_needs_admin_login(dash_client, fixture_store_url):

@@ -26,15 +26,15 @@ SCRIPT = textwrap.dedent(
     statuses = [c.get(p, headers=h).status_code for p in ["/", "/residuals", "/compare", "/admin", "/healthz"]]
     statuses += [render_page(c, p, headers=h).status_code for p in ["/", "/residuals", "/compare", "/admin"]]
     statuses.append(call(c, "..forecast-graph.figure...forecast-zoom.figure...forecast-cards.children...forecast-rmse-words.children..",
-                         [("forecast-cell", "value", "lstm")]).status_code)
-    statuses.append(call(c, "forecast-download.data", [("forecast-download-btn", "n_clicks", 1)], [("forecast-cell", "value", "gru")]).status_code)
-    statuses.append(call(c, "compare-horizon.figure", [("compare-measure", "value", "mae")]).status_code)
+                         [("forecast-cell", "value", "lstm")], [("forecast-ticker", "data", None)]).status_code)
+    statuses.append(call(c, "forecast-download.data", [("forecast-download-btn", "n_clicks", 1)], [("forecast-cell", "value", "gru"), ("forecast-ticker", "data", None)]).status_code)
+    statuses.append(call(c, "compare-horizon.figure", [("compare-measure", "value", "mae")], [("compare-ticker", "data", None)]).status_code)
     statuses.append(call(c, "..admin-progress.value...admin-progress.label...admin-progress-text.children...admin-cancel.disabled...admin-runs.children...admin-clock.children...admin-models.children...admin-promote-model.options..",
-                         [("admin-poll", "n_intervals", 1)], headers=h).status_code)
+                         [("admin-poll", "n_intervals", 1)], [("admin-ticker", "value", None)], headers=h).status_code)
     statuses.append(call(c, "..admin-ticket.data...admin-start-msg.children..", [("admin-start", "n_clicks", 1)],
-                         [("admin-action", "value", "finetune"), ("admin-cells", "value", []), ("admin-epochs", "value", 2)], headers=h).status_code)
+                         [("admin-action", "value", "finetune"), ("admin-cells", "value", []), ("admin-epochs", "value", 2), ("admin-ticker", "value", None)], headers=h).status_code)
     statuses.append(call(c, "admin-champion-msg.children", [("admin-promote", "n_clicks", None), ("admin-rollback", "n_clicks", 1)],
-                         [("admin-promote-model", "value", None), ("admin-rollback-cell", "value", "gru")], headers=h,
+                         [("admin-promote-model", "value", None), ("admin-rollback-cell", "value", "gru"), ("admin-ticker", "value", None)], headers=h,
                          changed=["admin-rollback.n_clicks"]).status_code)
     forbidden = sorted(m for m in sys.modules if m.split(".")[0] in {"tensorflow", "keras", "apscheduler", "models", "jobs"})
     print(json.dumps({"statuses": statuses, "forbidden": forbidden}))

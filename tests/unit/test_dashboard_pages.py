@@ -33,7 +33,7 @@ def test_admin_page_on_an_empty_store(dash_client, sqlite_url):
     assert render_page(client, "/admin", headers=basic(*ADMIN)).status_code == 200
     r = call(client, "..admin-progress.value...admin-progress.label...admin-progress-text.children...admin-cancel.disabled"
                      "...admin-runs.children...admin-clock.children...admin-models.children...admin-promote-model.options..",
-             [("admin-poll", "n_intervals", 1)], headers=basic(*ADMIN))
+             [("admin-poll", "n_intervals", 1)], [("admin-ticker", "value", None)], headers=basic(*ADMIN))
     text = r.get_data(as_text=True)
     assert r.status_code == 200 and "No runs yet" in text and "python -m jobs clock" in text and "No trained models yet" in text
 
@@ -64,7 +64,7 @@ def test_pages_draw_their_graphs(dash_client, fixture_store_url, path, graphs):
 
 def test_changing_cell_redraws_forecast(dash_client, fixture_store_url):
     client = dash_client(fixture_store_url)
-    r = call(client, FORECAST_OUT, [("forecast-cell", "value", "lstm")])
+    r = call(client, FORECAST_OUT, [("forecast-cell", "value", "lstm")], [("forecast-ticker", "data", None)])
     patch = r.json["response"]["forecast-graph"]["figure"]
     # a Patch: traces 1.. and the split shading are replaced, the 3,270-point history is not resent
     replaced = {tuple(op["location"]): op["params"]["value"] for op in patch["operations"] if op["operation"] == "Assign"}
@@ -75,7 +75,7 @@ def test_changing_cell_redraws_forecast(dash_client, fixture_store_url):
 
 def test_download_is_the_shown_forecast_as_csv(dash_client, fixture_store_url):
     client = dash_client(fixture_store_url)
-    r = call(client, "forecast-download.data", [("forecast-download-btn", "n_clicks", 1)], [("forecast-cell", "value", "gru")])
+    r = call(client, "forecast-download.data", [("forecast-download-btn", "n_clicks", 1)], [("forecast-cell", "value", "gru"), ("forecast-ticker", "data", None)])
     payload = r.json["response"]["forecast-download"]["data"]
     lines = payload["content"].strip().splitlines()
     assert payload["filename"] == "AAPL-gru-v2-forecast.csv"
@@ -85,9 +85,9 @@ def test_download_is_the_shown_forecast_as_csv(dash_client, fixture_store_url):
 def test_residual_and_compare_callbacks(dash_client, fixture_store_url):
     client = dash_client(fixture_store_url)
     out = "..residuals-time.figure...residuals-hist.figure...residuals-acf.figure...residuals-qq.figure...residuals-bias.figure...residuals-notes.children.."
-    r = call(client, out, [("residuals-cell", "value", "simplernn")])
+    r = call(client, out, [("residuals-cell", "value", "simplernn")], [("residuals-ticker", "data", None)])
     assert r.status_code == 200 and "Ljung-Box" in r.get_data(as_text=True)
-    r = call(client, "compare-horizon.figure", [("compare-measure", "value", "mape")])
+    r = call(client, "compare-horizon.figure", [("compare-measure", "value", "mape")], [("compare-ticker", "data", None)])
     assert r.json["response"]["compare-horizon"]["figure"]["layout"]["yaxis"]["title"]["text"] == "MAPE (%)"
 
 
@@ -108,7 +108,7 @@ def test_start_is_refused_while_another_run_is_in_progress(dash_client, fixture_
     run_id = _running_run(fixture_store_url)
     client = dash_client(fixture_store_url, **admin_env())
     r = call(client, "..admin-ticket.data...admin-start-msg.children..", [("admin-start", "n_clicks", 1)],
-             [("admin-action", "value", "finetune"), ("admin-cells", "value", []), ("admin-epochs", "value", 3)],
+             [("admin-action", "value", "finetune"), ("admin-cells", "value", []), ("admin-epochs", "value", 3), ("admin-ticker", "value", None)],
              headers=basic(*ADMIN))
     body = r.json["response"]
     assert "admin-ticket" not in body  # no ticket: nothing will start
@@ -131,9 +131,9 @@ def test_progress_poll_and_cancel(dash_client, fixture_store_url):
 @pytest.mark.parametrize(
     "action, cells, epochs, expect",
     [
-        ("finetune", [], 3, {"action": "finetune", "cells": ["gru"], "epochs": 3}),
-        ("retrain", ["lstm", "gru", "bogus"], "5", {"action": "retrain", "cells": ["lstm", "gru"], "epochs": 5}),
-        ("retrain", ["gru"], None, {"action": "retrain", "cells": ["gru"], "epochs": None}),
+        ("finetune", [], 3, {"action": "finetune", "cells": ["gru"], "epochs": 3, "ticker": None}),
+        ("retrain", ["lstm", "gru", "bogus"], "5", {"action": "retrain", "cells": ["lstm", "gru"], "epochs": 5, "ticker": None}),
+        ("retrain", ["gru"], None, {"action": "retrain", "cells": ["gru"], "epochs": None, "ticker": None}),
         ("retrain", [], 3, "at least one cell"),
         ("retrain", ["gru"], 0, "between 1 and"),
         ("retrain", ["gru"], "ten", "whole number"),

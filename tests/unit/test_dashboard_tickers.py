@@ -1,0 +1,75 @@
+"""Several tickers (TICKERS=AAPL,MSFT): pages follow ``?ticker=``, callbacks follow the page's ticker."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from marketdata.db import create_schema, make_engine, session_factory
+from marketdata.prices import insert_prices
+from marketdata.sources.offline import OfflineSampleSource
+from tests.support.dash_client import basic, call, render_page
+from tests.support.dashboard_env import ADMIN, admin_env, dash_client, fixture_store_file, fixture_store_url  # noqa: F401
+
+NOW = datetime(2026, 11, 27, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def two_ticker_store(fixture_store_url):
+    """The fixture store (AAPL with models) plus MSFT prices from the offline sample, no MSFT model."""
+    engine = make_engine(fixture_store_url)
+    create_schema(engine)
+    with session_factory(engine).begin() as s:
+        insert_prices(s, "MSFT", OfflineSampleSource().fetch("MSFT"), "offline-sample", NOW)
+    engine.dispose()
+    return fixture_store_url
+
+
+def page_json(client, path, search):
+    r = client.post("/_dash-update-component", content_type="application/json", data=json.dumps({
+        "output": ".._pages_content.children..._pages_store.data..",
+        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+        "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
+                   {"id": "_pages_location", "property": "search", "value": search}],
+        "changedPropIds": ["_pages_location.pathname"], "state": []}))
+    assert r.status_code == 200
+    return r.get_data(as_text=True)
+
+
+def test_ticker_query_selects_the_ticker(dash_client, two_ticker_store):
+    client = dash_client(two_ticker_store, TICKERS="AAPL,MSFT")
+    text = page_json(client, "/", "?ticker=MSFT")
+    # MSFT has prices but no model yet: the page says so, for MSFT, and offers both tickers.
+    assert '"data": "MSFT"' in text.replace('"data":"MSFT"', '"data": "MSFT"')
+    assert "No trained model yet" in text
+    assert "forecast-ticker-AAPL" in text and "forecast-ticker-MSFT" in text
+
+
+def test_unknown_ticker_falls_back_to_the_default(dash_client, two_ticker_store):
+    client = dash_client(two_ticker_store, TICKERS="AAPL,MSFT")
+    text = page_json(client, "/", "?ticker=NOPE")
+    assert "AAPL forecast" in text
+
+
+def test_single_ticker_shows_no_switch(dash_client, fixture_store_url):
+    client = dash_client(fixture_store_url)
+    assert "forecast-ticker-AAPL" not in render_page(client, "/").get_data(as_text=True)
+
+
+def test_callbacks_read_the_pages_ticker(dash_client, two_ticker_store):
+    client = dash_client(two_ticker_store, TICKERS="AAPL,MSFT")
+    out = "..forecast-graph.figure...forecast-zoom.figure...forecast-cards.children...forecast-rmse-words.children.."
+    aapl = call(client, out, [("forecast-cell", "value", "gru")], [("forecast-ticker", "data", "AAPL")])
+    assert aapl.status_code == 200 and "RMSE" in aapl.get_data(as_text=True)  # AAPL has a GRU
+    # MSFT has no GRU: the callback declines to redraw rather than show AAPL's forecast.
+    msft = call(client, out, [("forecast-cell", "value", "gru")], [("forecast-ticker", "data", "MSFT")])
+    assert msft.status_code == 204
+
+
+def test_admin_refuses_an_unknown_ticker(dash_client, two_ticker_store):
+    client = dash_client(two_ticker_store, TICKERS="AAPL,MSFT", **admin_env())
+    r = call(client, "..admin-ticket.data...admin-start-msg.children..", [("admin-start", "n_clicks", 1)],
+             [("admin-action", "value", "finetune"), ("admin-cells", "value", []), ("admin-epochs", "value", 2),
+              ("admin-ticker", "value", "TSLA")], headers=basic(*ADMIN))
+    assert "unknown ticker" in r.get_data(as_text=True)
