@@ -169,7 +169,7 @@ def poll_view(engine, ticker: str | None = None):
         clock_view = html.P(["The clock process has not reported yet. Start it with ", html.Code("python -m jobs clock"), "."],
                             className="text-muted mb-0")
     queue_ok, queue_why = queue_status(data.settings(), timeout_s=0.3)
-    clock_view = html.Div([clock_view, html.P(queue_why.capitalize() + ".", id="admin-queue",
+    clock_view = html.Div([clock_view, html.P(queue_why[0].upper() + queue_why[1:] + ".", id="admin-queue",
                                               className="mb-0 mt-1 " + ("text-muted" if queue_ok else "text-danger fw-bold"))])
     for r in runs:
         r["duration_s"] = f"{r['duration_s']:.1f}" if r.get("duration_s") is not None else ""

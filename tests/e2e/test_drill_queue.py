@@ -109,3 +109,74 @@ def test_worker_killed_mid_task_is_redelivered_and_recovered(pg_url, tmp_path):
         with engine.connect() as conn:
             assert conn.execute(sa.text("select count(*) from leases where expires_at > now()")).scalar() == 0
         engine.dispose()
+
+
+@pytest.fixture
+def shared_redis_url():
+    """A database of the machine's Redis, emptied before and after."""
+    import redis as redis_py
+
+    url = REDIS_URL.rsplit("/", 1)[0] + "/14"
+    client = redis_py.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except Exception as exc:
+        service_missing(f"Redis not reachable at {url}: {type(exc).__name__}")
+    client.flushdb()
+    yield url
+    client.flushdb()
+
+
+def champions(engine):
+    with engine.connect() as conn:
+        return {(t, c): v for t, c, v in conn.execute(sa.text(
+            "select c.ticker, c.cell, m.version from champions c join models m on m.id = c.model_id"))}
+
+
+def test_web_clock_and_worker_on_postgres_and_redis(pg_url, shared_redis_url, tmp_path):
+    """The Procfile for real: the clock bootstraps via the queue, a nightly run is
+    fanned out per ticker, the worker trains, and the web serves the new champion."""
+    from scripts.web_server import WebServer
+    from tests.support.http_dash import page
+
+    env = {**os.environ, "DATABASE_URL": pg_url, "REDIS_URL": shared_redis_url, "PRICE_SOURCE": "offline",
+           "TICKERS": "AAPL,MSFT", "PIPELINE_EPOCHS": "2", "DATA_DIR": str(tmp_path / "data"),
+           "CACHE_DIR": str(tmp_path / "cache"), "LEASE_TTL_SECONDS": "30", "DASHBOARD_CACHE_SECONDS": "2"}
+    assert jobs("migrate", env=env).returncode == 0  # the Procfile's release step
+    engine = sa.create_engine(pg_url)
+    worker = start_worker(env, tmp_path / "worker.log")
+    clock = subprocess.Popen([sys.executable, "-m", "jobs", "clock"], cwd=ROOT, env=env,
+                             stdout=open(tmp_path / "clock.log", "wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        with WebServer({k: v for k, v in env.items()}, workers=2, log_path=tmp_path / "web.log") as web:
+            # Fresh store: the clock seeds prices and queues a first training per ticker.
+            wait_for(lambda: {("AAPL", "gru"), ("MSFT", "gru")} <= set(champions(engine)), 300,
+                     "the bootstrap trainings on the worker")
+            assert clock.poll() is None, (tmp_path / "clock.log").read_text()[-2000:]
+            before = champions(engine)
+
+            nightly = jobs("nightly", "--queue", "--action", "retrain", "--cells", "gru", "--wait", "300", env=env)
+            assert nightly.returncode == 0, nightly.stdout + nightly.stderr
+            assert nightly.stdout.count("succeeded") == 2, nightly.stdout
+
+            after = champions(engine)
+            # Same seed, same data: the retrained GRU is not worse, so it is promoted.
+            for ticker in ("AAPL", "MSFT"):
+                assert after[(ticker, "gru")] == before[(ticker, "gru")] + 1
+                shown = wait_for(lambda: f"GRU v{after[(ticker, 'gru')]}" in page(web.url, "/", f"?ticker={ticker}").text,
+                                 30, f"the web to show {ticker}'s new champion")
+                assert shown
+            with engine.connect() as conn:
+                triggers = {r[0] for r in conn.execute(sa.text("select distinct trigger from runs"))}
+            assert {"bootstrap", "manual"} <= triggers
+            assert "Task jobs.run_ticker" in (tmp_path / "worker.log").read_text()  # the worker did the training
+    finally:
+        for proc in (clock, worker):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in (clock, worker):
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        engine.dispose()

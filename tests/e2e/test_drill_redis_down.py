@@ -1,0 +1,49 @@
+"""Fault drill: Redis (the Celery broker) goes down under a running web process.
+
+Analysts' pages keep serving forecasts (they read the database, never Redis);
+admins see that the queue is unavailable, and a retrain request is refused with
+that reason instead of an error page. Uses a private redis-server on a spare port.
+"""
+from __future__ import annotations
+
+import pytest
+
+from scripts.web_server import WebServer
+from tests.private_services import private_redis
+from tests.support.dash_client import basic
+from tests.support.dashboard_env import ADMIN, fixture_store_file, fixture_store_url  # noqa: F401
+from tests.support.http_dash import page, forecast, post_callback
+
+pytestmark = [pytest.mark.e2e, pytest.mark.redis]
+
+START_OUT = "..admin-ticket.data...admin-start-msg.children.."
+START_STATE = [("admin-action", "value", "finetune"), ("admin-cells", "value", []), ("admin-epochs", "value", 2),
+               ("admin-ticker", "value", None)]
+POLL_OUT = ("..admin-progress.value...admin-progress.label...admin-progress-text.children...admin-cancel.disabled"
+            "...admin-runs.children...admin-clock.children...admin-models.children...admin-promote-model.options..")
+
+
+def test_redis_down_keeps_analyst_pages_serving(fixture_store_url, tmp_path):
+    with private_redis(tmp_path) as redis:
+        env = {"DATABASE_URL": fixture_store_url, "CACHE_DIR": str(tmp_path / "cache"), "REDIS_URL": redis.url,
+               "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "TICKERS": "AAPL"}
+        with WebServer(env, workers=2, log_path=tmp_path / "gunicorn.log") as web:
+            admin = basic(*ADMIN)
+            up = post_callback(web.url, POLL_OUT, [("admin-poll", "n_intervals", 1)], [("admin-ticker", "value", None)],
+                               headers=admin)
+            assert up.status_code == 200 and "Queue available" in up.text
+
+            redis.stop()  # the broker is gone
+
+            for path in ["/", "/residuals", "/compare"]:
+                r = page(web.url, path)
+                assert r.status_code == 200 and '"type":"Graph"' in r.text.replace(" ", ""), path
+            for cell in ["gru", "lstm", "simplernn"]:  # both workers answer the forecast callback
+                r = forecast(web.url, cell)
+                assert r.status_code == 200 and "figure" in r.text
+            poll = post_callback(web.url, POLL_OUT, [("admin-poll", "n_intervals", 2)], [("admin-ticker", "value", None)],
+                                 headers=admin)
+            assert poll.status_code == 200 and "Queue unavailable: Redis did not answer" in poll.text
+            start = post_callback(web.url, START_OUT, [("admin-start", "n_clicks", 1)], START_STATE, headers=admin)
+            assert start.status_code == 200
+            assert "Not started: queue unavailable" in start.text
