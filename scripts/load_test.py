@@ -32,11 +32,25 @@ def forecast_callback_body(base: str, cell: str = "gru", output_prefix: str = "f
         for part in dep["output"].strip(".").split("...")
     ]
     inputs = [{"id": i["id"], "property": i["property"], "value": cell} for i in dep["inputs"]]
+    # States (the page's ticker) are sent as the browser would with their initial value: None = default.
+    state = [{"id": s["id"], "property": s["property"], "value": None} for s in dep.get("state", [])]
     return {
         "output": dep["output"],
         "outputs": outputs if len(outputs) > 1 else outputs[0],
         "inputs": inputs,
         "changedPropIds": [f"{i['id']}.{i['property']}" for i in inputs],
+        "state": state,
+    }
+
+
+def page_route_body(path: str = "/") -> dict:
+    """The JSON body the browser posts to get a page's layout from Dash Pages' router."""
+    return {
+        "output": ".._pages_content.children..._pages_store.data..",
+        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+        "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
+                   {"id": "_pages_location", "property": "search", "value": ""}],
+        "changedPropIds": ["_pages_location.pathname"],
         "state": [],
     }
 
@@ -103,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     base = args.url.rstrip("/")
     kinds = {
         "healthz (baseline)": ("GET", "/healthz", None),
-        "page load /": ("GET", "/", None),
+        "page shell GET /": ("GET", "/", None),
+        "page layout (router)": ("POST", "/_dash-update-component", page_route_body("/")),
         "forecast callback": ("POST", "/_dash-update-component", forecast_callback_body(base)),
     }
     wall, lat, errors = run(base, args.clients, args.seconds, args.max_requests, kinds)
@@ -124,9 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"{args.clients} clients for {wall:.1f}s: {total} requests, {total / wall:.0f}/s, "
           f"{sum(errors.values())} errors")
-    print(f"{'request':<22}{'count':>8}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
+    print(f"{'request':<24}{'count':>8}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
     for name, r in rows.items():
-        print(f"{name:<22}{r['requests']:>8}{r['errors']:>8}{r['p50_ms']:>9}{r['p95_ms']:>9}{r['max_ms']:>9}")
+        print(f"{name:<24}{r['requests']:>8}{r['errors']:>8}{r['p50_ms']:>9}{r['p95_ms']:>9}{r['max_ms']:>9}")
     return 0
 
 
