@@ -101,6 +101,10 @@ def available(binary: str) -> bool:
 
 @contextmanager
 def private_redis(tmp: Path):
+    if shutil.which("redis-server") is None:
+        from tests.conftest import service_missing
+
+        service_missing("redis-server not installed (apt-get install redis-server)")
     r = PrivateRedis(tmp)
     r.start()
     try:
