@@ -15,25 +15,39 @@ def _split(output: str) -> list[tuple[str, str]]:
     return [tuple(p.rsplit(".", 1)) for p in parts]
 
 
-def call(client, output: str, inputs: list[tuple[str, str, object]], state: list[tuple[str, str, object]] = (),
-         headers: dict | None = None, changed: list[str] | None = None):
-    """POST one callback; ``output`` is Dash's output string (``a.b`` or ``..a.b...c.d..``)."""
+def callback_body(output: str, inputs: list[tuple[str, str, object]], state: list[tuple[str, str, object]] = (),
+                  changed: list[str] | None = None) -> dict:
+    """The JSON the renderer posts for one callback; ``output`` is Dash's output string
+    (``a.b`` or ``..a.b...c.d..``)."""
     outs = [{"id": i, "property": p} for i, p in _split(output)]
-    body = {
+    return {
         "output": output,
         "outputs": outs if output.startswith("..") else outs[0],
         "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
         "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
         "changedPropIds": changed if changed is not None else [f"{i}.{p}" for i, p, _ in inputs[:1]],
     }
+
+
+def page_inputs(path: str, search: str = "") -> list[tuple[str, str, object]]:
+    """The page router's inputs for ``path`` and its query string."""
+    return [("_pages_location", "pathname", path), ("_pages_location", "search", search)]
+
+
+PAGE_OUT = ".._pages_content.children..._pages_store.data.."
+
+
+def call(client, output: str, inputs: list[tuple[str, str, object]], state: list[tuple[str, str, object]] = (),
+         headers: dict | None = None, changed: list[str] | None = None):
+    """POST one callback through Flask's test client."""
+    body = callback_body(output, inputs, state, changed)
     return client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json",
                        headers=headers or {})
 
 
-def render_page(client, path: str, headers: dict | None = None):
+def render_page(client, path: str, headers: dict | None = None, search: str = ""):
     """Ask the page router for ``path``'s layout; returns the response."""
-    return call(client, ".._pages_content.children..._pages_store.data..",
-                [("_pages_location", "pathname", path), ("_pages_location", "search", "")], headers=headers)
+    return call(client, PAGE_OUT, page_inputs(path, search), headers=headers)
 
 
 def ids_in(tree) -> set[str]:

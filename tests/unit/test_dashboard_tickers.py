@@ -1,7 +1,6 @@
 """Several tickers (TICKERS=AAPL,MSFT): pages follow ``?ticker=``, callbacks follow the page's ticker."""
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 
 import pytest
@@ -27,12 +26,7 @@ def two_ticker_store(fixture_store_url):
 
 
 def page_json(client, path, search):
-    r = client.post("/_dash-update-component", content_type="application/json", data=json.dumps({
-        "output": ".._pages_content.children..._pages_store.data..",
-        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
-                   {"id": "_pages_location", "property": "search", "value": search}],
-        "changedPropIds": ["_pages_location.pathname"], "state": []}))
+    r = render_page(client, path, search=search)
     assert r.status_code == 200
     return r.get_data(as_text=True)
 
