@@ -239,10 +239,10 @@ def _trainer() -> ModuleType:
 
 
 def _update_prices(ctx: JobContext, ticker: str, source) -> UpdateResult:
-    from marketdata.sources.select import update_sources
+    from marketdata.sources.select import configured_sources
 
     if source is None:
-        sources = update_sources(ctx.settings)
+        sources = configured_sources(ctx.settings)
     elif isinstance(source, PriceSource):
         sources = [source]
     else:

@@ -32,7 +32,7 @@ import pandas as pd
 from marketdata import registry
 from marketdata.db import create_schema, make_engine
 from marketdata.sources.replay import ReplaySource
-from marketdata.sources.select import seed_sources
+from marketdata.sources.select import configured_sources
 from marketdata.updater import update_from_sources
 
 from .context import JobContext
@@ -46,7 +46,7 @@ POLICIES = ("finetune", "retrain", "none")
 
 def _full_history(ctx: JobContext, ticker: str) -> pd.DataFrame:
     errors = []
-    for source in seed_sources(ctx.settings):
+    for source in configured_sources(ctx.settings):
         try:
             return source.fetch(ticker, None)
         except Exception as exc:  # try the next source (Yahoo, then the offline sample)

@@ -79,6 +79,14 @@ def last_stored_date(engine: Engine, ticker: str) -> date | None:
         return conn.execute(select(func.max(Price.date)).where(Price.ticker == ticker)).scalar()
 
 
+def last_stored_source(engine: Engine, ticker: str) -> str | None:
+    """Where the newest stored row of ``ticker`` came from (yahoo, offline-sample, csv:...)."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(Price.source).where(Price.ticker == ticker).order_by(Price.date.desc()).limit(1)
+        ).scalar()
+
+
 def _rows(ticker: str, frame: pd.DataFrame, source: str, now: datetime) -> list[dict]:
     return [
         dict(

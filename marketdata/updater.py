@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
 from .db import session_factory
-from .prices import insert_prices, last_stored_date, load_prices, replace_all_prices
+from .prices import insert_prices, last_stored_date, last_stored_source, load_prices, replace_all_prices
 from .sources.base import PriceSource, SourceUnavailable
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def update_from_sources(
     """
     if last_stored_date(engine, ticker) is None:
         return seed_prices(engine, ticker, sources, now)
-    newest_source = stored_source_of_last_row(engine, ticker)
+    newest_source = last_stored_source(engine, ticker)
     first_error: SourceUnavailable | None = None
     for i, source in enumerate(sources):
         if i > 0 and source.name != newest_source:
@@ -139,13 +139,3 @@ def update_from_sources(
     assert first_error is not None
     raise first_error
 
-
-def stored_source_of_last_row(engine: Engine, ticker: str) -> str | None:
-    from sqlalchemy import select
-
-    from .tables import Price
-
-    with engine.connect() as conn:
-        return conn.execute(
-            select(Price.source).where(Price.ticker == ticker).order_by(Price.date.desc()).limit(1)
-        ).scalar()

@@ -8,7 +8,7 @@ from pathlib import Path
 from marketdata.db import create_schema
 from marketdata.prices import price_summaries, upsert_prices
 from marketdata.sources.csv_file import read_price_csv
-from marketdata.sources.select import seed_sources, update_sources
+from marketdata.sources.select import configured_sources
 from marketdata.updater import seed_prices, update_from_sources
 
 from ..context import bootstrap
@@ -50,7 +50,7 @@ def cmd_migrate(args) -> int:
 def cmd_init(args) -> int:
     ctx = bootstrap()
     for ticker in _tickers(ctx, args):
-        result = seed_prices(ctx.engine, ticker, seed_sources(ctx.settings), ctx.now())
+        result = seed_prices(ctx.engine, ticker, configured_sources(ctx.settings), ctx.now())
         print(result.message)
     return 0
 
@@ -59,7 +59,7 @@ def cmd_update(args) -> int:
     ctx = bootstrap()
     for ticker in _tickers(ctx, args):
         result = update_from_sources(
-            ctx.engine, ticker, update_sources(ctx.settings), ctx.settings.overlap_days, ctx.now()
+            ctx.engine, ticker, configured_sources(ctx.settings), ctx.settings.overlap_days, ctx.now()
         )
         print(result.message)
     return 0

@@ -11,20 +11,15 @@ def yahoo_from(settings: Settings) -> YahooSource:
     return YahooSource(timeout_s=settings.yahoo_timeout_s, retries=settings.yahoo_retries)
 
 
-def seed_sources(settings: Settings) -> list[PriceSource]:
-    """Sources tried in order to fill an empty ticker."""
+def configured_sources(settings: Settings) -> list[PriceSource]:
+    """Sources tried in order, for seeding and for updates alike.
+
+    In ``auto`` mode an update falls back to the offline sample only for a ticker
+    whose stored history came from it (``updater.update_from_sources`` checks), so
+    Yahoo rows and sample rows are never mixed by accident.
+    """
     if settings.price_source == "offline":
         return [OfflineSampleSource()]
     if settings.price_source == "yahoo":
         return [yahoo_from(settings)]
     return [yahoo_from(settings), OfflineSampleSource()]
-
-
-def update_sources(settings: Settings) -> list[PriceSource]:
-    """Sources tried in order for an incremental update.
-
-    In ``auto`` mode the offline sample is a fallback only for a ticker whose
-    stored history came from it (the caller checks), so Yahoo rows and sample
-    rows are never mixed by accident.
-    """
-    return seed_sources(settings)
