@@ -1,19 +1,16 @@
 """Celery tasks: the nightly pipeline fanned out one task per ticker to the workers.
 
-Run by ``celery -A jobs.tasks worker`` (the Procfile ``worker:``) when REDIS_URL
-is set. Each task calls the same ``run_pipeline`` as the CLI, the clock and the
-admin UI. Tasks are acknowledged late, so a worker killed mid-task leaves the task
-for another worker; the killed run's lease expires and its run row is marked
-failed by the next run, and a half-trained model is never registered.
+Registered on the shared Celery app and run by the Procfile ``worker:``
+(``celery -A dashboard.worker:celery_app worker``) when REDIS_URL is set. Each
+task calls the same ``run_pipeline`` as the CLI, the clock and the admin UI.
+Tasks are acknowledged late, so a worker killed mid-task leaves the task for
+another worker; the killed run's lease expires, its run row is marked failed by
+the next run, and a half-trained model is never registered.
 """
 from __future__ import annotations
 
-import logging
-
 from marketdata.config import load_settings
 from marketdata.queue import shared_celery_app
-
-log = logging.getLogger(__name__)
 
 
 def _build_app():
@@ -24,7 +21,7 @@ def _build_app():
 
 
 # Celery's ``-A`` needs a module-level app; building it reads settings but connects
-# to nothing. Without REDIS_URL there is no app and the pipeline runs in-process.
+# to nothing. Without REDIS_URL there is no app.
 app = _build_app()
 
 
@@ -50,9 +47,10 @@ if app is not None:
 
 def fan_out(tickers: list[str], trigger: str = "nightly", requested_by: str = "clock", action: str = "auto",
             cells: list[str] | None = None, epochs: int | None = None, wait_s: float | None = None) -> list[dict]:
-    """One task per ticker on the workers when a queue is configured, else one after another here."""
+    """One task per ticker on the workers. Callers check REDIS_URL first: without a
+    queue the clock and ``nightly`` run the pipeline in their own process instead."""
     if app is None:
-        return [run_ticker(t, trigger, requested_by, action, cells, epochs) for t in tickers]
+        raise RuntimeError("no queue configured (REDIS_URL is not set)")
     from celery import group
 
     result = group(run_ticker_task.s(t, trigger, requested_by, action, cells, epochs) for t in tickers).apply_async()
