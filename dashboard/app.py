@@ -12,7 +12,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, html
 
-from dashboard import auth, data
+from dashboard import auth, data, health, security
 from dashboard.background import make_manager
 
 HERE = Path(__file__).resolve().parent
@@ -34,7 +34,7 @@ def shell() -> html.Div:
 
 
 def healthz():
-    return {"status": "ok"}
+    return health.healthz(data.engine)
 
 
 def create_app() -> Dash:
@@ -51,7 +51,9 @@ def create_app() -> Dash:
     )
     app.layout = shell
     app.server.add_url_rule("/healthz", "healthz", healthz)
-    auth.install_guard(app.server, data.settings)
+    security.install(app.server, trusted_proxies=settings.web_trusted_proxies)
+    auth.install_guard(app.server, data.settings, data.engine, 
+                      callback_spec=lambda output: app.callback_map.get(output))
     return app
 
 
