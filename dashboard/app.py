@@ -52,6 +52,9 @@ def create_app() -> Dash:
     app.layout = shell
     app.server.add_url_rule("/healthz", "healthz", healthz)
     security.install(app.server, trusted_proxies=settings.web_trusted_proxies)
+    # Dash answers a request for a script no component registered with an exception (a 500).
+    app.server.register_error_handler(dash.exceptions.DependencyException,
+                                      lambda _exc: security.plain("no such script", 404))
     auth.install_guard(app.server, data.settings, data.engine, 
                       callback_spec=lambda output: app.callback_map.get(output))
     return app
