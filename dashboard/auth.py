@@ -102,7 +102,10 @@ def callback_is_admin(body: dict) -> bool:
 
 
 def _request_kind(callback_spec: Callable[[str], dict | None]) -> tuple[str | None, Response | None]:
-    """(admin kind of this request, or a 400 refusal for a callback body Dash cannot run)."""
+    """(admin kind of this request, a 400 refusal for a callback body Dash cannot run or None).
+
+    The kind is read even from a malformed body, so that the login check comes first and an
+    unauthenticated client learns nothing about which callbacks exist."""
     if request.path.rstrip("/") == ADMIN_PATH:
         return "page", None
     if request.path != CALLBACK_PATH or request.method != "POST":
@@ -111,9 +114,8 @@ def _request_kind(callback_spec: Callable[[str], dict | None]) -> tuple[str | No
     # does not parse (or nests too deep) is refused here instead of failing inside Dash.
     body = request.get_json(silent=True)
     problem = security.callback_body_problem(body, callback_spec)
-    if problem:
-        return None, security.plain(f"bad callback request: {problem}", 400)
-    return admin_callback_kind(body), None
+    kind = admin_callback_kind(body) if isinstance(body, dict) else None
+    return kind, security.plain(f"bad callback request: {problem}", 400) if problem else None
 
 
 class LoginGate:
@@ -160,16 +162,16 @@ def install_guard(server: Flask, get_settings, get_engine: Callable[[], Any] | N
         if refused is not None:
             return refused
         settings = get_settings()
-        kind, refused = _request_kind(callback_spec)
-        if refused is not None:
-            return refused
+        kind, malformed = _request_kind(callback_spec)
         if kind is not None and not settings.admin_enabled:
             if kind == "action":
                 return security.plain("admin actions are disabled: set ADMIN_USER and ADMIN_PASSWORD", 403)
             kind = None  # the admin page itself renders and says why it is disabled
-        if kind is None and not settings.analyst_login_required:
-            return None
-        return _check_login(settings, kind, gate)
+        if kind is not None or settings.analyst_login_required:
+            refused = _check_login(settings, kind, gate)
+            if refused is not None:
+                return refused
+        return malformed
 
 
 def _check_login(settings: Settings, kind: str | None, gate: "LoginGate | None") -> Response | None:
