@@ -53,8 +53,10 @@ def start_form(tickers, default: str):
             dbc.Col([dbc.Label("Cell types (full retrain)"),
                      dbc.Checklist(id="admin-cells", value=["gru"], inline=True,
                                    options=[{"label": CELL_LABELS[c], "value": c} for c in CELLS])], md=7),
-            dbc.Col([dbc.Label("Epochs"), dbc.Input(id="admin-epochs", type="number", min=1, max=admin_actions.MAX_EPOCHS,
-                                                    step=1, value=10)], md=3),
+            # No min/max/step: with them the browser sends None for 0, 9999 or 2.5 and the refusal
+            # could only say "blank"; the server checks the range and says what was wrong.
+            dbc.Col([dbc.Label(f"Epochs (1-{admin_actions.MAX_EPOCHS})"),
+                     dbc.Input(id="admin-epochs", type="number", step="any", value=10)], md=3),
         ], className="my-2"),
         dbc.Button("Start run", id="admin-start", color="primary", className="me-2"),
         dbc.Button("Cancel the running run", id="admin-cancel", color="danger", outline=True, disabled=True),
