@@ -64,3 +64,26 @@ def test_bounded_parser_turns_deep_nesting_into_a_value_error():
     for text in ("[" * 33 + "]" * 33, "[" * 100_000 + "]" * 100_000):
         with pytest.raises(ValueError, match="nested"):
             provider.loads(text)
+
+
+@pytest.mark.parametrize("proxies, seen", [(0, "10.0.0.9"), (1, "203.0.113.7")])
+def test_client_address_behind_a_trusted_proxy(proxies, seen):
+    """With WEB_TRUSTED_PROXIES=1 the login limit counts the client the router names, not the router."""
+    from flask import Flask, request
+
+    app = Flask(__name__)
+    security.install(app, trusted_proxies=proxies)
+    app.add_url_rule("/who", "who", lambda: request.remote_addr)
+    r = app.test_client().get("/who", headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.7"},
+                              environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert r.get_data(as_text=True) == seen
+    assert r.headers["X-Frame-Options"] == "DENY"
+
+
+def test_trusted_proxies_setting_is_checked():
+    from marketdata.config import ConfigError, load_settings
+
+    assert load_settings({"WEB_TRUSTED_PROXIES": "1"}).web_trusted_proxies == 1
+    for bad in ("-1", "9", "one"):
+        with pytest.raises(ConfigError, match="WEB_TRUSTED_PROXIES"):
+            load_settings({"WEB_TRUSTED_PROXIES": bad})
