@@ -3,7 +3,8 @@
 The read runs on one helper thread so a database that hangs (a blackholed host, a
 stuck lock) cannot hold the request: past ``TIMEOUT_S`` the answer is 503. While an
 earlier check is still hanging, no second one is queued behind it (503 at once), so
-a platform probing every few seconds cannot pile up threads or connections.
+a platform probing every few seconds cannot pile up threads or connections. Checks that
+arrive while one is in flight wait on that same read (threaded workers), up to the timeout.
 """
 from __future__ import annotations
 
@@ -30,12 +31,12 @@ def _read(get_engine: Callable[[], Engine]) -> None:
 
 
 def check(get_engine: Callable[[], Engine], timeout_s: float = TIMEOUT_S) -> tuple[bool, str]:
-    """(store readable, why not)."""
+    """(store readable, why not); a check still hanging from before counts against this one."""
     global _pending
     with _lock:
-        if _pending is not None and not _pending.done():
-            return False, f"the previous store check has not answered in {timeout_s:.0f} s"
-        _pending = future = _pool.submit(_read, get_engine)
+        if _pending is None or _pending.done():
+            _pending = _pool.submit(_read, get_engine)
+        future = _pending
     try:
         future.result(timeout=timeout_s)
     except FutureTimeout:
