@@ -18,6 +18,7 @@ import pytest
 from scripts.web_server import free_port
 from tests.adversarial.conftest import store_state
 from tests.adversarial.hostile import CALLBACK, post, promote_body, response_text, rollback_body
+from tests.support.dash_client import basic
 from tests.support.dashboard_env import ADMIN
 
 pytestmark = pytest.mark.e2e
@@ -101,8 +102,6 @@ def test_json_from_a_foreign_origin_is_refused(web, store_url):
     before = store_state(store_url)
     for headers in ({"Origin": "http://evil.example"}, {"Origin": "null"},
                     {"Referer": "http://127.0.0.1:1/attack.html"}, {"Origin": web.url.replace("127.0.0.1", "localhost")}):
-        from tests.support.dash_client import basic
-
         r = post(web.url, FORGED, headers={**basic(*ADMIN), **headers})
         assert r.status_code == 403, headers
     assert store_state(store_url) == before
