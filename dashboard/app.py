@@ -12,25 +12,14 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, html
 
-from dashboard import auth, data, health, security
+from dashboard import auth, data, health, navigation, security
 from dashboard.background import make_manager
 
 HERE = Path(__file__).resolve().parent
 
 
-def navbar() -> dbc.NavbarSimple:
-    links = []
-    for page in sorted(dash.page_registry.values(), key=lambda p: p.get("order", 99)):
-        # The admin page is a full page load so the browser answers the Basic-auth challenge.
-        links.append(dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact",
-                                             external_link=page["path"] == auth.ADMIN_PATH,
-                                             id=f"nav-{page['module'].rsplit('.', 1)[-1]}")))
-    return dbc.NavbarSimple(links, brand="AAPL recurrent forecasts", brand_href="/", color="primary", dark=True,
-                            className="mb-3")
-
-
 def shell() -> html.Div:
-    return html.Div([navbar(), dbc.Container(dash.page_container, fluid=True, className="pb-4")])
+    return html.Div([navigation.navbar(), dbc.Container(dash.page_container, fluid=True, className="pb-4")])
 
 
 def healthz():
@@ -50,6 +39,7 @@ def create_app() -> Dash:
         update_title=None,
     )
     app.layout = shell
+    navigation.install(app)
     app.server.add_url_rule("/healthz", "healthz", healthz)
     security.install(app.server, trusted_proxies=settings.web_trusted_proxies)
     # Dash answers a request for a script no component registered with an exception (a 500).

@@ -8,11 +8,17 @@ from dash import dcc, html
 
 from marketdata.outputs import CELL_LABELS
 
-GRAPH_CONFIG = {"displaylogo": False}
+# The toolbar only while the pointer is over a chart: always shown it covers range buttons and titles.
+GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": "hover"}
 
 
 def graph(id_: str, figure, height: int | None = None) -> dcc.Graph:
     return dcc.Graph(id=id_, figure=figure, config=GRAPH_CONFIG, className="dash-graph-panel")
+
+
+def download_button(id_: str, text: str) -> dbc.Button:
+    """A solid button: an outlined grey one on white reads as disabled."""
+    return dbc.Button(["\u2913 ", text], id=id_, color="primary", size="sm")
 
 
 def missing(what: str, fill: str, id_: str | None = None) -> dbc.Alert:
@@ -26,7 +32,7 @@ def card(title: str, value, detail=None, id_: str | None = None) -> dbc.Card:
     kw = {"id": id_} if id_ else {}
     return dbc.Card(dbc.CardBody([
         html.Div(title, className="text-muted small text-uppercase"),
-        html.Div(value, className="fs-4 fw-bold"),
+        html.Div(value, className="fs-4 fw-bold card-value"),
         html.Div(detail, className="small text-muted") if detail else None,
     ]), className="h-100", **kw)
 

@@ -5,43 +5,52 @@ from datetime import date
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, Patch, State, callback, dcc, html, no_update
+from dash import Input, Output, Patch, State, callback, clientside_callback, dcc, html, no_update
 
-from dashboard import data, inputs
-from dashboard.components import (ago, card, cell_selector, default_cell, fmt_dt, graph, missing, refused_page,
-                                  ticker_bar)
+from dashboard import data, fmt, inputs
+from dashboard.components import (ago, card, cell_selector, default_cell, download_button, fmt_dt, graph, missing,
+                                  refused_page, ticker_bar)
 from dashboard.figures.common import empty_figure, label
 from dashboard.figures.forecast import forecast_figure, forecast_table, forecast_zoom_figure, history_figure, rmse_in_words
+from dashboard.navigation import page_title
 from marketdata.queries import Snapshot
 
-dash.register_page(__name__, path="/", name="Forecast", title="Forecast - AAPL", order=0)
+dash.register_page(__name__, path="/", name="Forecast", title=page_title("Forecast"), order=0)
 
 STALE_DAYS = 5  # calendar days without a new close before the data card turns red
+KIND_WORDS = {"train": "trained", "finetune": "fine-tuned"}
 
 NO_PRICES = ("No prices are stored yet.", "python -m jobs init")
 NO_MODELS = ("No trained model yet: the chart shows prices only.", "python -m jobs train (or start a retrain on the Admin page)")
 
 
+def _next_day_card(fc: dict | None, stale: bool, age: str):
+    if not (fc and fc["dates"]):
+        return card("Next-day forecast", "-", "no forecast stored for this model")
+    detail = [f"for {fc['dates'][0]} · 80%: {fmt.price_range(fc['lower80'][0], fc['upper80'][0])}"]
+    if stale:  # a forecast made from an old close is history, not a forecast: say so in the card itself
+        detail += [html.Br(), html.Span(f"made from the close of {fc['last_date']} ({age}): stale",
+                                        className="text-danger fw-bold", id="forecast-stale")]
+    return card("Next-day forecast", fmt.price(fc["predicted"][0]), detail, id_="forecast-next-card")
+
+
 def headline_cards(snap: Snapshot, cell: str) -> dbc.Row:
     view = snap.cells[cell]
-    fc, metrics, info = view.outputs.get("forecast"), view.outputs.get("metrics"), view.info
+    fc, info = view.outputs.get("forecast"), view.info
     status = snap.status or {}
-    last_close = card("Last close", f"${fc['last_close']:.2f}" if fc else "-", f"on {fc['last_date']}" if fc else None)
-    if fc and fc["dates"]:
-        nxt = card("Next-day forecast", f"${fc['predicted'][0]:.2f}",
-                   f"{fc['dates'][0]} · 80%: ${fc['lower80'][0]:.2f}-${fc['upper80'][0]:.2f}", id_="forecast-next-card")
-    else:
-        nxt = card("Next-day forecast", "-", "no forecast stored for this model")
-    model = card("Model", f"{label(cell)} v{info['version']}",
-                 f"{info['kind']} · trained {fmt_dt(info['created_at'])} ({ago(info['created_at'])})", id_="forecast-model-card")
     last_day = status.get("last_date")
     stale = last_day is not None and (date.today() - last_day).days > STALE_DAYS
+    last_close = card("Last close", fmt.price(fc["last_close"]) if fc else "-", f"on {fc['last_date']}" if fc else None)
+    kind = KIND_WORDS.get(info["kind"], info["kind"])
+    model = card("Model", f"{label(cell)} v{info['version']}",
+                 f"{kind} {fmt_dt(info['created_at'])} ({ago(info['created_at'])})", id_="forecast-model-card")
     source = card("Data", status.get("source", "-"), [
         f"last day {last_day or '-'} ",
         html.Span(f"({ago(last_day)})", className="text-danger fw-bold" if stale else None),
         f" · fetched {ago(status.get('fetched_at'))}"], id_="forecast-data-card")
-    cols = [dbc.Col(c, md=3, className="mb-2") for c in (last_close, nxt, model, source)]
-    return dbc.Row(cols, className="g-2")
+    cards = (last_close, _next_day_card(fc, stale, ago(last_day)), model, source)
+    # Two by two on a phone, so the chart still starts on the first screen.
+    return dbc.Row([dbc.Col(c, xs=6, md=3, className="mb-2") for c in cards], className="g-2")
 
 
 def forecast_view(snap: Snapshot, cell: str):
@@ -50,9 +59,9 @@ def forecast_view(snap: Snapshot, cell: str):
     preds, fc, metrics = (view.outputs.get(k) for k in ("predictions", "forecast", "metrics"))
     if not (preds and fc):
         blank = empty_figure(f"{label(cell)} has no stored forecast.")
-        return history_figure(snap.closes), blank, headline_cards(snap, cell), f"{label(cell)} has no stored predictions."
+        return history_figure(snap.closes, snap.ticker), blank, headline_cards(snap, cell), f"{label(cell)} has no stored predictions."
     main, zoom = data.reads().memo(snap, ("forecast-figures", cell), lambda: (
-        data.plain(forecast_figure(snap.closes, preds, fc, cell)), data.plain(forecast_zoom_figure(snap.closes, fc, cell))))
+        data.plain(forecast_figure(snap.closes, preds, fc, cell, snap.ticker)), data.plain(forecast_zoom_figure(snap.closes, fc, cell))))
     words = rmse_in_words(metrics, cell) if metrics else ""
     return main, zoom, headline_cards(snap, cell), words
 
@@ -67,23 +76,24 @@ def layout(ticker: str | None = None, **_query):
 
 def page_body(snap: Snapshot):
     if not snap.has_prices:
-        return html.Div([html.H3("Forecast"), missing(*NO_PRICES, id_="forecast-empty")])
+        return html.Div([html.H3(f"{snap.ticker} forecast"), missing(*NO_PRICES, id_="forecast-empty")])
     if not snap.has_models:
-        return html.Div([html.H3("Forecast"), missing(*NO_MODELS, id_="forecast-empty"),
-                         graph("forecast-graph", history_figure(snap.closes))])
+        return html.Div([html.H3(f"{snap.ticker} forecast"), missing(*NO_MODELS, id_="forecast-empty"),
+                         graph("forecast-graph", history_figure(snap.closes, snap.ticker)), dcc.Store(id="forecast-yscale")])
     cell = default_cell(snap.cells)
     fig, zoom, cards, words = forecast_view(snap, cell)
     return html.Div([
         dbc.Row([
             dbc.Col(html.H3(f"{snap.ticker} forecast"), md="auto"),
             dbc.Col(cell_selector("forecast-cell", list(snap.cells), cell), md="auto"),
-            dbc.Col([dbc.Button("Download forecast CSV", id="forecast-download-btn", color="secondary", outline=True, size="sm"),
+            dbc.Col([download_button("forecast-download-btn", "Download forecast CSV"),
                      dcc.Download(id="forecast-download"),
                      html.Div(id="forecast-download-msg", className="small text-danger")], md="auto", className="ms-auto"),
         ], align="center", className="mb-2 g-2"),
         html.Div(cards, id="forecast-cards"),
         dbc.Row([dbc.Col(graph("forecast-graph", fig), lg=8), dbc.Col(graph("forecast-zoom", zoom), lg=4)], className="g-2"),
         dbc.Alert(words, id="forecast-rmse-words", color="light", className="mt-2"),
+        dcc.Store(id="forecast-yscale"),
     ])
 
 
@@ -122,7 +132,7 @@ def patch_main(main: dict) -> Patch | dict:
 def forecast_csv(snap: Snapshot, cell: str) -> tuple[str, str]:
     """(file name, CSV text) of the forecast shown for ``cell``."""
     view = snap.cells[cell]
-    table = forecast_table(view.outputs["forecast"], cell, view.info["version"])
+    table = forecast_table(view.outputs["forecast"], cell, view.info["version"], snap.ticker)
     return f"{snap.ticker}-{cell}-v{view.info['version']}-forecast.csv", table.to_csv(index=False)
 
 
@@ -144,3 +154,37 @@ def on_download(_n, cell: str, ticker: str | None = None):
         raise dash.exceptions.PreventUpdate
     name, text = forecast_csv(snap, cell)
     return dict(content=text, filename=name, type="text/csv"), None
+
+
+# Plotly keeps the y-axis of the opening view when the x-range changes (a range button, a
+# zoom, "all"), so a chosen month is a flat line. This fits the y-axis to what is shown,
+# in the browser, without a round trip; it ignores its own y-only relayout.
+clientside_callback(
+    """
+    function(relayout) {
+        const nu = window.dash_clientside.no_update;
+        if (!relayout || !Object.keys(relayout).some(k => k.startsWith("xaxis."))) { return nu; }
+        const gd = document.querySelector("#forecast-graph .js-plotly-plot");
+        if (!gd || !gd.layout || !gd.layout.xaxis) { return nu; }
+        const t = v => { let s = String(v).replace(" ", "T"); if (s.length <= 10) { s += "T00:00:00"; } return Date.parse(s + "Z"); };
+        const [x0, x1] = gd.layout.xaxis.range.map(t);
+        let lo = Infinity, hi = -Infinity;
+        for (const tr of gd.data) {
+            if (!tr.x || !tr.y || tr.visible === "legendonly") { continue; }
+            for (let i = 0; i < tr.x.length; i++) {
+                const y = tr.y[i];
+                if (y === null || y === undefined) { continue; }
+                const x = t(tr.x[i]);
+                if (x >= x0 && x <= x1) { lo = Math.min(lo, y); hi = Math.max(hi, y); }
+            }
+        }
+        if (!isFinite(lo)) { return nu; }
+        const pad = Math.max((hi - lo) * 0.05, Math.abs(hi) * 0.005);
+        window.Plotly.relayout(gd, {"yaxis.range": [lo - pad, hi + pad]});
+        return Date.now();
+    }
+    """,
+    Output("forecast-yscale", "data"),
+    Input("forecast-graph", "relayoutData"),
+    prevent_initial_call=True,
+)

@@ -52,17 +52,21 @@ def test_forecast_bands_start_at_last_close_and_nest(payloads):
     fc = payloads["forecast"]
     fig = forecast.forecast_zoom_figure(pd.Series([1.0, 2.0], index=pd.to_datetime(["2020-01-01", "2020-01-02"])), fc, "gru")
     line = next(t for t in fig.data if t.name == "GRU forecast")
-    assert line.y[0] == fc["last_close"] and list(line.y[1:]) == fc["predicted"]
+    # the forecast's hovering points are the forecast days only; a join from the last close does not hover
+    assert list(line.x) == fc["dates"] and list(line.y) == fc["predicted"]
+    join = next(t for t in fig.data if t.x and list(t.x) == [fc["last_date"], fc["dates"][0]])
+    assert list(join.y) == [fc["last_close"], fc["predicted"][0]] and join.hoverinfo == "skip"
     # 95% band contains the 80% band which contains the forecast, every day
     for i in range(len(fc["dates"])):
         assert fc["lower95"][i] <= fc["lower80"][i] <= fc["predicted"][i] <= fc["upper80"][i] <= fc["upper95"][i]
 
 
 def test_forecast_table_is_the_shown_forecast(payloads):
-    table = forecast.forecast_table(payloads["forecast"], "gru", 3)
+    table = forecast.forecast_table(payloads["forecast"], "gru", 3, "MSFT")
     assert list(table["date"]) == payloads["forecast"]["dates"]
-    assert list(table["predicted_close"]) == payloads["forecast"]["predicted"]
-    assert set(table["model_version"]) == {3}
+    # to the cent, as the cards and hovers show it
+    assert list(table["predicted_close"]) == [round(v, 2) for v in payloads["forecast"]["predicted"]]
+    assert set(table["model_version"]) == {3} and set(table["ticker"]) == {"MSFT"}
 
 
 @pytest.mark.parametrize(

@@ -80,7 +80,7 @@ def test_download_is_the_shown_forecast_as_csv(dash_client, fixture_store_url):
     payload = r.json["response"]["forecast-download"]["data"]
     lines = payload["content"].strip().splitlines()
     assert payload["filename"] == "AAPL-gru-v2-forecast.csv"
-    assert lines[0].startswith("date,cell,model_version,predicted_close") and len(lines) == 1 + 5
+    assert lines[0].startswith("ticker,date,cell,model_version,predicted_close") and len(lines) == 1 + 5
 
 
 def test_residual_and_compare_callbacks(dash_client, fixture_store_url):
