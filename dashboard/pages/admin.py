@@ -15,7 +15,7 @@ from marketdata.outputs import CELL_LABELS, CELLS
 from marketdata.queue import queue_status
 from marketdata.registry import RegistryError
 
-dash.register_page(__name__, path="/admin", name="Admin", title="Admin - AAPL", order=3)
+dash.register_page(__name__, path="/admin", name="Admin", title="Admin", order=3)
 
 POLL_MS = 1000
 

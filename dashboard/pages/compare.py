@@ -9,9 +9,10 @@ from dashboard import data, inputs
 from dashboard.components import graph, missing, refused_page, ticker_bar
 from dashboard.figures.common import empty_figure
 from dashboard.figures.compare import horizon_figure, loss_figure, metrics_frame, overlay_figure
+from dashboard.navigation import page_title
 from marketdata.queries import Snapshot
 
-dash.register_page(__name__, path="/compare", name="Compare cell types", title="Compare - AAPL", order=2)
+dash.register_page(__name__, path="/compare", name="Compare cell types", title=page_title("Compare"), order=2)
 
 MEASURES = ("rmse", "mae", "mape")
 
@@ -43,13 +44,13 @@ def layout(ticker: str | None = None, **_query):
 
 def page_body(snap: Snapshot):
     if not snap.has_prices:
-        return html.Div([html.H3("Compare cell types"), missing("No prices are stored yet.", "python -m jobs init", id_="compare-empty")])
+        return html.Div([html.H3(f"{snap.ticker}: compare cell types"), missing("No prices are stored yet.", "python -m jobs init", id_="compare-empty")])
     if not snap.has_models:
-        return html.Div([html.H3("Compare cell types"),
+        return html.Div([html.H3(f"{snap.ticker}: compare cell types"),
                          missing("No trained models to compare yet.", "python -m jobs train", id_="compare-empty")])
     table, overlay, loss, horizon = compare_view(snap)
     missing_cells = [c for c in ("simplernn", "lstm", "gru") if c not in snap.cells]
-    parts = [html.H3("Compare cell types")]
+    parts = [html.H3(f"{snap.ticker}: compare cell types")]
     if missing_cells:
         parts.append(missing(f"Not trained yet: {', '.join(missing_cells)}.", "python -m jobs train --cells " + ",".join(missing_cells)))
     if table is not None:

@@ -165,12 +165,13 @@ clientside_callback(
         const nu = window.dash_clientside.no_update;
         if (!relayout || !Object.keys(relayout).some(k => k.startsWith("xaxis."))) { return nu; }
         const gd = document.querySelector("#forecast-graph .js-plotly-plot");
-        if (!gd || !gd.layout || !gd.layout.xaxis) { return nu; }
+        if (!gd || !gd._fullLayout || !gd._fullData) { return nu; }
         const t = v => { let s = String(v).replace(" ", "T"); if (s.length <= 10) { s += "T00:00:00"; } return Date.parse(s + "Z"); };
-        const [x0, x1] = gd.layout.xaxis.range.map(t);
+        // _fullLayout: the drawn range ("all" leaves an unclamped one in layout); _fullData: decoded arrays
+        const [x0, x1] = gd._fullLayout.xaxis.range.map(t);
         let lo = Infinity, hi = -Infinity;
-        for (const tr of gd.data) {
-            if (!tr.x || !tr.y || tr.visible === "legendonly") { continue; }
+        for (const tr of gd._fullData) {
+            if (!tr.x || !tr.y || tr.visible !== true) { continue; }
             for (let i = 0; i < tr.x.length; i++) {
                 const y = tr.y[i];
                 if (y === null || y === undefined) { continue; }

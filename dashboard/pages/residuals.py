@@ -11,9 +11,10 @@ from dashboard.figures.residuals import (
     acf_figure, bias_sentence, dm_sentence, ljung_box_sentence, qq_figure, residual_histogram,
     residuals_over_time, rolling_bias_figure,
 )
+from dashboard.navigation import page_title
 from marketdata.queries import Snapshot
 
-dash.register_page(__name__, path="/residuals", name="Residuals", title="Residuals - AAPL", order=1)
+dash.register_page(__name__, path="/residuals", name="Residuals", title=page_title("Residuals"), order=1)
 
 GRAPH_IDS = ("residuals-time", "residuals-hist", "residuals-acf", "residuals-qq", "residuals-bias")
 
@@ -48,15 +49,15 @@ def layout(ticker: str | None = None, **_query):
 
 def page_body(snap: Snapshot):
     if not snap.has_prices:
-        return html.Div([html.H3("Residuals"), missing("No prices are stored yet.", "python -m jobs init", id_="residuals-empty")])
+        return html.Div([html.H3(f"{snap.ticker} residuals"), missing("No prices are stored yet.", "python -m jobs init", id_="residuals-empty")])
     cells = _ready(snap)
     if not cells:
-        return html.Div([html.H3("Residuals"), missing("No trained model has residuals yet.", "python -m jobs train", id_="residuals-empty")])
+        return html.Div([html.H3(f"{snap.ticker} residuals"), missing("No trained model has residuals yet.", "python -m jobs train", id_="residuals-empty")])
     cell = default_cell(cells)
     figs, notes = residual_view(snap, cell)
     g = dict(zip(GRAPH_IDS, figs))
     return html.Div([
-        dbc.Row([dbc.Col(html.H3("Residuals (test period)"), md="auto"),
+        dbc.Row([dbc.Col(html.H3(f"{snap.ticker} residuals (test period)"), md="auto"),
                  dbc.Col(cell_selector("residuals-cell", cells, cell), md="auto")], align="center", className="mb-2 g-2"),
         dbc.Alert(notes, id="residuals-notes", color="light"),
         graph("residuals-time", g["residuals-time"]),

@@ -1,0 +1,59 @@
+"""Real-browser fixtures for the UI tests: gunicorn on a two-ticker fixture store, Debian Chromium via Playwright."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from marketdata.db import make_engine
+from tests.conftest import service_missing
+from tests.support.dashboard_env import ADMIN
+
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+TICKERS = ("AAPL", "MSFT")
+
+
+@pytest.fixture(scope="session")
+def two_ticker_store(tmp_path_factory) -> Path:
+    """A SQLite file with offline AAPL and MSFT prices and stand-in models for every cell (built once)."""
+    from scripts.fixture_store import write_fixture_models
+
+    path = tmp_path_factory.mktemp("ui-store") / "store.db"
+    engine = make_engine(f"sqlite:///{path}")
+    for ticker in TICKERS:
+        write_fixture_models(engine, ticker)
+    engine.dispose()
+    return path
+
+
+def web_env(store_url: str, tmp: Path, **extra: str) -> dict[str, str]:
+    return {"DATABASE_URL": store_url, "CACHE_DIR": str(tmp / "cache"), "DATA_DIR": str(tmp / "data"),
+            "PRICE_SOURCE": "offline", "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "TICKERS": ",".join(TICKERS),
+            "REDIS_URL": "", "ANALYST_USER": "", "ANALYST_PASSWORD": "", **extra}
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the session."""
+    if not Path(CHROMIUM).exists():
+        service_missing(f"{CHROMIUM} not found (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        service_missing("the playwright Python package is not installed")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_page(browser, width: int = 1400, height: int = 1000, admin: bool = True, **ctx_args):
+    """A new page that records console errors and uncaught exceptions in ``page.errors``."""
+    creds = {"http_credentials": {"username": ADMIN[0], "password": ADMIN[1]}} if admin else {}
+    ctx = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True, **creds, **ctx_args)
+    page = ctx.new_page()
+    page.errors = []
+    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    return page
