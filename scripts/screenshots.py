@@ -25,6 +25,7 @@ SHOTS = [
     ("compare", "/compare", "#compare-loss .main-svg", 1400, 900, True),
     ("admin", "/admin", "#admin-runs > *", 1400, 900, True),
     ("phone-forecast", "/", "#forecast-graph .main-svg", 390, 844, False),
+    ("phone-compare", "/compare", "#compare-loss .main-svg", 390, 844, True),
     ("phone-admin", "/admin", "#admin-runs > *", 390, 844, False),
 ]
 

@@ -67,7 +67,8 @@ def loss_figure(loss_by_cell: dict[str, dict]) -> go.Figure:
     fig.update_xaxes(title="epoch", dtick=1)
     fig.update_yaxes(title="loss (scaled MSE)")
     fig = base_layout(fig, "Loss per epoch")
-    fig.update_layout(hovermode="closest")
+    # Clear of the "epoch" axis title, which the legend covered at phone width.
+    fig.update_layout(hovermode="closest", legend=dict(y=-0.3), margin=dict(b=60))
     return fig
 
 

@@ -9,6 +9,7 @@ from dashboard import data, inputs
 from dashboard.components import graph, missing, refused_page, ticker_bar
 from dashboard.figures.common import empty_figure
 from dashboard.figures.compare import horizon_figure, loss_figure, metrics_frame, overlay_figure
+from dashboard.figures.loss_note import loss_note
 from dashboard.navigation import page_title
 from marketdata.queries import Snapshot
 
@@ -73,7 +74,9 @@ def page_body(snap: Snapshot):
         parts.append(graph("compare-overlay", overlay))
     row = []
     if loss is not None:
-        row.append(dbc.Col(graph("compare-loss", loss), md=6))
+        split = next((v.outputs["predictions"]["split"] for v in snap.cells.values() if "predictions" in v.outputs), None)
+        note = html.P(loss_note(snap.closes, split) if split else "", id="compare-loss-note", className="small text-muted")
+        row.append(dbc.Col([graph("compare-loss", loss), note], md=6))
     if horizon is not None:
         row.append(dbc.Col([
             dbc.RadioItems(id="compare-measure", options=[{"label": m.upper(), "value": m} for m in MEASURES],

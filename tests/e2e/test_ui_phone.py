@@ -1,0 +1,67 @@
+"""The dashboard at phone width (390 x 844, touch) in Debian Chromium (issue 13, point 7)."""
+from __future__ import annotations
+
+import pytest
+
+from scripts.web_server import WebServer
+from tests.support.browser import chromium, open_page, two_ticker_store, web_env  # noqa: F401
+
+pytestmark = pytest.mark.e2e
+
+PHONE = dict(width=390, height=844, is_mobile=True, has_touch=True)
+
+
+@pytest.fixture(scope="module")
+def web(two_ticker_store, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ui-phone")
+    with WebServer(web_env(f"sqlite:///{two_ticker_store}", tmp), workers=1, log_path=tmp / "gunicorn.log") as server:
+        yield server
+
+
+@pytest.fixture
+def phone(chromium):
+    pg = open_page(chromium, **PHONE)
+    yield pg
+    pg.context.close()
+
+
+def _box(page, selector: str) -> dict:
+    return page.locator(selector).first.bounding_box()
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+def test_first_chart_starts_on_the_first_screen(web, phone):
+    """Was: the four cards filled the first screen."""
+    phone.goto(web.url + "/")
+    phone.wait_for_selector("#forecast-graph .main-svg", timeout=20000)
+    assert _box(phone, "#forecast-graph")["y"] < 844 - 200  # a good part of the chart, not its first pixel
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    cards = [_box(phone, f"#forecast-cards .col-6:nth-child({i}) .card") for i in range(1, 5)]
+    assert not any(_overlap(a, b) for i, a in enumerate(cards) for b in cards[i + 1:])
+    assert phone.errors == []
+
+
+def test_plotly_toolbar_is_hidden_until_hover_and_never_covers_range_buttons(web, phone):
+    """Was: the always-visible Plotly toolbar covered the range buttons and the titles."""
+    phone.goto(web.url + "/")
+    phone.wait_for_selector("#forecast-graph .main-svg", timeout=20000)
+    phone.wait_for_timeout(300)
+    opacity = phone.evaluate("(() => { const g = document.querySelector('#forecast-graph .modebar-group');"
+                             " return g ? getComputedStyle(g).opacity : '0'; })()")
+    assert float(opacity) == 0.0
+    title, buttons = _box(phone, "#forecast-graph .gtitle"), _box(phone, "#forecast-graph .rangeselector")
+    assert title["x"] >= 0 and title["x"] + title["width"] <= 390  # the whole title is on screen
+    assert not _overlap(title, buttons)
+
+
+def test_loss_chart_legend_does_not_cover_its_axis_title(web, phone):
+    """Was: the loss chart's labels crowded at phone width."""
+    phone.goto(web.url + "/compare")
+    phone.wait_for_selector("#compare-loss .main-svg", timeout=20000)
+    axis_title, legend = _box(phone, "#compare-loss .xtitle"), _box(phone, "#compare-loss .legend")
+    assert not _overlap(axis_title, legend)
+    assert "no dropout" in phone.inner_text("#compare-loss-note")
