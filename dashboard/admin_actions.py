@@ -85,13 +85,28 @@ def describe_run(run: dict) -> tuple[str, str]:
     if run.get("duration_s") is not None:
         head += f" in {run['duration_s']:.0f} s"
     if status == "succeeded":
-        promoted = "; a new champion was promoted" if run.get("promoted") else "; the champion was kept"
-        return "success", f"Run finished: {head}{promoted}."
+        return "success", f"Run finished: {head}; {_promotions(run)}."
     if status == "cancelled":
         return "secondary", f"Run cancelled: {head}: {run.get('error') or ''}"
     if status == "skipped":
         return "secondary", f"Run finished: {head}: {run.get('progress_message') or run.get('error') or ''}"
     return "danger", f"Run finished: {head}: {run.get('error') or ''}"
+
+
+def _promotions(run: dict) -> str:
+    """Which models were promoted, replacing which: 'promoted GRU #7 (replacing #4)'."""
+    from marketdata.outputs import CELL_LABELS
+
+    models = ((run.get("detail") or {}).get("models")) or []
+    done = [f"{CELL_LABELS.get(m['cell'], m['cell'])} #{m['model_id']}"
+            + (f" (replacing #{m['previous_champion_id']})" if m.get("previous_champion_id") else "")
+            for m in models if m.get("promoted")]
+    if done:
+        return "promoted " + ", ".join(done)
+    if run.get("promoted"):
+        return "a new champion was promoted"
+    kept = [f"{CELL_LABELS.get(m['cell'], m['cell'])} #{m['model_id']}" for m in models]
+    return "the champion was kept" + (f" (candidate {', '.join(kept)} not promoted)" if kept else "")
 
 
 def request_cancel(engine: Engine, run_id: int) -> bool:

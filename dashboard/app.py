@@ -41,6 +41,7 @@ def create_app() -> Dash:
     app.layout = shell
     navigation.install(app)
     app.server.add_url_rule("/healthz", "healthz", healthz)
+    auth.install_signout(app.server)
     security.install(app.server, trusted_proxies=settings.web_trusted_proxies)
     # Dash answers a request for a script no component registered with an exception (a 500).
     app.server.register_error_handler(dash.exceptions.DependencyException,

@@ -230,3 +230,13 @@ def verify_ticket(settings: Settings, ticket: Any, now: float | None = None) -> 
     if not 0 <= age <= TICKET_TTL_S:
         raise NotAuthorized("run ticket expired; press Start again")
     return fields
+
+
+def install_signout(server: Flask) -> None:
+    """``/logout``: HTTP Basic has no sign-out, but a 401 under a fresh realm makes the browser
+    drop the credentials it was sending (and ask again on the next admin page)."""
+    def logout():
+        realm = f"signed out {secrets.token_hex(4)}"
+        return challenge("Signed out. Close this tab, or open /admin to sign in again.", realm)
+
+    server.add_url_rule("/logout", "logout", logout)

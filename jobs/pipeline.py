@@ -412,6 +412,7 @@ def _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, *,
             )
 
         train_wall = time.perf_counter() - train_started
+        detail["epochs"] = n  # the admin page's run history shows it
 
         # 4. record
         metrics_after, promoted_cells = {}, []

@@ -1,16 +1,16 @@
-"""Admin (protected): start/cancel a run with live progress, run history, scheduler, champions."""
+"""Admin (protected): start/cancel a run with live progress, run history and steps, scheduler,
+price status, champions with a confirmed promotion, every model, the audit trail."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import Input, Output, State, callback, ctx, dash_table, dcc, html, no_update
 
-from dashboard import admin_actions, auth, data, inputs
-from dashboard.components import ago, fmt_dt
+from dashboard import admin_actions, admin_views as views, auth, data, inputs, promotion
 from dashboard.figures.common import label
-from marketdata import queries, runs as run_history
+from marketdata import prices, queries, registry as model_registry, runs as run_history
 from marketdata.outputs import CELL_LABELS, CELLS
 from marketdata.queue import queue_status
 from marketdata.registry import RegistryError
@@ -18,26 +18,16 @@ from marketdata.registry import RegistryError
 dash.register_page(__name__, path="/admin", name="Admin", title="Admin", order=3)
 
 POLL_MS = 1000
+NOTICE_S = 8  # how long a message about no particular run stays up
 
 
-def _alert(color: str, text: str, id_: str | None = None):
+def _alert(color: str, text, id_: str | None = None):
     return dbc.Alert(text, color=color, className="py-2 mb-2", **({"id": id_} if id_ else {}))
 
 
-def _table(rows: list[dict], columns: list[tuple[str, str]], id_: str, empty: str):
-    if not rows:
-        return html.P(empty, className="text-muted", id=id_)
-    head = html.Thead(html.Tr([html.Th(title) for _, title in columns]))
-    body = html.Tbody([html.Tr([html.Td(_cell(r.get(key))) for key, _ in columns]) for r in rows])
-    return dbc.Table([head, body], bordered=False, hover=True, size="sm", striped=True, id=id_, className="mb-0")
-
-
-def _cell(v):
-    if isinstance(v, float):
-        return f"{v:.3f}"
-    if hasattr(v, "strftime"):
-        return fmt_dt(v)
-    return "" if v is None else str(v)
+def default_action(ticker: str) -> str:
+    """Fine-tune needs a GRU champion to start from; without one the working choice is a full retrain."""
+    return "finetune" if model_registry.champion(data.engine(), ticker, "gru") else "retrain"
 
 
 def start_form(tickers, default: str):
@@ -46,7 +36,7 @@ def start_form(tickers, default: str):
         # With several tickers (TICKERS=AAPL,MSFT,...) the admin picks whose models to work on.
         html.Div(dcc.Dropdown(id="admin-ticker", options=list(tickers), value=default, clearable=False),
                  style={"maxWidth": "12rem"} if len(tickers) > 1 else {"display": "none"}, className="mb-2"),
-        dbc.RadioItems(id="admin-action", value="finetune", options=[
+        dbc.RadioItems(id="admin-action", value=default_action(default), options=[
             {"label": "Fine-tune the GRU champion on the newest prices", "value": "finetune"},
             {"label": "Full retrain of the chosen cell types", "value": "retrain"}]),
         dbc.Row([
@@ -63,7 +53,7 @@ def start_form(tickers, default: str):
         html.Div(id="admin-start-msg", className="mt-2"),
         html.Div(id="admin-run-result"),
         html.Div(id="admin-cancel-msg"),
-        dbc.Progress(id="admin-progress", value=0, striped=True, animated=True, className="mt-2", style={"height": "22px"}),
+        dbc.Progress(id="admin-progress", value=0, className="mt-2", style={"height": "22px"}),
         html.Div(id="admin-progress-text", className="small text-muted mt-1"),
         dcc.Store(id="admin-ticket"),
     ]), className="mb-3")
@@ -71,17 +61,53 @@ def start_form(tickers, default: str):
 
 def champion_form():
     return dbc.Card(dbc.CardBody([
-        html.H5("Champions"),
+        html.H5("Champions (served models)"),
         html.Div(id="admin-models"),
         dbc.Row([
             dbc.Col(dcc.Dropdown(id="admin-promote-model", placeholder="model id to promote"), md=4),
-            dbc.Col(dbc.Button("Promote", id="admin-promote", color="success", size="sm"), md=2),
+            dbc.Col(dbc.Button("Promote...", id="admin-promote", color="success", size="sm"), md=2),
             dbc.Col(dcc.Dropdown(id="admin-rollback-cell", placeholder="cell to roll back",
                                  options=[{"label": CELL_LABELS[c], "value": c} for c in CELLS]), md=4),
             dbc.Col(dbc.Button("Roll back", id="admin-rollback", color="warning", size="sm"), md=2),
         ], className="mt-2 g-2"),
         html.Div(id="admin-champion-msg", className="mt-2"),
+        html.Div(id="admin-promote-done"),
+        dbc.Modal([
+            dbc.ModalHeader(dbc.ModalTitle("Promote this model?")),
+            dbc.ModalBody(id="admin-promote-compare"),
+            dbc.ModalFooter([dbc.Button("Cancel", id="admin-promote-abort", color="secondary", outline=True),
+                             dbc.Button("Promote", id="admin-promote-confirm", color="success")]),
+        ], id="admin-promote-modal", is_open=False),
     ]), className="mb-3")
+
+
+def _card(title: str, body, id_: str | None = None):
+    return dbc.Card(dbc.CardBody([html.H5(title), body]), className="mb-3", **({"id": id_} if id_ else {}))
+
+
+def lists_column():
+    return [
+        _card("All models", dash_table.DataTable(id="admin-models-table", data=[], page_size=views.MODELS_PAGE_SIZE,
+                                                 page_action="native", sort_action="native",
+                                                 columns=[{"name": t, "id": k} for k, t in views.MODEL_COLUMNS],
+                                                 style_cell={"fontFamily": "inherit", "fontSize": 14, "padding": "3px 8px"},
+                                                 style_header={"fontWeight": "bold"}, style_table={"overflowX": "auto"})),
+        _card("Promotions and rollbacks", html.Div(id="admin-audit")),
+    ]
+
+
+def status_column():
+    return [
+        _card("Scheduler", html.Div(id="admin-clock")),
+        _card("Prices", html.Div(id="admin-prices")),
+        _card("Run history", html.Div([
+            html.Div(id="admin-runs"),
+            dbc.Row([dbc.Col(dbc.Label("Steps of run"), width="auto"),
+                     dbc.Col(dcc.Dropdown(id="admin-run-pick", placeholder="run #", clearable=True), width=4)],
+                    className="mt-2 g-2", align="center"),
+            html.Div(id="admin-run-steps", className="small mt-1"),
+        ])),
+    ]
 
 
 def layout(**_query):
@@ -95,14 +121,13 @@ def layout(**_query):
     except auth.NotAuthorized as exc:
         return html.Div([html.H3("Admin"), _alert("danger", f"{exc}. Reload the page to sign in.", id_="admin-denied")])
     return html.Div([
-        dbc.Row([dbc.Col(html.H3("Admin"), md="auto"),
-                 dbc.Col(html.Span(f"signed in as {user}", className="text-muted"), md="auto")], align="center"),
+        dbc.Row([dbc.Col(html.H3("Admin"), width="auto"),
+                 dbc.Col(html.Span(f"signed in as {user}", className="text-muted"), width="auto"),
+                 dbc.Col(html.A("Sign out", href="/logout", id="admin-signout", className="btn btn-sm btn-outline-secondary"),
+                         width="auto")], align="center", className="g-2 mb-2"),
         dbc.Row([
-            dbc.Col([start_form(settings.tickers, settings.default_ticker), champion_form()], lg=6),
-            dbc.Col([
-                dbc.Card(dbc.CardBody([html.H5("Scheduler"), html.Div(id="admin-clock")]), className="mb-3"),
-                dbc.Card(dbc.CardBody([html.H5("Run history"), html.Div(id="admin-runs")]), className="mb-3"),
-            ], lg=6),
+            dbc.Col([start_form(settings.tickers, settings.default_ticker), champion_form(), *lists_column()], lg=6),
+            dbc.Col(status_column(), lg=6),
         ]),
         dcc.Interval(id="admin-poll", interval=POLL_MS),
     ])
@@ -124,6 +149,15 @@ def _active(ticker: str):
     """The live run of ``ticker``: a run whose heartbeat is older than the lease TTL is dead and never blocks."""
     return run_history.active_run(data.engine(), ticker, now=datetime.now(timezone.utc),
                                   stale_after_s=data.settings().schedule.lease_ttl_s)
+
+
+@callback(Output("admin-action", "value"), Input("admin-ticker", "value"), prevent_initial_call=True)
+def on_ticker(ticker):
+    try:
+        _guard()
+        return default_action(_ticker(ticker))
+    except (auth.NotAuthorized, inputs.Refused):
+        return no_update
 
 
 @callback(
@@ -152,7 +186,8 @@ def on_start(_n, action, cells, epochs, ticker=None):
         return no_update, _alert("warning", text, id_="admin-refused")
     what = "fine-tune of the GRU" if req["action"] == "finetune" else "retrain of " + ", ".join(map(label, req["cells"]))
     ticker = req["ticker"] or settings.default_ticker
-    return auth.issue_ticket(settings, user, req), _alert("info", f"Starting a {what} of {ticker}...")
+    return auth.issue_ticket(settings, user, req), _alert(
+        "info", f"Starting a {what} of {ticker}, {req['epochs']} epochs...")
 
 
 @callback(
@@ -168,48 +203,43 @@ def on_ticket(ticket):
     return _alert(color, message, id_="admin-run-outcome"), None
 
 
+def _progress(run: dict | None, last: dict | None, ticker: str) -> tuple[int, str, str]:
+    """(value, label, text): a live run's progress; else how the last run ended (100%, or why it stopped)."""
+    if run:
+        pct = round(100 * float(run["progress"] or 0))
+        detail = run.get("detail") or {}
+        cells = ", ".join(map(label, detail.get("cells") or []))
+        text = (f"{ticker} run #{run['id']} ({run['action']}, {run['trigger']} by {run['requested_by']}"
+                f"{'; ' + cells if cells else ''}): {run['progress_message'] or 'working'}")
+        return pct, f"{pct}%", text + (" - cancel requested" if run["cancel_requested"] else "")
+    if not last:
+        return 0, "", f"No {ticker} run in progress."
+    if last["status"] in ("succeeded", "skipped"):
+        return 100, "100%", f"Last {ticker} run #{last['id']} {last['status']}: {last.get('progress_message') or ''}"
+    pct = round(100 * float(last.get("progress") or 0))
+    why = last.get("error") or last.get("progress_message") or last["status"]
+    return pct, f"stopped at {pct}%", f"Last {ticker} run #{last['id']} {last['status']} at {pct}%: {why}"
+
+
 def poll_view(engine, ticker: str | None = None):
-    """(progress value, progress label, progress text, cancel disabled, runs table, clock, models table, options),
+    """(progress value, progress label, progress text, cancel disabled, runs table, clock, champions, options),
     all for ``ticker`` (default: the first configured); a dead run shows as failed and blocks nothing."""
     settings = data.settings()
     ticker = ticker or settings.default_ticker
     now, ttl = datetime.now(timezone.utc), settings.schedule.lease_ttl_s
     run = run_history.active_run(engine, ticker, now=now, stale_after_s=ttl)
     runs = [run_history.as_shown(r, now, ttl) for r in run_history.list_runs(engine, limit=15)]
-    clock = run_history.clock_status(engine)
+    last = next((r for r in runs if r["ticker"] == ticker), None)
+    pct, bar_label, text = _progress(run, last, ticker)
+    queue_ok, queue_why = queue_status(settings, timeout_s=0.3)
+    clock_view = html.Div([views.clock_view(run_history.clock_status(engine), settings.schedule.timezone, now),
+                           html.P(queue_why[0].upper() + queue_why[1:] + ".", id="admin-queue",
+                                  className="mb-0 mt-1 " + ("text-muted" if queue_ok else "text-danger fw-bold"))])
+    runs_view = views.table(views.run_rows(runs), views.RUN_COLUMNS, "admin-runs-table",
+                            "No runs yet. Start one here, or run: python -m jobs train")
     models = queries.models_table(engine, ticker)
-    if run:
-        pct = round(100 * float(run["progress"] or 0))
-        text = f"{ticker} run #{run['id']} ({run['action']}, {run['trigger']}): {run['progress_message'] or 'working'}"
-        if run["cancel_requested"]:
-            text += " - cancel requested"
-    else:
-        pct, text = 0, f"No {ticker} run in progress."
-    if clock:
-        clock_view = html.Ul([html.Li(f"{c['job_id']}: next run {fmt_dt(c['next_run_at'])} "
-                                      f"(clock seen {ago(c['heartbeat_at'])})") for c in clock], className="mb-0", id="admin-clock-list")
-    else:
-        clock_view = html.P(["The clock process has not reported yet. Start it with ", html.Code("python -m jobs clock"), "."],
-                            className="text-muted mb-0")
-    queue_ok, queue_why = queue_status(data.settings(), timeout_s=0.3)
-    clock_view = html.Div([clock_view, html.P(queue_why[0].upper() + queue_why[1:] + ".", id="admin-queue",
-                                              className="mb-0 mt-1 " + ("text-muted" if queue_ok else "text-danger fw-bold"))])
-    for r in runs:
-        r["duration_s"] = f"{r['duration_s']:.1f}" if r.get("duration_s") is not None else ""
-        r["promoted"] = {True: "yes", False: "no"}.get(r.get("promoted"), "")
-    runs_view = _table(runs, [("id", "#"), ("ticker", "ticker"), ("trigger", "trigger"), ("action", "action"), ("requested_by", "by"),
-                              ("status", "status"), ("started_at", "started"), ("duration_s", "seconds"),
-                              ("promoted", "promoted"), ("error", "error")],
-                       "admin-runs-table", "No runs yet. Start one here, or run: python -m jobs train")
-    for m in models:
-        m["champion"] = "yes" if m["is_champion"] else ""
-        metrics = m.get("metrics") or {}
-        m["rmse/pers"] = (metrics.get("rows", {}).get(m["cell"]) or metrics).get("rmse_ratio")
-    models_view = _table(models[:12], [("id", "id"), ("cell", "cell"), ("version", "v"), ("kind", "kind"),
-                                        ("created_at", "trained"), ("rmse/pers", "RMSE/persistence"), ("champion", "champion")],
-                         "admin-models-table", "No trained models yet.")
     options = [{"label": f"#{m['id']} {label(m['cell'])} v{m['version']}", "value": m["id"]} for m in models]
-    return pct, f"{pct}%" if run else "", text, run is None, runs_view, clock_view, models_view, options
+    return (pct, bar_label, text, run is None, runs_view, clock_view, views.champions_view(models, ticker), options)
 
 
 @callback(
@@ -235,6 +265,52 @@ def on_poll(_n, ticker=None):
     return poll_view(data.engine(), ticker)
 
 
+@callback(
+    Output("admin-models-table", "data"),
+    Output("admin-audit", "children"),
+    Output("admin-prices", "children"),
+    Output("admin-run-pick", "options"),
+    Output("admin-cancel-msg", "children", allow_duplicate=True),
+    Input("admin-poll", "n_intervals"),
+    State("admin-ticker", "value"),
+    State("admin-cancel-msg", "children"),
+    prevent_initial_call=True,
+)
+def on_poll_lists(_n, ticker=None, shown=None):
+    """The slower-changing lists, and the cancel message only while it still holds."""
+    try:
+        _guard()
+        ticker = _ticker(ticker)
+    except (auth.NotAuthorized, inputs.Refused):
+        raise dash.exceptions.PreventUpdate
+    engine, now = data.engine(), datetime.now(timezone.utc)
+    models = views.model_rows(queries.models_table(engine, ticker))
+    runs = run_history.list_runs(engine, limit=30)
+    picks = [{"label": f"#{r['id']} {r['ticker']} {r['status']}", "value": r["id"]} for r in runs]
+    return (models, views.audit_view(queries.champion_history(engine, ticker)),
+            views.prices_view(prices.price_summaries(engine), now), picks, _cancel_still_holds(shown, ticker))
+
+
+def _cancel_still_holds(shown, ticker: str):
+    """Keep "Asked run #N to stop" only while run N is still running (no_update: leave what is shown)."""
+    props = shown.get("props") if isinstance(shown, dict) else None
+    run_id = props.get("data-run") if isinstance(props, dict) else None
+    if not isinstance(run_id, str) or not run_id.isdigit():
+        return no_update
+    run = _active(ticker)
+    return no_update if run and str(run["id"]) == run_id else None
+
+
+@callback(Output("admin-run-steps", "children"), Input("admin-run-pick", "value"), prevent_initial_call=True)
+def on_run_pick(run_id):
+    try:
+        _guard()
+        run = run_history.get_run(data.engine(), inputs.whole_number(run_id, "run id", 1, inputs.MAX_DB_INT)) if run_id else None
+    except (auth.NotAuthorized, inputs.Refused) as exc:
+        return _alert("warning", f"Refused: {exc}.")
+    return views.run_steps(run)
+
+
 @callback(Output("admin-cancel-msg", "children"), Input("admin-cancel", "n_clicks"), State("admin-ticker", "value"),
           prevent_initial_call=True)
 def on_cancel(_n, ticker=None):
@@ -242,13 +318,20 @@ def on_cancel(_n, ticker=None):
         _guard()
         ticker = _ticker(ticker)
     except (auth.NotAuthorized, inputs.Refused) as exc:
-        return _alert("warning", f"Refused: {exc}.", id_="admin-cancel-refused")
+        return _notice("warning", f"Refused: {exc}.", "admin-cancel-refused")
     run = _active(ticker)
     if run is None:
-        return _alert("secondary", f"No {ticker} run is in progress.")
+        return _notice("secondary", f"No {ticker} run is in progress.")
     if not admin_actions.request_cancel(data.engine(), run["id"]):
-        return _alert("secondary", f"{ticker} run #{run['id']} has already finished.")
-    return _alert("info", f"Asked {ticker} run #{run['id']} to stop at its next safe point.")
+        return _notice("secondary", f"{ticker} run #{run['id']} has already finished.")
+    # data-run: the poll takes the message down once this run is no longer running
+    return html.Div(_alert("info", f"Asked {ticker} run #{run['id']} to stop at its next safe point."),
+                    **{"data-run": str(run["id"])})
+
+
+def _notice(color: str, text: str, id_: str | None = None):
+    """A message about no particular run: it goes away by itself."""
+    return dbc.Alert(text, color=color, className="py-2 mb-2", duration=NOTICE_S * 1000, **({"id": id_} if id_ else {}))
 
 
 @callback(
@@ -261,19 +344,62 @@ def on_cancel(_n, ticker=None):
     prevent_initial_call=True,
 )
 def on_champion(_p, _r, model_id, cell, ticker=None):
+    """Roll back at once; a promotion is only checked here (the confirmation dialog does it)."""
     try:
         user = _guard()
         ticker = _ticker(ticker)
         if ctx.triggered_id == "admin-promote":
             if model_id is None:
                 return _alert("warning", "Choose a model to promote.")
-            msg = admin_actions.promote(data.engine(), model_id, ticker, f"ui:{user}")
-        else:
-            if not cell:
-                return _alert("warning", "Choose a cell type to roll back.")
-            msg = admin_actions.rollback(data.engine(), ticker, cell, f"ui:{user}")
+            promotion.compare(data.engine(), model_id, ticker)
+            return None  # valid: the dialog shows candidate and champion side by side
+        if not cell:
+            return _alert("warning", "Choose a cell type to roll back.")
+        msg = admin_actions.rollback(data.engine(), ticker, cell, f"ui:{user}")
     except auth.NotAuthorized as exc:
         return _alert("warning", str(exc))
     except (inputs.Refused, RegistryError) as exc:  # bad id, another ticker's model, already champion, no earlier one
         return _alert("danger", f"Refused: {exc}", id_="admin-champion-refused")
     return _alert("success", msg)
+
+
+@callback(
+    Output("admin-promote-modal", "is_open"),
+    Output("admin-promote-compare", "children"),
+    Input("admin-promote", "n_clicks"),
+    Input("admin-promote-confirm", "n_clicks"),
+    Input("admin-promote-abort", "n_clicks"),
+    State("admin-promote-model", "value"),
+    State("admin-ticker", "value"),
+    prevent_initial_call=True,
+)
+def on_promote_ask(_n, _c, _a, model_id, ticker=None):
+    """Open the dialog on Promote...; close it on either of its buttons."""
+    if ctx.triggered_id != "admin-promote":
+        return False, no_update
+    try:
+        _guard()
+        comparison = promotion.compare(data.engine(), model_id, _ticker(ticker))
+    except (auth.NotAuthorized, inputs.Refused, RegistryError):
+        return False, None  # on_champion says why
+    return True, views.comparison_view(comparison)
+
+
+@callback(
+    Output("admin-promote-done", "children"),
+    Input("admin-promote-confirm", "n_clicks"),
+    State("admin-promote-model", "value"),
+    State("admin-ticker", "value"),
+    prevent_initial_call=True,
+)
+def on_promote_confirm(_c, model_id, ticker=None):
+    try:
+        user = _guard()
+        if model_id is None:
+            return _alert("warning", "Choose a model to promote.")
+        msg = admin_actions.promote(data.engine(), model_id, _ticker(ticker), f"ui:{user}")
+    except auth.NotAuthorized as exc:
+        return _alert("warning", str(exc))
+    except (inputs.Refused, RegistryError) as exc:
+        return _alert("danger", f"Refused: {exc}", id_="admin-champion-refused")
+    return _alert("success", msg, id_="admin-promoted")

@@ -18,10 +18,13 @@ POLL_OUT = ("..admin-progress.value...admin-progress.label...admin-progress-text
 FORECAST_OUT = "..forecast-graph.figure...forecast-zoom.figure...forecast-cards.children...forecast-rmse-words.children.."
 
 
+CONFIRM_OUT = "admin-promote-done.children"
+
+
 def promote_body(model_id, ticker="AAPL") -> dict:
-    return callback_body(PROMOTE_OUT, [("admin-promote", "n_clicks", 1), ("admin-rollback", "n_clicks", None)],
-                         [("admin-promote-model", "value", model_id), ("admin-rollback-cell", "value", None),
-                          ("admin-ticker", "value", ticker)], changed=["admin-promote.n_clicks"])
+    """The request that promotes: the confirmation dialog's Promote button (Promote... only asks)."""
+    return callback_body(CONFIRM_OUT, [("admin-promote-confirm", "n_clicks", 1)],
+                         [("admin-promote-model", "value", model_id), ("admin-ticker", "value", ticker)])
 
 
 def rollback_body(cell, ticker) -> dict:

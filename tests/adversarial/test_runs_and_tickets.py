@@ -44,7 +44,9 @@ def test_a_dead_run_blocks_nothing_and_shows_as_failed(web, store_url):
     dead = _add_run(store_url, "MSFT", beat_age_s=600)  # SIGTERM'd or killed long ago: no heartbeat since
     for ticker in ("AAPL", "MSFT"):
         view = _poll(web.url, ticker)
-        assert view["admin-progress-text"]["children"] == f"No {ticker} run in progress."
+        # no live run: AAPL never had one; MSFT's last run is the dead one, shown as stopped and why
+        expected = f"Last MSFT run #{dead} failed" if ticker == "MSFT" else "No AAPL run in progress."
+        assert view["admin-progress-text"]["children"].startswith(expected)
         assert view["admin-cancel"]["disabled"] is True
         r = post(web.url, start_body(ticker=ticker))
         assert "admin-ticket" in r.json()["response"], r.text[:300]  # a ticket: the start was allowed
@@ -63,7 +65,7 @@ def test_a_live_run_blocks_only_its_own_ticker_and_everything_names_it(web, stor
         assert "admin-ticket" in post(web.url, start_body(ticker="AAPL")).json()["response"]
         assert _poll(web.url, "AAPL")["admin-progress-text"]["children"] == "No AAPL run in progress."
         msft = _poll(web.url, "MSFT")
-        assert msft["admin-progress-text"]["children"].startswith(f"MSFT run #{live} (retrain, manual)")
+        assert msft["admin-progress-text"]["children"].startswith(f"MSFT run #{live} (retrain, manual by ")
         assert msft["admin-cancel"]["disabled"] is False
         assert "No AAPL run is in progress." in response_text(post(web.url, cancel_body("AAPL")))
         assert store_state(store_url)["cancels"] == 0  # the AAPL cancel touched no MSFT run

@@ -8,6 +8,7 @@ from tests.support.dash_client import basic, call
 from tests.support.dashboard_env import ADMIN, admin_env, dash_client, fixture_store_file, fixture_store_url  # noqa: F401
 
 CHAMPION = "admin-champion-msg.children"
+CONFIRM = "admin-promote-done.children"
 FORECAST_OUT = "..forecast-graph.figure...forecast-zoom.figure...forecast-cards.children...forecast-rmse-words.children.."
 
 
@@ -30,6 +31,9 @@ def test_rollback_and_promote_show_up_on_the_forecast_page(dash_client, fixture_
     assert "model #3 is champion again" in r.get_data(as_text=True)
     assert "GRU v1" in _gru_card(client)  # new champion_events row -> snapshot rebuilt
     r = _champion_action(client, "admin-promote", model_id=4)
+    assert r.json["response"]["admin-champion-msg"]["children"] is None  # valid: nothing promoted before the confirmation
+    assert "GRU v1" in _gru_card(client)
+    r = call(client, CONFIRM, [("admin-promote-confirm", "n_clicks", 1)], [("admin-promote-model", "value", 4), ("admin-ticker", "value", None)], headers=basic(*ADMIN))
     assert "Model #4 is now the champion" in r.get_data(as_text=True) and "replacing #3" in r.get_data(as_text=True)
     assert "GRU v2" in _gru_card(client)
 

@@ -124,7 +124,8 @@ def test_progress_poll_and_cancel(dash_client, fixture_store_url):
     pct, label, text, cancel_disabled, runs, clock, models, options = __import__("dashboard.pages.admin", fromlist=["x"]).poll_view(data.engine())
     assert pct == 40 and label == "40%" and "epoch 2/5" in text and cancel_disabled is False
     assert {o["value"] for o in options} == {1, 2, 3, 4}
-    assert "nightly-update: next run 2026-11-27 04:00" in str(clock)  # the scheduler's next run, from clock_status
+    # the scheduler's next run, from clock_status, in the schedule's time zone (04:00 UTC is 23:00 New York)
+    assert "nightly-update: next run 2026-11-26 23:00 EST" in str(clock)
     r = call(client, "admin-cancel-msg.children", [("admin-cancel", "n_clicks", 1)], [("admin-ticker", "value", "AAPL")],
              headers=basic(*ADMIN))
     assert f"Asked AAPL run #{run_id} to stop" in r.get_data(as_text=True)
@@ -156,6 +157,10 @@ def test_validate_request(action, cells, epochs, expect):
 
 @pytest.mark.parametrize("run, color, words", [
     ({"id": 7, "status": "succeeded", "duration_s": 12.0, "promoted": True}, "success", "run #7 succeeded in 12 s; a new champion"),
+    ({"id": 7, "status": "succeeded", "duration_s": 12.0, "promoted": True,
+      "detail": {"models": [{"cell": "gru", "model_id": 9, "promoted": True, "previous_champion_id": 4},
+                            {"cell": "lstm", "model_id": 10, "promoted": False}]}},
+     "success", "promoted GRU #9 (replacing #4)"),
     ({"id": 7, "status": "succeeded", "duration_s": 3.0, "promoted": False}, "success", "the champion was kept"),
     ({"id": 8, "status": "skipped", "duration_s": 0.1, "progress_message": "no new trading day"}, "secondary", "no new trading day"),
     ({"id": 6, "status": "cancelled", "duration_s": 3.0, "error": "training cancelled"}, "secondary", "Run cancelled: run #6"),

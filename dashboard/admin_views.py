@@ -1,0 +1,145 @@
+"""What the admin page shows, as plain functions from store rows to components (no callbacks here)."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from dashboard import fmt
+from dashboard.components import ago, fmt_dt
+from dashboard.figures.common import label
+
+MODELS_PAGE_SIZE = 8
+ONE_OFF_JOBS = ("bootstrap",)  # clock jobs that run once at start; shown only while still due
+
+
+def table(rows: list[dict], columns: list[tuple[str, str]], id_: str, empty: str):
+    if not rows:
+        return html.P(empty, className="text-muted mb-0", id=id_)
+    head = html.Thead(html.Tr([html.Th(title) for _, title in columns]))
+    body = html.Tbody([html.Tr([html.Td(_cell(r.get(key))) for key, _ in columns]) for r in rows])
+    return dbc.Table([head, body], bordered=False, hover=True, size="sm", striped=True, id=id_,
+                     className="mb-0", responsive=True)
+
+
+def _cell(v):
+    if isinstance(v, float):
+        return fmt.ratio(v)
+    if hasattr(v, "strftime"):
+        return fmt_dt(v)
+    return "" if v is None else v if not isinstance(v, (list, tuple)) else ", ".join(map(str, v))
+
+
+def before_after(run: dict) -> str:
+    """'GRU RMSE/persistence 1.041 -> 1.032' per cell the run trained (a dash where there was none)."""
+    before, after = run.get("metrics_before") or {}, run.get("metrics_after") or {}
+    parts = []
+    for cell in sorted(set(before) | set(after)):
+        b, a = (before.get(cell) or {}).get("rmse_ratio"), (after.get(cell) or {}).get("rmse_ratio")
+        parts.append(f"{label(cell)} {fmt.ratio(b)} -> {fmt.ratio(a)}")
+    return "; ".join(parts)
+
+
+def run_rows(runs: list[dict]) -> list[dict]:
+    """Run history rows: who, what, on which ticker and cells, how many epochs, how it ended, and why."""
+    out = []
+    for r in runs:
+        detail = r.get("detail") or {}
+        out.append({
+            "id": r["id"], "ticker": r["ticker"], "trigger": r["trigger"], "requested_by": r["requested_by"],
+            "action": detail.get("plan") or r["action"], "cells": ", ".join(map(label, detail.get("cells") or [])),
+            "epochs": detail.get("epochs", ""), "status": r["status"], "started_at": r["started_at"],
+            "seconds": f"{r['duration_s']:.0f}" if r.get("duration_s") is not None else "",
+            "notes": r.get("error") or r.get("progress_message") or "", "before_after": before_after(r),
+        })
+    return out
+
+
+RUN_COLUMNS = [("id", "#"), ("ticker", "ticker"), ("trigger", "trigger"), ("requested_by", "by"), ("action", "action"),
+               ("cells", "cells"), ("epochs", "epochs"), ("status", "status"), ("started_at", "started"),
+               ("seconds", "s"), ("notes", "notes"), ("before_after", "RMSE/persistence before -> after")]
+
+
+def run_steps(run: dict | None):
+    """One run's steps, in order, with their times."""
+    if not run:
+        return html.P("Choose a run to see its steps.", className="text-muted mb-0")
+    steps = [html.Li([html.B(s.get("step", "")), f" {s.get('message', '')} ", html.Span(str(s.get("at", ""))[:19],
+                                                                                        className="text-muted small")])
+             for s in run.get("steps") or []]
+    return html.Div([html.Ol(steps or [html.Li("no steps recorded")], className="mb-1", id="admin-steps-list"),
+                     html.P(f"Notes: {run.get('error') or run.get('progress_message') or '-'}", className="mb-1"),
+                     html.P(f"RMSE/persistence before -> after: {before_after(run) or '-'}", className="mb-0")])
+
+
+def champions_view(models: list[dict], ticker: str):
+    """The served model of each cell type, apart from the full list."""
+    rows = [dict(cell=label(m["cell"]), id=m["id"], version=m["version"], kind=m["kind"], trained=m["created_at"],
+                 ratio=_ratio(m)) for m in models if m["is_champion"]]
+    return table(rows, [("cell", "cell"), ("id", "model"), ("version", "v"), ("kind", "kind"), ("trained", "trained"),
+                        ("ratio", "RMSE/persistence")], "admin-champions-table", f"No trained models yet for {ticker}, so no champions.")
+
+
+def _ratio(model: dict):
+    metrics = model.get("metrics") or {}
+    return (metrics.get("rows", {}).get(model["cell"]) or metrics).get("rmse_ratio")
+
+
+def audit_view(events: list[dict]):
+    rows = [dict(at=e["at"], action=e["action"], cell=label(e["cell"]), model=f"#{e['model_id']}",
+                 previous=f"#{e['previous_model_id']}" if e.get("previous_model_id") else "-", actor=e["actor"])
+            for e in events]
+    return table(rows, [("at", "when"), ("action", "action"), ("cell", "cell"), ("model", "now serving"),
+                        ("previous", "replaced"), ("actor", "by")], "admin-audit-table", "No promotions or rollbacks yet.")
+
+
+def clock_view(clock: list[dict], tz_name: str, now: datetime):
+    """Scheduled jobs in the schedule's own time zone; a one-off that already ran is not listed."""
+    tz = ZoneInfo(tz_name)
+    due = [c for c in clock if c["next_run_at"] is not None or c["job_id"] not in ONE_OFF_JOBS]
+    due = [c for c in due if not (c["job_id"] in ONE_OFF_JOBS and c["next_run_at"] < now)]
+    if not due:
+        return html.P("The clock process has not reported yet. Start it with: python -m jobs clock",
+                      className="text-muted mb-0", id="admin-clock-list")
+    items = [html.Li(f"{c['job_id']}: next run {c['next_run_at'].astimezone(tz):%Y-%m-%d %H:%M %Z} "
+                     f"(clock seen {ago(c['heartbeat_at'], now)})" if c["next_run_at"] else
+                     f"{c['job_id']}: not scheduled (clock seen {ago(c['heartbeat_at'], now)})") for c in due]
+    return html.Ul(items, className="mb-0", id="admin-clock-list")
+
+
+def prices_view(summaries, now: datetime):
+    rows = [dict(ticker=s.ticker, rows=f"{s.rows:,}", first=s.first_date, last=s.last_date,
+                 source=", ".join(s.sources), fetched=ago(s.last_fetched_at, now)) for s in summaries]
+    return table(rows, [("ticker", "ticker"), ("rows", "rows"), ("first", "first day"), ("last", "last day"),
+                        ("source", "source"), ("fetched", "fetched")], "admin-prices-table", "No prices stored yet.")
+
+
+MODEL_COLUMNS = [("id", "id"), ("ticker", "ticker"), ("cell", "cell"), ("version", "v"), ("kind", "kind"),
+                 ("trained", "trained"), ("ratio", "RMSE/persistence"), ("champion", "champion")]
+
+
+def model_rows(models: list[dict]) -> list[dict]:
+    """Every model of the ticker as rows of the paginated table (older champions never drop off)."""
+    return [dict(id=m["id"], ticker=m["ticker"], cell=label(m["cell"]), version=m["version"], kind=m["kind"],
+                 trained=fmt_dt(m["created_at"]), ratio=fmt.ratio(_ratio(m)), champion="yes" if m["is_champion"] else "")
+            for m in models]
+
+
+def comparison_view(c) -> html.Div:
+    """Candidate and champion side by side on the same test days, with a warning when the candidate is worse."""
+    rows = [("candidate", c.candidate), ("champion now", c.champion)]
+    body = [html.Tr([html.Td(role), html.Td(s.label if s else "none"), html.Td(fmt.price(s.rmse) if s else "-"),
+                     html.Td(fmt.ratio(s.rmse / c.persistence_rmse) if s and s.rmse is not None and c.persistence_rmse else "-")])
+            for role, s in rows]
+    window = (f"Both scored on the same {c.days} test days, {c.first_day} to {c.last_day}, where their stored "
+              "one-step predictions overlap." if c.days else "The two models share no test days: no fair comparison.")
+    parts = [html.P(f"{c.ticker} {label(c.cell)}. {window}", className="small"),
+             dbc.Table([html.Thead(html.Tr([html.Th(h) for h in ("", "model", "RMSE", "RMSE/persistence")])),
+                        html.Tbody(body)], size="sm", id="admin-promote-table"),
+             html.P(f"Persistence RMSE on those days: {fmt.price(c.persistence_rmse)}.", className="small text-muted")]
+    if c.candidate_worse:
+        parts.append(dbc.Alert("Warning: the candidate's error is larger than the champion's on these days.",
+                               color="warning", id="admin-promote-worse", className="py-2 mb-0"))
+    return html.Div(parts)
