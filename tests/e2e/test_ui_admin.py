@@ -1,0 +1,207 @@
+"""The admin page as a demanding admin uses it, in Debian Chromium (issue 13, points 5 and 6).
+
+Runs are written to the store the way the pipeline writes them (``marketdata.runs``), so
+no network is trained here; tests/e2e/test_dashboard_browser.py starts real runs.
+"""
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+from sqlalchemy import select, text
+
+from marketdata import runs
+from marketdata.db import make_engine, session_factory
+from marketdata.tables import Champion, ClockStatus
+from scripts.web_server import WebServer
+from tests.support.browser import chromium, open_page, two_ticker_store, web_env  # noqa: F401
+from tests.support.dashboard_env import ADMIN
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def store_url(two_ticker_store, tmp_path_factory) -> str:
+    """A private copy of the two-ticker store with six older AAPL LSTM versions (10 AAPL models: two pages)."""
+    path = tmp_path_factory.mktemp("ui-admin") / "store.db"
+    shutil.copy(two_ticker_store, path)
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    cols = ("ticker, cell, {v}, kind, parent_id, run_id, hyperparams, seed, data_start, data_end, val_start, test_start, "
+            "data_hash, metrics, train_seconds, param_count, keras_bytes, created_at")
+    with engine.begin() as conn:
+        for k in range(1, 7):
+            conn.execute(text(f"INSERT INTO models ({cols.format(v='version')}) SELECT {cols.format(v=f'version + {k}')} "
+                              "FROM models WHERE ticker = 'AAPL' AND cell = 'lstm' AND version = 1"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="module")
+def web(store_url, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ui-admin-web")
+    with WebServer(web_env(store_url, tmp), workers=1, log_path=tmp / "gunicorn.log") as server:
+        yield server
+
+
+@pytest.fixture
+def page(chromium):
+    pg = open_page(chromium)
+    yield pg
+    pg.context.close()
+
+
+@pytest.fixture
+def engine(store_url):
+    eng = make_engine(store_url)
+    yield eng
+    eng.dispose()
+
+
+def _admin(page, url: str, ticker: str | None = None) -> None:
+    page.goto(url + "/admin")
+    page.wait_for_selector("#admin-runs-table, #admin-runs > p", timeout=20000)
+    if ticker:
+        _pick(page, "#admin-ticker", ticker)
+
+
+def _pick(page, dropdown: str, option_text: str) -> None:
+    """Choose an option of a dcc.Dropdown the way a user does: open it, click the option."""
+    page.click(dropdown)
+    page.locator("[role=option]", has_text=option_text).first.click()
+
+
+def _finished_run(engine, ticker: str, status: str = "succeeded", progress: float = 1.0) -> int:
+    now = datetime.now(timezone.utc)
+    run_id = runs.start_run(engine, ticker=ticker, trigger="manual", requested_by="ui:boss", action="retrain", now=now)
+    runs.add_step(engine, run_id, "prices", f"{ticker}: training on the stored prices", now)
+    runs.add_step(engine, run_id, "plan", "retrain asked for", now)
+    runs.update_progress(engine, run_id, progress, "training gru", now)
+    runs.finish_run(engine, run_id, status, now=now, message="retrain: trained gru in 3.0s; champion kept (candidate was worse)",
+                    error=None if status == "succeeded" else "training cancelled by the admin",
+                    detail={"plan": "retrain", "cells": ["gru"], "epochs": 3,
+                            "models": [{"model_id": 2, "cell": "gru", "kind": "train", "promoted": False}]},
+                    metrics_before={"gru": {"model_id": 1, "rmse_ratio": 1.041}},
+                    metrics_after={"gru": {"model_id": 2, "rmse_ratio": 1.0526}})
+    return run_id
+
+
+def test_run_history_names_ticker_cells_epochs_notes_and_before_after(web, page, engine):
+    """Was: no ticker column, no stored notes; MSFT runs looked like AAPL runs."""
+    run_id = _finished_run(engine, "MSFT")
+    _admin(page, web.url)
+    page.wait_for_function(f"document.querySelector('#admin-runs-table').innerText.includes('champion kept')", timeout=10000)
+    row = page.locator("#admin-runs-table tr", has_text="champion kept").first.inner_text()
+    for expected in (str(run_id), "MSFT", "manual", "ui:boss", "GRU", "3", "champion kept (candidate was worse)",
+                     "GRU 1.041 -> 1.053"):
+        assert expected in row, (expected, row)
+    _pick(page, "#admin-run-pick", f"#{run_id} MSFT")
+    page.wait_for_selector("#admin-steps-list", timeout=10000)
+    steps = page.inner_text("#admin-run-steps")
+    assert "prices" in steps and "retrain asked for" in steps and "1.041 -> 1.053" in steps
+    assert page.errors == []
+
+
+def test_progress_reaches_100_or_says_why_it_stopped(web, page, engine):
+    """Was: the bar vanished at 79-96% when a run ended."""
+    _finished_run(engine, "AAPL", status="succeeded", progress=0.9)
+    _admin(page, web.url)
+    page.wait_for_function("document.querySelector('#admin-progress-text').innerText.includes('succeeded')", timeout=10000)
+    assert page.get_attribute("#admin-progress .progress-bar", "aria-valuenow") == "100"
+    stopped = _finished_run(engine, "AAPL", status="cancelled", progress=0.42)
+    page.wait_for_function(f"document.querySelector('#admin-progress-text').innerText.includes('#{stopped} cancelled')",
+                           timeout=10000)
+    assert "stopped at 42%" in page.inner_text("#admin-progress")
+    assert "training cancelled by the admin" in page.inner_text("#admin-progress-text")
+
+
+def test_cancel_message_clears_when_the_run_has_ended(web, page, engine):
+    """Was: 'Asked run #4 to stop ...' stayed after the cancel finished."""
+    run_id = runs.start_run(engine, ticker="AAPL", trigger="manual", requested_by="cli", action="retrain",
+                            now=datetime.now(timezone.utc))
+    _admin(page, web.url)
+    page.wait_for_selector("#admin-cancel:not([disabled])", timeout=10000)
+    page.click("#admin-cancel")
+    page.wait_for_function(f"document.querySelector('#admin-cancel-msg').innerText.includes('run #{run_id} to stop')",
+                           timeout=10000)
+    runs.finish_run(engine, run_id, "cancelled", now=datetime.now(timezone.utc), error="cancelled")
+    page.wait_for_function("document.querySelector('#admin-cancel-msg').innerText.trim() === ''", timeout=10000)
+
+
+def test_champions_apart_from_a_paginated_model_list(web, page):
+    """Was: one 'Champions' card listing every model, cut at 12 rows."""
+    _admin(page, web.url)
+    page.wait_for_selector("#admin-champions-table", timeout=10000)
+    champions = page.locator("#admin-champions-table tbody tr")
+    assert champions.count() == 3  # one per cell type
+    page.wait_for_selector("#admin-models-table td", timeout=10000)
+    first_page = page.locator("#admin-models-table td[data-dash-column=id]").all_inner_texts()
+    assert len(first_page) == 8  # 10 models: a full first page...
+    page.click("#admin-models-table .next-page")
+    page.wait_for_function("document.querySelectorAll('#admin-models-table td[data-dash-column=id]').length == 2")
+    second = page.locator("#admin-models-table td[data-dash-column=id]").all_inner_texts()
+    assert not set(first_page) & set(second)  # ...and the rest on the next, none dropped
+
+
+def _champion(engine, cell: str) -> int:
+    with session_factory(engine)() as s:
+        return s.execute(select(Champion.model_id).where(Champion.ticker == "AAPL", Champion.cell == cell)).scalar()
+
+
+def test_promotion_asks_first_and_compares_on_the_same_days(web, page, engine):
+    """Was: promote acted at once, with no confirmation and no warning when the model was worse."""
+    served = _champion(engine, "gru")
+    candidate = served - 1  # the GRU trained before the fine-tune that is served
+    _admin(page, web.url)
+    page.wait_for_selector("#admin-champions-table", timeout=10000)
+    _pick(page, "#admin-promote-model", f"#{candidate} GRU")
+    page.click("#admin-promote")
+    page.wait_for_selector("#admin-promote-table", timeout=10000)
+    dialog = page.inner_text("#admin-promote-compare")
+    assert "same" in dialog and "test days" in dialog and f"#{candidate}" in dialog and f"#{served}" in dialog
+    rmse = [float(page.inner_text(f"#admin-promote-table tbody tr:nth-child({i}) td:nth-child(3)").lstrip("$"))
+            for i in (1, 2)]
+    assert (page.locator("#admin-promote-worse").count() == 1) == (rmse[0] > rmse[1])
+    assert _champion(engine, "gru") == served  # nothing changed before the confirmation
+    page.click("#admin-promote-confirm")
+    page.wait_for_selector("#admin-promoted", timeout=10000)
+    assert _champion(engine, "gru") == candidate
+    page.wait_for_function("document.querySelector('#admin-audit').innerText.includes('ui:boss')", timeout=10000)
+    assert f"promote\tGRU\t#{candidate}\t#{served}\tui:boss" in page.inner_text("#admin-audit")
+
+
+def test_scheduler_in_its_time_zone_without_finished_one_offs(web, page, engine):
+    """Was: a finished one-off 'bootstrap' listed, times in UTC although the schedule is 18:30 New York."""
+    now = datetime.now(timezone.utc)
+    with session_factory(engine).begin() as s:
+        s.add(ClockStatus(job_id="nightly-update", next_run_at=datetime(2031, 1, 6, 23, 30, tzinfo=timezone.utc),
+                          heartbeat_at=now, detail={}))
+        s.add(ClockStatus(job_id="bootstrap", next_run_at=now - timedelta(hours=2), heartbeat_at=now, detail={}))
+    _admin(page, web.url)
+    page.wait_for_selector("#admin-clock-list", timeout=10000)
+    clock = page.inner_text("#admin-clock")
+    assert "2031-01-06 18:30 EST" in clock and "bootstrap" not in clock
+
+
+def test_price_status_per_ticker_and_sign_out(web, page):
+    """Was: no per-ticker price status in the browser, and no way to sign out of HTTP Basic."""
+    _admin(page, web.url)
+    page.wait_for_selector("#admin-prices-table", timeout=10000)
+    prices = page.inner_text("#admin-prices-table")
+    assert "AAPL" in prices and "MSFT" in prices and "offline-sample" in prices
+    assert page.get_attribute("#admin-signout", "href") == "/logout"
+    first, second = (requests.get(web.url + "/logout", auth=ADMIN, timeout=10) for _ in range(2))
+    assert first.status_code == second.status_code == 401
+    assert first.headers["WWW-Authenticate"] != second.headers["WWW-Authenticate"]  # a fresh realm each time
+
+
+def test_empty_store_defaults_to_full_retrain(chromium, tmp_path):
+    """Was: 'Fine-tune' was the default on an empty store, and failed pointing to a command line."""
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    with WebServer(web_env(url, tmp_path), workers=1, log_path=tmp_path / "gunicorn.log") as server:
+        pg = open_page(chromium)
+        _admin(pg, server.url)
+        assert pg.is_checked("#admin-action input[value='retrain']")
+        pg.context.close()
