@@ -12,7 +12,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, html
 
-from dashboard import auth, data
+from dashboard import auth, data, delivery
 from dashboard.background import make_manager
 
 HERE = Path(__file__).resolve().parent
@@ -52,6 +52,7 @@ def create_app() -> Dash:
     app.layout = shell
     app.server.add_url_rule("/healthz", "healthz", healthz)
     auth.install_guard(app.server, data.settings)
+    delivery.install(app)  # compression, asset caching (the Plotly bundle is in assets/)
     return app
 
 
