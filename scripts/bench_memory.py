@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -174,34 +175,45 @@ def bench_training(env: dict[str, str], tmp: Path, action: str, label: str) -> R
 
 
 def bench_web(env: dict[str, str], tmp: Path, clients: int, rounds: int, idle_s: float) -> Row:
-    from scripts.bench_web import PAGES, _forecast_body, _load, _request, _router_body
-    from scripts.web_server import free_port
     from marketdata.outputs import CELLS
+    from scripts.load_test import forecast_callback_body, page_route_body
+    from scripts.web_server import free_port
 
     port = free_port()
     proc = _start(_procfile("web"), {**env, "PORT": str(port), "WEB_CONCURRENCY": "2"}, tmp / "web.log")
     base = f"http://127.0.0.1:{port}"
     tree = Tree(proc.pid).start()
+    pages = ["/", "/residuals", "/compare", "/admin"]
     try:
         _wait_http(base + "/healthz", proc)
-        for _ in range(8):
-            for p in PAGES:
-                _request(base, "GET", p)
-                _request(base, "POST", "/_dash-update-component", _router_body(p))
-        cells = list(CELLS)
-
-        def mixed(i: int) -> float:
-            if i % 2:
-                return _request(base, "POST", "/_dash-update-component", _forecast_body(cells[i % len(cells)]))
-            return _request(base, "POST", "/_dash-update-component", _router_body(PAGES[i % len(PAGES)]))
-
-        _load(base, mixed, clients, rounds)
+        bodies = [json.dumps(page_route_body(p)).encode() for p in pages]
+        bodies += [json.dumps(forecast_callback_body(base, c)).encode() for c in CELLS]
+        for _ in range(8):  # every page and callback on both workers
+            for p in pages:
+                _post(base, None, p)
+            for b in bodies:
+                _post(base, b)
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(lambda i: [_post(base, bodies[(i + k) % len(bodies)]) for k in range(rounds)],
+                          range(clients)))
         time.sleep(idle_s)
     finally:
         tree.stop()
         _stop(proc)
     return Row("web", f"WEB_CONCURRENCY=2, every page, {clients} clients x {rounds} requests", tree.peak(),
                tree.idle())
+
+
+def _post(base: str, body: bytes | None, path: str | None = None) -> None:
+    """One request: a POST of ``body`` to the callback endpoint, or a GET of ``path``; must answer 200."""
+    import urllib.request
+
+    req = urllib.request.Request(base + (path or "/_dash-update-component"), data=body,
+                                 method="GET" if body is None else "POST",
+                                 headers={"Content-Type": "application/json", "Accept-Encoding": "br, gzip",
+                                          "Authorization": "Basic YmVuY2g6YmVuY2gtcGFzc3dvcmQ="})  # bench:bench-password
+    with urllib.request.urlopen(req, timeout=60) as r:
+        r.read()
 
 
 def _wait_http(url: str, proc: subprocess.Popen, timeout_s: float = 60) -> None:
@@ -240,18 +252,24 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=15, help="requests per web client")
     ap.add_argument("--idle-seconds", type=float, default=10.0)
+    ap.add_argument("--only", default="clock,training,web,worker", help="comma-separated parts to run")
     args = ap.parse_args()
+    only = set(args.only.split(","))
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-memory-"))
     base = {"DATABASE_URL": f"sqlite:///{tmp / 'store.db'}", "DATA_DIR": str(tmp / "data"), "PRICE_SOURCE": "offline",
             "RETRAIN_WEEKDAY": "", "REDIS_URL": "", "ADMIN_USER": "bench", "ADMIN_PASSWORD": "bench-password",
             "ANALYST_USER": "", "ANALYST_PASSWORD": "", "TF_CPP_MIN_LOG_LEVEL": "2"}
     env = _env(base)
-    rows = [bench_clock(env, tmp, args.idle_seconds),
-            bench_training(env, tmp, "finetune", "nightly fine-tune of the GRU"),
-            bench_training(env, tmp, "retrain", "3-cell retrain, full history"),
-            bench_web(env, tmp, args.clients, args.rounds, args.idle_seconds)]
-    if args.redis_url:
+    rows = []
+    if only & {"clock", "training", "web"}:  # each needs the bootstrapped store
+        rows.append(bench_clock(env, tmp, args.idle_seconds))
+    if "training" in only:
+        rows.append(bench_training(env, tmp, "finetune", "nightly fine-tune of the GRU"))
+        rows.append(bench_training(env, tmp, "retrain", "3-cell retrain, full history"))
+    if "web" in only:
+        rows.append(bench_web(env, tmp, args.clients, args.rounds, args.idle_seconds))
+    if args.redis_url and "worker" in only:
         rows.append(bench_worker(_env(base, REDIS_URL=args.redis_url), tmp, args.idle_seconds))
 
     print(f"\nstore and logs: {tmp}; {psutil.cpu_count()} CPUs; RSS summed over each process tree, MiB")
