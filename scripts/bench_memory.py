@@ -17,8 +17,10 @@ Scenario, on an empty store:
    ``python -m jobs nightly`` process (what the clock's child and a worker task run);
 3. web: gunicorn with WEB_CONCURRENCY=2, every page, then 20 clients on pages and
    the forecast callback (loopback, bounded rounds), then idle;
-4. worker (with --redis-url): the Procfile's Celery worker trains a queued 3-cell
-   retrain, then idles after its pool child was replaced.
+4. with --redis-url, on a second empty store: the Procfile's worker and clock; the
+   clock queues its bootstrap and never trains, the worker trains it and then a queued
+   3-cell retrain; its pool child is replaced after a task left it above 300 MB
+   (``--max-memory-per-child``), so the worker idles without TensorFlow.
 """
 from __future__ import annotations
 
@@ -47,30 +49,35 @@ HEADROOM = 0.9  # recommend a dyno whose quota the peak stays 10% under
 
 @dataclass
 class Tree:
-    """Samples the summed RSS of a process and all its descendants."""
+    """Samples the summed RSS (and PSS) of a process and all its descendants."""
 
     pid: int
     samples: list[tuple[float, float]] = field(default_factory=list)
+    pss: list[float] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
-    def rss_mib(self) -> float:
+    def sample(self) -> tuple[float, float]:
+        """(RSS, PSS) in MiB; PSS splits pages shared by forked processes among them."""
         try:
             root = psutil.Process(self.pid)
             procs = [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
-            return 0.0
-        total = 0
+            return 0.0, 0.0
+        rss = pss = 0
         for p in procs:
             try:
-                total += p.memory_info().rss
-            except psutil.NoSuchProcess:
+                info = p.memory_full_info()
+                rss, pss = rss + info.rss, pss + info.pss
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
                 pass
-        return total / MIB
+        return rss / MIB, pss / MIB
 
     def start(self) -> "Tree":
         def loop():
             while not self._stop.is_set():
-                self.samples.append((time.monotonic(), self.rss_mib()))
+                rss, pss = self.sample()
+                self.samples.append((time.monotonic(), rss))
+                self.pss.append(pss)
                 self._stop.wait(SAMPLE_S)
 
         threading.Thread(target=loop, daemon=True).start()
@@ -95,6 +102,7 @@ class Row:
     scenario: str
     peak: float
     idle: float | None
+    peak_pss: float = 0.0
 
 
 def dyno_for(peak_mib: float) -> str:
@@ -160,7 +168,7 @@ def bench_clock(env: dict[str, str], tmp: Path, idle_s: float) -> Row:
     finally:
         tree.stop()
         _stop(proc)
-    return Row("clock", "bootstrap in its child, then idle", tree.peak(), tree.idle())
+    return Row("clock", "bootstrap in its child, then idle", tree.peak(), tree.idle(), max(tree.pss))
 
 
 def bench_training(env: dict[str, str], tmp: Path, action: str, label: str) -> Row:
@@ -171,7 +179,7 @@ def bench_training(env: dict[str, str], tmp: Path, action: str, label: str) -> R
     tree.stop()
     if code != 0:
         raise SystemExit(f"error: {cmd} exited {code}; see {tmp / f'nightly-{action}.log'}")
-    return Row("training process", label, tree.peak(), None)
+    return Row("training process", label, tree.peak(), None, max(tree.pss))
 
 
 def bench_web(env: dict[str, str], tmp: Path, clients: int, rounds: int, idle_s: float) -> Row:
@@ -201,7 +209,7 @@ def bench_web(env: dict[str, str], tmp: Path, clients: int, rounds: int, idle_s:
         tree.stop()
         _stop(proc)
     return Row("web", f"WEB_CONCURRENCY=2, every page, {clients} clients x {rounds} requests", tree.peak(),
-               tree.idle())
+               tree.idle(), max(tree.pss))
 
 
 def _post(base: str, body: bytes | None, path: str | None = None) -> None:
@@ -231,19 +239,29 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout_s: float = 60) -> None:
     raise SystemExit(f"error: {url} did not answer within {timeout_s}s")
 
 
-def bench_worker(env: dict[str, str], tmp: Path, idle_s: float) -> Row:
-    proc = _start(_procfile("worker"), env, tmp / "worker.log")
-    tree = Tree(proc.pid).start()
+def bench_queue(env: dict[str, str], tmp: Path, idle_s: float) -> list[Row]:
+    """REDIS_URL set, fresh store: the clock bootstraps through the queue, the worker trains;
+    then a queued 3-cell retrain; both idle."""
+    worker = _start(_procfile("worker"), env, tmp / "worker.log")
+    wtree = Tree(worker.pid).start()
+    time.sleep(8)  # the worker imports the app and connects to Redis
+    clock = _start(_procfile("clock"), env, tmp / "clock-queue.log")
+    ctree = Tree(clock.pid).start()
     try:
-        time.sleep(8)  # the worker imports the app and connects to Redis
+        run = _wait_for_run(env, "bootstrap", 900, clock)
+        print(f"queued bootstrap: run #{run['id']} {run['status']}", file=sys.stderr)
         cmd = [sys.executable, "-m", "jobs", "nightly", "--queue", "--action", "retrain", "--wait", "900"]
         out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=960)
         print(f"worker retrain: {out.stdout.strip() or out.stderr.strip()}", file=sys.stderr)
         time.sleep(idle_s)
     finally:
-        tree.stop()
-        _stop(proc)
-    return Row("worker", "queued 3-cell retrain, then idle (pool child replaced)", tree.peak(), tree.idle())
+        for tree in (ctree, wtree):
+            tree.stop()
+        for proc in (clock, worker):
+            _stop(proc)
+    return [Row("clock", "REDIS_URL set: bootstrap queued to the worker, then idle", ctree.peak(), ctree.idle(),
+                max(ctree.pss)),
+            Row("worker", "bootstrap + queued 3-cell retrain, then idle", wtree.peak(), wtree.idle(), max(wtree.pss))]
 
 
 def main() -> int:
@@ -270,13 +288,15 @@ def main() -> int:
     if "web" in only:
         rows.append(bench_web(env, tmp, args.clients, args.rounds, args.idle_seconds))
     if args.redis_url and "worker" in only:
-        rows.append(bench_worker(_env(base, REDIS_URL=args.redis_url), tmp, args.idle_seconds))
+        queue_db = {"DATABASE_URL": f"sqlite:///{tmp / 'queue-store.db'}", "REDIS_URL": args.redis_url}
+        rows += bench_queue(_env(base, **queue_db), tmp, args.idle_seconds)
 
-    print(f"\nstore and logs: {tmp}; {psutil.cpu_count()} CPUs; RSS summed over each process tree, MiB")
-    print(f"{'process type':<17} {'scenario':<58} {'peak':>6} {'idle':>6}  recommended dyno")
+    print(f"\nstore and logs: {tmp}; {psutil.cpu_count()} CPUs; summed over each process tree, MiB; "
+          "dyno chosen on peak RSS")
+    print(f"{'process type':<17} {'scenario':<58} {'peak RSS':>8} {'idle RSS':>8} {'peak PSS':>8}  recommended dyno")
     for r in rows:
-        idle = f"{r.idle:6.0f}" if r.idle is not None else "     -"
-        print(f"{r.process:<17} {r.scenario:<58} {r.peak:6.0f} {idle}  {dyno_for(r.peak)}")
+        idle = f"{r.idle:8.0f}" if r.idle is not None else "       -"
+        print(f"{r.process:<17} {r.scenario:<58} {r.peak:8.0f} {idle} {r.peak_pss:8.0f}  {dyno_for(r.peak)}")
     return 0
 
 
