@@ -94,8 +94,18 @@ def _runtime_ignore(directory: str, names: list[str]) -> set[str]:
     skip = {n for n in names if n in RUNTIME_SKIP_DIRS and Path(directory, n).is_dir()}
     skip |= {n for n in names if n.endswith(".a") or ".opt-1." in n or ".opt-2." in n}
     if Path(directory).name == "bin":
-        skip |= {n for n in names if n.startswith(RUNTIME_SKIP_BIN)}
+        skip |= {n for n in names if n.startswith(RUNTIME_SKIP_BIN) or n == "__pycache__"
+                 or _is_console_script(Path(directory, n))}
     return skip
+
+
+def _is_console_script(path: Path) -> bool:
+    """A script some package installed into this prefix (pytest, aws, ...): not CPython's own."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    with open(path, "rb") as f:
+        first = f.readline(200)
+    return first.startswith(b"#!") and b"python" in first
 
 
 def copy_runtime(prefix: Path, dest: Path) -> Path:
