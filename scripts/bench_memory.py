@@ -49,35 +49,34 @@ HEADROOM = 0.9  # recommend a dyno whose quota the peak stays 10% under
 
 @dataclass
 class Tree:
-    """Samples the summed RSS (and PSS) of a process and all its descendants."""
+    """Samples the summed RSS of a process and all its descendants.
+
+    (Not PSS: on a shared machine other users' processes map the same TensorFlow
+    libraries, which would make PSS smaller than anything a dyno of its own sees.)
+    """
 
     pid: int
     samples: list[tuple[float, float]] = field(default_factory=list)
-    pss: list[float] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
-    def sample(self) -> tuple[float, float]:
-        """(RSS, PSS) in MiB; PSS splits pages shared by forked processes among them."""
+    def rss_mib(self) -> float:
         try:
             root = psutil.Process(self.pid)
             procs = [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
-            return 0.0, 0.0
-        rss = pss = 0
+            return 0.0
+        total = 0
         for p in procs:
             try:
-                info = p.memory_full_info()
-                rss, pss = rss + info.rss, pss + info.pss
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                total += p.memory_info().rss
+            except psutil.NoSuchProcess:
                 pass
-        return rss / MIB, pss / MIB
+        return total / MIB
 
     def start(self) -> "Tree":
         def loop():
             while not self._stop.is_set():
-                rss, pss = self.sample()
-                self.samples.append((time.monotonic(), rss))
-                self.pss.append(pss)
+                self.samples.append((time.monotonic(), self.rss_mib()))
                 self._stop.wait(SAMPLE_S)
 
         threading.Thread(target=loop, daemon=True).start()
@@ -102,7 +101,6 @@ class Row:
     scenario: str
     peak: float
     idle: float | None
-    peak_pss: float = 0.0
 
 
 def dyno_for(peak_mib: float) -> str:
@@ -168,7 +166,7 @@ def bench_clock(env: dict[str, str], tmp: Path, idle_s: float) -> Row:
     finally:
         tree.stop()
         _stop(proc)
-    return Row("clock", "bootstrap in its child, then idle", tree.peak(), tree.idle(), max(tree.pss))
+    return Row("clock", "bootstrap in its child, then idle", tree.peak(), tree.idle())
 
 
 def bench_training(env: dict[str, str], tmp: Path, action: str, label: str) -> Row:
@@ -179,7 +177,7 @@ def bench_training(env: dict[str, str], tmp: Path, action: str, label: str) -> R
     tree.stop()
     if code != 0:
         raise SystemExit(f"error: {cmd} exited {code}; see {tmp / f'nightly-{action}.log'}")
-    return Row("training process", label, tree.peak(), None, max(tree.pss))
+    return Row("training process", label, tree.peak(), None)
 
 
 def bench_web(env: dict[str, str], tmp: Path, clients: int, rounds: int, idle_s: float) -> Row:
@@ -209,7 +207,7 @@ def bench_web(env: dict[str, str], tmp: Path, clients: int, rounds: int, idle_s:
         tree.stop()
         _stop(proc)
     return Row("web", f"WEB_CONCURRENCY=2, every page, {clients} clients x {rounds} requests", tree.peak(),
-               tree.idle(), max(tree.pss))
+               tree.idle())
 
 
 def _post(base: str, body: bytes | None, path: str | None = None) -> None:
@@ -259,9 +257,8 @@ def bench_queue(env: dict[str, str], tmp: Path, idle_s: float) -> list[Row]:
             tree.stop()
         for proc in (clock, worker):
             _stop(proc)
-    return [Row("clock", "REDIS_URL set: bootstrap queued to the worker, then idle", ctree.peak(), ctree.idle(),
-                max(ctree.pss)),
-            Row("worker", "bootstrap + queued 3-cell retrain, then idle", wtree.peak(), wtree.idle(), max(wtree.pss))]
+    return [Row("clock", "REDIS_URL set: bootstrap queued to the worker, then idle", ctree.peak(), ctree.idle()),
+            Row("worker", "bootstrap + queued 3-cell retrain, then idle", wtree.peak(), wtree.idle())]
 
 
 def main() -> int:
@@ -293,10 +290,10 @@ def main() -> int:
 
     print(f"\nstore and logs: {tmp}; {psutil.cpu_count()} CPUs; summed over each process tree, MiB; "
           "dyno chosen on peak RSS")
-    print(f"{'process type':<17} {'scenario':<58} {'peak RSS':>8} {'idle RSS':>8} {'peak PSS':>8}  recommended dyno")
+    print(f"{'process type':<17} {'scenario':<58} {'peak RSS':>8} {'idle RSS':>8}  recommended dyno")
     for r in rows:
         idle = f"{r.idle:8.0f}" if r.idle is not None else "       -"
-        print(f"{r.process:<17} {r.scenario:<58} {r.peak:8.0f} {idle} {r.peak_pss:8.0f}  {dyno_for(r.peak)}")
+        print(f"{r.process:<17} {r.scenario:<58} {r.peak:8.0f} {idle}  {dyno_for(r.peak)}")
     return 0
 
 
