@@ -422,7 +422,8 @@ def _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, *,
                 promoted_cells.append(o.cell)
             detail["models"].append(
                 {"model_id": o.model_id, "cell": o.cell, "kind": o.kind, "promoted": bool(o.promoted),
-                 "previous_champion_id": o.previous_champion_id, "seconds": round(float(o.seconds), 2)}
+                 "previous_champion_id": o.previous_champion_id, "seconds": round(float(o.seconds), 2),
+                 "promotion": o.promotion.as_dict()}
             )
         detail["train_seconds"] = round(train_wall, 2)  # wall time of the training step, all cells
         summary = (

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-OUTPUT_NAMES = ("predictions", "forecast", "loss_curve", "metrics", "residual_diagnostics")
+OUTPUT_NAMES = ("predictions", "forecast", "loss_curve", "metrics", "residual_diagnostics", "backtest")
+# What the analyst pages read (the per-origin backtest is for exports only: it is the biggest payload).
+ANALYST_OUTPUTS = OUTPUT_NAMES[:5]
 CELLS = ("simplernn", "lstm", "gru")
 CELL_LABELS = {"simplernn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
-BASELINES = ("persistence", "drift")
+BASELINES = ("persistence", "drift", "ridge")
+BASELINE_LABELS = {"persistence": "Persistence", "drift": "Drift", "ridge": "Linear AR (ridge)",
+                   "always_up": "Always up", "random_walk_band": "Random-walk band"}
 
 
 class SplitDates(TypedDict):
