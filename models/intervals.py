@@ -32,8 +32,8 @@ Z = {0.80: 1.2815516, 0.95: 1.9599640}
 
 @dataclass(frozen=True)
 class IntervalSpec:
-    window: int = 250  # trailing scores a quantile is taken over
-    gamma: float = 0.005  # ACI step size; 0 turns the adaptation off
+    window: int = 500  # trailing scores a quantile is taken over (about two years of origins)
+    gamma: float = 0.01  # ACI step size; 0 turns the adaptation off
     min_scores: int = 20
 
     def __post_init__(self):

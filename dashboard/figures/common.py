@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from marketdata.outputs import CELL_LABELS
+from marketdata.outputs import BASELINE_LABELS, CELL_LABELS
 
 COLORS = {
     "actual": "#2c3e50",
@@ -12,13 +12,15 @@ COLORS = {
     "gru": "#18bc9c",
     "persistence": "#7f8c8d",
     "drift": "#95a5a6",
+    "ridge": "#2980b9",
 }
-PERIOD_FILL = {"train": "rgba(52,152,219,0.07)", "validation": "rgba(243,156,18,0.12)", "test": "rgba(231,76,60,0.07)"}
+PERIOD_FILL = {"train": "rgba(52,152,219,0.07)", "validation": "rgba(243,156,18,0.12)",
+               "promotion": "rgba(155,89,182,0.10)", "test": "rgba(231,76,60,0.07)"}
 
 
 def label(key: str) -> str:
     """Display name of a cell or baseline key."""
-    return CELL_LABELS.get(key, key.capitalize())
+    return CELL_LABELS.get(key) or BASELINE_LABELS.get(key) or key.capitalize()
 
 
 def base_layout(fig: go.Figure, title: str | None = None, height: int = 380) -> go.Figure:
@@ -40,10 +42,12 @@ def add_split_shading(fig: go.Figure, split: dict, end: str | None = None, label
     ``split`` is the ``SplitDates`` of a predictions payload; ``end`` extends the
     test shading (e.g. to the last forecast day).
     """
+    report = split.get("report_start")  # rolling evaluation: promotion window, then reported origins
     periods = [
         ("train", split["train_start"], split["val_start"]),
         ("validation", split["val_start"], split["test_start"]),
-        ("test", split["test_start"], end or split["test_end"]),
+        *([("promotion", split["test_start"], report)] if report else []),
+        ("test", report or split["test_start"], end or split["test_end"]),
     ]
     for name, x0, x1 in periods:
         fig.add_vrect(
