@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 
 from marketdata import registry
@@ -167,7 +168,10 @@ def _store(ctx, ticker, fit, prices, *, kind, seed, run_id, parent_id, split, al
     from models.serialization import model_to_bytes
 
     future = [d.isoformat() for d in next_trading_days(p.dates[-1].date(), p.horizon)]
-    live = rep.forecast_halfwidths
+    # Bands of the live forecast from the newest calibration state; with too few known outcomes
+    # (an evaluation period under ~25 days) the validation-period conformal widths stand in.
+    live = {lv: np.where(np.isnan(rep.forecast_halfwidths[lv]), q, rep.forecast_halfwidths[lv])
+            for lv, q in ((0.80, fit.evaluation.q80), (0.95, fit.evaluation.q95))}
     outputs = {
         "predictions": rep.predictions,
         "forecast": forecast_payload(p, fit.next_returns, live[0.80], live[0.95], future),

@@ -97,14 +97,16 @@ def _score_rows(fc: RollingForecasts, rows: np.ndarray, scale: float, boot: tupl
     for name, path in fc.paths.items():
         t = skill.horizon_table(fc.actual[rows], fc.base[rows], path[rows], pers, scale)
         row = {f"per_horizon_{k}": v for k, v in t.items()}
-        for f in ("rmse_ratio", "r2_zero", "r2_mean"):
+        for f in ("rmse_ratio", "r2_zero", "r2_mean"):  # mase: horizon_table's value, the same figure
             row[f"per_horizon_{f}"] = _floats(figs[name][f])
+        for f in skill.FIGURES:
             if boot is not None:
                 lo, hi = boot[0][name][f]
                 row[f"per_horizon_{f}_low"], row[f"per_horizon_{f}_high"] = _floats(lo), _floats(hi)
         # h = 1 scalars under the names the rest of the product already reads
         for k in ("rmse", "mae", "mape", "mase", "dm_stat", "dm_pvalue", "rmse_ratio", "r2_zero", "r2_mean",
-                  "rmse_ratio_low", "rmse_ratio_high"):
+                  "rmse_ratio_low", "rmse_ratio_high", "r2_zero_low", "r2_zero_high", "r2_mean_low", "r2_mean_high",
+                  "mase_low", "mase_high"):
             vals = row.get(f"per_horizon_{k}")
             row[k] = vals[0] if vals else None
         out[name] = row
@@ -126,13 +128,15 @@ def rolling_report(p: Prepared, fc: RollingForecasts, cell: str, rolling: Rollin
     report_start = rolling.promotion_end(p.test_start, p.n)
     rows = np.flatnonzero(fc.origins >= report_start)
     bands, live = _bands(fc, p, [cell, "ridge"], intervals)
-    sums = skill.Sums(fc.actual[rows], fc.base[rows], {k: v[rows] for k, v in fc.paths.items()}, fc.paths["drift"][rows])
+    scale = training_scale(p)
+    sums = skill.Sums(fc.actual[rows], fc.base[rows], {k: v[rows] for k, v in fc.paths.items()}, fc.paths["drift"][rows],
+                      scale)
     d1 = (fc.actual[rows, 0] - fc.paths[cell][rows, 0]) ** 2 - (fc.actual[rows, 0] - fc.base[rows]) ** 2
     block = skill.block_length(d1, p.horizon)
     index = skill.bootstrap_indices(len(rows), block)
     pairs = [(cell, b) for b in ("ridge", "drift", "persistence")]
     boot = skill.bootstrap_intervals(sums, index, pairs)
-    scored = _score_rows(fc, rows, training_scale(p), boot, skill.Sums(fc.actual, fc.base, fc.paths, fc.paths["drift"]))
+    scored = _score_rows(fc, rows, scale, boot, skill.Sums(fc.actual, fc.base, fc.paths, fc.paths["drift"], scale))
     ivals = _interval_rows(fc, bands, rows)
     for name in (cell, "ridge"):
         scored[name]["coverage80"] = ivals[name]["coverage80"][0]
@@ -142,6 +146,9 @@ def rolling_report(p: Prepared, fc: RollingForecasts, cell: str, rolling: Rollin
     direction = {"up_share": float(np.mean(a[:, 0] > b)), "days": len(rows),
                  "rows": {name: skill.direction_row(a, b, fc.paths[name][rows]) for name in (cell, "ridge", "drift")}}
     direction["rows"]["always_up"] = skill.direction_row(a, b, None)
+    for name in (cell, "ridge", "drift"):  # the one-day direction figures under the ScoreRow names too
+        d = direction["rows"][name]
+        scored[name].update(directional_accuracy=d["hit_rate"], directional_low=d["low"], directional_high=d["high"])
     dates = p.dates
     evaluation = {
         "method": "rolling-origin", "refit_every": rolling.refit_every, "refit": "warm-start fine-tune",

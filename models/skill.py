@@ -27,6 +27,7 @@ from scipy import stats
 from .evaluation import diebold_mariano, wilson_interval
 
 BOOTSTRAP_REPS = 999
+FIGURES = ("rmse_ratio", "r2_zero", "r2_mean", "mase")  # every ratio that gets a bootstrap interval
 BOOTSTRAP_SEED = 20240611
 ACF_LAGS = 20
 ARCH_LAGS = 5
@@ -81,7 +82,8 @@ class Sums:
     Built once; ``ratios(rows)`` recomputes every figure on a resample of rows.
     """
 
-    def __init__(self, actual: np.ndarray, base: np.ndarray, paths: dict[str, np.ndarray], drift: np.ndarray):
+    def __init__(self, actual: np.ndarray, base: np.ndarray, paths: dict[str, np.ndarray], drift: np.ndarray,
+                 scale: float = 1.0):
         ok = np.isfinite(actual)
         self.names = list(paths)
         self.ok = ok.astype(float)
@@ -90,18 +92,22 @@ class Sums:
         r_drift = drift / base[:, None] - 1.0
         self.sq_price = {m: np.where(ok, (a - p) ** 2, 0.0) for m, p in paths.items()}
         self.sq_ret = {m: np.where(ok, (r - (p / base[:, None] - 1.0)) ** 2, 0.0) for m, p in paths.items()}
+        self.abs_ret = {m: np.sqrt(v) for m, v in self.sq_ret.items()}
+        self.scale = scale  # MASE denominator: the training period's mean absolute daily return
         self.sq_r = np.where(ok, r**2, 0.0)
         self.sq_rdrift = np.where(ok, (r - r_drift) ** 2, 0.0)
 
     def figures(self, rows: np.ndarray | slice = slice(None)) -> dict[str, dict[str, np.ndarray]]:
-        """name -> {rmse_ratio, r2_zero, r2_mean} arrays (H,) on ``rows``."""
+        """name -> {rmse_ratio, r2_zero, r2_mean, mase} arrays (H,) on ``rows``."""
         pers = self.sq_price["persistence"][rows].sum(0)
+        count = self.ok[rows].sum(0)
         zero, mean = self.sq_r[rows].sum(0), self.sq_rdrift[rows].sum(0)
         out = {}
         with np.errstate(divide="ignore", invalid="ignore"):
             for m in self.names:
                 sp, sr = self.sq_price[m][rows].sum(0), self.sq_ret[m][rows].sum(0)
-                out[m] = {"rmse_ratio": np.sqrt(sp / pers), "r2_zero": 1 - sr / zero, "r2_mean": 1 - sr / mean}
+                out[m] = {"rmse_ratio": np.sqrt(sp / pers), "r2_zero": 1 - sr / zero, "r2_mean": 1 - sr / mean,
+                          "mase": self.abs_ret[m][rows].sum(0) / count / self.scale}
         return out
 
 
@@ -114,7 +120,7 @@ def bootstrap_intervals(sums: Sums, index: np.ndarray, pairs: list[tuple[str, st
     per = {}
     for m in sums.names:
         per[m] = {}
-        for f in ("rmse_ratio", "r2_zero", "r2_mean"):
+        for f in FIGURES:
             arr = np.stack([d[m][f] for d in draws])
             per[m][f] = (np.nanpercentile(arr, 2.5, axis=0), np.nanpercentile(arr, 97.5, axis=0))
     diffs = {}

@@ -8,7 +8,9 @@ from scipy import stats
 from models.features import SplitSpec, prepare
 from models.intervals import IntervalSpec, adaptive_halfwidths, ewma_vol, rolling_std, winkler
 from models.rolling import RollingSpec, baseline_forecasts, drift_returns, ridge_fit
-from models.skill import Sums, bootstrap_indices, direction_row, pesaran_timmermann, residual_tests, verdict
+from models.skill import (
+    Sums, bootstrap_indices, direction_row, horizon_table, pesaran_timmermann, residual_tests, verdict,
+)
 from tests.unit.test_models_features import prices
 
 
@@ -126,6 +128,10 @@ def test_ratio_sums_match_direct_formulas():
     assert figs["m"]["r2_zero"] == pytest.approx(1 - ((ret - ret_hat) ** 2).sum(0) / (ret**2).sum(0))
     assert figs["m"]["r2_mean"] == pytest.approx(1 - ((ret - ret_hat) ** 2).sum(0) / ((ret - ret_bar) ** 2).sum(0))
     assert figs["persistence"]["r2_zero"] == pytest.approx([0.0, 0.0])
+    scaled = Sums(actual, base, {"m": model, "persistence": pers}, drift, scale=0.02).figures()
+    table = horizon_table(actual, base, model, pers, 0.02)
+    assert scaled["m"]["mase"] == pytest.approx(table["mase"])  # bootstrap and point MASE are one formula
+    assert table["mase"][0] == pytest.approx(np.mean(np.abs(ret[:, 0] - ret_hat[:, 0])) / 0.02)
 
 
 def test_stationary_bootstrap_resamples_rows_in_blocks():
