@@ -7,8 +7,9 @@ outputs, and promote by this rule:
 **Promotion rule.** The first model of a (ticker, cell) is promoted. A later model
 is compared with the champion on its *promotion window* (the first
 ``promotion_fraction`` of its evaluation period, which its reported figures never
-include), cut to the days after the champion's own test start, so that neither
-model was fitted or early-stopped on any day of it. Both stored models are scored
+include), cut to the days after the champion's own test start and before the
+champion's first reported origin, so that neither model was fitted or early-stopped
+on any day of it, and neither model's reported figures include a day of it. Both stored models are scored
 as they are (one-step-ahead, no refit); the candidate is promoted only if its RMSE
 is not higher. It is **never** promoted without that comparison: when the window
 is empty (the champion was fitted on days the candidate's window covers) or the
@@ -124,10 +125,17 @@ def _compare(engine, fit, champ, prices: pd.DataFrame) -> Promotion:
                          champion_id=champ.id)
     p = fit.prepared
     start = max(pd.Timestamp(p.dates[p.test_start]), pd.Timestamp(champ.test_start))
+    # Ends before either model's reported origins: whichever model is served afterwards, its
+    # reported figures come from origins after the window that chose it.
     end = pd.Timestamp(fit.report.metrics["evaluation"]["report_start"])
+    champ_report = (champ.metrics.get("evaluation") or {}).get("report_start")
+    if champ_report:
+        end = min(end, pd.Timestamp(champ_report))
     if start >= end:
-        return Promotion(False, f"not promoted: no window neither model was fitted on (the champion's test period "
-                                f"starts {champ.test_start}, the candidate's promotion window ends {end.date()})",
+        return Promotion(False, f"not promoted: no window that neither model was fitted on and neither reports on "
+                                f"(champion's test period from {champ.test_start}, reported from {champ_report}; "
+                                f"the candidate's promotion window ends "
+                                f"{fit.report.metrics['evaluation']['report_start']}); retrain to compare afresh",
                          champion_id=champ.id)
     try:
         champ_model = pipeline.model_from_bytes(registry.load_model_bytes(engine, champ.id))

@@ -119,6 +119,8 @@ def test_finetune_on_new_days_is_judged_on_the_newest_window(sqlite_url, aapl):
     assert tuned.metrics["evaluation"]["evaluation_days"] == champ.metrics["evaluation"]["evaluation_days"]
     pr = tuned.promotion
     assert pr.days > 0 and pr.window_start >= str(registry.get_model(engine, champ.model_id).test_start)
+    # ... and ends before either model's reported origins begin
+    assert pr.window_end <= min(champ.metrics["evaluation"]["report_start"], tuned.metrics["evaluation"]["report_start"])
     assert tuned.promoted == (pr.candidate_rmse <= pr.champion_rmse)
     served = registry.champion(engine, "AAPL", "gru").id
     assert served == (tuned.model_id if tuned.promoted else champ.model_id)
