@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 import numpy as np
@@ -170,7 +170,9 @@ def _store(ctx, ticker, fit, prices, *, kind, seed, run_id, parent_id, split, al
 
     champ, verdict = _retry(ctx, compare, f"comparing the {fit.hp.cell} candidate with its champion")
     promote = allow_promote and verdict.promote
-    reason = verdict.reason if allow_promote else f"promotion not asked for; {verdict.reason}"
+    if not allow_promote:
+        verdict = replace(verdict, promote=False, reason=f"promotion not asked for (the comparison: {verdict.reason})")
+    reason = verdict.reason
     p, rep = fit.prepared, fit.report
     from models.evaluation import forecast_payload
     from models.serialization import model_to_bytes
