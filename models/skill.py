@@ -98,35 +98,38 @@ class Sums:
         self.sq_rdrift = np.where(ok, (r - r_drift) ** 2, 0.0)
 
     def figures(self, rows: np.ndarray | slice = slice(None)) -> dict[str, dict[str, np.ndarray]]:
-        """name -> {rmse_ratio, r2_zero, r2_mean, mase} arrays (H,) on ``rows``."""
-        pers = self.sq_price["persistence"][rows].sum(0)
-        count = self.ok[rows].sum(0)
-        zero, mean = self.sq_r[rows].sum(0), self.sq_rdrift[rows].sum(0)
+        """name -> {rmse_ratio, r2_zero, r2_mean, mase} arrays (H,) on ``rows``.
+
+        ``rows`` may also be a (B, n) matrix of resampled rows: every figure is then (B, H),
+        one per resample, in one vectorised pass.
+        """
+        def total(a: np.ndarray) -> np.ndarray:
+            return a[rows].sum(-2)
+
+        pers, count = total(self.sq_price["persistence"]), total(self.ok)
+        zero, mean = total(self.sq_r), total(self.sq_rdrift)
         out = {}
         with np.errstate(divide="ignore", invalid="ignore"):
             for m in self.names:
-                sp, sr = self.sq_price[m][rows].sum(0), self.sq_ret[m][rows].sum(0)
+                sp, sr = total(self.sq_price[m]), total(self.sq_ret[m])
                 out[m] = {"rmse_ratio": np.sqrt(sp / pers), "r2_zero": 1 - sr / zero, "r2_mean": 1 - sr / mean,
-                          "mase": self.abs_ret[m][rows].sum(0) / count / self.scale}
+                          "mase": total(self.abs_ret[m]) / count / self.scale}
         return out
 
 
 def bootstrap_intervals(sums: Sums, index: np.ndarray, pairs: list[tuple[str, str]]) -> tuple[dict, dict]:
     """95% percentile intervals of every figure and of each pair's rmse_ratio difference.
 
-    Returns (name -> figure -> (low (H,), high (H,))), ((a, b) -> (low, high)).
+    ``index``: (B, n) resampled rows. Returns (name -> figure -> (low (H,), high (H,))),
+    ((a, b) -> (low, high)).
     """
-    draws = [sums.figures(rows) for rows in index]
-    per = {}
-    for m in sums.names:
-        per[m] = {}
-        for f in FIGURES:
-            arr = np.stack([d[m][f] for d in draws])
-            per[m][f] = (np.nanpercentile(arr, 2.5, axis=0), np.nanpercentile(arr, 97.5, axis=0))
-    diffs = {}
-    for a, b in pairs:
-        arr = np.stack([d[a]["rmse_ratio"] - d[b]["rmse_ratio"] for d in draws])
-        diffs[(a, b)] = (np.nanpercentile(arr, 2.5, axis=0), np.nanpercentile(arr, 97.5, axis=0))
+    draws = sums.figures(index)  # name -> figure -> (B, H)
+
+    def band(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.nanpercentile(arr, 2.5, axis=0), np.nanpercentile(arr, 97.5, axis=0)
+
+    per = {m: {f: band(draws[m][f]) for f in FIGURES} for m in sums.names}
+    diffs = {(a, b): band(draws[a]["rmse_ratio"] - draws[b]["rmse_ratio"]) for a, b in pairs}
     return per, diffs
 
 
