@@ -49,7 +49,8 @@ class RollingSpec:
 
     def promotion_end(self, test_start: int, n: int) -> int:
         """First origin after the promotion window: the first origin whose figures are reported."""
-        return test_start + max(1, int(round((n - test_start) * self.promotion_fraction)))
+        # at least one reported origin, even in a tiny evaluation period (whose promotion window may be empty)
+        return min(test_start + max(1, int(round((n - test_start) * self.promotion_fraction))), n - 1)
 
     def blocks(self, test_start: int, n: int) -> list[int]:
         return list(range(test_start, n, self.refit_every))
