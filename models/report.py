@@ -262,8 +262,11 @@ def compare_backtests(backtests: dict[str, dict]) -> dict | None:
         entry["dm_stat"] = [s for s, _ in dm]
         entry["dm_pvalue"] = [p for _, p in dm]
         entry["difference"] = _floats(point[a]["rmse_ratio"] - point[b]["rmse_ratio"])
+    def target(d: str) -> str:  # origin k (forecast from the close of dates[k]) is named by its first target day
+        return backtests[first]["dates"][aligned[first][d] + 1]
+
     return {
-        "origins": len(common), "first_origin": common[0], "last_origin": common[-1], "horizon": horizon,
+        "origins": len(common), "first_origin": target(common[0]), "last_origin": target(common[-1]), "horizon": horizon,
         "bootstrap_block": block, "bootstrap_reps": skill.BOOTSTRAP_REPS,
         "models": {m: {"rmse_ratio": _floats(point[m]["rmse_ratio"]), "low": _floats(per[m]["rmse_ratio"][0]),
                        "high": _floats(per[m]["rmse_ratio"][1])} for m in names},

@@ -14,6 +14,7 @@ COLORS = {
     "drift": "#95a5a6",
     "ridge": "#2980b9",
 }
+PERIOD_TEXT = {"promotion": "promotion window", "test": "reported origins"}  # with a rolling evaluation
 PERIOD_FILL = {"train": "rgba(52,152,219,0.07)", "validation": "rgba(243,156,18,0.12)",
                "promotion": "rgba(155,89,182,0.10)", "test": "rgba(231,76,60,0.07)"}
 
@@ -52,7 +53,8 @@ def add_split_shading(fig: go.Figure, split: dict, end: str | None = None, label
     for name, x0, x1 in periods:
         fig.add_vrect(
             x0=x0, x1=x1, fillcolor=PERIOD_FILL[name], line_width=0, layer="below",
-            annotation_text=name if label_periods else None, annotation_position="top left",
+            annotation_text=(PERIOD_TEXT.get(name, name) if report else name) if label_periods else None,
+            annotation_position="top left",
             annotation_font=dict(size=11, color="#7b8a8b"),
         )
     fig.add_vline(x=split["test_start"], line=dict(color="#e74c3c", width=1.5, dash="dash"))
