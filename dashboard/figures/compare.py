@@ -23,7 +23,9 @@ def _r(v, nd=3):
 
 def _at(row: dict, key: str, h: int):
     vals = row.get(f"per_horizon_{key}") or []
-    return vals[h] if h < len(vals) else None
+    if h < len(vals):
+        return vals[h]
+    return row.get(key) if h == 0 else None  # models stored before rolling evaluation: one-day scalars only
 
 
 def _pct(v, nd=2):

@@ -110,7 +110,10 @@ def ljung_box_sentence(diag: dict) -> str:
     if p >= 0.05:
         return (f"Ljung-Box (20 lags) on the relative residuals: p = {p:.3f}, so we cannot tell them from white "
                 "noise: no linear day-to-day pattern is left that the model should have caught." + ref)
-    if arch is not None and arch < 0.05:
+    if arch is None:  # a model stored before rolling evaluation: no ARCH-LM to tell the two causes apart
+        return (f"Ljung-Box (20 lags): p = {p:.3f}, so the residuals are not white noise at the 5% level; no "
+                "ARCH-LM test is stored for this model, and changing variance alone can make Ljung-Box reject." + ref)
+    if arch < 0.05:
         return (f"Ljung-Box (20 lags) on the relative residuals: p = {p:.3f}, so they are not white noise at the 5% "
                 f"level; but their variance clusters (ARCH-LM p = {arch:.3f}), and changing variance alone makes "
                 "Ljung-Box reject, so this is not by itself a pattern the model missed." + ref)

@@ -202,3 +202,14 @@ def test_bias_sentence(bias, expect):
     sentence = residuals.bias_sentence({"mean_bias": bias, "mean_bias_pct": bias / 100})
     assert sentence.startswith(expect) and "% of the previous close" in sentence
     assert ("under-predicts" if bias > 0 else "over-predicts") in sentence
+
+
+def test_models_stored_before_rolling_evaluation_still_render_without_claims():
+    # A store trained by an earlier version has one-split scalars only: shown, never over-interpreted.
+    row = {"rmse": 1.0, "rmse_ratio": 0.99, "coverage80": 0.85, "coverage95": 0.97, "per_horizon_mae": [1, 2]}
+    m = {"cell": "gru", "horizon": 2, "test_days": 100, "rows": {"gru": row, "persistence": {**row, "rmse_ratio": 1.0}}}
+    frame = compare.metrics_frame({"gru": m})
+    assert frame.loc[0, "RMSE / persistence"] == 0.99 and frame.loc[0, "95% interval"] == ""
+    assert compare.direction_frame({"gru": m})[0].empty and compare.interval_frame({"gru": m}).empty
+    assert "no ARCH-LM test is stored" in residuals.ljung_box_sentence({"ljung_box_pvalue": 0.01})
+    assert "On the 100 test days" in forecast.rmse_in_words(m, "gru")
