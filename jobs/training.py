@@ -112,7 +112,7 @@ def _epoch_reporter(progress: ProgressFn, label: str, lo: float, hi: float):
 
 
 def _compare(engine, fit, champ, prices: pd.DataFrame) -> Promotion:
-    """Candidate vs champion on the candidate's promotion window after the champion's test start."""
+    """Candidate vs champion, one step ahead, from the later test start to the earlier first reported origin."""
     features, network, pipeline, _ = _models()
     from models.evaluation import diebold_mariano
 
