@@ -16,8 +16,6 @@ from marketdata.queries import Snapshot
 
 dash.register_page(__name__, path="/compare", name="Compare cell types", title="Compare - AAPL", order=2)
 
-MEASURES = ("rmse", "mae", "mape")
-
 
 def _collect(snap: Snapshot, name: str) -> dict:
     return {c: v.outputs[name] for c, v in snap.cells.items() if name in v.outputs}
