@@ -12,7 +12,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, html
 
-from dashboard import auth, data, health, navigation, security
+from dashboard import auth, data, delivery, health, navigation, security
 from dashboard.background import make_manager
 
 HERE = Path(__file__).resolve().parent
@@ -46,8 +46,9 @@ def create_app() -> Dash:
     # Dash answers a request for a script no component registered with an exception (a 500).
     app.server.register_error_handler(dash.exceptions.DependencyException,
                                       lambda _exc: security.plain("no such script", 404))
-    auth.install_guard(app.server, data.settings, data.engine, 
+    auth.install_guard(app.server, data.settings, data.engine,
                       callback_spec=lambda output: app.callback_map.get(output))
+    delivery.install(app)  # compression, asset caching (the Plotly bundle is in assets/)
     return app
 
 

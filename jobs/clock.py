@@ -9,6 +9,10 @@ no champion), bootstraps: seeds prices and trains a first model.
 It writes each job's next fire time and a heartbeat into ``clock_status`` so the
 web shows "next run" without importing APScheduler. The lease in the pipeline, not
 the scheduler, is what keeps training to one run per ticker at a time across processes.
+
+The clock never trains in its own process: each run goes to a spawned child
+(``jobs.child``) that exits when the run ends, or, with REDIS_URL set, to the Celery
+workers. So the clock never holds TensorFlow and idles at a small dyno's memory.
 """
 from __future__ import annotations
 
@@ -33,9 +37,10 @@ from marketdata.db import StoreUnavailable, session_factory
 from marketdata.prices import last_stored_date
 from marketdata.tables import ClockStatus
 
+from .child import run_pipeline_in_child
 from .context import JobContext
 from .errors import RunInProgress
-from .pipeline import champion_info, run_pipeline
+from .pipeline import champion_info
 
 log = logging.getLogger("jobs.clock")
 
@@ -110,9 +115,10 @@ def write_clock_status(engine: Engine, scheduler: BaseScheduler, now: datetime, 
 
 
 class Clock:
-    """Owns the scheduler and the jobs; ``scheduler`` is injectable for tests."""
+    """Owns the scheduler and the jobs; ``scheduler`` and ``pipeline`` are injectable for tests
+    (``pipeline`` has ``jobs.pipeline.run_pipeline``'s contract; by default it runs in a child)."""
 
-    def __init__(self, ctx: JobContext, scheduler: BaseScheduler | None = None, pipeline=run_pipeline):
+    def __init__(self, ctx: JobContext, scheduler: BaseScheduler | None = None, pipeline=run_pipeline_in_child):
         self.ctx = ctx
         self.pipeline = pipeline
         self.stopping = threading.Event()

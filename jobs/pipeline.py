@@ -423,7 +423,8 @@ def _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, *,
                 promoted_cells.append(o.cell)
             detail["models"].append(
                 {"model_id": o.model_id, "cell": o.cell, "kind": o.kind, "promoted": bool(o.promoted),
-                 "previous_champion_id": o.previous_champion_id, "seconds": round(float(o.seconds), 2)}
+                 "previous_champion_id": o.previous_champion_id, "seconds": round(float(o.seconds), 2),
+                 "promotion": o.promotion.as_dict()}
             )
         detail["train_seconds"] = round(train_wall, 2)  # wall time of the training step, all cells
         summary = (
@@ -433,6 +434,8 @@ def _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, *,
                else "champion kept (candidate was worse)")
         )
         save(lambda: runs.add_step(engine, run_id, "train", summary, ctx.now()))
+        for o in outcomes:  # the candidate's and the champion's figures on one shared window, side by side
+            save(lambda o=o: runs.add_step(engine, run_id, "promotion", f"{o.cell}: {o.promotion.reason}", ctx.now()))
         report(TRAIN_END, summary, force=True)
         return save(lambda: runs.finish_run(
             engine, run_id, "succeeded", now=ctx.now(), message=summary, detail=detail,

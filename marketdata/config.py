@@ -136,6 +136,8 @@ class ScheduleSettings:
     epochs: int | None = None  # PIPELINE_EPOCHS: override training epochs (tests, demos)
     finetune_epochs: int | None = None  # PIPELINE_FINETUNE_EPOCHS
     store_retry_s: int = 60  # STORE_RETRY_SECONDS: a run's must-land writes retry a database outage this long
+    eval_refit_every: int = 20  # EVAL_REFIT_EVERY: rolling-origin evaluation refits every K trading days
+    eval_refit_epochs: int = 2  # EVAL_REFIT_EPOCHS: warm-start epochs per refit (0: never refit)
 
 
 def load_schedule_settings(env: Mapping[str, str] | None = None) -> ScheduleSettings:
@@ -169,6 +171,12 @@ def load_schedule_settings(env: Mapping[str, str] | None = None) -> ScheduleSett
         raise ConfigError(f"STORE_RETRY_SECONDS={store_retry} must be 0 or more (default 60)")
     epochs = _int(env, "PIPELINE_EPOCHS", 0) or None
     ft_epochs = _int(env, "PIPELINE_FINETUNE_EPOCHS", 0) or None
+    refit_every = _int(env, "EVAL_REFIT_EVERY", 20)
+    if refit_every < 1:
+        raise ConfigError(f"EVAL_REFIT_EVERY={refit_every} must be a positive number of trading days (default 20)")
+    refit_epochs = _int(env, "EVAL_REFIT_EPOCHS", 2)
+    if not 0 <= refit_epochs <= 50:
+        raise ConfigError(f"EVAL_REFIT_EPOCHS={refit_epochs} must be between 0 and 50 (default 2)")
     return ScheduleSettings(
         timezone=tz,
         days=days,
@@ -181,4 +189,6 @@ def load_schedule_settings(env: Mapping[str, str] | None = None) -> ScheduleSett
         epochs=epochs,
         finetune_epochs=ft_epochs,
         store_retry_s=store_retry,
+        eval_refit_every=refit_every,
+        eval_refit_epochs=refit_epochs,
     )

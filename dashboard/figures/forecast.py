@@ -90,7 +90,7 @@ def forecast_figure(closes: pd.Series, predictions: dict, forecast: dict, cell: 
     fig.add_trace(go.Scatter(x=days, y=closes.values, mode="lines", name="actual close",
                              line=dict(color=COLORS["actual"], width=1.4), hovertemplate=fmt.PRICE_HOVER))
     fig.add_trace(go.Scatter(x=predictions["dates"], y=predictions["predicted"], mode="lines",
-                             name=f"{label(cell)} one-step prediction (test)",
+                             name=f"{label(cell)} one-step prediction (rolling origins)",
                              line=dict(color=COLORS.get(cell, "#18bc9c"), width=1.2), hovertemplate=fmt.PRICE_HOVER))
     horizon = len(forecast["dates"])
     add_forecast(fig, forecast, f"next {horizon} days")
@@ -104,7 +104,7 @@ def forecast_figure(closes: pd.Series, predictions: dict, forecast: dict, cell: 
              (forecast["dates"], forecast["lower95"]), (forecast["dates"], forecast["upper95"])]
     fig.update_yaxes(title="adjusted close ($)", range=y_range(shown, start, end), tickprefix="$")
     # Two short lines, so a phone shows the whole title.
-    title = f"{ticker} adjusted close<br><sup>{label(cell)} test-period predictions and {horizon}-day forecast</sup>"
+    title = f"{ticker} adjusted close<br><sup>{label(cell)} one-step predictions and {horizon}-day forecast</sup>"
     base_layout(fig, title.strip(), height=470)
     # Fill traces make plotly reverse the legend; keep it in drawing order, clear of two-line date ticks.
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.13, x=0, traceorder="normal"),
@@ -158,15 +158,28 @@ def forecast_table(forecast: dict, cell: str, model_version: int | None = None, 
 
 
 def rmse_in_words(metrics: dict, cell: str) -> str:
-    """RMSE against persistence in a sentence an analyst can repeat."""
+    """RMSE against persistence in a sentence an analyst can repeat, with how sure it is."""
     rows = metrics["rows"]
     own, base = rows[cell]["rmse"], rows["persistence"]["rmse"]
     ratio = own / base if base else float("nan")
+    lo, hi = rows[cell].get("rmse_ratio_low"), rows[cell].get("rmse_ratio_high")
+    ev = metrics.get("evaluation")
+    where = (f"Over {metrics['test_days']} rolling forecast origins ({ev['report_start']} to {ev['report_end']}, "
+             f"model refit every {ev['refit_every']} trading days)" if ev else f"On the {metrics['test_days']} test days")
+    if lo is not None and hi is not None:
+        if lo <= 1.0 <= hi:
+            return (f"{where} the {label(cell)}'s typical one-day error (RMSE ${own:.2f}) was indistinguishable from "
+                    f"simply repeating yesterday's close (${base:.2f}): the ratio {ratio:.4f} has a 95% interval "
+                    f"[{lo:.4f}, {hi:.4f}] that covers 1.")
+        # the interval excludes 1: its side says which way, the point ratio how much
+        verdict = f"{abs(1 - ratio) * 100:.1f}% smaller than" if hi < 1.0 else f"{abs(ratio - 1) * 100:.1f}% larger than"
+        return (f"{where} the {label(cell)}'s typical one-day error (RMSE ${own:.2f}) was {verdict} simply "
+                f"repeating yesterday's close (${base:.2f}); 95% interval of the ratio [{lo:.4f}, {hi:.4f}].")
     if ratio < 0.995:
         verdict = f"{(1 - ratio) * 100:.1f}% smaller than"
     elif ratio > 1.005:
         verdict = f"{(ratio - 1) * 100:.1f}% larger than"
     else:
         verdict = "about the same as"
-    return (f"On the {metrics['test_days']} test days the {label(cell)}'s typical one-day error "
+    return (f"{where} the {label(cell)}'s typical one-day error "
             f"(RMSE {fmt.price(own)}) was {verdict} simply repeating yesterday's close ({fmt.price(base)}).")

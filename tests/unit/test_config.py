@@ -33,8 +33,17 @@ def test_tickers_list_is_upper_cased():
         ({"PRICE_SOURCE": "bloomberg"}, "PRICE_SOURCE"),
         ({"TICKERS": " , "}, "TICKERS is empty"),
         ({"YAHOO_RETRIES": "three"}, "YAHOO_RETRIES='three' is not a whole number"),
+        ({"EVAL_REFIT_EVERY": "0"}, "EVAL_REFIT_EVERY=0 must be a positive number"),
+        ({"EVAL_REFIT_EPOCHS": "-1"}, "EVAL_REFIT_EPOCHS=-1 must be between 0 and 50"),
     ],
 )
 def test_bad_settings_are_named(env, message):
     with pytest.raises(ConfigError, match=message):
         load_settings(env)
+
+
+def test_rolling_evaluation_settings():
+    sched = load_settings({"EVAL_REFIT_EVERY": "5", "EVAL_REFIT_EPOCHS": "0"}).schedule
+    assert (sched.eval_refit_every, sched.eval_refit_epochs) == (5, 0)
+    default = load_settings({}).schedule
+    assert (default.eval_refit_every, default.eval_refit_epochs) == (20, 2)
