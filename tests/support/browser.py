@@ -33,9 +33,10 @@ def web_env(store_url: str, tmp: Path, **extra: str) -> dict[str, str]:
             "REDIS_URL": "", "ANALYST_USER": "", "ANALYST_PASSWORD": "", **extra}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """One headless Chromium for the session."""
+    """One headless Chromium per test module (imported fixtures are per module, and Playwright's
+    sync API allows one instance at a time)."""
     if not Path(CHROMIUM).exists():
         service_missing(f"{CHROMIUM} not found (apt-get install chromium)")
     try:
