@@ -11,11 +11,11 @@ import math
 from numbers import Real
 
 PRICE_DECIMALS = 2
-RATIO_DECIMALS = 3
+RATIO_DECIMALS = 4  # ratios to persistence differ in the third decimal: 1.0815 vs 1.0824, not a "tie" at 1.082
 PCT_DECIMALS = 1
 # plotly hovertemplate pieces with the same precision as the text below
 PRICE_HOVER = "$%{y:,.2f}"
-RESIDUAL_HOVER = "%{y:+$,.2f}"
+PCT_HOVER = "%{y:+.2f}%"  # relative residuals, in percent of the previous close
 
 
 def _missing(value) -> bool:
@@ -57,3 +57,20 @@ def rate_vs(fraction, reference, reference_name: str) -> str:
 def round_price(value):
     """A price as a CSV carries it: rounded to the cent (the precision every view shows)."""
     return None if _missing(value) else round(float(value), PRICE_DECIMALS)
+
+
+def table_format(column: str):
+    """dash_table column spec pieces for a metric column, by what its name says it holds: numbers stay
+    numbers (sortable) and show a fixed number of decimals, so 1 is written 1.0000 beside 1.0010."""
+    from dash.dash_table.Format import Format, Scheme, Symbol
+
+    if column.endswith("$"):
+        return {"type": "numeric", "format": Format(precision=PRICE_DECIMALS, scheme=Scheme.fixed, symbol=Symbol.yes,
+                                                    symbol_prefix="$")}
+    if "/ persistence" in column or column.startswith(("MASE", "difference in RMSE ratio")):
+        return {"type": "numeric", "format": Format(precision=RATIO_DECIMALS, scheme=Scheme.fixed)}
+    if column.endswith("(%)") or "coverage" in column:
+        return {"type": "numeric", "format": Format(precision=PCT_DECIMALS, scheme=Scheme.fixed)}
+    if column.startswith("DM p") or column.endswith(" p"):
+        return {"type": "numeric", "format": Format(precision=3, scheme=Scheme.fixed)}
+    return {}

@@ -6,10 +6,14 @@ import plotly.graph_objects as go
 
 from marketdata.outputs import BASELINES
 
+from dashboard import fmt
+
 from .common import COLORS, base_layout, label
 
+# Coverage in percent with its target in the heading, so 75.4 is read against 80.
+COVERAGE80, COVERAGE95 = "80% band coverage (%, target 80)", "95% band coverage (%, target 95)"
 TABLE_COLUMNS = ["model", "origins", "RMSE $", "RMSE / persistence", "95% interval", "R2 vs 0 (%)",
-                 "R2 vs mean (%)", "MASE", "DM p vs persistence", "80% coverage", "95% coverage", "parameters", "train s"]
+                 "R2 vs mean (%)", "MASE", "DM p vs persistence", COVERAGE80, COVERAGE95, "parameters", "train s"]
 DIRECTION_COLUMNS = ["forecaster", "right on", "95% interval", "says up on", "Pesaran-Timmermann p"]
 INTERVAL_COLUMNS = ["band", "level", "coverage by horizon (%)", "mean width (% of price)", "Winkler score (% of price)"]
 PAIR_COLUMNS = ["pair", "difference in RMSE ratio", "95% interval", "DM p", "verdict", "verdict by horizon h=1..H"]
@@ -53,15 +57,15 @@ def metrics_frame(metrics_by_cell: dict[str, dict], h: int = 0) -> pd.DataFrame:
         rows.append({
             "model": label(key) + (" (baseline)" if key in BASELINES else ""),
             "origins": origins,
-            "RMSE $": _r(_at(row, "rmse", h)),
-            "RMSE / persistence": _r(_at(row, "rmse_ratio", h), 4),
+            "RMSE $": _r(_at(row, "rmse", h), 2),
+            "RMSE / persistence": _r(_at(row, "rmse_ratio", h), fmt.RATIO_DECIMALS),
             "95% interval": "" if key == "persistence" else _ci(_at(row, "rmse_ratio_low", h), _at(row, "rmse_ratio_high", h)),
             "R2 vs 0 (%)": _pct(_at(row, "r2_zero", h)),
             "R2 vs mean (%)": _pct(_at(row, "r2_mean", h)),
             "MASE": _r(_at(row, "mase", h)),
             "DM p vs persistence": _r(_at(row, "dm_pvalue", h)),
-            "80% coverage": _r(row.get("coverage80")) if h == 0 else None,
-            "95% coverage": _r(row.get("coverage95")) if h == 0 else None,
+            COVERAGE80: _pct(row.get("coverage80"), 1) if h == 0 else None,
+            COVERAGE95: _pct(row.get("coverage95"), 1) if h == 0 else None,
             "parameters": row.get("param_count"),
             "train s": _r(row.get("train_seconds"), 1),
         })
@@ -87,6 +91,15 @@ def direction_frame(metrics_by_cell: dict[str, dict]) -> tuple[pd.DataFrame, str
              "something only above that, and the Pesaran-Timmermann test asks whether the calls beat chance "
              "given how often each forecaster says up (p < 0.05: they do).")
     return pd.DataFrame([r for r in rows if r], columns=DIRECTION_COLUMNS), words
+
+
+def best_networks(frame: pd.DataFrame) -> list[str]:
+    """Model names of the networks with the lowest RMSE ratio at the shown precision (ties all named)."""
+    nets = frame[~frame["model"].str.contains("baseline")].dropna(subset=["RMSE / persistence"])
+    if nets.empty:
+        return []
+    low = nets["RMSE / persistence"].min()
+    return list(nets.loc[nets["RMSE / persistence"] == low, "model"])
 
 
 def _direction_row(name: str, d: dict | None) -> dict | None:

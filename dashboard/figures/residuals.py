@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard import fmt
+
 from .common import COLORS, base_layout, label
 
 
@@ -24,7 +26,8 @@ def relative_residuals(predictions: dict) -> list[float]:
 def residuals_over_time(predictions: dict, cell: str) -> go.Figure:
     """Relative residual per reported day, with the train/test split line at the evaluation start."""
     fig = go.Figure(go.Scatter(x=predictions["dates"], y=relative_residuals(predictions), mode="lines",
-                               name=f"{label(cell)} residual", line=dict(color=COLORS.get(cell), width=1)))
+                               name=f"{label(cell)} residual", line=dict(color=COLORS.get(cell), width=1),
+                               hovertemplate=fmt.PCT_HOVER))
     fig.add_hline(y=0, line=dict(color="#7b8a8b", width=1))
     split = predictions["split"]
     fig.add_vline(x=split["test_start"], line=dict(color="#e74c3c", dash="dash"))
@@ -90,7 +93,7 @@ def rolling_bias_figure(predictions: dict, window: int = 20) -> go.Figure:
     s = pd.Series(relative_residuals(predictions), index=pd.to_datetime(predictions["dates"]))
     roll = s.rolling(window, min_periods=max(2, window // 2)).mean()
     fig = go.Figure(go.Scatter(x=roll.index, y=roll.values, mode="lines", name=f"{window}-day mean residual",
-                               line=dict(color="#8e44ad")))
+                               line=dict(color="#8e44ad"), hovertemplate=fmt.PCT_HOVER))
     fig.add_hline(y=0, line=dict(color="#7b8a8b"))
     fig.update_yaxes(title="mean relative residual (%)")
     return base_layout(fig, f"Rolling bias ({window} trading days)")
@@ -150,4 +153,6 @@ def bias_sentence(diag: dict) -> str:
     sign = "-" if b < 0 else "+"
     pct = diag.get("mean_bias_pct")
     rel = f" ({pct:+.3f}% of the previous close)" if pct is not None else ""
-    return f"Mean residual {sign}${abs(b):.2f}{rel}: on average the model {side} the close by ${abs(b):.2f}."
+    if abs(b) < 0.005:  # rounds to $0.00: "under-predicts by $0.00" would say a side it does not have
+        return f"Mean residual {fmt.signed_price(b)}{rel}: no bias a cent could show."
+    return f"Mean residual {fmt.signed_price(b)}{rel}: on average the model {side} the close by {fmt.price(abs(b))}."

@@ -5,11 +5,11 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dash_table, html
 
-from dashboard import data, inputs
+from dashboard import data, fmt, inputs
 from dashboard.components import graph, missing, refused_page, ticker_bar
 from dashboard.figures.common import empty_figure
 from dashboard.figures.compare import (
-    MEASURES, direction_frame, horizon_figure, interval_frame, loss_figure, metrics_frame, overlay_figure, pairs_frame,
+    MEASURES, best_networks, direction_frame, horizon_figure, interval_frame, loss_figure, metrics_frame, overlay_figure, pairs_frame,
     verdict_sentence,
 )
 from dashboard.figures.loss_note import loss_note
@@ -56,16 +56,21 @@ def method_sentence(metrics: dict) -> str:
             f"95% stationary block bootstrap ({ev['bootstrap_reps']} resamples, mean block {ev['bootstrap_block']} days).")
 
 
-def _table(id_: str, frame, left: str):
+def _table(id_: str, frame, left: str, best: list[str] = ()):
+    """A metric table in the house format (fmt.table_format): fixed decimals, numbers sortable;
+    ``best`` rows (by ``left``) are highlighted."""
+    marks = [{"if": {"filter_query": f'{{{left}}} = "{name}"'}, "backgroundColor": "#e8f8f5", "fontWeight": "bold"}
+             for name in best]
     return dash_table.DataTable(
         id=id_,
-        columns=[{"name": c, "id": c} for c in frame.columns],
+        columns=[{"name": c, "id": c, **fmt.table_format(c)} for c in frame.columns],
         data=frame.to_dict("records"),
+        sort_action="native",
         style_table={"overflowX": "auto"},
         style_cell={"fontFamily": "inherit", "fontSize": 14, "padding": "4px 8px"},
-        style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1"},
+        style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1", "whiteSpace": "normal"},
         style_cell_conditional=[{"if": {"column_id": left}, "textAlign": "left"}],
-        style_data_conditional=[{"if": {"filter_query": f'{{{left}}} contains "baseline"'}, "color": "#7b8a8b"}],
+        style_data_conditional=[{"if": {"filter_query": f'{{{left}}} contains "baseline"'}, "color": "#7b8a8b"}, *marks],
     )
 
 
@@ -97,7 +102,10 @@ def page_body(snap: Snapshot):
                    "sure that is. R2 in returns: against predicting no change (vs 0) and against the historical mean "
                    "return (Campbell-Thompson, vs mean); above 0 is skill. MASE: mean absolute return error over the "
                    "training period's typical daily move.", className="text-muted small"),
-            _table("compare-table", tables["metrics"], "model"),
+            _table("compare-table", tables["metrics"], "model", best_networks(tables["metrics"])),
+            html.P(f"Highlighted: the lowest RMSE ratio among the networks ({', '.join(best_networks(tables['metrics'])) or '-'}"
+                   f", at {fmt.RATIO_DECIMALS} decimals); whether that lead is real is in the differences below.",
+                   id="compare-best", className="text-muted small"),
             html.H5("Differences between models", className="mt-3"),
             _table("compare-pairs", tables["pairs"], "pair") if len(tables["pairs"]) else
             html.P("No comparison of the models served now is stored yet.", className="text-muted"),

@@ -95,12 +95,12 @@ def test_run_history_names_ticker_cells_epochs_notes_and_before_after(web, page,
     page.wait_for_function(f"document.querySelector('#admin-runs-table').innerText.includes('champion kept')", timeout=10000)
     row = page.locator("#admin-runs-table tr", has_text="champion kept").first.inner_text()
     for expected in (str(run_id), "MSFT", "manual", "ui:boss", "GRU", "3", "champion kept (candidate was worse)",
-                     "GRU 1.041 -> 1.053"):
+                     "GRU 1.0410 -> 1.0526"):
         assert expected in row, (expected, row)
     _pick(page, "#admin-run-pick", f"#{run_id} MSFT")
     page.wait_for_selector("#admin-steps-list", timeout=10000)
     steps = page.inner_text("#admin-run-steps")
-    assert "prices" in steps and "retrain asked for" in steps and "1.041 -> 1.053" in steps
+    assert "prices" in steps and "retrain asked for" in steps and "1.0410 -> 1.0526" in steps
     assert page.errors == []
 
 

@@ -167,3 +167,30 @@ def test_download_button_looks_enabled_and_csv_is_in_house_format(web, page):
             assert len(row[key].partition(".")[2]) <= 2, (key, row[key])  # to the cent, as the cards show
     card = page.inner_text("#forecast-next-card")
     assert f"${float(rows[0]['predicted_close']):,.2f}" in card  # the CSV says what the card says
+
+
+def test_compare_table_in_house_format_with_the_best_row_marked(web, page):
+    """Was: '1' beside '1.001', coverage as fractions with no target, monospace, no best row marked."""
+    page.goto(web.url + "/compare?ticker=MSFT")
+    page.wait_for_selector("#compare-table td", timeout=20000)
+    ratios = page.locator("#compare-table td[data-dash-column='RMSE / persistence']").all_inner_texts()
+    assert ratios and all(len(r.strip().partition(".")[2]) == 4 for r in ratios), ratios  # persistence: 1.0000
+    assert "target 80" in page.inner_text("#compare-table")
+    font = page.evaluate("getComputedStyle(document.querySelector('#compare-table td')).fontFamily")
+    assert "mono" not in font.lower() and font == page.evaluate("getComputedStyle(document.body).fontFamily")
+    weights = page.evaluate("Array.from(document.querySelectorAll('#compare-table td[data-dash-column=model]'))"
+                            ".map(td => getComputedStyle(td).fontWeight)")
+    assert weights.count("700") >= 1  # the lowest-error network stands out
+    assert "lowest RMSE ratio among the networks" in page.inner_text("#compare-best")
+    page.click("#compare-table th[data-dash-column='RMSE / persistence'] .column-header--sort")
+    sorted_ratios = [float(r) for r in page.locator("#compare-table td[data-dash-column='RMSE / persistence']").all_inner_texts() if r.strip()]
+    assert sorted_ratios == sorted(sorted_ratios)  # numbers sort as numbers
+
+
+def test_residual_hovers_carry_their_unit(web, page):
+    """Was: hovers showed '-0.205059' with no unit beside 2-decimal prices."""
+    page.goto(web.url + "/residuals")
+    page.wait_for_selector("#residuals-time .main-svg", timeout=20000)
+    template = page.evaluate("document.querySelector('#residuals-time .js-plotly-plot').data[0].hovertemplate")
+    assert template.endswith("%") and ".2f" in template
+    assert "by $0.00" not in page.inner_text("#residuals-notes")
