@@ -19,7 +19,7 @@ from . import auth, inputs
 
 log = logging.getLogger(__name__)
 
-ACTIONS = ("finetune", "retrain")
+ACTIONS = ("finetune", "retrain", "auto")  # auto: the nightly pipeline (fetch prices, then decide), now
 MAX_EPOCHS = 500
 
 Refused = inputs.Refused  # the admin page shows its message
@@ -33,6 +33,8 @@ def validate_request(action, cells, epochs, ticker=None, tickers: tuple[str, ...
     action = inputs.choice(action, ACTIONS, "action")
     if ticker is not None:
         ticker = inputs.ticker(ticker, tickers)
+    if action == "auto":  # the schedule's own choice of cells and epochs, as the clock would run it
+        return {"action": "auto", "cells": None, "epochs": None, "ticker": ticker}
     n = inputs.whole_number(epochs, "epochs", 1, MAX_EPOCHS)
     if action == "finetune":
         return {"action": "finetune", "cells": ["gru"], "epochs": n, "ticker": ticker}
@@ -132,3 +134,26 @@ def rollback(engine: Engine, ticker: str, cell, actor: str) -> str:
     cell = inputs.choice(cell, CELLS, "cell type")
     restored = registry.rollback(engine, ticker, cell, actor)
     return f"Rolled back the {ticker} {cell} champion: model #{restored} is champion again."
+
+
+def fetch_prices(settings: Settings, engine: Engine, ticker: str) -> tuple[str, str]:
+    """Fetch the newest prices of ``ticker`` now, through the same code as ``python -m jobs update``
+    (overlap check, split refetch, all-or-nothing); (colour, sentence)."""
+    from marketdata.sources.base import SourceUnavailable
+    from marketdata.sources.select import configured_sources
+    from marketdata.updater import update_from_sources
+
+    try:
+        result = update_from_sources(engine, ticker, configured_sources(settings), settings.overlap_days,
+                                     datetime.now(timezone.utc))
+    except SourceUnavailable as exc:
+        return "danger", f"Prices not fetched, the store is unchanged: {runs.one_line(exc)}"
+    return "success", f"{result.message} (source {result.source})."
+
+
+def set_schedule_paused(engine: Engine, pause: bool, actor: str) -> str:
+    from marketdata.pause import set_paused
+
+    set_paused(engine, pause, actor, datetime.now(timezone.utc))
+    return ("Nightly schedule paused: the clock skips its runs until you resume." if pause
+            else "Nightly schedule resumed: the clock runs at its next fire time.")

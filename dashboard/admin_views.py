@@ -95,9 +95,20 @@ def audit_view(events: list[dict]):
                         ("previous", "replaced"), ("actor", "by")], "admin-audit-table", "No promotions or rollbacks yet.")
 
 
+def pause_view(pause) -> html.P:
+    if pause is None:
+        return html.P("Nightly schedule: running.", id="admin-pause-state", className="mb-1")
+    return html.P(f"Nightly schedule: PAUSED by {pause.by} at {pause.at[:16].replace('T', ' ')} UTC; "
+                  "scheduled runs are skipped until it is resumed.", id="admin-pause-state",
+                  className="mb-1 text-warning fw-bold")
+
+
 def clock_view(clock: list[dict], tz_name: str, now: datetime):
     """Scheduled jobs in the schedule's own time zone; a one-off that already ran is not listed."""
+    from marketdata.pause import PAUSE_ROW
+
     tz = ZoneInfo(tz_name)
+    clock = [c for c in clock if c["job_id"] != PAUSE_ROW]
     due = [c for c in clock if c["next_run_at"] is not None or c["job_id"] not in ONE_OFF_JOBS]
     due = [c for c in due if not (c["job_id"] in ONE_OFF_JOBS and c["next_run_at"] < now)]
     if not due:

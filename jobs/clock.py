@@ -176,10 +176,25 @@ class Clock:
         return results
 
     def nightly(self) -> list[dict]:
-        return self.run_for_all_tickers("nightly", "auto", NIGHTLY_JOB_ID)
+        return self.unless_paused(NIGHTLY_JOB_ID) or self.run_for_all_tickers("nightly", "auto", NIGHTLY_JOB_ID)
 
     def weekly_retrain(self) -> list[dict]:
-        return self.run_for_all_tickers("nightly", "retrain", WEEKLY_RETRAIN_JOB_ID)
+        return self.unless_paused(WEEKLY_RETRAIN_JOB_ID) or self.run_for_all_tickers("nightly", "retrain",
+                                                                                     WEEKLY_RETRAIN_JOB_ID)
+
+    def unless_paused(self, job_id: str) -> list[dict] | None:
+        """The skipped results when an admin paused the schedule (marketdata.pause), else None."""
+        from marketdata.pause import paused
+
+        pause = paused(self.ctx.engine)
+        if pause is None:
+            return None
+        log.warning("%s: skipped, the schedule was paused by %s at %s", job_id, pause.by, pause.at)
+        results = [{"ticker": t, "status": "paused", "message": f"schedule paused by {pause.by}"}
+                   for t in self.ctx.settings.tickers]
+        write_clock_status(self.ctx.engine, self.scheduler, self.ctx.now(),
+                           {"job_id": job_id, "at": self.ctx.now().isoformat(), "results": results})
+        return results
 
     def bootstrap(self) -> list[dict]:
         return self.run_for_all_tickers("bootstrap", "auto", BOOTSTRAP_JOB_ID)

@@ -12,6 +12,7 @@ from dashboard import admin_actions, admin_views as views, auth, data, inputs, p
 from dashboard.figures.common import label
 from marketdata import prices, queries, registry as model_registry, runs as run_history
 from marketdata.outputs import CELL_LABELS, CELLS
+from marketdata.pause import paused
 from marketdata.queue import queue_status
 from marketdata.registry import RegistryError
 
@@ -38,7 +39,9 @@ def start_form(tickers, default: str):
                  style={"maxWidth": "12rem"} if len(tickers) > 1 else {"display": "none"}, className="mb-2"),
         dbc.RadioItems(id="admin-action", value=default_action(default), options=[
             {"label": "Fine-tune the GRU champion on the newest prices", "value": "finetune"},
-            {"label": "Full retrain of the chosen cell types", "value": "retrain"}]),
+            {"label": "Full retrain of the chosen cell types", "value": "retrain"},
+            {"label": "Run the nightly pipeline now (fetch prices, then fine-tune or retrain as scheduled)",
+             "value": "auto"}]),
         dbc.Row([
             dbc.Col([dbc.Label("Cell types (full retrain)"),
                      dbc.Checklist(id="admin-cells", value=["gru"], inline=True,
@@ -98,8 +101,17 @@ def lists_column():
 
 def status_column():
     return [
-        _card("Scheduler", html.Div(id="admin-clock")),
-        _card("Prices", html.Div(id="admin-prices")),
+        _card("Scheduler", html.Div([
+            html.Div(id="admin-clock"),
+            dbc.Button("Pause the nightly schedule", id="admin-pause", color="warning", outline=True, size="sm",
+                       className="mt-2 me-2"),
+            dbc.Button("Resume it", id="admin-resume", color="success", outline=True, size="sm", className="mt-2"),
+            html.Div(id="admin-pause-msg", className="mt-2")])),
+        _card("Prices", html.Div([
+            html.Div(id="admin-prices"),
+            dbc.Button("Fetch prices now", id="admin-fetch", color="primary", outline=True, size="sm", className="mt-2"),
+            html.Span(" for the ticker chosen under Start a run", className="small text-muted"),
+            dcc.Loading(html.Div(id="admin-fetch-msg", className="mt-2"), type="dot")])),
         _card("Run history", html.Div([
             html.Div(id="admin-runs"),
             dbc.Row([dbc.Col(dbc.Label("Steps of run"), width="auto"),
@@ -184,10 +196,16 @@ def on_start(_n, action, cells, epochs, ticker=None):
     except (auth.NotAuthorized, admin_actions.Refused) as exc:
         text = str(exc) if str(exc).startswith(("Refused", "Not started")) else f"Refused: {exc}."
         return no_update, _alert("warning", text, id_="admin-refused")
-    what = "fine-tune of the GRU" if req["action"] == "finetune" else "retrain of " + ", ".join(map(label, req["cells"]))
     ticker = req["ticker"] or settings.default_ticker
-    return auth.issue_ticket(settings, user, req), _alert(
-        "info", f"Starting a {what} of {ticker}, {req['epochs']} epochs...")
+    return auth.issue_ticket(settings, user, req), _alert("info", f"Starting {_what(req)} of {ticker}...")
+
+
+def _what(req: dict) -> str:
+    if req["action"] == "auto":
+        return "the nightly pipeline"
+    cells = "the GRU" if req["action"] == "finetune" else ", ".join(map(label, req["cells"]))
+    verb = "a fine-tune of" if req["action"] == "finetune" else "a retrain of"
+    return f"{verb} {cells} ({req['epochs']} epochs)"
 
 
 @callback(
@@ -232,7 +250,8 @@ def poll_view(engine, ticker: str | None = None):
     last = next((r for r in runs if r["ticker"] == ticker), None)
     pct, bar_label, text = _progress(run, last, ticker)
     queue_ok, queue_why = queue_status(settings, timeout_s=0.3)
-    clock_view = html.Div([views.clock_view(run_history.clock_status(engine), settings.schedule.timezone, now),
+    clock_view = html.Div([views.pause_view(paused(engine)),
+                           views.clock_view(run_history.clock_status(engine), settings.schedule.timezone, now),
                            html.P(queue_why[0].upper() + queue_why[1:] + ".", id="admin-queue",
                                   className="mb-0 mt-1 " + ("text-muted" if queue_ok else "text-danger fw-bold"))])
     runs_view = views.table(views.run_rows(runs), views.RUN_COLUMNS, "admin-runs-table",
@@ -403,3 +422,27 @@ def on_promote_confirm(_c, model_id, ticker=None):
     except (inputs.Refused, RegistryError) as exc:
         return _alert("danger", f"Refused: {exc}", id_="admin-champion-refused")
     return _alert("success", msg, id_="admin-promoted")
+
+
+@callback(Output("admin-pause-msg", "children"), Input("admin-pause", "n_clicks"), Input("admin-resume", "n_clicks"),
+          prevent_initial_call=True)
+def on_pause(_p, _r):
+    try:
+        user = _guard()
+    except auth.NotAuthorized as exc:
+        return _notice("warning", f"Refused: {exc}.")
+    pause = ctx.triggered_id == "admin-pause"
+    return _notice("info", admin_actions.set_schedule_paused(data.engine(), pause, f"ui:{user}"))
+
+
+@callback(Output("admin-fetch-msg", "children"), Input("admin-fetch", "n_clicks"), State("admin-ticker", "value"),
+          prevent_initial_call=True)
+def on_fetch(_n, ticker=None):
+    """Fetch now; the source's own timeouts bound the wait (yfinance: seconds)."""
+    try:
+        _guard()
+        ticker = _ticker(ticker)
+    except (auth.NotAuthorized, inputs.Refused) as exc:
+        return _notice("warning", f"Refused: {exc}.")
+    color, message = admin_actions.fetch_prices(data.settings(), data.engine(), ticker)
+    return _alert(color, message, id_="admin-fetch-result")

@@ -205,3 +205,26 @@ def test_empty_store_defaults_to_full_retrain(chromium, tmp_path):
         _admin(pg, server.url)
         assert pg.is_checked("#admin-action input[value='retrain']")
         pg.context.close()
+
+
+def test_pause_and_resume_the_nightly_schedule(web, page, engine):
+    """Was: no way to pause the nightly schedule from the browser."""
+    from marketdata.pause import paused
+
+    _admin(page, web.url)
+    page.click("#admin-pause")
+    page.wait_for_function("document.querySelector('#admin-pause-state').innerText.includes('PAUSED by ui:boss')",
+                           timeout=10000)
+    assert paused(engine).by == "ui:boss"  # the flag the clock reads (tests/integration/test_schedule_pause.py)
+    page.click("#admin-resume")
+    page.wait_for_function("document.querySelector('#admin-pause-state').innerText.includes('running')", timeout=10000)
+    assert paused(engine) is None
+
+
+def test_fetch_prices_now_and_nightly_run_offered(web, page):
+    """Was: fetching prices and running the nightly pipeline were command line only."""
+    _admin(page, web.url, "MSFT")
+    page.click("#admin-fetch")
+    page.wait_for_selector("#admin-fetch-result", timeout=30000)
+    assert page.inner_text("#admin-fetch-result").startswith("MSFT: added 0 new rows")  # the offline sample: nothing new
+    assert page.locator("#admin-action input[value='auto']").count() == 1

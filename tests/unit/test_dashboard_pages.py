@@ -137,6 +137,7 @@ def test_progress_poll_and_cancel(dash_client, fixture_store_url):
     "action, cells, epochs, expect",
     [
         ("finetune", [], 3, {"action": "finetune", "cells": ["gru"], "epochs": 3, "ticker": None}),
+        ("auto", ["lstm"], None, {"action": "auto", "cells": None, "epochs": None, "ticker": None}),  # as the clock runs it
         ("retrain", ["lstm", "gru"], "5", {"action": "retrain", "cells": ["lstm", "gru"], "epochs": 5, "ticker": None}),
         ("retrain", ["lstm", "gru", "bogus"], 5, "unknown cell type 'bogus'"),  # refused, not silently dropped
         ("retrain", ["gru"], None, "epochs is blank"),

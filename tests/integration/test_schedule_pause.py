@@ -1,0 +1,37 @@
+"""The admin's pause of the nightly schedule is honoured by the clock (real SQLite and Postgres)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from jobs.clock import Clock
+from jobs.context import JobContext
+from marketdata.config import load_settings
+from marketdata.pause import paused, set_paused
+
+
+def _clock(engine, calls: list) -> Clock:
+    ctx = JobContext(settings=load_settings({"TICKERS": "AAPL,MSFT"}), engine=engine,
+                     now=lambda: datetime(2026, 3, 6, 23, 30, tzinfo=timezone.utc))
+
+    def pipeline(_ctx, **kw):  # stands in for training: records that the clock asked for a run
+        calls.append(kw["ticker"])
+        return {"id": len(calls), "status": "skipped", "progress_message": "no new trading day"}
+
+    return Clock(ctx, scheduler=BackgroundScheduler(timezone="America/New_York"), pipeline=pipeline)
+
+
+def test_paused_schedule_runs_nothing_and_resumed_runs_again(engine):
+    calls: list[str] = []
+    clock = _clock(engine, calls)
+    now = datetime(2026, 3, 6, 20, 0, tzinfo=timezone.utc)
+    set_paused(engine, True, "ui:boss", now)
+    assert paused(engine).by == "ui:boss"
+    results = clock.nightly()
+    assert calls == [] and {r["status"] for r in results} == {"paused"}  # nothing trained, said why
+    assert clock.weekly_retrain()[0]["message"] == "schedule paused by ui:boss"
+    set_paused(engine, False, "ui:boss", now)
+    assert paused(engine) is None
+    clock.nightly()
+    assert calls == ["AAPL", "MSFT"]
