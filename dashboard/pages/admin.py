@@ -8,7 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dash_table, dcc, html, no_update
 
-from dashboard import admin_actions, admin_views as views, auth, data, inputs, promotion
+from dashboard import admin_actions, admin_views as views, auth, csv_import, data, inputs, promotion
 from dashboard.figures.common import label
 from marketdata import prices, queries, registry as model_registry, runs as run_history
 from marketdata.outputs import CELL_LABELS, CELLS
@@ -111,7 +111,14 @@ def status_column():
             html.Div(id="admin-prices"),
             dbc.Button("Fetch prices now", id="admin-fetch", color="primary", outline=True, size="sm", className="mt-2"),
             html.Span(" for the ticker chosen under Start a run", className="small text-muted"),
-            dcc.Loading(html.Div(id="admin-fetch-msg", className="mt-2"), type="dot")])),
+            dcc.Loading(html.Div(id="admin-fetch-msg", className="mt-2"), type="dot"),
+            html.Hr(),
+            dcc.Upload(id="admin-upload", multiple=False, accept=".csv,text/csv",
+                       children=html.Div(["Import a CSV for the chosen ticker: drop it here or ", html.A("choose a file")]),
+                       className="border rounded p-2 text-center small"),
+            html.Div(id="admin-upload-preview", className="mt-2 small"),
+            dbc.Button("Import these rows", id="admin-import", color="primary", size="sm", disabled=True),
+            html.Div(id="admin-import-msg", className="mt-2")])),
         _card("Run history", html.Div([
             html.Div(id="admin-runs"),
             dbc.Row([dbc.Col(dbc.Label("Steps of run"), width="auto"),
@@ -446,3 +453,29 @@ def on_fetch(_n, ticker=None):
         return _notice("warning", f"Refused: {exc}.")
     color, message = admin_actions.fetch_prices(data.settings(), data.engine(), ticker)
     return _alert(color, message, id_="admin-fetch-result")
+
+
+@callback(Output("admin-upload-preview", "children"), Output("admin-import", "disabled"),
+          Input("admin-upload", "contents"), State("admin-upload", "filename"), State("admin-ticker", "value"),
+          prevent_initial_call=True)
+def on_upload(contents, filename, ticker=None):
+    """What the file would do, before anything is written."""
+    try:
+        _guard()
+        p = csv_import.preview(data.engine(), contents, filename, _ticker(ticker))
+    except (auth.NotAuthorized, inputs.Refused) as exc:
+        return _alert("danger", f"Refused: {exc}", id_="admin-upload-refused"), True
+    return html.P(f"{p.filename}: {p.rows:,} valid rows for {p.ticker}, {p.first} to {p.last}: {p.new_rows:,} new "
+                  f"days, {p.replaced_rows:,} stored days overwritten. Nothing is written until you import.",
+                  id="admin-upload-summary", className="mb-1"), False
+
+
+@callback(Output("admin-import-msg", "children"), Input("admin-import", "n_clicks"), State("admin-upload", "contents"),
+          State("admin-upload", "filename"), State("admin-ticker", "value"), prevent_initial_call=True)
+def on_import(_n, contents, filename, ticker=None):
+    try:
+        _guard()
+        message = csv_import.import_upload(data.engine(), contents, filename, _ticker(ticker))
+    except (auth.NotAuthorized, inputs.Refused) as exc:
+        return _alert("danger", f"Refused, nothing written: {exc}", id_="admin-import-refused")
+    return _alert("success", message, id_="admin-imported")

@@ -228,3 +228,32 @@ def test_fetch_prices_now_and_nightly_run_offered(web, page):
     page.wait_for_selector("#admin-fetch-result", timeout=30000)
     assert page.inner_text("#admin-fetch-result").startswith("MSFT: added 0 new rows")  # the offline sample: nothing new
     assert page.locator("#admin-action input[value='auto']").count() == 1
+
+
+GOOD_CSV = ("Date,Open,High,Low,Close,Volume\n"
+            "2013-03-04,30.1,30.5,29.9,30.2,1000\n2013-03-05,30.2,30.9,30.0,30.8,1200\n")
+
+
+def test_csv_import_previews_then_writes_all_or_nothing(web, page, tmp_path, store_url):
+    """Was: importing a CSV was command line only."""
+    from marketdata.prices import last_stored_date
+
+    eng = make_engine(store_url)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(GOOD_CSV + "2013-03-06,31,30,31,31,5\n")  # high below low on line 4
+    good = tmp_path / "msft-march.csv"
+    good.write_text(GOOD_CSV)
+    _admin(page, web.url, "MSFT")
+    page.set_input_files("#admin-upload input[type=file]", str(bad))
+    page.wait_for_selector("#admin-upload-refused", timeout=10000)
+    assert "line 4" in page.inner_text("#admin-upload-refused")  # the command line's own message
+    assert page.is_disabled("#admin-import")
+    page.set_input_files("#admin-upload input[type=file]", str(good))
+    page.wait_for_selector("#admin-upload-summary", timeout=10000)
+    summary = page.inner_text("#admin-upload-summary")
+    assert "2 valid rows for MSFT, 2013-03-04 to 2013-03-05: 2 new days" in summary
+    assert str(last_stored_date(eng, "MSFT")) == "2013-03-01"  # the preview wrote nothing
+    page.click("#admin-import")
+    page.wait_for_selector("#admin-imported", timeout=10000)
+    assert str(last_stored_date(eng, "MSFT")) == "2013-03-05"
+    eng.dispose()

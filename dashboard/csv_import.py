@@ -1,0 +1,82 @@
+"""Importing a price CSV from the admin page: a preview, then all-or-nothing.
+
+The file is validated by the command line's own reader (``marketdata.sources.csv_file``)
+and written by the store's own upsert in one transaction, exactly as
+``python -m jobs import-csv`` does. The preview is never trusted at import time: the
+upload is read and validated again.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from marketdata.db import session_factory
+from marketdata.prices import PriceDataError, load_prices, upsert_prices
+from marketdata.sources.csv_file import read_price_csv
+
+from . import inputs
+
+MAX_CSV_BYTES = 700_000  # decoded; the web's 1 MiB body limit holds the base64 of this
+SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class Preview:
+    ticker: str
+    filename: str
+    rows: int
+    first: str
+    last: str
+    new_rows: int  # days not stored yet
+    replaced_rows: int  # stored days the file overwrites
+
+
+def _name(filename) -> str:
+    name = SAFE_NAME.sub("_", filename if isinstance(filename, str) else "upload.csv")[:60]
+    return name if name.lower().endswith(".csv") else name + ".csv"
+
+
+def read_upload(contents, filename) -> tuple[str, pd.DataFrame]:
+    """(safe file name, validated frame) from dcc.Upload's data URL; Refused saying what is wrong."""
+    if not isinstance(contents, str) or "," not in contents or not contents.startswith("data:"):
+        raise inputs.Refused("choose a CSV file to upload")
+    try:
+        raw = base64.b64decode(contents.split(",", 1)[1], validate=True)
+    except (binascii.Error, ValueError):
+        raise inputs.Refused("the upload is not valid base64") from None
+    if len(raw) > MAX_CSV_BYTES:
+        raise inputs.Refused(f"the file is {len(raw):,} bytes; the limit is {MAX_CSV_BYTES:,}")
+    name = _name(filename)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name  # the reader names the file in its messages
+        path.write_bytes(raw)
+        try:
+            return name, read_price_csv(path)
+        except PriceDataError as exc:
+            raise inputs.Refused(str(exc)) from None
+
+
+def preview(engine: Engine, contents, filename, ticker: str) -> Preview:
+    name, frame = read_upload(contents, filename)
+    stored = load_prices(engine, ticker)
+    days = set(pd.DatetimeIndex(stored.index).normalize()) if len(stored) else set()
+    incoming = pd.DatetimeIndex(frame.index).normalize()
+    replaced = sum(1 for d in incoming if d in days)
+    return Preview(ticker, name, len(frame), str(incoming[0].date()), str(incoming[-1].date()),
+                   len(frame) - replaced, replaced)
+
+
+def import_upload(engine: Engine, contents, filename, ticker: str) -> str:
+    """Validate again and write every row in one transaction (nothing is written on any error)."""
+    name, frame = read_upload(contents, filename)
+    with session_factory(engine).begin() as session:
+        n = upsert_prices(session, ticker, frame, f"csv:{name}", datetime.now(timezone.utc))
+    return f"{ticker}: imported {n} rows from {name} ({frame.index[0].date()} to {frame.index[-1].date()})."
