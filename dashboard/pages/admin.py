@@ -93,7 +93,7 @@ def lists_column():
         _card("All models", dash_table.DataTable(id="admin-models-table", data=[], page_size=views.MODELS_PAGE_SIZE,
                                                  page_action="native", sort_action="native",
                                                  columns=[{"name": t, "id": k} for k, t in views.MODEL_COLUMNS],
-                                                 style_cell={"fontFamily": "inherit", "fontSize": 14, "padding": "3px 8px"},
+                                                 style_cell={"fontSize": 13, "padding": "3px 6px", "textAlign": "left"},
                                                  style_header={"fontWeight": "bold"}, style_table={"overflowX": "auto"})),
         _card("Promotions and rollbacks", html.Div(id="admin-audit")),
     ]
