@@ -102,3 +102,21 @@ def run_cli(tmp_path):
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def chromium_browser():
+    """One headless Debian Chromium (Playwright) for the whole session: Playwright's sync API
+    allows one running instance per process, so every browser test shares this one."""
+    chromium = "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        service_missing(f"{chromium} not found (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        service_missing("the playwright Python package is not installed")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from marketdata.db import make_engine
 from marketdata.tables import Champion, ChampionEvent, LoginFailure, Run, UsedRunTicket
 from scripts.web_server import WebServer
-from tests.conftest import _fresh_postgres, service_missing
+from tests.conftest import _fresh_postgres
 from tests.support.dashboard_env import ADMIN
 
 CHROMIUM = "/usr/bin/chromium"
@@ -86,15 +86,6 @@ def clear_login_failures(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        service_missing(f"{CHROMIUM} not found (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        service_missing("the playwright Python package is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM,
-                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
+def browser(chromium_browser):
+    """The session's one Chromium (tests/conftest.py)."""
+    return chromium_browser

@@ -6,11 +6,8 @@ from pathlib import Path
 import pytest
 
 from marketdata.db import make_engine
-from tests.conftest import service_missing
 from tests.support.dashboard_env import ADMIN
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TICKERS = ("AAPL", "MSFT")
 
 
@@ -34,19 +31,9 @@ def web_env(store_url: str, tmp: Path, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    """One headless Chromium per test module (imported fixtures are per module, and Playwright's
-    sync API allows one instance at a time)."""
-    if not Path(CHROMIUM).exists():
-        service_missing(f"{CHROMIUM} not found (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        service_missing("the playwright Python package is not installed")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
+def chromium(chromium_browser):
+    """The session's one Chromium (tests/conftest.py: Playwright's sync API allows one instance)."""
+    return chromium_browser
 
 
 def open_page(browser, width: int = 1400, height: int = 1000, admin: bool = True, **ctx_args):
