@@ -126,6 +126,7 @@ def patch_main(main: dict) -> Patch | dict:
         patch["data"][i] = trace
     patch["layout"]["shapes"] = main["layout"].get("shapes", [])
     patch["layout"]["annotations"] = main["layout"].get("annotations", [])
+    patch["layout"]["title"] = main["layout"].get("title", {})  # it names the cell
     return patch
 
 

@@ -102,6 +102,7 @@ def test_changing_cell_type_redraws_the_forecast(web, page):
     page.wait_for_function(
         "document.querySelector('#forecast-graph').innerText.includes('LSTM one-step prediction')", timeout=10000)
     assert "GRU one-step prediction" in before and "GRU one-step prediction" not in page.inner_text("#forecast-graph")
+    assert "LSTM one-step predictions" in page.evaluate("document.querySelector('#forecast-graph .js-plotly-plot').layout.title.text")
     assert page.inner_text("#forecast-model-card").splitlines()[1].startswith("LSTM v")
     page.screenshot(path=str(SHOTS / "forecast-lstm.png"), full_page=True)
     assert page.errors == []
