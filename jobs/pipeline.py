@@ -31,6 +31,7 @@ from sqlalchemy import Engine, func, select
 from marketdata import lease as leases
 from marketdata import runs
 from marketdata.db import StoreUnavailable, best_effort, retry_on_outage
+from marketdata.ledger import publish_after_run
 from marketdata.outputs import CELLS
 from marketdata.prices import last_stored_date
 from marketdata.sources.base import PriceSource, SourceUnavailable
@@ -319,7 +320,9 @@ def run_pipeline(
             on_start(run_id)
         options = dict(epochs=epochs, seed=seed, promote=promote, update_prices=update_prices, source=source,
                        prices=prices)
-        return _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, **options)
+        run = _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, **options)
+        publish_after_run(engine, ticker, trigger=trigger, now=ctx.now())  # the forecast ledger; never raises
+        return run
     except BaseException as exc:  # SystemExit/KeyboardInterrupt too: never leave a run "running"
         if run_id is not None:
             status = "cancelled" if isinstance(exc, Cancelled) else "failed"
