@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "jobs.commands.export",
     "jobs.commands.train",
     "jobs.commands.schedule",
+    "jobs.commands.ledger",
 ]
 
 EXPECTED_ERRORS = (JobError, PriceDataError, SourceUnavailable, ConfigError, RegistryError, StoreUnavailable)

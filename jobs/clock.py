@@ -33,6 +33,7 @@ from marketdata.db import StoreUnavailable, session_factory
 from marketdata.prices import last_stored_date
 from marketdata.tables import ClockStatus
 
+from .backfill import bootstrap_backfill
 from .context import JobContext
 from .errors import RunInProgress
 from .pipeline import champion_info, run_pipeline
@@ -176,7 +177,9 @@ class Clock:
         return self.run_for_all_tickers("nightly", "retrain", WEEKLY_RETRAIN_JOB_ID)
 
     def bootstrap(self) -> list[dict]:
-        return self.run_for_all_tickers("bootstrap", "auto", BOOTSTRAP_JOB_ID)
+        results = self.run_for_all_tickers("bootstrap", "auto", BOOTSTRAP_JOB_ID)
+        bootstrap_backfill(self.ctx, self.ctx.settings.schedule.ledger_bootstrap_days, self.stopping.is_set)
+        return results
 
     def heartbeat(self) -> None:
         write_clock_status(self.ctx.engine, self.scheduler, self.ctx.now())

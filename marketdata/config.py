@@ -125,6 +125,7 @@ class ScheduleSettings:
     epochs: int | None = None  # PIPELINE_EPOCHS: override training epochs (tests, demos)
     finetune_epochs: int | None = None  # PIPELINE_FINETUNE_EPOCHS
     store_retry_s: int = 60  # STORE_RETRY_SECONDS: a run's must-land writes retry a database outage this long
+    ledger_bootstrap_days: int = 20  # LEDGER_BOOTSTRAP_DAYS: trading days the clock's first start replays (0 = off)
 
 
 def load_schedule_settings(env: Mapping[str, str] | None = None) -> ScheduleSettings:
@@ -158,6 +159,9 @@ def load_schedule_settings(env: Mapping[str, str] | None = None) -> ScheduleSett
         raise ConfigError(f"STORE_RETRY_SECONDS={store_retry} must be 0 or more (default 60)")
     epochs = _int(env, "PIPELINE_EPOCHS", 0) or None
     ft_epochs = _int(env, "PIPELINE_FINETUNE_EPOCHS", 0) or None
+    backfill_days = _int(env, "LEDGER_BOOTSTRAP_DAYS", 20)
+    if not 0 <= backfill_days <= 250:
+        raise ConfigError(f"LEDGER_BOOTSTRAP_DAYS={backfill_days} must be within 0..250 (default 20; 0 = off)")
     return ScheduleSettings(
         timezone=tz,
         days=days,
@@ -170,4 +174,5 @@ def load_schedule_settings(env: Mapping[str, str] | None = None) -> ScheduleSett
         epochs=epochs,
         finetune_epochs=ft_epochs,
         store_retry_s=store_retry,
+        ledger_bootstrap_days=backfill_days,
     )

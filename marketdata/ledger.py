@@ -177,20 +177,24 @@ def publish_after_run(engine: Engine, ticker: str, *, trigger: str, now: datetim
     return result
 
 
-def copy_replayed(source: Engine, target: Engine, ticker: str, now: datetime) -> int:
-    """Copy a replay store's rows of ``ticker`` into ``target`` as ``replayed`` rows; returns the new count.
+def copy_replayed(source: Engine, target: Engine, ticker: str, now: datetime, after_id: int = 0) -> tuple[int, int]:
+    """Copy a replay store's rows of ``ticker`` (those after ``after_id``) into ``target`` as ``replayed`` rows.
 
+    Returns (rows new to ``target``, the newest source id seen: the next ``after_id``).
     The replay's models live only in its throw-away store, so ``model_id`` is NULL
     (the version is kept); the target scores the rows against its own prices.
     """
-    keep = [c for c in COLUMNS if c not in ("id", "model_id", "published_at", "kind", "actual", "persistence",
-                                             "scored_at")]
+    keep = [c for c in COLUMNS if c not in ("model_id", "published_at", "kind", "actual", "persistence", "scored_at")]
     with source.connect() as conn:
         rows = conn.execute(select(*(LedgerEntry.__table__.c[c] for c in keep))
-                            .where(LedgerEntry.ticker == ticker).order_by(LedgerEntry.id)).mappings().all()
-    new = [dict(r, model_id=None, published_at=now, kind=LedgerKind.REPLAYED.value) for r in rows]
+                            .where(LedgerEntry.ticker == ticker, LedgerEntry.id > after_id)
+                            .order_by(LedgerEntry.id)).mappings().all()
+    if not rows:
+        return 0, after_id
+    new = [{k: v for k, v in r.items() if k != "id"} | dict(model_id=None, published_at=now,
+                                                            kind=LedgerKind.REPLAYED.value) for r in rows]
     with target.begin() as conn:
-        return _insert_or_ignore(conn, new)
+        return _insert_or_ignore(conn, new), rows[-1]["id"]
 
 
 # --- reads ----------------------------------------------------------------------------
@@ -267,3 +271,14 @@ def write_csv(rows: Iterable[dict], out: IO[str]) -> int:
         ])
         n += 1
     return n
+
+
+def has_rows(engine: Engine, ticker: str | None, kind: LedgerKind | None = None) -> bool:
+    """Whether the ledger holds any row (of ``ticker``, of ``kind``)."""
+    stmt = select(LedgerEntry.id)
+    if ticker:
+        stmt = stmt.where(LedgerEntry.ticker == ticker)
+    if kind:
+        stmt = stmt.where(LedgerEntry.kind == LedgerKind(kind).value)
+    with engine.connect() as conn:
+        return conn.execute(stmt.limit(1)).first() is not None

@@ -75,7 +75,21 @@ def export_metrics(ctx, args) -> None:
     sys.stdout.write("\n")
 
 
-EXPORTERS: dict[str, Callable] = {"prices": export_prices, "predictions": export_predictions, "metrics": export_metrics}
+def export_ledger(ctx, args) -> None:
+    """Every ledger row (of a ticker, of a kind), oldest publication first."""
+    from marketdata.ledger import has_rows, iter_rows, write_csv
+
+    from .ledger import configured_ticker
+
+    ticker = configured_ticker(ctx, args.ticker) if args.ticker else None  # None: every ticker
+    if not has_rows(ctx.engine, ticker, args.kind):
+        raise JobError(f"no {args.kind or 'published'} forecasts in the ledger{' for ' + ticker if ticker else ''} "
+                       f"yet; runs publish them, or: python -m jobs ledger backfill --days 20")
+    write_csv(iter_rows(ctx.engine, ticker=ticker, kind=args.kind), sys.stdout)
+
+
+EXPORTERS: dict[str, Callable] = {"prices": export_prices, "predictions": export_predictions, "metrics": export_metrics,
+                                  "ledger": export_ledger}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -83,6 +97,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("what", choices=sorted(EXPORTERS_CHOICES()))
     p.add_argument("--ticker", help="default: first of TICKERS")
     p.add_argument("--cell", default="gru", help="cell type for predictions (simplernn, lstm, gru)")
+    p.add_argument("--kind", choices=["live", "replayed"], help="ledger rows of this kind only (default: both)")
     p.set_defaults(handler=cmd_export)
 
 

@@ -151,8 +151,9 @@ def test_replayed_rows_are_copied_without_a_registry_model_and_only_once(engine,
     store_prices(engine, aapl)
     save_model(replay, "gru", known, 0.0)
     ledger.publish_champion_forecasts(replay, "AAPL", kind=LedgerKind.REPLAYED, now=NOW)
-    assert ledger.copy_replayed(replay, engine, "AAPL", NOW) == H
-    assert ledger.copy_replayed(replay, engine, "AAPL", NOW) == 0
+    written, last_id = ledger.copy_replayed(replay, engine, "AAPL", NOW)
+    assert written == H and ledger.copy_replayed(replay, engine, "AAPL", NOW, after_id=last_id) == (0, last_id)
+    assert ledger.copy_replayed(replay, engine, "AAPL", NOW)[0] == 0  # copied again from the start: all ignored
     ledger.score_pending(engine, "AAPL", NOW)
     rows = ledger.load_ledger(engine, "AAPL")
     assert set(rows.kind) == {"replayed"} and rows.model_id.isna().all() and rows.actual.notna().all()
