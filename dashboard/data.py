@@ -40,6 +40,14 @@ def reads() -> ReadCache:
     return ReadCache(engine(), ttl_seconds=settings().dashboard_cache_seconds)
 
 
+@lru_cache(maxsize=1)
+def ledger_reads():
+    """The forecast ledger's read cache (the Track record page)."""
+    from marketdata.ledger_reads import LedgerCache
+
+    return LedgerCache(engine(), ttl_seconds=settings().dashboard_cache_seconds)
+
+
 def ticker_choice(ticker: str | None) -> str:
     """The ticker a page asked for (``?ticker=MSFT``) if it is configured, else the default."""
     wanted = (ticker or "").strip().upper()
@@ -72,5 +80,6 @@ def reset() -> None:
     if engine.cache_info().currsize:
         engine().dispose()
     reads.cache_clear()
+    ledger_reads.cache_clear()
     engine.cache_clear()
     settings.cache_clear()
