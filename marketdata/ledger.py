@@ -21,12 +21,10 @@ back to that basis: ``actual = close(target) * origin_close / close(origin)``.
 """
 from __future__ import annotations
 
-import csv
 import enum
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import IO, Iterable, Iterator
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
@@ -211,12 +209,7 @@ def ledger_version(engine: Engine, ticker: str) -> tuple:
     return tuple(str(v) if isinstance(v, datetime) else v for v in row)
 
 
-def load_ledger(engine: Engine, ticker: str) -> pd.DataFrame:
-    """Every row of ``ticker`` as a frame (``COLUMNS``), oldest origin first; dates as datetime64."""
-    with engine.connect() as conn:
-        rows = conn.execute(select(*(LedgerEntry.__table__.c[c] for c in COLUMNS))
-                            .where(LedgerEntry.ticker == ticker)
-                            .order_by(LedgerEntry.origin, LedgerEntry.cell, LedgerEntry.horizon, LedgerEntry.id)).all()
+def _frame(rows) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=COLUMNS)
     for col in ("origin", "target_date"):
         frame[col] = pd.to_datetime(frame[col])
@@ -226,8 +219,17 @@ def load_ledger(engine: Engine, ticker: str) -> pd.DataFrame:
     return frame
 
 
-def iter_rows(engine: Engine, *, ticker: str | None = None, kind: LedgerKind | None = None) -> Iterator[dict]:
-    """Rows for an export, oldest publication first (then origin, cell, horizon)."""
+def load_ledger(engine: Engine, ticker: str) -> pd.DataFrame:
+    """Every row of ``ticker`` as a frame (``COLUMNS``), oldest origin first; dates as datetime64."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(*(LedgerEntry.__table__.c[c] for c in COLUMNS))
+                            .where(LedgerEntry.ticker == ticker)
+                            .order_by(LedgerEntry.origin, LedgerEntry.cell, LedgerEntry.horizon, LedgerEntry.id)).all()
+    return _frame(rows)
+
+
+def export_frame(engine: Engine, *, ticker: str | None = None, kind: LedgerKind | None = None) -> pd.DataFrame:
+    """Rows for an export (of a ticker, of a kind), oldest publication first (then origin, cell, horizon)."""
     stmt = select(*(LedgerEntry.__table__.c[c] for c in COLUMNS))
     if ticker:
         stmt = stmt.where(LedgerEntry.ticker == ticker)
@@ -236,41 +238,27 @@ def iter_rows(engine: Engine, *, ticker: str | None = None, kind: LedgerKind | N
     stmt = stmt.order_by(LedgerEntry.published_at, LedgerEntry.origin, LedgerEntry.cell, LedgerEntry.horizon,
                          LedgerEntry.id)
     with engine.connect() as conn:
-        for row in conn.execute(stmt).mappings():
-            yield dict(row)
+        return _frame(conn.execute(stmt).all())
 
 
-def _num(value) -> str:
-    return "" if value is None or value != value else f"{float(value):.6f}"
+def csv_text(frame: pd.DataFrame) -> str:
+    """``CSV_HEADER`` and one line per row of a ledger frame, in its order.
 
-
-def _published(value) -> str:
-    """UTC, to the second, whatever the driver returns (SQLite hands back naive UTC datetimes)."""
-    ts = pd.Timestamp(value)
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _day(value) -> str:
-    return value.isoformat() if isinstance(value, date) and not isinstance(value, datetime) \
-        else pd.Timestamp(value).strftime("%Y-%m-%d")
-
-
-def write_csv(rows: Iterable[dict], out: IO[str]) -> int:
-    """Write ``CSV_HEADER`` and one line per row (fixed decimals: two exports of one store are equal)."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
-    n = 0
-    for r in rows:
-        model_id = r["model_id"]
-        writer.writerow([
-            _published(r["published_at"]), _day(r["origin"]), _day(r["target_date"]), int(r["horizon"]), r["cell"],
-            "" if model_id is None or model_id is pd.NA else int(model_id), int(r["model_version"]),
-            _num(r["predicted"]), _num(r["lower80"]), _num(r["upper80"]), _num(r["lower95"]), _num(r["upper95"]),
-            _num(r["actual"]), _num(r["persistence"]), r["kind"],
-        ])
-        n += 1
-    return n
+    Published is UTC to the second whatever the driver returned (SQLite hands back
+    naive UTC); fixed decimals, so two exports of one store are byte-for-byte equal;
+    Actual and Persistence are blank until the row is scored, ModelId on replayed rows.
+    """
+    out = pd.DataFrame({
+        "Published": pd.to_datetime(frame["published_at"], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "Origin": frame["origin"].dt.strftime("%Y-%m-%d"), "Date": frame["target_date"].dt.strftime("%Y-%m-%d"),
+        "Horizon": frame["horizon"], "Cell": frame["cell"], "ModelId": frame["model_id"],
+        "Version": frame["model_version"],
+        **{name: frame[col] for name, col in (("Predicted", "predicted"), ("Lower80", "lower80"),
+                                              ("Upper80", "upper80"), ("Lower95", "lower95"), ("Upper95", "upper95"),
+                                              ("Actual", "actual"), ("Persistence", "persistence"))},
+        "Kind": frame["kind"],
+    }, columns=CSV_HEADER)
+    return out.to_csv(index=False, float_format="%.6f", lineterminator="\n", na_rep="")
 
 
 def has_rows(engine: Engine, ticker: str | None, kind: LedgerKind | None = None) -> bool:

@@ -64,7 +64,7 @@ def cumulative_figure(curve: pd.DataFrame, changes: pd.DataFrame, cell: str) -> 
         fig.add_trace(go.Scatter(x=_days(rows["target_date"]), y=rows["cum"].round(4), mode="lines",
                                  name=f"{kind} ({len(rows)} days)", opacity=KIND_OPACITY[kind],
                                  line=dict(color=COLORS.get(cell, "#18bc9c"), **KIND_STYLE[kind]),
-                                 customdata=rows["model"], hovertemplate="%{y:.2f} $² (%{customdata})"))
+                                 hovertemplate="%{y:.2f} $²"))
     if not changes.empty:
         fig.add_trace(go.Scatter(x=_days(changes["target_date"]), y=changes["cum"].round(4), mode="markers",
                                  name="model changed", marker=dict(symbol="triangle-up", size=10, color="#e74c3c"),
@@ -111,15 +111,17 @@ def scores_frame(table: pd.DataFrame, cell: str) -> pd.DataFrame:
     return out.assign(order=live_first).sort_values(["order", "horizon", "window"]).drop(columns="order")
 
 
+def _money(x) -> float | None:
+    return None if x is None or x != x else round(float(x), 2)
+
+
 def table_records(rows: pd.DataFrame) -> list[dict]:
-    """Ledger rows as DataTable records (``TABLE_COLUMNS``); blanks where a row is not scored yet."""
-    out = pd.DataFrame({
-        "origin": _days(rows["origin"]), "target_date": _days(rows["target_date"]), "horizon": rows["horizon"],
-        "model": [f"v{v}" + (f" (#{m})" if pd.notna(m) else "") for v, m in zip(rows["model_version"], rows["model_id"])],
-        "predicted": rows["predicted"].round(2), "lower80": rows["lower80"].round(2),
-        "upper80": rows["upper80"].round(2), "actual": rows["actual"].round(2),
-        "persistence": rows["persistence"].round(2), "error": (rows["actual"] - rows["predicted"]).round(2),
-        "kind": rows["kind"],
-        "published": pd.to_datetime(rows["published_at"], utc=True).dt.strftime("%Y-%m-%d %H:%M"),
-    })
-    return out.astype(object).where(out.notna(), None).to_dict("records")
+    """Ledger rows (one page) as DataTable records (``TABLE_COLUMNS``); blanks where a row is not scored yet."""
+    return [{
+        "origin": f"{r.origin:%Y-%m-%d}", "target_date": f"{r.target_date:%Y-%m-%d}", "horizon": int(r.horizon),
+        "model": f"v{r.model_version}" + (f" (#{r.model_id})" if pd.notna(r.model_id) else ""),
+        "predicted": _money(r.predicted), "lower80": _money(r.lower80), "upper80": _money(r.upper80),
+        "actual": _money(r.actual), "persistence": _money(r.persistence),
+        "error": _money(r.actual - r.predicted), "kind": r.kind,
+        "published": pd.Timestamp(r.published_at).strftime("%Y-%m-%d %H:%M"),
+    } for r in rows.itertuples(index=False)]

@@ -1,9 +1,11 @@
 """Track record: the forecasts published on earlier days against what happened (the forecast ledger)."""
 from __future__ import annotations
 
-import io
+import threading
+from collections import OrderedDict
 
 import dash
+import numpy as np
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html
@@ -13,13 +15,16 @@ from dashboard.components import cell_selector, default_cell, graph, missing, ti
 from dashboard.figures.track_record import (TABLE_COLUMNS, coverage_figure, cumulative_figure, fan_figure,
                                             scores_frame, table_records)
 from marketdata import ledger_metrics as lm
-from marketdata.ledger import KINDS, write_csv
+from marketdata.ledger import KINDS, csv_text
 from marketdata.ledger_reads import LedgerView
 from marketdata.outputs import CELLS
 
 dash.register_page(__name__, path="/track-record", name="Track record", title="Track record - AAPL", order=2.5)
 
 PAGE_SIZE = 15
+CSV_CACHE_ENTRIES = 4  # the last few CSV texts (up to ~2 MB each): a repeated download is not re-formatted
+_CSV: OrderedDict[tuple, str] = OrderedDict()
+_CSV_LOCK = threading.Lock()
 HORIZONS = range(1, 31)  # what a horizon filter may ask for; the ledger holds what the models forecast
 EMPTY = ("No forecast has been published to the ledger yet.",
          "python -m jobs ledger backfill --days 20 (a replay), or wait for the nightly run to publish")
@@ -29,9 +34,13 @@ def _view(ticker: str | None) -> LedgerView:
     return data.ledger_reads().get(data.ticker_choice(ticker))
 
 
-def _cells(view: LedgerView) -> list[str]:
-    present = set(view.frame["cell"])
-    return [c for c in CELLS if c in present]
+def _header(view: LedgerView) -> tuple[list[str], int, int]:
+    """(cells in the ledger, live rows, replayed rows), once per version."""
+    def build():
+        cells = set(view.frame["cell"].unique())
+        kinds = view.frame["kind"].value_counts()
+        return [c for c in CELLS if c in cells], int(kinds.get("live", 0)), int(kinds.get("replayed", 0))
+    return view.memo("header", build)
 
 
 def cell_view(view: LedgerView, cell: str) -> tuple:
@@ -82,15 +91,14 @@ def layout(ticker: str | None = None, **_query):
 def page_body(view: LedgerView):
     if view.empty:
         return html.Div([html.H3("Track record"), missing(*EMPTY, id_="track-empty")])
-    cells = _cells(view)
+    cells, live, replayed = _header(view)
     cell = default_cell(cells)
     fan, cumulative, coverage, words, scores = cell_view(view, cell)
-    counts = view.frame["kind"].value_counts()
     return html.Div([
         dbc.Row([dbc.Col(html.H3(f"{view.ticker} track record"), md="auto"),
                  dbc.Col(cell_selector("track-cell", cells, cell), md="auto")], align="center", className="mb-2 g-2"),
         html.P(f"Every forecast the product published, kept as it was shown and scored as the closes arrived: "
-               f"{counts.get('live', 0):,} live rows and {counts.get('replayed', 0):,} replayed rows (made after the "
+               f"{live:,} live rows and {replayed:,} replayed rows (made after the "
                f"fact by replaying past days; drawn dotted and counted apart).", className="text-muted"),
         dbc.Alert(words, id="track-verdict", color="light"),
         dbc.Row([dbc.Col(graph("track-fan", fan), lg=6), dbc.Col(graph("track-coverage", coverage), lg=6)],
@@ -119,18 +127,43 @@ def on_cell(cell: str, ticker: str | None = None):
 
 
 def filtered(view: LedgerView, cell: str, kind: str, horizon: int, scored: str) -> pd.DataFrame:
-    """The ledger rows a table filter selects, newest origin first (memoised per version)."""
+    """The ledger rows a table filter selects, newest origin first."""
+    rows = _table_frame(view)
+    return rows.iloc[_positions(view, cell, kind, horizon, scored)]
+
+
+def _table_frame(view: LedgerView) -> pd.DataFrame:
+    """Every row, newest origin first: the order of the table (sorted once per version)."""
+    return view.memo("table-frame", lambda: view.frame.sort_values(["origin", "published_at", "cell", "horizon"],
+                                                                   ascending=[False, False, True, True]))
+
+
+def _columns(view: LedgerView) -> dict:
+    """The filter columns as small integer codes, so a page request is a few vector comparisons."""
     def build():
-        frame = view.frame
-        rows = frame[frame["cell"] == cell]
-        if kind in KINDS:
-            rows = rows[rows["kind"] == kind]
-        if horizon:
-            rows = rows[rows["horizon"] == horizon]
-        if scored in ("scored", "pending"):
-            rows = rows[rows["actual"].notna() == (scored == "scored")]
-        return rows.sort_values(["origin", "published_at", "horizon"], ascending=[False, False, True])
-    return view.memo(("rows", cell, kind, horizon, scored), build)
+        t = _table_frame(view)
+        cells, cell_names = pd.factorize(t["cell"])
+        kinds, kind_names = pd.factorize(t["kind"])
+        return {"cell": (cells, list(cell_names)), "kind": (kinds, list(kind_names)),
+                "horizon": t["horizon"].to_numpy(), "scored": t["actual"].notna().to_numpy()}
+    return view.memo("table-columns", build)
+
+
+def _is(column: tuple, value: str):
+    codes, names = column
+    return codes == (names.index(value) if value in names else -2)
+
+
+def _positions(view: LedgerView, cell: str, kind: str, horizon: int, scored: str):
+    c = _columns(view)
+    mask = _is(c["cell"], cell)
+    if kind in KINDS:
+        mask &= _is(c["kind"], kind)
+    if horizon:
+        mask &= c["horizon"] == horizon
+    if scored in ("scored", "pending"):
+        mask &= c["scored"] == (scored == "scored")
+    return np.flatnonzero(mask)
 
 
 def _valid(cell, kind, horizon, scored) -> bool:
@@ -145,11 +178,11 @@ def on_table(page: int | None, cell: str, kind: str, horizon: int, scored: str, 
     if not _valid(cell, kind, horizon, scored):
         raise dash.exceptions.PreventUpdate
     view = _view(ticker)
-    rows = filtered(view, cell, kind, horizon, scored)
-    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    positions = _positions(view, cell, kind, horizon, scored)
+    pages = max(1, -(-len(positions) // PAGE_SIZE))
     page = min(max(int(page or 0), 0), pages - 1)
-    shown = rows.iloc[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
-    return table_records(shown), pages, f"{len(rows):,} rows; page {page + 1} of {pages}"
+    shown = _table_frame(view).iloc[positions[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]]
+    return table_records(shown), pages, f"{len(positions):,} rows; page {page + 1} of {pages}"
 
 
 @callback(Output("track-download", "data"), Input("track-download-btn", "n_clicks"), State("track-cell", "value"),
@@ -159,7 +192,14 @@ def on_download(_n, cell: str, kind: str, horizon: int, scored: str, ticker: str
     if not _valid(cell, kind, horizon, scored):
         raise dash.exceptions.PreventUpdate
     view = _view(ticker)
-    rows = filtered(view, cell, kind, horizon, scored).sort_values(["published_at", "origin", "horizon", "id"])
-    out = io.StringIO()
-    write_csv(rows.to_dict("records"), out)  # the columns of `python -m jobs export ledger`, oldest first
-    return dict(content=out.getvalue(), filename=f"{view.ticker}-{cell}-ledger.csv", type="text/csv")
+    key = (view.ticker, view.version, cell, kind, horizon, scored)
+    with _CSV_LOCK:
+        text = _CSV.get(key)
+    if text is None:
+        rows = filtered(view, cell, kind, horizon, scored).sort_values(["published_at", "origin", "horizon", "id"])
+        text = csv_text(rows)  # the columns of `python -m jobs export ledger`, oldest publication first
+        with _CSV_LOCK:
+            _CSV[key] = text
+            while len(_CSV) > CSV_CACHE_ENTRIES:
+                _CSV.popitem(last=False)
+    return dict(content=text, filename=f"{view.ticker}-{cell}-ledger.csv", type="text/csv")

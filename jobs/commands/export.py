@@ -77,7 +77,7 @@ def export_metrics(ctx, args) -> None:
 
 def export_ledger(ctx, args) -> None:
     """Every ledger row (of a ticker, of a kind), oldest publication first."""
-    from marketdata.ledger import has_rows, iter_rows, write_csv
+    from marketdata.ledger import csv_text, export_frame, has_rows
 
     from .ledger import configured_ticker
 
@@ -85,7 +85,7 @@ def export_ledger(ctx, args) -> None:
     if not has_rows(ctx.engine, ticker, args.kind):
         raise JobError(f"no {args.kind or 'published'} forecasts in the ledger{' for ' + ticker if ticker else ''} "
                        f"yet; runs publish them, or: python -m jobs ledger backfill --days 20")
-    write_csv(iter_rows(ctx.engine, ticker=ticker, kind=args.kind), sys.stdout)
+    sys.stdout.write(csv_text(export_frame(ctx.engine, ticker=ticker, kind=args.kind)))
 
 
 EXPORTERS: dict[str, Callable] = {"prices": export_prices, "predictions": export_predictions, "metrics": export_metrics,
