@@ -94,7 +94,7 @@ def _track_cell_body(cell: str, ticker: str) -> bytes:
 def _track_table_body(i: int, ticker: str) -> bytes:
     from tests.support.dash_client import callback_body
 
-    out = "..track-table.data...track-table.page_count...track-table-count.children.."
+    out = "..track-table.data...track-table.page_count...track-table-count.children...track-table.page_current.."
     inputs = [("track-table", "page_current", i % 50), ("track-cell", "value", ("gru", "lstm", "simplernn")[i % 3]),
               ("track-filter-kind", "value", ("all", "live", "replayed")[i % 3]),
               ("track-filter-horizon", "value", i % 6), ("track-filter-scored", "value", ("all", "scored")[i % 2])]

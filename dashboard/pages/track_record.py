@@ -172,7 +172,7 @@ def _valid(cell, kind, horizon, scored) -> bool:
 
 
 @callback(Output("track-table", "data"), Output("track-table", "page_count"), Output("track-table-count", "children"),
-          Input("track-table", "page_current"), Input("track-cell", "value"), Input("track-filter-kind", "value"),
+          Output("track-table", "page_current"), Input("track-table", "page_current"), Input("track-cell", "value"), Input("track-filter-kind", "value"),
           Input("track-filter-horizon", "value"), Input("track-filter-scored", "value"), State("track-ticker", "data"))
 def on_table(page: int | None, cell: str, kind: str, horizon: int, scored: str, ticker: str | None = None):
     if not _valid(cell, kind, horizon, scored):
@@ -180,9 +180,11 @@ def on_table(page: int | None, cell: str, kind: str, horizon: int, scored: str, 
     view = _view(ticker)
     positions = _positions(view, cell, kind, horizon, scored)
     pages = max(1, -(-len(positions) // PAGE_SIZE))
-    page = min(max(int(page or 0), 0), pages - 1)
+    # A new filter or cell starts on the first page; paging is clamped to the pages there are.
+    paging = dash.callback_context.triggered_id == "track-table"
+    page = min(max(int(page or 0), 0), pages - 1) if paging else 0
     shown = _table_frame(view).iloc[positions[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]]
-    return table_records(shown), pages, f"{len(positions):,} rows; page {page + 1} of {pages}"
+    return table_records(shown), pages, f"{len(positions):,} rows; page {page + 1} of {pages}", page
 
 
 @callback(Output("track-download", "data"), Input("track-download-btn", "n_clicks"), State("track-cell", "value"),

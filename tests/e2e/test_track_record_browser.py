@@ -59,7 +59,7 @@ def test_track_record_draws_judges_pages_and_downloads(web, page):
     assert page.inner_text("#track-table") != first
 
     page.click("#track-filter-kind")  # only the replayed rows
-    page.click("#track-filter-kind .Select-menu-outer >> text=replayed")
+    page.get_by_role("option", name="replayed", exact=True).click()  # Dash 4's dropdown lists options in a popover
     page.wait_for_function("document.querySelector('#track-table-count').innerText.includes('page 1 of')",
                            timeout=10000)
     kinds = page.locator("#track-table td[data-dash-column='kind']").all_inner_texts()

@@ -29,7 +29,7 @@ SCRIPT = textwrap.dedent(
                          [("track-cell", "value", "lstm")], [("track-ticker", "data", None)]).status_code)
     track_filters = [("track-cell", "value", "gru"), ("track-filter-kind", "value", "all"), ("track-filter-horizon", "value", 0),
                      ("track-filter-scored", "value", "all")]
-    statuses.append(call(c, "..track-table.data...track-table.page_count...track-table-count.children..",
+    statuses.append(call(c, "..track-table.data...track-table.page_count...track-table-count.children...track-table.page_current..",
                          [("track-table", "page_current", 1), *track_filters], [("track-ticker", "data", None)]).status_code)
     statuses.append(call(c, "track-download.data", [("track-download-btn", "n_clicks", 1)],
                          [*track_filters, ("track-ticker", "data", None)]).status_code)

@@ -15,7 +15,7 @@ from tests.support.dash_client import call, ids_in, render_page
 from tests.support.dashboard_env import dash_client, fixture_store_file, fixture_store_url  # noqa: F401
 
 CELL_OUT = "..track-fan.figure...track-cumulative.figure...track-coverage.figure...track-verdict.children...track-scores.data.."
-TABLE_OUT = "..track-table.data...track-table.page_count...track-table-count.children.."
+TABLE_OUT = "..track-table.data...track-table.page_count...track-table-count.children...track-table.page_current.."
 
 
 @pytest.fixture
@@ -35,10 +35,11 @@ def count(url: str, **where) -> int:
     return n
 
 
-def table(client, page=0, cell="gru", kind="all", horizon=0, scored="all", ticker=None):
+def table(client, page=0, cell="gru", kind="all", horizon=0, scored="all", ticker=None, changed=None):
     return call(client, TABLE_OUT, [("track-table", "page_current", page), ("track-cell", "value", cell),
                                     ("track-filter-kind", "value", kind), ("track-filter-horizon", "value", horizon),
-                                    ("track-filter-scored", "value", scored)], [("track-ticker", "data", ticker)])
+                                    ("track-filter-scored", "value", scored)], [("track-ticker", "data", ticker)],
+                changed=changed)
 
 
 def test_an_empty_ledger_says_what_fills_it(dash_client, fixture_store_url):
@@ -81,6 +82,8 @@ def test_the_table_pages_through_the_filtered_rows_newest_first(dash_client, led
     assert [r["origin"] for r in rows] == sorted((r["origin"] for r in rows), reverse=True)
     last = table(client, page=10_000, kind="replayed", horizon=3).json["response"]  # clamped to the last page
     assert last["track-table-count"]["children"].endswith(f"page {-(-n // 15)} of {-(-n // 15)}")
+    refiltered = table(client, page=3, kind="live", changed=["track-filter-kind.value"]).json["response"]
+    assert refiltered["track-table"]["page_current"] == 0  # a new filter starts on its first page
     pending = table(client, scored="pending").json["response"]["track-table"]["data"]
     assert pending and all(r["actual"] is None for r in pending)
 
