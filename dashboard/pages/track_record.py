@@ -104,7 +104,7 @@ def page_body(view: LedgerView):
         dbc.Row([dbc.Col(graph("track-fan", fan), lg=6), dbc.Col(graph("track-coverage", coverage), lg=6)],
                 className="g-2"),
         graph("track-cumulative", cumulative),
-        html.H5("Live figures by horizon", className="mt-3"),
+        html.H5("Figures by horizon: live first, replayed apart", className="mt-3"),
         dash_table.DataTable(id="track-scores", data=scores,
                              columns=[{"name": c, "id": c} for c in (scores[0] if scores else {})],
                              style_table={"overflowX": "auto"}, style_cell={"fontSize": 13, "padding": "3px 6px"},
