@@ -1,6 +1,6 @@
 """The forecast ledger: every published forecast kept as it was shown, scored when prices arrive.
 
-Write side (used by ``jobs``):
+Write side (called by whatever publishes or replays):
 
 - :func:`publish_champion_forecasts` appends the served champions' stored forecasts
   (one row per cell and horizon step). Insert-or-ignore on the unique key (ticker,
@@ -9,8 +9,8 @@ Write side (used by ``jobs``):
 - :func:`score_pending` fills ``actual`` and ``persistence`` of rows whose target
   close is stored, in one UPDATE guarded by ``actual IS NULL``: each row is scored
   exactly once, however many processes try.
-- :func:`copy_replayed` brings the rows of a replay (``jobs ledger backfill``) into
-  the real store as ``replayed`` rows.
+- :func:`copy_replayed` brings the rows of a replay of past days (run in a throw-away
+  store) into the real store as ``replayed`` rows.
 
 Nothing here updates a prediction, and no foreign key ties a row to a model, so a
 retrain, a promotion, a rollback or a model deletion leave the ledger as it was.
@@ -157,7 +157,7 @@ def score_pending(engine: Engine, ticker: str, now: datetime) -> int:
 def publish_after_run(engine: Engine, ticker: str, *, trigger: str, now: datetime) -> PublishResult | None:
     """Score what the newest prices settle, then publish the served forecasts; never raises.
 
-    The pipeline calls this after every run, whatever its outcome. A failure is logged
+    Meant for after every training run, whatever its outcome. A failure is logged
     in one line and left for the next run, which publishes whatever is not in the
     ledger yet (the insert is idempotent). Runs of a replay (trigger ``simulate``)
     write ``replayed`` rows, never ``live`` ones.

@@ -1,6 +1,6 @@
 """The web's cached view of the forecast ledger, one per ticker, rebuilt only when the ledger changes.
 
-Each ``get`` costs one indexed query (:func:`marketdata.ledger.ledger_version`: the
+A ``get`` costs at most one indexed query a second per ticker (:func:`marketdata.ledger.ledger_version`: the
 newest row id and the newest scoring time); the frame of every row is re-read only
 when a row was added or scored, or after ``ttl_seconds``. Anything derived from the
 frame (scores, figures) is memoised on the view, so it is computed once per version.
@@ -41,17 +41,25 @@ class LedgerView:
 class LedgerCache:
     """Process-local :class:`LedgerView` per ticker (callers pass configured tickers only)."""
 
-    def __init__(self, engine: Engine, ttl_seconds: float = 300, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, engine: Engine, ttl_seconds: float = 300, clock: Callable[[], float] = time.monotonic,
+                 recheck_seconds: float = 1.0):
         self.engine, self.ttl, self.clock = engine, ttl_seconds, clock
+        # The version query costs a few ms: asked at most once a second per ticker, not on every request.
+        self.recheck = recheck_seconds
+        self._checked: dict[str, float] = {}
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, LedgerView]] = {}
         self.loads = 0  # frames read from the store; tests read it
 
     def get(self, ticker: str) -> LedgerView:
-        version = ledger_version(self.engine, ticker)
         now = self.clock()
         with self._lock:
             hit = self._entries.get(ticker)
+            if hit and now - self._checked.get(ticker, -1e18) < self.recheck and now - hit[0] < self.ttl:
+                return hit[1]
+        version = ledger_version(self.engine, ticker)
+        with self._lock:
+            self._checked[ticker] = now
             if hit and hit[1].version == version and now - hit[0] < self.ttl:
                 return hit[1]
         view = LedgerView(ticker, version, load_ledger(self.engine, ticker))

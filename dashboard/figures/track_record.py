@@ -61,12 +61,12 @@ def cumulative_figure(curve: pd.DataFrame, changes: pd.DataFrame, cell: str) -> 
         return empty_figure(f"No scored one-day {label(cell)} forecast yet.")
     fig = go.Figure()
     for kind, rows in curve.groupby("kind", sort=False):
-        fig.add_trace(go.Scatter(x=_days(rows["target_date"]), y=rows["cum"].round(4), mode="lines",
+        fig.add_trace(go.Scatter(x=_days(rows["target_date"]), y=rows["cum"].round(2), mode="lines",
                                  name=f"{kind} ({len(rows)} days)", opacity=KIND_OPACITY[kind],
                                  line=dict(color=COLORS.get(cell, "#18bc9c"), **KIND_STYLE[kind]),
                                  hovertemplate="%{y:.2f} $²"))
     if not changes.empty:
-        fig.add_trace(go.Scatter(x=_days(changes["target_date"]), y=changes["cum"].round(4), mode="markers",
+        fig.add_trace(go.Scatter(x=_days(changes["target_date"]), y=changes["cum"].round(2), mode="markers",
                                  name="model changed", marker=dict(symbol="triangle-up", size=10, color="#e74c3c"),
                                  text=changes["label"], hovertemplate="%{text}"))
     fig.add_hline(y=0, line=dict(color=COLORS["persistence"], width=1, dash="dash"))
@@ -115,13 +115,19 @@ def _money(x) -> float | None:
     return None if x is None or x != x else round(float(x), 2)
 
 
-def table_records(rows: pd.DataFrame) -> list[dict]:
-    """Ledger rows (one page) as DataTable records (``TABLE_COLUMNS``); blanks where a row is not scored yet."""
+def table_records(columns: dict) -> list[dict]:
+    """One page of ledger rows as DataTable records (``TABLE_COLUMNS``); blanks where a row is not scored yet.
+
+    ``columns``: the page's values per ledger column (numpy arrays of equal length).
+    """
+    c = columns
+    day = lambda v: str(v)[:10]  # noqa: E731 - numpy datetime64 and Timestamp both print ISO first
     return [{
-        "origin": f"{r.origin:%Y-%m-%d}", "target_date": f"{r.target_date:%Y-%m-%d}", "horizon": int(r.horizon),
-        "model": f"v{r.model_version}" + (f" (#{r.model_id})" if pd.notna(r.model_id) else ""),
-        "predicted": _money(r.predicted), "lower80": _money(r.lower80), "upper80": _money(r.upper80),
-        "actual": _money(r.actual), "persistence": _money(r.persistence),
-        "error": _money(r.actual - r.predicted), "kind": r.kind,
-        "published": pd.Timestamp(r.published_at).strftime("%Y-%m-%d %H:%M"),
-    } for r in rows.itertuples(index=False)]
+        "origin": day(c["origin"][i]), "target_date": day(c["target_date"][i]), "horizon": int(c["horizon"][i]),
+        "model": f"v{int(c['model_version'][i])}" + ("" if c["model_id"][i] != c["model_id"][i]
+                                                    else f" (#{int(c['model_id'][i])})"),
+        "predicted": _money(c["predicted"][i]), "lower80": _money(c["lower80"][i]), "upper80": _money(c["upper80"][i]),
+        "actual": _money(c["actual"][i]), "persistence": _money(c["persistence"][i]),
+        "error": _money(c["actual"][i] - c["predicted"][i]), "kind": str(c["kind"][i]),
+        "published": pd.Timestamp(c["published_at"][i]).strftime("%Y-%m-%d %H:%M"),
+    } for i in range(len(c["horizon"]))]
