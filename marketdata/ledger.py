@@ -209,8 +209,12 @@ def ledger_version(engine: Engine, ticker: str) -> tuple:
     return tuple(str(v) if isinstance(v, datetime) else v for v in row)
 
 
-def _frame(rows) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=COLUMNS)
+# What the read side draws from: every column but the ticker (one per frame) and the scoring time.
+READ_COLUMNS = [c for c in COLUMNS if c not in ("ticker", "scored_at")]
+
+
+def _frame(rows, columns: list[str] = COLUMNS) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=columns)
     for col in ("origin", "target_date"):
         frame[col] = pd.to_datetime(frame[col])
     for col in ("actual", "persistence", "predicted", "origin_close", "lower80", "upper80", "lower95", "upper95"):
@@ -219,13 +223,21 @@ def _frame(rows) -> pd.DataFrame:
     return frame
 
 
+LOAD_CHUNK_ROWS = 5000
+
+
 def load_ledger(engine: Engine, ticker: str) -> pd.DataFrame:
-    """Every row of ``ticker`` as a frame (``COLUMNS``), oldest origin first; dates as datetime64."""
+    """Every row of ``ticker`` as a frame (``READ_COLUMNS``), oldest origin first; dates as datetime64.
+
+    Read in chunks: a ticker's ten years are ~38,000 rows, and turning them into
+    Python objects all at once costs a web worker ~60 MB it never hands back.
+    """
+    stmt = (select(*(LedgerEntry.__table__.c[c] for c in READ_COLUMNS)).where(LedgerEntry.ticker == ticker)
+            .order_by(LedgerEntry.origin, LedgerEntry.cell, LedgerEntry.horizon, LedgerEntry.id))
     with engine.connect() as conn:
-        rows = conn.execute(select(*(LedgerEntry.__table__.c[c] for c in COLUMNS))
-                            .where(LedgerEntry.ticker == ticker)
-                            .order_by(LedgerEntry.origin, LedgerEntry.cell, LedgerEntry.horizon, LedgerEntry.id)).all()
-    return _frame(rows)
+        result = conn.execution_options(yield_per=LOAD_CHUNK_ROWS).execute(stmt)
+        frames = [_frame(chunk, READ_COLUMNS) for chunk in result.partitions()]
+    return pd.concat(frames, ignore_index=True) if frames else _frame([], READ_COLUMNS)
 
 
 def export_frame(engine: Engine, *, ticker: str | None = None, kind: LedgerKind | None = None) -> pd.DataFrame:

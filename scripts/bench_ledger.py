@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 from sqlalchemy import Engine, func, insert, select
 
 from marketdata.calendar import next_trading_days
@@ -173,6 +174,8 @@ def main() -> None:
             t = time.perf_counter()
             ts = _load(base, fn, args.clients, args.rounds)
             results[name] = _stats(ts) | {"rps": len(ts) / (time.perf_counter() - t)}
+        rss = [psutil.Process(pid).memory_info().rss / 2**20 for pid in server.worker_pids()]
+    print(f"worker RSS after every ticker's ledger was cached: {', '.join(f'{mb:.0f} MB' for mb in rss)}")
     print(f"gunicorn -w {args.workers} on loopback; {args.clients} concurrent clients x {args.rounds} requests each")
     print(f"{'scenario':<44}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}{'req/s':>8}")
     for name, r in results.items():
