@@ -95,6 +95,10 @@ def coverage_figure(coverage: pd.DataFrame, cell: str) -> go.Figure:
     return base_layout(fig, "Band coverage by horizon", height=380)
 
 
+SCORE_COLUMNS = ["kind", "window", "horizon", "n", "RMSE $", "persistence RMSE $", "ratio", "MAE $", "persistence MAE $",
+                 "80% band held %", "95% band held %", "direction right %", "up days %"]
+
+
 def scores_frame(table: pd.DataFrame, cell: str) -> pd.DataFrame:
     """The score table of one cell, shaped for display (one row per kind, window and horizon)."""
     rows = table[table["cell"] == cell]
@@ -108,7 +112,7 @@ def scores_frame(table: pd.DataFrame, cell: str) -> pd.DataFrame:
         "up days %": pct(rows["up_share"]),
     })
     live_first = out["kind"].map({"live": 0, "replayed": 1})
-    return out.assign(order=live_first).sort_values(["order", "horizon", "window"]).drop(columns="order")
+    return out.assign(order=live_first).sort_values(["order", "horizon", "window"])[SCORE_COLUMNS]
 
 
 def _money(x) -> float | None:

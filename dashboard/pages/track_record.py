@@ -12,7 +12,7 @@ from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from dashboard import data
 from dashboard.components import cell_selector, default_cell, graph, missing, ticker_bar
-from dashboard.figures.track_record import (TABLE_COLUMNS, coverage_figure, cumulative_figure, fan_figure,
+from dashboard.figures.track_record import (SCORE_COLUMNS, TABLE_COLUMNS, coverage_figure, cumulative_figure, fan_figure,
                                             scores_frame, table_records)
 from marketdata import ledger_metrics as lm
 from marketdata.ledger import KINDS, csv_text
@@ -93,20 +93,20 @@ def page_body(view: LedgerView):
         return html.Div([html.H3("Track record"), missing(*EMPTY, id_="track-empty")])
     cells, live, replayed = _header(view)
     cell = default_cell(cells)
-    fan, cumulative, coverage, words, scores = cell_view(view, cell)
+    # The charts, verdict and scores come from on_cell, which the cell selector fires as the page
+    # loads: the layout itself stays small, and each of the two requests stays quick under load.
     return html.Div([
         dbc.Row([dbc.Col(html.H3(f"{view.ticker} track record"), md="auto"),
                  dbc.Col(cell_selector("track-cell", cells, cell), md="auto")], align="center", className="mb-2 g-2"),
         html.P(f"Every forecast the product published, kept as it was shown and scored as the closes arrived: "
                f"{live:,} live rows and {replayed:,} replayed rows (made after the "
                f"fact by replaying past days; drawn dotted and counted apart).", className="text-muted"),
-        dbc.Alert(words, id="track-verdict", color="light"),
-        dbc.Row([dbc.Col(graph("track-fan", fan), lg=6), dbc.Col(graph("track-coverage", coverage), lg=6)],
+        dbc.Alert("", id="track-verdict", color="light"),
+        dbc.Row([dbc.Col(graph("track-fan", {}), lg=6), dbc.Col(graph("track-coverage", {}), lg=6)],
                 className="g-2"),
-        graph("track-cumulative", cumulative),
+        graph("track-cumulative", {}),
         html.H5("Figures by horizon: live first, replayed apart", className="mt-3"),
-        dash_table.DataTable(id="track-scores", data=scores,
-                             columns=[{"name": c, "id": c} for c in (scores[0] if scores else {})],
+        dash_table.DataTable(id="track-scores", data=[], columns=[{"name": c, "id": c} for c in SCORE_COLUMNS],
                              style_table={"overflowX": "auto"}, style_cell={"fontSize": 13, "padding": "3px 6px"},
                              style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1"}, page_size=15),
         html.H5("The ledger", className="mt-3"),
@@ -118,7 +118,7 @@ def page_body(view: LedgerView):
 
 @callback(Output("track-fan", "figure"), Output("track-cumulative", "figure"), Output("track-coverage", "figure"),
           Output("track-verdict", "children"), Output("track-scores", "data"),
-          Input("track-cell", "value"), State("track-ticker", "data"), prevent_initial_call=True)
+          Input("track-cell", "value"), State("track-ticker", "data"))
 def on_cell(cell: str, ticker: str | None = None):
     view = _view(ticker)
     if cell not in CELLS or view.empty:

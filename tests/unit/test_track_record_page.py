@@ -49,14 +49,21 @@ def test_an_empty_ledger_says_what_fills_it(dash_client, fixture_store_url):
 
 
 def test_the_page_shows_the_verdict_charts_and_counts_kinds_apart(dash_client, ledger_url):
-    r = render_page(dash_client(ledger_url), "/track-record")
+    client = dash_client(ledger_url)
+    r = render_page(client, "/track-record")
     text = r.get_data(as_text=True)
     assert {"track-fan", "track-cumulative", "track-coverage", "track-verdict", "track-table",
             "track-download-btn"} <= ids_in(r.json)
-    assert "Over the last 60 live one-day forecasts the GRU was" in text
-    assert "In a replay of" in text  # the replayed GRU rows are judged in a sentence of their own
     live, replayed = count(ledger_url, ticker="AAPL", kind="live"), count(ledger_url, ticker="AAPL", kind="replayed")
     assert f"{live:,} live rows and {replayed:,} replayed rows" in text
+    # the selector's first value fills the charts and the verdict as the page loads
+    out = call(client, CELL_OUT, [("track-cell", "value", "gru")], [("track-ticker", "data", None)]).json["response"]
+    words = out["track-verdict"]["children"]
+    assert words.startswith("Over the last 60 live one-day forecasts the GRU was")
+    assert "In a replay of" in words  # the replayed GRU rows are judged in a sentence of their own
+    assert [t["name"] for t in out["track-cumulative"]["figure"]["data"]][:2] == [
+        f"live ({count(ledger_url, ticker='AAPL', cell='gru', kind='live', horizon=1) - 1} days)",
+        "replayed (59 days)"]
 
 
 def test_the_ticker_comes_from_the_url_and_only_from_the_configured_list(dash_client, ledger_url):
