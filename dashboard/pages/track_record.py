@@ -5,8 +5,8 @@ import threading
 from collections import OrderedDict
 
 import dash
-import numpy as np
 import dash_bootstrap_components as dbc
+import numpy as np
 import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
