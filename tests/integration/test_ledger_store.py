@@ -163,3 +163,18 @@ def test_replayed_rows_are_copied_without_a_registry_model_and_only_once(engine,
 def test_the_ledger_refuses_an_unknown_kind(engine):
     with pytest.raises(ValueError):
         ledger.publish_champion_forecasts(engine, "AAPL", kind="guessed", now=NOW)
+
+
+def test_the_export_reads_the_same_on_both_databases(engine, aapl):
+    known = aapl.iloc[:-10]
+    store_prices(engine, known)
+    save_model(engine, "gru", known, 0.01)
+    ledger.publish_champion_forecasts(engine, "AAPL", kind=LedgerKind.LIVE, now=NOW)
+    store_prices(engine, aapl.iloc[:-9])
+    ledger.score_pending(engine, "AAPL", NOW)
+    lines = ledger.csv_text(ledger.export_frame(engine, ticker="AAPL")).splitlines()
+    assert lines[0] == ",".join(ledger.CSV_HEADER) and len(lines) == 1 + H
+    first = lines[1].split(",")
+    # UTC to the second (SQLite hands back naive datetimes, Postgres aware ones), fixed decimals, blanks unscored
+    assert first[:5] == ["2013-01-02T23:00:00Z", str(known.index[-1].date()), str(aapl.index[-10].date()), "1", "gru"]
+    assert first[12] == f"{aapl['close'].iloc[-10]:.6f}" and lines[2].split(",")[12] == ""
