@@ -7,59 +7,43 @@ subprocess or a Celery worker), never in the web worker.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 
 from sqlalchemy import Engine
 
-from marketdata import registry, runs
+from marketdata import registry, runs, tickets
 from marketdata.config import Settings
 from marketdata.outputs import CELLS
 
-from . import auth
+from . import auth, inputs
 
 log = logging.getLogger(__name__)
 
 ACTIONS = ("finetune", "retrain")
 MAX_EPOCHS = 500
 
-
-class Refused(ValueError):
-    """A request the admin page turns down, with the reason to show."""
+Refused = inputs.Refused  # the admin page shows its message
 
 
-def validate_request(action: str, cells: list[str] | None, epochs, ticker: str | None = None,
-                     tickers: tuple[str, ...] = ()) -> dict:
+def validate_request(action, cells, epochs, ticker=None, tickers: tuple[str, ...] = ()) -> dict:
     """The run request as the pipeline wants it, or Refused saying what is wrong.
 
-    ``ticker`` None means the default ticker; otherwise it must be one of ``tickers``."""
-    if action not in ACTIONS:
-        raise Refused(f"unknown action {action!r}; choose fine-tune or full retrain")
-    if ticker is not None and ticker not in tickers:
-        raise Refused(f"unknown ticker {ticker!r}; configured: {', '.join(tickers)}")
+    ``ticker`` None means the default ticker; otherwise it must be one of ``tickers``.
+    Nothing is coerced: unknown cells, blank or fractional epochs are refused."""
+    action = inputs.choice(action, ACTIONS, "action")
+    if ticker is not None:
+        ticker = inputs.ticker(ticker, tickers)
+    n = inputs.whole_number(epochs, "epochs", 1, MAX_EPOCHS)
     if action == "finetune":
-        return {"action": "finetune", "cells": ["gru"], "epochs": _epochs(epochs), "ticker": ticker}
-    cells = [c for c in (cells or []) if c in CELLS]
-    if not cells:
-        raise Refused("choose at least one cell type to retrain")
-    return {"action": "retrain", "cells": cells, "epochs": _epochs(epochs), "ticker": ticker}
-
-
-def _epochs(epochs) -> int | None:
-    if epochs in (None, ""):
-        return None
-    try:
-        n = int(epochs)
-    except (TypeError, ValueError):
-        raise Refused(f"epochs must be a whole number, not {epochs!r}") from None
-    if not 1 <= n <= MAX_EPOCHS:
-        raise Refused(f"epochs must be between 1 and {MAX_EPOCHS}")
-    return n
+        return {"action": "finetune", "cells": ["gru"], "epochs": n, "ticker": ticker}
+    return {"action": "retrain", "cells": inputs.cells(cells, CELLS), "epochs": n, "ticker": ticker}
 
 
 def refusal_for_running(run: dict | None) -> str | None:
     if run is None:
         return None
-    return (f"Refused: run #{run['id']} ({run['action']}, {run['trigger']} by {run['requested_by']}) is in progress "
-            f"since {run['started_at']:%Y-%m-%d %H:%M}; wait for it or cancel it.")
+    return (f"Refused: {run['ticker']} run #{run['id']} ({run['action']}, {run['trigger']} by {run['requested_by']}) "
+            f"is in progress since {run['started_at']:%Y-%m-%d %H:%M}; wait for it or cancel it.")
 
 
 def execute_run(settings: Settings, ticket: dict) -> tuple[str, str]:
@@ -76,6 +60,9 @@ def execute_run(settings: Settings, ticket: dict) -> tuple[str, str]:
     except ImportError as exc:
         return "warning", f"Not started: the training pipeline is not installed in this deployment ({exc})."
     ctx = bootstrap()
+    if not tickets.claim(ctx.engine, str(fields.get("nonce")), str(fields.get("actor")), datetime.now(timezone.utc)):
+        ctx.engine.dispose()
+        return "danger", "Not started: this run ticket was already used; press Start again."
     try:
         result = run_pipeline(ctx, ticker=req.get("ticker") or settings.default_ticker, trigger="manual",
                               requested_by=f"ui:{fields['actor']}", action=req["action"],
@@ -112,12 +99,21 @@ def request_cancel(engine: Engine, run_id: int) -> bool:
     return runs.request_cancel(engine, run_id)
 
 
-def promote(engine: Engine, model_id: int, actor: str) -> str:
-    previous = registry.promote(engine, model_id, actor)
+def promote(engine: Engine, model_id, ticker: str, actor: str) -> str:
+    """Promote a model of ``ticker``; Refused when the id is not a whole number naming one."""
+    mid = inputs.model_id(model_id)
+    try:
+        model = registry.get_model(engine, mid)
+    except registry.RegistryError:
+        raise Refused(f"no model with id {mid}") from None
+    if model.ticker != ticker:
+        raise Refused(f"model #{mid} is a {model.ticker} model, not {ticker}; choose one of {ticker}'s models")
+    previous = registry.promote(engine, mid, actor)
     was = f" (replacing #{previous})" if previous else ""
-    return f"Model #{model_id} is now the champion of its cell type{was}."
+    return f"Model #{mid} is now the champion of {ticker} {model.cell}{was}."
 
 
-def rollback(engine: Engine, ticker: str, cell: str, actor: str) -> str:
+def rollback(engine: Engine, ticker: str, cell, actor: str) -> str:
+    cell = inputs.choice(cell, CELLS, "cell type")
     restored = registry.rollback(engine, ticker, cell, actor)
-    return f"Rolled back {cell}: model #{restored} is champion again."
+    return f"Rolled back the {ticker} {cell} champion: model #{restored} is champion again."

@@ -12,7 +12,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, html
 
-from dashboard import auth, data
+from dashboard import auth, data, delivery, health, security
 from dashboard.background import make_manager
 
 HERE = Path(__file__).resolve().parent
@@ -34,7 +34,7 @@ def shell() -> html.Div:
 
 
 def healthz():
-    return {"status": "ok"}
+    return health.healthz(data.engine)
 
 
 def create_app() -> Dash:
@@ -51,7 +51,13 @@ def create_app() -> Dash:
     )
     app.layout = shell
     app.server.add_url_rule("/healthz", "healthz", healthz)
-    auth.install_guard(app.server, data.settings)
+    security.install(app.server, trusted_proxies=settings.web_trusted_proxies)
+    # Dash answers a request for a script no component registered with an exception (a 500).
+    app.server.register_error_handler(dash.exceptions.DependencyException,
+                                      lambda _exc: security.plain("no such script", 404))
+    auth.install_guard(app.server, data.settings, data.engine,
+                      callback_spec=lambda output: app.callback_map.get(output))
+    delivery.install(app)  # compression, asset caching (the Plotly bundle is in assets/)
     return app
 
 

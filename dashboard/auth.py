@@ -6,8 +6,10 @@
   default password. A Flask ``before_request`` guard refuses such callback requests
   before Dash runs them, and each admin callback checks again itself.
 - Background callbacks run in another process without a request, so the retrain
-  is started through a short-lived HMAC-signed ticket that only an authenticated
-  normal callback can issue.
+  is started through a short-lived (60 s) HMAC-signed ticket that only an
+  authenticated normal callback can issue, spent once (``marketdata.tickets``).
+- Failed logins are logged and limited per address (``LoginGate``); forged,
+  oversized and malformed requests are refused first (``dashboard.security``).
 Secrets are compared with ``hmac.compare_digest``.
 """
 from __future__ import annotations
@@ -15,19 +17,26 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import time
-from typing import Any
+from datetime import datetime, timezone
+from typing import Any, Callable
 
 from flask import Flask, Response, request
 
+from marketdata import logins
 from marketdata.config import Settings
+
+from . import security
+
+log = logging.getLogger(__name__)
 
 ADMIN_PREFIX = "admin-"
 ADMIN_PATH = "/admin"
 CALLBACK_PATH = "/_dash-update-component"
 OPEN_PATHS = ("/healthz",)
-TICKET_TTL_S = 120
+TICKET_TTL_S = 60  # a ticket is redeemed within seconds; single use is enforced in the store
 
 
 class NotAuthorized(PermissionError):
@@ -79,7 +88,7 @@ def admin_callback_kind(body: dict) -> str | None:
     """"action" when a ``/_dash-update-component`` body touches admin components, "page" when
     it renders the admin page (client-side navigation, no GET /admin), else None."""
     ids = _ids(body.get("outputs")) + _ids(body.get("inputs")) + _ids(body.get("state"))
-    output = body.get("output") or ""
+    output = str(body.get("output") or "")
     if any(i.startswith(ADMIN_PREFIX) or f'"{ADMIN_PREFIX}' in i for i in ids) or ADMIN_PREFIX in output:
         return "action"
     for item in body.get("inputs") or []:
@@ -92,31 +101,94 @@ def callback_is_admin(body: dict) -> bool:
     return admin_callback_kind(body) is not None
 
 
-def install_guard(server: Flask, get_settings) -> None:
-    """Refuse unauthenticated requests before Dash sees them."""
+def _request_kind(callback_spec: Callable[[str], dict | None]) -> tuple[str | None, Response | None]:
+    """(admin kind of this request, a 400 refusal for a callback body Dash cannot run or None).
+
+    The kind is read even from a malformed body, so that the login check comes first and an
+    unauthenticated client learns nothing about which callbacks exist."""
+    if request.path.rstrip("/") == ADMIN_PATH:
+        return "page", None
+    if request.path != CALLBACK_PATH or request.method != "POST":
+        return None, None
+    # Not forced: security.refuse_unsafe already required application/json, and a body that
+    # does not parse (or nests too deep) is refused here instead of failing inside Dash.
+    body = request.get_json(silent=True)
+    problem = security.callback_body_problem(body, callback_spec)
+    kind = admin_callback_kind(body) if isinstance(body, dict) else None
+    return kind, security.plain(f"bad callback request: {problem}", 400) if problem else None
+
+
+class LoginGate:
+    """Failed logins: logged (user name and address, never the password) and limited per
+    address in the store (``marketdata.logins``), so the limit holds across workers."""
+
+    def __init__(self, get_engine: Callable[[], Any], limit: logins.LoginLimit = logins.LoginLimit()):
+        self.get_engine, self.limit = get_engine, limit
+
+    def blocked(self, address: str) -> bool:
+        try:
+            return logins.blocked(self.get_engine(), address, datetime.now(timezone.utc), self.limit)
+        except Exception as exc:  # the store is down: the credential check still applies
+            log.warning("could not read the login limit (%s); checking credentials only", type(exc).__name__)
+            return False
+
+    def failed(self, auth: Any, address: str, role: str) -> None:
+        log.warning("failed %s login: user %s from %s on %s", role, security.shorten(auth.username or ""), address,
+                    security.shorten(request.path))
+        try:
+            logins.record_failure(self.get_engine(), address, datetime.now(timezone.utc), self.limit)
+        except Exception as exc:
+            log.warning("could not count the failed login (%s)", type(exc).__name__)
+
+    def too_many(self) -> Response:
+        minutes = max(1, self.limit.window_s // 60)
+        return security.plain(f"too many failed logins from this address; try again in {minutes} minutes", 429,
+                              {"Retry-After": str(self.limit.window_s)})
+
+
+def install_guard(server: Flask, get_settings, get_engine: Callable[[], Any] | None,
+                  callback_spec: Callable[[str], dict | None]) -> None:
+    """Refuse forged, malformed and unauthenticated requests before Dash sees them.
+
+    ``callback_spec(output)``: Dash's registration of a callback, or None (see
+    ``security.callback_body_problem``); ``get_engine`` gives the store of the login limit."""
+    gate = LoginGate(get_engine) if get_engine is not None else None
 
     @server.before_request
     def _guard():  # noqa: ANN202 - Flask hook
         if request.path in OPEN_PATHS:
             return None
+        refused = security.refuse_unsafe(request)
+        if refused is not None:
+            return refused
         settings = get_settings()
-        auth = request.authorization
-        if not analyst_allowed(auth, settings):
-            return challenge("login required", "forecast dashboard")
-        kind = "page" if request.path.rstrip("/") == ADMIN_PATH else None
-        if kind is None and request.path == CALLBACK_PATH and request.method == "POST":
-            # force: judge any body that parses as JSON, whatever its Content-Type claims
-            kind = admin_callback_kind(request.get_json(force=True, silent=True) or {})
-        if kind is None:
-            return None
-        if not settings.admin_enabled:
+        kind, malformed = _request_kind(callback_spec)
+        if kind is not None and not settings.admin_enabled:
             if kind == "action":
-                return Response("admin actions are disabled: set ADMIN_USER and ADMIN_PASSWORD\n", 403,
-                                mimetype="text/plain")
-            return None  # the admin page itself renders and says why it is disabled
-        if admin_name(auth, settings) is None:
-            return challenge("admin credentials required", "forecast admin")
-        return None
+                return security.plain("admin actions are disabled: set ADMIN_USER and ADMIN_PASSWORD", 403)
+            kind = None  # the admin page itself renders and says why it is disabled
+        if kind is not None or settings.analyst_login_required:
+            refused = _check_login(settings, kind, gate)
+            if refused is not None:
+                return refused
+        return malformed
+
+
+def _check_login(settings: Settings, kind: str | None, gate: "LoginGate | None") -> Response | None:
+    """Credentials for an analyst page (``kind`` None) or an admin page/action; 429 once an
+    address has used up its failed tries, whatever it sends next."""
+    auth, address = request.authorization, request.remote_addr or "unknown"
+    if auth is not None and gate is not None and gate.blocked(address):
+        return gate.too_many()
+    if not analyst_allowed(auth, settings):
+        if auth is not None and gate is not None:
+            gate.failed(auth, address, "analyst")
+        return challenge("login required", "forecast dashboard")
+    if kind is not None and admin_name(auth, settings) is None:
+        if auth is not None and gate is not None:
+            gate.failed(auth, address, "admin")
+        return challenge("admin credentials required", "forecast admin")
+    return None
 
 
 def require_admin(settings: Settings) -> str:

@@ -80,3 +80,12 @@ def ticker_bar(page: str, path: str, current: str, tickers) -> html.Div:
                        color="primary", id=f"{page}-ticker-{t}")
             for t in tickers], className="mb-2"))
     return html.Div(parts)
+
+
+def refused_page(page: str, path: str, reason: Exception, tickers) -> html.Div:
+    """What a page shows for a ticker that is not configured: the refusal and the tickers
+    that are (never another ticker's data in its place)."""
+    links = [dbc.Button(t, href=f"{path}?ticker={t}", external_link=True, size="sm", outline=True, color="primary",
+                        id=f"{page}-ticker-{t}") for t in tickers]
+    return html.Div([dbc.Alert(f"Refused: {reason}.", color="warning", id=f"{page}-refused"),
+                     dbc.ButtonGroup(links, className="mb-2")])

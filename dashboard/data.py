@@ -15,6 +15,8 @@ from marketdata.config import Settings, load_settings
 from marketdata.db import create_schema, make_engine
 from marketdata.queries import ReadCache, Snapshot
 
+from . import inputs
+
 log = logging.getLogger(__name__)
 
 
@@ -37,7 +39,9 @@ def engine() -> Engine:
 
 @lru_cache(maxsize=1)
 def reads() -> ReadCache:
-    return ReadCache(engine(), ttl_seconds=settings().dashboard_cache_seconds)
+    # Bounded: only configured tickers reach it (see ticker_choice), and it evicts anyway.
+    return ReadCache(engine(), ttl_seconds=settings().dashboard_cache_seconds,
+                     max_entries=max(4, len(settings().tickers)))
 
 
 @lru_cache(maxsize=1)
@@ -48,15 +52,18 @@ def ledger_reads():
     return LedgerCache(engine(), ttl_seconds=settings().dashboard_cache_seconds)
 
 
-def ticker_choice(ticker: str | None) -> str:
-    """The ticker a page asked for (``?ticker=MSFT``) if it is configured, else the default."""
-    wanted = (ticker or "").strip().upper()
-    return wanted if wanted in settings().tickers else settings().default_ticker
+def ticker_choice(ticker) -> str:
+    """The ticker a page or callback asked for (``?ticker=MSFT``): blank or None is the default,
+    anything not configured raises ``inputs.Refused`` (never another ticker in its place)."""
+    if isinstance(ticker, str) and not ticker.strip():
+        ticker = None
+    return inputs.ticker(ticker, settings().tickers, default=settings().default_ticker)
 
 
 def snapshot(ticker: str | None = None) -> Snapshot:
-    """What the analyst pages draw for ``ticker`` (default: the first of TICKERS)."""
-    return reads().get(ticker or settings().default_ticker)
+    """What the analyst pages draw for ``ticker`` (default: the first of TICKERS); an
+    unconfigured ticker raises ``inputs.Refused`` before anything is read or cached."""
+    return reads().get(ticker_choice(ticker))
 
 
 def plain(fig) -> dict:

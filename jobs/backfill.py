@@ -115,3 +115,44 @@ def bootstrap_backfill(ctx: JobContext, days: int, should_stop: Callable[[], boo
         except Exception as exc:  # a track record is a nicety on first start; the clock carries on
             log.warning("ledger backfill %s skipped: %s", ticker, str(exc).splitlines()[0] if str(exc) else exc)
     return done
+
+
+def _backfill_child(settings, days: int, cancel) -> None:
+    """Entry point of the spawned child: the bootstrap backfill, then exit (taking TensorFlow with it)."""
+    import signal
+    import sys
+    from datetime import datetime, timezone
+
+    from marketdata.db import make_engine
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: cancel.set())
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout, force=True,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    engine = make_engine(settings.database_url)
+    try:
+        bootstrap_backfill(JobContext(settings=settings, engine=engine, now=lambda: datetime.now(timezone.utc)),
+                           days, cancel.is_set)
+    finally:
+        engine.dispose()
+
+
+def bootstrap_backfill_in_child(ctx: JobContext, days: int, should_stop: Callable[[], bool] = lambda: False) -> None:
+    """:func:`bootstrap_backfill` in a spawned child process, as the clock trains (``jobs.child``):
+    the clock itself never holds TensorFlow. ``should_stop`` is forwarded; nothing is raised."""
+    import multiprocessing
+    import time
+
+    if days <= 0 or ctx.settings.redis_url:
+        return
+    spawn = multiprocessing.get_context("spawn")
+    cancel = spawn.Event()
+    proc = spawn.Process(target=_backfill_child, args=(ctx.settings, days, cancel), name="ledger-backfill")
+    proc.start()
+    while proc.is_alive():
+        if not cancel.is_set() and should_stop():
+            cancel.set()
+        time.sleep(0.5)
+    proc.join()
+    if proc.exitcode:
+        log.warning("ledger backfill process %s exited with code %s", proc.pid, proc.exitcode)

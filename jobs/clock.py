@@ -9,6 +9,10 @@ no champion), bootstraps: seeds prices and trains a first model.
 It writes each job's next fire time and a heartbeat into ``clock_status`` so the
 web shows "next run" without importing APScheduler. The lease in the pipeline, not
 the scheduler, is what keeps training to one run per ticker at a time across processes.
+
+The clock never trains in its own process: each run goes to a spawned child
+(``jobs.child``) that exits when the run ends, or, with REDIS_URL set, to the Celery
+workers. So the clock never holds TensorFlow and idles at a small dyno's memory.
 """
 from __future__ import annotations
 
@@ -33,10 +37,11 @@ from marketdata.db import StoreUnavailable, session_factory
 from marketdata.prices import last_stored_date
 from marketdata.tables import ClockStatus
 
-from .backfill import bootstrap_backfill
+from .backfill import bootstrap_backfill_in_child
+from .child import run_pipeline_in_child
 from .context import JobContext
 from .errors import RunInProgress
-from .pipeline import champion_info, run_pipeline
+from .pipeline import champion_info
 
 log = logging.getLogger("jobs.clock")
 
@@ -111,9 +116,10 @@ def write_clock_status(engine: Engine, scheduler: BaseScheduler, now: datetime, 
 
 
 class Clock:
-    """Owns the scheduler and the jobs; ``scheduler`` is injectable for tests."""
+    """Owns the scheduler and the jobs; ``scheduler`` and ``pipeline`` are injectable for tests
+    (``pipeline`` has ``jobs.pipeline.run_pipeline``'s contract; by default it runs in a child)."""
 
-    def __init__(self, ctx: JobContext, scheduler: BaseScheduler | None = None, pipeline=run_pipeline):
+    def __init__(self, ctx: JobContext, scheduler: BaseScheduler | None = None, pipeline=run_pipeline_in_child):
         self.ctx = ctx
         self.pipeline = pipeline
         self.stopping = threading.Event()
@@ -178,7 +184,7 @@ class Clock:
 
     def bootstrap(self) -> list[dict]:
         results = self.run_for_all_tickers("bootstrap", "auto", BOOTSTRAP_JOB_ID)
-        bootstrap_backfill(self.ctx, self.ctx.settings.schedule.ledger_bootstrap_days, self.stopping.is_set)
+        bootstrap_backfill_in_child(self.ctx, self.ctx.settings.schedule.ledger_bootstrap_days, self.stopping.is_set)
         return results
 
     def heartbeat(self) -> None:

@@ -38,6 +38,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name}={raw!r} is not a whole number") from None
 
 
+def _proxies(env: Mapping[str, str]) -> int:
+    n = _int(env, "WEB_TRUSTED_PROXIES", 0)
+    if not 0 <= n <= 5:
+        raise ConfigError(f"WEB_TRUSTED_PROXIES={n} must be from 0 to 5 (Heroku: 1)")
+    return n
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -60,6 +67,9 @@ class Settings:
     analyst_user: str | None = field(default=None, repr=False)
     analyst_password: str | None = field(default=None, repr=False)
     dashboard_cache_seconds: int = 300  # upper bound on how stale a cached read may be
+    # Proxies in front of the web that append X-Forwarded-For (Heroku's router: 1). The
+    # login rate limit is per client address, so it must not be the router's address.
+    web_trusted_proxies: int = 0
 
     @property
     def admin_enabled(self) -> bool:
@@ -101,6 +111,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         analyst_user=env.get("ANALYST_USER") or None,
         analyst_password=env.get("ANALYST_PASSWORD") or None,
         dashboard_cache_seconds=_int(env, "DASHBOARD_CACHE_SECONDS", 300),
+        web_trusted_proxies=_proxies(env),
         schedule=load_schedule_settings(env),
     )
 

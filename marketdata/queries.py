@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Callable
@@ -22,6 +23,8 @@ from sqlalchemy import Engine, func, select
 
 from .outputs import CELLS, OUTPUT_NAMES
 from .tables import Champion, ChampionEvent, ModelOutput, ModelRecord, Price
+
+MAX_DERIVED = 64  # memoised figures per snapshot (a page needs about ten)
 
 # Columns of ModelRecord worth showing (everything but the model bytes).
 _MODEL_COLUMNS = [
@@ -187,12 +190,14 @@ class ReadCache:
     rebuilt only when that version changes or ``ttl_seconds`` passed.
     """
 
-    def __init__(self, engine: Engine, ttl_seconds: float = 300, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, engine: Engine, ttl_seconds: float = 300, clock: Callable[[], float] = time.monotonic,
+                 max_entries: int = 16):
         self.engine = engine
         self.ttl = ttl_seconds
         self.clock = clock
+        self.max_entries = max_entries  # least recently used snapshots go first: memory stays bounded
         self._lock = threading.Lock()
-        self._entries: dict[str, tuple[float, Snapshot]] = {}
+        self._entries: OrderedDict[str, tuple[float, Snapshot]] = OrderedDict()
         self.loads = 0  # how many times a snapshot was (re)built; tests read it
 
     def get(self, ticker: str) -> Snapshot:
@@ -201,19 +206,28 @@ class ReadCache:
         with self._lock:
             hit = self._entries.get(ticker)
             if hit and hit[1].version == version and now - hit[0] < self.ttl:
+                self._entries.move_to_end(ticker)
                 return hit[1]
         snap = load_snapshot(self.engine, ticker, version)
         with self._lock:
             self._entries[ticker] = (now, snap)
+            self._entries.move_to_end(ticker)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
             self.loads += 1
         return snap
 
     def memo(self, snapshot: Snapshot, key: Any, build: Callable[[], Any]) -> Any:
-        """Compute something derived from ``snapshot`` once per snapshot version."""
+        """Compute something derived from ``snapshot`` once per snapshot version.
+
+        At most ``MAX_DERIVED`` keys are kept per snapshot; past that the value is built
+        and not stored, so no key a client can vary grows memory."""
         try:
             return snapshot.derived[key]
         except KeyError:
-            value = snapshot.derived[key] = build()
+            value = build()
+            if len(snapshot.derived) < MAX_DERIVED:
+                snapshot.derived[key] = value
             return value
 
     def clear(self) -> None:

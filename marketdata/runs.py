@@ -178,11 +178,43 @@ def list_runs(engine: Engine, limit: int = 50, ticker: str | None = None) -> lis
         return [_as_dict(r) for r in conn.execute(stmt).all()]
 
 
-def active_run(engine: Engine) -> dict[str, Any] | None:
-    """The newest run still marked running, or None (one live run per ticker at most)."""
+def is_stale(run: dict[str, Any], now: datetime, stale_after_s: float) -> bool:
+    """True for a run still marked running whose process has sent no heartbeat for
+    ``stale_after_s`` (the lease TTL): it died, was killed or was terminated."""
+    if run.get("status") != "running":
+        return False
+    beat = run.get("heartbeat_at") or run.get("started_at")
+    return beat is not None and _utc(beat) <= _utc(now) - timedelta(seconds=stale_after_s)
+
+
+STALE_ERROR = ("process stopped mid-run (killed, crashed or terminated): no heartbeat for over {ttl:.0f} s, "
+               "so it is shown as failed")
+
+
+def as_shown(run: dict[str, Any], now: datetime, stale_after_s: float) -> dict[str, Any]:
+    """The run as a reader should see it: a stale ``running`` run is ``failed`` (computed on
+    read; the next run of any ticker also records it, see :func:`mark_orphaned_runs_failed`)."""
+    if not is_stale(run, now, stale_after_s):
+        return run
+    return {**run, "status": "failed", "error": run.get("error") or STALE_ERROR.format(ttl=stale_after_s)}
+
+
+def active_run(engine: Engine, ticker: str | None = None, now: datetime | None = None,
+               stale_after_s: float | None = None) -> dict[str, Any] | None:
+    """The newest run still marked running (of ``ticker`` when given), or None.
+
+    With ``now`` and ``stale_after_s``, a run whose heartbeat is older than that is not
+    active: its process is gone, and it must never block a new run or hold the UI."""
+    stmt = select(Run).where(Run.status == "running").order_by(Run.id.desc())
+    if ticker is not None:
+        stmt = stmt.where(Run.ticker == ticker)
     with engine.connect() as conn:
-        row = conn.execute(select(Run).where(Run.status == "running").order_by(Run.id.desc()).limit(1)).first()
-    return None if row is None else _as_dict(row)
+        rows = conn.execute(stmt.limit(20)).all()
+    for row in rows:
+        run = _as_dict(row)
+        if now is None or stale_after_s is None or not is_stale(run, now, stale_after_s):
+            return run
+    return None
 
 
 def mark_orphaned_runs_failed(engine: Engine, now: datetime, stale_after_s: float = 120) -> list[int]:

@@ -165,6 +165,32 @@ class ClockStatus(Base):
     detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
+class UsedRunTicket(Base):
+    """A run ticket (the admin page's signed permission to start one run) that was spent.
+
+    The primary key makes a ticket single-use across every web worker, diskcache
+    child and Celery worker that shares the store: a second claim fails to insert."""
+
+    __tablename__ = "used_run_tickets"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class LoginFailure(Base):
+    """Failed logins per client address in the current window (the web's login rate limit).
+
+    One row per address, reset when its window has passed and purged after it, so the
+    table holds at most the addresses that failed within one window."""
+
+    __tablename__ = "login_failures"
+
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    failures: Mapped[int] = mapped_column(Integer)
+
+
 class LedgerEntry(Base):
     """One published forecast of one horizon step, kept as it was shown (``marketdata.ledger``).
 

@@ -107,7 +107,7 @@ def _download_body(ticker: str) -> bytes:
 
     state = [("track-cell", "value", "gru"), ("track-filter-kind", "value", "all"),
              ("track-filter-horizon", "value", 0), ("track-filter-scored", "value", "all"), ("track-ticker", "data", ticker)]
-    return json.dumps(callback_body("track-download.data", [("track-download-btn", "n_clicks", 1)], state)).encode()
+    return json.dumps(callback_body("..track-download.data...track-download-msg.children..", [("track-download-btn", "n_clicks", 1)], state)).encode()
 
 
 def _forecast_body(cell: str) -> bytes:

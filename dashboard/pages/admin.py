@@ -1,11 +1,13 @@
 """Admin (protected): start/cancel a run with live progress, run history, scheduler, champions."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
-from dashboard import admin_actions, auth, data
+from dashboard import admin_actions, auth, data, inputs
 from dashboard.components import ago, fmt_dt
 from dashboard.figures.common import label
 from marketdata import queries, runs as run_history
@@ -51,8 +53,10 @@ def start_form(tickers, default: str):
             dbc.Col([dbc.Label("Cell types (full retrain)"),
                      dbc.Checklist(id="admin-cells", value=["gru"], inline=True,
                                    options=[{"label": CELL_LABELS[c], "value": c} for c in CELLS])], md=7),
-            dbc.Col([dbc.Label("Epochs"), dbc.Input(id="admin-epochs", type="number", min=1, max=admin_actions.MAX_EPOCHS,
-                                                    step=1, value=10)], md=3),
+            # No min/max/step: with them the browser sends None for 0, 9999 or 2.5 and the refusal
+            # could only say "blank"; the server checks the range and says what was wrong.
+            dbc.Col([dbc.Label(f"Epochs (1-{admin_actions.MAX_EPOCHS})"),
+                     dbc.Input(id="admin-epochs", type="number", step="any", value=10)], md=3),
         ], className="my-2"),
         dbc.Button("Start run", id="admin-start", color="primary", className="me-2"),
         dbc.Button("Cancel the running run", id="admin-cancel", color="danger", outline=True, disabled=True),
@@ -109,6 +113,19 @@ def _guard():
     return auth.require_admin(data.settings())
 
 
+def _ticker(value) -> str:
+    """The admin's chosen ticker: None (one configured ticker, dropdown hidden) is the default;
+    anything not configured is refused, never replaced by the default."""
+    settings = data.settings()
+    return inputs.ticker(value, settings.tickers, default=settings.default_ticker)
+
+
+def _active(ticker: str):
+    """The live run of ``ticker``: a run whose heartbeat is older than the lease TTL is dead and never blocks."""
+    return run_history.active_run(data.engine(), ticker, now=datetime.now(timezone.utc),
+                                  stale_after_s=data.settings().schedule.lease_ttl_s)
+
+
 @callback(
     Output("admin-ticket", "data"),
     Output("admin-start-msg", "children"),
@@ -127,13 +144,15 @@ def on_start(_n, action, cells, epochs, ticker=None):
         queue_ok, queue_why = queue_status(settings, timeout_s=0.5)
         if not queue_ok:  # Redis down: say so instead of failing inside Dash's Celery manager
             raise admin_actions.Refused(f"Not started: {queue_why}. Analyst pages keep serving; try again later.")
-        refusal = admin_actions.refusal_for_running(run_history.active_run(data.engine()))
+        refusal = admin_actions.refusal_for_running(_active(req["ticker"] or settings.default_ticker))
         if refusal:
             raise admin_actions.Refused(refusal)
     except (auth.NotAuthorized, admin_actions.Refused) as exc:
-        return no_update, _alert("warning", str(exc), id_="admin-refused")
+        text = str(exc) if str(exc).startswith(("Refused", "Not started")) else f"Refused: {exc}."
+        return no_update, _alert("warning", text, id_="admin-refused")
     what = "fine-tune of the GRU" if req["action"] == "finetune" else "retrain of " + ", ".join(map(label, req["cells"]))
-    return auth.issue_ticket(data.settings(), user, req), _alert("info", f"Starting a {what}...")
+    ticker = req["ticker"] or settings.default_ticker
+    return auth.issue_ticket(settings, user, req), _alert("info", f"Starting a {what} of {ticker}...")
 
 
 @callback(
@@ -150,18 +169,22 @@ def on_ticket(ticket):
 
 
 def poll_view(engine, ticker: str | None = None):
-    """(progress value, progress label, progress text, cancel disabled, runs table, clock, models table, options)."""
-    run = run_history.active_run(engine)
-    runs = run_history.list_runs(engine, limit=15)
+    """(progress value, progress label, progress text, cancel disabled, runs table, clock, models table, options),
+    all for ``ticker`` (default: the first configured); a dead run shows as failed and blocks nothing."""
+    settings = data.settings()
+    ticker = ticker or settings.default_ticker
+    now, ttl = datetime.now(timezone.utc), settings.schedule.lease_ttl_s
+    run = run_history.active_run(engine, ticker, now=now, stale_after_s=ttl)
+    runs = [run_history.as_shown(r, now, ttl) for r in run_history.list_runs(engine, limit=15)]
     clock = run_history.clock_status(engine)
-    models = queries.models_table(engine, ticker or data.settings().default_ticker)
+    models = queries.models_table(engine, ticker)
     if run:
         pct = round(100 * float(run["progress"] or 0))
-        text = f"run #{run['id']} ({run['action']}, {run['trigger']}): {run['progress_message'] or 'working'}"
+        text = f"{ticker} run #{run['id']} ({run['action']}, {run['trigger']}): {run['progress_message'] or 'working'}"
         if run["cancel_requested"]:
             text += " - cancel requested"
     else:
-        pct, text = 0, "No run in progress."
+        pct, text = 0, f"No {ticker} run in progress."
     if clock:
         clock_view = html.Ul([html.Li(f"{c['job_id']}: next run {fmt_dt(c['next_run_at'])} "
                                       f"(clock seen {ago(c['heartbeat_at'])})") for c in clock], className="mb-0", id="admin-clock-list")
@@ -174,7 +197,7 @@ def poll_view(engine, ticker: str | None = None):
     for r in runs:
         r["duration_s"] = f"{r['duration_s']:.1f}" if r.get("duration_s") is not None else ""
         r["promoted"] = {True: "yes", False: "no"}.get(r.get("promoted"), "")
-    runs_view = _table(runs, [("id", "#"), ("trigger", "trigger"), ("action", "action"), ("requested_by", "by"),
+    runs_view = _table(runs, [("id", "#"), ("ticker", "ticker"), ("trigger", "trigger"), ("action", "action"), ("requested_by", "by"),
                               ("status", "status"), ("started_at", "started"), ("duration_s", "seconds"),
                               ("promoted", "promoted"), ("error", "error")],
                        "admin-runs-table", "No runs yet. Start one here, or run: python -m jobs train")
@@ -204,22 +227,28 @@ def poll_view(engine, ticker: str | None = None):
 def on_poll(_n, ticker=None):
     try:
         _guard()
+        ticker = _ticker(ticker)
     except auth.NotAuthorized:
         raise dash.exceptions.PreventUpdate
+    except inputs.Refused as exc:
+        return (no_update,) * 2 + (f"Refused: {exc}.",) + (no_update,) * 5
     return poll_view(data.engine(), ticker)
 
 
-@callback(Output("admin-cancel-msg", "children"), Input("admin-cancel", "n_clicks"), prevent_initial_call=True)
-def on_cancel(_n):
+@callback(Output("admin-cancel-msg", "children"), Input("admin-cancel", "n_clicks"), State("admin-ticker", "value"),
+          prevent_initial_call=True)
+def on_cancel(_n, ticker=None):
     try:
         _guard()
-    except auth.NotAuthorized as exc:
-        return _alert("warning", str(exc))
-    run = run_history.active_run(data.engine())
+        ticker = _ticker(ticker)
+    except (auth.NotAuthorized, inputs.Refused) as exc:
+        return _alert("warning", f"Refused: {exc}.", id_="admin-cancel-refused")
+    run = _active(ticker)
     if run is None:
-        return _alert("secondary", "No run is in progress.")
-    admin_actions.request_cancel(data.engine(), run["id"])
-    return _alert("info", f"Asked run #{run['id']} to stop at its next safe point.")
+        return _alert("secondary", f"No {ticker} run is in progress.")
+    if not admin_actions.request_cancel(data.engine(), run["id"]):
+        return _alert("secondary", f"{ticker} run #{run['id']} has already finished.")
+    return _alert("info", f"Asked {ticker} run #{run['id']} to stop at its next safe point.")
 
 
 @callback(
@@ -234,16 +263,17 @@ def on_cancel(_n):
 def on_champion(_p, _r, model_id, cell, ticker=None):
     try:
         user = _guard()
+        ticker = _ticker(ticker)
         if ctx.triggered_id == "admin-promote":
             if model_id is None:
                 return _alert("warning", "Choose a model to promote.")
-            msg = admin_actions.promote(data.engine(), int(model_id), f"ui:{user}")
+            msg = admin_actions.promote(data.engine(), model_id, ticker, f"ui:{user}")
         else:
             if not cell:
                 return _alert("warning", "Choose a cell type to roll back.")
-            msg = admin_actions.rollback(data.engine(), data.ticker_choice(ticker), cell, f"ui:{user}")
+            msg = admin_actions.rollback(data.engine(), ticker, cell, f"ui:{user}")
     except auth.NotAuthorized as exc:
         return _alert("warning", str(exc))
-    except RegistryError as exc:  # unknown model, already champion, nothing to roll back to
-        return _alert("danger", f"Refused: {exc}")
+    except (inputs.Refused, RegistryError) as exc:  # bad id, another ticker's model, already champion, no earlier one
+        return _alert("danger", f"Refused: {exc}", id_="admin-champion-refused")
     return _alert("success", msg)

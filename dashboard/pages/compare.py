@@ -5,12 +5,15 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dash_table, html
 
-from dashboard import data
-from dashboard.components import graph, missing, ticker_bar
+from dashboard import data, inputs
+from dashboard.components import graph, missing, refused_page, ticker_bar
+from dashboard.figures.common import empty_figure
 from dashboard.figures.compare import horizon_figure, loss_figure, metrics_frame, overlay_figure
 from marketdata.queries import Snapshot
 
 dash.register_page(__name__, path="/compare", name="Compare cell types", title="Compare - AAPL", order=2)
+
+MEASURES = ("rmse", "mae", "mape")
 
 
 def _collect(snap: Snapshot, name: str) -> dict:
@@ -31,7 +34,10 @@ def compare_view(snap: Snapshot):
 
 
 def layout(ticker: str | None = None, **_query):
-    snap = data.snapshot(data.ticker_choice(ticker))
+    try:
+        snap = data.snapshot(ticker)
+    except inputs.Refused as exc:
+        return refused_page("compare", "/compare", exc, data.settings().tickers)
     return html.Div([ticker_bar("compare", "/compare", snap.ticker, data.settings().tickers), page_body(snap)])
 
 
@@ -69,7 +75,7 @@ def page_body(snap: Snapshot):
         row.append(dbc.Col(graph("compare-loss", loss), md=6))
     if horizon is not None:
         row.append(dbc.Col([
-            dbc.RadioItems(id="compare-measure", options=[{"label": m.upper(), "value": m} for m in ("rmse", "mae", "mape")],
+            dbc.RadioItems(id="compare-measure", options=[{"label": m.upper(), "value": m} for m in MEASURES],
                            value="rmse", inline=True),
             graph("compare-horizon", horizon)], md=6))
     parts.append(dbc.Row(row, className="mt-2"))
@@ -79,7 +85,11 @@ def page_body(snap: Snapshot):
 @callback(Output("compare-horizon", "figure"), Input("compare-measure", "value"), State("compare-ticker", "data"),
           prevent_initial_call=True)
 def on_measure(measure: str, ticker: str | None = None):
-    snap = data.snapshot(ticker)
+    try:
+        snap = data.snapshot(ticker)
+        measure = inputs.choice(measure, MEASURES, "measure")
+    except inputs.Refused as exc:
+        return empty_figure(f"Refused: {exc}.")
     metrics = _collect(snap, "metrics")
     if not metrics:
         raise dash.exceptions.PreventUpdate

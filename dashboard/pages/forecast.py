@@ -5,10 +5,11 @@ from datetime import date
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, Patch, State, callback, dcc, html
+from dash import Input, Output, Patch, State, callback, dcc, html, no_update
 
-from dashboard import data
-from dashboard.components import ago, card, cell_selector, default_cell, fmt_dt, graph, missing, ticker_bar
+from dashboard import data, inputs
+from dashboard.components import (ago, card, cell_selector, default_cell, fmt_dt, graph, missing, refused_page,
+                                  ticker_bar)
 from dashboard.figures.common import empty_figure, label
 from dashboard.figures.forecast import forecast_figure, forecast_table, forecast_zoom_figure, history_figure, rmse_in_words
 from marketdata.queries import Snapshot
@@ -57,7 +58,10 @@ def forecast_view(snap: Snapshot, cell: str):
 
 
 def layout(ticker: str | None = None, **_query):
-    snap = data.snapshot(data.ticker_choice(ticker))
+    try:
+        snap = data.snapshot(ticker)
+    except inputs.Refused as exc:
+        return refused_page("forecast", "/", exc, data.settings().tickers)
     return html.Div([ticker_bar("forecast", "/", snap.ticker, data.settings().tickers), page_body(snap)])
 
 
@@ -74,7 +78,8 @@ def page_body(snap: Snapshot):
             dbc.Col(html.H3(f"{snap.ticker} forecast"), md="auto"),
             dbc.Col(cell_selector("forecast-cell", list(snap.cells), cell), md="auto"),
             dbc.Col([dbc.Button("Download forecast CSV", id="forecast-download-btn", color="secondary", outline=True, size="sm"),
-                     dcc.Download(id="forecast-download")], md="auto", className="ms-auto"),
+                     dcc.Download(id="forecast-download"),
+                     html.Div(id="forecast-download-msg", className="small text-danger")], md="auto", className="ms-auto"),
         ], align="center", className="mb-2 g-2"),
         html.Div(cards, id="forecast-cards"),
         dbc.Row([dbc.Col(graph("forecast-graph", fig), lg=8), dbc.Col(graph("forecast-zoom", zoom), lg=4)], className="g-2"),
@@ -92,9 +97,11 @@ def page_body(snap: Snapshot):
     prevent_initial_call=True,
 )
 def on_cell(cell: str, ticker: str | None = None):
-    snap = data.snapshot(ticker)
-    if cell not in snap.cells:
-        raise dash.exceptions.PreventUpdate
+    try:
+        snap = data.snapshot(ticker)
+        cell = inputs.choice(cell, snap.cells, "cell type")
+    except inputs.Refused as exc:
+        return no_update, no_update, no_update, f"Refused: {exc}."
     main, zoom, cards, words = forecast_view(snap, cell)
     return patch_main(main), zoom, cards, words
 
@@ -121,14 +128,19 @@ def forecast_csv(snap: Snapshot, cell: str) -> tuple[str, str]:
 
 @callback(
     Output("forecast-download", "data"),
+    Output("forecast-download-msg", "children"),
     Input("forecast-download-btn", "n_clicks"),
     State("forecast-cell", "value"),
     State("forecast-ticker", "data"),
     prevent_initial_call=True,
 )
 def on_download(_n, cell: str, ticker: str | None = None):
-    snap = data.snapshot(ticker)
-    if cell not in snap.cells or "forecast" not in snap.cells[cell].outputs:
+    try:
+        snap = data.snapshot(ticker)
+        cell = inputs.choice(cell, snap.cells, "cell type")
+    except inputs.Refused as exc:
+        return no_update, f"Refused: {exc}."
+    if "forecast" not in snap.cells[cell].outputs:
         raise dash.exceptions.PreventUpdate
     name, text = forecast_csv(snap, cell)
-    return dict(content=text, filename=name, type="text/csv")
+    return dict(content=text, filename=name, type="text/csv"), None

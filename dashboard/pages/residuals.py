@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, html
+from dash import Input, Output, State, callback, html, no_update
 
-from dashboard import data
-from dashboard.components import cell_selector, default_cell, graph, missing, ticker_bar
+from dashboard import data, inputs
+from dashboard.components import cell_selector, default_cell, graph, missing, refused_page, ticker_bar
 from dashboard.figures.residuals import (
     acf_figure, bias_sentence, dm_sentence, ljung_box_sentence, qq_figure, residual_histogram,
     residuals_over_time, rolling_bias_figure,
@@ -39,7 +39,10 @@ def _ready(snap: Snapshot) -> list[str]:
 
 
 def layout(ticker: str | None = None, **_query):
-    snap = data.snapshot(data.ticker_choice(ticker))
+    try:
+        snap = data.snapshot(ticker)
+    except inputs.Refused as exc:
+        return refused_page("residuals", "/residuals", exc, data.settings().tickers)
     return html.Div([ticker_bar("residuals", "/residuals", snap.ticker, data.settings().tickers), page_body(snap)])
 
 
@@ -72,8 +75,10 @@ def page_body(snap: Snapshot):
     prevent_initial_call=True,
 )
 def on_cell(cell: str, ticker: str | None = None):
-    snap = data.snapshot(ticker)
-    if cell not in _ready(snap):
-        raise dash.exceptions.PreventUpdate
+    try:
+        snap = data.snapshot(ticker)
+        cell = inputs.choice(cell, _ready(snap), "cell type")
+    except inputs.Refused as exc:
+        return (*[no_update] * len(GRAPH_IDS), f"Refused: {exc}.")
     figs, notes = residual_view(snap, cell)
     return (*figs, notes)

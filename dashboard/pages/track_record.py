@@ -8,10 +8,10 @@ import dash
 import dash_bootstrap_components as dbc
 import numpy as np
 import pandas as pd
-from dash import Input, Output, State, callback, dash_table, dcc, html
+from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
 
-from dashboard import data
-from dashboard.components import cell_selector, default_cell, graph, missing, ticker_bar
+from dashboard import data, inputs
+from dashboard.components import cell_selector, default_cell, graph, missing, refused_page, ticker_bar
 from dashboard.figures.track_record import (SCORE_COLUMNS, TABLE_COLUMNS, coverage_figure, cumulative_figure, fan_figure,
                                             scores_frame, table_records)
 from marketdata import ledger_metrics as lm
@@ -25,12 +25,14 @@ PAGE_SIZE = 15
 CSV_CACHE_ENTRIES = 4  # the last few CSV texts (up to ~2 MB each): a repeated download is not re-formatted
 _CSV: OrderedDict[tuple, str] = OrderedDict()
 _CSV_LOCK = threading.Lock()
-HORIZONS = range(1, 31)  # what a horizon filter may ask for; the ledger holds what the models forecast
+MAX_HORIZON = 30  # what a horizon filter may ask for; the ledger holds what the models forecast
+SCORED = ("all", "scored", "pending")
 EMPTY = ("No forecast has been published to the ledger yet.",
          "python -m jobs ledger backfill --days 20 (a replay), or wait for the nightly run to publish")
 
 
 def _view(ticker: str | None) -> LedgerView:
+    """The cached ledger of a configured ticker (None: the default); inputs.Refused for any other."""
     return data.ledger_reads().get(data.ticker_choice(ticker))
 
 
@@ -69,7 +71,8 @@ def _filters() -> dbc.Row:
                                                                  {"label": "pending only", "value": "pending"}],
                              value="all", clearable=False), md=3),
         dbc.Col([dbc.Button("Download CSV", id="track-download-btn", color="secondary", outline=True, size="sm"),
-                 dcc.Download(id="track-download")], md=3, className="text-end"),
+                 dcc.Download(id="track-download"), html.Div(id="track-download-msg", className="small text-danger")],
+                md=3, className="text-end"),
     ], className="g-2 mb-2", align="center")
 
 
@@ -84,7 +87,10 @@ def _table() -> dash_table.DataTable:
 
 
 def layout(ticker: str | None = None, **_query):
-    view = _view(ticker)
+    try:
+        view = _view(ticker)
+    except inputs.Refused as exc:
+        return refused_page("track", "/track-record", exc, data.settings().tickers)
     return html.Div([ticker_bar("track", "/track-record", view.ticker, data.settings().tickers), page_body(view)])
 
 
@@ -120,9 +126,11 @@ def page_body(view: LedgerView):
           Output("track-verdict", "children"), Output("track-scores", "data"),
           Input("track-cell", "value"), State("track-ticker", "data"))
 def on_cell(cell: str, ticker: str | None = None):
-    view = _view(ticker)
-    if cell not in CELLS or view.empty:
-        raise dash.exceptions.PreventUpdate
+    try:
+        view = _view(ticker)
+        cell = inputs.choice(cell, CELLS, "cell type")
+    except inputs.Refused as exc:
+        return no_update, no_update, no_update, f"Refused: {exc}.", no_update
     return cell_view(view, cell)
 
 
@@ -176,34 +184,41 @@ def _positions(view: LedgerView, cell: str, kind: str, horizon: int, scored: str
     return np.flatnonzero(mask)
 
 
-def _valid(cell, kind, horizon, scored) -> bool:
-    return (cell in CELLS and kind in ("all", *KINDS) and isinstance(horizon, int) and not isinstance(horizon, bool)
-            and (horizon == 0 or horizon in HORIZONS) and scored in ("all", "scored", "pending"))
+def _filters_of(cell, kind, horizon, scored) -> tuple[str, str, int, str]:
+    """The table's filters as the page offers them; inputs.Refused for anything else."""
+    return (inputs.choice(cell, CELLS, "cell type"), inputs.choice(kind, ("all", *KINDS), "kind"),
+            inputs.whole_number(horizon, "horizon", 0, MAX_HORIZON), inputs.choice(scored, SCORED, "scored filter"))
 
 
 @callback(Output("track-table", "data"), Output("track-table", "page_count"), Output("track-table-count", "children"),
           Output("track-table", "page_current"), Input("track-table", "page_current"), Input("track-cell", "value"), Input("track-filter-kind", "value"),
           Input("track-filter-horizon", "value"), Input("track-filter-scored", "value"), State("track-ticker", "data"))
 def on_table(page: int | None, cell: str, kind: str, horizon: int, scored: str, ticker: str | None = None):
-    if not _valid(cell, kind, horizon, scored):
-        raise dash.exceptions.PreventUpdate
-    view = _view(ticker)
+    try:
+        view = _view(ticker)
+        cell, kind, horizon, scored = _filters_of(cell, kind, horizon, scored)
+        page = inputs.whole_number(page or 0, "page", 0, inputs.MAX_DB_INT)
+    except inputs.Refused as exc:
+        return no_update, no_update, f"Refused: {exc}.", no_update
     positions = _positions(view, cell, kind, horizon, scored)
     pages = max(1, -(-len(positions) // PAGE_SIZE))
     # A new filter or cell starts on the first page; paging is clamped to the pages there are.
     paging = dash.callback_context.triggered_id == "track-table"
-    page = min(max(int(page or 0), 0), pages - 1) if paging else 0
+    page = min(page, pages - 1) if paging else 0
     shown = positions[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
     return table_records({c: a[shown] for c, a in _columns(view)["display"].items()}), pages, f"{len(positions):,} rows; page {page + 1} of {pages}", page
 
 
-@callback(Output("track-download", "data"), Input("track-download-btn", "n_clicks"), State("track-cell", "value"),
-          State("track-filter-kind", "value"), State("track-filter-horizon", "value"),
-          State("track-filter-scored", "value"), State("track-ticker", "data"), prevent_initial_call=True)
+@callback(Output("track-download", "data"), Output("track-download-msg", "children"),
+          Input("track-download-btn", "n_clicks"), State("track-cell", "value"), State("track-filter-kind", "value"),
+          State("track-filter-horizon", "value"), State("track-filter-scored", "value"), State("track-ticker", "data"),
+          prevent_initial_call=True)
 def on_download(_n, cell: str, kind: str, horizon: int, scored: str, ticker: str | None = None):
-    if not _valid(cell, kind, horizon, scored):
-        raise dash.exceptions.PreventUpdate
-    view = _view(ticker)
+    try:
+        view = _view(ticker)
+        cell, kind, horizon, scored = _filters_of(cell, kind, horizon, scored)
+    except inputs.Refused as exc:
+        return no_update, f"Refused: {exc}."
     key = (view.ticker, view.version, cell, kind, horizon, scored)
     with _CSV_LOCK:
         text = _CSV.get(key)
@@ -214,4 +229,4 @@ def on_download(_n, cell: str, kind: str, horizon: int, scored: str, ticker: str
             _CSV[key] = text
             while len(_CSV) > CSV_CACHE_ENTRIES:
                 _CSV.popitem(last=False)
-    return dict(content=text, filename=f"{view.ticker}-{cell}-ledger.csv", type="text/csv")
+    return dict(content=text, filename=f"{view.ticker}-{cell}-ledger.csv", type="text/csv"), ""

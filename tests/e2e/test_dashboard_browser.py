@@ -149,7 +149,8 @@ def test_request_without_credentials_is_refused(web, browser, store_url):
              "inputs": [{"id": "admin-start", "property": "n_clicks", "value": 1}],
              "state": [{"id": "admin-action", "property": "value", "value": "retrain"},
                        {"id": "admin-cells", "property": "value", "value": ["gru"]},
-                       {"id": "admin-epochs", "property": "value", "value": 1}],
+                       {"id": "admin-epochs", "property": "value", "value": 1},
+                       {"id": "admin-ticker", "property": "value", "value": "AAPL"}],
              "changedPropIds": ["admin-start.n_clicks"]}
     assert _post(web.url + "/_dash-update-component", start) == 401
     assert _post(web.url + "/_dash-update-component", start, basic("boss", "guess")) == 401
@@ -211,7 +212,7 @@ def _retrain_from_the_browser(page, url: str, store_url: str, shot: str) -> None
     page.fill("#admin-epochs", "1")
     page.click("#admin-start")
     # progress: the bar shows a running run's message, then the outcome appears
-    page.wait_for_function("document.querySelector('#admin-progress-text').innerText.startsWith('run #')", timeout=60000)
+    page.wait_for_function("document.querySelector('#admin-progress-text').innerText.startsWith('AAPL run #')", timeout=60000)
     page.screenshot(path=str(SHOTS / f"{shot}-running.png"), full_page=True)
     page.wait_for_selector("#admin-run-outcome", timeout=180000)
     outcome = page.inner_text("#admin-run-outcome")
@@ -232,7 +233,7 @@ def test_admin_cancels_a_running_retrain(web, page, store_url):
         page.check(f"#admin-cells input[value='{cell}']", force=True)
     page.fill("#admin-epochs", "200")
     page.click("#admin-start")
-    page.wait_for_function("document.querySelector('#admin-progress-text').innerText.startsWith('run #')", timeout=60000)
+    page.wait_for_function("document.querySelector('#admin-progress-text').innerText.startsWith('AAPL run #')", timeout=60000)
     page.wait_for_selector("#admin-cancel:not([disabled])", timeout=10000)
     page.click("#admin-cancel")
     page.wait_for_selector("#admin-run-outcome", timeout=120000)

@@ -1,4 +1,5 @@
-"""The clock's first start leaves a track record: live rows from the bootstrap run, replayed rows from a short backfill."""
+"""The clock's first start leaves a track record: live rows from the bootstrap run, replayed rows from a short
+backfill (run in a spawned child process, like the clock's training)."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -25,11 +26,12 @@ def clock(sqlite_url, tmp_path):
 
     engine = make_engine(sqlite_url)
     create_schema(engine)
-    settings = load_settings({"DATA_DIR": str(tmp_path), "LEDGER_BOOTSTRAP_DAYS": "3", **TINY})
+    settings = load_settings({"DATABASE_URL": sqlite_url, "DATA_DIR": str(tmp_path), "LEDGER_BOOTSTRAP_DAYS": "3",
+                              **TINY})  # the backfill's child process opens the store from the settings
     c = Clock(JobContext(settings=settings, engine=engine, now=lambda: FRI_EVENING),
               scheduler=BackgroundScheduler(timezone="America/New_York"))
     source = ReplaySource(history(), visible=310)
-    c.pipeline = lambda ctx, **kw: run_pipeline(ctx, source=source, **kw)
+    c.pipeline = lambda ctx, **kw: run_pipeline(ctx, source=source, **kw)  # in-process; the backfill spawns its child
     c.scheduler.start(paused=True)
     yield c
     c.scheduler.shutdown(wait=False)

@@ -31,11 +31,11 @@ SCRIPT = textwrap.dedent(
                      ("track-filter-scored", "value", "all")]
     statuses.append(call(c, "..track-table.data...track-table.page_count...track-table-count.children...track-table.page_current..",
                          [("track-table", "page_current", 1), *track_filters], [("track-ticker", "data", None)]).status_code)
-    statuses.append(call(c, "track-download.data", [("track-download-btn", "n_clicks", 1)],
+    statuses.append(call(c, "..track-download.data...track-download-msg.children..", [("track-download-btn", "n_clicks", 1)],
                          [*track_filters, ("track-ticker", "data", None)]).status_code)
     statuses.append(call(c, "..forecast-graph.figure...forecast-zoom.figure...forecast-cards.children...forecast-rmse-words.children..",
                          [("forecast-cell", "value", "lstm")], [("forecast-ticker", "data", None)]).status_code)
-    statuses.append(call(c, "forecast-download.data", [("forecast-download-btn", "n_clicks", 1)], [("forecast-cell", "value", "gru"), ("forecast-ticker", "data", None)]).status_code)
+    statuses.append(call(c, "..forecast-download.data...forecast-download-msg.children..", [("forecast-download-btn", "n_clicks", 1)], [("forecast-cell", "value", "gru"), ("forecast-ticker", "data", None)]).status_code)
     statuses.append(call(c, "compare-horizon.figure", [("compare-measure", "value", "mae")], [("compare-ticker", "data", None)]).status_code)
     statuses.append(call(c, "..admin-progress.value...admin-progress.label...admin-progress-text.children...admin-cancel.disabled...admin-runs.children...admin-clock.children...admin-models.children...admin-promote-model.options..",
                          [("admin-poll", "n_intervals", 1)], [("admin-ticker", "value", None)], headers=h).status_code)

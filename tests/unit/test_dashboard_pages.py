@@ -13,6 +13,7 @@ from tests.support.dashboard_env import ADMIN, admin_env, dash_client, fixture_s
 
 PAGES = ["/", "/residuals", "/compare", "/admin"]
 FORECAST_OUT = "..forecast-graph.figure...forecast-zoom.figure...forecast-cards.children...forecast-rmse-words.children.."
+DOWNLOAD_OUT = "..forecast-download.data...forecast-download-msg.children.."
 NOW = datetime(2026, 11, 27, 4, 0, tzinfo=timezone.utc)
 
 
@@ -75,7 +76,7 @@ def test_changing_cell_redraws_forecast(dash_client, fixture_store_url):
 
 def test_download_is_the_shown_forecast_as_csv(dash_client, fixture_store_url):
     client = dash_client(fixture_store_url)
-    r = call(client, "forecast-download.data", [("forecast-download-btn", "n_clicks", 1)], [("forecast-cell", "value", "gru"), ("forecast-ticker", "data", None)])
+    r = call(client, DOWNLOAD_OUT, [("forecast-download-btn", "n_clicks", 1)], [("forecast-cell", "value", "gru"), ("forecast-ticker", "data", None)])
     payload = r.json["response"]["forecast-download"]["data"]
     lines = payload["content"].strip().splitlines()
     assert payload["filename"] == "AAPL-gru-v2-forecast.csv"
@@ -94,8 +95,10 @@ def test_residual_and_compare_callbacks(dash_client, fixture_store_url):
 def _running_run(url: str) -> int:
     eng = make_engine(url)
     with session_factory(eng).begin() as s:
+        # a live run: its heartbeat is fresh (a stale one is a dead process and blocks nothing)
         run = Run(ticker="AAPL", trigger="nightly", requested_by="clock", action="finetune", status="running",
-                  started_at=NOW, steps=[], progress=0.4, progress_message="training gru epoch 2/5")
+                  started_at=NOW, heartbeat_at=datetime.now(timezone.utc), steps=[], progress=0.4,
+                  progress_message="training gru epoch 2/5")
         s.add(run)
         s.add(ClockStatus(job_id="nightly-update", next_run_at=NOW, heartbeat_at=NOW, detail={}))
         s.flush()
@@ -112,7 +115,7 @@ def test_start_is_refused_while_another_run_is_in_progress(dash_client, fixture_
              headers=basic(*ADMIN))
     body = r.json["response"]
     assert "admin-ticket" not in body  # no ticket: nothing will start
-    assert f"Refused: run #{run_id}" in str(body["admin-start-msg"])
+    assert f"Refused: AAPL run #{run_id}" in str(body["admin-start-msg"])
 
 
 def test_progress_poll_and_cancel(dash_client, fixture_store_url):
@@ -122,8 +125,9 @@ def test_progress_poll_and_cancel(dash_client, fixture_store_url):
     assert pct == 40 and label == "40%" and "epoch 2/5" in text and cancel_disabled is False
     assert {o["value"] for o in options} == {1, 2, 3, 4}
     assert "nightly-update: next run 2026-11-27 04:00" in str(clock)  # the scheduler's next run, from clock_status
-    r = call(client, "admin-cancel-msg.children", [("admin-cancel", "n_clicks", 1)], headers=basic(*ADMIN))
-    assert f"Asked run #{run_id} to stop" in r.get_data(as_text=True)
+    r = call(client, "admin-cancel-msg.children", [("admin-cancel", "n_clicks", 1)], [("admin-ticker", "value", "AAPL")],
+             headers=basic(*ADMIN))
+    assert f"Asked AAPL run #{run_id} to stop" in r.get_data(as_text=True)
     from marketdata.runs import active_run
     assert active_run(data.engine())["cancel_requested"] is True
 
@@ -132,10 +136,12 @@ def test_progress_poll_and_cancel(dash_client, fixture_store_url):
     "action, cells, epochs, expect",
     [
         ("finetune", [], 3, {"action": "finetune", "cells": ["gru"], "epochs": 3, "ticker": None}),
-        ("retrain", ["lstm", "gru", "bogus"], "5", {"action": "retrain", "cells": ["lstm", "gru"], "epochs": 5, "ticker": None}),
-        ("retrain", ["gru"], None, {"action": "retrain", "cells": ["gru"], "epochs": None, "ticker": None}),
+        ("retrain", ["lstm", "gru"], "5", {"action": "retrain", "cells": ["lstm", "gru"], "epochs": 5, "ticker": None}),
+        ("retrain", ["lstm", "gru", "bogus"], 5, "unknown cell type 'bogus'"),  # refused, not silently dropped
+        ("retrain", ["gru"], None, "epochs is blank"),
         ("retrain", [], 3, "at least one cell"),
-        ("retrain", ["gru"], 0, "between 1 and"),
+        ("retrain", ["gru"], 0, "from 1 to 500, not 0"),
+        ("retrain", ["gru"], 2.5, "whole number"),
         ("retrain", ["gru"], "ten", "whole number"),
         ("delete", ["gru"], 3, "unknown action"),
     ],

@@ -40,10 +40,12 @@ def test_ticker_query_selects_the_ticker(dash_client, two_ticker_store):
     assert "forecast-ticker-AAPL" in text and "forecast-ticker-MSFT" in text
 
 
-def test_unknown_ticker_falls_back_to_the_default(dash_client, two_ticker_store):
+def test_unknown_ticker_is_refused_visibly_never_replaced(dash_client, two_ticker_store):
     client = dash_client(two_ticker_store, TICKERS="AAPL,MSFT")
     text = page_json(client, "/", "?ticker=NOPE")
-    assert "AAPL forecast" in text
+    # the refusal names the ticker and offers the configured ones; no other ticker's data is shown
+    assert "Refused: unknown ticker 'NOPE'" in text and "forecast-ticker-MSFT" in text
+    assert "AAPL forecast" not in text and "forecast-graph" not in text
 
 
 def test_single_ticker_shows_no_switch(dash_client, fixture_store_url):
@@ -56,9 +58,10 @@ def test_callbacks_read_the_pages_ticker(dash_client, two_ticker_store):
     out = "..forecast-graph.figure...forecast-zoom.figure...forecast-cards.children...forecast-rmse-words.children.."
     aapl = call(client, out, [("forecast-cell", "value", "gru")], [("forecast-ticker", "data", "AAPL")])
     assert aapl.status_code == 200 and "RMSE" in aapl.get_data(as_text=True)  # AAPL has a GRU
-    # MSFT has no GRU: the callback declines to redraw rather than show AAPL's forecast.
+    # MSFT has no GRU: the callback refuses, visibly, rather than show AAPL's forecast.
     msft = call(client, out, [("forecast-cell", "value", "gru")], [("forecast-ticker", "data", "MSFT")])
-    assert msft.status_code == 204
+    assert msft.status_code == 200
+    assert msft.json["response"] == {"forecast-rmse-words": {"children": "Refused: unknown cell type 'gru'; choose from ."}}
 
 
 def test_admin_refuses_an_unknown_ticker(dash_client, two_ticker_store):

@@ -69,7 +69,8 @@ def test_the_page_shows_the_verdict_charts_and_counts_kinds_apart(dash_client, l
 def test_the_ticker_comes_from_the_url_and_only_from_the_configured_list(dash_client, ledger_url):
     client = dash_client(ledger_url, TICKERS="AAPL,MSFT")
     assert "MSFT track record" in render_page(client, "/track-record", search="?ticker=msft").get_data(as_text=True)
-    assert "AAPL track record" in render_page(client, "/track-record", search="?ticker=EVIL").get_data(as_text=True)
+    refused = render_page(client, "/track-record", search="?ticker=EVIL")  # never another ticker in its place
+    assert "track-refused" in ids_in(refused.json) and "track record" not in refused.get_data(as_text=True)
 
 
 def test_switching_cell_redraws_every_chart(dash_client, ledger_url):
@@ -96,18 +97,21 @@ def test_the_table_pages_through_the_filtered_rows_newest_first(dash_client, led
 
 
 @pytest.mark.parametrize("bad", [dict(cell="evil"), dict(kind="all'--"), dict(horizon="1; drop"), dict(horizon=True),
-                                 dict(horizon=999), dict(scored="maybe")])
+                                 dict(horizon=999), dict(horizon=1.5), dict(scored="maybe"), dict(page=-1),
+                                 dict(page="x" * 100_000), dict(ticker="EVIL")])
 def test_the_table_refuses_values_no_control_offers(dash_client, ledger_url, bad):
     r = table(dash_client(ledger_url), **bad)
-    assert r.status_code == 204  # PreventUpdate: nothing read, nothing sent
+    out = r.json["response"]
+    assert list(out) == ["track-table-count"] and out["track-table-count"]["children"].startswith("Refused: ")
 
 
 def test_the_csv_download_has_the_export_columns_oldest_first(dash_client, ledger_url):
-    r = call(dash_client(ledger_url), "track-download.data", [("track-download-btn", "n_clicks", 1)],
+    r = call(dash_client(ledger_url), "..track-download.data...track-download-msg.children..", [("track-download-btn", "n_clicks", 1)],
              [("track-cell", "value", "gru"), ("track-filter-kind", "value", "live"),
               ("track-filter-horizon", "value", 1), ("track-filter-scored", "value", "all"),
               ("track-ticker", "data", None)])
     download = r.json["response"]["track-download"]["data"]
+    assert r.json["response"]["track-download-msg"]["children"] == ""
     lines = list(csv.reader(io.StringIO(download["content"])))
     assert lines[0] == CSV_HEADER and download["filename"] == "AAPL-gru-ledger.csv"
     assert len(lines) - 1 == count(ledger_url, ticker="AAPL", cell="gru", kind="live", horizon=1)

@@ -1,0 +1,51 @@
+"""``/healthz``: 200 when the store answers a read within a short timeout, else 503.
+
+The read runs on one helper thread so a database that hangs (a blackholed host, a
+stuck lock) cannot hold the request: past ``TIMEOUT_S`` the answer is 503. While an
+earlier check is still hanging, no second one is queued behind it (503 at once), so
+a platform probing every few seconds cannot pile up threads or connections. Checks that
+arrive while one is in flight wait on that same read (threaded workers), up to the timeout.
+"""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Callable
+
+from sqlalchemy import Engine, select
+
+from marketdata.db import short_error
+from marketdata.tables import Price
+
+TIMEOUT_S = 2.0
+
+_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="healthz")  # threads start on first use
+_lock = threading.Lock()
+_pending: Future | None = None
+
+
+def _read(get_engine: Callable[[], Engine]) -> None:
+    with get_engine().connect() as conn:
+        conn.execute(select(Price.date).limit(1)).all()
+
+
+def check(get_engine: Callable[[], Engine], timeout_s: float = TIMEOUT_S) -> tuple[bool, str]:
+    """(store readable, why not); a check still hanging from before counts against this one."""
+    global _pending
+    with _lock:
+        if _pending is None or _pending.done():
+            _pending = _pool.submit(_read, get_engine)
+        future = _pending
+    try:
+        future.result(timeout=timeout_s)
+    except FutureTimeout:
+        return False, f"the store did not answer within {timeout_s:.0f} s"
+    except Exception as exc:  # any failure to read is "not healthy", said in one line
+        return False, short_error(exc)
+    return True, ""
+
+
+def healthz(get_engine: Callable[[], Engine]) -> tuple[dict, int]:
+    ok, why = check(get_engine)
+    return ({"status": "ok"}, 200) if ok else ({"status": "unavailable", "error": why}, 503)

@@ -1,0 +1,31 @@
+"""Single use of run tickets, recorded in the store.
+
+The admin page signs a short-lived ticket that the background process (a diskcache
+child of some web worker, or a Celery worker on another machine) redeems to start
+one run. The signature proves who issued it; this table proves it was not spent
+before, whichever process redeems it.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, delete, insert
+from sqlalchemy.exc import IntegrityError
+
+from .lease import _utc
+from .tables import UsedRunTicket
+
+KEEP_S = 24 * 3600  # far longer than any ticket lives, so a spent ticket is never forgotten while valid
+
+
+def claim(engine: Engine, nonce: str, actor: str, now: datetime) -> bool:
+    """Spend the ticket ``nonce``: True the first time, False on every later try."""
+    now = _utc(now)
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(UsedRunTicket).values(nonce=nonce[:64], actor=actor[:64], used_at=now))
+    except IntegrityError:
+        return False
+    with engine.begin() as conn:  # keep the table small: spent tickets long past their expiry go
+        conn.execute(delete(UsedRunTicket).where(UsedRunTicket.used_at < now - timedelta(seconds=KEEP_S)))
+    return True

@@ -1,0 +1,35 @@
+"""What an admin types is refused visibly in the real page, never coerced: epochs 0, 9999,
+2.5 and blank, in headless Chromium against gunicorn. No ticket is issued (no run starts).
+(Forged model ids and tickers, which the page never offers, are sent over HTTP in
+test_hostile_http.py.)"""
+from __future__ import annotations
+
+import pytest
+
+from tests.adversarial.conftest import store_state
+from tests.support.dashboard_env import ADMIN
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def admin_page(web, browser):
+    ctx = browser.new_context(http_credentials={"username": ADMIN[0], "password": ADMIN[1]})
+    page = ctx.new_page()
+    page.goto(web.url + "/admin")
+    page.wait_for_selector("#admin-runs > *", timeout=20000)
+    yield page
+    ctx.close()
+
+
+@pytest.mark.parametrize("typed, says", [("0", "epochs must be from 1 to 500, not 0"),
+                                         ("9999", "epochs must be from 1 to 500, not 9999"),
+                                         ("2.5", "epochs must be a whole number from 1 to 500, not 2.5"),
+                                         ("", "epochs is blank")])
+def test_bad_epochs_are_refused_on_the_page(admin_page, store_url, typed, says):
+    before = store_state(store_url)
+    admin_page.fill("#admin-epochs", typed)
+    admin_page.click("#admin-start")
+    admin_page.wait_for_selector("#admin-refused", timeout=20000)
+    assert says in admin_page.inner_text("#admin-refused")
+    assert store_state(store_url) == before

@@ -1,0 +1,64 @@
+"""What the web sends: compressed responses, long-lived caching, and a Plotly bundle that draws every chart."""
+from __future__ import annotations
+
+import re
+
+import plotly
+
+from dashboard.delivery import ONE_YEAR_S
+from tests.conftest import ROOT
+from tests.support.dash_client import render_page
+from tests.support.dashboard_env import dash_client, fixture_store_file, fixture_store_url  # noqa: F401
+
+BUNDLE = ROOT / "dashboard" / "assets" / "plotly-basic-4.1.1.min.js"
+
+
+def _bundle_head() -> str:
+    return BUNDLE.read_text()[:200]
+
+
+def test_the_basic_bundle_is_the_plotly_js_version_dash_would_serve():
+    version = plotly.offline.get_plotlyjs_version()
+    assert f"plotly.js (basic - minified) v{version}" in _bundle_head(), (version, _bundle_head())
+    assert BUNDLE.name == f"plotly-basic-{version}.min.js"
+
+
+def test_every_trace_type_the_dashboard_draws_is_in_the_bundle():
+    source = "\n".join(p.read_text() for p in (ROOT / "dashboard").rglob("*.py"))
+    used = {name.lower() for name in re.findall(r"\bgo\.([A-Z][a-z]+)\(", source)} - {"figure"}
+    assert used  # the scan found the traces (Scatter, Bar)
+    bundle = BUNDLE.read_text()
+    missing = [t for t in used if f'moduleType:"trace",name:"{t}"' not in bundle]
+    assert missing == [], f"trace types not in plotly-basic: {missing}; use a larger partial bundle"
+
+
+def test_the_shell_loads_the_basic_bundle_and_never_the_full_one(dash_client, fixture_store_url):
+    client = dash_client(fixture_store_url)
+    html = client.get("/").get_data(as_text=True)
+    scripts = re.findall(r'<script[^>]*src="([^"]+)"', html)
+    assert any(s.startswith("/assets/plotly-basic-") and "?m=" in s for s in scripts), scripts
+    assert not any("plotly.min.js" in s for s in scripts)
+
+
+def test_assets_and_callbacks_are_compressed_when_asked_and_plain_otherwise(dash_client, fixture_store_url):
+    client = dash_client(fixture_store_url)
+    asset = next(s for s in re.findall(r'src="([^"]+)"', client.get("/").get_data(as_text=True))
+                 if "plotly-basic" in s)
+    br = client.get(asset, headers={"Accept-Encoding": "br"})
+    plain = client.get(asset, headers={"Accept-Encoding": "identity"})
+    assert br.headers["Content-Encoding"] == "br" and "Content-Encoding" not in plain.headers
+    assert len(br.get_data()) < len(plain.get_data()) / 2  # 1.2 MB of JavaScript compresses about 3:1
+    assert br.headers["Vary"] == "Accept-Encoding"
+    page = client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert page.headers["Content-Encoding"] == "gzip"
+    # A page's callback JSON (the Forecast page's layout with its figures) is compressed too.
+    layout = render_page(client, "/", headers={"Accept-Encoding": "br"})
+    assert layout.status_code == 200 and layout.headers["Content-Encoding"] == "br"
+
+
+def test_fingerprinted_assets_are_cached_for_a_year_others_revalidate(dash_client, fixture_store_url):
+    client = dash_client(fixture_store_url)
+    fingerprinted = client.get("/assets/plotly-basic-4.1.1.min.js?m=1")
+    bare = client.get("/assets/plotly-basic-4.1.1.min.js")
+    assert fingerprinted.cache_control.max_age == ONE_YEAR_S and fingerprinted.cache_control.public
+    assert bare.cache_control.max_age != ONE_YEAR_S
