@@ -46,6 +46,10 @@ def page(browser):  # noqa: F811 - the browser fixture of the dashboard tests
 def test_track_record_draws_judges_pages_and_downloads(web, page):
     page.goto(web.url + "/track-record")
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 3", timeout=20000)
+    # the charts and the verdict arrive through the cell callback the page fires as it loads
+    page.wait_for_function("document.querySelector('#track-verdict').innerText.length > 0", timeout=20000)
+    page.wait_for_function("document.querySelector('#track-cumulative').innerText.includes('model changed')",
+                           timeout=20000)
     assert page.inner_text("#track-verdict").startswith("Over the last 60 live one-day forecasts the GRU was")
     assert "what happened" in page.inner_text("#track-fan") and "model changed" in page.inner_text("#track-cumulative")
     page.wait_for_function("document.querySelector('#track-table-count').innerText.includes('page 1 of')",
