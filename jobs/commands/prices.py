@@ -12,20 +12,21 @@ from marketdata.sources.select import configured_sources
 from marketdata.updater import seed_prices, update_from_sources
 
 from ..context import bootstrap
+from . import argtypes
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("init", help="create the schema and seed prices (Yahoo, else the offline sample)")
-    p.add_argument("--ticker", help="seed only this ticker (default: every ticker in TICKERS)")
+    p.add_argument("--ticker", type=argtypes.ticker, help="seed only this ticker (default: every ticker in TICKERS)")
     p.set_defaults(handler=cmd_init)
 
     p = sub.add_parser("update", help="fetch new prices; says how many rows it added")
-    p.add_argument("--ticker", help="update only this ticker (default: every ticker in TICKERS)")
+    p.add_argument("--ticker", type=argtypes.ticker, help="update only this ticker (default: every ticker in TICKERS)")
     p.set_defaults(handler=cmd_update)
 
     p = sub.add_parser("import-csv", help="import a Yahoo-style CSV (all or nothing)")
     p.add_argument("path", type=Path)
-    p.add_argument("--ticker", help="ticker the file holds (default: first of TICKERS)")
+    p.add_argument("--ticker", type=argtypes.ticker, help="ticker the file holds (default: first of TICKERS)")
     p.set_defaults(handler=cmd_import_csv)
 
     p = sub.add_parser("status", help="tickers, first/last date, row count, source")
@@ -37,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _tickers(ctx, args) -> list[str]:
-    return [args.ticker.upper()] if getattr(args, "ticker", None) else list(ctx.settings.tickers)
+    return [args.ticker] if getattr(args, "ticker", None) else list(ctx.settings.tickers)
 
 
 def cmd_migrate(args) -> int:
