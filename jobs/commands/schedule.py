@@ -125,7 +125,7 @@ def _nightly_via_queue(ctx, args, tickers: list[str], who: str) -> int:
         if isinstance(r, dict):
             print(f"{r['ticker']}: {r['status']}" + (f" (task {r['task_id']})" if r.get("task_id") else "")
                   + (f" run #{r['run_id']}" if r.get("run_id") else "") + (f": {r['error']}" if r.get("error") else ""))
-            code = code or int(r["status"] in ("failed", "cancelled", "refused"))
+            code = code or int(r["status"] in ("failed", "cancelled", "refused", "error"))
         else:  # an exception a task raised, returned because propagate=False
             print(f"task error: {r}")
             code = 1
