@@ -17,6 +17,7 @@ import csv
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -42,13 +43,11 @@ class DateRules:
 
     @classmethod
     def for_ticker(cls, ticker: str | None, today: date) -> "DateRules":
-        from ..calendar import next_trading_days, on_nyse_calendar, trading_days_between
+        from ..calendar import next_trading_days, on_nyse_calendar
 
         latest = next_trading_days(today, 1)[0]
-        sessions = None
-        if ticker is not None and on_nyse_calendar(ticker):
-            sessions = frozenset(trading_days_between(date(1970, 1, 2), latest))  # the calendar's first session
-        return cls(EARLIEST, latest, sessions)
+        nyse = ticker is not None and on_nyse_calendar(ticker)
+        return cls(EARLIEST, latest, _nyse_sessions(latest) if nyse else None)
 
     def check(self, day: date, where: str) -> None:
         if not self.earliest <= day <= self.latest:
@@ -58,6 +57,14 @@ class DateRules:
             raise PriceDataError(f"{where}, column Date: {day} is a {day:%A}; markets are closed at weekends")
         if self.sessions is not None and day not in self.sessions:
             raise PriceDataError(f"{where}, column Date: {day} is an NYSE holiday (no trading that day)")
+
+
+@lru_cache(maxsize=4)
+def _nyse_sessions(latest: date) -> frozenset[date]:
+    """NYSE sessions from the calendar's first (1970-01-02) to ``latest``: one set lookup a row."""
+    from ..calendar import trading_days_between
+
+    return frozenset(trading_days_between(date(1970, 1, 2), latest))
 
 
 def _number(text: str, where: str, column: str) -> float:
