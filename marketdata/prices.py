@@ -18,6 +18,7 @@ from .tables import Price
 from .tickers import parse_ticker
 
 PRICE_COLUMNS = ["open", "high", "low", "close", "volume"]
+MAX_PRICE = 1e7  # no share trades near this (Berkshire A is under 1e6): above it is an error
 
 
 class PriceDataError(ValueError):
@@ -46,6 +47,11 @@ def validate_price_frame(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
         bad = frame[col] <= 0
         if bad.any():
             raise PriceDataError(f"{origin}: non-positive {col} on {frame.index[bad.argmax()].date()}")
+        # inf or 1e308 once trained to "RMSE inf ... promoted": no source may store them.
+        bad = ~np.isfinite(frame[col].astype(float)) | (frame[col] > MAX_PRICE)
+        if bad.any():
+            raise PriceDataError(f"{origin}: absurd {col} {frame[col].iloc[bad.argmax()]} on "
+                                 f"{frame.index[bad.argmax()].date()} (over {MAX_PRICE:g})")
     bad = frame["high"] < frame["low"]
     if bad.any():
         raise PriceDataError(f"{origin}: high below low on {frame.index[bad.argmax()].date()}")

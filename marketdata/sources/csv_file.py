@@ -22,13 +22,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..prices import PriceDataError
+from ..prices import MAX_PRICE, PriceDataError
 
 REQUIRED = ["Date", "Open", "High", "Low", "Close", "Volume"]
 OPTIONAL = ["Adj Close"]
 PRICES = ["Open", "High", "Low", "Close"]
 EARLIEST = date(1970, 1, 1)
-MAX_PRICE = 1e7  # Berkshire A, the dearest share, is under 1e6
 MAX_VOLUME = 1e12  # AAPL's busiest day, split-adjusted, is about 2e10 shares
 _TOLERANCE = (1e-4, 0.005)  # relative, absolute: rounding to 4 digits or to half a cent
 

@@ -138,3 +138,17 @@ def test_files_without_data_rows_are_refused(tmp_path, text, message):
 def test_edge_rows_that_are_fine(tmp_path, line, ticker, column, expected):
     frame = read_price_csv(write(tmp_path, HEADER + line), ticker=ticker, today=TODAY)
     assert frame[column].iloc[0] == expected
+
+
+@pytest.mark.parametrize("column, value", [("close", float("inf")), ("high", 1e308), ("open", 2e7)])
+def test_no_source_can_hand_the_store_an_absurd_price(column, value):
+    """Yahoo and the offline sample go through validate_price_frame, not the CSV reader."""
+    import pandas as pd
+
+    from marketdata.prices import validate_price_frame
+
+    frame = pd.DataFrame({"open": [1.0], "high": [2.0], "low": [0.5], "close": [1.5], "volume": [10]},
+                         index=pd.DatetimeIndex(["2024-01-02"], name="date"))
+    frame.loc[frame.index[0], column] = value
+    with pytest.raises(PriceDataError, match=f"Yahoo AAPL: absurd {column} .* on 2024-01-02"):
+        validate_price_frame(frame, "Yahoo AAPL")
