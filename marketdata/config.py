@@ -86,7 +86,7 @@ def check_database_url(url: str) -> str:
         parsed = make_url(normalize_database_url(url))
         parsed.port  # a non-numeric port only fails when read
     except Exception:
-        raise ConfigError(f"DATABASE_URL is not a database URL; use sqlite:///path/to/file.db or "
+        raise ConfigError("DATABASE_URL is not a database URL; use sqlite:///path/to/file.db or "
                           f"postgresql://user:password@host:5432/dbname") from None
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_DATABASES:
