@@ -87,7 +87,7 @@ def check_database_url(url: str) -> str:
         parsed.port  # a non-numeric port only fails when read
     except Exception:
         raise ConfigError("DATABASE_URL is not a database URL; use sqlite:///path/to/file.db or "
-                          f"postgresql://user:password@host:5432/dbname") from None
+                          "postgresql://user:password@host:5432/dbname") from None
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_DATABASES:
         raise ConfigError(f"DATABASE_URL scheme {parsed.drivername!r} is not supported; "
