@@ -11,10 +11,11 @@ from marketdata.prices import load_prices
 
 from ..context import bootstrap
 from ..errors import JobError
+from . import argtypes
 
 
 def export_prices(ctx, args) -> None:
-    ticker = (args.ticker or ctx.settings.default_ticker).upper()
+    ticker = args.ticker or ctx.settings.default_ticker
     frame = load_prices(ctx.engine, ticker)
     if frame.empty:
         raise JobError(f"no prices stored for {ticker}; run: python -m jobs init")
@@ -40,7 +41,7 @@ def export_predictions(ctx, args) -> None:
     """The champion's one-step-ahead prediction for every test-period day."""
     from marketdata.registry import load_outputs
 
-    ticker = (args.ticker or ctx.settings.default_ticker).upper()
+    ticker = args.ticker or ctx.settings.default_ticker
     champ = _champion(ctx, ticker, args.cell.lower())
     pred = load_outputs(ctx.engine, champ.id)["predictions"]
     out = sys.stdout
@@ -51,7 +52,7 @@ def export_predictions(ctx, args) -> None:
 
 def export_metrics(ctx, args) -> None:
     """Per cell: its champion's rolling-origin figures (every row, horizon, interval, test), and the comparison."""
-    ticker = (args.ticker or ctx.settings.default_ticker).upper()
+    ticker = args.ticker or ctx.settings.default_ticker
     from marketdata.queries import latest_comparison
     from marketdata.registry import champion
 
@@ -128,7 +129,7 @@ EXPORTERS: dict[str, Callable] = {"prices": export_prices, "predictions": export
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="write prices, predictions, metrics or a rolling backtest to stdout")
     p.add_argument("what", choices=sorted(EXPORTERS_CHOICES()))
-    p.add_argument("--ticker", help="default: first of TICKERS")
+    p.add_argument("--ticker", type=argtypes.ticker, help="default: first of TICKERS")
     p.add_argument("--cell", default="gru", help="cell type for predictions/backtest (simplernn, lstm, gru); "
                                                  "backtest also takes persistence, drift, ridge (or linear)")
     p.set_defaults(handler=cmd_export)
