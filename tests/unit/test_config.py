@@ -33,8 +33,8 @@ def test_tickers_list_is_upper_cased():
         ({"PRICE_SOURCE": "bloomberg"}, "PRICE_SOURCE"),
         ({"TICKERS": " , "}, "TICKERS is empty"),
         ({"YAHOO_RETRIES": "three"}, "YAHOO_RETRIES='three' is not a whole number"),
-        ({"EVAL_REFIT_EVERY": "0"}, "EVAL_REFIT_EVERY=0 must be a positive number"),
-        ({"EVAL_REFIT_EPOCHS": "-1"}, "EVAL_REFIT_EPOCHS=-1 must be between 0 and 50"),
+        ({"EVAL_REFIT_EVERY": "0"}, "EVAL_REFIT_EVERY=0 is out of range: use 1 to 1000"),
+        ({"EVAL_REFIT_EPOCHS": "-1"}, "EVAL_REFIT_EPOCHS=-1 is out of range: use 0 to 50"),
     ],
 )
 def test_bad_settings_are_named(env, message):
