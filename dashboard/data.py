@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from sqlalchemy import Engine
 
-from marketdata.config import Settings, load_settings
+from marketdata.config import PROCESS_GROUPS, Settings, load_settings
 from marketdata.db import create_schema, make_engine
 from marketdata.queries import ReadCache, Snapshot
 
@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
-    return load_settings()
+    # Only the web's own settings are checked here: a bad clock setting must not stop the web.
+    return load_settings(uses=PROCESS_GROUPS["web"])
 
 
 @lru_cache(maxsize=1)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import sys
 import threading
@@ -42,6 +41,7 @@ from .child import run_pipeline_in_child
 from .context import JobContext
 from .errors import RunInProgress
 from .pipeline import champion_info
+from .stopping import StopRequest
 
 log = logging.getLogger("jobs.clock")
 
@@ -241,13 +241,13 @@ def run_clock(ctx: JobContext, bootstrap: bool = True) -> int:
     logging.getLogger("apscheduler").setLevel(logging.INFO)
     clock = Clock(ctx)
 
-    def stop(signum, _frame):
-        log.info("received signal %s: cancelling any run at its next epoch and stopping", signum)
-        clock.stopping.set()
+    def stop() -> None:
+        log.info("%s: cancelling any run at its next epoch and stopping", stopping.reason)
         clock.scheduler.shutdown(wait=False)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    # The same stop request as every long command (jobs.stopping); the running job polls it.
+    stopping = StopRequest(on_stop=stop).install()
+    clock.stopping = stopping.event
     clock.start(bootstrap=bootstrap)
     log.info("clock stopped")
     return 0

@@ -36,6 +36,7 @@ from marketdata.outputs import CELLS
 from marketdata.prices import last_stored_date
 from marketdata.sources.base import PriceSource, SourceUnavailable
 from marketdata.tables import Champion, ModelRecord, Run
+from marketdata.tickers import parse_ticker
 from marketdata.updater import UpdateResult, update_from_sources
 
 from .context import JobContext
@@ -207,7 +208,8 @@ class _CancelCheck:
             self.reason = "the training lease expired and was taken over by another process"
             return True
         if self.external is not None and self.external():
-            self.reason = "cancelled by the caller"
+            # A StopRequest says which signal; other callers (a UI) are "the caller".
+            self.reason = getattr(self.external, "reason", "") or "cancelled by the caller"
             return True
         t = time.monotonic()
         if not self._db_says and t - self._last_poll >= CANCEL_POLL_INTERVAL_S:
@@ -284,7 +286,8 @@ def run_pipeline(
     ``jobs.training`` (imported, with TensorFlow, only when a run trains).
     """
     engine, settings = ctx.engine, ctx.settings
-    ticker = (ticker or settings.default_ticker).upper()
+    ticker = parse_ticker(ticker or settings.default_ticker)  # TickerError before anything is recorded
+    settings.check("prices", "pipeline")  # e.g. a web process with a bad PIPELINE_EPOCHS refuses here
     if action not in runs.ACTIONS:
         raise JobError(f"action {action!r} must be one of {', '.join(runs.ACTIONS)}")
     if trigger not in runs.TRIGGERS:
@@ -425,7 +428,8 @@ def _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, *,
                 promoted_cells.append(o.cell)
             detail["models"].append(
                 {"model_id": o.model_id, "cell": o.cell, "kind": o.kind, "promoted": bool(o.promoted),
-                 "previous_champion_id": o.previous_champion_id, "seconds": round(float(o.seconds), 2)}
+                 "previous_champion_id": o.previous_champion_id, "seconds": round(float(o.seconds), 2),
+                 "promotion": o.promotion.as_dict()}
             )
         detail["train_seconds"] = round(train_wall, 2)  # wall time of the training step, all cells
         summary = (
@@ -435,6 +439,8 @@ def _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, *,
                else "champion kept (candidate was worse)")
         )
         save(lambda: runs.add_step(engine, run_id, "train", summary, ctx.now()))
+        for o in outcomes:  # the candidate's and the champion's figures on one shared window, side by side
+            save(lambda o=o: runs.add_step(engine, run_id, "promotion", f"{o.cell}: {o.promotion.reason}", ctx.now()))
         report(TRAIN_END, summary, force=True)
         return save(lambda: runs.finish_run(
             engine, run_id, "succeeded", now=ctx.now(), message=summary, detail=detail,
@@ -442,6 +448,8 @@ def _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, *,
         ), "recording the end of the run")
     except Cancelled as exc:
         reason = str(exc) or cancel.reason or "cancelled"
+        if cancel.reason and cancel.reason not in reason:
+            reason = f"{reason} ({cancel.reason})"  # who asked: a signal, an admin, a lost lease
         log.warning("run %s cancelled: %s", run_id, reason)
         return save(lambda: runs.finish_run(engine, run_id, "cancelled", now=ctx.now(), message=reason, error=reason,
                                             detail=detail), "recording the end of the run")

@@ -1,27 +1,30 @@
 """The one training code path: the CLI, the nightly clock and the admin UI all call these.
 
 ``train_cells`` trains fresh networks, ``finetune_cell`` continues the champion.
-Both evaluate, store every model with its outputs, and promote by this rule:
+Both evaluate on rolling origins (``models.report``), store every model with its
+outputs, and promote by this rule:
 
-**Promotion rule.** The first model of a (ticker, cell) is promoted. A later
-model is promoted only if its one-step-ahead price RMSE is not higher than the
-current champion's on the *same evaluation window*: the champion is re-scored
-now, on the same prices, with its own stored scaler and window length, over the
-test rows from ``max(candidate test_start, champion test_start)`` to the newest
-day. Neither model was fit on any day of that window (validation and test are
-never trained on). If the champion cannot be scored there (its test period
-starts after these prices end, e.g. in a replay of the past), it has seen the
-whole window, so the comparison would be unfair and the candidate is promoted.
-Models that lose are stored all the same (``promoted=False``).
+**Promotion rule.** The first model of a (ticker, cell) is promoted. A later model
+is compared with the champion on its *promotion window* (the first
+``promotion_fraction`` of its evaluation period, which its reported figures never
+include), cut to the days after the champion's own test start and before the
+champion's first reported origin, so that neither model was fitted or early-stopped
+on any day of it, and neither model's reported figures include a day of it. Both stored models are scored
+as they are (one-step-ahead, no refit); the candidate is promoted only if its RMSE
+is not higher. It is **never** promoted without that comparison: when the window
+is empty (the champion was fitted on days the candidate's window covers) or the
+candidate's prices end before the champion's (a replay of the past), it is stored
+but not promoted, and the reason says so. Both figures go into the run history.
 """
 from __future__ import annotations
 
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 
 from marketdata import registry
@@ -41,15 +44,35 @@ FINETUNE_LR_FACTOR = 0.1
 
 
 @dataclass
+class Promotion:
+    """The candidate-vs-champion comparison on one shared window, as recorded in the run history."""
+
+    promote: bool
+    reason: str
+    champion_id: int | None = None
+    window_start: str | None = None
+    window_end: str | None = None  # exclusive: the candidate's first reported origin
+    days: int = 0
+    candidate_rmse: float | None = None
+    champion_rmse: float | None = None
+    dm_stat: float | None = None  # Diebold-Mariano, candidate vs champion (negative: candidate better)
+    dm_pvalue: float | None = None
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
 class TrainOutcome:
     model_id: int
     cell: str
     kind: str  # train | finetune
     promoted: bool
-    metrics: dict  # the Metrics payload of the new model (its own test window)
+    metrics: dict  # the Metrics payload of the new model (rolling origins after its promotion window)
     previous_champion_id: int | None  # champion before this run (still champion if not promoted)
-    champion_metrics: dict | None  # Metrics payload of that champion re-scored on the same window
+    promotion: Promotion  # both figures on the shared window, side by side
     seconds: float
+    rolling_seconds: float = 0.0
 
 
 def _models():
@@ -58,6 +81,14 @@ def _models():
     from models import features, network, pipeline, training
 
     return features, network, pipeline, training
+
+
+def rolling_spec(ctx):
+    """How every model is evaluated: refit every EVAL_REFIT_EVERY days with EVAL_REFIT_EPOCHS warm-start epochs."""
+    from models.rolling import RollingSpec
+
+    sched = ctx.settings.schedule
+    return RollingSpec(refit_every=sched.eval_refit_every, epochs=sched.eval_refit_epochs)
 
 
 def _retry(ctx, fn, what: str):
@@ -80,29 +111,53 @@ def _epoch_reporter(progress: ProgressFn, label: str, lo: float, hi: float):
     return on_epoch
 
 
-def _compare(engine, fit, champ, prices: pd.DataFrame):
-    """(promote?, champion Metrics on the shared window or None, reason)."""
+def _compare(engine, fit, champ, prices: pd.DataFrame) -> Promotion:
+    """Candidate vs champion, one step ahead, from the later test start to the earlier first reported origin."""
     features, network, pipeline, _ = _models()
+    from models.evaluation import diebold_mariano
+
     if champ is None:
-        return True, None, "first model of this cell"
-    cand_test = pd.Timestamp(fit.prepared.dates[fit.prepared.test_start])
-    start = max(cand_test, pd.Timestamp(champ.test_start))
+        return Promotion(True, "first model of this cell")
+    data_end = prices.index[-1].date()
+    if data_end < champ.data_end:
+        return Promotion(False, f"not promoted: the candidate's prices end {data_end}, before the champion's "
+                                f"({champ.data_end}); a model of older data never replaces a newer one",
+                         champion_id=champ.id)
+    p = fit.prepared
+    start = max(pd.Timestamp(p.dates[p.test_start]), pd.Timestamp(champ.test_start))
+    # Ends before either model's reported origins: whichever model is served afterwards, its
+    # reported figures come from origins after the window that chose it.
+    end = pd.Timestamp(fit.report.metrics["evaluation"]["report_start"])
+    champ_report = (champ.metrics.get("evaluation") or {}).get("report_start")
+    if champ_report:
+        end = min(end, pd.Timestamp(champ_report))
+    if start >= end:
+        return Promotion(False, f"not promoted: no window that neither model was fitted on and neither reports on "
+                                f"(champion's test period from {champ.test_start}, reported from {champ_report}; "
+                                f"the candidate's promotion window ends "
+                                f"{fit.report.metrics['evaluation']['report_start']}); retrain to compare afresh",
+                         champion_id=champ.id)
     try:
-        champ_eval = pipeline.score_stored(
-            registry.load_model_bytes(engine, champ.id), network.Hyperparams.from_dict(champ.hyperparams),
-            features.Scaler.from_dict(champ.hyperparams["scaler"]), prices, pd.Timestamp(champ.val_start), start,
-        )
+        champ_model = pipeline.model_from_bytes(registry.load_model_bytes(engine, champ.id))
+        theirs = pipeline.one_step_between(champ_model, network.Hyperparams.from_dict(champ.hyperparams),
+                                           features.Scaler.from_dict(champ.hyperparams["scaler"]), prices, start, end)
     except ValueError as exc:
-        return True, None, f"champion {champ.id} cannot be scored on these prices ({exc})"
-    if start == cand_test:
-        cand_rmse = fit.evaluation.one_step_rmse
-    else:
-        cand_rmse = pipeline.score_model(fit.model, fit.hp, fit.prepared.scaler, prices,
-                                         pd.Timestamp(fit.prepared.dates[fit.prepared.val_start]), start).one_step_rmse
-    promote = cand_rmse <= champ_eval.one_step_rmse
-    reason = (f"one-step RMSE from {start.date()}: new {cand_rmse:.4f} vs champion {champ.id} "
-              f"{champ_eval.one_step_rmse:.4f}")
-    return promote, champ_eval.metrics, reason
+        return Promotion(False, f"not promoted: champion {champ.id} cannot be scored on these prices ({exc})",
+                         champion_id=champ.id)
+    ours = pipeline.one_step_between(fit.model, fit.hp, p.scaler, prices, start, end)
+    both = ours.join(theirs, rsuffix="_champion", how="inner")
+    if both.empty:
+        return Promotion(False, f"not promoted: no shared day to compare on from {start.date()}", champion_id=champ.id)
+    e_new = both["actual"] - both["predicted"]
+    e_old = both["actual"] - both["predicted_champion"]
+    new, old = float((e_new**2).mean() ** 0.5), float((e_old**2).mean() ** 0.5)
+    dm, dm_p = diebold_mariano(e_new.to_numpy(), e_old.to_numpy())
+    window = f"{both.index[0].date()}..{both.index[-1].date()} ({len(both)} days)"
+    promote = new <= old
+    reason = (f"{'promoted' if promote else 'not promoted'}: one-step RMSE on {window}, which neither model was "
+              f"fitted on: candidate {new:.4f} vs champion {champ.id} {old:.4f}"
+              + (f" (Diebold-Mariano p = {dm_p:.2f})" if dm_p is not None else ""))
+    return Promotion(promote, reason, champ.id, str(both.index[0].date()), str(end.date()), len(both), new, old, dm, dm_p)
 
 
 def _store(ctx, ticker, fit, prices, *, kind, seed, run_id, parent_id, split, allow_promote, actor, fit_seconds):
@@ -111,21 +166,29 @@ def _store(ctx, ticker, fit, prices, *, kind, seed, run_id, parent_id, split, al
 
     def compare():
         champ = registry.champion(ctx.engine, ticker, fit.hp.cell)
-        return (champ, *_compare(ctx.engine, fit, champ, prices))
+        return champ, _compare(ctx.engine, fit, champ, prices)
 
-    champ, wins, champ_metrics, reason = _retry(ctx, compare, f"comparing the {fit.hp.cell} candidate with its champion")
-    promote = allow_promote and wins
-    p, ev = fit.prepared, fit.evaluation
+    champ, verdict = _retry(ctx, compare, f"comparing the {fit.hp.cell} candidate with its champion")
+    promote = allow_promote and verdict.promote
+    if not allow_promote:
+        verdict = replace(verdict, promote=False, reason=f"promotion not asked for (the comparison: {verdict.reason})")
+    reason = verdict.reason
+    p, rep = fit.prepared, fit.report
     from models.evaluation import forecast_payload
     from models.serialization import model_to_bytes
 
     future = [d.isoformat() for d in next_trading_days(p.dates[-1].date(), p.horizon)]
+    # Bands of the live forecast from the newest calibration state; with too few known outcomes
+    # (an evaluation period under ~25 days) the validation-period conformal widths stand in.
+    live = {lv: np.where(np.isnan(rep.forecast_halfwidths[lv]), q, rep.forecast_halfwidths[lv])
+            for lv, q in ((0.80, fit.evaluation.q80), (0.95, fit.evaluation.q95))}
     outputs = {
-        "predictions": ev.predictions,
-        "forecast": forecast_payload(p, fit.next_returns, ev.q80, ev.q95, future),
+        "predictions": rep.predictions,
+        "forecast": forecast_payload(p, fit.next_returns, live[0.80], live[0.95], future),
         "loss_curve": fit.history.as_payload(),
-        "metrics": ev.metrics,
-        "residual_diagnostics": ev.residual_diagnostics,
+        "metrics": rep.metrics,
+        "residual_diagnostics": rep.residual_diagnostics,
+        "backtest": rep.backtest,
     }
     new = registry.NewModel(
         ticker=ticker, cell=fit.hp.cell, kind=kind,
@@ -133,7 +196,7 @@ def _store(ctx, ticker, fit, prices, *, kind, seed, run_id, parent_id, split, al
                      "best_epoch": fit.history.best_epoch, "promotion": reason},
         seed=seed, data_start=prices.index[0].date(), data_end=prices.index[-1].date(),
         val_start=p.dates[p.val_start].date(), test_start=p.dates[p.test_start].date(),
-        data_hash=data_fingerprint(prices), metrics=ev.metrics,
+        data_hash=data_fingerprint(prices), metrics=rep.metrics,
         train_seconds=round(fit.history.seconds, 3), param_count=fit.param_count,
         keras_bytes=model_to_bytes(fit.model), parent_id=parent_id, run_id=run_id,
     )
@@ -144,10 +207,34 @@ def _store(ctx, ticker, fit, prices, *, kind, seed, run_id, parent_id, split, al
     )
     log.info("%s %s model %s: %s; promoted=%s", ticker, fit.hp.cell, model_id, reason, promote)
     return TrainOutcome(
-        model_id=model_id, cell=fit.hp.cell, kind=kind, promoted=promote, metrics=ev.metrics,
-        previous_champion_id=champ.id if champ else None, champion_metrics=champ_metrics,
-        seconds=round(time.perf_counter() - started, 3),
+        model_id=model_id, cell=fit.hp.cell, kind=kind, promoted=promote, metrics=rep.metrics,
+        previous_champion_id=champ.id if champ else None, promotion=verdict,
+        seconds=round(time.perf_counter() - started, 3), rolling_seconds=round(fit.rolling_seconds, 3),
     )
+
+
+def refresh_comparison(ctx, ticker: str) -> int | None:
+    """Compare the served models of ``ticker`` on their shared rolling origins and store it.
+
+    Best effort: a comparison is a derived view, so a failure is logged and the run goes on.
+    """
+    from marketdata.queries import served_model_ids
+    from models.report import compare_backtests
+
+    def work():
+        served = {c: m for c, m in served_model_ids(ctx.engine, ticker).items() if c in CELLS}
+        backtests = {c: registry.load_output(ctx.engine, m, "backtest") for c, m in served.items()}
+        backtests = {c: b for c, b in backtests.items() if b}
+        payload = compare_backtests(backtests)
+        if payload is None:
+            return None
+        return registry.save_comparison(ctx.engine, ticker, {c: served[c] for c in backtests}, payload, ctx.now())
+
+    try:
+        return _retry(ctx, work, f"comparing the served {ticker} models")
+    except Exception as exc:  # noqa: BLE001 - the models are stored; the comparison can be redone next run
+        log.warning("could not compare the served %s models: %s", ticker, exc)
+        return None
 
 
 def train_cells(
@@ -184,7 +271,7 @@ def train_cells(
         progress(k / len(cells), f"{cell}: training on {len(frame)} days")
         try:
             fit = pipeline.fit_cell(
-                frame, hp, split, seed=seed, should_cancel=should_cancel,
+                frame, hp, split, seed=seed, should_cancel=should_cancel, rolling=rolling_spec(ctx),
                 on_epoch=_epoch_reporter(progress, cell, k / len(cells), (k + 1) / len(cells)),
             )
         except training.TrainingCancelled as exc:
@@ -200,6 +287,7 @@ def train_cells(
                allow_promote=promote, actor="training", fit_seconds=fit_seconds)
         for fit, fit_seconds in fits
     ]
+    refresh_comparison(ctx, ticker)
     progress(1.0, "training finished: " + ", ".join(
         f"{o.cell} model {o.model_id}{' (promoted)' if o.promoted else ''}" for o in outcomes))
     return outcomes
@@ -236,7 +324,9 @@ def finetune_cell(
     hp = network.Hyperparams.from_dict(champ.hyperparams)
     scaler = features.Scaler.from_dict(champ.hyperparams["scaler"])
     val_fraction = (champ.hyperparams.get("split") or {}).get("val_fraction", features.SplitSpec().val_fraction)
-    spec = features.SplitSpec(test_days=int(champ.metrics["test_days"]), val_fraction=val_fraction)
+    # The evaluation period keeps the champion's length (older models stored only test_days).
+    eval_days = (champ.metrics.get("evaluation") or {}).get("evaluation_days") or champ.metrics["test_days"]
+    spec = features.SplitSpec(test_days=int(eval_days), val_fraction=val_fraction)
     n_epochs = epochs or FINETUNE_EPOCHS
     dates = features.returns_frame(frame).index
     split = spec.boundaries(len(dates))
@@ -253,6 +343,7 @@ def finetune_cell(
             _retry(ctx, lambda: registry.load_model_bytes(ctx.engine, champ.id), f"loading model {champ.id}"),
             hp, scaler, frame, split,
             epochs=n_epochs, lr_factor=FINETUNE_LR_FACTOR, seed=champ.seed, should_cancel=should_cancel,
+            rolling=rolling_spec(ctx),
             on_epoch=_epoch_reporter(progress, f"{cell} fine-tune", 0.0, 0.9),
         )
     except training.TrainingCancelled as exc:
@@ -265,5 +356,6 @@ def finetune_cell(
     outcome = _store(ctx, ticker, fit, frame, kind="finetune", seed=champ.seed, run_id=run_id, parent_id=champ.id,
                      split=split_info, allow_promote=True, actor="finetune",
                      fit_seconds=time.perf_counter() - started)
+    refresh_comparison(ctx, ticker)
     progress(1.0, f"{cell} fine-tune: model {outcome.model_id}, {'promoted' if outcome.promoted else 'not promoted'}")
     return outcome

@@ -9,28 +9,34 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-OUTPUT_NAMES = ("predictions", "forecast", "loss_curve", "metrics", "residual_diagnostics")
+OUTPUT_NAMES = ("predictions", "forecast", "loss_curve", "metrics", "residual_diagnostics", "backtest")
+# What the analyst pages read (the per-origin backtest is for exports only: it is the biggest payload).
+ANALYST_OUTPUTS = OUTPUT_NAMES[:5]
 CELLS = ("simplernn", "lstm", "gru")
 CELL_LABELS = {"simplernn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
-BASELINES = ("persistence", "drift")
+BASELINES = ("persistence", "drift", "ridge")
+BASELINE_LABELS = {"persistence": "Persistence", "drift": "Drift", "ridge": "Linear AR (ridge)",
+                   "always_up": "Always up", "random_walk_band": "Random-walk band"}
 
 
 class SplitDates(TypedDict):
     train_start: str  # first date with a target in the training period
     val_start: str  # validation (early stopping) carved from the end of training
-    test_start: str  # the train/test split boundary: first test-period date
+    test_start: str  # the train/test split boundary: first evaluation-period date
+    report_start: str  # first reported origin (after the promotion window)
     test_end: str
 
 
 class Predictions(TypedDict):
-    """One-step-ahead predictions for every test-period day ("predictions")."""
+    """One-step-ahead rolling-origin predictions for every reported day ("predictions")."""
 
     dates: list[str]
     actual: list[float]
     predicted: list[float]
     residual: list[float]  # actual - predicted
+    relative_residual: list[float]  # (actual - predicted) / previous close
     persistence: list[float]  # the previous day's close: the baseline beside it
-    lower80: list[float]  # split-conformal interval from validation residuals
+    lower80: list[float]  # adaptive interval calibrated on outcomes known before each origin
     upper80: list[float]
     lower95: list[float]
     upper95: list[float]
@@ -59,7 +65,12 @@ class LossCurve(TypedDict):
 
 
 class ScoreRow(TypedDict, total=False):
-    """Test-period figures of one network or baseline; prices in dollars."""
+    """Rolling-origin figures of one network or baseline over the reported origins; prices in dollars.
+
+    Scalars are one day ahead (h = 1); ``per_horizon_<figure>[h-1]`` for h = 1..H, with
+    ``per_horizon_<figure>_low/_high`` the 95% stationary-bootstrap interval for
+    rmse_ratio, r2_zero, r2_mean and mase. See ``models.skill`` for the definitions.
+    """
 
     rmse: float
     mae: float
@@ -70,7 +81,12 @@ class ScoreRow(TypedDict, total=False):
     directional_high: float
     dm_stat: float | None  # Diebold-Mariano vs persistence (None for persistence)
     dm_pvalue: float | None
-    coverage80: float | None  # empirical coverage of the conformal intervals (networks only)
+    r2_zero: float  # out-of-sample R-squared of returns against predicting no change
+    r2_mean: float  # ... against the historical mean return (Campbell-Thompson)
+    mase: float  # mean absolute return error / training mean absolute daily return
+    rmse_ratio_low: float  # 95% bootstrap interval of rmse_ratio (also r2_*_low/high, mase_low/high)
+    rmse_ratio_high: float
+    coverage80: float | None  # empirical coverage of the adaptive intervals at h = 1 (networks and ridge)
     coverage95: float | None
     per_horizon_rmse: list[float]  # index h-1 = h steps ahead, length H
     per_horizon_mae: list[float]
@@ -80,21 +96,53 @@ class ScoreRow(TypedDict, total=False):
 
 
 class Metrics(TypedDict):
-    """The metric table of one trained model ("metrics")."""
+    """The metric table of one trained model ("metrics"), from rolling origins.
+
+    ``evaluation``: method, refit_every, refits, origins per horizon, the windows' dates
+    (promotion_start, report_start, report_end), evaluation_days, bootstrap block and reps.
+    ``direction``: up_share, days, rows[name] (hit_rate, low, high, up_calls, pt_stat, pt_pvalue)
+    for the cell, ridge, drift and always_up. ``intervals``: name -> coverage80/95, width80/95,
+    winkler80/95 (lists by horizon, % of the base close) for the cell, ridge and random_walk_band.
+    ``pairs``: the cell against each baseline (low/high of the rmse_ratio difference, verdict).
+    """
 
     cell: str  # which key of ``rows`` is this model
     horizon: int
-    test_days: int
-    rows: dict[str, ScoreRow]  # keys: the cell name, "persistence", "drift"
+    test_days: int  # reported origins at h = 1
+    rows: dict[str, ScoreRow]  # keys: the cell name, "persistence", "drift", "ridge"
+    evaluation: dict
+    direction: dict
+    intervals: dict
+    pairs: list
 
 
-class ResidualDiagnostics(TypedDict):
-    """Residual checks on the test period ("residual_diagnostics")."""
+class Backtest(TypedDict):
+    """Every reported rolling origin and horizon of every forecaster ("backtest"; for exports, not pages).
+
+    Origin k forecasts from the close of ``dates[k]``; its h-step target is ``dates[k + h]``.
+    ``models[name]``: predicted (N, H) closes and, where the forecaster has bands,
+    lower80/upper80/lower95/upper95 (N, H); name is the cell, persistence (the random-walk
+    band), drift (no band) or ridge.
+    """
+
+    horizon: int
+    dates: list[str]
+    actual: list[list[float | None]]  # (N, H); None past the end of the data
+    models: dict[str, dict]
+
+
+class ResidualDiagnostics(TypedDict, total=False):
+    """Checks on the relative one-day residuals of the reported origins ("residual_diagnostics")."""
 
     acf: list[float]  # lags 1..20
     acf_bound: float  # 1.96 / sqrt(n): bars beyond it are significant at 5%
     ljung_box_stat: float
     ljung_box_pvalue: float  # lag 20
     mean_bias: float  # mean residual, dollars (positive: the model under-predicts)
+    mean_bias_pct: float  # mean relative residual, percent
+    arch_lm_stat: float  # Engle's ARCH-LM, 5 lags: volatility clustering
+    arch_lm_pvalue: float
+    persistence: dict  # the same tests on persistence's relative errors (the returns), for reference
+    days: int
     dm_stat: float | None
     dm_pvalue: float | None

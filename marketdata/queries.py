@@ -21,8 +21,8 @@ from typing import Any, Callable
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from .outputs import CELLS, OUTPUT_NAMES
-from .tables import Champion, ChampionEvent, ModelOutput, ModelRecord, Price
+from .outputs import ANALYST_OUTPUTS, CELLS
+from .tables import Champion, ChampionEvent, Comparison, ModelOutput, ModelRecord, Price
 
 MAX_DERIVED = 64  # memoised figures per snapshot (a page needs about ten)
 
@@ -52,7 +52,7 @@ def store_version(engine: Engine, ticker: str) -> tuple:
     """A cheap fingerprint that changes whenever what analysts see could change.
 
     (latest champion event id, latest model id, number of champions, last price
-    date, last fetch time) - one round trip with scalar sub-queries.
+    date, last fetch time, latest comparison id) - one round trip with scalar sub-queries.
     """
     stmt = select(
         select(func.max(ChampionEvent.id)).where(ChampionEvent.ticker == ticker).scalar_subquery(),
@@ -60,6 +60,7 @@ def store_version(engine: Engine, ticker: str) -> tuple:
         select(func.count()).select_from(Champion).where(Champion.ticker == ticker).scalar_subquery(),
         select(func.max(Price.date)).where(Price.ticker == ticker).scalar_subquery(),
         select(func.max(Price.fetched_at)).where(Price.ticker == ticker).scalar_subquery(),
+        select(func.max(Comparison.id)).where(Comparison.ticker == ticker).scalar_subquery(),
     )
     with engine.connect() as conn:
         row = conn.execute(stmt).one()
@@ -114,12 +115,13 @@ def model_info(engine: Engine, model_id: int) -> dict | None:
 
 
 def model_outputs(engine: Engine, model_id: int) -> dict[str, Any]:
-    """name -> payload for one model (only the names that were stored)."""
+    """name -> payload for one model (only the analyst pages' names that were stored)."""
     with engine.connect() as conn:
         rows = conn.execute(
-            select(ModelOutput.name, ModelOutput.payload).where(ModelOutput.model_id == model_id)
+            select(ModelOutput.name, ModelOutput.payload)
+            .where(ModelOutput.model_id == model_id, ModelOutput.name.in_(ANALYST_OUTPUTS))
         ).all()
-    return {name: payload for name, payload in rows if name in OUTPUT_NAMES}
+    return {name: payload for name, payload in rows}
 
 
 def models_table(engine: Engine, ticker: str) -> list[dict]:
@@ -143,6 +145,20 @@ def champion_history(engine: Engine, ticker: str, limit: int = 20) -> list[dict]
     return [dict(r) for r in rows]
 
 
+def latest_comparison(engine: Engine, ticker: str, served: dict[str, int]) -> dict | None:
+    """The newest cross-cell comparison of exactly the ``served`` models (cell -> id), or None."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Comparison.model_ids, Comparison.payload).where(Comparison.ticker == ticker)
+            .order_by(Comparison.id.desc()).limit(5)
+        ).all()
+    want = {c: int(m) for c, m in served.items()}
+    for ids, payload in rows:
+        if {c: int(m) for c, m in (ids or {}).items()} == want:
+            return payload
+    return None
+
+
 @dataclass
 class CellView:
     """One cell type's served model and its precomputed outputs."""
@@ -161,6 +177,7 @@ class Snapshot:
     closes: pd.Series
     status: dict | None
     cells: dict[str, CellView]
+    comparison: dict | None = None  # cross-cell comparison of exactly these served models (rolling origins)
     derived: dict[str, Any] = field(default_factory=dict)  # memoised figures etc. for this version
 
     @property
@@ -175,12 +192,14 @@ class Snapshot:
 def load_snapshot(engine: Engine, ticker: str, version: tuple | None = None) -> Snapshot:
     version = version if version is not None else store_version(engine, ticker)
     cells = {}
-    for cell, mid in served_model_ids(engine, ticker).items():
+    served = served_model_ids(engine, ticker)
+    for cell, mid in served.items():
         info = model_info(engine, mid)
         if info is not None:
             cells[cell] = CellView(cell=cell, info=info, outputs=model_outputs(engine, mid))
     return Snapshot(ticker=ticker, version=version, closes=close_history(engine, ticker),
-                    status=data_status(engine, ticker), cells=cells)
+                    status=data_status(engine, ticker), cells=cells,
+                    comparison=latest_comparison(engine, ticker, served) if len(served) > 1 else None)
 
 
 class ReadCache:

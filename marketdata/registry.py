@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from .db import session_factory
 from .outputs import OUTPUT_NAMES
-from .tables import Champion, ChampionEvent, ModelOutput, ModelRecord
+from .tables import Champion, ChampionEvent, Comparison, ModelOutput, ModelRecord
 
 
 class RegistryError(ValueError):
@@ -249,3 +249,21 @@ def champion_events(engine: Engine, ticker: str, cell: str | None = None) -> lis
              "action": e.action, "actor": e.actor, "at": e.at}
             for e in events
         ]
+
+
+def save_comparison(engine: Engine, ticker: str, model_ids: dict[str, int], payload: dict,
+                    now: datetime | None = None) -> int:
+    """Store a cross-cell comparison of the models ``model_ids`` (cell -> id); returns its id."""
+    with session_factory(engine).begin() as session:
+        row = Comparison(ticker=ticker, model_ids=dict(model_ids), payload=_json_safe(payload), created_at=now or _now())
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def load_output(engine: Engine, model_id: int, name: str) -> dict | list | None:
+    """One precomputed output of a model, or None if it was not stored (models older than it)."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(ModelOutput.payload).where(ModelOutput.model_id == model_id, ModelOutput.name == name)
+        ).scalar_one_or_none()

@@ -115,6 +115,22 @@ class ChampionEvent(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class Comparison(Base):
+    """The served models of a ticker compared on their shared rolling origins (bootstrap, DM).
+
+    Written by training after every run, read by the Compare page; ``model_ids`` (cell -> id)
+    says which models it describes, so a page never shows a comparison of other models.
+    """
+
+    __tablename__ = "comparisons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticker: Mapped[str] = mapped_column(String(16), index=True)
+    model_ids: Mapped[dict] = mapped_column(JSON)
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Run(Base):
     """One pipeline run: nightly, manual (CLI or UI), bootstrap."""
 

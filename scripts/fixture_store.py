@@ -12,23 +12,27 @@ anywhere but this fixture.
 from __future__ import annotations
 
 import argparse
-import math
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sqlalchemy import Engine
 
 from marketdata.calendar import next_trading_days
 from marketdata.db import create_schema, make_engine, session_factory
 from marketdata.prices import data_fingerprint, load_prices
+from marketdata.registry import _json_safe
 from marketdata.sources.offline import OfflineSampleSource
-from marketdata.tables import Champion, ChampionEvent, ModelOutput, ModelRecord
+from marketdata.tables import Champion, ChampionEvent, Comparison, ModelOutput, ModelRecord
 from marketdata.updater import seed_prices
+from models.evaluation import forecast_payload
+from models.features import SplitSpec, prepare
+from models.report import compare_backtests, network_forecasts, rolling_report
+from models.rolling import RollingSpec, baseline_forecasts, daily_returns
 
 HORIZON = 5
 # cell -> (momentum weight, noise as a share of daily volatility, params, seconds)
+# (stand-in figures; the scoring of their forecasts is the product's own)
 _STAND_INS = {
     "simplernn": (0.05, 0.35, 2_977, 21.0),
     "lstm": (-0.02, 0.22, 11_617, 48.0),
@@ -36,168 +40,57 @@ _STAND_INS = {
 }
 
 
-def _wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return 0.0, 1.0
-    p = k / n
-    den = 1 + z * z / n
-    mid = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return mid - half, mid + half
+def _stand_in_returns(p, cell: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(N, H) predicted daily returns at the evaluation origins and (H,) after the data.
 
-
-def _acf(x: np.ndarray, lags: int = 20) -> list[float]:
-    x = x - x.mean()
-    den = float((x * x).sum())
-    return [float((x[k:] * x[:-k]).sum() / den) for k in range(1, lags + 1)]
-
-
-def _dm(e_model: np.ndarray, e_base: np.ndarray) -> tuple[float, float]:
-    d = e_model**2 - e_base**2
-    stat = float(d.mean() / math.sqrt(d.var(ddof=1) / len(d)))
-    return stat, float(2 * (1 - stats.norm.cdf(abs(stat))))
-
-
-def _score(actual, pred, prev, horizon_errors, cell_like: bool) -> dict:
-    """One ScoreRow; ``horizon_errors`` is [(errors, actuals)] for h = 1..H."""
-    err = actual - pred
-    row = {
-        "rmse": float(np.sqrt(np.mean(err**2))),
-        "mae": float(np.mean(np.abs(err))),
-        "mape": float(np.mean(np.abs(err / actual)) * 100),
-        "per_horizon_rmse": [float(np.sqrt(np.mean(e**2))) for e, _ in horizon_errors],
-        "per_horizon_mae": [float(np.mean(np.abs(e))) for e, _ in horizon_errors],
-        "per_horizon_mape": [float(np.mean(np.abs(e / a)) * 100) for e, a in horizon_errors],
-    }
-    moved = np.sign(actual - prev)
-    called = np.sign(pred - prev)
-    mask = moved != 0
-    if cell_like or np.any(called[mask] != 0):
-        k = int((moved[mask] == called[mask]).sum())
-        n = int(mask.sum())
-    else:  # persistence never calls a direction: right on no day
-        k, n = 0, int(mask.sum())
-    lo, hi = _wilson(k, n)
-    row.update(directional_accuracy=k / n if n else 0.0, directional_low=lo, directional_high=hi)
-    return row
+    Persistence nudged by a damped 5-day momentum term plus noise: uses only rows
+    before each origin, like a real forecaster would.
+    """
+    rng = np.random.default_rng(seed)
+    mom_w, noise, _, _ = _STAND_INS[cell]
+    r = daily_returns(p)
+    mu, vol = float(r[: p.val_start].mean()), float(r[: p.val_start].std())
+    mom = pd.Series(r).rolling(5).mean().to_numpy()  # mom[t-1]: mean of rows t-5..t-1
+    origins = np.arange(p.test_start, p.n + 1)
+    one = mu + mom_w * np.nan_to_num(mom[origins - 1]) + rng.normal(0, noise * vol, len(origins))
+    damp = 0.5 ** np.arange(p.horizon)  # momentum fades over the horizon
+    paths = mu + (one - mu)[:, None] * damp[None, :]
+    return paths[:-1], paths[-1]
 
 
 def build_payloads(prices: pd.DataFrame, cell: str, seed: int, now: datetime, epochs: int = 12) -> dict:
-    """Every output payload of one stand-in model, plus the record's fields."""
+    """Every output payload of one stand-in model, plus the record's fields.
+
+    The figures go through the product's own scoring (``models.report``: rolling
+    origins, baselines, intervals, bootstrap) so the pages read exactly what training stores.
+    """
     rng = np.random.default_rng(seed)
-    closes = prices["close"].to_numpy(float)
-    dates = prices.index
-    n = len(closes)
-    ret = np.r_[0.0, closes[1:] / closes[:-1] - 1]
-    test_i = int(n * 0.85)
-    val_i = int(test_i * 0.9)
-    train_i = 20  # the first target with a full 20-day window behind it
-    mu = float(ret[1:val_i].mean())
-    vol = float(ret[1:val_i].std())
-    mom_w, noise, params, seconds = _STAND_INS[cell]
-
-    # one-step predicted return for every day t from data up to t-1
-    mom = pd.Series(ret).rolling(5).mean().shift(1).fillna(0).to_numpy()
-    pred_ret = mu + mom_w * mom + rng.normal(0, noise * vol, n)
-    pred = np.r_[closes[0], closes[:-1] * (1 + pred_ret[1:])]
-    prev = np.r_[closes[0], closes[:-1]]
-
-    # split-conformal quantiles of relative error on the validation period
-    val_rel = np.abs(closes[val_i:test_i] - pred[val_i:test_i]) / prev[val_i:test_i]
-    q80, q95 = np.quantile(val_rel, 0.8), np.quantile(val_rel, 0.95)
-
-    sl = slice(test_i, n)
-    actual, p, base = closes[sl], pred[sl], prev[sl]
-    predictions = {
-        "dates": [d.date().isoformat() for d in dates[sl]],
-        "actual": actual.round(4).tolist(),
-        "predicted": p.round(4).tolist(),
-        "residual": (actual - p).round(4).tolist(),
-        "persistence": base.round(4).tolist(),
-        "lower80": (p - q80 * base).round(4).tolist(),
-        "upper80": (p + q80 * base).round(4).tolist(),
-        "lower95": (p - q95 * base).round(4).tolist(),
-        "upper95": (p + q95 * base).round(4).tolist(),
-        "split": {
-            "train_start": dates[train_i].date().isoformat(),
-            "val_start": dates[val_i].date().isoformat(),
-            "test_start": dates[test_i].date().isoformat(),
-            "test_end": dates[-1].date().isoformat(),
-        },
-    }
-
-    last_close = float(closes[-1])
-    h = np.arange(1, HORIZON + 1)
-    f_ret = mu + mom_w * float(mom[-1])
-    f_pred = last_close * (1 + f_ret) ** h
-    forecast = {
-        "last_date": dates[-1].date().isoformat(),
-        "last_close": round(last_close, 4),
-        "dates": [d.isoformat() for d in next_trading_days(dates[-1].date(), HORIZON)],
-        "predicted": f_pred.round(4).tolist(),
-        "lower80": (f_pred - q80 * last_close * np.sqrt(h)).round(4).tolist(),
-        "upper80": (f_pred + q80 * last_close * np.sqrt(h)).round(4).tolist(),
-        "lower95": (f_pred - q95 * last_close * np.sqrt(h)).round(4).tolist(),
-        "upper95": (f_pred + q95 * last_close * np.sqrt(h)).round(4).tolist(),
-    }
+    _, _, params, seconds = _STAND_INS[cell]
+    p = prepare(prices, 3, HORIZON, SplitSpec())
+    spec = RollingSpec()
+    returns, next_returns = _stand_in_returns(p, cell, seed)
+    fc = network_forecasts(p, baseline_forecasts(p, spec), cell, returns)
+    rep = rolling_report(p, fc, cell, spec, param_count=params, train_seconds=seconds,
+                         refits=spec.blocks(p.test_start, p.n)[1:])
+    future = [d.isoformat() for d in next_trading_days(p.dates[-1].date(), HORIZON)]
+    live = rep.forecast_halfwidths
+    forecast = forecast_payload(p, next_returns, live[0.80], live[0.95], future)
 
     ep = np.arange(1, epochs + 1)
     loss = 0.9 * np.exp(-ep / 3) + 0.35 + rng.normal(0, 0.01, epochs)
     val_loss = 0.8 * np.exp(-ep / 4) + 0.42 + rng.normal(0, 0.015, epochs) + 0.004 * ep
     loss_curve = {"epoch": ep.tolist(), "loss": loss.round(5).tolist(), "val_loss": val_loss.round(5).tolist()}
-
-    def h_errors(step_ret: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        errs = []
-        for hh in range(1, HORIZON + 1):
-            idx = np.arange(test_i + hh - 1, n)
-            origin = idx - hh  # forecast made with the close of day `origin`
-            errs.append((closes[idx] - closes[origin] * (1 + step_ret[origin + 1]) ** hh, closes[idx]))
-        return errs
-
-    zero = np.zeros(n)
-    drift_ret = np.full(n, mu)
-    drift_pred = prev * (1 + mu)
-    rows = {
-        cell: _score(actual, p, base, h_errors(pred_ret), True),
-        "persistence": _score(actual, base, base, h_errors(zero), False),
-        "drift": _score(actual, drift_pred[sl], base, h_errors(drift_ret), True),
-    }
-    pers_rmse = rows["persistence"]["rmse"]
-    for key, row in rows.items():
-        row["rmse_ratio"] = row["rmse"] / pers_rmse
-        row["param_count"] = params if key == cell else None
-        row["train_seconds"] = seconds if key == cell else None
-        row["coverage80"] = row["coverage95"] = None
-        row["dm_stat"] = row["dm_pvalue"] = None
-    e_model, e_pers = actual - p, actual - base
-    rows[cell]["coverage80"] = float(np.mean(np.abs(e_model) <= q80 * base))
-    rows[cell]["coverage95"] = float(np.mean(np.abs(e_model) <= q95 * base))
-    rows[cell]["dm_stat"], rows[cell]["dm_pvalue"] = _dm(e_model, e_pers)
-    rows["drift"]["dm_stat"], rows["drift"]["dm_pvalue"] = _dm(actual - drift_pred[sl], e_pers)
-    metrics = {"cell": cell, "horizon": HORIZON, "test_days": int(n - test_i), "rows": rows}
-
-    resid = e_model
-    acf = _acf(resid)
-    m = len(resid)
-    q = m * (m + 2) * sum(a * a / (m - k) for k, a in enumerate(acf, start=1))
-    diagnostics = {
-        "acf": acf,
-        "acf_bound": 1.96 / math.sqrt(m),
-        "ljung_box_stat": float(q),
-        "ljung_box_pvalue": float(1 - stats.chi2.cdf(q, 20)),
-        "mean_bias": float(resid.mean()),
-        "dm_stat": rows[cell]["dm_stat"],
-        "dm_pvalue": rows[cell]["dm_pvalue"],
-    }
+    dates = p.dates
     return {
-        "outputs": {"predictions": predictions, "forecast": forecast, "loss_curve": loss_curve,
-                    "metrics": metrics, "residual_diagnostics": diagnostics},
+        "outputs": {"predictions": rep.predictions, "forecast": forecast, "loss_curve": loss_curve,
+                    "metrics": rep.metrics, "residual_diagnostics": rep.residual_diagnostics,
+                    "backtest": rep.backtest},
         "record": dict(
-            hyperparams={"window": 20, "units": 32, "layers": 2, "epochs": epochs, "batch_size": 32,
-                         "learning_rate": 1e-3, "fixture": True},
-            seed=seed, data_start=dates[0].date(), data_end=dates[-1].date(),
-            val_start=dates[val_i].date(), test_start=dates[test_i].date(),
-            metrics=metrics, train_seconds=seconds, param_count=params,
+            hyperparams={"window": 3, "units": [16, 8], "epochs": epochs, "batch_size": 256,
+                         "learning_rate": 3e-3, "fixture": True},
+            seed=seed, data_start=prices.index[0].date(), data_end=prices.index[-1].date(),
+            val_start=dates[p.val_start].date(), test_start=dates[p.test_start].date(),
+            metrics=_json_safe(rep.metrics), train_seconds=seconds, param_count=params,
         ),
     }
 
@@ -212,6 +105,7 @@ def write_fixture_models(engine: Engine, ticker: str = "AAPL", now: datetime | N
     fingerprint = data_fingerprint(prices)
     ids: list[int] = []
     plan = [(c, 1, "train") for c in cells] + ([("gru", 2, "finetune")] if "gru" in cells else [])
+    backtests: dict[str, dict] = {}
     with session_factory(engine).begin() as session:
         parent = {}
         for i, (cell, version, kind) in enumerate(plan):
@@ -224,7 +118,8 @@ def write_fixture_models(engine: Engine, ticker: str = "AAPL", now: datetime | N
             parent[cell] = rec.id
             ids.append(rec.id)
             for name, payload in built["outputs"].items():
-                session.add(ModelOutput(model_id=rec.id, name=name, payload=payload))
+                session.add(ModelOutput(model_id=rec.id, name=name, payload=_json_safe(payload)))
+            backtests[cell] = built["outputs"]["backtest"]
             champ = session.get(Champion, (ticker, cell))
             previous = champ.model_id if champ else None
             if champ:
@@ -233,6 +128,9 @@ def write_fixture_models(engine: Engine, ticker: str = "AAPL", now: datetime | N
                 session.add(Champion(ticker=ticker, cell=cell, model_id=rec.id, promoted_at=now))
             session.add(ChampionEvent(ticker=ticker, cell=cell, model_id=rec.id, previous_model_id=previous,
                                       action="promote", actor="fixture", at=now))
+        comparison = compare_backtests(backtests)
+        if comparison is not None:
+            session.add(Comparison(ticker=ticker, model_ids=dict(parent), payload=_json_safe(comparison), created_at=now))
     return ids
 
 

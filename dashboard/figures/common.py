@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from marketdata.outputs import CELL_LABELS
+from marketdata.outputs import BASELINE_LABELS, CELL_LABELS
 
 COLORS = {
     "actual": "#2c3e50",
@@ -12,13 +12,16 @@ COLORS = {
     "gru": "#18bc9c",
     "persistence": "#7f8c8d",
     "drift": "#95a5a6",
+    "ridge": "#2980b9",
 }
-PERIOD_FILL = {"train": "rgba(52,152,219,0.07)", "validation": "rgba(243,156,18,0.12)", "test": "rgba(231,76,60,0.07)"}
+PERIOD_TEXT = {"promotion": "promotion window", "test": "reported origins"}  # with a rolling evaluation
+PERIOD_FILL = {"train": "rgba(52,152,219,0.07)", "validation": "rgba(243,156,18,0.12)",
+               "promotion": "rgba(155,89,182,0.10)", "test": "rgba(231,76,60,0.07)"}
 
 
 def label(key: str) -> str:
     """Display name of a cell or baseline key."""
-    return CELL_LABELS.get(key, key.capitalize())
+    return CELL_LABELS.get(key) or BASELINE_LABELS.get(key) or key.capitalize()
 
 
 def base_layout(fig: go.Figure, title: str | None = None, height: int = 380) -> go.Figure:
@@ -40,15 +43,18 @@ def add_split_shading(fig: go.Figure, split: dict, end: str | None = None, label
     ``split`` is the ``SplitDates`` of a predictions payload; ``end`` extends the
     test shading (e.g. to the last forecast day).
     """
+    report = split.get("report_start")  # rolling evaluation: promotion window, then reported origins
     periods = [
         ("train", split["train_start"], split["val_start"]),
         ("validation", split["val_start"], split["test_start"]),
-        ("test", split["test_start"], end or split["test_end"]),
+        *([("promotion", split["test_start"], report)] if report else []),
+        ("test", report or split["test_start"], end or split["test_end"]),
     ]
     for name, x0, x1 in periods:
         fig.add_vrect(
             x0=x0, x1=x1, fillcolor=PERIOD_FILL[name], line_width=0, layer="below",
-            annotation_text=name if label_periods else None, annotation_position="top left",
+            annotation_text=(PERIOD_TEXT.get(name, name) if report else name) if label_periods else None,
+            annotation_position="top left",
             annotation_font=dict(size=11, color="#7b8a8b"),
         )
     fig.add_vline(x=split["test_start"], line=dict(color="#e74c3c", width=1.5, dash="dash"))

@@ -1,4 +1,4 @@
-"""Comparison of the three cell types and the two baselines."""
+"""Comparison of the three cell types and the baselines on rolling origins, with the noise of every difference."""
 from __future__ import annotations
 
 import pandas as pd
@@ -8,37 +8,159 @@ from marketdata.outputs import BASELINES
 
 from .common import COLORS, base_layout, label
 
-TABLE_COLUMNS = ["model", "RMSE $", "MAE $", "MAPE %", "RMSE / persistence", "direction right",
-                 "direction 95% CI", "80% coverage", "95% coverage", "parameters", "train s"]
+TABLE_COLUMNS = ["model", "origins", "RMSE $", "RMSE / persistence", "95% interval", "R2 vs 0 (%)",
+                 "R2 vs mean (%)", "MASE", "DM p vs persistence", "80% coverage", "95% coverage", "parameters", "train s"]
+DIRECTION_COLUMNS = ["forecaster", "right on", "95% interval", "says up on", "Pesaran-Timmermann p"]
+INTERVAL_COLUMNS = ["band", "level", "coverage by horizon (%)", "mean width (% of price)", "Winkler score (% of price)"]
+PAIR_COLUMNS = ["pair", "difference in RMSE ratio", "95% interval", "DM p", "verdict", "verdict by horizon h=1..H"]
+MEASURES = {"rmse_ratio": "RMSE / persistence", "rmse": "RMSE ($)", "mae": "MAE ($)", "mape": "MAPE (%)",
+            "mase": "MASE", "r2_mean": "R2 vs mean return (%)"}
 
 
 def _r(v, nd=3):
     return None if v is None else round(float(v), nd)
 
 
-def metrics_frame(metrics_by_cell: dict[str, dict]) -> pd.DataFrame:
-    """One row per network plus persistence and drift (baselines taken from the first model's table)."""
-    rows = []
+def _at(row: dict, key: str, h: int):
+    vals = row.get(f"per_horizon_{key}") or []
+    if h < len(vals):
+        return vals[h]
+    return row.get(key) if h == 0 else None  # models stored before rolling evaluation: one-day scalars only
+
+
+def _pct(v, nd=2):
+    return None if v is None else round(100 * float(v), nd)
+
+
+def _ci(lo, hi, nd=4) -> str:
+    return "" if lo is None or hi is None else f"[{lo:.{nd}f}, {hi:.{nd}f}]"
+
+
+def _entries(metrics_by_cell: dict[str, dict]) -> list[tuple[str, dict]]:
+    """(key, ScoreRow) for every network, then the baselines of the first model (same origins as it)."""
     baseline_src = next(iter(metrics_by_cell.values()), None)
     entries = [(cell, m["rows"][cell]) for cell, m in metrics_by_cell.items() if cell in m["rows"]]
     if baseline_src:
         entries += [(b, baseline_src["rows"][b]) for b in BASELINES if b in baseline_src["rows"]]
-    for key, row in entries:
+    return entries
+
+
+def metrics_frame(metrics_by_cell: dict[str, dict], h: int = 0) -> pd.DataFrame:
+    """One row per network plus the baselines, at horizon ``h + 1``, rolling-origin figures."""
+    rows = []
+    for key, row in _entries(metrics_by_cell):
+        origins = _at(row, "origins", h)
         rows.append({
             "model": label(key) + (" (baseline)" if key in BASELINES else ""),
-            "RMSE $": _r(row.get("rmse")),
-            "MAE $": _r(row.get("mae")),
-            "MAPE %": _r(row.get("mape")),
-            "RMSE / persistence": _r(row.get("rmse_ratio")),
-            "direction right": _r(row.get("directional_accuracy")),
-            "direction 95% CI": (f"{max(0.0, row['directional_low']):.2f}-{min(1.0, row['directional_high']):.2f}"
-                                 if row.get("directional_low") is not None else ""),
-            "80% coverage": _r(row.get("coverage80")),
-            "95% coverage": _r(row.get("coverage95")),
+            "origins": origins,
+            "RMSE $": _r(_at(row, "rmse", h)),
+            "RMSE / persistence": _r(_at(row, "rmse_ratio", h), 4),
+            "95% interval": "" if key == "persistence" else _ci(_at(row, "rmse_ratio_low", h), _at(row, "rmse_ratio_high", h)),
+            "R2 vs 0 (%)": _pct(_at(row, "r2_zero", h)),
+            "R2 vs mean (%)": _pct(_at(row, "r2_mean", h)),
+            "MASE": _r(_at(row, "mase", h)),
+            "DM p vs persistence": _r(_at(row, "dm_pvalue", h)),
+            "80% coverage": _r(row.get("coverage80")) if h == 0 else None,
+            "95% coverage": _r(row.get("coverage95")) if h == 0 else None,
             "parameters": row.get("param_count"),
             "train s": _r(row.get("train_seconds"), 1),
         })
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+def direction_frame(metrics_by_cell: dict[str, dict]) -> tuple[pd.DataFrame, str]:
+    """Next-day direction of each network, ridge, drift and always-up; plus the base-rate sentence."""
+    rows, first = [], None
+    for cell, m in metrics_by_cell.items():
+        d = m.get("direction")
+        if not d:
+            continue
+        first = first or d
+        rows.append(_direction_row(label(cell), d["rows"].get(cell)))
+    if first:
+        for key in ("ridge", "drift", "always_up"):
+            rows.append(_direction_row(label(key) + " (baseline)", first["rows"].get(key)))
+    if not first:
+        return pd.DataFrame(columns=DIRECTION_COLUMNS), ""
+    words = (f"{first['up_share'] * 100:.1f}% of the {first['days']} reported days closed up, so always saying "
+             f"\"up\" is right on {first['rows']['always_up']['hit_rate'] * 100:.1f}% of them: a hit rate means "
+             "something only above that, and the Pesaran-Timmermann test asks whether the calls beat chance "
+             "given how often each forecaster says up (p < 0.05: they do).")
+    return pd.DataFrame([r for r in rows if r], columns=DIRECTION_COLUMNS), words
+
+
+def _direction_row(name: str, d: dict | None) -> dict | None:
+    if not d:
+        return None
+    return {"forecaster": name, "right on": f"{d['hit_rate'] * 100:.1f}% ({d['hits']}/{d['days']})",
+            "95% interval": f"[{d['low'] * 100:.1f}%, {d['high'] * 100:.1f}%]",
+            "says up on": f"{d['up_calls'] * 100:.0f}% of days",
+            "Pesaran-Timmermann p": "no test (never changes its call)" if d.get("pt_pvalue") is None
+            else round(d["pt_pvalue"], 3)}
+
+
+def interval_frame(metrics_by_cell: dict[str, dict]) -> pd.DataFrame:
+    """Coverage per horizon, mean width and Winkler score of each network's bands, ridge's and the random-walk band."""
+    rows, first = [], None
+    order = [(c, m) for c, m in metrics_by_cell.items() if m.get("intervals")]
+    for cell, m in order:
+        first = first or m
+        rows += _interval_rows(label(cell), m["intervals"].get(cell))
+    if first:
+        for key in ("ridge", "random_walk_band"):
+            rows += _interval_rows(label(key), first["intervals"].get(key))
+    return pd.DataFrame(rows, columns=INTERVAL_COLUMNS)
+
+
+def _interval_rows(name: str, iv: dict | None) -> list[dict]:
+    if not iv:
+        return []
+    out = []
+    for tag in ("80", "95"):
+        cov = iv.get(f"coverage{tag}") or []
+        out.append({"band": name, "level": f"{tag}%",
+                    "coverage by horizon (%)": " / ".join("-" if c is None else f"{c * 100:.1f}" for c in cov),
+                    "mean width (% of price)": " / ".join("-" if w is None else f"{w:.2f}" for w in iv.get(f"width{tag}") or []),
+                    "Winkler score (% of price)": " / ".join("-" if w is None else f"{w:.2f}" for w in iv.get(f"winkler{tag}") or [])})
+    return out
+
+
+def pairs_frame(comparison: dict | None) -> pd.DataFrame:
+    """Each pair of served networks (and the ridge baseline) at h = 1, with the verdict at every horizon."""
+    rows = []
+    for p in (comparison or {}).get("pairs", []):
+        rows.append({
+            "pair": f"{label(p['a'])} vs {label(p['b'])}",
+            "difference in RMSE ratio": _r((p.get("difference") or [None])[0], 4),
+            "95% interval": _ci(p["low"][0], p["high"][0]),
+            "DM p": _r((p.get("dm_pvalue") or [None])[0]),
+            "verdict": _verdict_words(p["verdict"][0], p),
+            "verdict by horizon h=1..H": " / ".join("=" if v == "indistinguishable" else label(v.split()[0]) for v in p["verdict"]),
+        })
+    return pd.DataFrame(rows, columns=PAIR_COLUMNS)
+
+
+def _verdict_words(v: str, p: dict) -> str:
+    if v == "indistinguishable":
+        return "indistinguishable"
+    return f"{label(v.split()[0])} better"
+
+
+def verdict_sentence(comparison: dict | None, metrics_by_cell: dict[str, dict]) -> str:
+    """The one thing to take away: which differences are real at one day ahead."""
+    if not comparison:
+        return ("No cross-model comparison is stored for the models served now (it is computed after every "
+                "training run); each row below still carries its own 95% interval against persistence.")
+    pairs = comparison.get("pairs", [])
+    real = [p for p in pairs if p["verdict"][0] != "indistinguishable"]
+    head = (f"Over {comparison['origins']} shared rolling origins ({comparison['first_origin']} to "
+            f"{comparison['last_origin']}), ")
+    if not real:
+        return head + ("every pair of models here is indistinguishable at one day ahead: the 95% bootstrap "
+                       "interval of each difference covers zero, so the table below is not a ranking.")
+    said = "; ".join(f"{label(p['verdict'][0].split()[0])} is better than "
+                     f"{label(p['b'] if p['verdict'][0].startswith(p['a']) else p['a'])}" for p in real)
+    return head + f"only these differences are larger than their noise at one day ahead: {said}. The rest are indistinguishable."
 
 
 def overlay_figure(predictions_by_cell: dict[str, dict], last_days: int | None = None) -> go.Figure:
@@ -52,7 +174,7 @@ def overlay_figure(predictions_by_cell: dict[str, dict], last_days: int | None =
         fig.add_trace(go.Scatter(x=p["dates"][sl], y=p["predicted"][sl], mode="lines", name=label(cell),
                                  line=dict(color=COLORS.get(cell), width=1.2)))
     fig.update_yaxes(title="adjusted close ($)")
-    return base_layout(fig, "Test-period one-step predictions vs actual", height=420)
+    return base_layout(fig, "One-step rolling-origin predictions vs actual (reported origins)", height=420)
 
 
 def loss_figure(loss_by_cell: dict[str, dict]) -> go.Figure:
@@ -71,19 +193,24 @@ def loss_figure(loss_by_cell: dict[str, dict]) -> go.Figure:
     return fig
 
 
-def horizon_figure(metrics_by_cell: dict[str, dict], measure: str = "rmse") -> go.Figure:
-    """Error by forecast step h = 1..H for networks and baselines."""
+def horizon_figure(metrics_by_cell: dict[str, dict], measure: str = "rmse_ratio") -> go.Figure:
+    """A figure by forecast step h = 1..H for networks and baselines; RMSE ratios carry their 95% intervals."""
     fig = go.Figure()
     key = f"per_horizon_{measure}"
-    baseline_src = next(iter(metrics_by_cell.values()))
-    series = [(c, m["rows"][c]) for c, m in metrics_by_cell.items() if c in m["rows"]]
-    series += [(b, baseline_src["rows"][b]) for b in BASELINES if b in baseline_src["rows"]]
-    for name, row in series:
-        vals = row.get(key) or []
+    for name, row in _entries(metrics_by_cell):
+        vals = list(row.get(key) or [])
+        if measure == "r2_mean":
+            vals = [None if v is None else 100 * v for v in vals]
+        err = None
+        lo, hi = row.get(f"{key}_low"), row.get(f"{key}_high")
+        if measure == "rmse_ratio" and lo and hi and name != "persistence":
+            err = dict(type="data", symmetric=False, array=[h - v for h, v in zip(hi, vals)],
+                       arrayminus=[v - l for v, l in zip(vals, lo)], thickness=1)
         fig.add_trace(go.Scatter(x=list(range(1, len(vals) + 1)), y=vals, mode="lines+markers", name=label(name),
+                                 error_y=err,
                                  line=dict(color=COLORS.get(name), dash="dash" if name in BASELINES else "solid")))
     fig.update_xaxes(title="steps ahead (trading days)", dtick=1)
-    fig.update_yaxes(title=f"{measure.upper()}" + (" (%)" if measure == "mape" else " ($)"))
-    fig = base_layout(fig, "Error by horizon step")
+    fig.update_yaxes(title=MEASURES.get(measure, measure))
+    fig = base_layout(fig, "By horizon step, rolling origins" + (" (bars: 95% bootstrap intervals)" if measure == "rmse_ratio" else ""))
     fig.update_layout(hovermode="closest")
     return fig

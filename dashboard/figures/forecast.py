@@ -36,7 +36,7 @@ def forecast_figure(closes: pd.Series, predictions: dict, forecast: dict, cell: 
     fig.add_trace(go.Scatter(x=_days(closes.index), y=closes.values, mode="lines", name="actual close",
                              line=dict(color=COLORS["actual"], width=1.4), hovertemplate="%{y:.2f}"))
     fig.add_trace(go.Scatter(x=predictions["dates"], y=predictions["predicted"], mode="lines",
-                             name=f"{label(cell)} one-step prediction (test)",
+                             name=f"{label(cell)} one-step prediction (rolling origins)",
                              line=dict(color=COLORS.get(cell, "#18bc9c"), width=1.2), hovertemplate="%{y:.2f}"))
     # The forecast starts from the last close so the line joins the history.
     fx = [forecast["last_date"], *forecast["dates"]]
@@ -99,15 +99,28 @@ def forecast_table(forecast: dict, cell: str, model_version: int | None = None) 
 
 
 def rmse_in_words(metrics: dict, cell: str) -> str:
-    """RMSE against persistence in a sentence an analyst can repeat."""
+    """RMSE against persistence in a sentence an analyst can repeat, with how sure it is."""
     rows = metrics["rows"]
     own, base = rows[cell]["rmse"], rows["persistence"]["rmse"]
     ratio = own / base if base else float("nan")
+    lo, hi = rows[cell].get("rmse_ratio_low"), rows[cell].get("rmse_ratio_high")
+    ev = metrics.get("evaluation")
+    where = (f"Over {metrics['test_days']} rolling forecast origins ({ev['report_start']} to {ev['report_end']}, "
+             f"model refit every {ev['refit_every']} trading days)" if ev else f"On the {metrics['test_days']} test days")
+    if lo is not None and hi is not None:
+        if lo <= 1.0 <= hi:
+            return (f"{where} the {label(cell)}'s typical one-day error (RMSE ${own:.2f}) was indistinguishable from "
+                    f"simply repeating yesterday's close (${base:.2f}): the ratio {ratio:.4f} has a 95% interval "
+                    f"[{lo:.4f}, {hi:.4f}] that covers 1.")
+        # the interval excludes 1: its side says which way, the point ratio how much
+        verdict = f"{abs(1 - ratio) * 100:.1f}% smaller than" if hi < 1.0 else f"{abs(ratio - 1) * 100:.1f}% larger than"
+        return (f"{where} the {label(cell)}'s typical one-day error (RMSE ${own:.2f}) was {verdict} simply "
+                f"repeating yesterday's close (${base:.2f}); 95% interval of the ratio [{lo:.4f}, {hi:.4f}].")
     if ratio < 0.995:
         verdict = f"{(1 - ratio) * 100:.1f}% smaller than"
     elif ratio > 1.005:
         verdict = f"{(ratio - 1) * 100:.1f}% larger than"
     else:
         verdict = "about the same as"
-    return (f"On the {metrics['test_days']} test days the {label(cell)}'s typical one-day error "
+    return (f"{where} the {label(cell)}'s typical one-day error "
             f"(RMSE ${own:.2f}) was {verdict} simply repeating yesterday's close (${base:.2f}).")

@@ -1,4 +1,5 @@
-"""Residual diagnostics: over time, histogram with a normal curve, ACF, Q-Q, rolling bias.
+"""Residual diagnostics on relative one-day errors (actual/predicted - 1, in %) over the reported
+rolling origins: over time, histogram with a normal curve, ACF, Q-Q, rolling bias; the tests in words.
 
 Normal quantiles come from ``statistics.NormalDist`` so the web process needs no scipy.
 """
@@ -14,18 +15,24 @@ import plotly.graph_objects as go
 from .common import COLORS, base_layout, label
 
 
+def relative_residuals(predictions: dict) -> list[float]:
+    """Relative one-day residuals in percent ((actual - predicted) / previous close); dollars for old payloads."""
+    rel = predictions.get("relative_residual")
+    return [100 * v for v in rel] if rel is not None else list(predictions["residual"])
+
+
 def residuals_over_time(predictions: dict, cell: str) -> go.Figure:
-    """Residual (actual - predicted) per test day, with the train/test split line at its start."""
-    fig = go.Figure(go.Scatter(x=predictions["dates"], y=predictions["residual"], mode="lines",
+    """Relative residual per reported day, with the train/test split line at the evaluation start."""
+    fig = go.Figure(go.Scatter(x=predictions["dates"], y=relative_residuals(predictions), mode="lines",
                                name=f"{label(cell)} residual", line=dict(color=COLORS.get(cell), width=1)))
     fig.add_hline(y=0, line=dict(color="#7b8a8b", width=1))
     split = predictions["split"]
     fig.add_vline(x=split["test_start"], line=dict(color="#e74c3c", dash="dash"))
     fig.add_annotation(x=split["test_start"], y=1, yref="paper", xanchor="left", showarrow=False,
-                       text=f"train/test split {split['test_start']} (residuals are test-period only)",
+                       text=f"train/test split {split['test_start']} (reported from {split.get('report_start', split['test_start'])})",
                        font=dict(size=11, color="#e74c3c"))
-    fig.update_yaxes(title="actual - predicted ($)")
-    return base_layout(fig, "Residuals over the test period")
+    fig.update_yaxes(title="(actual - predicted) / previous close (%)")
+    return base_layout(fig, "Relative residuals over the reported rolling origins")
 
 
 def residual_histogram(residuals: list[float], bins: int = 40) -> go.Figure:
@@ -40,7 +47,7 @@ def residual_histogram(residuals: list[float], bins: int = 40) -> go.Figure:
     nd = NormalDist(mu, sd or 1.0)
     fig.add_trace(go.Scatter(x=xs, y=[nd.pdf(x) * len(r) * width for x in xs], mode="lines",
                              name=f"normal (mean {mu:.2f}, sd {sd:.2f})", line=dict(color="#e74c3c")))
-    fig.update_xaxes(title="residual ($)")
+    fig.update_xaxes(title="relative residual (%)")
     fig.update_yaxes(title="days")
     fig = base_layout(fig, "Distribution of residuals")
     fig.update_layout(hovermode="closest", bargap=0)
@@ -80,22 +87,49 @@ def qq_figure(residuals: list[float]) -> go.Figure:
 
 def rolling_bias_figure(predictions: dict, window: int = 20) -> go.Figure:
     """Rolling mean residual: above zero the model under-predicts, below it over-predicts."""
-    s = pd.Series(predictions["residual"], index=pd.to_datetime(predictions["dates"]))
+    s = pd.Series(relative_residuals(predictions), index=pd.to_datetime(predictions["dates"]))
     roll = s.rolling(window, min_periods=max(2, window // 2)).mean()
     fig = go.Figure(go.Scatter(x=roll.index, y=roll.values, mode="lines", name=f"{window}-day mean residual",
                                line=dict(color="#8e44ad")))
     fig.add_hline(y=0, line=dict(color="#7b8a8b"))
-    fig.update_yaxes(title="mean residual ($)")
+    fig.update_yaxes(title="mean relative residual (%)")
     return base_layout(fig, f"Rolling bias ({window} trading days)")
 
 
+def _p(v) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
 def ljung_box_sentence(diag: dict) -> str:
-    p = diag["ljung_box_pvalue"]
+    """What Ljung-Box on the relative residuals says, read together with ARCH-LM and persistence's own errors."""
+    p, arch = _p(diag.get("ljung_box_pvalue")), _p(diag.get("arch_lm_pvalue"))
+    pers = _p((diag.get("persistence") or {}).get("ljung_box_pvalue"))
+    ref = f" (Persistence's errors, the returns themselves: p = {pers:.3f}.)" if pers is not None else ""
+    if p is None:
+        return "Ljung-Box: too few days to test."
+    if p >= 0.05:
+        return (f"Ljung-Box (20 lags) on the relative residuals: p = {p:.3f}, so we cannot tell them from white "
+                "noise: no linear day-to-day pattern is left that the model should have caught." + ref)
+    if arch is None:  # a model stored before rolling evaluation: no ARCH-LM to tell the two causes apart
+        return (f"Ljung-Box (20 lags): p = {p:.3f}, so the residuals are not white noise at the 5% level; no "
+                "ARCH-LM test is stored for this model, and changing variance alone can make Ljung-Box reject." + ref)
+    if arch < 0.05:
+        return (f"Ljung-Box (20 lags) on the relative residuals: p = {p:.3f}, so they are not white noise at the 5% "
+                f"level; but their variance clusters (ARCH-LM p = {arch:.3f}), and changing variance alone makes "
+                "Ljung-Box reject, so this is not by itself a pattern the model missed." + ref)
+    return (f"Ljung-Box (20 lags) on the relative residuals: p = {p:.3f}, so they are not white noise at the 5% "
+            "level and their variance is steady: some day-to-day pattern in returns is left that a model could "
+            "use." + ref)
+
+
+def arch_sentence(diag: dict) -> str:
+    p = _p(diag.get("arch_lm_pvalue"))
+    if p is None:
+        return "ARCH-LM: not computed for this model."
     if p < 0.05:
-        return (f"Ljung-Box (20 lags): p = {p:.3f}, so the residuals still carry day-to-day pattern "
-                "the model missed (they are not white noise at the 5% level).")
-    return (f"Ljung-Box (20 lags): p = {p:.3f}, so we cannot tell the residuals from white noise: "
-            "no day-to-day pattern left that the model should have caught.")
+        return (f"ARCH-LM (5 lags): p = {p:.3f}: calm and turbulent spells cluster, so a fixed-width band would be "
+                "too wide in calm weeks and too narrow in turbulent ones; the bands here scale with recent volatility.")
+    return (f"ARCH-LM (5 lags): p = {p:.3f}: no clear volatility clustering in these residuals over this window.")
 
 
 def dm_sentence(diag: dict, cell: str) -> str:
@@ -103,8 +137,8 @@ def dm_sentence(diag: dict, cell: str) -> str:
     if stat is None or p is None or (isinstance(p, float) and math.isnan(p)):
         return "Diebold-Mariano: not computed for this model."
     if p >= 0.05:
-        return (f"Diebold-Mariano vs persistence: p = {p:.3f}, so the {label(cell)}'s errors are not "
-                "distinguishable from just repeating yesterday's close.")
+        return (f"Diebold-Mariano vs persistence (one day ahead, rolling origins): p = {p:.3f}, so the "
+                f"{label(cell)}'s errors are not distinguishable from just repeating yesterday's close.")
     better = "smaller" if stat < 0 else "larger"
     return (f"Diebold-Mariano vs persistence: p = {p:.3f}; the {label(cell)}'s squared errors are "
             f"significantly {better} than repeating yesterday's close.")
@@ -114,4 +148,6 @@ def bias_sentence(diag: dict) -> str:
     b = diag["mean_bias"]
     side = "under-predicts" if b > 0 else "over-predicts"
     sign = "-" if b < 0 else "+"
-    return f"Mean residual {sign}${abs(b):.2f}: on average the model {side} the close by ${abs(b):.2f}."
+    pct = diag.get("mean_bias_pct")
+    rel = f" ({pct:+.3f}% of the previous close)" if pct is not None else ""
+    return f"Mean residual {sign}${abs(b):.2f}{rel}: on average the model {side} the close by ${abs(b):.2f}."

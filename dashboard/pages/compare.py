@@ -1,4 +1,4 @@
-"""Compare cell types: metric table with baselines, predictions overlaid, loss curves, error by horizon."""
+"""Compare cell types on rolling origins: figures with baselines and intervals, pairwise verdicts, direction, bands."""
 from __future__ import annotations
 
 import dash
@@ -8,12 +8,13 @@ from dash import Input, Output, State, callback, dash_table, html
 from dashboard import data, inputs
 from dashboard.components import graph, missing, refused_page, ticker_bar
 from dashboard.figures.common import empty_figure
-from dashboard.figures.compare import horizon_figure, loss_figure, metrics_frame, overlay_figure
+from dashboard.figures.compare import (
+    MEASURES, direction_frame, horizon_figure, interval_frame, loss_figure, metrics_frame, overlay_figure, pairs_frame,
+    verdict_sentence,
+)
 from marketdata.queries import Snapshot
 
 dash.register_page(__name__, path="/compare", name="Compare cell types", title="Compare - AAPL", order=2)
-
-MEASURES = ("rmse", "mae", "mape")
 
 
 def _collect(snap: Snapshot, name: str) -> dict:
@@ -21,16 +22,49 @@ def _collect(snap: Snapshot, name: str) -> dict:
 
 
 def compare_view(snap: Snapshot):
-    """(table rows, overlay, loss, horizon figures) for every served model."""
+    """(tables, texts, overlay, loss, horizon figures) for every served model."""
     def build():
         metrics = _collect(snap, "metrics")
         preds = _collect(snap, "predictions")
         losses = _collect(snap, "loss_curve")
-        table = metrics_frame(metrics) if metrics else None
-        return (table, data.plain(overlay_figure(preds)) if preds else None,
+        tables = None
+        if metrics:
+            direction, direction_words = direction_frame(metrics)
+            tables = {"metrics": metrics_frame(metrics), "pairs": pairs_frame(snap.comparison),
+                      "direction": direction, "intervals": interval_frame(metrics),
+                      "verdict": verdict_sentence(snap.comparison, metrics), "direction_words": direction_words,
+                      "method": method_sentence(metrics)}
+        return (tables, data.plain(overlay_figure(preds)) if preds else None,
                 data.plain(loss_figure(losses)) if losses else None,
                 data.plain(horizon_figure(metrics)) if metrics else None)
     return data.reads().memo(snap, "compare", build)
+
+
+def method_sentence(metrics: dict) -> str:
+    """How the figures were made, from the first model's evaluation block."""
+    ev = next((m.get("evaluation") for m in metrics.values() if m.get("evaluation")), None)
+    if not ev:
+        return "These models were stored before rolling-origin evaluation; retrain to get its figures."
+    origins = ev["origins"]
+    return (f"Rolling-origin evaluation: {origins[0]} forecast origins from {ev['report_start']} to {ev['report_end']} "
+            f"({origins[-1]} at h={len(origins)}), each forecast made only from data before its origin by a model "
+            f"refit (warm-started) every {ev['refit_every']} trading days. These origins come after the validation "
+            f"window (early stopping) and the promotion window ({ev['promotion_start']} to {ev['report_start']}), so no "
+            "figure here chose the model it describes. Baselines are scored on the very same origins. Intervals: "
+            f"95% stationary block bootstrap ({ev['bootstrap_reps']} resamples, mean block {ev['bootstrap_block']} days).")
+
+
+def _table(id_: str, frame, left: str):
+    return dash_table.DataTable(
+        id=id_,
+        columns=[{"name": c, "id": c} for c in frame.columns],
+        data=frame.to_dict("records"),
+        style_table={"overflowX": "auto"},
+        style_cell={"fontFamily": "inherit", "fontSize": 14, "padding": "4px 8px"},
+        style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1"},
+        style_cell_conditional=[{"if": {"column_id": left}, "textAlign": "left"}],
+        style_data_conditional=[{"if": {"filter_query": f'{{{left}}} contains "baseline"'}, "color": "#7b8a8b"}],
+    )
 
 
 def layout(ticker: str | None = None, **_query):
@@ -47,26 +81,33 @@ def page_body(snap: Snapshot):
     if not snap.has_models:
         return html.Div([html.H3("Compare cell types"),
                          missing("No trained models to compare yet.", "python -m jobs train", id_="compare-empty")])
-    table, overlay, loss, horizon = compare_view(snap)
+    tables, overlay, loss, horizon = compare_view(snap)
     missing_cells = [c for c in ("simplernn", "lstm", "gru") if c not in snap.cells]
     parts = [html.H3("Compare cell types")]
     if missing_cells:
         parts.append(missing(f"Not trained yet: {', '.join(missing_cells)}.", "python -m jobs train --cells " + ",".join(missing_cells)))
-    if table is not None:
+    if tables is not None:
         parts += [
-            html.P("Test-period figures; persistence (tomorrow = today) and drift are the baselines every "
-                   "network must beat. Click a column header to sort.", className="text-muted"),
-            dash_table.DataTable(
-                id="compare-table",
-                columns=[{"name": c, "id": c} for c in table.columns],
-                data=table.to_dict("records"),
-                sort_action="native",
-                style_table={"overflowX": "auto"},
-                style_cell={"fontFamily": "inherit", "fontSize": 14, "padding": "4px 8px"},
-                style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1"},
-                style_cell_conditional=[{"if": {"column_id": "model"}, "textAlign": "left"}],
-                style_data_conditional=[{"if": {"filter_query": '{model} contains "baseline"'}, "color": "#7b8a8b"}],
-            ),
+            dbc.Alert(tables["verdict"], id="compare-verdict", color="info"),
+            html.P(tables["method"], id="compare-method", className="text-muted"),
+            html.H5("One day ahead, networks and baselines"),
+            html.P("RMSE ratio below 1: smaller errors than repeating yesterday's close; its 95% interval says how "
+                   "sure that is. R2 in returns: against predicting no change (vs 0) and against the historical mean "
+                   "return (Campbell-Thompson, vs mean); above 0 is skill. MASE: mean absolute return error over the "
+                   "training period's typical daily move.", className="text-muted small"),
+            _table("compare-table", tables["metrics"], "model"),
+            html.H5("Differences between models", className="mt-3"),
+            _table("compare-pairs", tables["pairs"], "pair") if len(tables["pairs"]) else
+            html.P("No comparison of the models served now is stored yet.", className="text-muted"),
+            html.H5("Direction against its base rate", className="mt-3"),
+            html.P(tables["direction_words"], className="text-muted small"),
+            _table("compare-direction", tables["direction"], "forecaster"),
+            html.H5("Prediction intervals at every horizon", className="mt-3"),
+            html.P("Coverage should be near the level at every horizon (within 2 points is the goal); narrower bands "
+                   "and a lower Winkler score are better at equal coverage. The random-walk band is yesterday's close "
+                   "plus or minus z times the 20-day standard deviation of returns times sqrt(h).",
+                   className="text-muted small"),
+            _table("compare-intervals", tables["intervals"], "band"),
         ]
     if overlay is not None:
         parts.append(graph("compare-overlay", overlay))
@@ -75,8 +116,8 @@ def page_body(snap: Snapshot):
         row.append(dbc.Col(graph("compare-loss", loss), md=6))
     if horizon is not None:
         row.append(dbc.Col([
-            dbc.RadioItems(id="compare-measure", options=[{"label": m.upper(), "value": m} for m in MEASURES],
-                           value="rmse", inline=True),
+            dbc.RadioItems(id="compare-measure", options=[{"label": v, "value": k} for k, v in MEASURES.items()],
+                           value="rmse_ratio", inline=True),
             graph("compare-horizon", horizon)], md=6))
     parts.append(dbc.Row(row, className="mt-2"))
     return html.Div(parts)

@@ -8,8 +8,8 @@ from dash import Input, Output, State, callback, html, no_update
 from dashboard import data, inputs
 from dashboard.components import cell_selector, default_cell, graph, missing, refused_page, ticker_bar
 from dashboard.figures.residuals import (
-    acf_figure, bias_sentence, dm_sentence, ljung_box_sentence, qq_figure, residual_histogram,
-    residuals_over_time, rolling_bias_figure,
+    acf_figure, arch_sentence, bias_sentence, dm_sentence, ljung_box_sentence, qq_figure, relative_residuals,
+    residual_histogram, residuals_over_time, rolling_bias_figure,
 )
 from marketdata.queries import Snapshot
 
@@ -25,9 +25,12 @@ def residual_view(snap: Snapshot, cell: str):
 
     def build():
         figs = [data.plain(f) for f in (
-            residuals_over_time(preds, cell), residual_histogram(preds["residual"]),
-            acf_figure(diag["acf"], diag["acf_bound"]), qq_figure(preds["residual"]), rolling_bias_figure(preds))]
-        notes = [ljung_box_sentence(diag), dm_sentence(diag, cell), bias_sentence(diag)]
+            residuals_over_time(preds, cell), residual_histogram(relative_residuals(preds)),
+            acf_figure(diag["acf"], diag["acf_bound"]), qq_figure(relative_residuals(preds)), rolling_bias_figure(preds))]
+        days = diag.get("days") or len(preds["dates"])
+        notes = [f"Tests on the {days} reported rolling origins from {preds['split'].get('report_start', preds['dates'][0])}, "
+                 "on relative errors (actual / predicted - 1), so a price that triples does not weigh late days more.",
+                 ljung_box_sentence(diag), arch_sentence(diag), dm_sentence(diag, cell), bias_sentence(diag)]
         return figs, notes
 
     figs, notes = data.reads().memo(snap, ("residuals", cell), build)
@@ -56,7 +59,7 @@ def page_body(snap: Snapshot):
     figs, notes = residual_view(snap, cell)
     g = dict(zip(GRAPH_IDS, figs))
     return html.Div([
-        dbc.Row([dbc.Col(html.H3("Residuals (test period)"), md="auto"),
+        dbc.Row([dbc.Col(html.H3("Residuals (rolling origins)"), md="auto"),
                  dbc.Col(cell_selector("residuals-cell", cells, cell), md="auto")], align="center", className="mb-2 g-2"),
         dbc.Alert(notes, id="residuals-notes", color="light"),
         graph("residuals-time", g["residuals-time"]),

@@ -11,10 +11,11 @@ from marketdata.prices import load_prices
 
 from ..context import bootstrap
 from ..errors import JobError
+from . import argtypes
 
 
 def export_prices(ctx, args) -> None:
-    ticker = (args.ticker or ctx.settings.default_ticker).upper()
+    ticker = args.ticker or ctx.settings.default_ticker
     frame = load_prices(ctx.engine, ticker)
     if frame.empty:
         raise JobError(f"no prices stored for {ticker}; run: python -m jobs init")
@@ -40,7 +41,7 @@ def export_predictions(ctx, args) -> None:
     """The champion's one-step-ahead prediction for every test-period day."""
     from marketdata.registry import load_outputs
 
-    ticker = (args.ticker or ctx.settings.default_ticker).upper()
+    ticker = args.ticker or ctx.settings.default_ticker
     champ = _champion(ctx, ticker, args.cell.lower())
     pred = load_outputs(ctx.engine, champ.id)["predictions"]
     out = sys.stdout
@@ -50,16 +51,18 @@ def export_predictions(ctx, args) -> None:
 
 
 def export_metrics(ctx, args) -> None:
-    """Per cell: its champion's metric table on its test window, baselines beside it."""
-    ticker = (args.ticker or ctx.settings.default_ticker).upper()
+    """Per cell: its champion's rolling-origin figures (every row, horizon, interval, test), and the comparison."""
+    ticker = args.ticker or ctx.settings.default_ticker
+    from marketdata.queries import latest_comparison
     from marketdata.registry import champion
 
-    cells = {}
+    cells, ids = {}, {}
     for cell in CELLS:
         champ = champion(ctx.engine, ticker, cell)
         if champ is None:
             continue
         m = champ.metrics
+        ids[cell] = champ.id
         cells[cell] = {
             "model_id": champ.id,
             "version": champ.version,
@@ -67,11 +70,13 @@ def export_metrics(ctx, args) -> None:
             "test_start": champ.test_start.isoformat(),
             "test_days": m["test_days"],
             "horizon": m["horizon"],
-            "rows": {name: m["rows"][name] for name in (cell, *BASELINES)},
+            "promotion": champ.hyperparams.get("promotion"),
+            **{k: v for k, v in m.items() if k not in ("cell", "horizon", "test_days")},
         }
     if not cells:
         raise JobError(f"no trained models for {ticker} yet; run: python -m jobs train")
-    json.dump({"ticker": ticker, "cells": cells}, sys.stdout, indent=2, sort_keys=False)
+    comparison = latest_comparison(ctx.engine, ticker, ids) if len(ids) > 1 else None
+    json.dump({"ticker": ticker, "cells": cells, "comparison": comparison}, sys.stdout, indent=2, sort_keys=False)
     sys.stdout.write("\n")
 
 
@@ -88,15 +93,58 @@ def export_ledger(ctx, args) -> None:
     sys.stdout.write(csv_text(export_frame(ctx.engine, ticker=ticker, kind=args.kind)))
 
 
+BACKTEST_BASELINES = {"persistence": "persistence", "drift": "drift", "ridge": "ridge", "linear": "ridge"}
+
+
+def export_backtest(ctx, args) -> None:
+    """One row per reported rolling origin and horizon of a cell's champion, or of a baseline.
+
+    Baselines are read from the GRU champion's backtest (the same origins as it), or from
+    the first champion there is.
+    """
+    from marketdata.registry import champion, load_output
+
+    ticker = (args.ticker or ctx.settings.default_ticker).upper()
+    name = args.cell.lower()
+    if name in CELLS:
+        owner, key = _champion(ctx, ticker, name), name
+    elif name in BACKTEST_BASELINES:
+        key = BACKTEST_BASELINES[name]
+        owner = next((c for c in (champion(ctx.engine, ticker, x) for x in ("gru", "lstm", "simplernn")) if c), None)
+        if owner is None:
+            raise JobError(f"no trained models for {ticker} yet; run: python -m jobs train")
+    else:
+        raise JobError(f"unknown --cell {name!r}; choose from {', '.join((*CELLS, *BACKTEST_BASELINES))}")
+    bt = load_output(ctx.engine, owner.id, "backtest")
+    if not bt or key not in bt.get("models", {}):
+        raise JobError(f"model {owner.id} ({owner.cell}) has no rolling backtest stored (trained before rolling "
+                       f"evaluation); retrain: python -m jobs train --cells {owner.cell}")
+    write_backtest_csv(bt, key, sys.stdout)
+
+
+def write_backtest_csv(bt: dict, key: str, out) -> None:
+    """``Origin,Date,Horizon,Actual,Predicted,Lower80,Upper80,Lower95,Upper95``; realised targets only."""
+    entry, dates = bt["models"][key], bt["dates"]
+    out.write("Origin,Date,Horizon,Actual,Predicted,Lower80,Upper80,Lower95,Upper95\n")
+    fmt = lambda v: "" if v is None else f"{v:.4f}"  # noqa: E731 - empty where a forecaster has no band
+    for k, actual in enumerate(bt["actual"]):
+        for h, value in enumerate(actual, start=1):
+            if value is None:  # the target lies past the end of the data
+                continue
+            band = [fmt(entry[c][k][h - 1]) if c in entry else "" for c in ("lower80", "upper80", "lower95", "upper95")]
+            out.write(",".join([dates[k], dates[k + h], str(h), fmt(value), fmt(entry["predicted"][k][h - 1]), *band]) + "\n")
+
+
 EXPORTERS: dict[str, Callable] = {"prices": export_prices, "predictions": export_predictions, "metrics": export_metrics,
-                                  "ledger": export_ledger}
+                                  "backtest": export_backtest, "ledger": export_ledger}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="write prices, predictions or metrics to stdout")
+    p = sub.add_parser("export", help="write prices, predictions, metrics or a rolling backtest to stdout")
     p.add_argument("what", choices=sorted(EXPORTERS_CHOICES()))
-    p.add_argument("--ticker", help="default: first of TICKERS")
-    p.add_argument("--cell", default="gru", help="cell type for predictions (simplernn, lstm, gru)")
+    p.add_argument("--ticker", type=argtypes.ticker, help="default: first of TICKERS")
+    p.add_argument("--cell", default="gru", help="cell type for predictions/backtest (simplernn, lstm, gru); "
+                                                 "backtest also takes persistence, drift, ridge (or linear)")
     p.add_argument("--kind", choices=["live", "replayed"], help="ledger rows of this kind only (default: both)")
     p.set_defaults(handler=cmd_export)
 

@@ -9,13 +9,14 @@ import sys
 
 from ..context import bootstrap
 from ..errors import JobError
+from . import argtypes
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ledger", help="the forecast ledger: backfill a track record by replaying past days")
     ledger_sub = p.add_subparsers(dest="ledger_command", required=True, metavar="ACTION")
     b = ledger_sub.add_parser("backfill", help="replay the last N trading days through the pipeline (replayed rows)")
-    b.add_argument("--ticker", help="default: first of TICKERS")
+    b.add_argument("--ticker", type=argtypes.ticker, help="default: first of TICKERS")
     b.add_argument("--days", type=int, required=True, help="trading days to replay, one night at a time")
     b.add_argument("--epochs", type=int, help="maximum epochs of each training (default: the pipeline's)")
     b.set_defaults(handler=cmd_backfill)

@@ -127,6 +127,10 @@ def test_a_new_day_fine_tunes_the_gru_and_records_before_and_after(ctx, source):
     assert run["metrics_after"]["gru"]["model_id"] == new_id and run["metrics_after"]["gru"]["rmse"] > 0
     # Whatever training decided, the record and the served champion agree.
     assert _champion(ctx.engine) == (new_id if run["promoted"] else champion)
+    # Both figures of the promotion comparison sit side by side in the run history, on one window.
+    pr = run["detail"]["models"][0]["promotion"]
+    assert pr["champion_id"] == champion and pr["days"] > 0 and pr["window_start"] < pr["window_end"]
+    assert run["promoted"] == (pr["candidate_rmse"] <= pr["champion_rmse"]) == pr["promote"]
 
 
 def test_a_candidate_that_is_not_promoted_is_recorded_and_the_champion_kept(ctx, source):

@@ -30,7 +30,8 @@ def trained(tmp_path_factory):
     train = run("train", "--epochs", "5", url=url)
     preds = run("export", "predictions", "--cell", "gru", url=url)
     metrics = run("export", "metrics", url=url)
-    return {"run": run, "tmp": tmp, "train": train, "predictions": preds, "metrics": metrics}
+    backtests = {c: run("export", "backtest", "--cell", c, url=url) for c in ("gru", "persistence", "linear")}
+    return {"run": run, "tmp": tmp, "train": train, "predictions": preds, "metrics": metrics, "backtests": backtests}
 
 
 def test_train_reports_progress_per_cell_and_epoch(trained):
@@ -49,7 +50,7 @@ def test_predictions_export_has_every_test_day(trained):
     metrics = json.loads(trained["metrics"].stdout)
     assert len(rows) - 1 == metrics["cells"]["gru"]["test_days"]
     date, actual, predicted, residual = rows[1]
-    assert date == metrics["cells"]["gru"]["test_start"]
+    assert date == metrics["cells"]["gru"]["evaluation"]["report_start"]  # reported origins only
     assert float(residual) == pytest.approx(float(actual) - float(predicted), abs=2e-6)
 
 
@@ -59,7 +60,7 @@ def test_metrics_export_has_persistence_beside_every_cell(trained):
     cells = json.loads(out.stdout)["cells"]
     assert set(cells) == set(CELLS)
     for cell, entry in cells.items():
-        assert set(entry["rows"]) == {cell, "persistence", "drift"}
+        assert set(entry["rows"]) == {cell, "persistence", "drift", "ridge"}
         assert entry["rows"]["persistence"]["rmse_ratio"] == 1.0
         assert "dm_pvalue" in entry["rows"][cell] and "coverage95" in entry["rows"][cell]
 
@@ -86,7 +87,8 @@ def test_backtest_walks_forward_over_the_test_period(trained):
     assert out.returncode == 0, out.stderr
     rows = list(csv.reader(io.StringIO(out.stdout)))
     assert rows[0] == ["Date", "Actual", "Predicted", "Residual", "Persistence"]
-    assert len(rows) - 1 == json.loads(trained["metrics"].stdout)["cells"]["lstm"]["test_days"]
+    # the CLI walk-forward covers the whole evaluation period (promotion window included)
+    assert len(rows) - 1 == json.loads(trained["metrics"].stdout)["cells"]["lstm"]["evaluation"]["evaluation_days"]
     assert "walk-forward lstm" in out.stderr and "vs persistence" in out.stderr
 
 
@@ -98,7 +100,7 @@ def test_backtest_walks_forward_over_the_test_period(trained):
         (("finetune",), "no gru champion"),
         (("backtest", "--cell", "lstm"), "no lstm champion"),
         (("train", "--cells", "gru,transformer"), "unknown cell"),
-        (("train", "--epochs", "0"), "--epochs must be at least 1"),
+        (("train", "--epochs", "0"), "argument --epochs: 0 is out of range; use 1 to 10000"),
     ],
 )
 def test_expected_errors_are_one_line(run_cli, sqlite_url, args, message):
@@ -140,3 +142,43 @@ def test_train_is_refused_while_the_ticker_is_training(run_cli, sqlite_url):
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert out.stderr.strip().splitlines()[-1].startswith(
         f"error: another training run is in progress: run #{run_id} (nightly auto requested by clock) of AAPL started")
+
+
+def _rmse_by_horizon(text: str) -> dict[int, float]:
+    rows = list(csv.DictReader(io.StringIO(text)))
+    out = {}
+    for h in sorted({int(r["Horizon"]) for r in rows}):
+        e = [float(r["Actual"]) - float(r["Predicted"]) for r in rows if int(r["Horizon"]) == h]
+        out[h] = (sum(x * x for x in e) / len(e)) ** 0.5
+    return out
+
+
+def test_backtest_exports_recompute_the_stored_figures(trained):
+    # Anyone can re-check the headline: the CSVs give back the stored RMSE ratios at every horizon.
+    outs = trained["backtests"]
+    for out in outs.values():
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.splitlines()[0] == "Origin,Date,Horizon,Actual,Predicted,Lower80,Upper80,Lower95,Upper95"
+    gru = json.loads(trained["metrics"].stdout)["cells"]["gru"]
+    row, ridge = gru["rows"]["gru"], gru["rows"]["ridge"]
+    model, pers, lin = (_rmse_by_horizon(outs[c].stdout) for c in ("gru", "persistence", "linear"))
+    for h in range(1, 6):
+        assert model[h] / pers[h] == pytest.approx(row["per_horizon_rmse_ratio"][h - 1], rel=1e-3)
+        assert lin[h] / pers[h] == pytest.approx(ridge["per_horizon_rmse_ratio"][h - 1], rel=1e-3)
+    n_rows = len(outs["gru"].stdout.splitlines()) - 1
+    assert n_rows == sum(gru["evaluation"]["origins"])  # one row per reported origin and horizon
+
+
+def test_metrics_export_carries_every_figure(trained):
+    doc = json.loads(trained["metrics"].stdout)
+    gru = doc["cells"]["gru"]
+    assert {"evaluation", "direction", "intervals", "pairs"} <= set(gru)
+    assert {"r2_zero", "r2_mean", "mase", "per_horizon_dm_pvalue", "rmse_ratio_low"} <= set(gru["rows"]["gru"])
+    assert "always_up" in gru["direction"]["rows"] and "random_walk_band" in gru["intervals"]
+    assert doc["comparison"]["origins"] > 0 and len(doc["comparison"]["pairs"]) == 6  # 3 cells + ridge, pairwise
+
+
+def test_backtest_export_refuses_an_unknown_forecaster(trained):
+    out = trained["run"]("export", "backtest", "--cell", "arima", url=f"sqlite:///{trained['tmp'] / 'a.db'}")
+    assert out.returncode == 2 and out.stderr.strip().startswith("error: unknown --cell 'arima'")
+    assert len(out.stderr.strip().splitlines()) == 1

@@ -67,11 +67,36 @@ def test_first_models_are_promoted_with_every_output(engine, aapl):
 def test_retrain_is_compared_with_the_champion_on_the_same_window(ctx):
     first = train_cells(ctx, "AAPL", ["gru"], epochs=2)[0]
     again = train_cells(ctx, "AAPL", ["gru"], epochs=2)[0]
-    # same seed, same data: the same network, so "not worse" holds and it is promoted
+    # same seed, same data: the same network, so the two figures are equal and "not worse" holds
     assert again.previous_champion_id == first.model_id
-    assert again.champion_metrics["rows"]["gru"]["rmse"] == again.metrics["rows"]["gru"]["rmse"]
+    pr = again.promotion
+    assert pr.champion_id == first.model_id and pr.days > 0
+    assert pr.candidate_rmse == pytest.approx(pr.champion_rmse)
     assert again.promoted
+    # the window is the promotion window: it ends where the reported origins begin
+    assert pr.window_end == again.metrics["evaluation"]["report_start"]
+    assert pr.window_start == again.metrics["evaluation"]["promotion_start"]
     assert registry.get_model(ctx.engine, again.model_id).version == 2
+
+
+def test_rolling_figures_are_stored_with_baselines_and_origin_counts(ctx):
+    out = train_cells(ctx, "AAPL", ["gru", "lstm"], epochs=1)
+    m = out[0].metrics
+    ev = m["evaluation"]
+    assert ev["method"] == "rolling-origin" and ev["refit_every"] == 20 and ev["refits"] > 0
+    assert set(m["rows"]) == {"gru", "persistence", "drift", "ridge"}
+    assert len(ev["origins"]) == 5 and ev["origins"][0] == m["test_days"]
+    # reported origins start after the promotion window, which starts at the evaluation start
+    assert ev["promotion_start"] < ev["report_start"]
+    outs = registry.load_outputs(ctx.engine, out[0].model_id)
+    assert outs["predictions"]["dates"][0] == ev["report_start"]
+    assert len(outs["backtest"]["actual"]) == m["test_days"]
+    # both cells are served: their comparison is stored for exactly these two models
+    from marketdata.queries import latest_comparison
+
+    comp = latest_comparison(ctx.engine, "AAPL", {"gru": out[0].model_id, "lstm": out[1].model_id})
+    assert comp is not None and comp["origins"] == m["test_days"]
+    assert {frozenset((p["a"], p["b"])) for p in comp["pairs"]} == {frozenset(x) for x in [("gru", "lstm"), ("gru", "ridge"), ("lstm", "ridge")]}
 
 
 def test_no_promote_stores_but_keeps_the_champion(ctx):
@@ -90,11 +115,13 @@ def test_finetune_on_new_days_is_judged_on_the_newest_window(sqlite_url, aapl):
     tuned = finetune_cell(ctx, "AAPL", "gru", epochs=2)
     assert tuned.kind == "finetune" and tuned.previous_champion_id == champ.model_id
     assert registry.get_model(engine, tuned.model_id).parent_id == champ.model_id
-    # same test length, moved forward by the new days; the champion re-scored on that same window
-    assert tuned.metrics["test_days"] == champ.metrics["test_days"]
-    assert tuned.champion_metrics["test_days"] == tuned.metrics["test_days"]
-    new_rmse, old_rmse = tuned.metrics["rows"]["gru"]["rmse"], tuned.champion_metrics["rows"]["gru"]["rmse"]
-    assert tuned.promoted == (new_rmse <= old_rmse)
+    # same evaluation length, moved forward by the new days; both scored on one shared window
+    assert tuned.metrics["evaluation"]["evaluation_days"] == champ.metrics["evaluation"]["evaluation_days"]
+    pr = tuned.promotion
+    assert pr.days > 0 and pr.window_start >= str(registry.get_model(engine, champ.model_id).test_start)
+    # ... and ends before either model's reported origins begin
+    assert pr.window_end <= min(champ.metrics["evaluation"]["report_start"], tuned.metrics["evaluation"]["report_start"])
+    assert tuned.promoted == (pr.candidate_rmse <= pr.champion_rmse)
     served = registry.champion(engine, "AAPL", "gru").id
     assert served == (tuned.model_id if tuned.promoted else champ.model_id)
     engine.dispose()
@@ -108,15 +135,13 @@ def test_finetune_refuses_prices_older_than_the_champion(ctx, aapl):
         finetune_cell(ctx, "AAPL", "gru", prices=aapl.iloc[:-200])
 
 
-def test_champion_scored_on_a_short_shared_window_still_compares(ctx, aapl):
-    # The champion's test period starts 3 days before the end of the prices handed in:
-    # the shared window is tiny but the comparison must still run.
+def test_a_candidate_of_older_prices_is_never_promoted(ctx, aapl):
+    # The defect this guards: a replay of prices cut before the champion's data end used
+    # to be promoted unseen ("champion cannot be scored"), serving a forecast dated years back.
     first = train_cells(ctx, "AAPL", ["gru"], epochs=1)[0]
-    start = registry.get_model(ctx.engine, first.model_id).test_start
-    short = aapl.loc[: pd.Timestamp(start) + pd.Timedelta(days=4)]
-    out = train_cells(ctx, "AAPL", ["gru"], epochs=1, prices=short.iloc[-400:])[0]
-    assert out.previous_champion_id == first.model_id
-    assert out.champion_metrics is not None and out.champion_metrics["test_days"] <= 3
+    out = train_cells(ctx, "AAPL", ["gru"], epochs=1, prices=aapl.iloc[:-200])[0]
+    assert not out.promoted and "before the champion's" in out.promotion.reason
+    assert registry.champion(ctx.engine, "AAPL", "gru").id == first.model_id
 
 
 def test_cancel_saves_nothing(ctx):

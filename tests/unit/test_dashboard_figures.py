@@ -21,7 +21,7 @@ def prices() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def payloads(prices) -> dict:
-    """All five output payloads of one stand-in GRU, in the shapes training writes."""
+    """All output payloads of one stand-in GRU, in the shapes training writes (scored by models.report)."""
     from datetime import datetime, timezone
 
     from scripts.fixture_store import build_payloads
@@ -36,14 +36,15 @@ def _names(fig) -> list[str]:
 def test_forecast_figure_shows_history_predictions_bands_and_split(prices, payloads):
     fig = forecast.forecast_figure(prices["close"], payloads["predictions"], payloads["forecast"], "gru")
     names = _names(fig)
-    assert "actual close" in names and "GRU one-step prediction (test)" in names
+    assert "actual close" in names and "GRU one-step prediction (rolling origins)" in names
     assert {"80% band", "95% band", "next 5 days"} <= set(names)
     # the split boundary is a line at test_start, plus three shaded periods
     split = payloads["predictions"]["split"]
     lines = [s for s in fig.layout.shapes if s.type == "line"]
     rects = [s for s in fig.layout.shapes if s.type == "rect"]
     assert [s.x0 for s in lines] == [split["test_start"]]
-    assert [r.x0 for r in rects] == [split["train_start"], split["val_start"], split["test_start"]]
+    # train, validation, the promotion window, then the reported origins
+    assert [r.x0 for r in rects] == [split["train_start"], split["val_start"], split["test_start"], split["report_start"]]
     assert any("train/test split" in (a.text or "") for a in fig.layout.annotations)
     assert [b.label for b in fig.layout.xaxis.rangeselector.buttons][-1] == "all"
 
@@ -73,6 +74,15 @@ def test_rmse_in_words(own, base, words):
     metrics = {"test_days": 100, "rows": {"gru": {"rmse": own}, "persistence": {"rmse": base}}}
     sentence = forecast.rmse_in_words(metrics, "gru")
     assert words in sentence and "repeating yesterday's close" in sentence
+
+
+@pytest.mark.parametrize("lo, hi, words", [(0.99, 1.01, "indistinguishable from"), (0.95, 0.99, "smaller than"),
+                                           (1.01, 1.05, "larger than")])
+def test_rmse_in_words_follows_the_interval_of_the_ratio(payloads, lo, hi, words):
+    m = payloads["metrics"]
+    rows = {**m["rows"], "gru": {**m["rows"]["gru"], "rmse_ratio_low": lo, "rmse_ratio_high": hi}}
+    sentence = forecast.rmse_in_words({**m, "rows": rows}, "gru")
+    assert words in sentence and f"Over {m['test_days']} rolling forecast origins" in sentence
 
 
 def test_histogram_normal_overlay_has_the_area_of_the_bars(payloads):
@@ -106,9 +116,20 @@ def test_rolling_bias_and_residuals_over_time(payloads):
     assert any(s.type == "line" and s.x0 == p["split"]["test_start"] for s in fig.layout.shapes)
 
 
-@pytest.mark.parametrize("p, expect", [(0.001, "not white noise"), (0.6, "cannot tell the residuals from white noise")])
-def test_ljung_box_sentence(p, expect):
-    assert expect in residuals.ljung_box_sentence({"ljung_box_pvalue": p})
+@pytest.mark.parametrize("p, arch, expect", [
+    (0.001, 0.5, "some day-to-day pattern in returns is left"),
+    (0.001, 0.001, "changing variance alone makes Ljung-Box reject"),  # the audit's case: not a missed pattern
+    (0.6, 0.001, "cannot tell them from white noise"),
+])
+def test_ljung_box_sentence_follows_the_figures(p, arch, expect):
+    sentence = residuals.ljung_box_sentence({"ljung_box_pvalue": p, "arch_lm_pvalue": arch,
+                                             "persistence": {"ljung_box_pvalue": 0.003}})
+    assert expect in sentence and "Persistence's errors" in sentence
+
+
+@pytest.mark.parametrize("p, expect", [(0.01, "spells cluster"), (0.4, "no clear volatility clustering")])
+def test_arch_sentence(p, expect):
+    assert expect in residuals.arch_sentence({"arch_lm_pvalue": p})
 
 
 @pytest.mark.parametrize(
@@ -125,9 +146,40 @@ def test_metrics_frame_puts_baselines_beside_networks(payloads):
     lstm = {**m, "cell": "lstm", "rows": {"lstm": m["rows"]["gru"], "persistence": m["rows"]["persistence"],
                                           "drift": m["rows"]["drift"]}}
     frame = compare.metrics_frame({"gru": m, "lstm": lstm})
-    assert list(frame["model"]) == ["GRU", "LSTM", "Persistence (baseline)", "Drift (baseline)"]
+    assert list(frame["model"]) == ["GRU", "LSTM", "Persistence (baseline)", "Drift (baseline)",
+                                    "Linear AR (ridge) (baseline)"]
     assert frame.loc[2, "RMSE / persistence"] == 1.0
     assert list(frame.columns) == compare.TABLE_COLUMNS
+    assert set(frame["origins"]) == {m["test_days"]}  # every row counts its origins
+    assert frame.loc[0, "95% interval"].startswith("[")  # ratios come with their noise
+
+
+def test_direction_names_always_up_and_the_base_rate(payloads):
+    frame, words = compare.direction_frame({"gru": payloads["metrics"]})
+    assert list(frame["forecaster"]) == ["GRU", "Linear AR (ridge) (baseline)", "Drift (baseline)", "Always up (baseline)"]
+    up = payloads["metrics"]["direction"]["up_share"]
+    assert f"{up * 100:.1f}% of the" in words and "always saying" in words
+
+
+def test_pairs_say_indistinguishable_when_the_interval_covers_zero():
+    comparison = {"origins": 300, "first_origin": "2012-01-03", "last_origin": "2013-03-01", "pairs": [
+        {"a": "gru", "b": "lstm", "low": [-0.01, -0.02], "high": [0.01, 0.02], "difference": [0.001, 0.0],
+         "dm_pvalue": [0.7, 0.8], "verdict": ["indistinguishable", "indistinguishable"]},
+        {"a": "gru", "b": "ridge", "low": [-0.03, -0.01], "high": [-0.01, 0.01], "difference": [-0.02, 0.0],
+         "dm_pvalue": [0.01, 0.5], "verdict": ["gru better", "indistinguishable"]}]}
+    frame = compare.pairs_frame(comparison)
+    assert list(frame["verdict"]) == ["indistinguishable", "GRU better"]
+    assert list(frame["verdict by horizon h=1..H"]) == ["= / =", "GRU / ="]
+    words = compare.verdict_sentence(comparison, {})
+    assert "GRU is better than Linear AR (ridge)" in words and "The rest are indistinguishable" in words
+    comparison["pairs"] = comparison["pairs"][:1]
+    assert "is not a ranking" in compare.verdict_sentence(comparison, {})
+
+
+def test_interval_table_has_every_horizon_and_the_random_walk_band(payloads):
+    frame = compare.interval_frame({"gru": payloads["metrics"]})
+    assert list(frame["band"]) == ["GRU", "GRU", "Linear AR (ridge)", "Linear AR (ridge)", "Random-walk band", "Random-walk band"]
+    assert all(len(c.split(" / ")) == 5 for c in frame["coverage by horizon (%)"])
 
 
 def test_compare_figures_one_trace_per_model(payloads):
@@ -135,7 +187,7 @@ def test_compare_figures_one_trace_per_model(payloads):
     assert _names(compare.overlay_figure(preds)) == ["actual", "GRU", "LSTM"]
     assert len(compare.loss_figure({"gru": payloads["loss_curve"]}).data) == 2  # train + validation
     hz = compare.horizon_figure({"gru": payloads["metrics"]}, "mae")
-    assert _names(hz) == ["GRU", "Persistence", "Drift"]
+    assert _names(hz) == ["GRU", "Persistence", "Drift", "Linear AR (ridge)"]
     assert list(hz.data[0].y) == payloads["metrics"]["rows"]["gru"]["per_horizon_mae"]
 
 
@@ -144,7 +196,20 @@ def test_empty_figure_says_why():
     assert fig.layout.annotations[0].text == "nothing yet"
 
 
-@pytest.mark.parametrize("bias, expect", [(-0.02, "Mean residual -$0.02: on average the model over-predicts"),
-                                          (0.5, "Mean residual +$0.50: on average the model under-predicts")])
+@pytest.mark.parametrize("bias, expect", [(-0.02, "Mean residual -$0.02"),
+                                          (0.5, "Mean residual +$0.50")])
 def test_bias_sentence(bias, expect):
-    assert residuals.bias_sentence({"mean_bias": bias}).startswith(expect)
+    sentence = residuals.bias_sentence({"mean_bias": bias, "mean_bias_pct": bias / 100})
+    assert sentence.startswith(expect) and "% of the previous close" in sentence
+    assert ("under-predicts" if bias > 0 else "over-predicts") in sentence
+
+
+def test_models_stored_before_rolling_evaluation_still_render_without_claims():
+    # A store trained by an earlier version has one-split scalars only: shown, never over-interpreted.
+    row = {"rmse": 1.0, "rmse_ratio": 0.99, "coverage80": 0.85, "coverage95": 0.97, "per_horizon_mae": [1, 2]}
+    m = {"cell": "gru", "horizon": 2, "test_days": 100, "rows": {"gru": row, "persistence": {**row, "rmse_ratio": 1.0}}}
+    frame = compare.metrics_frame({"gru": m})
+    assert frame.loc[0, "RMSE / persistence"] == 0.99 and frame.loc[0, "95% interval"] == ""
+    assert compare.direction_frame({"gru": m})[0].empty and compare.interval_frame({"gru": m}).empty
+    assert "no ARCH-LM test is stored" in residuals.ljung_box_sentence({"ljung_box_pvalue": 0.01})
+    assert "On the 100 test days" in forecast.rmse_in_words(m, "gru")

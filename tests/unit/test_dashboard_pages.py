@@ -69,7 +69,7 @@ def test_changing_cell_redraws_forecast(dash_client, fixture_store_url):
     patch = r.json["response"]["forecast-graph"]["figure"]
     # a Patch: traces 1.. and the split shading are replaced, the 3,270-point history is not resent
     replaced = {tuple(op["location"]): op["params"]["value"] for op in patch["operations"] if op["operation"] == "Assign"}
-    assert replaced[("data", 1)]["name"] == "LSTM one-step prediction (test)"
+    assert replaced[("data", 1)]["name"] == "LSTM one-step prediction (rolling origins)"
     assert ("data", 0) not in replaced and ("layout", "shapes") in replaced
     assert "LSTM" in r.json["response"]["forecast-rmse-words"]["children"]
 
@@ -187,3 +187,13 @@ def test_data_card_flags_stale_prices(dash_client, fixture_store_url):
     r = render_page(dash_client(fixture_store_url), "/")
     text = r.get_data(as_text=True)
     assert "forecast-data-card" in text and "text-danger" in text and "days ago" in text
+
+
+def test_compare_page_shows_rolling_origins_noise_and_base_rates(dash_client, fixture_store_url):
+    r = render_page(dash_client(fixture_store_url), "/compare")
+    text = r.get_data(as_text=True)
+    assert {"compare-verdict", "compare-pairs", "compare-direction", "compare-intervals"} <= ids_in(r.json)
+    assert "Rolling-origin evaluation:" in text and "forecast origins from" in text  # the origins are counted
+    assert "Always up (baseline)" in text and "Linear AR (ridge) (baseline)" in text
+    # the comparison of the served models is stored, so pairs carry a verdict, never a bare ranking
+    assert "indistinguishable" in text or " better" in text

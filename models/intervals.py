@@ -1,0 +1,122 @@
+"""Prediction intervals that adapt to volatility, calibrated online at every horizon.
+
+Method (volatility-scaled split conformal with adaptive conformal inference):
+
+* ``sigma[t]`` is the RiskMetrics EWMA volatility (lambda 0.94) of the daily close
+  returns known at origin ``t`` (rows ``< t``), so a calm spell gives narrow bands
+  and a turbulent one wide bands.
+* The score of origin ``j`` at horizon ``h`` is ``|actual/predicted - 1| /
+  (sigma[j] * sqrt(h))``. It is known from origin ``j + h`` on (the target day
+  ``j + h - 1`` has closed).
+* At origin ``t`` the half-width is the conformal quantile, at level
+  ``1 - alpha_t``, of the last ``window`` scores already known, times
+  ``sigma[t] * sqrt(h)``. ``alpha_t`` follows Gibbs & Candes' adaptive conformal
+  inference: after each newly known outcome ``alpha += gamma * (alpha_target - miss)``,
+  which pulls long-run coverage to the target even when the score distribution drifts.
+* Until ``min_scores`` scores are known an origin has no interval (NaN).
+
+Everything at origin ``t`` uses only outcomes known at ``t``: no calibration
+window is shared with early stopping (validation) or promotion (it trails each origin).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+EWMA_LAMBDA = 0.94
+RW_STD_DAYS = 20  # rolling window of the random-walk band's standard deviation
+Z = {0.80: 1.2815516, 0.95: 1.9599640}
+
+
+@dataclass(frozen=True)
+class IntervalSpec:
+    window: int = 500  # trailing scores a quantile is taken over (about two years of origins)
+    gamma: float = 0.01  # ACI step size; 0 turns the adaptation off
+    min_scores: int = 20
+
+    def __post_init__(self):
+        if self.window < self.min_scores or self.min_scores < 5:
+            raise ValueError(f"interval window {self.window} must be >= min_scores {self.min_scores} >= 5")
+        if not 0.0 <= self.gamma < 0.5:
+            raise ValueError(f"gamma must be in [0, 0.5), got {self.gamma}")
+
+
+def ewma_vol(daily_returns: np.ndarray, lam: float = EWMA_LAMBDA, warmup: int = 20) -> np.ndarray:
+    """(n+1,) volatility known at origin t: EWMA of squared returns of rows < t.
+
+    Entry ``t`` uses ``daily_returns[:t]`` only; the first ``warmup`` entries use
+    the plain standard deviation of the first ``warmup`` returns as a start.
+    """
+    r = np.asarray(daily_returns, float)
+    n = len(r)
+    var = np.empty(n + 1)
+    var[0] = float(np.var(r[:warmup])) if n else 0.0
+    for t in range(1, n + 1):
+        var[t] = lam * var[t - 1] + (1 - lam) * r[t - 1] ** 2
+    var[: min(warmup, n) + 1] = var[0] if n else 0.0
+    return np.sqrt(np.maximum(var, 1e-12))
+
+
+def rolling_std(daily_returns: np.ndarray, days: int = RW_STD_DAYS) -> np.ndarray:
+    """(n+1,) standard deviation of the ``days`` returns before origin t (rows t-days..t-1)."""
+    r = np.asarray(daily_returns, float)
+    out = np.full(len(r) + 1, np.nan)
+    c1 = np.r_[0.0, np.cumsum(r)]
+    c2 = np.r_[0.0, np.cumsum(r * r)]
+    for t in range(days, len(r) + 1):
+        s1, s2 = c1[t] - c1[t - days], c2[t] - c2[t - days]
+        out[t] = math.sqrt(max(s2 / days - (s1 / days) ** 2, 0.0) * days / (days - 1))
+    return out
+
+
+def _quantile(scores: np.ndarray, level: float) -> float:
+    """Finite-sample conformal quantile: the ceil((n+1) level)-th smallest score (max if beyond)."""
+    s = np.sort(scores)
+    k = math.ceil((len(s) + 1) * min(max(level, 0.0), 1.0))
+    return float(s[min(max(k, 1), len(s)) - 1])
+
+
+def adaptive_halfwidths(
+    origins: np.ndarray, pred: np.ndarray, actual: np.ndarray, sigma: np.ndarray, level: float,
+    spec: IntervalSpec = IntervalSpec(), extra_origin: int | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Relative half-widths (N, H) at each origin (NaN before ``min_scores`` scores are known).
+
+    ``origins`` ascending feature rows; ``pred``/``actual`` price paths (N, H) (actual NaN past
+    the data); ``sigma`` indexable by origin (``ewma_vol``). ``extra_origin`` (the day after
+    the data) also gets a half-width row, returned second: the live forecast's band.
+    """
+    n, horizon = pred.shape
+    out = np.full((n, horizon), np.nan)
+    extra = np.full(horizon, np.nan) if extra_origin is not None else None
+    stops = list(origins) + ([extra_origin] if extra_origin is not None else [])
+    for h in range(1, horizon + 1):
+        scale = sigma[np.asarray(stops)] * math.sqrt(h)
+        score = np.abs(actual[:, h - 1] / pred[:, h - 1] - 1.0) / scale[:n]
+        alpha, known, nxt = 1.0 - level, [], 0
+        for k, t in enumerate(stops):
+            # outcomes of origins j with j + h <= t have closed by origin t
+            while nxt < min(k, n) and origins[nxt] + h <= t:
+                if not math.isnan(score[nxt]):
+                    issued = out[nxt, h - 1] / scale[nxt]
+                    if not math.isnan(issued):  # ACI: only intervals actually issued move alpha
+                        alpha += spec.gamma * ((1.0 - level) - float(score[nxt] > issued))
+                    known.append(score[nxt])
+                nxt += 1
+            if len(known) >= spec.min_scores:
+                q = _quantile(np.asarray(known[-spec.window:]), 1.0 - alpha) * scale[k]
+                if k < n:
+                    out[k, h - 1] = q
+                else:
+                    extra[h - 1] = q
+    return out, extra
+
+
+def winkler(lower: np.ndarray, upper: np.ndarray, actual: np.ndarray, level: float) -> np.ndarray:
+    """Interval (Winkler) score per point: width plus 2/alpha times the distance outside."""
+    a = 1.0 - level
+    below = np.maximum(lower - actual, 0.0)
+    above = np.maximum(actual - upper, 0.0)
+    return (upper - lower) + (2.0 / a) * (below + above)

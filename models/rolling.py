@@ -1,0 +1,188 @@
+"""Rolling-origin forecasts (Darts' ``historical_forecasts``, Nixtla's ``cross_validation``).
+
+Every feature row ``t`` of the evaluation period ``[test_start, n)`` is an origin:
+its forecast covers ``dates[t] .. dates[t+H-1]`` and is made only from rows ``< t``
+by a model fitted only on targets realised before ``t``.
+
+* Network: the stored model (fit on ``[0, val_start)``, early-stopped on
+  ``[val_start, test_start)``) forecasts the first block of ``refit_every`` (K)
+  origins. Before each later block starting at ``s`` it is **warm-started**: the
+  previous block's weights are trained ``epochs`` more epochs, at ``lr_factor``
+  times the learning rate, on every window whose whole H-step target ends before
+  ``s``. No early stopping, so no day at or after ``s`` chooses anything. This is
+  what the nightly fine-tune does in production, and costs a few epochs per block
+  instead of a full fit (a from-scratch refit per block would cost ~K/2 times more).
+  One traced train step serves all blocks of a model.
+* Ridge: a linear autoregression on the very same scaled lagged windows (L x F
+  inputs, H outputs), refit from scratch at every block on the same rows.
+* Persistence (tomorrow = today) and drift (the mean daily return of all rows
+  before the origin, compounded) need no fit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .evaluation import actual_paths
+from .features import Prepared
+
+RIDGE_ALPHA = 1.0  # fixed, never tuned on evaluation days
+
+
+@dataclass(frozen=True)
+class RollingSpec:
+    """How the evaluation period is walked and cut."""
+
+    refit_every: int = 20  # K trading days between refits
+    epochs: int = 2  # warm-start epochs per refit
+    lr_factor: float = 0.1
+    promotion_fraction: float = 0.3  # first share of the evaluation period: the promotion window
+
+    def __post_init__(self):
+        if self.refit_every < 1:
+            raise ValueError(f"refit_every must be a positive number of trading days, got {self.refit_every}")
+        if self.epochs < 0:
+            raise ValueError(f"rolling epochs must be >= 0, got {self.epochs}")
+        if not 0.0 < self.promotion_fraction < 1.0:
+            raise ValueError(f"promotion_fraction must be between 0 and 1, got {self.promotion_fraction}")
+
+    def promotion_end(self, test_start: int, n: int) -> int:
+        """First origin after the promotion window: the first origin whose figures are reported."""
+        # at least one reported origin, even in a tiny evaluation period (whose promotion window may be empty)
+        return min(test_start + max(1, int(round((n - test_start) * self.promotion_fraction))), n - 1)
+
+    def blocks(self, test_start: int, n: int) -> list[int]:
+        return list(range(test_start, n, self.refit_every))
+
+
+@dataclass
+class RollingForecasts:
+    """Price paths of every forecaster at the same origins."""
+
+    origins: np.ndarray  # (N,) feature rows, test_start .. n-1
+    actual: np.ndarray  # (N, H) closes, NaN past the data
+    base: np.ndarray  # (N,) close the day before the origin
+    paths: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (N, H) predicted closes
+    refits: list[int] = field(default_factory=list)  # block starts where the network was warm-started
+
+
+def daily_returns(p: Prepared) -> np.ndarray:
+    """(n,) close return of every feature row (row j: close[j] / base[j] - 1)."""
+    return p.close / p.base - 1.0
+
+
+def _warm_starter(model, learning_rate: float, batch_size: int, seed: int):
+    """A function (x, y, epochs) -> None continuing ``model``'s training; traced once."""
+    import keras
+    import tensorflow as tf
+
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    weights = model.trainable_variables
+    optimizer.build(weights)
+    spec = [tf.TensorSpec((None, *model.input_shape[1:]), tf.float32), tf.TensorSpec((None, model.output_shape[-1]), tf.float32)]
+
+    @tf.function(input_signature=spec, autograph=False)
+    def step(xb, yb):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(yb - model(xb, training=True)))
+        optimizer.apply(tape.gradient(loss, weights), weights)
+        return loss
+
+    rng = np.random.default_rng(seed)
+
+    def train(x: np.ndarray, y: np.ndarray, epochs: int) -> None:
+        x, y = np.asarray(x, np.float32), np.asarray(y, np.float32)
+        for _ in range(epochs):
+            order = rng.permutation(len(x))
+            for s in range(0, len(x), batch_size):
+                idx = order[s: s + batch_size]
+                step(x[idx], y[idx])
+
+    return train
+
+
+def _clone(model):
+    import keras
+
+    twin = keras.models.clone_model(model)
+    twin.set_weights(model.get_weights())
+    return twin
+
+
+def network_paths(model, p: Prepared, spec: RollingSpec, *, learning_rate: float, batch_size: int, seed: int,
+                  should_cancel=None) -> tuple[np.ndarray, list[int]]:
+    """(N, H) predicted daily returns at origins test_start..n-1, and the refit block starts.
+
+    ``model`` itself is never changed: the warm starts train a copy.
+    """
+    twin = _clone(model) if spec.epochs > 0 else model
+    train = _warm_starter(twin, learning_rate * spec.lr_factor, batch_size, seed) if spec.epochs > 0 else None
+    out, refits = [], []
+    for k, start in enumerate(spec.blocks(p.test_start, p.n)):
+        if should_cancel is not None and should_cancel():
+            from .training import TrainingCancelled
+
+            raise TrainingCancelled(f"rolling evaluation cancelled at block {k + 1}")
+        if k > 0 and train is not None:
+            rows = p.targets_between(0, start)  # whole H-step targets realised before the block
+            train(p.windows(rows), p.y[rows], spec.epochs)
+            refits.append(start)
+        origins = np.arange(start, min(start + spec.refit_every, p.n))
+        scaled = np.asarray(twin(p.windows(origins), training=False), dtype=float)  # (K, H)
+        out.append(p.to_returns(scaled))
+    return np.concatenate(out), refits
+
+
+def ridge_fit(x: np.ndarray, y: np.ndarray, alpha: float = RIDGE_ALPHA) -> tuple[np.ndarray, np.ndarray]:
+    """Ridge regression with an unpenalised intercept: (coef (D, H), intercept (H,)).
+
+    Closed form on centred data: coef = (Xc'Xc + alpha I)^-1 Xc'Yc.
+    """
+    xm, ym = x.mean(axis=0), y.mean(axis=0)
+    xc, yc = x - xm, y - ym
+    coef = np.linalg.solve(xc.T @ xc + alpha * np.eye(x.shape[1]), xc.T @ yc)
+    return coef, ym - xm @ coef
+
+
+def ridge_paths(p: Prepared, spec: RollingSpec) -> np.ndarray:
+    """(N, H) daily returns of the linear AR baseline, refit at every block start."""
+    out = []
+    for start in spec.blocks(p.test_start, p.n):
+        rows = p.targets_between(0, start)
+        x = p.windows(rows).reshape(len(rows), -1).astype(float)
+        coef, icpt = ridge_fit(x, p.y[rows].astype(float))
+        origins = np.arange(start, min(start + spec.refit_every, p.n))
+        scaled = p.windows(origins).reshape(len(origins), -1) @ coef + icpt
+        out.append(p.to_returns(scaled))
+    return np.concatenate(out)
+
+
+def drift_returns(p: Prepared, origins: np.ndarray) -> np.ndarray:
+    """(N,) mean daily close return of all rows before each origin."""
+    r = daily_returns(p)
+    csum = np.r_[0.0, np.cumsum(r)]
+    return csum[origins] / origins
+
+
+def compound(base: np.ndarray, returns: np.ndarray) -> np.ndarray:
+    return base[:, None] * np.cumprod(1.0 + returns, axis=1)
+
+
+def baseline_forecasts(p: Prepared, spec: RollingSpec) -> RollingForecasts:
+    """Persistence, drift and ridge at every origin of the evaluation period."""
+    origins = np.arange(p.test_start, p.n)
+    base = p.base[origins]
+    steps = np.arange(1, p.horizon + 1)
+    fc = RollingForecasts(origins=origins, actual=actual_paths(p, origins), base=base)
+    fc.paths["persistence"] = np.repeat(base[:, None], p.horizon, axis=1)
+    fc.paths["drift"] = base[:, None] * (1.0 + drift_returns(p, origins))[:, None] ** steps[None, :]
+    fc.paths["ridge"] = compound(base, ridge_paths(p, spec))
+    return fc
+
+
+def training_scale(p: Prepared) -> float:
+    """MASE scale: mean absolute one-step persistence error, in returns, on the training rows."""
+    return float(np.mean(np.abs(daily_returns(p)[: p.val_start])))
+
+
