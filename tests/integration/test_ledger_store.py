@@ -11,6 +11,7 @@ from marketdata import ledger, registry
 from marketdata.calendar import next_trading_days
 from marketdata.db import session_factory
 from marketdata.ledger import LedgerKind
+from marketdata.outputs import OUTPUT_NAMES
 from marketdata.prices import replace_all_prices, upsert_prices
 from marketdata.sources.offline import OfflineSampleSource
 from marketdata.sources.replay import ReplaySource
@@ -44,7 +45,7 @@ def save_model(engine, cell: str, known: pd.DataFrame, drift: float, promote: bo
     new = registry.NewModel(ticker="AAPL", cell=cell, kind="train", hyperparams={}, seed=1, data_start=day,
                             data_end=day, val_start=day, test_start=day, data_hash="x", metrics={"test_days": 1},
                             train_seconds=0.1, param_count=1, keras_bytes=b"not a model")
-    outputs = {n: {} for n in ("predictions", "loss_curve", "metrics", "residual_diagnostics")} | {"forecast": forecast}
+    outputs = {n: {} for n in OUTPUT_NAMES} | {"forecast": forecast}
     return registry.save_model(engine, new, outputs, promote=promote, now=NOW)
 
 
