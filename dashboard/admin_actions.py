@@ -12,10 +12,18 @@ from datetime import datetime, timezone
 from sqlalchemy import Engine
 
 from marketdata import registry, runs, tickets
-from marketdata.config import Settings
+from marketdata.config import ConfigError, Settings
+from marketdata.db import StoreError, StoreUnavailable
 from marketdata.outputs import CELLS
+from marketdata.prices import PriceDataError
+from marketdata.sources.base import SourceUnavailable
+from marketdata.tickers import TickerError
 
 from . import auth, inputs
+
+# Failures a run can meet that are not bugs: each becomes one visible sentence on the
+# admin page instead of a traceback in the background worker.
+EXPECTED_FAILURES = (ConfigError, StoreError, StoreUnavailable, TickerError, PriceDataError, SourceUnavailable)
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +69,10 @@ def execute_run(settings: Settings, ticket: dict) -> tuple[str, str]:
         from jobs.pipeline import run_pipeline
     except ImportError as exc:
         return "warning", f"Not started: the training pipeline is not installed in this deployment ({exc})."
-    ctx = bootstrap()
+    try:
+        ctx = bootstrap()
+    except EXPECTED_FAILURES as exc:
+        return "danger", f"Not started: {exc}"
     if not tickets.claim(ctx.engine, str(fields.get("nonce")), str(fields.get("actor")), datetime.now(timezone.utc)):
         ctx.engine.dispose()
         return "danger", "Not started: this run ticket was already used; press Start again."
@@ -73,7 +84,7 @@ def execute_run(settings: Settings, ticket: dict) -> tuple[str, str]:
         return "warning", f"Refused: {exc}"
     except Cancelled as exc:
         return "secondary", f"Run cancelled: {exc}"
-    except JobError as exc:
+    except (JobError, *EXPECTED_FAILURES) as exc:
         return "danger", f"Run failed: {exc}"
     finally:
         ctx.engine.dispose()

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from sqlalchemy import Engine
 
-from marketdata.config import Settings, load_settings
+from marketdata.config import PROCESS_GROUPS, Settings, load_settings
 from marketdata.db import create_schema, make_engine
 from marketdata.queries import ReadCache, Snapshot
 
@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
-    return load_settings()
+    # Only the web's own settings are checked here: a bad clock setting must not stop the web.
+    return load_settings(uses=PROCESS_GROUPS["web"])
 
 
 @lru_cache(maxsize=1)
@@ -42,6 +43,14 @@ def reads() -> ReadCache:
     # Bounded: only configured tickers reach it (see ticker_choice), and it evicts anyway.
     return ReadCache(engine(), ttl_seconds=settings().dashboard_cache_seconds,
                      max_entries=max(4, len(settings().tickers)))
+
+
+@lru_cache(maxsize=1)
+def ledger_reads():
+    """The forecast ledger's read cache (the Track record page)."""
+    from marketdata.ledger_reads import LedgerCache
+
+    return LedgerCache(engine(), ttl_seconds=settings().dashboard_cache_seconds)
 
 
 def ticker_choice(ticker) -> str:
@@ -79,5 +88,6 @@ def reset() -> None:
     if engine.cache_info().currsize:
         engine().dispose()
     reads.cache_clear()
+    ledger_reads.cache_clear()
     engine.cache_clear()
     settings.cache_clear()

@@ -12,6 +12,14 @@ from pathlib import Path
 # second entry for the project root that outlives Celery's removal of the first.
 sys.path.append(str(Path(__file__).resolve().parent.parent))
 
+from marketdata.config import PROCESS_GROUPS, ConfigError, load_settings  # noqa: E402
+
+try:  # the worker runs the pipeline: its settings are checked now, as one line, not at the first task
+    load_settings(uses=PROCESS_GROUPS["worker"])
+except ConfigError as exc:
+    print(f"error: {exc}", file=sys.stderr)
+    raise SystemExit(2) from None  # Celery lets SystemExit through: one line, status 2, no traceback
+
 from dashboard.app import app  # noqa: E402  (registers the background callbacks as tasks)
 
 manager = app._background_manager  # the CeleryManager make_manager built from REDIS_URL

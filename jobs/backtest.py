@@ -47,6 +47,7 @@ def backtest_cell(
             should_cancel=should_cancel,
         )
     except training.TrainingCancelled as exc:
-        raise Cancelled(str(exc)) from None
+        who = getattr(should_cancel, "reason", "") or "cancelled"  # e.g. "SIGTERM received"
+        raise Cancelled(f"{exc} ({who}); nothing is stored by a backtest") from None
     except ValueError as exc:
         raise JobError(f"{ticker} {cell} backtest: {exc}") from None

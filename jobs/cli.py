@@ -11,26 +11,41 @@ import importlib
 import logging
 import sys
 
-from marketdata.config import ConfigError
-from marketdata.db import StoreUnavailable
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from marketdata.config import ConfigError, load_settings
+from marketdata.db import StoreError, StoreUnavailable, describe_store_error
 from marketdata.prices import PriceDataError
 from marketdata.registry import RegistryError
 from marketdata.sources.base import SourceUnavailable
+from marketdata.tickers import TickerError
 
 from .errors import JobError
+from .stopping import StopRequest
 
 COMMAND_MODULES = [
     "jobs.commands.prices",
     "jobs.commands.export",
     "jobs.commands.train",
     "jobs.commands.schedule",
+    "jobs.commands.ledger",
 ]
 
-EXPECTED_ERRORS = (JobError, PriceDataError, SourceUnavailable, ConfigError, RegistryError, StoreUnavailable)
+EXPECTED_ERRORS = (JobError, PriceDataError, SourceUnavailable, ConfigError, RegistryError, StoreUnavailable,
+                   StoreError, TickerError)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one ``error:`` line and exit status 2 like every
+    other expected failure (argparse's own form is a usage block then the error).
+    Sub-command parsers inherit this class."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m jobs", description="AAPL recurrent-forecast jobs")
+    parser = OneLineParser(prog="python -m jobs", description="AAPL recurrent-forecast jobs")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
@@ -46,10 +61,16 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if getattr(args, "long_running", False):
+        # SIGTERM / Ctrl-C: the run stops at its next epoch and is recorded as cancelled.
+        args.should_cancel = StopRequest().install()
     try:
         return int(args.handler(args) or 0)
     except EXPECTED_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print("error: " + " ".join(str(exc).split()), file=sys.stderr)  # one line, always
+        return 2
+    except (OperationalError, InterfaceError) as exc:  # the store failed mid-command (read-only, gone)
+        print(f"error: {describe_store_error(exc, load_settings(uses=()).database_url)}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # stdout closed early (e.g. piped into ``head``): not an error of ours.

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import sys
 import threading
@@ -37,10 +36,12 @@ from marketdata.db import StoreUnavailable, session_factory
 from marketdata.prices import last_stored_date
 from marketdata.tables import ClockStatus
 
+from .backfill import bootstrap_backfill_in_child
 from .child import run_pipeline_in_child
 from .context import JobContext
 from .errors import RunInProgress
 from .pipeline import champion_info
+from .stopping import StopRequest
 
 log = logging.getLogger("jobs.clock")
 
@@ -197,7 +198,9 @@ class Clock:
         return results
 
     def bootstrap(self) -> list[dict]:
-        return self.run_for_all_tickers("bootstrap", "auto", BOOTSTRAP_JOB_ID)
+        results = self.run_for_all_tickers("bootstrap", "auto", BOOTSTRAP_JOB_ID)
+        bootstrap_backfill_in_child(self.ctx, self.ctx.settings.schedule.ledger_bootstrap_days, self.stopping.is_set)
+        return results
 
     def heartbeat(self) -> None:
         write_clock_status(self.ctx.engine, self.scheduler, self.ctx.now())
@@ -253,13 +256,13 @@ def run_clock(ctx: JobContext, bootstrap: bool = True) -> int:
     logging.getLogger("apscheduler").setLevel(logging.INFO)
     clock = Clock(ctx)
 
-    def stop(signum, _frame):
-        log.info("received signal %s: cancelling any run at its next epoch and stopping", signum)
-        clock.stopping.set()
+    def stop() -> None:
+        log.info("%s: cancelling any run at its next epoch and stopping", stopping.reason)
         clock.scheduler.shutdown(wait=False)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    # The same stop request as every long command (jobs.stopping); the running job polls it.
+    stopping = StopRequest(on_stop=stop).install()
+    clock.stopping = stopping.event
     clock.start(bootstrap=bootstrap)
     log.info("clock stopped")
     return 0

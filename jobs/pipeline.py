@@ -31,10 +31,12 @@ from sqlalchemy import Engine, func, select
 from marketdata import lease as leases
 from marketdata import runs
 from marketdata.db import StoreUnavailable, best_effort, retry_on_outage
+from marketdata.ledger import publish_after_run
 from marketdata.outputs import CELLS
 from marketdata.prices import last_stored_date
 from marketdata.sources.base import PriceSource, SourceUnavailable
 from marketdata.tables import Champion, ModelRecord, Run
+from marketdata.tickers import parse_ticker
 from marketdata.updater import UpdateResult, update_from_sources
 
 from .context import JobContext
@@ -206,7 +208,8 @@ class _CancelCheck:
             self.reason = "the training lease expired and was taken over by another process"
             return True
         if self.external is not None and self.external():
-            self.reason = "cancelled by the caller"
+            # A StopRequest says which signal; other callers (a UI) are "the caller".
+            self.reason = getattr(self.external, "reason", "") or "cancelled by the caller"
             return True
         t = time.monotonic()
         if not self._db_says and t - self._last_poll >= CANCEL_POLL_INTERVAL_S:
@@ -283,7 +286,8 @@ def run_pipeline(
     ``jobs.training`` (imported, with TensorFlow, only when a run trains).
     """
     engine, settings = ctx.engine, ctx.settings
-    ticker = (ticker or settings.default_ticker).upper()
+    ticker = parse_ticker(ticker or settings.default_ticker)  # TickerError before anything is recorded
+    settings.check("prices", "pipeline")  # e.g. a web process with a bad PIPELINE_EPOCHS refuses here
     if action not in runs.ACTIONS:
         raise JobError(f"action {action!r} must be one of {', '.join(runs.ACTIONS)}")
     if trigger not in runs.TRIGGERS:
@@ -319,7 +323,9 @@ def run_pipeline(
             on_start(run_id)
         options = dict(epochs=epochs, seed=seed, promote=promote, update_prices=update_prices, source=source,
                        prices=prices)
-        return _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, **options)
+        run = _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, **options)
+        publish_after_run(engine, ticker, trigger=trigger, now=ctx.now())  # the forecast ledger; never raises
+        return run
     except BaseException as exc:  # SystemExit/KeyboardInterrupt too: never leave a run "running"
         if run_id is not None:
             status = "cancelled" if isinstance(exc, Cancelled) else "failed"
@@ -443,6 +449,8 @@ def _run(ctx, run_id, ticker, action, cells, progress, should_cancel, keeper, *,
         ), "recording the end of the run")
     except Cancelled as exc:
         reason = str(exc) or cancel.reason or "cancelled"
+        if cancel.reason and cancel.reason not in reason:
+            reason = f"{reason} ({cancel.reason})"  # who asked: a signal, an admin, a lost lease
         log.warning("run %s cancelled: %s", run_id, reason)
         return save(lambda: runs.finish_run(engine, run_id, "cancelled", now=ctx.now(), message=reason, error=reason,
                                             detail=detail), "recording the end of the run")

@@ -33,11 +33,13 @@ from marketdata import registry
 from marketdata.db import create_schema, make_engine
 from marketdata.sources.replay import ReplaySource
 from marketdata.sources.select import configured_sources
+from marketdata.tickers import parse_ticker
 from marketdata.updater import update_from_sources
 
 from .context import JobContext
-from .errors import JobError
+from .errors import Cancelled, JobError
 from .pipeline import run_pipeline
+from .progress import CancelFn, never_cancel
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,7 @@ def simulate(
     finetune_epochs: int | None = None,
     workdir: Path | None = None,
     progress: Callable[[str], None] = lambda _m: None,
+    should_cancel: CancelFn = never_cancel,
 ) -> dict:
     """Run the backtest; returns {"ticker", "nights", "first_day", "last_day", "initial_train_s", "policies": {...}}."""
     bad = [p for p in policies if p not in POLICIES]
@@ -105,7 +108,7 @@ def simulate(
         raise JobError(f"unknown policy {', '.join(bad) or '(none)'}; choose from {', '.join(POLICIES)}")
     if nights < 1:
         raise JobError(f"--nights must be at least 1, got {nights}")
-    ticker = (ticker or ctx.settings.default_ticker).upper()
+    ticker = parse_ticker(ticker or ctx.settings.default_ticker)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes: each night is a new model
     full = _full_history(ctx, ticker)
     if nights > len(full) - 300:
@@ -122,7 +125,7 @@ def simulate(
     progress(f"training the first GRU on {start_visible} days (to {full.index[start_visible - 1].date()})")
     source = ReplaySource(full, start_visible, name="replay")
     first = run_pipeline(base, ticker=ticker, trigger="simulate", requested_by="simulate", action="retrain",
-                         cells=["gru"], epochs=epochs, source=source)
+                         cells=["gru"], epochs=epochs, source=source, should_cancel=should_cancel)
     if first["status"] != "succeeded":
         raise JobError(f"initial training failed: {first['error']}")
     initial_s = first["detail"]["train_seconds"]
@@ -139,6 +142,9 @@ def simulate(
         source = ReplaySource(full, start_visible, name="replay")
         rows, train_s, promoted, wall = [], 0.0, 0, 0.0
         for k in range(nights):
+            if should_cancel():
+                raise Cancelled(f"simulate cancelled at {policy} night {k + 1}/{nights}"
+                                f" ({getattr(should_cancel, 'reason', '') or 'cancelled'}); the real store is untouched")
             known = full.iloc[: source.visible]
             pred = one_step(pctx.engine, ticker, known)
             day = source.advance()
@@ -156,6 +162,7 @@ def simulate(
                 run = run_pipeline(
                     pctx, ticker=ticker, trigger="simulate", requested_by="simulate", action=action, cells=["gru"],
                     epochs=finetune_epochs if policy == "finetune" else epochs, source=source,
+                    should_cancel=should_cancel,
                 )
                 if run["status"] != "succeeded":
                     raise JobError(f"{policy} night {k + 1} ({day}): run {run['status']}: {run['error']}")

@@ -14,7 +14,7 @@ from marketdata.queue import shared_celery_app
 
 
 def _build_app():
-    settings = load_settings()
+    settings = load_settings(uses=("core",))  # REDIS_URL only; each process checks its own groups at start
     if not settings.redis_url:
         return None
     return shared_celery_app(settings)
@@ -28,16 +28,21 @@ app = _build_app()
 def run_ticker(ticker: str, trigger: str = "nightly", requested_by: str = "clock", action: str = "auto",
                cells: list[str] | None = None, epochs: int | None = None) -> dict:
     """Run the pipeline for one ticker in this process; returns a JSON-able summary."""
+    from marketdata.config import PROCESS_GROUPS
+
+    from .cli import EXPECTED_ERRORS
     from .context import bootstrap
     from .errors import RunInProgress
     from .pipeline import run_pipeline
 
-    ctx = bootstrap()
     try:
+        ctx = bootstrap(uses=PROCESS_GROUPS["worker"])
         run = run_pipeline(ctx, ticker=ticker, trigger=trigger, requested_by=requested_by, action=action,
                            cells=cells, epochs=epochs)
     except RunInProgress as exc:
         return {"ticker": ticker, "status": "refused", "error": str(exc)}
+    except EXPECTED_ERRORS as exc:  # store down, bad ticker or setting: one line in the result, no traceback
+        return {"ticker": ticker, "status": "error", "error": " ".join(str(exc).split())}
     return {"ticker": ticker, "status": run["status"], "run_id": run["id"], "error": run.get("error")}
 
 

@@ -11,8 +11,9 @@ import pandas as pd
 def _nyse():
     import exchange_calendars as xcals  # ~1 s to import; only when first needed
 
-    # The default calendar covers only ~20 years back; the offline sample starts in 2000.
-    return xcals.get_calendar("XNYS", start="1990-01-02")
+    # The default calendar covers only ~20 years back; the offline sample starts in 2000
+    # and a CSV import may reach back to 1970 (its holidays are checked too).
+    return xcals.get_calendar("XNYS", start="1970-01-02")
 
 
 def next_trading_days(after: date, n: int) -> list[date]:
@@ -29,3 +30,10 @@ def is_trading_day(day: date) -> bool:
 def trading_days_between(start: date, end: date) -> list[date]:
     """NYSE sessions in [start, end]."""
     return [ts.date() for ts in _nyse().sessions_in_range(pd.Timestamp(start), pd.Timestamp(end))]
+
+
+def on_nyse_calendar(ticker: str) -> bool:
+    """True for a US-listed symbol (NYSE and Nasdaq keep the same holidays): no exchange
+    suffix (``0700.HK``), not an index (``^N225``), not a currency or future (``EURUSD=X``).
+    """
+    return not any(mark in ticker for mark in ".^=")

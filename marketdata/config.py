@@ -9,7 +9,9 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable, Mapping
+
+from .tickers import TickerError, parse_ticker_list
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
@@ -28,21 +30,71 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
+
+# Which settings each process uses, by group. A process checks only its groups at
+# start, so the web boots whatever the clock's settings are (and vice versa):
+#   core     - DATABASE_URL, DATA_DIR, TICKERS, CACHE_DIR, REDIS_URL, CELERY_VISIBILITY_TIMEOUT
+#   web      - ADMIN_*, ANALYST_*, DASHBOARD_CACHE_SECONDS
+#   prices   - PRICE_SOURCE, YAHOO_TIMEOUT, YAHOO_RETRIES, PRICE_OVERLAP_DAYS
+#   pipeline - LEASE_TTL_SECONDS, STORE_RETRY_SECONDS, PIPELINE_*EPOCHS, RETRAIN_*, CLOCK_TIMEZONE
+#   clock    - CLOCK_TIME, CLOCK_DAYS, CLOCK_MISFIRE_GRACE
+GROUPS = ("core", "web", "prices", "pipeline", "clock")
+PROCESS_GROUPS: dict[str, tuple[str, ...]] = {
+    "web": ("core", "web"),
+    "worker": ("core", "prices", "pipeline"),
+    "clock": ("core", "prices", "pipeline", "clock"),
+    "jobs": ("core", "prices", "pipeline"),  # a CLI command; ``clock`` adds its group
+}
+
+
+class _Reader:
+    """Reads settings, noting each bad one under its group instead of raising at once,
+    so one process's bad setting never stops another process from starting.
+    ``strict`` raises at the first bad value (``load_schedule_settings`` alone)."""
+
+    def __init__(self, env: Mapping[str, str], strict: bool = False):
+        self.env, self.strict = env, strict
+        self.problems: list[tuple[str, str]] = []
+
+    def bad(self, group: str, message: str) -> None:
+        if self.strict:
+            raise ConfigError(message)
+        self.problems.append((group, message))
+
+    def int(self, group: str, name: str, default: int, lo: int, hi: int, unit: str = "") -> int:
+        raw = self.env.get(name)
+        if raw is None or raw.strip() == "":
+            return default
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            self.bad(group, f"{name}={raw[:40]!r} is not a whole number (default {default}{unit})")
+            return default
+        if not lo <= value <= hi:
+            self.bad(group, f"{name}={value if len(raw) < 30 else raw[:30] + '...'} is out of range: "
+                            f"use {lo} to {hi}{unit} (default {default}{unit})")
+            return default
+        return value
+
+
+def check_database_url(url: str) -> str:
+    """The URL normalised, or ConfigError saying what is wrong with it (password hidden)."""
+    from sqlalchemy.engine import make_url  # not at import: config stays light
+
     try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
-
-
-def _proxies(env: Mapping[str, str]) -> int:
-    n = _int(env, "WEB_TRUSTED_PROXIES", 0)
-    if not 0 <= n <= 5:
-        raise ConfigError(f"WEB_TRUSTED_PROXIES={n} must be from 0 to 5 (Heroku: 1)")
-    return n
+        parsed = make_url(normalize_database_url(url))
+        parsed.port  # a non-numeric port only fails when read
+    except Exception:
+        raise ConfigError("DATABASE_URL is not a database URL; use sqlite:///path/to/file.db or "
+                          "postgresql://user:password@host:5432/dbname") from None
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_DATABASES:
+        raise ConfigError(f"DATABASE_URL scheme {parsed.drivername!r} is not supported; "
+                          f"use sqlite:///... or postgresql://... (or Heroku's postgres://...)")
+    if backend == "postgresql" and not parsed.database:
+        raise ConfigError(f"DATABASE_URL {parsed.render_as_string(hide_password=True)} names no database")
+    return normalize_database_url(url)
 
 
 @dataclass(frozen=True)
@@ -70,6 +122,20 @@ class Settings:
     # Proxies in front of the web that append X-Forwarded-For (Heroku's router: 1). The
     # login rate limit is per client address, so it must not be the router's address.
     web_trusted_proxies: int = 0
+    # (group, message) of every setting that could not be used; ``check`` raises for a group.
+    problems: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
+
+    def check(self, *groups: str) -> "Settings":
+        """Raise ConfigError for the first bad setting of ``groups`` (every group if none
+        given); a process calls this at start for the groups it uses."""
+        wanted = set(groups or GROUPS)
+        unknown = wanted - set(GROUPS)
+        if unknown:
+            raise ValueError(f"unknown settings group(s) {', '.join(sorted(unknown))}")
+        for group, message in self.problems:
+            if group in wanted:
+                raise ConfigError(message)
+        return self
 
     @property
     def admin_enabled(self) -> bool:
@@ -84,36 +150,52 @@ class Settings:
         return self.tickers[0]
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Build settings from ``env`` (defaults to ``os.environ``)."""
+def load_settings(env: Mapping[str, str] | None = None, uses: Iterable[str] | None = None) -> Settings:
+    """Build settings from ``env`` (defaults to ``os.environ``).
+
+    ``uses`` names the groups (``GROUPS``) this process will use; a bad setting in
+    one of them raises ConfigError now. ``None`` checks every group. A bad setting
+    outside ``uses`` is kept in ``Settings.problems`` (its default stands in) and
+    raises only if a later ``Settings.check`` asks for its group.
+    """
     env = os.environ if env is None else env
+    r = _Reader(env)
     data_dir = Path(env.get("DATA_DIR") or DEFAULT_DATA_DIR)
     url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'forecast.db'}"
-    tickers = tuple(t.strip().upper() for t in env.get("TICKERS", "AAPL").split(",") if t.strip())
-    if not tickers:
-        raise ConfigError("TICKERS is empty; give at least one ticker, e.g. TICKERS=AAPL")
+    try:
+        url = check_database_url(url)
+    except ConfigError as exc:
+        r.bad("core", str(exc))
+    try:
+        tickers = parse_ticker_list(env.get("TICKERS", "AAPL"))
+    except TickerError as exc:
+        r.bad("core", str(exc))
+        tickers = ("AAPL",)
     source = env.get("PRICE_SOURCE", "auto").lower()
     if source not in {"auto", "yahoo", "offline"}:
-        raise ConfigError(f"PRICE_SOURCE={source!r} must be one of auto, yahoo, offline")
-    return Settings(
-        database_url=normalize_database_url(url),
+        r.bad("prices", f"PRICE_SOURCE={source[:40]!r} must be one of auto, yahoo, offline")
+        source = "auto"
+    settings = Settings(
+        database_url=url,
         data_dir=data_dir,
         tickers=tickers,
         price_source=source,
-        yahoo_timeout_s=_int(env, "YAHOO_TIMEOUT", 10),
-        yahoo_retries=_int(env, "YAHOO_RETRIES", 3),
-        overlap_days=_int(env, "PRICE_OVERLAP_DAYS", 10),
+        yahoo_timeout_s=r.int("prices", "YAHOO_TIMEOUT", 10, 1, 300, " s"),
+        yahoo_retries=r.int("prices", "YAHOO_RETRIES", 3, 1, 20),
+        overlap_days=r.int("prices", "PRICE_OVERLAP_DAYS", 10, 1, 365),
         redis_url=env.get("REDIS_URL") or None,
-        celery_visibility_timeout_s=_int(env, "CELERY_VISIBILITY_TIMEOUT", 3600),
+        celery_visibility_timeout_s=r.int("core", "CELERY_VISIBILITY_TIMEOUT", 3600, 60, 7 * 86400, " s"),
         cache_dir=Path(env.get("CACHE_DIR") or data_dir / "cache"),
         admin_user=env.get("ADMIN_USER") or None,
         admin_password=env.get("ADMIN_PASSWORD") or None,
         analyst_user=env.get("ANALYST_USER") or None,
         analyst_password=env.get("ANALYST_PASSWORD") or None,
-        dashboard_cache_seconds=_int(env, "DASHBOARD_CACHE_SECONDS", 300),
-        web_trusted_proxies=_proxies(env),
-        schedule=load_schedule_settings(env),
+        dashboard_cache_seconds=r.int("web", "DASHBOARD_CACHE_SECONDS", 300, 0, 86400, " s"),
+        web_trusted_proxies=r.int("web", "WEB_TRUSTED_PROXIES", 0, 0, 5, " (Heroku: 1)"),
+        schedule=_schedule_settings(r),
+        problems=tuple(r.problems),
     )
+    return settings.check(*(GROUPS if uses is None else tuple(uses)))
 
 
 # --- the nightly clock, the training pipeline and its lease -----------------------
@@ -138,57 +220,59 @@ class ScheduleSettings:
     store_retry_s: int = 60  # STORE_RETRY_SECONDS: a run's must-land writes retry a database outage this long
     eval_refit_every: int = 20  # EVAL_REFIT_EVERY: rolling-origin evaluation refits every K trading days
     eval_refit_epochs: int = 2  # EVAL_REFIT_EPOCHS: warm-start epochs per refit (0: never refit)
+    ledger_bootstrap_days: int = 20  # LEDGER_BOOTSTRAP_DAYS: trading days the clock's first start replays (0 = off)
 
 
 def load_schedule_settings(env: Mapping[str, str] | None = None) -> ScheduleSettings:
-    env = os.environ if env is None else env
+    """The schedule settings alone, raising ConfigError at the first bad one."""
+    return _schedule_settings(_Reader(os.environ if env is None else env, strict=True))
+
+
+def _clock_time(r: _Reader) -> tuple[int, int]:
+    at = r.env.get("CLOCK_TIME") or "18:30"
+    try:
+        hour, minute = (int(x) for x in at.split(":"))
+        if not (0 <= hour < 24 and 0 <= minute < 60):
+            raise ValueError
+    except ValueError:
+        r.bad("clock", f"CLOCK_TIME={at[:40]!r} must be HH:MM, e.g. 18:30")
+        return 18, 30
+    return hour, minute
+
+
+def _schedule_settings(r: _Reader) -> ScheduleSettings:
+    env = r.env
     tz = env.get("CLOCK_TIMEZONE") or "America/New_York"
     try:
         from zoneinfo import ZoneInfo
 
         ZoneInfo(tz)
     except Exception:
-        raise ConfigError(f"CLOCK_TIMEZONE={tz!r} is not an IANA time zone such as America/New_York") from None
-    at = env.get("CLOCK_TIME") or "18:30"
-    try:
-        hour, minute = (int(x) for x in at.split(":"))
-        if not (0 <= hour < 24 and 0 <= minute < 60):
-            raise ValueError
-    except ValueError:
-        raise ConfigError(f"CLOCK_TIME={at!r} must be HH:MM, e.g. 18:30") from None
+        r.bad("pipeline", f"CLOCK_TIMEZONE={tz[:40]!r} is not an IANA time zone such as America/New_York")
+        tz = "America/New_York"
+    hour, minute = _clock_time(r)
     days = (env.get("CLOCK_DAYS") or "mon-fri").lower()
-    for part in re.split(r"[,-]", days):
-        if part not in WEEKDAYS:
-            raise ConfigError(f"CLOCK_DAYS={days!r}: use weekday names like mon-fri or mon,wed,fri")
+    if any(part not in WEEKDAYS for part in re.split(r"[,-]", days)):
+        r.bad("clock", f"CLOCK_DAYS={days[:40]!r}: use weekday names like mon-fri or mon,wed,fri")
+        days = "mon-fri"
     weekday = env.get("RETRAIN_WEEKDAY", "sat").strip().lower() or None
     if weekday is not None and weekday not in WEEKDAYS:
-        raise ConfigError(f"RETRAIN_WEEKDAY={weekday!r} must be one of {', '.join(WEEKDAYS)} or empty")
-    ttl = _int(env, "LEASE_TTL_SECONDS", 120)
-    if ttl < 2:
-        raise ConfigError(f"LEASE_TTL_SECONDS={ttl} is too short; use at least 2 (default 120)")
-    store_retry = _int(env, "STORE_RETRY_SECONDS", 60)
-    if store_retry < 0:
-        raise ConfigError(f"STORE_RETRY_SECONDS={store_retry} must be 0 or more (default 60)")
-    epochs = _int(env, "PIPELINE_EPOCHS", 0) or None
-    ft_epochs = _int(env, "PIPELINE_FINETUNE_EPOCHS", 0) or None
-    refit_every = _int(env, "EVAL_REFIT_EVERY", 20)
-    if refit_every < 1:
-        raise ConfigError(f"EVAL_REFIT_EVERY={refit_every} must be a positive number of trading days (default 20)")
-    refit_epochs = _int(env, "EVAL_REFIT_EPOCHS", 2)
-    if not 0 <= refit_epochs <= 50:
-        raise ConfigError(f"EVAL_REFIT_EPOCHS={refit_epochs} must be between 0 and 50 (default 2)")
+        r.bad("pipeline", f"RETRAIN_WEEKDAY={weekday[:40]!r} must be one of {', '.join(WEEKDAYS)} or empty")
+        weekday = "sat"
     return ScheduleSettings(
         timezone=tz,
         days=days,
         hour=hour,
         minute=minute,
-        misfire_grace_s=_int(env, "CLOCK_MISFIRE_GRACE", 6 * 3600),
+        misfire_grace_s=r.int("clock", "CLOCK_MISFIRE_GRACE", 6 * 3600, 1, 7 * 86400, " s"),
         retrain_weekday=weekday,
-        retrain_every_nights=_int(env, "RETRAIN_EVERY_N_NIGHTS", 0),
-        lease_ttl_s=ttl,
-        epochs=epochs,
-        finetune_epochs=ft_epochs,
-        store_retry_s=store_retry,
-        eval_refit_every=refit_every,
-        eval_refit_epochs=refit_epochs,
+        retrain_every_nights=r.int("pipeline", "RETRAIN_EVERY_N_NIGHTS", 0, 0, 1000),
+        lease_ttl_s=r.int("pipeline", "LEASE_TTL_SECONDS", 120, 2, 86400, " s"),
+        # 0 (the default) means: no override.
+        epochs=r.int("pipeline", "PIPELINE_EPOCHS", 0, 0, 10000) or None,
+        finetune_epochs=r.int("pipeline", "PIPELINE_FINETUNE_EPOCHS", 0, 0, 10000) or None,
+        store_retry_s=r.int("pipeline", "STORE_RETRY_SECONDS", 60, 0, 86400, " s"),
+        eval_refit_every=r.int("pipeline", "EVAL_REFIT_EVERY", 20, 1, 1000, " trading days"),
+        eval_refit_epochs=r.int("pipeline", "EVAL_REFIT_EPOCHS", 2, 0, 50),
+        ledger_bootstrap_days=r.int("pipeline", "LEDGER_BOOTSTRAP_DAYS", 20, 0, 250, " trading days"),
     )

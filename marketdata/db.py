@@ -23,12 +23,62 @@ class StoreUnavailable(RuntimeError):
     """The database stayed unreachable for the whole retry budget; the message is one line."""
 
 
+class StoreError(RuntimeError):
+    """A database problem no retry fixes (missing database, unknown role, read-only file,
+    a folder that cannot be created); the message is one line naming the store."""
+
+
+# Operational errors that are the configuration's fault, not an outage: retrying them
+# for STORE_RETRY_SECONDS would only delay the same answer (and call it "unreachable").
+_PERMANENT = (
+    ("readonly database", "is read-only"),
+    ("read-only", "is read-only"),
+    ("unable to open database file", "cannot be opened or created (check the folder exists and is writable)"),
+    ("does not exist", None),
+    ("password authentication failed", None),
+    ("no password supplied", None),
+    ("permission denied", None),
+)
+
+
+def _permanent_reason(exc: BaseException) -> tuple[str, str | None] | None:
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return next((p for p in _PERMANENT if p[0] in text), None)
+
+
 def is_outage(exc: BaseException) -> bool:
     """True for errors a database restart or network blip produces (worth retrying),
-    False for errors in what we asked (constraint, syntax), which a retry would repeat."""
+    False for errors in what we asked (constraint, syntax) or in the configuration
+    (read-only file, missing database or role), which a retry would repeat."""
     if isinstance(exc, (OperationalError, InterfaceError)):
-        return True
+        return _permanent_reason(exc) is None
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def store_name(url: str) -> str:
+    """Where the store is, for messages: the SQLite file, or host:port/database (no password)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        u = make_url(normalize_database_url(url))
+    except Exception:
+        return "the DATABASE_URL store"
+    if u.get_backend_name() == "sqlite":
+        return f"SQLite file {u.database}" if u.database else "in-memory SQLite"
+    return f"{u.get_backend_name()} {u.host or 'localhost'}:{u.port or 5432}/{u.database}"
+
+
+def describe_store_error(exc: BaseException, url: str) -> str:
+    """One line for a database error: which store, and what is wrong with it."""
+    first = short_error(exc).split(": ", 1)[-1]
+    first = first.replace("connection failed: ", "").replace("FATAL:  ", "")
+    where = store_name(url)
+    permanent = _permanent_reason(exc)
+    if permanent and permanent[1]:
+        return f"{where} {permanent[1]} ({first})"
+    if permanent:
+        return f"{where}: {first}"
+    return f"database unreachable ({where}): {first}"
 
 
 def short_error(exc: BaseException) -> str:
@@ -92,7 +142,12 @@ def make_engine(url: str) -> Engine:
     """Create an engine; for SQLite, make the folder and turn on WAL + foreign keys."""
     url = normalize_database_url(url)
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(url[len("sqlite:///"):].split("?", 1)[0]).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # DATA_DIR unwritable, or a file where the folder should be
+            raise StoreError(f"cannot create the folder {folder} of the SQLite store "
+                             f"(check DATA_DIR / DATABASE_URL): {exc.strerror}") from None
     if url.startswith("sqlite"):
         # A 30 s busy timeout lets a second process wait for a writer instead of
         # failing at once with "database is locked".
@@ -106,7 +161,12 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # A bounded connect timeout (unless the URL sets one): a firewalled host gives one
+    # error line after 10 s, not a hang.
+    from sqlalchemy.engine import make_url
+
+    args = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": 10}
+    return create_engine(url, pool_pre_ping=True, connect_args=args)
 
 
 def _lost_create_race(exc: Exception) -> bool:

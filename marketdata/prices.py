@@ -15,8 +15,10 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from .tables import Price
+from .tickers import parse_ticker
 
 PRICE_COLUMNS = ["open", "high", "low", "close", "volume"]
+MAX_PRICE = 1e7  # no share trades near this (Berkshire A is under 1e6): above it is an error
 
 
 class PriceDataError(ValueError):
@@ -45,6 +47,11 @@ def validate_price_frame(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
         bad = frame[col] <= 0
         if bad.any():
             raise PriceDataError(f"{origin}: non-positive {col} on {frame.index[bad.argmax()].date()}")
+        # inf or 1e308 once trained to "RMSE inf ... promoted": no source may store them.
+        bad = ~np.isfinite(frame[col].astype(float)) | (frame[col] > MAX_PRICE)
+        if bad.any():
+            raise PriceDataError(f"{origin}: absurd {col} {frame[col].iloc[bad.argmax()]} on "
+                                 f"{frame.index[bad.argmax()].date()} (over {MAX_PRICE:g})")
     bad = frame["high"] < frame["low"]
     if bad.any():
         raise PriceDataError(f"{origin}: high below low on {frame.index[bad.argmax()].date()}")
@@ -87,7 +94,14 @@ def last_stored_source(engine: Engine, ticker: str) -> str | None:
         ).scalar()
 
 
+SOURCE_MAX_LEN = Price.__table__.c.source.type.length
+
+
 def _rows(ticker: str, frame: pd.DataFrame, source: str, now: datetime) -> list[dict]:
+    # The last guard: whatever the caller checked, no malformed ticker reaches the table
+    # (TickerError), and a long CSV file name cannot overflow the source column on Postgres.
+    ticker = parse_ticker(ticker)
+    source = source[:SOURCE_MAX_LEN]
     return [
         dict(
             ticker=ticker,
@@ -116,6 +130,43 @@ def replace_all_prices(session: Session, ticker: str, frame: pd.DataFrame, sourc
     """Replace a ticker's whole history (used after a split re-based Yahoo's history)."""
     session.execute(delete(Price).where(Price.ticker == ticker))
     return insert_prices(session, ticker, frame, source, now)
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """How rows about to be written compare with the stored rows of the same dates."""
+
+    rows: int  # dates both in the frame and in the store
+    differing: int  # of those, rows where any column differs beyond float noise
+    max_rel_diff: float  # the largest relative difference, over every column and row
+    worst: str  # "close on 2024-01-05", where it is
+
+
+# Equal within what an export (6 decimals) and a float round-trip through the database keep.
+SAME_RTOL, SAME_ATOL = 1e-7, 1e-6
+
+
+def compare_with_stored(session: Session, ticker: str, frame: pd.DataFrame) -> Overlap:
+    """Compare ``frame`` with what ``session`` sees stored for ``ticker`` on the same dates."""
+    dates = [ts.date() for ts in frame.index]
+    stored: list = []
+    for i in range(0, len(dates), 500):  # keep the IN list well under driver limits
+        stored += session.execute(
+            select(Price.date, *(getattr(Price, c) for c in PRICE_COLUMNS))
+            .where(Price.ticker == ticker, Price.date.in_(dates[i : i + 500]))
+        ).all()
+    if not stored:
+        return Overlap(0, 0, 0.0, "")
+    old = pd.DataFrame(stored, columns=["date", *PRICE_COLUMNS]).set_index("date").astype(float)
+    new = frame.loc[[pd.Timestamp(d) for d in old.index], PRICE_COLUMNS].astype(float)
+    new.index = old.index
+    rel = (new - old).abs() / old.abs().where(old.abs() > 0, 1.0)
+    same = np.isclose(new.to_numpy(), old.to_numpy(), rtol=SAME_RTOL, atol=SAME_ATOL)
+    differing = int((~same).any(axis=1).sum())
+    if not differing:
+        return Overlap(len(old), 0, 0.0, "")
+    day, column = rel.stack().idxmax()
+    return Overlap(len(old), differing, float(rel.loc[day, column]), f"{column} on {day}")
 
 
 def upsert_prices(session: Session, ticker: str, frame: pd.DataFrame, source: str, now: datetime) -> int:

@@ -13,16 +13,19 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -202,3 +205,48 @@ class LoginFailure(Base):
     address: Mapped[str] = mapped_column(String(64), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     failures: Mapped[int] = mapped_column(Integer)
+
+
+class LedgerEntry(Base):
+    """One published forecast of one horizon step, kept as it was shown (``marketdata.ledger``).
+
+    Append-only: only ``actual``, ``persistence`` and ``scored_at`` are ever written
+    after the insert, once. ``model_id`` is a plain number, not a foreign key, so
+    deleting a model never touches (or is blocked by) the record of what it forecast;
+    it is NULL on ``replayed`` rows, whose models lived in a throw-away replay store.
+    """
+
+    __tablename__ = "forecast_ledger"
+    __table_args__ = (
+        Index("ix_forecast_ledger_ticker_origin", "ticker", "origin"),
+        Index("ix_forecast_ledger_ticker_scored", "ticker", "scored_at"),
+        Index("ix_forecast_ledger_ticker_id", "ticker", "id"),
+        CheckConstraint("kind IN ('live', 'replayed')", name="ck_forecast_ledger_kind"),
+        CheckConstraint("horizon >= 1", name="ck_forecast_ledger_horizon"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticker: Mapped[str] = mapped_column(String(16))
+    cell: Mapped[str] = mapped_column(String(16))
+    model_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    model_version: Mapped[int] = mapped_column(Integer)
+    origin: Mapped[date] = mapped_column(Date)  # the last close the forecast used
+    origin_close: Mapped[float] = mapped_column(Float)  # that close, as published
+    target_date: Mapped[date] = mapped_column(Date)
+    horizon: Mapped[int] = mapped_column(Integer)  # trading days after the origin
+    predicted: Mapped[float] = mapped_column(Float)
+    lower80: Mapped[float] = mapped_column(Float)
+    upper80: Mapped[float] = mapped_column(Float)
+    lower95: Mapped[float] = mapped_column(Float)
+    upper95: Mapped[float] = mapped_column(Float)
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(16))  # live | replayed
+    actual: Mapped[float | None] = mapped_column(Float, nullable=True)  # close of target_date, origin's basis
+    persistence: Mapped[float | None] = mapped_column(Float, nullable=True)  # the origin's close: tomorrow = today
+    scored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+# One row per (ticker, cell, model, origin, horizon), so a duplicate publication is
+# impossible; replayed rows (no registry model) count as model 0.
+Index("uq_forecast_ledger_key", LedgerEntry.ticker, LedgerEntry.cell, func.coalesce(LedgerEntry.model_id, 0),
+      LedgerEntry.origin, LedgerEntry.horizon, unique=True)

@@ -11,10 +11,11 @@ from marketdata.prices import load_prices
 
 from ..context import bootstrap
 from ..errors import JobError
+from . import argtypes
 
 
 def export_prices(ctx, args) -> None:
-    ticker = (args.ticker or ctx.settings.default_ticker).upper()
+    ticker = args.ticker or ctx.settings.default_ticker
     frame = load_prices(ctx.engine, ticker)
     if frame.empty:
         raise JobError(f"no prices stored for {ticker}; run: python -m jobs init")
@@ -40,7 +41,7 @@ def export_predictions(ctx, args) -> None:
     """The champion's one-step-ahead prediction for every test-period day."""
     from marketdata.registry import load_outputs
 
-    ticker = (args.ticker or ctx.settings.default_ticker).upper()
+    ticker = args.ticker or ctx.settings.default_ticker
     champ = _champion(ctx, ticker, args.cell.lower())
     pred = load_outputs(ctx.engine, champ.id)["predictions"]
     out = sys.stdout
@@ -51,7 +52,7 @@ def export_predictions(ctx, args) -> None:
 
 def export_metrics(ctx, args) -> None:
     """Per cell: its champion's rolling-origin figures (every row, horizon, interval, test), and the comparison."""
-    ticker = (args.ticker or ctx.settings.default_ticker).upper()
+    ticker = args.ticker or ctx.settings.default_ticker
     from marketdata.queries import latest_comparison
     from marketdata.registry import champion
 
@@ -77,6 +78,19 @@ def export_metrics(ctx, args) -> None:
     comparison = latest_comparison(ctx.engine, ticker, ids) if len(ids) > 1 else None
     json.dump({"ticker": ticker, "cells": cells, "comparison": comparison}, sys.stdout, indent=2, sort_keys=False)
     sys.stdout.write("\n")
+
+
+def export_ledger(ctx, args) -> None:
+    """Every ledger row (of a ticker, of a kind), oldest publication first."""
+    from marketdata.ledger import csv_text, export_frame, has_rows
+
+    from .ledger import configured_ticker
+
+    ticker = configured_ticker(ctx, args.ticker) if args.ticker else None  # None: every ticker
+    if not has_rows(ctx.engine, ticker, args.kind):
+        raise JobError(f"no {args.kind or 'published'} forecasts in the ledger{' for ' + ticker if ticker else ''} "
+                       f"yet; runs publish them, or: python -m jobs ledger backfill --days 20")
+    sys.stdout.write(csv_text(export_frame(ctx.engine, ticker=ticker, kind=args.kind)))
 
 
 BACKTEST_BASELINES = {"persistence": "persistence", "drift": "drift", "ridge": "ridge", "linear": "ridge"}
@@ -122,15 +136,16 @@ def write_backtest_csv(bt: dict, key: str, out) -> None:
 
 
 EXPORTERS: dict[str, Callable] = {"prices": export_prices, "predictions": export_predictions, "metrics": export_metrics,
-                                  "backtest": export_backtest}
+                                  "backtest": export_backtest, "ledger": export_ledger}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="write prices, predictions, metrics or a rolling backtest to stdout")
     p.add_argument("what", choices=sorted(EXPORTERS_CHOICES()))
-    p.add_argument("--ticker", help="default: first of TICKERS")
+    p.add_argument("--ticker", type=argtypes.ticker, help="default: first of TICKERS")
     p.add_argument("--cell", default="gru", help="cell type for predictions/backtest (simplernn, lstm, gru); "
                                                  "backtest also takes persistence, drift, ridge (or linear)")
+    p.add_argument("--kind", choices=["live", "replayed"], help="ledger rows of this kind only (default: both)")
     p.set_defaults(handler=cmd_export)
 
 

@@ -6,26 +6,29 @@ import json
 from pathlib import Path
 
 from marketdata.db import create_schema
-from marketdata.prices import price_summaries, upsert_prices
+from marketdata.prices import PriceDataError, compare_with_stored, price_summaries, upsert_prices
 from marketdata.sources.csv_file import read_price_csv
 from marketdata.sources.select import configured_sources
 from marketdata.updater import seed_prices, update_from_sources
 
 from ..context import bootstrap
+from . import argtypes
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("init", help="create the schema and seed prices (Yahoo, else the offline sample)")
-    p.add_argument("--ticker", help="seed only this ticker (default: every ticker in TICKERS)")
+    p.add_argument("--ticker", type=argtypes.ticker, help="seed only this ticker (default: every ticker in TICKERS)")
     p.set_defaults(handler=cmd_init)
 
     p = sub.add_parser("update", help="fetch new prices; says how many rows it added")
-    p.add_argument("--ticker", help="update only this ticker (default: every ticker in TICKERS)")
+    p.add_argument("--ticker", type=argtypes.ticker, help="update only this ticker (default: every ticker in TICKERS)")
     p.set_defaults(handler=cmd_update)
 
     p = sub.add_parser("import-csv", help="import a Yahoo-style CSV (all or nothing)")
     p.add_argument("path", type=Path)
-    p.add_argument("--ticker", help="ticker the file holds (default: first of TICKERS)")
+    p.add_argument("--ticker", type=argtypes.ticker, help="ticker the file holds (default: first of TICKERS)")
+    p.add_argument("--replace", action="store_true",
+                   help="overwrite stored rows the file gives different values for (refused without it)")
     p.set_defaults(handler=cmd_import_csv)
 
     p = sub.add_parser("status", help="tickers, first/last date, row count, source")
@@ -37,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _tickers(ctx, args) -> list[str]:
-    return [args.ticker.upper()] if getattr(args, "ticker", None) else list(ctx.settings.tickers)
+    return [args.ticker] if getattr(args, "ticker", None) else list(ctx.settings.tickers)
 
 
 def cmd_migrate(args) -> int:
@@ -67,13 +70,24 @@ def cmd_update(args) -> int:
 
 def cmd_import_csv(args) -> int:
     ctx = bootstrap()
-    ticker = (args.ticker or ctx.settings.default_ticker).upper()
-    frame = read_price_csv(args.path)  # raises before anything is written
+    ticker = args.ticker or ctx.settings.default_ticker
+    frame = read_price_csv(args.path, ticker=ticker, today=ctx.now().date())  # raises before anything is written
     from marketdata.db import session_factory
 
+    # One transaction: the comparison sees exactly what the write replaces, and a refusal
+    # (raised inside it) rolls back, so nothing is written.
     with session_factory(ctx.engine).begin() as session:
+        overlap = compare_with_stored(session, ticker, frame)
+        if overlap.differing and not args.replace:
+            raise PriceDataError(
+                f"{args.path.name}: {overlap.differing} of {overlap.rows} rows already stored for {ticker} differ, "
+                f"by up to {overlap.max_rel_diff:.2%} ({overlap.worst}); nothing imported; "
+                f"pass --replace to overwrite them"
+            )
         n = upsert_prices(session, ticker, frame, f"csv:{args.path.name}", ctx.now())
-    print(f"{ticker}: imported {n} rows from {args.path.name} ({frame.index[0].date()} to {frame.index[-1].date()})")
+    changed = f", {overlap.differing} replaced" if overlap.differing else ""
+    print(f"{ticker}: imported {n} rows from {args.path.name} ({frame.index[0].date()} to {frame.index[-1].date()}; "
+          f"{n - overlap.rows} new, {overlap.rows - overlap.differing} already stored unchanged{changed})")
     return 0
 
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import signal
 import sys
-import threading
 import time
 
 from marketdata import runs
+from marketdata.config import PROCESS_GROUPS
 from marketdata.outputs import CELLS
 
 from ..context import bootstrap
 from ..errors import JobError
+from . import argtypes
 
 
 def _cells(text: str | None) -> list[str] | None:
@@ -28,28 +28,28 @@ def _cells(text: str | None) -> list[str] | None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("nightly", help="run the pipeline once, now (update prices, fine-tune or retrain, record)")
-    p.add_argument("--ticker", help="default: every ticker in TICKERS")
+    p.add_argument("--ticker", type=argtypes.ticker, help="default: every ticker in TICKERS")
     p.add_argument("--action", choices=runs.ACTIONS, default="auto",
                    help="auto (default): skip without a new trading day, fine-tune, or retrain when due")
     p.add_argument("--cells", type=_cells, help="for retrain: comma-separated cells (default all three)")
-    p.add_argument("--epochs", type=int, help="training epochs (default: the training default or PIPELINE_EPOCHS)")
+    p.add_argument("--epochs", type=argtypes.epochs, help="training epochs (default: the training default or PIPELINE_EPOCHS)")
     p.add_argument("--trigger", choices=["manual", "nightly"], default="manual",
                    help="recorded trigger (a Heroku Scheduler entry would pass nightly)")
     p.add_argument("--requested-by", default=None, help="recorded requester (default cli:<user>)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--queue", action="store_true",
                    help="send one task per ticker to the Celery workers (needs REDIS_URL) instead of running here")
-    p.add_argument("--wait", type=float, metavar="SECONDS",
+    p.add_argument("--wait", type=argtypes.float_in(0.1, 86400), metavar="SECONDS",
                    help="with --queue: wait up to SECONDS for the workers and report each run")
-    p.set_defaults(handler=cmd_nightly)
+    p.set_defaults(handler=cmd_nightly, long_running=True)
 
     p = sub.add_parser("runs", help="the run history, newest first")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--limit", type=argtypes.int_in(1, 100_000), default=20)
     p.set_defaults(handler=cmd_runs)
 
     p = sub.add_parser("cancel", help="ask a running run to stop at its next epoch")
-    p.add_argument("run_id", type=int)
+    p.add_argument("run_id", type=argtypes.run_id)
     p.set_defaults(handler=cmd_cancel)
 
     p = sub.add_parser("clock", help="the scheduler process (Procfile clock:, one only)")
@@ -57,14 +57,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_clock)
 
     p = sub.add_parser("simulate", help="replay the last N trading days night by night under a retraining policy")
-    p.add_argument("--nights", type=int, default=20)
+    p.add_argument("--nights", type=argtypes.int_in(1, 5000), default=20)
     p.add_argument("--policy", default="finetune,retrain,none",
                    help="finetune, retrain, none, or a comma-separated list (default: all three)")
-    p.add_argument("--epochs", type=int, help="epochs of the initial training and of each retrain")
-    p.add_argument("--finetune-epochs", type=int, help="epochs of each nightly fine-tune")
-    p.add_argument("--ticker")
+    p.add_argument("--epochs", type=argtypes.epochs, help="epochs of the initial training and of each retrain")
+    p.add_argument("--finetune-epochs", type=argtypes.epochs, help="epochs of each nightly fine-tune")
+    p.add_argument("--ticker", type=argtypes.ticker)
     p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=cmd_simulate)
+    p.set_defaults(handler=cmd_simulate, long_running=True)
 
 
 class _ProgressPrinter:
@@ -90,22 +90,18 @@ def cmd_nightly(args) -> int:
     from ..pipeline import run_pipeline  # no TensorFlow until a run trains
 
     ctx = bootstrap()
-    tickers = [args.ticker.upper()] if args.ticker else list(ctx.settings.tickers)
+    tickers = [args.ticker] if args.ticker else list(ctx.settings.tickers)
     who = args.requested_by or f"cli:{getpass.getuser()}"
     if args.queue:
         return _nightly_via_queue(ctx, args, tickers, who)
-    # SIGTERM (a dyno restart, a one-off's timeout) or Ctrl-C: stop at the next epoch, record
-    # the run as cancelled and release the lease, instead of leaving it to expire.
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = args.should_cancel  # SIGTERM / Ctrl-C (jobs.stopping): stop at the next epoch, record cancelled
     code = 0
     for ticker in tickers:
-        if stop.is_set():
+        if stop():
             break
         run = run_pipeline(
             ctx, ticker=ticker, trigger=args.trigger, requested_by=who, action=args.action, cells=args.cells,
-            epochs=args.epochs, progress=_ProgressPrinter(args.quiet), should_cancel=stop.is_set,
+            epochs=args.epochs, progress=_ProgressPrinter(args.quiet), should_cancel=stop,
         )
         print(_describe(run))
         if run["status"] in ("failed", "cancelled"):
@@ -129,7 +125,7 @@ def _nightly_via_queue(ctx, args, tickers: list[str], who: str) -> int:
         if isinstance(r, dict):
             print(f"{r['ticker']}: {r['status']}" + (f" (task {r['task_id']})" if r.get("task_id") else "")
                   + (f" run #{r['run_id']}" if r.get("run_id") else "") + (f": {r['error']}" if r.get("error") else ""))
-            code = code or int(r["status"] in ("failed", "cancelled", "refused"))
+            code = code or int(r["status"] in ("failed", "cancelled", "refused", "error"))
         else:  # an exception a task raised, returned because propagate=False
             print(f"task error: {r}")
             code = 1
@@ -179,7 +175,7 @@ def cmd_cancel(args) -> int:
 def cmd_clock(args) -> int:
     from ..clock import run_clock
 
-    return run_clock(bootstrap(), bootstrap=not args.no_bootstrap)
+    return run_clock(bootstrap(uses=PROCESS_GROUPS["clock"]), bootstrap=not args.no_bootstrap)
 
 
 def cmd_simulate(args) -> int:
@@ -190,6 +186,7 @@ def cmd_simulate(args) -> int:
     result = simulate(
         ctx, nights=args.nights, policies=policies, ticker=args.ticker, epochs=args.epochs,
         finetune_epochs=args.finetune_epochs, progress=lambda m: print(m, file=sys.stderr, flush=True),
+        should_cancel=args.should_cancel,
     )
     print(json.dumps(result, indent=2) if args.json else format_table(result))
     return 0

@@ -18,7 +18,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 def _clock(sqlite_url: str, tmp_path, epochs: str) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": sqlite_url, "PRICE_SOURCE": "offline", "DATA_DIR": str(tmp_path / "data"),
-           "PIPELINE_EPOCHS": epochs, "REDIS_URL": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
+           "PIPELINE_EPOCHS": epochs, "REDIS_URL": "", "TF_CPP_MIN_LOG_LEVEL": "3",
+           # The ledger's bootstrap backfill (its own child, tests/integration/test_ledger_clock.py) would
+           # start training again right after the bootstrap run that these tests watch.
+           "LEDGER_BOOTSTRAP_DAYS": "0"}
     return subprocess.Popen([sys.executable, "-m", "jobs", "clock"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
 

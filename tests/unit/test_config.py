@@ -1,7 +1,7 @@
 """Settings come from the environment with embedded defaults."""
 import pytest
 
-from marketdata.config import ConfigError, load_settings, normalize_database_url
+from marketdata.config import PROCESS_GROUPS, ConfigError, load_settings, normalize_database_url
 
 
 @pytest.mark.parametrize(
@@ -33,8 +33,8 @@ def test_tickers_list_is_upper_cased():
         ({"PRICE_SOURCE": "bloomberg"}, "PRICE_SOURCE"),
         ({"TICKERS": " , "}, "TICKERS is empty"),
         ({"YAHOO_RETRIES": "three"}, "YAHOO_RETRIES='three' is not a whole number"),
-        ({"EVAL_REFIT_EVERY": "0"}, "EVAL_REFIT_EVERY=0 must be a positive number"),
-        ({"EVAL_REFIT_EPOCHS": "-1"}, "EVAL_REFIT_EPOCHS=-1 must be between 0 and 50"),
+        ({"EVAL_REFIT_EVERY": "0"}, "EVAL_REFIT_EVERY=0 is out of range: use 1 to 1000"),
+        ({"EVAL_REFIT_EPOCHS": "-1"}, "EVAL_REFIT_EPOCHS=-1 is out of range: use 0 to 50"),
     ],
 )
 def test_bad_settings_are_named(env, message):
@@ -47,3 +47,65 @@ def test_rolling_evaluation_settings():
     assert (sched.eval_refit_every, sched.eval_refit_epochs) == (5, 0)
     default = load_settings({}).schedule
     assert (default.eval_refit_every, default.eval_refit_epochs) == (20, 2)
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"TICKERS": "AAPL,AAPL,aapl"}, "TICKERS lists AAPL twice"),  # refused, not de-duplicated
+        ({"TICKERS": "AAPL,../../etc"}, "TICKERS: ticker '../../etc' is not a ticker symbol"),
+        ({"PIPELINE_EPOCHS": "-5"}, "PIPELINE_EPOCHS=-5 is out of range: use 0 to 10000"),
+        ({"PIPELINE_FINETUNE_EPOCHS": "1e308"}, "PIPELINE_FINETUNE_EPOCHS='1e308' is not a whole number"),
+        ({"YAHOO_RETRIES": "-1"}, "YAHOO_RETRIES=-1 is out of range: use 1 to 20"),
+        ({"YAHOO_RETRIES": "0"}, "YAHOO_RETRIES=0 is out of range"),
+        ({"YAHOO_TIMEOUT": "99999999999999999999999999"}, "YAHOO_TIMEOUT=999"),
+        ({"PRICE_OVERLAP_DAYS": "-3"}, "PRICE_OVERLAP_DAYS=-3 is out of range"),
+        ({"STORE_RETRY_SECONDS": "-1"}, "STORE_RETRY_SECONDS=-1 is out of range"),
+        ({"CELERY_VISIBILITY_TIMEOUT": "5"}, "CELERY_VISIBILITY_TIMEOUT=5 is out of range"),
+        ({"DASHBOARD_CACHE_SECONDS": "-1"}, "DASHBOARD_CACHE_SECONDS=-1 is out of range"),
+        ({"CLOCK_TIME": "25:99"}, "CLOCK_TIME='25:99' must be HH:MM"),
+        ({"CLOCK_MISFIRE_GRACE": "0"}, "CLOCK_MISFIRE_GRACE=0 is out of range"),
+        ({"RETRAIN_EVERY_N_NIGHTS": "-2"}, "RETRAIN_EVERY_N_NIGHTS=-2 is out of range"),
+        ({"DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL scheme 'mysql' is not supported"),
+        ({"DATABASE_URL": "postgresql://:::x"}, "DATABASE_URL is not a database URL"),
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL is not a database URL"),
+        ({"DATABASE_URL": "postgres://u:secret@h:5432"}, r"names no database"),
+    ],
+)
+def test_bad_values_are_refused_at_start_with_the_range(env, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")) as err:
+        load_settings(env)
+    assert "secret" not in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "env, fine_for, refused_by",
+    [
+        # The web never schedules: a bad clock setting must not stop it (nor the worker).
+        ({"CLOCK_TIME": "25:99"}, ["web", "worker", "jobs"], ["clock"]),
+        ({"CLOCK_DAYS": "someday"}, ["web", "worker", "jobs"], ["clock"]),
+        # Training settings: the web boots; everything that trains refuses.
+        ({"PIPELINE_EPOCHS": "-1"}, ["web"], ["worker", "jobs", "clock"]),
+        ({"YAHOO_RETRIES": "-1"}, ["web"], ["worker", "jobs", "clock"]),
+        # Web-only settings do not stop the clock or a command.
+        ({"DASHBOARD_CACHE_SECONDS": "-1"}, ["worker", "jobs", "clock"], ["web"]),
+        # Everyone needs the store and the tickers.
+        ({"DATABASE_URL": "mysql://u@h/db"}, [], ["web", "worker", "jobs", "clock"]),
+        ({"TICKERS": "AAPL,AAPL"}, [], ["web", "worker", "jobs", "clock"]),
+    ],
+)
+def test_each_process_checks_only_the_settings_it_uses(env, fine_for, refused_by):
+    for process in fine_for:
+        settings = load_settings(env, uses=PROCESS_GROUPS[process])
+        assert settings.problems  # the bad value is kept, with its default standing in
+    for process in refused_by:
+        with pytest.raises(ConfigError):
+            load_settings(env, uses=PROCESS_GROUPS[process])
+
+
+def test_a_kept_problem_is_raised_when_its_group_is_used_later():
+    """A web process that starts a retrain refuses it (run_pipeline checks pipeline settings)."""
+    settings = load_settings({"PIPELINE_EPOCHS": "-1"}, uses=PROCESS_GROUPS["web"])
+    assert settings.schedule.epochs is None  # the default, never the bad value
+    with pytest.raises(ConfigError, match="PIPELINE_EPOCHS=-1"):
+        settings.check("pipeline")

@@ -1,4 +1,6 @@
 """CSV validation: every bad file gives one line naming the line and column."""
+from datetime import date
+
 import pytest
 
 from marketdata.prices import PriceDataError
@@ -61,3 +63,92 @@ def test_bad_files_name_what_and_where(tmp_path, text, message):
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(PriceDataError, match="cannot read file"):
         read_price_csv(tmp_path / "nope.csv")
+
+
+# --- what once poisoned the store (issue 9): each refused with file, line and column ---
+
+TODAY = date(2024, 3, 1)  # a Friday: the next trading day is Monday 2024-03-04
+ROW = "{day},{open},{high},{low},{close},{volume}\n"
+
+
+def row(day="2024-02-29", open="1", high="2", low="0.5", close="1.5", volume="10"):
+    return ROW.format(day=day, open=open, high=high, low=low, close=close, volume=volume)
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        (row(day="1969-12-31"), "column Date: 1969-12-31 is outside 1970-01-01 to 2024-03-04"),
+        (row(day="0001-01-03"), "column Date: 0001-01-03 is outside"),
+        (row(day="1850-01-02"), "column Date: 1850-01-02 is outside"),
+        (row(day="2300-01-02"), "column Date: 2300-01-02 is outside"),
+        (row(day="2024-03-05"), "column Date: 2024-03-05 is outside 1970-01-01 to 2024-03-04"),
+        (row(day="2024-01-06"), "column Date: 2024-01-06 is a Saturday"),
+        (row(day="2024-01-07"), "column Date: 2024-01-07 is a Sunday"),
+        (row(day="2023-12-25"), "column Date: 2023-12-25 is an NYSE holiday"),
+        (row(day="2023-07-04"), "column Date: 2023-07-04 is an NYSE holiday"),
+        (row(day="1985-12-25"), "column Date: 1985-12-25 is an NYSE holiday"),
+        (row(close="1e308"), "column Close: price 1e308 is absurd (over 1e+07)"),
+        (row(high="10000001"), "column High: price 10000001 is absurd"),
+        (row(open="inf"), "column Open: 'inf' is not a finite number"),
+        (row(low="-inf"), "column Low: '-inf' is not a finite number"),
+        (row(close="nan"), "column Close: missing value"),
+        (row(close="2.5"), "column Close: close 2.5 is outside low..high (0.5..2.0)"),
+        (row(open="0.4"), "column Open: open 0.4 is outside low..high"),
+        (row(volume="10.5"), "column Volume: volume 10.5 is not a whole number"),
+        (row(volume="1e308"), "column Volume: volume 1e308 is absurd"),
+        (row(volume="inf"), "column Volume: 'inf' is not a finite number"),
+        (row(volume="-1"), "column Volume: negative volume -1"),
+    ],
+)
+def test_poisonous_rows_are_refused(tmp_path, line, message):
+    # A good first row, the bad one second: the error names line 3.
+    path = write(tmp_path, HEADER + row(day="2024-02-28") + line)
+    with pytest.raises(PriceDataError) as err:
+        read_price_csv(path, ticker="AAPL", today=TODAY)
+    assert str(err.value).startswith("prices.csv, line 3, ") and message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (b"\xef\xbb\xbf", "file is empty"),  # a lone UTF-8 BOM once gave a traceback
+        (b"\xef\xbb\xbf\n\n  \n", "file is empty"),
+        (b"\xef\xbb\xbf" + HEADER.encode(), "no data rows"),
+        (HEADER + "\n\n", "no data rows"),
+    ],
+)
+def test_files_without_data_rows_are_refused(tmp_path, text, message):
+    with pytest.raises(PriceDataError, match=message):
+        read_price_csv(write(tmp_path, text), ticker="AAPL", today=TODAY)
+
+
+@pytest.mark.parametrize(
+    "line, ticker, column, expected",
+    [
+        (row(day="2024-03-04"), "AAPL", "close", 1.5),  # the next trading day itself is allowed
+        (row(day="2023-12-25"), "0700.HK", "close", 1.5),  # not on the NYSE calendar: no NYSE holidays
+        (row(day="2023-12-25"), None, "close", 1.5),  # no ticker given: weekends only
+        (row(close="2.004"), "AAPL", "close", 2.004),  # rounding: within half a cent of High
+        (row(volume="1e3"), "AAPL", "volume", 1000),  # a whole number written as a float
+        (row(day="1970-01-02"), "AAPL", "close", 1.5),
+    ],
+)
+def test_edge_rows_that_are_fine(tmp_path, line, ticker, column, expected):
+    frame = read_price_csv(write(tmp_path, HEADER + line), ticker=ticker, today=TODAY)
+    assert frame[column].iloc[0] == expected
+
+
+@pytest.mark.parametrize("column, value", [("close", float("inf")), ("high", 1e308), ("open", 2e7)])
+def test_no_source_can_hand_the_store_an_absurd_price(column, value):
+    """Yahoo and the offline sample go through validate_price_frame, not the CSV reader."""
+    import pandas as pd
+
+    from marketdata.prices import validate_price_frame
+
+    frame = pd.DataFrame({"open": [1.0], "high": [2.0], "low": [0.5], "close": [1.5], "volume": [10]},
+                         index=pd.DatetimeIndex(["2024-01-02"], name="date"))
+    frame.loc[frame.index[0], column] = value
+    with pytest.raises(PriceDataError, match=f"Yahoo AAPL: absurd {column} .* on 2024-01-02"):
+        validate_price_frame(frame, "Yahoo AAPL")

@@ -23,8 +23,16 @@ SCRIPT = textwrap.dedent(
     from tests.support.dash_client import basic, call, render_page
     c = server.test_client()
     h = basic("boss", "pw")
-    statuses = [c.get(p, headers=h).status_code for p in ["/", "/residuals", "/compare", "/admin", "/healthz"]]
-    statuses += [render_page(c, p, headers=h).status_code for p in ["/", "/residuals", "/compare", "/admin"]]
+    statuses = [c.get(p, headers=h).status_code for p in ["/", "/residuals", "/compare", "/admin", "/track-record", "/healthz"]]
+    statuses += [render_page(c, p, headers=h).status_code for p in ["/", "/residuals", "/compare", "/admin", "/track-record"]]
+    statuses.append(call(c, "..track-fan.figure...track-cumulative.figure...track-coverage.figure...track-verdict.children...track-scores.data..",
+                         [("track-cell", "value", "lstm")], [("track-ticker", "data", None)]).status_code)
+    track_filters = [("track-cell", "value", "gru"), ("track-filter-kind", "value", "all"), ("track-filter-horizon", "value", 0),
+                     ("track-filter-scored", "value", "all")]
+    statuses.append(call(c, "..track-table.data...track-table.page_count...track-table-count.children...track-table.page_current..",
+                         [("track-table", "page_current", 1), *track_filters], [("track-ticker", "data", None)]).status_code)
+    statuses.append(call(c, "..track-download.data...track-download-msg.children..", [("track-download-btn", "n_clicks", 1)],
+                         [*track_filters, ("track-ticker", "data", None)]).status_code)
     statuses.append(call(c, "..forecast-graph.figure...forecast-zoom.figure...forecast-cards.children...forecast-rmse-words.children..",
                          [("forecast-cell", "value", "lstm")], [("forecast-ticker", "data", None)]).status_code)
     statuses.append(call(c, "..forecast-download.data...forecast-download-msg.children..", [("forecast-download-btn", "n_clicks", 1)], [("forecast-cell", "value", "gru"), ("forecast-ticker", "data", None)]).status_code)
@@ -43,6 +51,12 @@ SCRIPT = textwrap.dedent(
 
 
 def test_serving_every_page_imports_no_tensorflow(fixture_store_url, tmp_path):
+    from marketdata.db import make_engine
+    from scripts.bench_ledger import fill_ledger
+
+    engine = make_engine(fixture_store_url)
+    fill_ledger(engine, ("AAPL",), days=60)  # the Track record page draws a ledger, not its empty notice
+    engine.dispose()
     env = {k: v for k, v in os.environ.items() if k not in ("ANALYST_USER", "ANALYST_PASSWORD", "REDIS_URL")}
     env.update(DATABASE_URL=fixture_store_url, CACHE_DIR=str(tmp_path / "cache"), ADMIN_USER="boss", ADMIN_PASSWORD="pw")
     proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)

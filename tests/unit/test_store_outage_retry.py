@@ -52,3 +52,33 @@ def test_best_effort_logs_and_carries_on(caplog):
 
     assert best_effort(down, what="writing progress", default=False) is False
     assert "carrying on" in caplog.text and "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "message, outage, described",
+    [
+        ("connection refused", True, "database unreachable (postgresql db.example:5432/forecast): connection refused"),
+        ("server closed the connection unexpectedly", True, "database unreachable"),
+        ("attempt to write a readonly database", False, "is read-only (attempt to write a readonly database)"),
+        ('FATAL:  database "forecast" does not exist', False, 'postgresql db.example:5432/forecast: database "forecast" does not exist'),
+        ('FATAL:  role "bob" does not exist', False, 'role "bob" does not exist'),
+        ('FATAL:  password authentication failed for user "bob"', False, "password authentication failed"),
+    ],
+)
+def test_configuration_errors_are_not_outages(message, outage, described):
+    """A read-only file or a missing database is not retried for STORE_RETRY_SECONDS: a retry gives the same answer."""
+    from marketdata.db import describe_store_error, is_outage
+
+    exc = OperationalError("select 1", {}, Exception(message))
+    assert is_outage(exc) is outage
+    calls = []
+
+    def fail():
+        calls.append(1)
+        raise exc
+
+    with pytest.raises((OperationalError, StoreUnavailable)):
+        retry_on_outage(fail, what="saving", budget_s=0.0 if outage else 60.0, sleep=lambda s: None)
+    assert len(calls) == 1  # a configuration error is raised at once with 60 s of budget left (an outage here has none)
+    line = describe_store_error(exc, "postgresql://u:secret@db.example:5432/forecast")
+    assert described in line and "secret" not in line

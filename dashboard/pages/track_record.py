@@ -1,0 +1,232 @@
+"""Track record: the forecasts published on earlier days against what happened (the forecast ledger)."""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import dash
+import dash_bootstrap_components as dbc
+import numpy as np
+import pandas as pd
+from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
+
+from dashboard import data, inputs
+from dashboard.components import cell_selector, default_cell, graph, missing, refused_page, ticker_bar
+from dashboard.figures.track_record import (SCORE_COLUMNS, TABLE_COLUMNS, coverage_figure, cumulative_figure, fan_figure,
+                                            scores_frame, table_records)
+from marketdata import ledger_metrics as lm
+from marketdata.ledger import KINDS, csv_text
+from marketdata.ledger_reads import LedgerView
+from marketdata.outputs import CELLS
+
+dash.register_page(__name__, path="/track-record", name="Track record", title="Track record - AAPL", order=2.5)
+
+PAGE_SIZE = 15
+CSV_CACHE_ENTRIES = 4  # the last few CSV texts (up to ~2 MB each): a repeated download is not re-formatted
+_CSV: OrderedDict[tuple, str] = OrderedDict()
+_CSV_LOCK = threading.Lock()
+MAX_HORIZON = 30  # what a horizon filter may ask for; the ledger holds what the models forecast
+SCORED = ("all", "scored", "pending")
+EMPTY = ("No forecast has been published to the ledger yet.",
+         "python -m jobs ledger backfill --days 20 (a replay), or wait for the nightly run to publish")
+
+
+def _view(ticker: str | None) -> LedgerView:
+    """The cached ledger of a configured ticker (None: the default); inputs.Refused for any other."""
+    return data.ledger_reads().get(data.ticker_choice(ticker))
+
+
+def _header(view: LedgerView) -> tuple[list[str], int, int]:
+    """(cells in the ledger, live rows, replayed rows), once per version."""
+    def build():
+        cells = set(view.frame["cell"].unique())
+        kinds = view.frame["kind"].value_counts()
+        return [c for c in CELLS if c in cells], int(kinds.get("live", 0)), int(kinds.get("replayed", 0))
+    return view.memo("header", build)
+
+
+def cell_view(view: LedgerView, cell: str) -> tuple:
+    """(fan, cumulative, coverage, verdict, score records) for one cell, once per ledger version."""
+    def build():
+        frame = view.frame
+        curve = lm.cumulative_advantage(frame, cell, horizon=1)
+        closes = data.snapshot(view.ticker).closes
+        scores = scores_frame(view.memo("scores", lambda: lm.score_table(frame)), cell)
+        return (data.plain(fan_figure(closes, lm.last_publication(frame, cell), cell)),
+                data.plain(cumulative_figure(curve, lm.champion_changes(curve), cell)),
+                data.plain(coverage_figure(lm.coverage_by_horizon(frame, cell), cell)),
+                lm.verdict(frame, cell), scores.astype(object).where(scores.notna(), None).to_dict("records"))
+    return view.memo(("cell", cell), build)
+
+
+def _filters() -> dbc.Row:
+    kinds = [{"label": "live and replayed", "value": "all"}] + [{"label": k, "value": k} for k in KINDS]
+    return dbc.Row([
+        dbc.Col(dcc.Dropdown(id="track-filter-kind", options=kinds, value="all", clearable=False), md=3),
+        dbc.Col(dcc.Dropdown(id="track-filter-horizon", options=[{"label": "every horizon", "value": 0}] +
+                             [{"label": f"{h} day{'s' if h > 1 else ''} ahead", "value": h} for h in range(1, 6)],
+                             value=0, clearable=False), md=3),
+        dbc.Col(dcc.Dropdown(id="track-filter-scored", options=[{"label": "scored and pending", "value": "all"},
+                                                                 {"label": "scored only", "value": "scored"},
+                                                                 {"label": "pending only", "value": "pending"}],
+                             value="all", clearable=False), md=3),
+        dbc.Col([dbc.Button("Download CSV", id="track-download-btn", color="secondary", outline=True, size="sm"),
+                 dcc.Download(id="track-download"), html.Div(id="track-download-msg", className="small text-danger")],
+                md=3, className="text-end"),
+    ], className="g-2 mb-2", align="center")
+
+
+def _table() -> dash_table.DataTable:
+    return dash_table.DataTable(
+        id="track-table", columns=[{"name": n, "id": i} for i, n in TABLE_COLUMNS], data=[],
+        page_action="custom", page_current=0, page_size=PAGE_SIZE, page_count=1,
+        style_table={"overflowX": "auto"}, style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "3px 6px"},
+        style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1"},
+        style_data_conditional=[{"if": {"filter_query": '{kind} = "replayed"'}, "color": "#7b8a8b"}],
+    )
+
+
+def layout(ticker: str | None = None, **_query):
+    try:
+        view = _view(ticker)
+    except inputs.Refused as exc:
+        return refused_page("track", "/track-record", exc, data.settings().tickers)
+    return html.Div([ticker_bar("track", "/track-record", view.ticker, data.settings().tickers), page_body(view)])
+
+
+def page_body(view: LedgerView):
+    if view.empty:
+        return html.Div([html.H3("Track record"), missing(*EMPTY, id_="track-empty")])
+    cells, live, replayed = _header(view)
+    cell = default_cell(cells)
+    # The charts, verdict and scores come from on_cell, which the cell selector fires as the page
+    # loads: the layout itself stays small, and each of the two requests stays quick under load.
+    return html.Div([
+        dbc.Row([dbc.Col(html.H3(f"{view.ticker} track record"), md="auto"),
+                 dbc.Col(cell_selector("track-cell", cells, cell), md="auto")], align="center", className="mb-2 g-2"),
+        html.P(f"Every forecast the product published, kept as it was shown and scored as the closes arrived: "
+               f"{live:,} live rows and {replayed:,} replayed rows (made after the "
+               f"fact by replaying past days; drawn dotted and counted apart).", className="text-muted"),
+        dbc.Alert("", id="track-verdict", color="light"),
+        dbc.Row([dbc.Col(graph("track-fan", {}), lg=6), dbc.Col(graph("track-coverage", {}), lg=6)],
+                className="g-2"),
+        graph("track-cumulative", {}),
+        html.H5("Figures by horizon: live first, replayed apart", className="mt-3"),
+        dash_table.DataTable(id="track-scores", data=[], columns=[{"name": c, "id": c} for c in SCORE_COLUMNS],
+                             style_table={"overflowX": "auto"}, style_cell={"fontSize": 13, "padding": "3px 6px"},
+                             style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1"}, page_size=15),
+        html.H5("The ledger", className="mt-3"),
+        _filters(),
+        html.Div(id="track-table-count", className="small text-muted mb-1"),
+        _table(),
+    ])
+
+
+@callback(Output("track-fan", "figure"), Output("track-cumulative", "figure"), Output("track-coverage", "figure"),
+          Output("track-verdict", "children"), Output("track-scores", "data"),
+          Input("track-cell", "value"), State("track-ticker", "data"))
+def on_cell(cell: str, ticker: str | None = None):
+    try:
+        view = _view(ticker)
+        cell = inputs.choice(cell, CELLS, "cell type")
+    except inputs.Refused as exc:
+        return no_update, no_update, no_update, f"Refused: {exc}.", no_update
+    return cell_view(view, cell)
+
+
+def filtered(view: LedgerView, cell: str, kind: str, horizon: int, scored: str) -> pd.DataFrame:
+    """The ledger rows a table filter selects, newest origin first."""
+    return view.frame.iloc[_order(view)[_positions(view, cell, kind, horizon, scored)]]
+
+
+def _order(view: LedgerView) -> np.ndarray:
+    """Row positions in table order, newest origin first (an index array, not a second copy of the rows)."""
+    def build():
+        f = view.frame.reset_index(drop=True)
+        return f.sort_values(["origin", "published_at", "cell", "horizon"],
+                             ascending=[False, False, True, True]).index.to_numpy()
+    return view.memo("table-order", build)
+
+
+DISPLAY = ("origin", "target_date", "horizon", "model_version", "model_id", "predicted", "lower80", "upper80",
+           "actual", "persistence", "kind", "published_at")
+
+
+def _columns(view: LedgerView) -> dict:
+    """The table's columns in table order as numpy arrays, and the filter columns as small integer codes:
+    a page request is a few vector comparisons and fifteen row look-ups, no DataFrame work."""
+    def build():
+        t = view.frame.iloc[_order(view)]
+        cells, cell_names = pd.factorize(t["cell"])
+        kinds, kind_names = pd.factorize(t["kind"])
+        arrays = {c: t[c].to_numpy(dtype=float, na_value=np.nan) if c == "model_id" else t[c].to_numpy()
+                  for c in DISPLAY}
+        return {"cell": (cells.astype(np.int8), list(cell_names)), "kind": (kinds.astype(np.int8), list(kind_names)),
+                "horizon": t["horizon"].to_numpy(np.int16), "scored": t["actual"].notna().to_numpy(),
+                "display": arrays}
+    return view.memo("table-columns", build)
+
+
+def _is(column: tuple, value: str):
+    codes, names = column
+    return codes == (names.index(value) if value in names else -2)
+
+
+def _positions(view: LedgerView, cell: str, kind: str, horizon: int, scored: str):
+    c = _columns(view)
+    mask = _is(c["cell"], cell)
+    if kind in KINDS:
+        mask &= _is(c["kind"], kind)
+    if horizon:
+        mask &= c["horizon"] == horizon
+    if scored in ("scored", "pending"):
+        mask &= c["scored"] == (scored == "scored")
+    return np.flatnonzero(mask)
+
+
+def _filters_of(cell, kind, horizon, scored) -> tuple[str, str, int, str]:
+    """The table's filters as the page offers them; inputs.Refused for anything else."""
+    return (inputs.choice(cell, CELLS, "cell type"), inputs.choice(kind, ("all", *KINDS), "kind"),
+            inputs.whole_number(horizon, "horizon", 0, MAX_HORIZON), inputs.choice(scored, SCORED, "scored filter"))
+
+
+@callback(Output("track-table", "data"), Output("track-table", "page_count"), Output("track-table-count", "children"),
+          Output("track-table", "page_current"), Input("track-table", "page_current"), Input("track-cell", "value"), Input("track-filter-kind", "value"),
+          Input("track-filter-horizon", "value"), Input("track-filter-scored", "value"), State("track-ticker", "data"))
+def on_table(page: int | None, cell: str, kind: str, horizon: int, scored: str, ticker: str | None = None):
+    try:
+        view = _view(ticker)
+        cell, kind, horizon, scored = _filters_of(cell, kind, horizon, scored)
+        page = inputs.whole_number(page or 0, "page", 0, inputs.MAX_DB_INT)
+    except inputs.Refused as exc:
+        return no_update, no_update, f"Refused: {exc}.", no_update
+    positions = _positions(view, cell, kind, horizon, scored)
+    pages = max(1, -(-len(positions) // PAGE_SIZE))
+    # A new filter or cell starts on the first page; paging is clamped to the pages there are.
+    paging = dash.callback_context.triggered_id == "track-table"
+    page = min(page, pages - 1) if paging else 0
+    shown = positions[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+    return table_records({c: a[shown] for c, a in _columns(view)["display"].items()}), pages, f"{len(positions):,} rows; page {page + 1} of {pages}", page
+
+
+@callback(Output("track-download", "data"), Output("track-download-msg", "children"),
+          Input("track-download-btn", "n_clicks"), State("track-cell", "value"), State("track-filter-kind", "value"),
+          State("track-filter-horizon", "value"), State("track-filter-scored", "value"), State("track-ticker", "data"),
+          prevent_initial_call=True)
+def on_download(_n, cell: str, kind: str, horizon: int, scored: str, ticker: str | None = None):
+    try:
+        view = _view(ticker)
+        cell, kind, horizon, scored = _filters_of(cell, kind, horizon, scored)
+    except inputs.Refused as exc:
+        return no_update, f"Refused: {exc}."
+    key = (view.ticker, view.version, cell, kind, horizon, scored)
+    with _CSV_LOCK:
+        text = _CSV.get(key)
+    if text is None:
+        rows = filtered(view, cell, kind, horizon, scored).sort_values(["published_at", "origin", "horizon", "id"])
+        text = csv_text(rows)  # the columns of `python -m jobs export ledger`, oldest publication first
+        with _CSV_LOCK:
+            _CSV[key] = text
+            while len(_CSV) > CSV_CACHE_ENTRIES:
+                _CSV.popitem(last=False)
+    return dict(content=text, filename=f"{view.ticker}-{cell}-ledger.csv", type="text/csv"), ""

@@ -1,0 +1,284 @@
+"""The forecast ledger: every published forecast kept as it was shown, scored when prices arrive.
+
+Write side (called by whatever publishes or replays):
+
+- :func:`publish_champion_forecasts` appends the served champions' stored forecasts
+  (one row per cell and horizon step). Insert-or-ignore on the unique key (ticker,
+  cell, model, origin, horizon): publishing twice writes nothing the second time, so
+  a publication that failed is simply retried by the next run.
+- :func:`score_pending` fills ``actual`` and ``persistence`` of rows whose target
+  close is stored, in one UPDATE guarded by ``actual IS NULL``: each row is scored
+  exactly once, however many processes try.
+- :func:`copy_replayed` brings the rows of a replay of past days (run in a throw-away
+  store) into the real store as ``replayed`` rows.
+
+Nothing here updates a prediction, and no foreign key ties a row to a model, so a
+retrain, a promotion, a rollback or a model deletion leave the ledger as it was.
+
+Prices in a row are on the adjusted basis of the day it was published. If the
+price history is re-based later (a split or dividend refetch), the actual is brought
+back to that basis: ``actual = close(target) * origin_close / close(origin)``.
+"""
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .prices import last_stored_date
+from .tables import Champion, LedgerEntry, ModelOutput, ModelRecord, Price
+
+log = logging.getLogger(__name__)
+
+
+class LedgerKind(str, enum.Enum):
+    """``live``: published by the product as it ran; ``replayed``: produced by a replay of the past."""
+
+    LIVE = "live"
+    REPLAYED = "replayed"
+
+
+KINDS = tuple(k.value for k in LedgerKind)
+CSV_HEADER = ["Published", "Origin", "Date", "Horizon", "Cell", "ModelId", "Version", "Predicted", "Lower80",
+              "Upper80", "Lower95", "Upper95", "Actual", "Persistence", "Kind"]
+# Everything a reader needs, in table order.
+COLUMNS = ["id", "ticker", "cell", "model_id", "model_version", "origin", "origin_close", "target_date", "horizon",
+           "predicted", "lower80", "upper80", "lower95", "upper95", "published_at", "kind", "actual", "persistence",
+           "scored_at"]
+
+
+class LedgerError(ValueError):
+    """A ledger request that cannot be honoured; the message says why."""
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What one publication wrote: rows new to the ledger, rows already there, steps too late to count."""
+
+    ticker: str
+    written: int
+    already: int
+    too_late: int  # live steps whose target close was already stored: never published after the fact
+    cells: tuple[str, ...]
+
+
+def _insert_or_ignore(conn: Connection, rows: list[dict]) -> int:
+    """Insert rows, skipping any whose unique key is taken; returns how many were new."""
+    if conn.dialect.name == "postgresql":
+        stmt = postgresql.insert(LedgerEntry).on_conflict_do_nothing()
+    elif conn.dialect.name == "sqlite":
+        stmt = sqlite.insert(LedgerEntry).on_conflict_do_nothing()
+    else:  # pragma: no cover - the product runs on SQLite and Postgres only
+        raise LedgerError(f"the ledger needs SQLite or PostgreSQL, not {conn.dialect.name}")
+    # One statement per row; RETURNING says whether it was new (rowcount is -1 on psycopg here).
+    stmt = stmt.returning(LedgerEntry.id)
+    return sum(len(conn.execute(stmt.values(**row)).all()) for row in rows)
+
+
+def _forecast_rows(ticker: str, cell: str, model_id: int | None, version: int, forecast: dict, *, kind: LedgerKind,
+                   now: datetime) -> list[dict]:
+    """One row per horizon step of a stored ``Forecast`` payload (``marketdata.outputs``)."""
+    origin = date.fromisoformat(forecast["last_date"])
+    return [
+        dict(ticker=ticker, cell=cell, model_id=model_id, model_version=version, origin=origin,
+             origin_close=float(forecast["last_close"]), target_date=date.fromisoformat(day), horizon=h,
+             predicted=float(forecast["predicted"][h - 1]), lower80=float(forecast["lower80"][h - 1]),
+             upper80=float(forecast["upper80"][h - 1]), lower95=float(forecast["lower95"][h - 1]),
+             upper95=float(forecast["upper95"][h - 1]), published_at=now, kind=kind.value)
+        for h, day in enumerate(forecast["dates"], start=1)
+    ]
+
+
+def _champion_forecasts(conn: Connection, ticker: str) -> list[tuple[str, int, int, dict]]:
+    """(cell, model id, version, forecast payload) of every served champion of ``ticker``."""
+    rows = conn.execute(
+        select(Champion.cell, ModelRecord.id, ModelRecord.version, ModelOutput.payload)
+        .join(ModelRecord, ModelRecord.id == Champion.model_id)
+        .join(ModelOutput, and_(ModelOutput.model_id == ModelRecord.id, ModelOutput.name == "forecast"))
+        .where(Champion.ticker == ticker)
+        .order_by(Champion.cell)
+    ).all()
+    return [(cell, mid, version, payload) for cell, mid, version, payload in rows if payload and payload.get("dates")]
+
+
+def publish_champion_forecasts(engine: Engine, ticker: str, *, kind: LedgerKind, now: datetime) -> PublishResult:
+    """Append the forecasts the champions of ``ticker`` serve now (one transaction).
+
+    A live step whose target close is already stored is left out and counted in
+    ``too_late``: a forecast enters the ledger only while what it forecasts is unknown.
+    """
+    kind = LedgerKind(kind)
+    newest = last_stored_date(engine, ticker)
+    rows, too_late, cells = [], 0, []
+    with engine.begin() as conn:
+        for cell, model_id, version, forecast in _champion_forecasts(conn, ticker):
+            cells.append(cell)
+            for row in _forecast_rows(ticker, cell, model_id, version, forecast, kind=kind, now=now):
+                if kind is LedgerKind.LIVE and newest is not None and row["target_date"] <= newest:
+                    too_late += 1
+                else:
+                    rows.append(row)
+        written = _insert_or_ignore(conn, rows)
+    return PublishResult(ticker, written, len(rows) - written, too_late, tuple(cells))
+
+
+def score_pending(engine: Engine, ticker: str, now: datetime) -> int:
+    """Give every unscored row whose target close is stored its actual and persistence; returns the count.
+
+    One UPDATE guarded by ``actual IS NULL``, so a row is scored exactly once even
+    when two processes score at the same time (the second finds nothing left).
+    """
+    target = Price.__table__.alias("target")
+    at_origin = Price.__table__.alias("at_origin")
+    ledger = LedgerEntry.__table__
+    target_close = (select(target.c.close)
+                    .where(target.c.ticker == ledger.c.ticker, target.c.date == ledger.c.target_date)
+                    .scalar_subquery())
+    origin_close = (select(at_origin.c.close)
+                    .where(at_origin.c.ticker == ledger.c.ticker, at_origin.c.date == ledger.c.origin)
+                    .scalar_subquery())
+    # The ratio is exactly 1.0 unless the history was re-based since publication.
+    stmt = (
+        update(ledger)
+        .where(ledger.c.ticker == ticker, ledger.c.actual.is_(None), target_close.is_not(None),
+               origin_close.is_not(None))
+        .values(actual=target_close * (ledger.c.origin_close / origin_close), persistence=ledger.c.origin_close,
+                scored_at=now)
+    )
+    with engine.begin() as conn:
+        return conn.execute(stmt).rowcount
+
+
+def publish_after_run(engine: Engine, ticker: str, *, trigger: str, now: datetime) -> PublishResult | None:
+    """Score what the newest prices settle, then publish the served forecasts; never raises.
+
+    Meant for after every training run, whatever its outcome. A failure is logged
+    in one line and left for the next run, which publishes whatever is not in the
+    ledger yet (the insert is idempotent). Runs of a replay (trigger ``simulate``)
+    write ``replayed`` rows, never ``live`` ones.
+    """
+    kind = LedgerKind.REPLAYED if trigger == "simulate" else LedgerKind.LIVE
+    try:
+        scored = score_pending(engine, ticker, now)
+        result = publish_champion_forecasts(engine, ticker, kind=kind, now=now)
+    except Exception as exc:  # the run's own outcome stands; the next run publishes what is missing
+        log.warning("ledger: could not publish the %s forecasts (the next run retries): %s: %s", ticker,
+                    type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+        return None
+    log.info("ledger %s: scored %d, published %d new rows (%d already there, %d too late)", ticker, scored,
+             result.written, result.already, result.too_late)
+    return result
+
+
+def copy_replayed(source: Engine, target: Engine, ticker: str, now: datetime, after_id: int = 0) -> tuple[int, int]:
+    """Copy a replay store's rows of ``ticker`` (those after ``after_id``) into ``target`` as ``replayed`` rows.
+
+    Returns (rows new to ``target``, the newest source id seen: the next ``after_id``).
+    The replay's models live only in its throw-away store, so ``model_id`` is NULL
+    (the version is kept); the target scores the rows against its own prices.
+    """
+    keep = [c for c in COLUMNS if c not in ("model_id", "published_at", "kind", "actual", "persistence", "scored_at")]
+    with source.connect() as conn:
+        rows = conn.execute(select(*(LedgerEntry.__table__.c[c] for c in keep))
+                            .where(LedgerEntry.ticker == ticker, LedgerEntry.id > after_id)
+                            .order_by(LedgerEntry.id)).mappings().all()
+    if not rows:
+        return 0, after_id
+    new = [{k: v for k, v in r.items() if k != "id"} | dict(model_id=None, published_at=now,
+                                                            kind=LedgerKind.REPLAYED.value) for r in rows]
+    with target.begin() as conn:
+        return _insert_or_ignore(conn, new), rows[-1]["id"]
+
+
+# --- reads ----------------------------------------------------------------------------
+
+
+def ledger_version(engine: Engine, ticker: str) -> tuple:
+    """A fingerprint that changes when a row is added or scored: (newest id, newest scoring time)."""
+    stmt = select(
+        select(func.max(LedgerEntry.id)).where(LedgerEntry.ticker == ticker).scalar_subquery(),
+        select(func.max(LedgerEntry.scored_at)).where(LedgerEntry.ticker == ticker).scalar_subquery(),
+    )
+    with engine.connect() as conn:
+        row = conn.execute(stmt).one()
+    return tuple(str(v) if isinstance(v, datetime) else v for v in row)
+
+
+# What the read side draws from: every column but the ticker (one per frame) and the scoring time.
+READ_COLUMNS = [c for c in COLUMNS if c not in ("ticker", "scored_at")]
+
+
+def _frame(rows, columns: list[str] = COLUMNS) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=columns)
+    for col in ("origin", "target_date"):
+        frame[col] = pd.to_datetime(frame[col])
+    for col in ("actual", "persistence", "predicted", "origin_close", "lower80", "upper80", "lower95", "upper95"):
+        frame[col] = frame[col].astype(float)
+    frame["model_id"] = frame["model_id"].astype("Int64")
+    return frame
+
+
+LOAD_CHUNK_ROWS = 5000
+
+
+def load_ledger(engine: Engine, ticker: str) -> pd.DataFrame:
+    """Every row of ``ticker`` as a frame (``READ_COLUMNS``), oldest origin first; dates as datetime64.
+
+    Read in chunks: a ticker's ten years are ~38,000 rows, and turning them into
+    Python objects all at once costs a web worker ~60 MB it never hands back.
+    """
+    stmt = (select(*(LedgerEntry.__table__.c[c] for c in READ_COLUMNS)).where(LedgerEntry.ticker == ticker)
+            .order_by(LedgerEntry.origin, LedgerEntry.cell, LedgerEntry.horizon, LedgerEntry.id))
+    with engine.connect() as conn:
+        result = conn.execution_options(yield_per=LOAD_CHUNK_ROWS).execute(stmt)
+        frames = [_frame(chunk, READ_COLUMNS) for chunk in result.partitions()]
+    return pd.concat(frames, ignore_index=True) if frames else _frame([], READ_COLUMNS)
+
+
+def export_frame(engine: Engine, *, ticker: str | None = None, kind: LedgerKind | None = None) -> pd.DataFrame:
+    """Rows for an export (of a ticker, of a kind), oldest publication first (then origin, cell, horizon)."""
+    stmt = select(*(LedgerEntry.__table__.c[c] for c in COLUMNS))
+    if ticker:
+        stmt = stmt.where(LedgerEntry.ticker == ticker)
+    if kind:
+        stmt = stmt.where(LedgerEntry.kind == LedgerKind(kind).value)
+    stmt = stmt.order_by(LedgerEntry.published_at, LedgerEntry.origin, LedgerEntry.cell, LedgerEntry.horizon,
+                         LedgerEntry.id)
+    with engine.connect() as conn:
+        return _frame(conn.execute(stmt).all())
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """``CSV_HEADER`` and one line per row of a ledger frame, in its order.
+
+    Published is UTC to the second whatever the driver returned (SQLite hands back
+    naive UTC); fixed decimals, so two exports of one store are byte-for-byte equal;
+    Actual and Persistence are blank until the row is scored, ModelId on replayed rows.
+    """
+    out = pd.DataFrame({
+        "Published": pd.to_datetime(frame["published_at"], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "Origin": frame["origin"].dt.strftime("%Y-%m-%d"), "Date": frame["target_date"].dt.strftime("%Y-%m-%d"),
+        "Horizon": frame["horizon"], "Cell": frame["cell"], "ModelId": frame["model_id"],
+        "Version": frame["model_version"],
+        **{name: frame[col] for name, col in (("Predicted", "predicted"), ("Lower80", "lower80"),
+                                              ("Upper80", "upper80"), ("Lower95", "lower95"), ("Upper95", "upper95"),
+                                              ("Actual", "actual"), ("Persistence", "persistence"))},
+        "Kind": frame["kind"],
+    }, columns=CSV_HEADER)
+    return out.to_csv(index=False, float_format="%.6f", lineterminator="\n", na_rep="")
+
+
+def has_rows(engine: Engine, ticker: str | None, kind: LedgerKind | None = None) -> bool:
+    """Whether the ledger holds any row (of ``ticker``, of ``kind``)."""
+    stmt = select(LedgerEntry.id)
+    if ticker:
+        stmt = stmt.where(LedgerEntry.ticker == ticker)
+    if kind:
+        stmt = stmt.where(LedgerEntry.kind == LedgerKind(kind).value)
+    with engine.connect() as conn:
+        return conn.execute(stmt.limit(1)).first() is not None

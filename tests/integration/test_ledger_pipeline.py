@@ -1,0 +1,97 @@
+"""The ledger as the real pipeline writes it (real training, two epochs, 300 days), on SQLite and Postgres.
+
+A run publishes its champions' forecasts; the next night's prices score them; a
+retrain, a rollback and a model deletion leave every earlier row byte-identical; a
+publication that fails leaves the run's outcome alone and is made by the next run.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import delete, or_
+
+from jobs.context import JobContext
+from jobs.pipeline import run_pipeline
+from marketdata import ledger, registry
+from marketdata.config import load_settings
+from marketdata.db import create_schema, session_factory
+from marketdata.outputs import CELLS
+from marketdata.sources.replay import ReplaySource
+from marketdata.tables import ChampionEvent, LedgerEntry, ModelOutput, ModelRecord
+from tests.integration.test_ledger_store import dump
+from tests.integration.test_pipeline_nightly import FRI_EVENING, TINY, history
+
+pytestmark = pytest.mark.slow
+PREDICTION_COLUMNS = ["id", "ticker", "cell", "model_id", "model_version", "origin", "origin_close", "target_date",
+                      "horizon", "predicted", "lower80", "upper80", "lower95", "upper95", "published_at", "kind"]
+
+
+@pytest.fixture
+def ctx(engine, tmp_path):
+    """A job context on the fresh store with a settable clock and two-epoch training."""
+    settings = load_settings({"DATA_DIR": str(tmp_path), "PRICE_SOURCE": "offline", "RETRAIN_WEEKDAY": "", **TINY})
+    clock = {"now": FRI_EVENING}
+    c = JobContext(settings=settings, engine=engine, now=lambda: clock["now"])
+    c.clock = clock
+    return c
+
+
+def run(ctx, source, **kw) -> dict:
+    out = run_pipeline(ctx, ticker="AAPL", trigger="nightly", requested_by="test", source=source, **kw)
+    assert out["status"] in ("succeeded", "skipped"), out["error"]
+    return out
+
+
+def served_forecasts(engine) -> dict[str, tuple[int, dict]]:
+    return {c: (m.id, registry.load_outputs(engine, m.id)["forecast"])
+            for c in CELLS if (m := registry.champion(engine, "AAPL", c))}
+
+
+def test_runs_publish_nights_score_and_retrain_rollback_deletion_leave_rows_identical(ctx):
+    source = ReplaySource(history(), visible=300, name="offline-sample")
+    run(ctx, source)  # first models of every cell
+    shown = served_forecasts(ctx.engine)
+    rows = ledger.load_ledger(ctx.engine, "AAPL")
+    assert len(rows) == 5 * len(CELLS) and set(rows.kind) == {"live"}
+    for cell, (model_id, fc) in shown.items():
+        mine = rows[rows.cell == cell].sort_values("horizon")
+        assert set(mine.model_id) == {model_id} and list(mine.predicted) == fc["predicted"]
+    published = dump(ctx.engine)
+
+    day = source.advance()  # the next night brings one close: the one-day forecasts are scored, nothing else
+    ctx.clock["now"] += timedelta(days=3)
+    run(ctx, source)
+    after = ledger.load_ledger(ctx.engine, "AAPL").set_index("id")
+    first = after.loc[[r[0] for r in published]]
+    assert set(first[first.actual.notna()].horizon) == {1} and set(first[first.actual.notna()].target_date.dt.date) == {day}
+    assert (first.loc[first.horizon == 1, "actual"] == float(history().loc[str(day), "close"])).all()
+    width = len(PREDICTION_COLUMNS)
+    assert [r[:width] for r in dump(ctx.engine)[:len(published)]] == [r[:width] for r in published]
+
+    before = dump(ctx.engine)
+    retrained = run(ctx, source, action="retrain", cells=["gru"], update_prices=False)
+    new_gru = retrained["detail"]["models"][0]["model_id"]
+    assert dump(ctx.engine)[:len(before)] == before  # a retrain only appends
+    if registry.champion(ctx.engine, "AAPL", "gru").id == new_gru:
+        registry.rollback(ctx.engine, "AAPL", "gru", actor="test")
+    before = dump(ctx.engine)
+    with session_factory(ctx.engine).begin() as s:
+        s.execute(delete(ChampionEvent).where(or_(ChampionEvent.model_id == new_gru,
+                                                  ChampionEvent.previous_model_id == new_gru)))
+        s.execute(delete(ModelOutput).where(ModelOutput.model_id == new_gru))
+        s.execute(delete(ModelRecord).where(ModelRecord.id == new_gru))
+    run(ctx, source)  # a skipped night: publishes nothing new, rewrites nothing
+    assert dump(ctx.engine) == before
+
+
+def test_a_failed_publication_never_fails_the_run_and_the_next_run_makes_it(ctx, caplog):
+    LedgerEntry.__table__.drop(ctx.engine)  # the ledger cannot be written: a real failure, not a mock
+    source = ReplaySource(history(), visible=300, name="offline-sample")
+    first = run(ctx, source)
+    assert first["status"] == "succeeded" and "ledger: could not publish the AAPL forecasts" in caplog.text
+    create_schema(ctx.engine)
+    second = run(ctx, source)  # no new day: the run is skipped, but publishes what is missing
+    assert second["status"] == "skipped"
+    rows = ledger.load_ledger(ctx.engine, "AAPL")
+    assert len(rows) == 5 * len(CELLS) and set(rows.origin.dt.date) == {history().index[299].date()}
