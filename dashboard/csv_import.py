@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from marketdata.db import session_factory
-from marketdata.prices import PriceDataError, load_prices, upsert_prices
+from marketdata.prices import PriceDataError, compare_with_stored, upsert_prices
 from marketdata.sources.csv_file import read_price_csv
 
 from . import inputs
@@ -36,7 +36,8 @@ class Preview:
     first: str
     last: str
     new_rows: int  # days not stored yet
-    replaced_rows: int  # stored days the file overwrites
+    unchanged_rows: int  # stored days the file repeats as they are
+    differing_rows: int  # stored days the file contradicts: refused, as on the command line without --replace
 
 
 def _name(filename) -> str:
@@ -44,7 +45,7 @@ def _name(filename) -> str:
     return name if name.lower().endswith(".csv") else name + ".csv"
 
 
-def read_upload(contents, filename) -> tuple[str, pd.DataFrame]:
+def read_upload(contents, filename, ticker: str) -> tuple[str, pd.DataFrame]:
     """(safe file name, validated frame) from dcc.Upload's data URL; Refused saying what is wrong."""
     if not isinstance(contents, str) or "," not in contents or not contents.startswith("data:"):
         raise inputs.Refused("choose a CSV file to upload")
@@ -59,24 +60,29 @@ def read_upload(contents, filename) -> tuple[str, pd.DataFrame]:
         path = Path(tmp) / name  # the reader names the file in its messages
         path.write_bytes(raw)
         try:
-            return name, read_price_csv(path)
+            return name, read_price_csv(path, ticker=ticker, today=datetime.now(timezone.utc).date())
         except PriceDataError as exc:
             raise inputs.Refused(str(exc)) from None
 
 
 def preview(engine: Engine, contents, filename, ticker: str) -> Preview:
-    name, frame = read_upload(contents, filename)
-    stored = load_prices(engine, ticker)
-    days = set(pd.DatetimeIndex(stored.index).normalize()) if len(stored) else set()
-    incoming = pd.DatetimeIndex(frame.index).normalize()
-    replaced = sum(1 for d in incoming if d in days)
+    name, frame = read_upload(contents, filename, ticker)
+    with session_factory(engine)() as session:
+        overlap = compare_with_stored(session, ticker, frame)
+    incoming = pd.DatetimeIndex(frame.index)
     return Preview(ticker, name, len(frame), str(incoming[0].date()), str(incoming[-1].date()),
-                   len(frame) - replaced, replaced)
+                   len(frame) - overlap.rows, overlap.rows - overlap.differing, overlap.differing)
 
 
 def import_upload(engine: Engine, contents, filename, ticker: str) -> str:
-    """Validate again and write every row in one transaction (nothing is written on any error)."""
-    name, frame = read_upload(contents, filename)
+    """Validate again and write every row in one transaction, as ``python -m jobs import-csv`` does:
+    rows that contradict stored ones refuse the whole file (nothing is written)."""
+    name, frame = read_upload(contents, filename, ticker)
     with session_factory(engine).begin() as session:
+        overlap = compare_with_stored(session, ticker, frame)
+        if overlap.differing:
+            raise inputs.Refused(f"{name}: {overlap.differing} of {overlap.rows} rows already stored for {ticker} "
+                                 f"differ, by up to {overlap.max_rel_diff:.2%} ({overlap.worst}); nothing imported")
         n = upsert_prices(session, ticker, frame, f"csv:{name}", datetime.now(timezone.utc))
-    return f"{ticker}: imported {n} rows from {name} ({frame.index[0].date()} to {frame.index[-1].date()})."
+    return (f"{ticker}: imported {n} rows from {name} ({frame.index[0].date()} to {frame.index[-1].date()}; "
+            f"{n - overlap.rows} new, {overlap.rows} already stored unchanged).")

@@ -465,8 +465,12 @@ def on_upload(contents, filename, ticker=None):
         p = csv_import.preview(data.engine(), contents, filename, _ticker(ticker))
     except (auth.NotAuthorized, inputs.Refused) as exc:
         return _alert("danger", f"Refused: {exc}", id_="admin-upload-refused"), True
+    if p.differing_rows:
+        return _alert("danger", f"Refused: {p.filename}: {p.differing_rows:,} rows already stored for {p.ticker} differ; "
+                      "nothing would be imported (the command line needs --replace for that).",
+                      id_="admin-upload-refused"), True
     return html.P(f"{p.filename}: {p.rows:,} valid rows for {p.ticker}, {p.first} to {p.last}: {p.new_rows:,} new "
-                  f"days, {p.replaced_rows:,} stored days overwritten. Nothing is written until you import.",
+                  f"days, {p.unchanged_rows:,} already stored unchanged. Nothing is written until you import.",
                   id="admin-upload-summary", className="mb-1"), False
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
 
 from dashboard import data, inputs
+from dashboard.navigation import page_title
 from dashboard.components import cell_selector, default_cell, graph, missing, refused_page, ticker_bar
 from dashboard.figures.track_record import (SCORE_COLUMNS, TABLE_COLUMNS, coverage_figure, cumulative_figure, fan_figure,
                                             scores_frame, table_records)
@@ -19,7 +20,7 @@ from marketdata.ledger import KINDS, csv_text
 from marketdata.ledger_reads import LedgerView
 from marketdata.outputs import CELLS
 
-dash.register_page(__name__, path="/track-record", name="Track record", title="Track record - AAPL", order=2.5)
+dash.register_page(__name__, path="/track-record", name="Track record", title=page_title("Track record"), order=2.5)
 
 PAGE_SIZE = 15
 CSV_CACHE_ENTRIES = 4  # the last few CSV texts (up to ~2 MB each): a repeated download is not re-formatted
@@ -96,7 +97,7 @@ def layout(ticker: str | None = None, **_query):
 
 def page_body(view: LedgerView):
     if view.empty:
-        return html.Div([html.H3("Track record"), missing(*EMPTY, id_="track-empty")])
+        return html.Div([html.H3(f"{view.ticker} track record"), missing(*EMPTY, id_="track-empty")])
     cells, live, replayed = _header(view)
     cell = default_cell(cells)
     # The charts, verdict and scores come from on_cell, which the cell selector fires as the page

@@ -248,6 +248,12 @@ def test_csv_import_previews_then_writes_all_or_nothing(web, page, tmp_path, sto
     page.wait_for_selector("#admin-upload-refused", timeout=10000)
     assert "line 4" in page.inner_text("#admin-upload-refused")  # the command line's own message
     assert page.is_disabled("#admin-import")
+    clash = tmp_path / "clash.csv"  # a stored day with other prices: refused, as the command line does without --replace
+    clash.write_text("Date,Open,High,Low,Close,Volume\n2013-03-01,1,2,1,1.5,10\n")
+    page.set_input_files("#admin-upload input[type=file]", str(clash))
+    page.wait_for_function("document.querySelector('#admin-upload-refused') && "
+                           "document.querySelector('#admin-upload-refused').innerText.includes('already stored')", timeout=10000)
+    assert page.is_disabled("#admin-import")
     page.set_input_files("#admin-upload input[type=file]", str(good))
     page.wait_for_selector("#admin-upload-summary", timeout=10000)
     summary = page.inner_text("#admin-upload-summary")

@@ -133,6 +133,8 @@ def test_ticker_travels_with_links_brand_title_and_heading(web, page):
     page.click("#nav-compare")
     page.wait_for_selector("#compare-table", timeout=20000)
     assert "MSFT" in page.inner_text("h3") and page.url.endswith("/compare?ticker=MSFT")
+    for link in page.locator("#nav-bar a.nav-link").all():  # every page, whichever pages exist
+        assert link.get_attribute("href").endswith("?ticker=MSFT"), link.get_attribute("href")
     assert page.errors == []
 
 
