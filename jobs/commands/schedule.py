@@ -138,7 +138,9 @@ def _fmt_time(dt) -> str:
 
 def cmd_runs(args) -> int:
     ctx = bootstrap()
-    history = runs.list_runs(ctx.engine, limit=args.limit)
+    # A run whose process died still reads "running" in its row; show it as the web does.
+    ttl = ctx.settings.schedule.lease_ttl_s
+    history = [runs.as_shown(r, ctx.now(), ttl) for r in runs.list_runs(ctx.engine, limit=args.limit)]
     if args.json:
         print(json.dumps([runs.run_json(r) for r in history], indent=2, default=str))
         return 0

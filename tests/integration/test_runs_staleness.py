@@ -2,6 +2,7 @@
 failed; active runs are per ticker. Real SQLite and real Postgres."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 from marketdata import runs
@@ -31,3 +32,13 @@ def test_a_dead_run_reads_as_failed_and_the_row_is_untouched(engine):
     assert shown["status"] == "failed" and "no heartbeat for over 120 s" in shown["error"]
     assert runs.get_run(engine, run_id)["status"] == "running"  # computed on read; the next run records it
     assert runs.as_shown(row, T0 - timedelta(seconds=TTL), TTL)["status"] == "running"
+
+
+def test_the_runs_command_shows_a_dead_run_as_failed(engine, database_url, run_cli):
+    """`python -m jobs runs` agrees with the admin page: a run with no heartbeat is failed."""
+    dead = _start(engine, "AAPL", datetime.now(timezone.utc) - timedelta(hours=2))
+    result = run_cli("runs", "--json", database_url=database_url)
+    assert result.returncode == 0, result.stderr
+    shown = {r["id"]: r for r in json.loads(result.stdout)}[dead]
+    assert shown["status"] == "failed" and "no heartbeat" in shown["error"]
+    assert runs.get_run(engine, dead)["status"] == "running"  # reading never rewrites the row
