@@ -42,7 +42,13 @@ def _bootstrap_run(run_cli, sqlite_url: str, proc: subprocess.Popen, done, timeo
 def _training_children(pid: int) -> list[str]:
     """Command lines of the clock's children other than multiprocessing's resource tracker
     (a small helper every 'spawn' start keeps for the life of the parent)."""
-    lines = [" ".join(c.cmdline()) for c in psutil.Process(pid).children() if c.is_running()]
+    lines = []
+    for child in psutil.Process(pid).children():
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:  # exited, waiting to be reaped
+                lines.append(" ".join(child.cmdline()))
+        except psutil.NoSuchProcess:
+            pass
     return [line for line in lines if "resource_tracker" not in line]
 
 
@@ -84,4 +90,18 @@ def test_sigterm_to_the_clock_cancels_the_childs_run_and_both_exit(run_cli, sqli
     assert proc.returncode == 0, out[-2000:]
     history = json.loads(run_cli("runs", "--json", database_url=sqlite_url).stdout)
     assert [(r["trigger"], r["status"]) for r in history] == [("bootstrap", "cancelled")], history
-    assert not any(c.is_running() for c in children)
+    assert _still_alive(children, timeout=30) == []
+
+
+def _still_alive(procs: list[psutil.Process], timeout: float) -> list[str]:
+    """Command lines of ``procs`` still running after ``timeout`` s. Orphans are reaped by
+    whatever PID 1 is, late or (in some containers) never, so a zombie counts as exited."""
+    _gone, alive = psutil.wait_procs(procs, timeout=timeout)
+    lines = []
+    for proc in alive:
+        try:
+            if proc.status() != psutil.STATUS_ZOMBIE:
+                lines.append(" ".join(proc.cmdline()))
+        except psutil.NoSuchProcess:
+            pass
+    return lines
