@@ -14,6 +14,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from marketdata.outputs import OUTPUT_NAMES
 from tests.conftest import ROOT, service_missing
 from tests.private_services import PG_BIN, private_postgres
 
@@ -73,10 +74,10 @@ def test_postgres_restart_during_training_ends_the_run_cleanly(pg, tmp_path):
         assert run.returncode != 0 and row.error and "\n" not in row.error
     with engine.connect() as conn:
         assert conn.execute(sa.text("select count(*), sum(close) from prices")).one() == prices_before
-        # No half-written model: every stored model has all five outputs.
+        # No half-written model: every stored model has all its outputs.
         partial = conn.execute(sa.text(
             "select m.id from models m left join model_outputs o on o.model_id = m.id "
-            "group by m.id having count(o.name) <> 5")).all()
+            f"group by m.id having count(o.name) <> {len(OUTPUT_NAMES)}")).all()
         assert partial == []
     # And the store works again: the next run succeeds.
     again = jobs("nightly", "--action", "retrain", "--epochs", "2", env=env)

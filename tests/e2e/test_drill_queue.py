@@ -20,6 +20,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from marketdata.outputs import OUTPUT_NAMES
 from tests.conftest import REDIS_URL, ROOT, _fresh_postgres, service_missing
 from tests.private_services import private_redis
 
@@ -70,7 +71,7 @@ def no_partial_models(engine) -> bool:
     with engine.connect() as conn:
         return conn.execute(sa.text(
             "select m.id from models m left join model_outputs o on o.model_id = m.id "
-            "group by m.id having count(o.name) <> 5")).all() == []
+            f"group by m.id having count(o.name) <> {len(OUTPUT_NAMES)}")).all() == []
 
 
 def test_worker_killed_mid_task_is_redelivered_and_recovered(pg_url, tmp_path):
