@@ -146,13 +146,14 @@ def main() -> int:
     print(f"AAPL offline sample: {len(prices)} days; {n} training windows (L=3, H=5), {len(x_va)} validation windows")
 
     print(f"load average before the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores "
-          f"({len(os.sched_getaffinity(0))} usable by this process); median of {args.repeats} runs each")
+          f"({len(os.sched_getaffinity(0))} usable by this process)")
     if not args.product_only:
         compare_loops(x_tr, y_tr, x_va, y_va, n, args)
     return report_product(prices)
 
 
 def compare_loops(x_tr, y_tr, x_va, y_va, n, args) -> None:
+    print(f"lesson loop and ours: median of {args.repeats} runs each (the product path below runs once)")
     les0, les = median_run(lambda: lesson_loop(x_tr, y_tr, x_va, y_va, args.lesson_epochs, args.seed), args.repeats)
     our0, our = median_run(lambda: our_loop(x_tr, y_tr, x_va, y_va, args.seed), args.repeats)
     lt, ot = n * les.epochs / les.seconds, n * our.epochs / our.seconds
