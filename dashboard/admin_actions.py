@@ -11,11 +11,11 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Engine
 
-from marketdata import registry, runs, tickets
-from marketdata.config import ConfigError, Settings
-from marketdata.db import StoreError, StoreUnavailable
-from marketdata.outputs import CELLS
-from marketdata.prices import PriceDataError
+from store import registry, runs, tickets
+from config.settings import ConfigError, Settings
+from store.db import StoreError, StoreUnavailable
+from store.outputs import CELLS
+from marketdata.frames import PriceDataError
 from marketdata.sources.base import SourceUnavailable
 from marketdata.tickers import TickerError
 
@@ -92,7 +92,7 @@ def execute_run(settings: Settings, ticket: dict) -> tuple[str, str]:
 
 
 def describe_run(run: dict) -> tuple[str, str]:
-    """(colour, sentence) for a finished run record from ``marketdata.runs``."""
+    """(colour, sentence) for a finished run record from ``store.runs``."""
     status = run.get("status")
     head = f"run #{run.get('id')} {status}"
     if run.get("duration_s") is not None:
@@ -108,7 +108,7 @@ def describe_run(run: dict) -> tuple[str, str]:
 
 def _promotions(run: dict) -> str:
     """Which models were promoted, replacing which: 'promoted GRU #7 (replacing #4)'."""
-    from marketdata.outputs import CELL_LABELS
+    from store.outputs import CELL_LABELS
 
     models = ((run.get("detail") or {}).get("models")) or []
     done = [f"{CELL_LABELS.get(m['cell'], m['cell'])} #{m['model_id']}"
@@ -151,8 +151,8 @@ def fetch_prices(settings: Settings, engine: Engine, ticker: str) -> tuple[str, 
     """Fetch the newest prices of ``ticker`` now, through the same code as ``python -m jobs update``
     (overlap check, split refetch, all-or-nothing); (colour, sentence)."""
     from marketdata.sources.base import SourceUnavailable
-    from marketdata.sources.select import configured_sources
-    from marketdata.updater import update_from_sources
+    from config.price_sources import configured_sources
+    from store.price_updates import update_from_sources
 
     try:
         result = update_from_sources(engine, ticker, configured_sources(settings), settings.overlap_days,
@@ -163,7 +163,7 @@ def fetch_prices(settings: Settings, engine: Engine, ticker: str) -> tuple[str, 
 
 
 def set_schedule_paused(engine: Engine, pause: bool, actor: str) -> str:
-    from marketdata.pause import set_paused
+    from store.pause import set_paused
 
     set_paused(engine, pause, actor, datetime.now(timezone.utc))
     return ("Nightly schedule paused: the clock skips its runs until you resume." if pause

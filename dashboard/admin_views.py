@@ -105,7 +105,7 @@ def pause_view(pause) -> html.P:
 
 def clock_view(clock: list[dict], tz_name: str, now: datetime):
     """Scheduled jobs in the schedule's own time zone; a one-off that already ran is not listed."""
-    from marketdata.pause import PAUSE_ROW
+    from store.pause import PAUSE_ROW
 
     tz = ZoneInfo(tz_name)
     clock = [c for c in clock if c["job_id"] != PAUSE_ROW]

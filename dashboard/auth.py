@@ -7,7 +7,7 @@
   before Dash runs them, and each admin callback checks again itself.
 - Background callbacks run in another process without a request, so the retrain
   is started through a short-lived (60 s) HMAC-signed ticket that only an
-  authenticated normal callback can issue, spent once (``marketdata.tickets``).
+  authenticated normal callback can issue, spent once (``store.tickets``).
 - Failed logins are logged and limited per address (``LoginGate``); forged,
   oversized and malformed requests are refused first (``dashboard.security``).
 Secrets are compared with ``hmac.compare_digest``.
@@ -25,8 +25,8 @@ from typing import Any, Callable
 
 from flask import Flask, Response, request
 
-from marketdata import logins
-from marketdata.config import Settings
+from store import logins
+from config.settings import Settings
 
 from . import security
 
@@ -120,7 +120,7 @@ def _request_kind(callback_spec: Callable[[str], dict | None]) -> tuple[str | No
 
 class LoginGate:
     """Failed logins: logged (user name and address, never the password) and limited per
-    address in the store (``marketdata.logins``), so the limit holds across workers."""
+    address in the store (``store.logins``), so the limit holds across workers."""
 
     def __init__(self, get_engine: Callable[[], Any], limit: logins.LoginLimit = logins.LoginLimit()):
         self.get_engine, self.limit = get_engine, limit

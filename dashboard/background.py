@@ -5,14 +5,14 @@ Dash's documented pattern. With Celery, run the worker with
 """
 from __future__ import annotations
 
-from marketdata.config import Settings
+from config.settings import Settings
 
 
 def make_manager(settings: Settings):
     if settings.redis_url:
         from dash import CeleryManager
 
-        from marketdata.queue import shared_celery_app
+        from config.celery_app import shared_celery_app
 
         # The same Celery app as the pipeline tasks (jobs.tasks), so one worker serves both;
         # it carries the rediss:// TLS options and late acknowledgement.

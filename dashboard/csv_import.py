@@ -18,8 +18,9 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine
 
-from marketdata.db import session_factory
-from marketdata.prices import PriceDataError, compare_with_stored, upsert_prices
+from store.db import session_factory
+from marketdata.frames import PriceDataError
+from store.prices import compare_with_stored, upsert_prices
 from marketdata.sources.csv_file import read_price_csv
 
 from . import inputs

@@ -11,9 +11,9 @@ from functools import lru_cache
 
 from sqlalchemy import Engine
 
-from marketdata.config import PROCESS_GROUPS, Settings, load_settings
-from marketdata.db import create_schema, make_engine
-from marketdata.queries import ReadCache, Snapshot
+from config.settings import PROCESS_GROUPS, Settings, load_settings
+from store.db import create_schema, make_engine
+from store.queries import ReadCache, Snapshot
 
 from . import inputs
 
@@ -48,7 +48,7 @@ def reads() -> ReadCache:
 @lru_cache(maxsize=1)
 def ledger_reads():
     """The forecast ledger's read cache (the Track record page)."""
-    from marketdata.ledger_reads import LedgerCache
+    from store.ledger_reads import LedgerCache
 
     return LedgerCache(engine(), ttl_seconds=settings().dashboard_cache_seconds)
 

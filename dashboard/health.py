@@ -15,8 +15,8 @@ from typing import Callable
 
 from sqlalchemy import Engine, select
 
-from marketdata.db import short_error
-from marketdata.tables import Price
+from store.db import short_error
+from store.tables import Price
 
 TIMEOUT_S = 2.0
 

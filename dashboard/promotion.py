@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from marketdata import queries, registry
+from store import queries, registry
 
 from . import inputs
 

@@ -12,7 +12,7 @@ from pathlib import Path
 # second entry for the project root that outlives Celery's removal of the first.
 sys.path.append(str(Path(__file__).resolve().parent.parent))
 
-from marketdata.config import PROCESS_GROUPS, ConfigError, load_settings  # noqa: E402
+from config.settings import PROCESS_GROUPS, ConfigError, load_settings  # noqa: E402
 
 try:  # the worker runs the pipeline: its settings are checked now, as one line, not at the first task
     load_settings(uses=PROCESS_GROUPS["worker"])

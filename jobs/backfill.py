@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from marketdata import ledger
-from marketdata.prices import load_prices
+from store import ledger
+from store.prices import load_prices
 from marketdata.sources.replay import ReplaySource
 
 from .context import JobContext
@@ -123,7 +123,7 @@ def _backfill_child(settings, days: int, cancel) -> None:
     import sys
     from datetime import datetime, timezone
 
-    from marketdata.db import make_engine
+    from store.db import make_engine
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: cancel.set())

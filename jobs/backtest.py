@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from marketdata import registry
-from marketdata.outputs import CELLS
+from store import registry
+from store.outputs import CELLS
 
 from .errors import Cancelled, JobError
 from .progress import CancelFn, ProgressFn, never_cancel, no_progress

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from marketdata.config import Settings
-from marketdata.db import StoreUnavailable
+from config.settings import Settings
+from store.db import StoreUnavailable
 
 from .context import JobContext
 from .errors import RunInProgress
@@ -55,8 +55,8 @@ def _child_main(settings: Settings, kwargs: dict[str, Any], conn, cancel) -> Non
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: cancel.set())
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format=LOG_FORMAT, force=True)
-    from marketdata import runs
-    from marketdata.db import make_engine
+    from store import runs
+    from store.db import make_engine
 
     from .pipeline import run_pipeline
 

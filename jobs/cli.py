@@ -13,10 +13,10 @@ import sys
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from marketdata.config import ConfigError, load_settings
-from marketdata.db import StoreError, StoreUnavailable, describe_store_error
-from marketdata.prices import PriceDataError
-from marketdata.registry import RegistryError
+from config.settings import ConfigError, load_settings
+from store.db import StoreError, StoreUnavailable, describe_store_error
+from marketdata.frames import PriceDataError
+from store.registry import RegistryError
 from marketdata.sources.base import SourceUnavailable
 from marketdata.tickers import TickerError
 

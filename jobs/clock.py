@@ -30,11 +30,11 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine, select
 
-from marketdata import runs
-from marketdata.config import WEEKDAYS, ScheduleSettings
-from marketdata.db import StoreUnavailable, session_factory
-from marketdata.prices import last_stored_date
-from marketdata.tables import ClockStatus
+from store import runs
+from config.settings import WEEKDAYS, ScheduleSettings
+from store.db import StoreUnavailable, session_factory
+from store.prices import last_stored_date
+from store.tables import ClockStatus
 
 from .backfill import bootstrap_backfill_in_child
 from .child import run_pipeline_in_child
@@ -184,8 +184,8 @@ class Clock:
                                                                                      WEEKLY_RETRAIN_JOB_ID)
 
     def unless_paused(self, job_id: str) -> list[dict] | None:
-        """The skipped results when an admin paused the schedule (marketdata.pause), else None."""
-        from marketdata.pause import paused
+        """The skipped results when an admin paused the schedule (store.pause), else None."""
+        from store.pause import paused
 
         pause = paused(self.ctx.engine)
         if pause is None:

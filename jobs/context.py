@@ -8,8 +8,8 @@ from typing import Callable, Iterable, Mapping
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from marketdata.config import PROCESS_GROUPS, Settings, load_settings
-from marketdata.db import StoreError, create_schema, describe_store_error, make_engine
+from config.settings import PROCESS_GROUPS, Settings, load_settings
+from store.db import StoreError, create_schema, describe_store_error, make_engine
 
 
 @dataclass

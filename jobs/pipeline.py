@@ -28,16 +28,16 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from marketdata import lease as leases
-from marketdata import runs
-from marketdata.db import StoreUnavailable, best_effort, retry_on_outage
-from marketdata.ledger import publish_after_run
-from marketdata.outputs import CELLS
-from marketdata.prices import last_stored_date
+from store import lease as leases
+from store import runs
+from store.db import StoreUnavailable, best_effort, retry_on_outage
+from store.ledger import publish_after_run
+from store.outputs import CELLS
+from store.prices import last_stored_date
 from marketdata.sources.base import PriceSource, SourceUnavailable
-from marketdata.tables import Champion, ModelRecord, Run
+from store.tables import Champion, ModelRecord, Run
 from marketdata.tickers import parse_ticker
-from marketdata.updater import UpdateResult, update_from_sources
+from store.price_updates import UpdateResult, update_from_sources
 
 from .context import JobContext
 from .errors import Cancelled, JobError, RunInProgress
@@ -242,7 +242,7 @@ def _trainer() -> ModuleType:
 
 
 def _update_prices(ctx: JobContext, ticker: str, source) -> UpdateResult:
-    from marketdata.sources.select import configured_sources
+    from config.price_sources import configured_sources
 
     if source is None:
         sources = configured_sources(ctx.settings)
@@ -271,7 +271,7 @@ def run_pipeline(
     should_cancel: CancelFn | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Run the pipeline once; returns the finished run record (``marketdata.runs`` dict).
+    """Run the pipeline once; returns the finished run record (``store.runs`` dict).
 
     Raises RunInProgress (nothing recorded) if another run of the same ticker holds its
     lease (``training:<TICKER>``; different tickers train in parallel). Every other
@@ -282,7 +282,7 @@ def run_pipeline(
     ``source`` overrides the configured price sources; ``prices`` skips the price
     update and trains on that frame (e.g. a truncated history); ``on_start`` is
     called with the new run id as soon as the run is recorded (a UI can then follow
-    ``marketdata.runs.get_run`` and offer ``request_cancel``). Training is always
+    ``store.runs.get_run`` and offer ``request_cancel``). Training is always
     ``jobs.training`` (imported, with TensorFlow, only when a run trains).
     """
     engine, settings = ctx.engine, ctx.settings

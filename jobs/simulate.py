@@ -29,12 +29,12 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from marketdata import registry
-from marketdata.db import create_schema, make_engine
+from store import registry
+from store.db import create_schema, make_engine
 from marketdata.sources.replay import ReplaySource
-from marketdata.sources.select import configured_sources
+from config.price_sources import configured_sources
 from marketdata.tickers import parse_ticker
-from marketdata.updater import update_from_sources
+from store.price_updates import update_from_sources
 
 from .context import JobContext
 from .errors import Cancelled, JobError

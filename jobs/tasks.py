@@ -9,8 +9,8 @@ the next run, and a half-trained model is never registered.
 """
 from __future__ import annotations
 
-from marketdata.config import load_settings
-from marketdata.queue import shared_celery_app
+from config.settings import load_settings
+from config.celery_app import shared_celery_app
 
 
 def _build_app():
@@ -28,7 +28,7 @@ app = _build_app()
 def run_ticker(ticker: str, trigger: str = "nightly", requested_by: str = "clock", action: str = "auto",
                cells: list[str] | None = None, epochs: int | None = None) -> dict:
     """Run the pipeline for one ticker in this process; returns a JSON-able summary."""
-    from marketdata.config import PROCESS_GROUPS
+    from config.settings import PROCESS_GROUPS
 
     from .cli import EXPECTED_ERRORS
     from .context import bootstrap

@@ -27,11 +27,12 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from marketdata import registry
+from store import registry
 from marketdata.calendar import next_trading_days
-from marketdata.db import retry_on_outage
-from marketdata.outputs import CELLS
-from marketdata.prices import data_fingerprint, load_prices
+from store.db import retry_on_outage
+from store.outputs import CELLS
+from marketdata.frames import data_fingerprint
+from store.prices import load_prices
 
 from .context import JobContext
 from .errors import Cancelled, JobError
@@ -218,7 +219,7 @@ def refresh_comparison(ctx, ticker: str) -> int | None:
 
     Best effort: a comparison is a derived view, so a failure is logged and the run goes on.
     """
-    from marketdata.queries import served_model_ids
+    from store.queries import served_model_ids
     from models.report import compare_backtests
 
     def work():

@@ -1,5 +1,6 @@
-"""Shared core: configuration, the price and model store, price sources, calendar.
+"""Market data: where prices come from and what a valid price is.
 
-Everything here is safe to import from the web process: no TensorFlow, no
-scheduler, and nothing happens at import time.
+Price sources (Yahoo, the offline sample, CSV files), the price-frame shape and its
+validation, the ticker pattern and the NYSE trading calendar. It names no other
+package of ours: the store, configuration and the entry points build on it.
 """

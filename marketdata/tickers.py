@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-# Every ticker column in ``marketdata.tables`` is String(16); a test keeps them in step,
+# Every ticker column of the schema is String(16); a test keeps them in step,
 # so a valid ticker always fits on SQLite (which would not enforce it) and Postgres (which does).
 TICKER_MAX_LEN = 16
 TICKER_RE = re.compile(r"\^?[A-Z0-9]+(?:[.=-][A-Z0-9]+)*")

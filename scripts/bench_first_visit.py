@@ -79,7 +79,7 @@ def visit(browser, url: str, bits_per_s: float, rtt_ms: float, compressed: bool,
 
 
 def _store(tmp: Path) -> str:
-    from marketdata.db import make_engine
+    from store.db import make_engine
     from scripts.fixture_store import write_fixture_models
 
     url = f"sqlite:///{tmp / 'store.db'}"

@@ -125,7 +125,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url
         if url is None:
-            from marketdata.db import make_engine
+            from store.db import make_engine
             from scripts.fixture_store import write_fixture_models
 
             url = f"sqlite:///{tmp}/store.db"

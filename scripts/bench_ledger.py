@@ -30,11 +30,11 @@ import psutil
 from sqlalchemy import Engine, func, insert, select
 
 from marketdata.calendar import next_trading_days
-from marketdata.db import create_schema, make_engine
-from marketdata.prices import load_prices
+from store.db import create_schema, make_engine
+from store.prices import load_prices
 from marketdata.sources.offline import OfflineSampleSource
-from marketdata.tables import LedgerEntry
-from marketdata.updater import seed_prices
+from store.tables import LedgerEntry
+from store.price_updates import seed_prices
 
 TICKERS = ("AAPL", "MSFT", "IBM", "GOOG")
 CELL_NOISE = {"simplernn": 0.35, "lstm": 0.22, "gru": 0.18}  # share of daily volatility

@@ -110,9 +110,9 @@ def product_path(prices):
 
     from jobs.context import bootstrap
     from jobs.training import finetune_cell, train_cells
-    from marketdata.db import session_factory
-    from marketdata.outputs import CELLS
-    from marketdata.prices import upsert_prices
+    from store.db import session_factory
+    from store.outputs import CELLS
+    from store.prices import upsert_prices
 
     with tempfile.TemporaryDirectory() as tmp:
         ctx = bootstrap({"DATABASE_URL": f"sqlite:///{tmp}/bench.db", "DATA_DIR": tmp})

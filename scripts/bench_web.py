@@ -81,7 +81,7 @@ def _stats(ts: list[float]) -> dict:
 
 
 def _cells(base: str) -> list[str]:
-    from marketdata.outputs import CELLS
+    from store.outputs import CELLS
     return list(CELLS)
 
 
@@ -96,7 +96,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-web-"))
     url = args.database_url
     if not url:
-        from marketdata.db import make_engine
+        from store.db import make_engine
         from scripts.fixture_store import write_fixture_models
 
         url = f"sqlite:///{tmp / 'store.db'}"

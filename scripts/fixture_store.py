@@ -2,7 +2,7 @@
 
 Seeds the offline AAPL prices, then writes one ``ModelRecord`` per cell type (two
 for the GRU: a train and a fine-tune) with every ``ModelOutput`` in the exact
-shapes of ``marketdata.outputs``, computed from the real prices by small numpy
+shapes of ``store.outputs``, computed from the real prices by small numpy
 "models" (persistence nudged by a damped momentum term plus noise). The numbers
 are honest about what they are: stand-ins, never shown as trained networks
 anywhere but this fixture.
@@ -19,12 +19,13 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from marketdata.calendar import next_trading_days
-from marketdata.db import create_schema, make_engine, session_factory
-from marketdata.prices import data_fingerprint, load_prices
-from marketdata.registry import _json_safe
+from store.db import create_schema, make_engine, session_factory
+from marketdata.frames import data_fingerprint
+from store.prices import load_prices
+from store.registry import _json_safe
 from marketdata.sources.offline import OfflineSampleSource
-from marketdata.tables import Champion, ChampionEvent, Comparison, ModelOutput, ModelRecord
-from marketdata.updater import seed_prices
+from store.tables import Champion, ChampionEvent, Comparison, ModelOutput, ModelRecord
+from store.price_updates import seed_prices
 from models.evaluation import forecast_payload
 from models.features import SplitSpec, prepare
 from models.report import compare_backtests, network_forecasts, rolling_report

@@ -12,7 +12,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from marketdata.db import make_engine
+from store.db import make_engine
 from scripts.fixture_store import write_fixture_models
 from scripts.web_server import ROOT, WebServer
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from marketdata.outputs import BASELINE_LABELS, CELL_LABELS
+from store.outputs import BASELINE_LABELS, CELL_LABELS
 
 COLORS = {
     "actual": "#2c3e50",

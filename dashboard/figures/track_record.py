@@ -1,4 +1,4 @@
-"""The Track record page's charts and tables: pure builders over ledger frames (``marketdata.ledger``).
+"""The Track record page's charts and tables: pure builders over ledger frames (``store.ledger``).
 
 Live rows are drawn solid; replayed rows (a replay of the past, made after the fact)
 dashed and lighter, and never pooled with live ones.

@@ -10,11 +10,11 @@ from dash import Input, Output, State, callback, ctx, dash_table, dcc, html, no_
 
 from dashboard import admin_actions, admin_views as views, auth, csv_import, data, inputs, promotion
 from dashboard.figures.common import label
-from marketdata import prices, queries, registry as model_registry, runs as run_history
-from marketdata.outputs import CELL_LABELS, CELLS
-from marketdata.pause import paused
-from marketdata.queue import queue_status
-from marketdata.registry import RegistryError
+from store import prices, queries, registry as model_registry, runs as run_history
+from store.outputs import CELL_LABELS, CELLS
+from store.pause import paused
+from config.celery_app import queue_status
+from store.registry import RegistryError
 
 dash.register_page(__name__, path="/admin", name="Admin", title="Admin", order=3)
 

@@ -14,7 +14,7 @@ from dashboard.figures.compare import (
 )
 from dashboard.figures.loss_note import loss_note
 from dashboard.navigation import page_title
-from marketdata.queries import Snapshot
+from store.queries import Snapshot
 
 dash.register_page(__name__, path="/compare", name="Compare cell types", title=page_title("Compare"), order=2)
 

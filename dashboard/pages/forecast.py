@@ -13,7 +13,7 @@ from dashboard.components import (ago, card, cell_selector, default_cell, downlo
 from dashboard.figures.common import empty_figure, label
 from dashboard.figures.forecast import forecast_figure, forecast_table, forecast_zoom_figure, history_figure, rmse_in_words
 from dashboard.navigation import page_title
-from marketdata.queries import Snapshot
+from store.queries import Snapshot
 
 dash.register_page(__name__, path="/", name="Forecast", title=page_title("Forecast"), order=0)
 

@@ -12,7 +12,7 @@ from dashboard.figures.residuals import (
     residual_histogram, residuals_over_time, rolling_bias_figure,
 )
 from dashboard.navigation import page_title
-from marketdata.queries import Snapshot
+from store.queries import Snapshot
 
 dash.register_page(__name__, path="/residuals", name="Residuals", title=page_title("Residuals"), order=1)
 

@@ -15,10 +15,10 @@ from dashboard.navigation import page_title
 from dashboard.components import cell_selector, default_cell, graph, missing, refused_page, ticker_bar
 from dashboard.figures.track_record import (SCORE_COLUMNS, TABLE_COLUMNS, coverage_figure, cumulative_figure, fan_figure,
                                             scores_frame, table_records)
-from marketdata import ledger_metrics as lm
-from marketdata.ledger import KINDS, csv_text
-from marketdata.ledger_reads import LedgerView
-from marketdata.outputs import CELLS
+from store import ledger_metrics as lm
+from store.ledger import KINDS, csv_text
+from store.ledger_reads import LedgerView
+from store.outputs import CELLS
 
 dash.register_page(__name__, path="/track-record", name="Track record", title=page_title("Track record"), order=2.5)
 

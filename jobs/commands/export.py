@@ -6,8 +6,8 @@ import json
 import sys
 from typing import Callable
 
-from marketdata.outputs import BASELINES, CELLS
-from marketdata.prices import load_prices
+from store.outputs import BASELINES, CELLS
+from store.prices import load_prices
 
 from ..context import bootstrap
 from ..errors import JobError
@@ -27,7 +27,7 @@ def export_prices(ctx, args) -> None:
 
 
 def _champion(ctx, ticker: str, cell: str):
-    from marketdata.registry import champion
+    from store.registry import champion
 
     if cell not in CELLS:
         raise JobError(f"unknown cell type {cell!r}; choose from {', '.join(CELLS)}")
@@ -39,7 +39,7 @@ def _champion(ctx, ticker: str, cell: str):
 
 def export_predictions(ctx, args) -> None:
     """The champion's one-step-ahead prediction for every test-period day."""
-    from marketdata.registry import load_outputs
+    from store.registry import load_outputs
 
     ticker = args.ticker or ctx.settings.default_ticker
     champ = _champion(ctx, ticker, args.cell.lower())
@@ -53,8 +53,8 @@ def export_predictions(ctx, args) -> None:
 def export_metrics(ctx, args) -> None:
     """Per cell: its champion's rolling-origin figures (every row, horizon, interval, test), and the comparison."""
     ticker = args.ticker or ctx.settings.default_ticker
-    from marketdata.queries import latest_comparison
-    from marketdata.registry import champion
+    from store.queries import latest_comparison
+    from store.registry import champion
 
     cells, ids = {}, {}
     for cell in CELLS:
@@ -82,7 +82,7 @@ def export_metrics(ctx, args) -> None:
 
 def export_ledger(ctx, args) -> None:
     """Every ledger row (of a ticker, of a kind), oldest publication first."""
-    from marketdata.ledger import csv_text, export_frame, has_rows
+    from store.ledger import csv_text, export_frame, has_rows
 
     from .ledger import configured_ticker
 
@@ -102,7 +102,7 @@ def export_backtest(ctx, args) -> None:
     Baselines are read from the GRU champion's backtest (the same origins as it), or from
     the first champion there is.
     """
-    from marketdata.registry import champion, load_output
+    from store.registry import champion, load_output
 
     ticker = (args.ticker or ctx.settings.default_ticker).upper()
     name = args.cell.lower()

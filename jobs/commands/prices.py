@@ -5,11 +5,12 @@ import argparse
 import json
 from pathlib import Path
 
-from marketdata.db import create_schema
-from marketdata.prices import PriceDataError, compare_with_stored, price_summaries, upsert_prices
+from store.db import create_schema
+from marketdata.frames import PriceDataError
+from store.prices import compare_with_stored, price_summaries, upsert_prices
 from marketdata.sources.csv_file import read_price_csv
-from marketdata.sources.select import configured_sources
-from marketdata.updater import seed_prices, update_from_sources
+from config.price_sources import configured_sources
+from store.price_updates import seed_prices, update_from_sources
 
 from ..context import bootstrap
 from . import argtypes
@@ -72,7 +73,7 @@ def cmd_import_csv(args) -> int:
     ctx = bootstrap()
     ticker = args.ticker or ctx.settings.default_ticker
     frame = read_price_csv(args.path, ticker=ticker, today=ctx.now().date())  # raises before anything is written
-    from marketdata.db import session_factory
+    from store.db import session_factory
 
     # One transaction: the comparison sees exactly what the write replaces, and a refusal
     # (raised inside it) rolls back, so nothing is written.

@@ -7,9 +7,9 @@ import json
 import sys
 import time
 
-from marketdata import runs
-from marketdata.config import PROCESS_GROUPS
-from marketdata.outputs import CELLS
+from store import runs
+from config.settings import PROCESS_GROUPS
+from store.outputs import CELLS
 
 from ..context import bootstrap
 from ..errors import JobError

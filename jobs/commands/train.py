@@ -10,7 +10,7 @@ import argparse
 import getpass
 import sys
 
-from marketdata.outputs import CELLS
+from store.outputs import CELLS
 
 from ..context import bootstrap
 from ..errors import JobError

@@ -1,4 +1,4 @@
 """Where prices come from: Yahoo (yfinance), the offline sample, a user's CSV."""
-from .base import PriceSource, SourceUnavailable
+from marketdata.sources.base import PriceSource, SourceUnavailable
 
 __all__ = ["PriceSource", "SourceUnavailable"]

@@ -11,7 +11,7 @@ class SourceUnavailable(RuntimeError):
 
 
 class PriceSource(abc.ABC):
-    """Gives a validated price frame (see ``marketdata.prices``) for a ticker."""
+    """Gives a validated price frame (see ``marketdata.frames``) for a ticker."""
 
     name: str
 

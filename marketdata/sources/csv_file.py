@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..prices import MAX_PRICE, PriceDataError
+from marketdata.frames import MAX_PRICE, PriceDataError
 
 REQUIRED = ["Date", "Open", "High", "Low", "Close", "Volume"]
 OPTIONAL = ["Adj Close"]
@@ -42,7 +42,7 @@ class DateRules:
 
     @classmethod
     def for_ticker(cls, ticker: str | None, today: date) -> "DateRules":
-        from ..calendar import next_trading_days, on_nyse_calendar
+        from marketdata.calendar import next_trading_days, on_nyse_calendar
 
         latest = next_trading_days(today, 1)[0]
         nyse = ticker is not None and on_nyse_calendar(ticker)
@@ -61,7 +61,7 @@ class DateRules:
 @lru_cache(maxsize=4)
 def _nyse_sessions(latest: date) -> frozenset[date]:
     """NYSE sessions from the calendar's first (1970-01-02) to ``latest``: one set lookup a row."""
-    from ..calendar import trading_days_between
+    from marketdata.calendar import trading_days_between
 
     return frozenset(trading_days_between(date(1970, 1, 2), latest))
 

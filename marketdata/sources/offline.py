@@ -12,8 +12,8 @@ from datetime import date
 
 import pandas as pd
 
-from ..prices import validate_price_frame
-from .base import PriceSource, SourceUnavailable
+from marketdata.frames import validate_price_frame
+from marketdata.sources.base import PriceSource, SourceUnavailable
 
 OFFLINE_TICKERS = ("AAPL", "MSFT", "IBM", "GOOG")
 

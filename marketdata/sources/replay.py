@@ -9,7 +9,7 @@ from datetime import date
 
 import pandas as pd
 
-from .base import PriceSource, SourceUnavailable
+from marketdata.sources.base import PriceSource, SourceUnavailable
 
 
 class ReplaySource(PriceSource):

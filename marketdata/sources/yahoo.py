@@ -15,8 +15,8 @@ from typing import Callable
 
 import pandas as pd
 
-from ..prices import PriceDataError, validate_price_frame
-from .base import PriceSource, SourceUnavailable
+from marketdata.frames import PriceDataError, validate_price_frame
+from marketdata.sources.base import PriceSource, SourceUnavailable
 
 log = logging.getLogger(__name__)
 

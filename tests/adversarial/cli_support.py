@@ -5,8 +5,8 @@ import subprocess
 
 from sqlalchemy import select
 
-from marketdata.db import make_engine
-from marketdata.tables import Lease, ModelRecord, Price, Run
+from store.db import make_engine
+from store.tables import Lease, ModelRecord, Price, Run
 
 
 def assert_one_error_line(result: subprocess.CompletedProcess, *fragments: str) -> str:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from marketdata.db import make_engine
-from marketdata.tables import Champion, ChampionEvent, LoginFailure, Run, UsedRunTicket
+from store.db import make_engine
+from store.tables import Champion, ChampionEvent, LoginFailure, Run, UsedRunTicket
 from scripts.web_server import WebServer
 from tests.conftest import _fresh_postgres
 from tests.support.dashboard_env import ADMIN

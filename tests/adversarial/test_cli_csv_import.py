@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from marketdata.calendar import trading_days_between
-from marketdata.db import create_schema, make_engine, session_factory
-from marketdata.prices import insert_prices
+from store.db import create_schema, make_engine, session_factory
+from store.prices import insert_prices
 from tests.adversarial.cli_support import assert_one_error_line
 from tests.conftest import POSTGRES_ADMIN_URL, ROOT, service_missing
 

@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 import pandas as pd
 import pytest
 
-from marketdata.db import session_factory
-from marketdata.prices import insert_prices, upsert_prices
+from store.db import session_factory
+from store.prices import insert_prices, upsert_prices
 from marketdata.tickers import TickerError
 from tests.adversarial.cli_support import assert_one_error_line, stored
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from marketdata.db import make_engine
-from marketdata.tables import Run
+from store.db import make_engine
+from store.tables import Run
 from tests.adversarial.cli_support import assert_one_error_line, stored
 from tests.conftest import ROOT
 

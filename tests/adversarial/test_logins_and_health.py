@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from marketdata import logins
+from store import logins
 from scripts.web_server import WebServer
 from tests.adversarial.conftest import clear_login_failures, web_env
 from tests.support.dash_client import basic
@@ -21,8 +21,8 @@ LIMIT = logins.LoginLimit()
 def _failures_in_store(url: str) -> dict:
     from sqlalchemy import select
 
-    from marketdata.db import make_engine
-    from marketdata.tables import LoginFailure
+    from store.db import make_engine
+    from store.tables import LoginFailure
 
     engine = make_engine(url)
     with engine.connect() as conn:
@@ -87,7 +87,7 @@ def test_the_login_limit_is_bounded_in_the_store(engine):
 
     from sqlalchemy import func, select
 
-    from marketdata.tables import LoginFailure
+    from store.tables import LoginFailure
 
     t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
     for i in range(200):

@@ -10,9 +10,9 @@ import pytest
 import requests
 
 from dashboard import admin_actions, auth
-from marketdata import runs, tickets
-from marketdata.config import load_settings
-from marketdata.db import make_engine
+from store import runs, tickets
+from config.settings import load_settings
+from store.db import make_engine
 from tests.adversarial.conftest import store_state
 from tests.adversarial.hostile import background, cancel_body, poll_body, post, response_text, start_body
 from tests.support.dash_client import callback_body

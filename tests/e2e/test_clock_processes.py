@@ -11,8 +11,8 @@ import time
 import pytest
 from sqlalchemy import delete, func, select
 
-from marketdata.db import make_engine
-from marketdata.tables import ModelRecord, Price
+from store.db import make_engine
+from store.tables import ModelRecord, Price
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -43,7 +43,7 @@ def _popen(args: list[str], url: str, tmp_path, env: dict | None = None) -> subp
 
 def _wait_until_training(url: str, proc: subprocess.Popen, timeout: float = 120) -> int:
     """Poll the store until the process's run reports a training epoch; its run id."""
-    from marketdata.tables import Run
+    from store.tables import Run
 
     eng = make_engine(url)
     deadline = time.monotonic() + timeout

@@ -16,8 +16,8 @@ import urllib.request
 import pytest
 from sqlalchemy import func, select
 
-from marketdata.db import make_engine
-from marketdata.tables import Run
+from store.db import make_engine
+from store.tables import Run
 from tests.conftest import ROOT, service_missing
 from tests.support.dash_client import basic
 from tests.support.dashboard_env import ADMIN, fixture_store_file  # noqa: F401

@@ -10,8 +10,8 @@ import io
 
 import pytest
 
-from marketdata.db import make_engine
-from marketdata.ledger import CSV_HEADER
+from store.db import make_engine
+from store.ledger import CSV_HEADER
 from scripts.bench_ledger import fill_ledger
 from scripts.web_server import WebServer
 from tests.e2e.test_dashboard_browser import SHOTS, browser  # noqa: F401

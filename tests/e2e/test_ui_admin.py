@@ -1,6 +1,6 @@
 """The admin page as a demanding admin uses it, in Debian Chromium (issue 13, points 5 and 6).
 
-Runs are written to the store the way the pipeline writes them (``marketdata.runs``), so
+Runs are written to the store the way the pipeline writes them (``store.runs``), so
 no network is trained here; tests/e2e/test_dashboard_browser.py starts real runs.
 """
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pytest
 import requests
 from sqlalchemy import select, text
 
-from marketdata import runs
-from marketdata.db import make_engine, session_factory
-from marketdata.tables import Champion, ClockStatus
+from store import runs
+from store.db import make_engine, session_factory
+from store.tables import Champion, ClockStatus
 from scripts.web_server import WebServer
 from tests.support.browser import chromium, open_page, two_ticker_store, web_env  # noqa: F401
 from tests.support.dashboard_env import ADMIN
@@ -209,7 +209,7 @@ def test_empty_store_defaults_to_full_retrain(chromium, tmp_path):
 
 def test_pause_and_resume_the_nightly_schedule(web, page, engine):
     """Was: no way to pause the nightly schedule from the browser."""
-    from marketdata.pause import paused
+    from store.pause import paused
 
     _admin(page, web.url)
     page.click("#admin-pause")
@@ -236,7 +236,7 @@ GOOD_CSV = ("Date,Open,High,Low,Close,Volume\n"
 
 def test_csv_import_previews_then_writes_all_or_nothing(web, page, tmp_path, store_url):
     """Was: importing a CSV was command line only."""
-    from marketdata.prices import last_stored_date
+    from store.prices import last_stored_date
 
     eng = make_engine(store_url)
     bad = tmp_path / "bad.csv"

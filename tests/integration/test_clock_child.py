@@ -8,11 +8,11 @@ import pytest
 from jobs.child import run_pipeline_in_child
 from jobs.context import JobContext
 from jobs.errors import RunInProgress
-from marketdata import lease as leases
-from marketdata import runs
-from marketdata.config import load_settings
+from store import lease as leases
+from store import runs
+from config.settings import load_settings
 from marketdata.sources.offline import OfflineSampleSource
-from marketdata.updater import update_from_sources
+from store.price_updates import update_from_sources
 
 NOW = datetime(2026, 3, 6, 23, 30, tzinfo=timezone.utc)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from marketdata.config import load_settings
+from config.settings import load_settings
 from tests.support.dash_client import basic, call
 from tests.support.dashboard_env import ADMIN, admin_env, dash_client, fixture_store_file, fixture_store_url  # noqa: F401
 

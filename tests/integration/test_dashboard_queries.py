@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import delete, update
 
-from marketdata import queries
-from marketdata.db import session_factory
-from marketdata.tables import Champion, ChampionEvent
+from store import queries
+from store.db import session_factory
+from store.tables import Champion, ChampionEvent
 
 NOW = datetime(2026, 11, 27, 4, 0, tzinfo=timezone.utc)
 
@@ -78,7 +78,7 @@ def test_cache_reloads_after_new_prices_or_ttl(filled):
     clock[0] = 61
     cache.get("AAPL")
     assert cache.loads == 2  # TTL bounds staleness even without a version change
-    from marketdata.tables import Price
+    from store.tables import Price
     with session_factory(filled).begin() as s:
         s.execute(update(Price).where(Price.ticker == "AAPL").values(fetched_at=NOW + timedelta(days=1)))
     cache.get("AAPL")

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from marketdata import lease as leases
-from marketdata import runs
+from store import lease as leases
+from store import runs
 
 T0 = datetime(2026, 3, 6, 23, 30, tzinfo=timezone.utc)
 AAPL = leases.training_lease("AAPL")

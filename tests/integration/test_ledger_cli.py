@@ -7,9 +7,9 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from marketdata.db import create_schema, make_engine
-from marketdata.ledger import CSV_HEADER
-from marketdata.tables import LedgerEntry, ModelRecord, Run
+from store.db import create_schema, make_engine
+from store.ledger import CSV_HEADER
+from store.tables import LedgerEntry, ModelRecord, Run
 from scripts.bench_ledger import fill_ledger
 
 TINY = {"PIPELINE_EPOCHS": "1", "PIPELINE_FINETUNE_EPOCHS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -80,8 +80,8 @@ def test_expected_failures_say_what_in_one_line_and_change_nothing(run_cli, sqli
 def test_backfill_refuses_more_days_than_leave_a_history_to_train_on(run_cli, sqlite_url):
     from datetime import datetime, timezone
 
-    from marketdata.db import session_factory
-    from marketdata.prices import upsert_prices
+    from store.db import session_factory
+    from store.prices import upsert_prices
     from marketdata.sources.offline import OfflineSampleSource
 
     engine = make_engine(sqlite_url)

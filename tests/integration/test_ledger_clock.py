@@ -11,8 +11,8 @@ from jobs.backfill import bootstrap_backfill
 from jobs.clock import Clock
 from jobs.context import JobContext
 from jobs.pipeline import run_pipeline
-from marketdata import ledger
-from marketdata.config import load_settings
+from store import ledger
+from config.settings import load_settings
 from marketdata.sources.replay import ReplaySource
 from tests.integration.test_pipeline_nightly import FRI_EVENING, TINY, history
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def clock(sqlite_url, tmp_path):
     """A Clock on a fresh SQLite store, its scheduler paused, a three-day bootstrap backfill."""
-    from marketdata.db import create_schema, make_engine
+    from store.db import create_schema, make_engine
 
     engine = make_engine(sqlite_url)
     create_schema(engine)

@@ -13,12 +13,12 @@ from sqlalchemy import delete, or_
 
 from jobs.context import JobContext
 from jobs.pipeline import run_pipeline
-from marketdata import ledger, registry
-from marketdata.config import load_settings
-from marketdata.db import create_schema, session_factory
-from marketdata.outputs import CELLS
+from store import ledger, registry
+from config.settings import load_settings
+from store.db import create_schema, session_factory
+from store.outputs import CELLS
 from marketdata.sources.replay import ReplaySource
-from marketdata.tables import ChampionEvent, LedgerEntry, ModelOutput, ModelRecord
+from store.tables import ChampionEvent, LedgerEntry, ModelOutput, ModelRecord
 from tests.integration.test_ledger_store import dump
 from tests.integration.test_pipeline_nightly import FRI_EVENING, TINY, history
 

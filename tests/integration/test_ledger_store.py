@@ -7,16 +7,16 @@ import pandas as pd
 import pytest
 from sqlalchemy import delete, or_, select
 
-from marketdata import ledger, registry
+from store import ledger, registry
 from marketdata.calendar import next_trading_days
-from marketdata.db import session_factory
-from marketdata.ledger import LedgerKind
-from marketdata.outputs import OUTPUT_NAMES
-from marketdata.prices import replace_all_prices, upsert_prices
+from store.db import session_factory
+from store.ledger import LedgerKind
+from store.outputs import OUTPUT_NAMES
+from store.prices import replace_all_prices, upsert_prices
 from marketdata.sources.offline import OfflineSampleSource
 from marketdata.sources.replay import ReplaySource
-from marketdata.tables import ChampionEvent, LedgerEntry, ModelOutput, ModelRecord
-from marketdata.updater import update_from_sources
+from store.tables import ChampionEvent, LedgerEntry, ModelOutput, ModelRecord
+from store.price_updates import update_from_sources
 
 NOW = datetime(2013, 1, 2, 23, 0, tzinfo=timezone.utc)
 H = 5
@@ -143,7 +143,7 @@ def test_promotion_rollback_and_model_deletion_leave_the_rows_identical(engine, 
 
 
 def test_replayed_rows_are_copied_without_a_registry_model_and_only_once(engine, tmp_path, aapl):
-    from marketdata.db import create_schema, make_engine
+    from store.db import create_schema, make_engine
 
     replay = make_engine(f"sqlite:///{tmp_path / 'replay.db'}")
     create_schema(replay)

@@ -17,14 +17,14 @@ from sqlalchemy import func, select
 from jobs.context import JobContext
 from jobs.errors import JobError, RunInProgress
 from jobs.pipeline import run_pipeline
-from marketdata import lease as leases
-from marketdata import runs
-from marketdata.config import load_settings
-from marketdata.outputs import CELLS
+from store import lease as leases
+from store import runs
+from config.settings import load_settings
+from store.outputs import CELLS
 from marketdata.sources.offline import OfflineSampleSource
 from marketdata.sources.replay import ReplaySource
 from marketdata.sources.yahoo import YahooSource
-from marketdata.tables import Champion, ModelRecord
+from store.tables import Champion, ModelRecord
 
 pytestmark = pytest.mark.slow
 

@@ -4,11 +4,11 @@ from datetime import datetime, timezone
 import pandas as pd
 import pytest
 
-from marketdata.db import create_schema, session_factory
-from marketdata.prices import insert_prices, load_prices, price_summaries
+from store.db import create_schema, session_factory
+from store.prices import insert_prices, load_prices, price_summaries
 from marketdata.sources.base import PriceSource, SourceUnavailable
 from marketdata.sources.yahoo import YahooSource
-from marketdata.updater import seed_prices, update_from_sources, update_prices
+from store.price_updates import seed_prices, update_from_sources, update_prices
 from tests.yf_frames import ScriptedDownload, yf_empty, yf_frame
 
 NOW = datetime(2024, 1, 20, 23, 0, tzinfo=timezone.utc)

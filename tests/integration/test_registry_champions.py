@@ -3,9 +3,9 @@ from datetime import date
 
 import pytest
 
-from marketdata import registry
-from marketdata.outputs import OUTPUT_NAMES
-from marketdata.tables import ChampionEvent, ModelRecord
+from store import registry
+from store.outputs import OUTPUT_NAMES
+from store.tables import ChampionEvent, ModelRecord
 from sqlalchemy import func, select
 
 

@@ -9,8 +9,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from jobs.clock import BOOTSTRAP_JOB_ID, NIGHTLY_JOB_ID, WEEKLY_RETRAIN_JOB_ID, Clock, bootstrap_reason
 from jobs.context import JobContext
 from jobs.errors import RunInProgress
-from marketdata import runs
-from marketdata.config import load_settings
+from store import runs
+from config.settings import load_settings
 from marketdata.sources.replay import ReplaySource
 from tests.integration.test_pipeline_nightly import TINY, history
 
@@ -56,7 +56,7 @@ def test_a_refused_nightly_is_logged_in_clock_status_not_raised(clock):
 
 
 def test_a_run_that_gave_up_on_the_database_is_reported_and_the_clock_carries_on(clock, caplog):
-    from marketdata.db import StoreUnavailable
+    from store.db import StoreUnavailable
 
     def store_down(ctx, **kw):
         raise StoreUnavailable("database unreachable for 60s while saving the AAPL gru model (9 attempts): x")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-from marketdata import runs
+from store import runs
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
 TTL = 120

@@ -7,8 +7,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from jobs.clock import Clock
 from jobs.context import JobContext
-from marketdata.config import load_settings
-from marketdata.pause import paused, set_paused
+from config.settings import load_settings
+from store.pause import paused, set_paused
 
 
 def _clock(engine, calls: list) -> Clock:

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from marketdata.outputs import CELLS
+from store.outputs import CELLS
 
 pytestmark = pytest.mark.slow
 
@@ -127,9 +127,9 @@ def test_train_is_refused_while_the_ticker_is_training(run_cli, sqlite_url):
     """A training of AAPL already holds its lease: `train` is refused, naming that run."""
     from datetime import datetime, timezone
 
-    from marketdata import lease as leases
-    from marketdata import runs
-    from marketdata.db import create_schema, make_engine
+    from store import lease as leases
+    from store import runs
+    from store.db import create_schema, make_engine
 
     eng = make_engine(sqlite_url)
     create_schema(eng)

@@ -8,13 +8,13 @@ from sqlalchemy import func, select
 from jobs.context import JobContext
 from jobs.errors import Cancelled, JobError
 from jobs.training import finetune_cell, train_cells
-from marketdata import registry
-from marketdata.config import load_settings
-from marketdata.db import create_schema, make_engine, session_factory
-from marketdata.outputs import OUTPUT_NAMES
-from marketdata.prices import upsert_prices
+from store import registry
+from config.settings import load_settings
+from store.db import create_schema, make_engine, session_factory
+from store.outputs import OUTPUT_NAMES
+from store.prices import upsert_prices
 from marketdata.sources.offline import OfflineSampleSource
-from marketdata.tables import ModelRecord
+from store.tables import ModelRecord
 
 pytestmark = pytest.mark.slow
 NOW = datetime(2026, 1, 5, 22, 0, tzinfo=timezone.utc)
@@ -92,7 +92,7 @@ def test_rolling_figures_are_stored_with_baselines_and_origin_counts(ctx):
     assert outs["predictions"]["dates"][0] == ev["report_start"]
     assert len(outs["backtest"]["actual"]) == m["test_days"]
     # both cells are served: their comparison is stored for exactly these two models
-    from marketdata.queries import latest_comparison
+    from store.queries import latest_comparison
 
     comp = latest_comparison(ctx.engine, "AAPL", {"gru": out[0].model_id, "lstm": out[1].model_id})
     assert comp is not None and comp["origins"] == m["test_days"]

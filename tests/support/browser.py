@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from marketdata.db import make_engine
+from store.db import make_engine
 from tests.support.dashboard_env import ADMIN
 
 TICKERS = ("AAPL", "MSFT")

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from marketdata.db import make_engine
+from store.db import make_engine
 
 DASH_ENV_KEYS = ("DATABASE_URL", "CACHE_DIR", "ADMIN_USER", "ADMIN_PASSWORD", "ANALYST_USER", "ANALYST_PASSWORD",
                  "REDIS_URL", "TICKERS", "DASHBOARD_CACHE_SECONDS")

@@ -16,7 +16,7 @@ from jobs.clock import (
     nightly_trigger,
     weekly_retrain_trigger,
 )
-from marketdata.config import ConfigError, load_schedule_settings
+from config.settings import ConfigError, load_schedule_settings
 
 UTC = timezone.utc
 
@@ -104,7 +104,7 @@ class _Ctx:
     """Just enough of a JobContext for scheduling without a store."""
 
     def __init__(self, settings, engine=None):
-        from marketdata.config import load_settings
+        from config.settings import load_settings
 
         self.settings = settings or load_settings({})
         self.engine = engine
@@ -112,7 +112,7 @@ class _Ctx:
 
 
 def test_jobs_have_stable_ids_and_safe_defaults():
-    from marketdata.config import load_settings
+    from config.settings import load_settings
 
     ctx = _Ctx(load_settings({}))
     clock = Clock(ctx, scheduler=BackgroundScheduler(

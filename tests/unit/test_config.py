@@ -1,7 +1,7 @@
 """Settings come from the environment with embedded defaults."""
 import pytest
 
-from marketdata.config import PROCESS_GROUPS, ConfigError, load_settings, normalize_database_url
+from config.settings import PROCESS_GROUPS, ConfigError, load_settings, normalize_database_url
 
 
 @pytest.mark.parametrize(

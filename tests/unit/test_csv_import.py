@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from marketdata.prices import PriceDataError
+from marketdata.frames import PriceDataError
 from marketdata.sources.csv_file import read_price_csv
 
 GOOD = (
@@ -145,7 +145,7 @@ def test_no_source_can_hand_the_store_an_absurd_price(column, value):
     """Yahoo and the offline sample go through validate_price_frame, not the CSV reader."""
     import pandas as pd
 
-    from marketdata.prices import validate_price_frame
+    from marketdata.frames import validate_price_frame
 
     frame = pd.DataFrame({"open": [1.0], "high": [2.0], "low": [0.5], "close": [1.5], "volume": [10]},
                          index=pd.DatetimeIndex(["2024-01-02"], name="date"))

@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import Authorization
 
 from dashboard import admin_actions, auth
-from marketdata.config import load_settings
-from marketdata.db import make_engine
-from marketdata.tables import Run
+from config.settings import load_settings
+from store.db import make_engine
+from store.tables import Run
 from tests.support.dash_client import basic, call, render_page
 from tests.support.dashboard_env import ADMIN, ANALYST, admin_env, dash_client, fixture_store_file, fixture_store_url  # noqa: F401
 

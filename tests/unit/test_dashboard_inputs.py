@@ -81,7 +81,7 @@ def test_client_address_behind_a_trusted_proxy(proxies, seen):
 
 
 def test_trusted_proxies_setting_is_checked():
-    from marketdata.config import ConfigError, load_settings
+    from config.settings import ConfigError, load_settings
 
     assert load_settings({"WEB_TRUSTED_PROXIES": "1"}).web_trusted_proxies == 1
     for bad in ("-1", "9", "one"):

@@ -51,7 +51,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_serving_every_page_imports_no_tensorflow(fixture_store_url, tmp_path):
-    from marketdata.db import make_engine
+    from store.db import make_engine
     from scripts.bench_ledger import fill_ledger
 
     engine = make_engine(fixture_store_url)

@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 import pytest
 
 from dashboard import admin_actions, data
-from marketdata.db import make_engine, session_factory
-from marketdata.tables import ClockStatus, Run
+from store.db import make_engine, session_factory
+from store.tables import ClockStatus, Run
 from tests.support.dash_client import basic, call, ids_in, render_page
 from tests.support.dashboard_env import ADMIN, admin_env, dash_client, fixture_store_file, fixture_store_url  # noqa: F401
 
@@ -41,8 +41,8 @@ def test_admin_page_on_an_empty_store(dash_client, sqlite_url):
 
 def test_prices_without_models_show_history_and_what_is_missing(dash_client, tmp_path):
     from marketdata.sources.offline import OfflineSampleSource
-    from marketdata.updater import seed_prices
-    from marketdata.db import create_schema
+    from store.price_updates import seed_prices
+    from store.db import create_schema
 
     url = f"sqlite:///{tmp_path / 'prices-only.db'}"
     eng = make_engine(url)
@@ -129,7 +129,7 @@ def test_progress_poll_and_cancel(dash_client, fixture_store_url):
     r = call(client, "admin-cancel-msg.children", [("admin-cancel", "n_clicks", 1)], [("admin-ticker", "value", "AAPL")],
              headers=basic(*ADMIN))
     assert f"Asked AAPL run #{run_id} to stop" in r.get_data(as_text=True)
-    from marketdata.runs import active_run
+    from store.runs import active_run
     assert active_run(data.engine())["cancel_requested"] is True
 
 
@@ -175,7 +175,7 @@ def test_run_outcome_in_words(run, color, words):
 def test_compare_names_the_cells_not_trained_yet(dash_client, fixture_store_url):
     eng = make_engine(fixture_store_url)
     from sqlalchemy import delete
-    from marketdata.tables import Champion, ChampionEvent, ModelOutput, ModelRecord
+    from store.tables import Champion, ChampionEvent, ModelOutput, ModelRecord
     with session_factory(eng).begin() as s:
         s.execute(delete(ChampionEvent).where(ChampionEvent.cell != "gru"))
         s.execute(delete(Champion).where(Champion.cell != "gru"))

@@ -5,8 +5,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from marketdata.db import create_schema, make_engine, session_factory
-from marketdata.prices import insert_prices
+from store.db import create_schema, make_engine, session_factory
+from store.prices import insert_prices
 from marketdata.sources.offline import OfflineSampleSource
 from tests.support.dash_client import basic, call, render_page
 from tests.support.dashboard_env import ADMIN, admin_env, dash_client, fixture_store_file, fixture_store_url  # noqa: F401

@@ -22,8 +22,8 @@ def _procfile_types() -> set[str]:
 
 
 def _variables_config_reads() -> set[str]:
-    """Names passed to ``env.get("X")`` / ``_int(env, "X", ...)`` in marketdata/config.py."""
-    tree = ast.parse((ROOT / "marketdata" / "config.py").read_text())
+    """Names passed to ``env.get("X")`` / ``_int(env, "X", ...)`` in config/settings.py."""
+    tree = ast.parse((ROOT / "config" / "settings.py").read_text())
     names = set()
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
@@ -68,7 +68,7 @@ def test_addons_provide_the_database_and_redis_that_config_reads():
 def test_slugignore_keeps_everything_a_process_or_the_build_needs():
     spec = pathspec.PathSpec.from_lines("gitwildmatch", (ROOT / ".slugignore").read_text().splitlines())
     needed = ["Procfile", "requirements.txt", ".python-version", "bin/post_compile", "dashboard/app.py",
-              "dashboard/assets/plotly-basic-4.1.1.min.js", "jobs/__main__.py", "marketdata/config.py",
+              "dashboard/assets/plotly-basic-4.1.1.min.js", "jobs/__main__.py", "config/settings.py",
               "models/network.py"]
     assert [p for p in needed if spec.match_file(p)] == []
     assert spec.match_file("tests/conftest.py") and spec.match_file("docs/screenshot-forecast.png")

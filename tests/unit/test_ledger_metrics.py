@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from marketdata import ledger_metrics as lm
+from store import ledger_metrics as lm
 
 DAYS = pd.bdate_range("2024-01-02", periods=120)
 

@@ -3,8 +3,8 @@ import ssl
 
 import pytest
 
-from marketdata.config import load_settings
-from marketdata.queue import make_celery, queue_status, ssl_options
+from config.settings import load_settings
+from config.celery_app import make_celery, queue_status, ssl_options
 
 
 def test_rediss_url_turns_tls_on_without_verification():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from marketdata.db import StoreUnavailable, best_effort, retry_on_outage
+from store.db import StoreUnavailable, best_effort, retry_on_outage
 
 
 def _outage() -> OperationalError:
@@ -67,7 +67,7 @@ def test_best_effort_logs_and_carries_on(caplog):
 )
 def test_configuration_errors_are_not_outages(message, outage, described):
     """A read-only file or a missing database is not retried for STORE_RETRY_SECONDS: a retry gives the same answer."""
-    from marketdata.db import describe_store_error, is_outage
+    from store.db import describe_store_error, is_outage
 
     exc = OperationalError("select 1", {}, Exception(message))
     assert is_outage(exc) is outage

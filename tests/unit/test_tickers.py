@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import String
 
-from marketdata.tables import Base
+from store.tables import Base
 from marketdata.tickers import TICKER_MAX_LEN, TickerError, parse_ticker, parse_ticker_list
 
 

@@ -7,9 +7,9 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from marketdata.db import make_engine
-from marketdata.ledger import CSV_HEADER
-from marketdata.tables import LedgerEntry
+from store.db import make_engine
+from store.ledger import CSV_HEADER
+from store.tables import LedgerEntry
 from scripts.bench_ledger import fill_ledger
 from tests.support.dash_client import call, ids_in, render_page
 from tests.support.dashboard_env import dash_client, fixture_store_file, fixture_store_url  # noqa: F401

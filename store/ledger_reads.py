@@ -1,6 +1,6 @@
 """The web's cached view of the forecast ledger, one per ticker, rebuilt only when the ledger changes.
 
-A ``get`` costs at most one indexed query a second per ticker (:func:`marketdata.ledger.ledger_version`: the
+A ``get`` costs at most one indexed query a second per ticker (:func:`store.ledger.ledger_version`: the
 newest row id and the newest scoring time); the frame of every row is re-read only
 when a row was added or scored, or after ``ttl_seconds``. Anything derived from the
 frame (scores, figures) is memoised on the view, so it is computed once per version.
@@ -15,14 +15,14 @@ from typing import Any, Callable
 import pandas as pd
 from sqlalchemy import Engine
 
-from .ledger import ledger_version, load_ledger
+from store.ledger import ledger_version, load_ledger
 
 
 @dataclass
 class LedgerView:
     ticker: str
     version: tuple
-    frame: pd.DataFrame  # marketdata.ledger.COLUMNS
+    frame: pd.DataFrame  # store.ledger.COLUMNS
     derived: dict[Any, Any] = field(default_factory=dict)
 
     @property

@@ -17,9 +17,9 @@ from datetime import date, datetime, timezone
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from .db import session_factory
-from .outputs import OUTPUT_NAMES
-from .tables import Champion, ChampionEvent, Comparison, ModelOutput, ModelRecord
+from store.db import session_factory
+from store.outputs import OUTPUT_NAMES
+from store.tables import Champion, ChampionEvent, Comparison, ModelOutput, ModelRecord
 
 
 class RegistryError(ValueError):
@@ -229,7 +229,7 @@ def load_model_bytes(engine: Engine, model_id: int) -> bytes:
 
 
 def load_outputs(engine: Engine, model_id: int) -> dict[str, dict | list]:
-    """All precomputed outputs of a model, by name (see marketdata.outputs for shapes)."""
+    """All precomputed outputs of a model, by name (see store.outputs for shapes)."""
     with engine.connect() as conn:
         rows = conn.execute(select(ModelOutput.name, ModelOutput.payload).where(ModelOutput.model_id == model_id)).all()
     if not rows:

@@ -34,7 +34,7 @@ from typing import Callable
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .tables import Lease, Run
+from store.tables import Lease, Run
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ class LeaseKeeper:
                 if self.on_beat is not None:
                     self.on_beat(now)
             except Exception as exc:  # a database blip: keep trying until the lease really expires
-                from .db import short_error
+                from store.db import short_error
 
                 log.warning("could not renew the %r lease (retrying): %s", self.name, short_error(exc))
 

@@ -1,9 +1,4 @@
-"""Price repository: read and write daily prices in the store.
-
-A *price frame* is a DataFrame indexed by a tz-naive ``DatetimeIndex`` named
-``date`` with float columns ``open, high, low, close`` and int ``volume``,
-oldest first, one row per trading day.
-"""
+"""Price repository: read and write daily prices (``marketdata.frames`` shape) in the store."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,54 +9,9 @@ import pandas as pd
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from .tables import Price
-from .tickers import parse_ticker
-
-PRICE_COLUMNS = ["open", "high", "low", "close", "volume"]
-MAX_PRICE = 1e7  # no share trades near this (Berkshire A is under 1e6): above it is an error
-
-
-class PriceDataError(ValueError):
-    """Prices that must not enter the store; the message names where and what."""
-
-
-def validate_price_frame(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
-    """Check a price frame and return it sorted; raise PriceDataError naming the bad row.
-
-    ``origin`` says where the data came from (a file name, "Yahoo", ...) so the
-    one-line error tells the user where to look.
-    """
-    if frame.empty:
-        raise PriceDataError(f"{origin}: no price rows")
-    missing = [c for c in PRICE_COLUMNS if c not in frame.columns]
-    if missing:
-        raise PriceDataError(f"{origin}: missing column(s) {', '.join(missing)}")
-    dupes = frame.index[frame.index.duplicated()]
-    if len(dupes):
-        raise PriceDataError(f"{origin}: duplicate date {dupes[0].date()}")
-    for col in PRICE_COLUMNS:
-        bad = frame[col].isna()
-        if bad.any():
-            raise PriceDataError(f"{origin}: missing {col} on {frame.index[bad.argmax()].date()}")
-    for col in ["open", "high", "low", "close"]:
-        bad = frame[col] <= 0
-        if bad.any():
-            raise PriceDataError(f"{origin}: non-positive {col} on {frame.index[bad.argmax()].date()}")
-        # inf or 1e308 once trained to "RMSE inf ... promoted": no source may store them.
-        bad = ~np.isfinite(frame[col].astype(float)) | (frame[col] > MAX_PRICE)
-        if bad.any():
-            raise PriceDataError(f"{origin}: absurd {col} {frame[col].iloc[bad.argmax()]} on "
-                                 f"{frame.index[bad.argmax()].date()} (over {MAX_PRICE:g})")
-    bad = frame["high"] < frame["low"]
-    if bad.any():
-        raise PriceDataError(f"{origin}: high below low on {frame.index[bad.argmax()].date()}")
-    bad = frame["volume"] < 0
-    if bad.any():
-        raise PriceDataError(f"{origin}: negative volume on {frame.index[bad.argmax()].date()}")
-    out = frame[PRICE_COLUMNS].sort_index()
-    out.index = pd.DatetimeIndex(out.index).normalize().rename("date")
-    out["volume"] = out["volume"].round().astype("int64")
-    return out
+from marketdata.frames import PRICE_COLUMNS
+from marketdata.tickers import parse_ticker
+from store.tables import Price
 
 
 def load_prices(engine: Engine, ticker: str, end: date | None = None) -> pd.DataFrame:
@@ -222,13 +172,3 @@ def price_summaries(engine: Engine) -> list[TickerSummary]:
         )
         for t, first, last, n, fetched in ranges
     ]
-
-
-def data_fingerprint(frame: pd.DataFrame) -> str:
-    """A stable hash of a price frame, stored with each model (which data trained it)."""
-    import hashlib
-
-    h = hashlib.sha256()
-    h.update(np.asarray(frame.index.values, dtype="datetime64[ns]").tobytes())
-    h.update(np.ascontiguousarray(frame[PRICE_COLUMNS].to_numpy(dtype=float)).tobytes())
-    return h.hexdigest()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ssl
 from typing import TYPE_CHECKING
 
-from .config import Settings
+from config.settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from celery import Celery

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
-from .lease import _utc
-from .tables import Lease, Run
+from store.lease import _utc
+from store.tables import Lease, Run
 
 STATUSES = ("running", "succeeded", "failed", "skipped", "cancelled")
 FINAL_STATUSES = frozenset(STATUSES) - {"running"}
@@ -255,7 +255,7 @@ def mark_orphaned_runs_failed(engine: Engine, now: datetime, stale_after_s: floa
 def clock_status(engine: Engine) -> list[dict[str, Any]]:
     """What the clock process last wrote: one dict per scheduled job (job_id, next_run_at,
     heartbeat_at, detail). The web shows it without importing APScheduler."""
-    from .tables import ClockStatus
+    from store.tables import ClockStatus
 
     with engine.connect() as conn:
         rows = conn.execute(select(ClockStatus).order_by(ClockStatus.next_run_at)).all()

@@ -1,4 +1,4 @@
-"""Live figures from the forecast ledger: pure pandas over :func:`marketdata.ledger.load_ledger` frames.
+"""Live figures from the forecast ledger: pure pandas over :func:`store.ledger.load_ledger` frames.
 
 Read side only (the web imports it; no TensorFlow). Every figure is computed on
 scored rows (``actual`` known), per kind (live and replayed are never pooled),
@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from .outputs import CELL_LABELS
+from store.outputs import CELL_LABELS
 
 WINDOWS: tuple[tuple[str, int | None], ...] = (("all", None), ("last 60", 60), ("last 20", 20))
 FEW_ROWS = 20  # below this many scored forecasts a verdict says it is too early to judge

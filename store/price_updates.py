@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from .db import session_factory
-from .prices import insert_prices, last_stored_date, last_stored_source, load_prices, replace_all_prices
-from .sources.base import PriceSource, SourceUnavailable
+from store.db import session_factory
+from store.prices import insert_prices, last_stored_date, last_stored_source, load_prices, replace_all_prices
+from marketdata.sources.base import PriceSource, SourceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -113,12 +113,12 @@ def update_prices(
 
 
 def _score_ledger(engine: Engine, result: UpdateResult, now: datetime | None) -> UpdateResult:
-    """New closes settle published forecasts: score them now (``marketdata.ledger``).
+    """New closes settle published forecasts: score them now (``store.ledger``).
 
     The prices are already committed, so a failure here only delays the scoring to
     the next update or run (scoring picks up every row still unscored)."""
     if result.added or result.replaced_history:
-        from .ledger import score_pending
+        from store.ledger import score_pending
 
         try:
             score_pending(engine, result.ticker, now or _utcnow())

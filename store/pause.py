@@ -11,8 +11,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from .db import session_factory
-from .tables import ClockStatus
+from store.db import session_factory
+from store.tables import ClockStatus
 
 PAUSE_ROW = "schedule-paused"
 

@@ -30,8 +30,8 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .prices import last_stored_date
-from .tables import Champion, LedgerEntry, ModelOutput, ModelRecord, Price
+from store.prices import last_stored_date
+from store.tables import Champion, LedgerEntry, ModelOutput, ModelRecord, Price
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def _insert_or_ignore(conn: Connection, rows: list[dict]) -> int:
 
 def _forecast_rows(ticker: str, cell: str, model_id: int | None, version: int, forecast: dict, *, kind: LedgerKind,
                    now: datetime) -> list[dict]:
-    """One row per horizon step of a stored ``Forecast`` payload (``marketdata.outputs``)."""
+    """One row per horizon step of a stored ``Forecast`` payload (``store.outputs``)."""
     origin = date.fromisoformat(forecast["last_date"])
     return [
         dict(ticker=ticker, cell=cell, model_id=model_id, model_version=version, origin=origin,

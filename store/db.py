@@ -10,8 +10,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .config import normalize_database_url
-from .tables import Base
+from config.settings import normalize_database_url
+from store.tables import Base
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -208,7 +208,7 @@ class LoginFailure(Base):
 
 
 class LedgerEntry(Base):
-    """One published forecast of one horizon step, kept as it was shown (``marketdata.ledger``).
+    """One published forecast of one horizon step, kept as it was shown (``store.ledger``).
 
     Append-only: only ``actual``, ``persistence`` and ``scored_at`` are ever written
     after the insert, once. ``model_id`` is a plain number, not a foreign key, so

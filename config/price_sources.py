@@ -1,10 +1,10 @@
 """Which sources to use, from the PRICE_SOURCE setting."""
 from __future__ import annotations
 
-from ..config import Settings
-from .base import PriceSource
-from .offline import OfflineSampleSource
-from .yahoo import YahooSource
+from config.settings import Settings
+from marketdata.sources.base import PriceSource
+from marketdata.sources.offline import OfflineSampleSource
+from marketdata.sources.yahoo import YahooSource
 
 
 def yahoo_from(settings: Settings) -> YahooSource:
@@ -15,7 +15,7 @@ def configured_sources(settings: Settings) -> list[PriceSource]:
     """Sources tried in order, for seeding and for updates alike.
 
     In ``auto`` mode an update falls back to the offline sample only for a ticker
-    whose stored history came from it (``updater.update_from_sources`` checks), so
+    whose stored history came from it (``store.price_updates.update_from_sources`` checks), so
     Yahoo rows and sample rows are never mixed by accident.
     """
     if settings.price_source == "offline":

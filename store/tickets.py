@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, insert
 from sqlalchemy.exc import IntegrityError
 
-from .lease import _utc
-from .tables import UsedRunTicket
+from store.lease import _utc
+from store.tables import UsedRunTicket
 
 KEEP_S = 24 * 3600  # far longer than any ticket lives, so a spent ticket is never forgotten while valid
 

@@ -1,6 +1,6 @@
 """Read-side queries the analyst pages need, and a cache that knows when they go stale.
 
-(Run history, the active run and the clock's status come from ``marketdata.runs``.)
+(Run history, the active run and the clock's status come from ``store.runs``.)
 
 Every function here only reads. Analyst pages read one :class:`Snapshot` per
 ticker: the close history, where prices came from, and for each cell type the
@@ -21,8 +21,8 @@ from typing import Any, Callable
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from .outputs import ANALYST_OUTPUTS, CELLS
-from .tables import Champion, ChampionEvent, Comparison, ModelOutput, ModelRecord, Price
+from store.outputs import ANALYST_OUTPUTS, CELLS
+from store.tables import Champion, ChampionEvent, Comparison, ModelOutput, ModelRecord, Price
 
 MAX_DERIVED = 64  # memoised figures per snapshot (a page needs about ten)
 

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .lease import _utc
-from .tables import LoginFailure
+from store.lease import _utc
+from store.tables import LoginFailure
 
 
 @dataclass(frozen=True)
