@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from contract.errors import Refusal
 from marketdata.tickers import TickerError, parse_ticker_list
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 
 
-class ConfigError(ValueError):
+class ConfigError(Refusal):
     """A setting in the environment has a value we cannot use."""
 
 

@@ -11,11 +11,13 @@ import hashlib
 import numpy as np
 import pandas as pd
 
+from contract.errors import Refusal
+
 PRICE_COLUMNS = ["open", "high", "low", "close", "volume"]
 MAX_PRICE = 1e7  # no share trades near this (Berkshire A is under 1e6): above it is an error
 
 
-class PriceDataError(ValueError):
+class PriceDataError(Refusal):
     """Prices that must not enter the store; the message names where and what."""
 
 

@@ -4,11 +4,13 @@ or a caller is checked here before it is used or stored.
 Yahoo symbols are upper-case letters and digits, optionally led by ``^`` (an index,
 ``^GSPC``) and joined by ``.``, ``-`` or ``=`` (``BRK-B``, ``0700.HK``, ``EURUSD=X``,
 ``ES=F``). Anything else (paths, quotes, markup, spaces) is refused rather than cleaned,
-so what is stored is always what was asked for. Stdlib only: the web imports this.
+so what is stored is always what was asked for. Stdlib and ``contract`` only: the web imports this.
 """
 from __future__ import annotations
 
 import re
+
+from contract.errors import Refusal
 
 # Every ticker column of the schema is String(16); a test keeps them in step,
 # so a valid ticker always fits on SQLite (which would not enforce it) and Postgres (which does).
@@ -17,7 +19,7 @@ TICKER_RE = re.compile(r"\^?[A-Z0-9]+(?:[.=-][A-Z0-9]+)*")
 EXAMPLES = "AAPL, BRK-B, ^GSPC, EURUSD=X"
 
 
-class TickerError(ValueError):
+class TickerError(Refusal):
     """A value that is not a ticker symbol; the message is one line and says what is allowed."""
 
 

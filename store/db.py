@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
+from contract.errors import Failure
 from config.settings import normalize_database_url
 from store.tables import Base
 
@@ -19,11 +20,11 @@ T = TypeVar("T")
 STORE_RETRY_S = 60.0  # how long a must-land write keeps retrying through a database outage
 
 
-class StoreUnavailable(RuntimeError):
+class StoreUnavailable(Failure):
     """The database stayed unreachable for the whole retry budget; the message is one line."""
 
 
-class StoreError(RuntimeError):
+class StoreError(Failure):
     """A database problem no retry fixes (missing database, unknown role, read-only file,
     a folder that cannot be created); the message is one line naming the store."""
 

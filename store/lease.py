@@ -34,6 +34,7 @@ from typing import Callable
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from contract.errors import Refusal
 from store.tables import Lease, Run
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def training_lease(ticker: str) -> str:
     return f"{TRAINING_LEASE}:{ticker.strip().upper()}"
 
 
-class LeaseBusy(RuntimeError):
+class LeaseBusy(Refusal):
     """Someone else holds a live lease; the message names their run and its start."""
 
     def __init__(self, message: str, current: "LeaseInfo"):

@@ -30,6 +30,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from contract.errors import Refusal
 from store.prices import last_stored_date
 from store.tables import Champion, LedgerEntry, ModelOutput, ModelRecord, Price
 
@@ -52,7 +53,7 @@ COLUMNS = ["id", "ticker", "cell", "model_id", "model_version", "origin", "origi
            "scored_at"]
 
 
-class LedgerError(ValueError):
+class LedgerError(Refusal):
     """A ledger request that cannot be honoured; the message says why."""
 
 

@@ -17,12 +17,13 @@ from datetime import date, datetime, timezone
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from contract.errors import Refusal
 from store.db import session_factory
 from store.outputs import OUTPUT_NAMES
 from store.tables import Champion, ChampionEvent, Comparison, ModelOutput, ModelRecord
 
 
-class RegistryError(ValueError):
+class RegistryError(Refusal):
     """A registry request that cannot be honoured; the message says why."""
 
 

@@ -5,8 +5,10 @@ from datetime import date
 
 import pandas as pd
 
+from contract.errors import Failure
 
-class SourceUnavailable(RuntimeError):
+
+class SourceUnavailable(Failure):
     """The source could not give prices right now (network, rate limit, empty answer)."""
 
 
