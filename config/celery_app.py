@@ -20,13 +20,16 @@ def ssl_options(url: str) -> dict | None:
     return {"ssl_cert_reqs": ssl.CERT_NONE} if url.startswith("rediss://") else None
 
 
-def make_celery(settings: Settings, include: list[str] | None = None) -> "Celery":
-    """A Celery app on REDIS_URL; creating it does not connect to anything."""
+def make_celery(settings: Settings) -> "Celery":
+    """A Celery app on REDIS_URL; creating it does not connect to anything.
+
+    Tasks are registered by the modules that define them (the worker imports them);
+    configuration names none of them."""
     from celery import Celery
 
     if not settings.redis_url:
         raise ValueError("REDIS_URL is not set; Celery needs a Redis broker")
-    app = Celery("forecast", broker=settings.redis_url, backend=settings.redis_url, include=include or [])
+    app = Celery("forecast", broker=settings.redis_url, backend=settings.redis_url)
     tls = ssl_options(settings.redis_url)
     app.conf.update(
         broker_use_ssl=tls,
@@ -74,5 +77,5 @@ def shared_celery_app(settings: Settings) -> "Celery":
     the pipeline tasks, so one ``worker`` process serves both."""
     key = settings.redis_url or ""
     if key not in _shared:
-        _shared[key] = make_celery(settings, include=["jobs.tasks"])
+        _shared[key] = make_celery(settings)
     return _shared[key]

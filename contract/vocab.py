@@ -79,11 +79,14 @@ class LedgerKind(StrEnum):
 
 
 CELLS: tuple[Cell, ...] = tuple(Cell)
+CELL_LABELS: dict[str, str] = {c.value: c.label for c in Cell}
 
 
 def parse(enum: type[E], value: object, what: str) -> E:
     """``value`` as a member of ``enum``, or a Refusal naming ``what`` and the choices."""
     try:
+        if not isinstance(value, str):
+            raise ValueError(value)
         return enum(value)
     except ValueError:
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."

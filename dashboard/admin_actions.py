@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from store import registry, runs, tickets
 from config.settings import ConfigError, Settings
 from store.db import StoreError, StoreUnavailable
-from store.outputs import CELLS
+from contract.vocab import CELLS
 from marketdata.frames import PriceDataError
 from marketdata.sources.base import SourceUnavailable
 from marketdata.tickers import TickerError
@@ -108,7 +108,7 @@ def describe_run(run: dict) -> tuple[str, str]:
 
 def _promotions(run: dict) -> str:
     """Which models were promoted, replacing which: 'promoted GRU #7 (replacing #4)'."""
-    from store.outputs import CELL_LABELS
+    from contract.vocab import CELL_LABELS
 
     models = ((run.get("detail") or {}).get("models")) or []
     done = [f"{CELL_LABELS.get(m['cell'], m['cell'])} #{m['model_id']}"

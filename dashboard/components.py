@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from store.outputs import CELL_LABELS
+from contract.vocab import CELL_LABELS
 
 # The toolbar only while the pointer is over a chart: always shown it covers range buttons and titles.
 GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": "hover"}

@@ -20,6 +20,7 @@ except ConfigError as exc:
     print(f"error: {exc}", file=sys.stderr)
     raise SystemExit(2) from None  # Celery lets SystemExit through: one line, status 2, no traceback
 
+import jobs.tasks  # noqa: E402,F401  (registers jobs.run_ticker on the shared Celery app)
 from dashboard.app import app  # noqa: E402  (registers the background callbacks as tasks)
 
 manager = app._background_manager  # the CeleryManager make_manager built from REDIS_URL

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from store import registry
-from store.outputs import CELLS
+from contract.vocab import CELLS
 
 from .errors import Cancelled, JobError
 from .progress import CancelFn, ProgressFn, never_cancel, no_progress

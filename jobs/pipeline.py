@@ -32,7 +32,7 @@ from store import lease as leases
 from store import runs
 from store.db import StoreUnavailable, best_effort, retry_on_outage
 from store.ledger import publish_after_run
-from store.outputs import CELLS
+from contract.vocab import CELLS
 from store.prices import last_stored_date
 from marketdata.sources.base import PriceSource, SourceUnavailable
 from store.tables import Champion, ModelRecord, Run

@@ -30,7 +30,7 @@ import pandas as pd
 from store import registry
 from marketdata.calendar import next_trading_days
 from store.db import retry_on_outage
-from store.outputs import CELLS
+from contract.vocab import CELLS
 from marketdata.frames import data_fingerprint
 from store.prices import load_prices
 

@@ -107,7 +107,7 @@ def _errors_table(pred: np.ndarray, actual: np.ndarray) -> dict[str, list[float]
 
 
 def score_row(pred: np.ndarray, actual: np.ndarray, base: np.ndarray, persistence_rmse: float | None) -> dict:
-    """A ScoreRow (see store.outputs) for one forecaster over test origins."""
+    """A ScoreRow (see contract.outputs) for one forecaster over test origins."""
     table = _errors_table(pred, actual)
     row: dict = {"rmse": table["per_horizon_rmse"][0], "mae": table["per_horizon_mae"][0], "mape": table["per_horizon_mape"][0]}
     row["rmse_ratio"] = row["rmse"] / persistence_rmse if persistence_rmse else 1.0

@@ -181,7 +181,7 @@ def bench_training(env: dict[str, str], tmp: Path, action: str, label: str) -> R
 
 
 def bench_web(env: dict[str, str], tmp: Path, clients: int, rounds: int, idle_s: float) -> Row:
-    from store.outputs import CELLS
+    from contract.vocab import CELLS
     from scripts.load_test import forecast_callback_body, page_route_body
     from scripts.web_server import free_port
 

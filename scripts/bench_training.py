@@ -111,7 +111,7 @@ def product_path(prices):
     from jobs.context import bootstrap
     from jobs.training import finetune_cell, train_cells
     from store.db import session_factory
-    from store.outputs import CELLS
+    from contract.vocab import CELLS
     from store.prices import upsert_prices
 
     with tempfile.TemporaryDirectory() as tmp:

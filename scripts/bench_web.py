@@ -81,7 +81,7 @@ def _stats(ts: list[float]) -> dict:
 
 
 def _cells(base: str) -> list[str]:
-    from store.outputs import CELLS
+    from contract.vocab import CELLS
     return list(CELLS)
 
 

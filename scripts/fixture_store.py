@@ -2,7 +2,7 @@
 
 Seeds the offline AAPL prices, then writes one ``ModelRecord`` per cell type (two
 for the GRU: a train and a fine-tune) with every ``ModelOutput`` in the exact
-shapes of ``store.outputs``, computed from the real prices by small numpy
+shapes of ``contract.outputs``, computed from the real prices by small numpy
 "models" (persistence nudged by a damped momentum term plus noise). The numbers
 are honest about what they are: stand-ins, never shown as trained networks
 anywhere but this fixture.

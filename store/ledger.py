@@ -83,7 +83,7 @@ def _insert_or_ignore(conn: Connection, rows: list[dict]) -> int:
 
 def _forecast_rows(ticker: str, cell: str, model_id: int | None, version: int, forecast: dict, *, kind: LedgerKind,
                    now: datetime) -> list[dict]:
-    """One row per horizon step of a stored ``Forecast`` payload (``store.outputs``)."""
+    """One row per horizon step of a stored ``Forecast`` payload (``contract.outputs``)."""
     origin = date.fromisoformat(forecast["last_date"])
     return [
         dict(ticker=ticker, cell=cell, model_id=model_id, model_version=version, origin=origin,

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from store.outputs import CELL_LABELS
+from contract.vocab import CELL_LABELS
 
 WINDOWS: tuple[tuple[str, int | None], ...] = (("all", None), ("last 60", 60), ("last 20", 20))
 FEW_ROWS = 20  # below this many scored forecasts a verdict says it is too early to judge

@@ -21,7 +21,8 @@ from typing import Any, Callable
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from store.outputs import ANALYST_OUTPUTS, CELLS
+from contract.vocab import CELLS
+from contract.outputs import ANALYST_OUTPUTS
 from store.tables import Champion, ChampionEvent, Comparison, ModelOutput, ModelRecord, Price
 
 MAX_DERIVED = 64  # memoised figures per snapshot (a page needs about ten)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from contract.errors import Refusal
 from store.db import session_factory
-from store.outputs import OUTPUT_NAMES
+from contract.outputs import OUTPUT_NAMES
 from store.tables import Champion, ChampionEvent, Comparison, ModelOutput, ModelRecord
 
 
@@ -230,7 +230,7 @@ def load_model_bytes(engine: Engine, model_id: int) -> bytes:
 
 
 def load_outputs(engine: Engine, model_id: int) -> dict[str, dict | list]:
-    """All precomputed outputs of a model, by name (see store.outputs for shapes)."""
+    """All precomputed outputs of a model, by name (see contract.outputs for shapes)."""
     with engine.connect() as conn:
         rows = conn.execute(select(ModelOutput.name, ModelOutput.payload).where(ModelOutput.model_id == model_id)).all()
     if not rows:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from store.outputs import BASELINE_LABELS, CELL_LABELS
+from contract.vocab import CELL_LABELS
+from contract.outputs import BASELINE_LABELS
 
 COLORS = {
     "actual": "#2c3e50",

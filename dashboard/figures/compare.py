@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from store.outputs import BASELINES
+from contract.outputs import BASELINES
 
 from dashboard import fmt
 

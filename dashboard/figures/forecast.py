@@ -83,7 +83,7 @@ def forecast_figure(closes: pd.Series, predictions: dict, forecast: dict, cell: 
     """Price history, test-period one-step predictions over actual, split shading, next-H forecast with bands.
 
     ``closes``: adjusted closes indexed by date; ``predictions``/``forecast``: the
-    payloads of ``store.outputs``. Opens on the last ``OPEN_MONTHS`` months and the forecast.
+    payloads of ``contract.outputs``. Opens on the last ``OPEN_MONTHS`` months and the forecast.
     """
     fig = go.Figure()
     days = _days(closes.index)

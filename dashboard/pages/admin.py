@@ -11,7 +11,7 @@ from dash import Input, Output, State, callback, ctx, dash_table, dcc, html, no_
 from dashboard import admin_actions, admin_views as views, auth, csv_import, data, inputs, promotion
 from dashboard.figures.common import label
 from store import prices, queries, registry as model_registry, runs as run_history
-from store.outputs import CELL_LABELS, CELLS
+from contract.vocab import CELL_LABELS, CELLS
 from store.pause import paused
 from config.celery_app import queue_status
 from store.registry import RegistryError

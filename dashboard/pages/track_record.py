@@ -18,7 +18,7 @@ from dashboard.figures.track_record import (SCORE_COLUMNS, TABLE_COLUMNS, covera
 from store import ledger_metrics as lm
 from store.ledger import KINDS, csv_text
 from store.ledger_reads import LedgerView
-from store.outputs import CELLS
+from contract.vocab import CELLS
 
 dash.register_page(__name__, path="/track-record", name="Track record", title=page_title("Track record"), order=2.5)
 

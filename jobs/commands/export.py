@@ -6,7 +6,8 @@ import json
 import sys
 from typing import Callable
 
-from store.outputs import BASELINES, CELLS
+from contract.vocab import CELLS
+from contract.outputs import BASELINES
 from store.prices import load_prices
 
 from ..context import bootstrap

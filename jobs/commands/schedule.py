@@ -9,7 +9,7 @@ import time
 
 from store import runs
 from config.settings import PROCESS_GROUPS
-from store.outputs import CELLS
+from contract.vocab import CELLS
 
 from ..context import bootstrap
 from ..errors import JobError

@@ -10,7 +10,7 @@ import argparse
 import getpass
 import sys
 
-from store.outputs import CELLS
+from contract.vocab import CELLS
 
 from ..context import bootstrap
 from ..errors import JobError

@@ -14,7 +14,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from store.outputs import OUTPUT_NAMES
+from contract.outputs import OUTPUT_NAMES
 from tests.conftest import ROOT, service_missing
 from tests.private_services import PG_BIN, private_postgres
 

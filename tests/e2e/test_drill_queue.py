@@ -20,7 +20,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from store.outputs import OUTPUT_NAMES
+from contract.outputs import OUTPUT_NAMES
 from tests.conftest import REDIS_URL, ROOT, _fresh_postgres, service_missing
 from tests.private_services import private_redis
 

@@ -16,7 +16,7 @@ from jobs.pipeline import run_pipeline
 from store import ledger, registry
 from config.settings import load_settings
 from store.db import create_schema, session_factory
-from store.outputs import CELLS
+from contract.vocab import CELLS
 from marketdata.sources.replay import ReplaySource
 from store.tables import ChampionEvent, LedgerEntry, ModelOutput, ModelRecord
 from tests.integration.test_ledger_store import dump

@@ -11,7 +11,7 @@ from store import ledger, registry
 from marketdata.calendar import next_trading_days
 from store.db import session_factory
 from store.ledger import LedgerKind
-from store.outputs import OUTPUT_NAMES
+from contract.outputs import OUTPUT_NAMES
 from store.prices import replace_all_prices, upsert_prices
 from marketdata.sources.offline import OfflineSampleSource
 from marketdata.sources.replay import ReplaySource

@@ -20,7 +20,7 @@ from jobs.pipeline import run_pipeline
 from store import lease as leases
 from store import runs
 from config.settings import load_settings
-from store.outputs import CELLS
+from contract.vocab import CELLS
 from marketdata.sources.offline import OfflineSampleSource
 from marketdata.sources.replay import ReplaySource
 from marketdata.sources.yahoo import YahooSource

@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 
 from store import registry
-from store.outputs import OUTPUT_NAMES
+from contract.outputs import OUTPUT_NAMES
 from store.tables import ChampionEvent, ModelRecord
 from sqlalchemy import func, select
 

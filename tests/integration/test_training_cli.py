@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from store.outputs import CELLS
+from contract.vocab import CELLS
 
 pytestmark = pytest.mark.slow
 

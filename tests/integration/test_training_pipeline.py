@@ -11,7 +11,7 @@ from jobs.training import finetune_cell, train_cells
 from store import registry
 from config.settings import load_settings
 from store.db import create_schema, make_engine, session_factory
-from store.outputs import OUTPUT_NAMES
+from contract.outputs import OUTPUT_NAMES
 from store.prices import upsert_prices
 from marketdata.sources.offline import OfflineSampleSource
 from store.tables import ModelRecord

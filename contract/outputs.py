@@ -1,4 +1,4 @@
-"""Shapes of the precomputed outputs training writes and the dashboard reads.
+"""Shapes of the precomputed outputs training produces, the store keeps and the dashboard reads.
 
 Training stores one ``ModelOutput`` row per (model, name) with a JSON payload of
 the shape below, so the web process draws everything without loading a model.
@@ -12,8 +12,6 @@ from typing import TypedDict
 OUTPUT_NAMES = ("predictions", "forecast", "loss_curve", "metrics", "residual_diagnostics", "backtest")
 # What the analyst pages read (the per-origin backtest is for exports only: it is the biggest payload).
 ANALYST_OUTPUTS = OUTPUT_NAMES[:5]
-CELLS = ("simplernn", "lstm", "gru")
-CELL_LABELS = {"simplernn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 BASELINES = ("persistence", "drift", "ridge")
 BASELINE_LABELS = {"persistence": "Persistence", "drift": "Drift", "ridge": "Linear AR (ridge)",
                    "always_up": "Always up", "random_walk_band": "Random-walk band"}

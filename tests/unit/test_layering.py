@@ -1,0 +1,51 @@
+"""The package layers, read from the source: a lower layer never names a higher one.
+
+contract < marketdata < config < store < {jobs, dashboard}; models sits beside the core
+and may use only contract. Every import counts, lazy ones inside functions too, and so
+does a higher package's name written as a dotted string (``"jobs.tasks"``).
+"""
+import ast
+import re
+
+import pytest
+
+from tests.conftest import ROOT
+
+OURS = ("contract", "marketdata", "config", "store", "models", "jobs", "dashboard")
+# What each package may import of ours (itself always).
+ALLOWED = {
+    "contract": set(),
+    "marketdata": {"contract"},
+    "config": {"contract", "marketdata"},
+    "store": {"contract", "marketdata", "config"},
+    "models": {"contract"},
+    "jobs": {"contract", "marketdata", "config", "store", "models"},
+    # The admin page's background callback starts a run through jobs (in the background
+    # process, never the web worker: test_dashboard_no_tensorflow pins that).
+    "dashboard": {"contract", "marketdata", "config", "store", "jobs"},
+}
+
+
+def _imports(path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            # "jobs.tasks" in a string is an import by name (Celery's include=, importlib).
+            if re.fullmatch(r"[\w.:]+", node.value) and node.value != "models.id":  # the models table's key
+                found.update(m.group(1) for m in re.finditer(r"\b(%s)\.[a-z_]+\b" % "|".join(OURS), node.value))
+    return found & set(OURS)
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_package_imports_only_lower_layers(package):
+    bad = {}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        extra = _imports(path) - ALLOWED[package] - {package}
+        if extra:
+            bad[str(path.relative_to(ROOT))] = sorted(extra)
+    assert not bad, f"{package} names a higher layer: {bad}"
