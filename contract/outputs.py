@@ -7,7 +7,7 @@ every list in one payload has the same length unless said otherwise.
 """
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, Literal, TypedDict, Union
 
 OUTPUT_NAMES = ("predictions", "forecast", "loss_curve", "metrics", "residual_diagnostics", "backtest")
 # What the analyst pages read (the per-origin backtest is for exports only: it is the biggest payload).
@@ -108,10 +108,11 @@ class Metrics(TypedDict):
     horizon: int
     test_days: int  # reported origins at h = 1
     rows: dict[str, ScoreRow]  # keys: the cell name, "persistence", "drift", "ridge"
-    evaluation: dict
-    direction: dict
-    intervals: dict
-    pairs: list
+    # Nested tables described above; their keys vary with the baselines, so they stay open.
+    evaluation: dict[str, Any]
+    direction: dict[str, Any]
+    intervals: dict[str, dict[str, Any]]
+    pairs: list[dict[str, Any]]
 
 
 class Backtest(TypedDict):
@@ -126,7 +127,7 @@ class Backtest(TypedDict):
     horizon: int
     dates: list[str]
     actual: list[list[float | None]]  # (N, H); None past the end of the data
-    models: dict[str, dict]
+    models: dict[str, dict[str, list[list[float | None]]]]
 
 
 class ResidualDiagnostics(TypedDict, total=False):
@@ -140,7 +141,27 @@ class ResidualDiagnostics(TypedDict, total=False):
     mean_bias_pct: float  # mean relative residual, percent
     arch_lm_stat: float  # Engle's ARCH-LM, 5 lags: volatility clustering
     arch_lm_pvalue: float
-    persistence: dict  # the same tests on persistence's relative errors (the returns), for reference
+    persistence: dict[str, Any]  # the same tests on persistence's relative errors (the returns), for reference
     days: int
     dm_stat: float | None
     dm_pvalue: float | None
+
+
+OutputName = Literal["predictions", "forecast", "loss_curve", "metrics", "residual_diagnostics", "backtest"]
+Output = Union[Predictions, Forecast, LossCurve, Metrics, ResidualDiagnostics, Backtest]
+
+
+class AnalystOutputs(TypedDict, total=False):
+    """The ``ANALYST_OUTPUTS`` of one model, by name; a name is absent when the model predates it."""
+
+    predictions: Predictions
+    forecast: Forecast
+    loss_curve: LossCurve
+    metrics: Metrics
+    residual_diagnostics: ResidualDiagnostics
+
+
+class AllOutputs(AnalystOutputs, total=False):
+    """Every stored output of one model (``save_model`` requires all of ``OUTPUT_NAMES``)."""
+
+    backtest: Backtest

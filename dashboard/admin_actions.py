@@ -136,14 +136,14 @@ def promote(engine: Engine, model_id, ticker: str, actor: str) -> str:
         raise Refused(f"no model with id {mid}") from None
     if model.ticker != ticker:
         raise Refused(f"model #{mid} is a {model.ticker} model, not {ticker}; choose one of {ticker}'s models")
-    previous = registry.promote(engine, mid, actor)
+    previous = registry.promote(engine, mid, actor, now=datetime.now(timezone.utc))
     was = f" (replacing #{previous})" if previous else ""
     return f"Model #{mid} is now the champion of {ticker} {model.cell}{was}."
 
 
 def rollback(engine: Engine, ticker: str, cell, actor: str) -> str:
     cell = inputs.choice(cell, CELLS, "cell type")
-    restored = registry.rollback(engine, ticker, cell, actor)
+    restored = registry.rollback(engine, ticker, cell, actor, now=datetime.now(timezone.utc))
     return f"Rolled back the {ticker} {cell} champion: model #{restored} is champion again."
 
 

@@ -10,6 +10,7 @@ from dash import html
 from dashboard import fmt
 from dashboard.components import ago, fmt_dt
 from dashboard.figures.common import label
+from store.registry import ChampionChange, ModelInfo
 
 MODELS_PAGE_SIZE = 8
 ONE_OFF_JOBS = ("bootstrap",)  # clock jobs that run once at start; shown only while still due
@@ -74,22 +75,22 @@ def run_steps(run: dict | None):
                      html.P(f"RMSE/persistence before -> after: {before_after(run) or '-'}", className="mb-0")])
 
 
-def champions_view(models: list[dict], ticker: str):
+def champions_view(models: list[ModelInfo], ticker: str):
     """The served model of each cell type, apart from the full list."""
-    rows = [dict(cell=label(m["cell"]), id=m["id"], version=m["version"], kind=m["kind"], trained=m["created_at"],
-                 ratio=_ratio(m)) for m in models if m["is_champion"]]
+    rows = [dict(cell=label(m.cell), id=m.id, version=m.version, kind=m.kind, trained=m.created_at,
+                 ratio=_ratio(m)) for m in models if m.is_champion]
     return table(rows, [("cell", "cell"), ("id", "model"), ("version", "v"), ("kind", "kind"), ("trained", "trained"),
                         ("ratio", "RMSE/persistence")], "admin-champions-table", f"No trained models yet for {ticker}, so no champions.")
 
 
-def _ratio(model: dict):
-    metrics = model.get("metrics") or {}
-    return (metrics.get("rows", {}).get(model["cell"]) or metrics).get("rmse_ratio")
+def _ratio(model: ModelInfo):
+    metrics = model.metrics or {}
+    return (metrics.get("rows", {}).get(model.cell) or metrics).get("rmse_ratio")
 
 
-def audit_view(events: list[dict]):
-    rows = [dict(at=e["at"], action=e["action"], cell=label(e["cell"]), model=f"#{e['model_id']}",
-                 previous=f"#{e['previous_model_id']}" if e.get("previous_model_id") else "-", actor=e["actor"])
+def audit_view(events: list[ChampionChange]):
+    rows = [dict(at=e.at, action=e.action, cell=label(e.cell), model=f"#{e.model_id}",
+                 previous=f"#{e.previous_model_id}" if e.previous_model_id else "-", actor=e.actor)
             for e in events]
     return table(rows, [("at", "when"), ("action", "action"), ("cell", "cell"), ("model", "now serving"),
                         ("previous", "replaced"), ("actor", "by")], "admin-audit-table", "No promotions or rollbacks yet.")
@@ -131,10 +132,10 @@ MODEL_COLUMNS = [("id", "id"), ("ticker", "ticker"), ("cell", "cell"), ("version
                  ("trained", "trained"), ("ratio", "RMSE/persistence"), ("champion", "champion")]
 
 
-def model_rows(models: list[dict]) -> list[dict]:
+def model_rows(models: list[ModelInfo]) -> list[dict]:
     """Every model of the ticker as rows of the paginated table (older champions never drop off)."""
-    return [dict(id=m["id"], ticker=m["ticker"], cell=label(m["cell"]), version=m["version"], kind=m["kind"],
-                 trained=fmt_dt(m["created_at"]), ratio=fmt.ratio(_ratio(m)), champion="yes" if m["is_champion"] else "")
+    return [dict(id=m.id, ticker=m.ticker, cell=label(m.cell), version=m.version, kind=m.kind,
+                 trained=fmt_dt(m.created_at), ratio=fmt.ratio(_ratio(m)), champion="yes" if m.is_champion else "")
             for m in models]
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from contract.vocab import LedgerKind
 from store import ledger
 from store.prices import load_prices
 from marketdata.sources.replay import ReplaySource
@@ -108,7 +109,7 @@ def bootstrap_backfill(ctx: JobContext, days: int, should_stop: Callable[[], boo
     done = []
     for ticker in ctx.settings.tickers:
         try:
-            if ledger.has_rows(ctx.engine, ticker, ledger.LedgerKind.REPLAYED):
+            if ledger.has_rows(ctx.engine, ticker, LedgerKind.REPLAYED):
                 continue
             done.append(backfill(ctx, ticker=ticker, days=days, should_stop=should_stop))
             log.info("ledger backfill %s: %d replayed rows", ticker, done[-1].written)

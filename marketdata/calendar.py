@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 import pandas as pd
 
 
 @lru_cache(maxsize=1)
-def _nyse():
+def _nyse() -> Any:  # an exchange_calendars ExchangeCalendar (the package ships no types)
     import exchange_calendars as xcals  # ~1 s to import; only when first needed
 
     # The default calendar covers only ~20 years back; the offline sample starts in 2000

@@ -32,28 +32,35 @@ def validate_price_frame(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
     missing = [c for c in PRICE_COLUMNS if c not in frame.columns]
     if missing:
         raise PriceDataError(f"{origin}: missing column(s) {', '.join(missing)}")
-    dupes = frame.index[frame.index.duplicated()]
+    days = pd.DatetimeIndex(frame.index)
+    dupes = days[days.duplicated()]
     if len(dupes):
         raise PriceDataError(f"{origin}: duplicate date {dupes[0].date()}")
+
+    def first(bad: pd.Series[bool]) -> str:
+        """The date of the first flagged row."""
+        return str(days[int(bad.to_numpy().argmax())].date())
+
     for col in PRICE_COLUMNS:
         bad = frame[col].isna()
         if bad.any():
-            raise PriceDataError(f"{origin}: missing {col} on {frame.index[bad.argmax()].date()}")
+            raise PriceDataError(f"{origin}: missing {col} on {first(bad)}")
     for col in ["open", "high", "low", "close"]:
         bad = frame[col] <= 0
         if bad.any():
-            raise PriceDataError(f"{origin}: non-positive {col} on {frame.index[bad.argmax()].date()}")
+            raise PriceDataError(f"{origin}: non-positive {col} on {first(bad)}")
         # inf or 1e308 once trained to "RMSE inf ... promoted": no source may store them.
-        bad = ~np.isfinite(frame[col].astype(float)) | (frame[col] > MAX_PRICE)
+        values = frame[col].astype(float)
+        bad = ~pd.Series(np.isfinite(values.to_numpy()), index=frame.index) | (values > MAX_PRICE)
         if bad.any():
-            raise PriceDataError(f"{origin}: absurd {col} {frame[col].iloc[bad.argmax()]} on "
-                                 f"{frame.index[bad.argmax()].date()} (over {MAX_PRICE:g})")
+            raise PriceDataError(f"{origin}: absurd {col} {values.iloc[int(bad.to_numpy().argmax())]} on "
+                                 f"{first(bad)} (over {MAX_PRICE:g})")
     bad = frame["high"] < frame["low"]
     if bad.any():
-        raise PriceDataError(f"{origin}: high below low on {frame.index[bad.argmax()].date()}")
+        raise PriceDataError(f"{origin}: high below low on {first(bad)}")
     bad = frame["volume"] < 0
     if bad.any():
-        raise PriceDataError(f"{origin}: negative volume on {frame.index[bad.argmax()].date()}")
+        raise PriceDataError(f"{origin}: negative volume on {first(bad)}")
     out = frame[PRICE_COLUMNS].sort_index()
     out.index = pd.DatetimeIndex(out.index).normalize().rename("date")
     out["volume"] = out["volume"].round().astype("int64")

@@ -22,7 +22,7 @@ from marketdata.calendar import next_trading_days
 from store.db import create_schema, make_engine, session_factory
 from marketdata.frames import data_fingerprint
 from store.prices import load_prices
-from store.registry import _json_safe
+from store.registry import json_safe
 from marketdata.sources.offline import OfflineSampleSource
 from store.tables import Champion, ChampionEvent, Comparison, ModelOutput, ModelRecord
 from store.price_updates import seed_prices
@@ -91,7 +91,7 @@ def build_payloads(prices: pd.DataFrame, cell: str, seed: int, now: datetime, ep
                          "learning_rate": 3e-3, "fixture": True},
             seed=seed, data_start=prices.index[0].date(), data_end=prices.index[-1].date(),
             val_start=dates[p.val_start].date(), test_start=dates[p.test_start].date(),
-            metrics=_json_safe(rep.metrics), train_seconds=seconds, param_count=params,
+            metrics=json_safe(rep.metrics), train_seconds=seconds, param_count=params,
         ),
     }
 
@@ -119,7 +119,7 @@ def write_fixture_models(engine: Engine, ticker: str = "AAPL", now: datetime | N
             parent[cell] = rec.id
             ids.append(rec.id)
             for name, payload in built["outputs"].items():
-                session.add(ModelOutput(model_id=rec.id, name=name, payload=_json_safe(payload)))
+                session.add(ModelOutput(model_id=rec.id, name=name, payload=json_safe(payload)))
             backtests[cell] = built["outputs"]["backtest"]
             champ = session.get(Champion, (ticker, cell))
             previous = champ.model_id if champ else None
@@ -131,7 +131,7 @@ def write_fixture_models(engine: Engine, ticker: str = "AAPL", now: datetime | N
                                       action="promote", actor="fixture", at=now))
         comparison = compare_backtests(backtests)
         if comparison is not None:
-            session.add(Comparison(ticker=ticker, model_ids=dict(parent), payload=_json_safe(comparison), created_at=now))
+            session.add(Comparison(ticker=ticker, model_ids=dict(parent), payload=json_safe(comparison), created_at=now))
     return ids
 
 

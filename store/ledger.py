@@ -21,28 +21,22 @@ back to that basis: ``actual = close(target) * origin_close / close(origin)``.
 """
 from __future__ import annotations
 
-import enum
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, Sequence
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, and_, func, select, update
+from sqlalchemy import Connection, Engine, Row, and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from contract.errors import Refusal
+from contract.outputs import Forecast
+from contract.vocab import LedgerKind
 from store.prices import last_stored_date
-from store.tables import Champion, LedgerEntry, ModelOutput, ModelRecord, Price
+from store.tables import Base, Champion, LedgerEntry, ModelOutput, ModelRecord, Price
 
 log = logging.getLogger(__name__)
-
-
-class LedgerKind(str, enum.Enum):
-    """``live``: published by the product as it ran; ``replayed``: produced by a replay of the past."""
-
-    LIVE = "live"
-    REPLAYED = "replayed"
-
 
 KINDS = tuple(k.value for k in LedgerKind)
 CSV_HEADER = ["Published", "Origin", "Date", "Horizon", "Cell", "ModelId", "Version", "Predicted", "Lower80",
@@ -68,35 +62,49 @@ class PublishResult:
     cells: tuple[str, ...]
 
 
-def _insert_or_ignore(conn: Connection, rows: list[dict]) -> int:
+Row_ = dict[str, Any]  # one LedgerEntry's column values, as inserted
+
+
+def _insert_or_ignore(conn: Connection, rows: list[Row_]) -> int:
     """Insert rows, skipping any whose unique key is taken; returns how many were new."""
-    if conn.dialect.name == "postgresql":
-        stmt = postgresql.insert(LedgerEntry).on_conflict_do_nothing()
-    elif conn.dialect.name == "sqlite":
-        stmt = sqlite.insert(LedgerEntry).on_conflict_do_nothing()
-    else:  # pragma: no cover - the product runs on SQLite and Postgres only
-        raise LedgerError(f"the ledger needs SQLite or PostgreSQL, not {conn.dialect.name}")
     # One statement per row; RETURNING says whether it was new (rowcount is -1 on psycopg here).
-    stmt = stmt.returning(LedgerEntry.id)
-    return sum(len(conn.execute(stmt.values(**row)).all()) for row in rows)
+    if conn.dialect.name == "postgresql":
+        pg = postgresql.insert(LedgerEntry).on_conflict_do_nothing().returning(LedgerEntry.id)
+        return sum(len(conn.execute(pg.values(**row)).all()) for row in rows)
+    if conn.dialect.name == "sqlite":
+        lite = sqlite.insert(LedgerEntry).on_conflict_do_nothing().returning(LedgerEntry.id)
+        return sum(len(conn.execute(lite.values(**row)).all()) for row in rows)
+    # pragma: no cover - the product runs on SQLite and Postgres only
+    raise LedgerError(f"the ledger needs SQLite or PostgreSQL, not {conn.dialect.name}")
 
 
-def _forecast_rows(ticker: str, cell: str, model_id: int | None, version: int, forecast: dict, *, kind: LedgerKind,
-                   now: datetime) -> list[dict]:
+@dataclass(frozen=True)
+class Served:
+    """A champion's stored forecast, as the ledger publishes it."""
+
+    ticker: str
+    cell: str
+    model_id: int | None  # None on replayed rows copied out of a throw-away store
+    version: int
+    forecast: Forecast
+
+
+def _forecast_rows(served: Served, *, kind: LedgerKind, now: datetime) -> list[Row_]:
     """One row per horizon step of a stored ``Forecast`` payload (``contract.outputs``)."""
-    origin = date.fromisoformat(forecast["last_date"])
+    fc = served.forecast
+    origin = date.fromisoformat(fc["last_date"])
     return [
-        dict(ticker=ticker, cell=cell, model_id=model_id, model_version=version, origin=origin,
-             origin_close=float(forecast["last_close"]), target_date=date.fromisoformat(day), horizon=h,
-             predicted=float(forecast["predicted"][h - 1]), lower80=float(forecast["lower80"][h - 1]),
-             upper80=float(forecast["upper80"][h - 1]), lower95=float(forecast["lower95"][h - 1]),
-             upper95=float(forecast["upper95"][h - 1]), published_at=now, kind=kind.value)
-        for h, day in enumerate(forecast["dates"], start=1)
+        dict(ticker=served.ticker, cell=served.cell, model_id=served.model_id, model_version=served.version,
+             origin=origin, origin_close=float(fc["last_close"]), target_date=date.fromisoformat(day), horizon=h,
+             predicted=float(fc["predicted"][h - 1]), lower80=float(fc["lower80"][h - 1]),
+             upper80=float(fc["upper80"][h - 1]), lower95=float(fc["lower95"][h - 1]),
+             upper95=float(fc["upper95"][h - 1]), published_at=now, kind=kind.value)
+        for h, day in enumerate(fc["dates"], start=1)
     ]
 
 
-def _champion_forecasts(conn: Connection, ticker: str) -> list[tuple[str, int, int, dict]]:
-    """(cell, model id, version, forecast payload) of every served champion of ``ticker``."""
+def _champion_forecasts(conn: Connection, ticker: str) -> list[Served]:
+    """The stored forecast of every served champion of ``ticker``, by cell."""
     rows = conn.execute(
         select(Champion.cell, ModelRecord.id, ModelRecord.version, ModelOutput.payload)
         .join(ModelRecord, ModelRecord.id == Champion.model_id)
@@ -104,7 +112,8 @@ def _champion_forecasts(conn: Connection, ticker: str) -> list[tuple[str, int, i
         .where(Champion.ticker == ticker)
         .order_by(Champion.cell)
     ).all()
-    return [(cell, mid, version, payload) for cell, mid, version, payload in rows if payload and payload.get("dates")]
+    return [Served(ticker, cell, mid, version, payload) for cell, mid, version, payload in rows
+            if payload and payload.get("dates")]
 
 
 def publish_champion_forecasts(engine: Engine, ticker: str, *, kind: LedgerKind, now: datetime) -> PublishResult:
@@ -115,11 +124,12 @@ def publish_champion_forecasts(engine: Engine, ticker: str, *, kind: LedgerKind,
     """
     kind = LedgerKind(kind)
     newest = last_stored_date(engine, ticker)
-    rows, too_late, cells = [], 0, []
+    rows: list[Row_] = []
+    too_late, cells = 0, []
     with engine.begin() as conn:
-        for cell, model_id, version, forecast in _champion_forecasts(conn, ticker):
-            cells.append(cell)
-            for row in _forecast_rows(ticker, cell, model_id, version, forecast, kind=kind, now=now):
+        for served in _champion_forecasts(conn, ticker):
+            cells.append(served.cell)
+            for row in _forecast_rows(served, kind=kind, now=now):
                 if kind is LedgerKind.LIVE and newest is not None and row["target_date"] <= newest:
                     too_late += 1
                 else:
@@ -136,7 +146,7 @@ def score_pending(engine: Engine, ticker: str, now: datetime) -> int:
     """
     target = Price.__table__.alias("target")
     at_origin = Price.__table__.alias("at_origin")
-    ledger = LedgerEntry.__table__
+    ledger = Base.metadata.tables[LedgerEntry.__tablename__]  # a Table, which update() accepts
     target_close = (select(target.c.close)
                     .where(target.c.ticker == ledger.c.ticker, target.c.date == ledger.c.target_date)
                     .scalar_subquery())
@@ -199,7 +209,10 @@ def copy_replayed(source: Engine, target: Engine, ticker: str, now: datetime, af
 # --- reads ----------------------------------------------------------------------------
 
 
-def ledger_version(engine: Engine, ticker: str) -> tuple:
+LedgerVersion = tuple[object, ...]  # what ledger_version returns
+
+
+def ledger_version(engine: Engine, ticker: str) -> LedgerVersion:
     """A fingerprint that changes when a row is added or scored: (newest id, newest scoring time)."""
     stmt = select(
         select(func.max(LedgerEntry.id)).where(LedgerEntry.ticker == ticker).scalar_subquery(),
@@ -214,7 +227,7 @@ def ledger_version(engine: Engine, ticker: str) -> tuple:
 READ_COLUMNS = [c for c in COLUMNS if c not in ("ticker", "scored_at")]
 
 
-def _frame(rows, columns: list[str] = COLUMNS) -> pd.DataFrame:
+def _frame(rows: Sequence[Row[Any]], columns: list[str] = COLUMNS) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=columns)
     for col in ("origin", "target_date"):
         frame[col] = pd.to_datetime(frame[col])

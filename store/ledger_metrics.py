@@ -89,9 +89,11 @@ def score_table(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per (kind, cell, horizon, window) with every :class:`Score` field."""
     out = []
     done = scored(frame)
-    for (kind, cell, horizon), group in done.groupby(["kind", "cell", "horizon"], sort=True):
+    for key, group in done.groupby(["kind", "cell", "horizon"], sort=True):
+        kind, cell, _ = key  # a (kind, cell, horizon) tuple: three grouping columns
+        horizon = int(group["horizon"].iloc[0])
         for name, days in WINDOWS:
-            out.append({"kind": kind, "cell": cell, "horizon": int(horizon), "window": name,
+            out.append({"kind": kind, "cell": cell, "horizon": horizon, "window": name,
                         **asdict(score(last_days(group, days)))})
     columns = ["kind", "cell", "horizon", "window", *Score.__dataclass_fields__]
     return pd.DataFrame(out, columns=columns)
@@ -141,12 +143,13 @@ def last_publication(frame: pd.DataFrame, cell: str) -> pd.DataFrame:
         if not mine.empty:
             newest = mine[mine["origin"] == mine["origin"].max()]
             # Two models may have published from one origin (a retrain that day): the newest publication.
-            return newest[newest["published_at"] == newest["published_at"].max()].sort_values("horizon")
+            latest: pd.DataFrame = newest[newest["published_at"] == newest["published_at"].max()]
+            return latest.sort_values("horizon")
     return rows.iloc[0:0]
 
 
-def _pct(x: float) -> str:
-    return f"{x * 100:.0f}%"
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x * 100:.0f}%"
 
 
 def _judged(s: Score, what: str) -> str:

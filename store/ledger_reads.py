@@ -15,13 +15,13 @@ from typing import Any, Callable
 import pandas as pd
 from sqlalchemy import Engine
 
-from store.ledger import ledger_version, load_ledger
+from store.ledger import LedgerVersion, ledger_version, load_ledger
 
 
 @dataclass
 class LedgerView:
     ticker: str
-    version: tuple
+    version: LedgerVersion
     frame: pd.DataFrame  # store.ledger.COLUMNS
     derived: dict[Any, Any] = field(default_factory=dict)
 
@@ -42,7 +42,7 @@ class LedgerCache:
     """Process-local :class:`LedgerView` per ticker (callers pass configured tickers only)."""
 
     def __init__(self, engine: Engine, ttl_seconds: float = 300, clock: Callable[[], float] = time.monotonic,
-                 recheck_seconds: float = 1.0):
+                 recheck_seconds: float = 1.0) -> None:
         self.engine, self.ttl, self.clock = engine, ttl_seconds, clock
         # The version query costs a few ms: asked at most once a second per ticker, not on every request.
         self.recheck = recheck_seconds

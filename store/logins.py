@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from store.lease import _utc
+from store.times import as_utc
 from store.tables import LoginFailure
 
 
@@ -30,16 +30,16 @@ def _key(address: str) -> str:
 
 def blocked(engine: Engine, address: str, now: datetime, limit: LoginLimit) -> bool:
     """True when ``address`` used up its failures in the current window."""
-    cutoff = _utc(now) - timedelta(seconds=limit.window_s)
+    cutoff = as_utc(now) - timedelta(seconds=limit.window_s)
     with engine.connect() as conn:
         row = conn.execute(select(LoginFailure.window_start, LoginFailure.failures)
                            .where(LoginFailure.address == _key(address))).first()
-    return row is not None and _utc(row.window_start) > cutoff and row.failures >= limit.max_failures
+    return row is not None and as_utc(row.window_start) > cutoff and row.failures >= limit.max_failures
 
 
 def record_failure(engine: Engine, address: str, now: datetime, limit: LoginLimit) -> int:
     """Count one failed login of ``address``; returns its failures in the current window."""
-    now, key = _utc(now), _key(address)
+    now, key = as_utc(now), _key(address)
     cutoff = now - timedelta(seconds=limit.window_s)
     for _attempt in range(3):
         with engine.begin() as conn:
@@ -49,7 +49,7 @@ def record_failure(engine: Engine, address: str, now: datetime, limit: LoginLimi
                 return 1
             if conn.execute(update(LoginFailure).where(LoginFailure.address == key)
                             .values(failures=LoginFailure.failures + 1)).rowcount:
-                return int(conn.execute(select(LoginFailure.failures).where(LoginFailure.address == key)).scalar())
+                return conn.execute(select(LoginFailure.failures).where(LoginFailure.address == key)).scalar_one()
         try:
             with engine.begin() as conn:
                 conn.execute(delete(LoginFailure).where(LoginFailure.window_start <= cutoff))

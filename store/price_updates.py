@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -35,22 +35,17 @@ class UpdateResult:
     message: str
 
 
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def seed_prices(
     engine: Engine,
     ticker: str,
     sources: list[PriceSource],
-    now: datetime | None = None,
+    now: datetime,
 ) -> UpdateResult:
     """Fill an empty ticker from the first source that answers (Yahoo, else offline)."""
-    now = now or _utcnow()
     existing = last_stored_date(engine, ticker)
     if existing is not None:
         return UpdateResult(ticker, 0, False, "store", existing, f"{ticker}: already seeded up to {existing}")
-    errors = []
+    errors: list[str] = []
     for source in sources:
         try:
             frame = source.fetch(ticker, None)
@@ -78,14 +73,13 @@ def update_prices(
     engine: Engine,
     ticker: str,
     source: PriceSource,
-    overlap_days: int = 10,
-    now: datetime | None = None,
+    overlap_days: int,
+    now: datetime,
 ) -> UpdateResult:
     """Append the days after the last stored one, checking an overlap window first.
 
     Raises SourceUnavailable if the source cannot answer; the store is then unchanged.
     """
-    now = now or _utcnow()
     last = last_stored_date(engine, ticker)
     if last is None:
         return seed_prices(engine, ticker, [source], now)
@@ -112,7 +106,7 @@ def update_prices(
     return UpdateResult(ticker, added, False, source.name, newest, f"{ticker}: added {added} new rows (last {newest})")
 
 
-def _score_ledger(engine: Engine, result: UpdateResult, now: datetime | None) -> UpdateResult:
+def _score_ledger(engine: Engine, result: UpdateResult, now: datetime) -> UpdateResult:
     """New closes settle published forecasts: score them now (``store.ledger``).
 
     The prices are already committed, so a failure here only delays the scoring to
@@ -121,7 +115,7 @@ def _score_ledger(engine: Engine, result: UpdateResult, now: datetime | None) ->
         from store.ledger import score_pending
 
         try:
-            score_pending(engine, result.ticker, now or _utcnow())
+            score_pending(engine, result.ticker, now)
         except Exception as exc:
             log.warning("%s: prices stored, but scoring the forecast ledger failed (retried later): %s",
                         result.ticker, type(exc).__name__)
@@ -132,8 +126,8 @@ def update_from_sources(
     engine: Engine,
     ticker: str,
     sources: list[PriceSource],
-    overlap_days: int = 10,
-    now: datetime | None = None,
+    overlap_days: int,
+    now: datetime,
 ) -> UpdateResult:
     """Update from the first source that answers.
 

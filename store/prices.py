@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, Row, and_, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from marketdata.frames import PRICE_COLUMNS
 from marketdata.tickers import parse_ticker
-from store.tables import Price
+from store.tables import SOURCE_LEN, Price
 
 
 def load_prices(engine: Engine, ticker: str, end: date | None = None) -> pd.DataFrame:
@@ -44,27 +45,18 @@ def last_stored_source(engine: Engine, ticker: str) -> str | None:
         ).scalar()
 
 
-SOURCE_MAX_LEN = Price.__table__.c.source.type.length
 
 
-def _rows(ticker: str, frame: pd.DataFrame, source: str, now: datetime) -> list[dict]:
+def _rows(ticker: str, frame: pd.DataFrame, source: str, now: datetime) -> list[dict[str, Any]]:
     # The last guard: whatever the caller checked, no malformed ticker reaches the table
     # (TickerError), and a long CSV file name cannot overflow the source column on Postgres.
     ticker = parse_ticker(ticker)
-    source = source[:SOURCE_MAX_LEN]
+    source = source[:SOURCE_LEN]
+    columns = [frame[c].to_numpy() for c in PRICE_COLUMNS]
     return [
-        dict(
-            ticker=ticker,
-            date=ts.date(),
-            open=float(r.open),
-            high=float(r.high),
-            low=float(r.low),
-            close=float(r.close),
-            volume=int(r.volume),
-            source=source,
-            fetched_at=now,
-        )
-        for ts, r in zip(frame.index, frame.itertuples(index=False))
+        dict(ticker=ticker, date=ts.date(), open=float(o), high=float(h), low=float(lo), close=float(c),
+             volume=int(v), source=source, fetched_at=now)
+        for ts, o, h, lo, c, v in zip(pd.DatetimeIndex(frame.index), *columns)
     ]
 
 
@@ -72,7 +64,7 @@ def insert_prices(session: Session, ticker: str, frame: pd.DataFrame, source: st
     """Insert rows (dates must not be stored yet); returns the count."""
     rows = _rows(ticker, frame, source, now)
     if rows:
-        session.execute(Price.__table__.insert(), rows)
+        session.execute(insert(Price), rows)
     return len(rows)
 
 
@@ -99,7 +91,7 @@ SAME_RTOL, SAME_ATOL = 1e-7, 1e-6
 def compare_with_stored(session: Session, ticker: str, frame: pd.DataFrame) -> Overlap:
     """Compare ``frame`` with what ``session`` sees stored for ``ticker`` on the same dates."""
     dates = [ts.date() for ts in frame.index]
-    stored: list = []
+    stored: list[Row[Any]] = []
     for i in range(0, len(dates), 500):  # keep the IN list well under driver limits
         stored += session.execute(
             select(Price.date, *(getattr(Price, c) for c in PRICE_COLUMNS))
@@ -108,15 +100,14 @@ def compare_with_stored(session: Session, ticker: str, frame: pd.DataFrame) -> O
     if not stored:
         return Overlap(0, 0, 0.0, "")
     old = pd.DataFrame(stored, columns=["date", *PRICE_COLUMNS]).set_index("date").astype(float)
-    new = frame.loc[[pd.Timestamp(d) for d in old.index], PRICE_COLUMNS].astype(float)
-    new.index = old.index
-    rel = (new - old).abs() / old.abs().where(old.abs() > 0, 1.0)
-    same = np.isclose(new.to_numpy(), old.to_numpy(), rtol=SAME_RTOL, atol=SAME_ATOL)
-    differing = int((~same).any(axis=1).sum())
+    a = frame.loc[pd.DatetimeIndex([pd.Timestamp(d) for d in old.index]), PRICE_COLUMNS].to_numpy(dtype=float)
+    b = old.to_numpy(dtype=float)
+    rel = np.abs(a - b) / np.where(np.abs(b) > 0, np.abs(b), 1.0)
+    differing = int((~np.isclose(a, b, rtol=SAME_RTOL, atol=SAME_ATOL)).any(axis=1).sum())
     if not differing:
         return Overlap(len(old), 0, 0.0, "")
-    day, column = rel.stack().idxmax()
-    return Overlap(len(old), differing, float(rel.loc[day, column]), f"{column} on {day}")
+    row, col = (int(i) for i in np.unravel_index(int(np.argmax(rel)), rel.shape))  # the first largest, row by row
+    return Overlap(len(old), differing, float(rel[row, col]), f"{PRICE_COLUMNS[col]} on {old.index[row]}")
 
 
 def upsert_prices(session: Session, ticker: str, frame: pd.DataFrame, source: str, now: datetime) -> int:
@@ -129,14 +120,17 @@ def upsert_prices(session: Session, ticker: str, frame: pd.DataFrame, source: st
 
 @dataclass(frozen=True)
 class TickerSummary:
+    """What is stored for one ticker: its range, row count, where rows came from, how fresh."""
+
     ticker: str
     first_date: date
     last_date: date
     rows: int
-    sources: list[str]
+    sources: list[str]  # most rows first
+    latest_source: str  # where the newest day came from
     last_fetched_at: datetime
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, str | int | list[str]]:
         return {
             "ticker": self.ticker,
             "first_date": self.first_date.isoformat(),
@@ -147,20 +141,28 @@ class TickerSummary:
         }
 
 
-def price_summaries(engine: Engine) -> list[TickerSummary]:
-    """One line per stored ticker: range, row count, where rows came from, freshness."""
+def price_summaries(engine: Engine, ticker: str | None = None) -> list[TickerSummary]:
+    """One line per stored ticker (or for ``ticker`` alone), in ticker order."""
+    mine = [] if ticker is None else [Price.ticker == ticker]
+    newest = select(Price.ticker, func.max(Price.date).label("day")).where(*mine).group_by(Price.ticker).subquery()
     with engine.connect() as conn:
         ranges = conn.execute(
             select(Price.ticker, func.min(Price.date), func.max(Price.date), func.count(), func.max(Price.fetched_at))
+            .where(*mine)
             .group_by(Price.ticker)
             .order_by(Price.ticker)
         ).all()
         sources = conn.execute(
-            select(Price.ticker, Price.source, func.count()).group_by(Price.ticker, Price.source)
+            select(Price.ticker, Price.source, func.count()).where(*mine).group_by(Price.ticker, Price.source)
         ).all()
+        latest = dict(conn.execute(
+            select(Price.ticker, func.min(Price.source))
+            .join(newest, and_(Price.ticker == newest.c.ticker, Price.date == newest.c.day))
+            .group_by(Price.ticker)
+        ).tuples().all())
     by_ticker: dict[str, list[tuple[int, str]]] = {}
-    for ticker, source, n in sources:
-        by_ticker.setdefault(ticker, []).append((n, source))
+    for name, source, n in sources:
+        by_ticker.setdefault(name, []).append((n, source))
     return [
         TickerSummary(
             ticker=t,
@@ -168,7 +170,13 @@ def price_summaries(engine: Engine) -> list[TickerSummary]:
             last_date=last,
             rows=n,
             sources=[s for _, s in sorted(by_ticker.get(t, []), reverse=True)],
+            latest_source=latest[t],
             last_fetched_at=fetched,
         )
         for t, first, last, n, fetched in ranges
     ]
+
+
+def price_summary(engine: Engine, ticker: str) -> TickerSummary | None:
+    """The :class:`TickerSummary` of ``ticker``, or None when it has no prices."""
+    return next(iter(price_summaries(engine, ticker)), None)

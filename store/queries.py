@@ -21,35 +21,19 @@ from typing import Any, Callable
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
+from contract.outputs import ANALYST_OUTPUTS, AnalystOutputs
 from contract.vocab import CELLS
-from contract.outputs import ANALYST_OUTPUTS
-from store.tables import Champion, ChampionEvent, Comparison, ModelOutput, ModelRecord, Price
+from store.prices import TickerSummary, price_summary
+from store.registry import ModelInfo, get_model, outputs_query
+from store.tables import Champion, ChampionEvent, Comparison, ModelRecord, Price
 
 MAX_DERIVED = 64  # memoised figures per snapshot (a page needs about ten)
 
-# Columns of ModelRecord worth showing (everything but the model bytes).
-_MODEL_COLUMNS = [
-    ModelRecord.id,
-    ModelRecord.ticker,
-    ModelRecord.cell,
-    ModelRecord.version,
-    ModelRecord.kind,
-    ModelRecord.parent_id,
-    ModelRecord.run_id,
-    ModelRecord.hyperparams,
-    ModelRecord.seed,
-    ModelRecord.data_start,
-    ModelRecord.data_end,
-    ModelRecord.val_start,
-    ModelRecord.test_start,
-    ModelRecord.metrics,
-    ModelRecord.train_seconds,
-    ModelRecord.param_count,
-    ModelRecord.created_at,
-]
+# What store_version returns: scalars of the store (ids, counts, dates as ISO text).
+StoreVersion = tuple[object, ...]
 
 
-def store_version(engine: Engine, ticker: str) -> tuple:
+def store_version(engine: Engine, ticker: str) -> StoreVersion:
     """A cheap fingerprint that changes whenever what analysts see could change.
 
     (latest champion event id, latest model id, number of champions, last price
@@ -68,7 +52,7 @@ def store_version(engine: Engine, ticker: str) -> tuple:
     return tuple(str(v) if isinstance(v, (date, datetime)) else v for v in row)
 
 
-def close_history(engine: Engine, ticker: str) -> pd.Series:
+def close_history(engine: Engine, ticker: str) -> pd.Series[float]:
     """Adjusted closes, oldest first, indexed by date (empty Series when none)."""
     with engine.connect() as conn:
         rows = conn.execute(
@@ -78,22 +62,6 @@ def close_history(engine: Engine, ticker: str) -> pd.Series:
         return pd.Series(dtype=float, name="close")
     dates, closes = zip(*rows)
     return pd.Series(closes, index=pd.DatetimeIndex(pd.to_datetime(list(dates)), name="date"), name="close", dtype=float)
-
-
-def data_status(engine: Engine, ticker: str) -> dict | None:
-    """Where the prices came from and how fresh they are, or None with no prices."""
-    with engine.connect() as conn:
-        first, last, n, fetched = conn.execute(
-            select(func.min(Price.date), func.max(Price.date), func.count(), func.max(Price.fetched_at)).where(
-                Price.ticker == ticker
-            )
-        ).one()
-        if not n:
-            return None
-        source = conn.execute(
-            select(Price.source).where(Price.ticker == ticker, Price.date == last).limit(1)
-        ).scalar()
-    return {"ticker": ticker, "first_date": first, "last_date": last, "rows": n, "source": source, "fetched_at": fetched}
 
 
 def served_model_ids(engine: Engine, ticker: str) -> dict[str, int]:
@@ -109,44 +77,16 @@ def served_model_ids(engine: Engine, ticker: str) -> dict[str, int]:
     return {c: out[c] for c in CELLS if c in out} | {c: m for c, m in out.items() if c not in CELLS}
 
 
-def model_info(engine: Engine, model_id: int) -> dict | None:
-    with engine.connect() as conn:
-        row = conn.execute(select(*_MODEL_COLUMNS).where(ModelRecord.id == model_id)).mappings().first()
-    return dict(row) if row else None
-
-
-def model_outputs(engine: Engine, model_id: int) -> dict[str, Any]:
+def model_outputs(engine: Engine, model_id: int) -> AnalystOutputs:
     """name -> payload for one model (only the analyst pages' names that were stored)."""
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(ModelOutput.name, ModelOutput.payload)
-            .where(ModelOutput.model_id == model_id, ModelOutput.name.in_(ANALYST_OUTPUTS))
-        ).all()
-    return {name: payload for name, payload in rows}
+        rows = conn.execute(outputs_query(model_id, ANALYST_OUTPUTS)).all()
+    out: AnalystOutputs = {}
+    out.update({name: payload for name, payload in rows})  # type: ignore[typeddict-item]  # JSON read back: keys are ANALYST_OUTPUTS
+    return out
 
 
-def models_table(engine: Engine, ticker: str) -> list[dict]:
-    """Every stored model of a ticker, newest first, with whether it is the champion."""
-    with engine.connect() as conn:
-        champs = set(conn.execute(select(Champion.model_id).where(Champion.ticker == ticker)).scalars())
-        rows = conn.execute(
-            select(*_MODEL_COLUMNS).where(ModelRecord.ticker == ticker).order_by(ModelRecord.id.desc())
-        ).mappings().all()
-    return [dict(r) | {"is_champion": r["id"] in champs} for r in rows]
-
-
-def champion_history(engine: Engine, ticker: str, limit: int = 20) -> list[dict]:
-    """Promotions and rollbacks, newest first."""
-    cols = [ChampionEvent.id, ChampionEvent.cell, ChampionEvent.model_id, ChampionEvent.previous_model_id,
-            ChampionEvent.action, ChampionEvent.actor, ChampionEvent.at]
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(*cols).where(ChampionEvent.ticker == ticker).order_by(ChampionEvent.id.desc()).limit(limit)
-        ).mappings().all()
-    return [dict(r) for r in rows]
-
-
-def latest_comparison(engine: Engine, ticker: str, served: dict[str, int]) -> dict | None:
+def latest_comparison(engine: Engine, ticker: str, served: dict[str, int]) -> dict[str, Any] | None:
     """The newest cross-cell comparison of exactly the ``served`` models (cell -> id), or None."""
     with engine.connect() as conn:
         rows = conn.execute(
@@ -156,7 +96,8 @@ def latest_comparison(engine: Engine, ticker: str, served: dict[str, int]) -> di
     want = {c: int(m) for c, m in served.items()}
     for ids, payload in rows:
         if {c: int(m) for c, m in (ids or {}).items()} == want:
-            return payload
+            found: dict[str, Any] = payload
+            return found
     return None
 
 
@@ -165,8 +106,8 @@ class CellView:
     """One cell type's served model and its precomputed outputs."""
 
     cell: str
-    info: dict
-    outputs: dict[str, Any]
+    info: ModelInfo
+    outputs: AnalystOutputs
 
 
 @dataclass
@@ -174,11 +115,11 @@ class Snapshot:
     """Everything the analyst pages draw for one ticker, read in one go."""
 
     ticker: str
-    version: tuple
-    closes: pd.Series
-    status: dict | None
+    version: StoreVersion
+    closes: pd.Series[float]
+    status: TickerSummary | None
     cells: dict[str, CellView]
-    comparison: dict | None = None  # cross-cell comparison of exactly these served models (rolling origins)
+    comparison: dict[str, Any] | None = None  # cross-cell comparison of exactly these served models (rolling origins)
     derived: dict[str, Any] = field(default_factory=dict)  # memoised figures etc. for this version
 
     @property
@@ -190,16 +131,13 @@ class Snapshot:
         return bool(self.cells)
 
 
-def load_snapshot(engine: Engine, ticker: str, version: tuple | None = None) -> Snapshot:
+def load_snapshot(engine: Engine, ticker: str, version: StoreVersion | None = None) -> Snapshot:
     version = version if version is not None else store_version(engine, ticker)
-    cells = {}
     served = served_model_ids(engine, ticker)
-    for cell, mid in served.items():
-        info = model_info(engine, mid)
-        if info is not None:
-            cells[cell] = CellView(cell=cell, info=info, outputs=model_outputs(engine, mid))
+    cells = {cell: CellView(cell=cell, info=get_model(engine, mid), outputs=model_outputs(engine, mid))
+             for cell, mid in served.items()}
     return Snapshot(ticker=ticker, version=version, closes=close_history(engine, ticker),
-                    status=data_status(engine, ticker), cells=cells,
+                    status=price_summary(engine, ticker), cells=cells,
                     comparison=latest_comparison(engine, ticker, served) if len(served) > 1 else None)
 
 
@@ -211,7 +149,7 @@ class ReadCache:
     """
 
     def __init__(self, engine: Engine, ttl_seconds: float = 300, clock: Callable[[], float] = time.monotonic,
-                 max_entries: int = 16):
+                 max_entries: int = 16) -> None:
         self.engine = engine
         self.ttl = ttl_seconds
         self.clock = clock

@@ -11,15 +11,17 @@ one and serves the model that was champion before it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import date, datetime
+from typing import Any, Literal, Mapping, overload
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from contract.errors import Refusal
+from contract.outputs import (OUTPUT_NAMES, AllOutputs, Backtest, Forecast, LossCurve, Metrics, Output, OutputName,
+                              Predictions, ResidualDiagnostics)
 from store.db import session_factory
-from contract.outputs import OUTPUT_NAMES
 from store.tables import Champion, ChampionEvent, Comparison, ModelOutput, ModelRecord
 
 
@@ -27,124 +29,139 @@ class RegistryError(Refusal):
     """A registry request that cannot be honoured; the message says why."""
 
 
-@dataclass(frozen=True)
-class ModelInfo:
-    """A stored model without its bytes."""
+# The fields of a stored model live here once: ``NewModel`` (what training hands in) and
+# ``ModelInfo`` (what a reader gets back) both extend ``ModelFields``; the columns read are
+# derived from ``ModelInfo`` and a unit test pins them to the ``models`` table.
+@dataclass(frozen=True, kw_only=True)
+class ModelFields:
+    """What training decides about a model (``metrics`` is the Metrics payload)."""
 
-    id: int
     ticker: str
     cell: str
-    version: int
     kind: str  # train | finetune
-    parent_id: int | None
-    run_id: int | None
-    hyperparams: dict
+    hyperparams: dict[str, Any]
     seed: int
     data_start: date
     data_end: date
     val_start: date
     test_start: date
     data_hash: str
-    metrics: dict
+    metrics: dict[str, Any]
     train_seconds: float
     param_count: int
+    parent_id: int | None = None
+    run_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewModel(ModelFields):
+    """A model to store, with its ``.keras`` bytes."""
+
+    keras_bytes: bytes
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelInfo(ModelFields):
+    """A stored model without its bytes."""
+
+    id: int
+    version: int
     created_at: datetime
     is_champion: bool = False
 
 
 @dataclass(frozen=True)
-class NewModel:
-    """What training hands the registry to store (``metrics`` is the Metrics payload)."""
+class ChampionChange:
+    """One promotion or rollback of the audit trail (``action`` is promote | rollback)."""
 
+    id: int
     ticker: str
     cell: str
-    kind: str
-    hyperparams: dict
-    seed: int
-    data_start: date
-    data_end: date
-    val_start: date
-    test_start: date
-    data_hash: str
-    metrics: dict
-    train_seconds: float
-    param_count: int
-    keras_bytes: bytes
-    parent_id: int | None = None
-    run_id: int | None = None
+    model_id: int
+    previous_model_id: int | None
+    action: str
+    actor: str
+    at: datetime
 
 
-_INFO_COLUMNS = [c for c in ModelRecord.__table__.columns if c.name != "keras_bytes"]
+_INFO_COLUMNS = [ModelRecord.__table__.c[f.name] for f in fields(ModelInfo) if f.name != "is_champion"]
+_EVENT_COLUMNS = [ChampionEvent.__table__.c[f.name] for f in fields(ChampionChange)]
 
 
-def _json_safe(value):
+def json_safe(value: Any) -> Any:
     """NaN and infinities become None: Postgres' JSON type rejects them."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _info(row, champion_id: int | None) -> ModelInfo:
-    d = dict(row._mapping)
-    return ModelInfo(**d, is_champion=d["id"] == champion_id)
+def _info(row: Row[Any], champion_id: int | None) -> ModelInfo:
+    return ModelInfo(**row._asdict(), is_champion=row.id == champion_id)
 
 
 def save_model(
     engine: Engine,
     new: NewModel,
-    outputs: dict[str, dict | list],
+    outputs: Mapping[str, Any],
     *,
+    now: datetime,
     promote: bool = False,
     actor: str = "training",
-    now: datetime | None = None,
 ) -> int:
     """Store a model and all its outputs (and, if asked, make it champion) in one transaction.
 
-    ``outputs`` must have every name in ``OUTPUT_NAMES``. Versions count from 1
-    per (ticker, cell). Returns the new model id.
+    ``outputs`` (an ``AllOutputs``) must have every name in ``OUTPUT_NAMES``. Versions
+    count from 1 per (ticker, cell). Returns the new model id.
     """
     missing = [n for n in OUTPUT_NAMES if n not in outputs]
     if missing:
         raise RegistryError(f"outputs missing: {', '.join(missing)}")
-    now = now or _now()
-    new = replace(new, hyperparams=_json_safe(new.hyperparams), metrics=_json_safe(new.metrics))
-    outputs = {n: _json_safe(outputs[n]) for n in OUTPUT_NAMES}
+    new = replace(new, hyperparams=json_safe(new.hyperparams), metrics=json_safe(new.metrics))
+    payloads = {n: json_safe(outputs[n]) for n in OUTPUT_NAMES}
     with session_factory(engine).begin() as session:
         last = session.execute(
             select(func.max(ModelRecord.version)).where(ModelRecord.ticker == new.ticker, ModelRecord.cell == new.cell)
         ).scalar()
-        record = ModelRecord(**new.__dict__, version=(last or 0) + 1, created_at=now)
+        record = ModelRecord(**asdict(new), version=(last or 0) + 1, created_at=now)
         session.add(record)
         session.flush()
-        session.add_all(ModelOutput(model_id=record.id, name=n, payload=outputs[n]) for n in OUTPUT_NAMES)
+        session.add_all(ModelOutput(model_id=record.id, name=n, payload=payloads[n]) for n in OUTPUT_NAMES)
         if promote:
-            _promote(session, record.id, new.ticker, new.cell, actor, "promote", now)
+            _promote(session, _Move(new.ticker, new.cell, record.id, "promote", actor, now))
         return record.id
 
 
-def _promote(session: Session, model_id: int, ticker: str, cell: str, actor: str, action: str, now: datetime) -> int | None:
+@dataclass(frozen=True)
+class _Move:
+    """A champion change about to be written."""
+
+    ticker: str
+    cell: str
+    model_id: int
+    action: str  # promote | rollback
+    actor: str
+    at: datetime
+
+
+def _promote(session: Session, move: _Move) -> int | None:
     current = session.execute(
-        select(Champion).where(Champion.ticker == ticker, Champion.cell == cell).with_for_update()
+        select(Champion).where(Champion.ticker == move.ticker, Champion.cell == move.cell).with_for_update()
     ).scalar_one_or_none()
     previous = current.model_id if current else None
     if current is None:
-        session.add(Champion(ticker=ticker, cell=cell, model_id=model_id, promoted_at=now))
+        session.add(Champion(ticker=move.ticker, cell=move.cell, model_id=move.model_id, promoted_at=move.at))
     else:
-        current.model_id, current.promoted_at = model_id, now
-    session.add(ChampionEvent(ticker=ticker, cell=cell, model_id=model_id, previous_model_id=previous,
-                              action=action, actor=actor, at=now))
+        current.model_id, current.promoted_at = move.model_id, move.at
+    session.add(ChampionEvent(ticker=move.ticker, cell=move.cell, model_id=move.model_id, previous_model_id=previous,
+                              action=move.action, actor=move.actor, at=move.at))
     return previous
 
 
-def promote(engine: Engine, model_id: int, actor: str) -> int | None:
+def promote(engine: Engine, model_id: int, actor: str, *, now: datetime) -> int | None:
     """Make ``model_id`` the champion of its ticker and cell; returns the previous champion's id."""
     with session_factory(engine).begin() as session:
         rec = session.execute(
@@ -157,7 +174,7 @@ def promote(engine: Engine, model_id: int, actor: str) -> int | None:
         ).scalar_one_or_none()
         if current == model_id:
             raise RegistryError(f"model {model_id} is already the {rec.ticker} {rec.cell} champion")
-        return _promote(session, model_id, rec.ticker, rec.cell, actor, "promote", _now())
+        return _promote(session, _Move(rec.ticker, rec.cell, model_id, "promote", actor, now))
 
 
 def _champion_stack(session: Session, ticker: str, cell: str) -> list[int]:
@@ -175,7 +192,7 @@ def _champion_stack(session: Session, ticker: str, cell: str) -> list[int]:
     return stack
 
 
-def rollback(engine: Engine, ticker: str, cell: str, actor: str) -> int:
+def rollback(engine: Engine, ticker: str, cell: str, actor: str, *, now: datetime) -> int:
     """Serve again the model that was champion before the current one; returns its id."""
     with session_factory(engine).begin() as session:
         # Lock the champion row first so two rollbacks cannot pop the same entry.
@@ -185,7 +202,7 @@ def rollback(engine: Engine, ticker: str, cell: str, actor: str) -> int:
         stack = _champion_stack(session, ticker, cell)
         if len(stack) < 2:
             raise RegistryError(f"{ticker} {cell}: no earlier champion to roll back to")
-        _promote(session, stack[-2], ticker, cell, actor, "rollback", _now())
+        _promote(session, _Move(ticker, cell, stack[-2], "rollback", actor, now))
         return stack[-2]
 
 
@@ -207,10 +224,11 @@ def list_models(engine: Engine, ticker: str) -> list[ModelInfo]:
         rows = conn.execute(
             select(*_INFO_COLUMNS).where(ModelRecord.ticker == ticker).order_by(ModelRecord.id.desc())
         ).all()
-    return [ModelInfo(**dict(r._mapping), is_champion=r.id in champs) for r in rows]
+    return [ModelInfo(**r._asdict(), is_champion=r.id in champs) for r in rows]
 
 
 def get_model(engine: Engine, model_id: int) -> ModelInfo:
+    """A stored model by id; RegistryError when there is none."""
     with engine.connect() as conn:
         row = conn.execute(select(*_INFO_COLUMNS).where(ModelRecord.id == model_id)).one_or_none()
         if row is None:
@@ -229,42 +247,60 @@ def load_model_bytes(engine: Engine, model_id: int) -> bytes:
     return bytes(data)
 
 
-def load_outputs(engine: Engine, model_id: int) -> dict[str, dict | list]:
+def outputs_query(model_id: int, names: tuple[str, ...] = OUTPUT_NAMES) -> Select[tuple[str, Any]]:
+    """The (name, payload) rows of ``names`` stored for ``model_id``."""
+    return select(ModelOutput.name, ModelOutput.payload).where(ModelOutput.model_id == model_id,
+                                                               ModelOutput.name.in_(names))
+
+
+def load_outputs(engine: Engine, model_id: int) -> AllOutputs:
     """All precomputed outputs of a model, by name (see contract.outputs for shapes)."""
     with engine.connect() as conn:
-        rows = conn.execute(select(ModelOutput.name, ModelOutput.payload).where(ModelOutput.model_id == model_id)).all()
+        rows = conn.execute(outputs_query(model_id)).all()
     if not rows:
         raise RegistryError(f"no outputs stored for model {model_id}")
-    return {name: payload for name, payload in rows}
+    out: AllOutputs = {}
+    out.update({name: payload for name, payload in rows})  # type: ignore[typeddict-item]  # JSON read back: keys are OUTPUT_NAMES
+    return out
 
 
-def champion_events(engine: Engine, ticker: str, cell: str | None = None) -> list[dict]:
-    """The promotion/rollback audit trail, newest first."""
-    stmt = select(ChampionEvent).where(ChampionEvent.ticker == ticker)
+def champion_events(engine: Engine, ticker: str, cell: str | None = None, limit: int | None = None
+                    ) -> list[ChampionChange]:
+    """The promotion/rollback audit trail (of one cell, or every cell), newest first."""
+    stmt = select(*_EVENT_COLUMNS).where(ChampionEvent.ticker == ticker)
     if cell:
         stmt = stmt.where(ChampionEvent.cell == cell)
-    with session_factory(engine)() as session:
-        events = session.execute(stmt.order_by(ChampionEvent.id.desc())).scalars().all()
-        return [
-            {"id": e.id, "cell": e.cell, "model_id": e.model_id, "previous_model_id": e.previous_model_id,
-             "action": e.action, "actor": e.actor, "at": e.at}
-            for e in events
-        ]
+    with engine.connect() as conn:
+        rows = conn.execute(stmt.order_by(ChampionEvent.id.desc()).limit(limit)).all()
+    return [ChampionChange(**r._asdict()) for r in rows]
 
 
-def save_comparison(engine: Engine, ticker: str, model_ids: dict[str, int], payload: dict,
-                    now: datetime | None = None) -> int:
+def save_comparison(engine: Engine, ticker: str, model_ids: dict[str, int], payload: dict[str, Any],
+                    now: datetime) -> int:
     """Store a cross-cell comparison of the models ``model_ids`` (cell -> id); returns its id."""
     with session_factory(engine).begin() as session:
-        row = Comparison(ticker=ticker, model_ids=dict(model_ids), payload=_json_safe(payload), created_at=now or _now())
+        row = Comparison(ticker=ticker, model_ids=dict(model_ids), payload=json_safe(payload), created_at=now)
         session.add(row)
         session.flush()
         return row.id
 
 
-def load_output(engine: Engine, model_id: int, name: str) -> dict | list | None:
+@overload
+def load_output(engine: Engine, model_id: int, name: Literal["predictions"]) -> Predictions | None: ...
+@overload
+def load_output(engine: Engine, model_id: int, name: Literal["forecast"]) -> Forecast | None: ...
+@overload
+def load_output(engine: Engine, model_id: int, name: Literal["loss_curve"]) -> LossCurve | None: ...
+@overload
+def load_output(engine: Engine, model_id: int, name: Literal["metrics"]) -> Metrics | None: ...
+@overload
+def load_output(engine: Engine, model_id: int, name: Literal["residual_diagnostics"]) -> ResidualDiagnostics | None: ...
+@overload
+def load_output(engine: Engine, model_id: int, name: Literal["backtest"]) -> Backtest | None: ...
+def load_output(engine: Engine, model_id: int, name: OutputName) -> Output | None:
     """One precomputed output of a model, or None if it was not stored (models older than it)."""
     with engine.connect() as conn:
-        return conn.execute(
+        payload: Output | None = conn.execute(
             select(ModelOutput.payload).where(ModelOutput.model_id == model_id, ModelOutput.name == name)
         ).scalar_one_or_none()
+    return payload

@@ -8,6 +8,7 @@ own disk is private and wiped on restart).
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -29,6 +30,9 @@ from sqlalchemy import func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
+SOURCE_LEN = 64  # Price.source: a long CSV file name is cut to this before it is stored
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -45,7 +49,7 @@ class Price(Base):
     low: Mapped[float] = mapped_column(Float)
     close: Mapped[float] = mapped_column(Float)
     volume: Mapped[int] = mapped_column(BigInteger)
-    source: Mapped[str] = mapped_column(String(64))  # yahoo | offline-sample | csv:<file>
+    source: Mapped[str] = mapped_column(String(SOURCE_LEN))  # yahoo | offline-sample | csv:<file>
     fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -62,14 +66,14 @@ class ModelRecord(Base):
     kind: Mapped[str] = mapped_column(String(16))  # train | finetune
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("models.id"), nullable=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), nullable=True)
-    hyperparams: Mapped[dict] = mapped_column(JSON)
+    hyperparams: Mapped[dict[str, Any]] = mapped_column(JSON)
     seed: Mapped[int] = mapped_column(Integer)
     data_start: Mapped[date] = mapped_column(Date)
     data_end: Mapped[date] = mapped_column(Date)
     val_start: Mapped[date] = mapped_column(Date)
     test_start: Mapped[date] = mapped_column(Date)  # the train/test split boundary
     data_hash: Mapped[str] = mapped_column(String(64))
-    metrics: Mapped[dict] = mapped_column(JSON)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
     train_seconds: Mapped[float] = mapped_column(Float)
     param_count: Mapped[int] = mapped_column(Integer)
     keras_bytes: Mapped[bytes] = mapped_column(LargeBinary)
@@ -86,7 +90,7 @@ class ModelOutput(Base):
 
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    payload: Mapped[dict | list] = mapped_column(JSON)
+    payload: Mapped[Any] = mapped_column(JSON)  # a contract.outputs payload: its shape depends on name
 
 
 class Champion(Base):
@@ -126,8 +130,8 @@ class Comparison(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ticker: Mapped[str] = mapped_column(String(16), index=True)
-    model_ids: Mapped[dict] = mapped_column(JSON)
-    payload: Mapped[dict] = mapped_column(JSON)
+    model_ids: Mapped[dict[str, int]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -145,16 +149,16 @@ class Run(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    steps: Mapped[list] = mapped_column(JSON, default=list)
+    steps: Mapped[list[Any]] = mapped_column(JSON, default=list)
     rows_fetched: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    metrics_before: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    metrics_after: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    metrics_before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    metrics_after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     promoted: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)  # 0..1
     progress_message: Mapped[str] = mapped_column(Text, default="")
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class Lease(Base):
@@ -178,7 +182,7 @@ class ClockStatus(Base):
     job_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     next_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class UsedRunTicket(Base):

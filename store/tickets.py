@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, insert
 from sqlalchemy.exc import IntegrityError
 
-from store.lease import _utc
+from store.times import as_utc
 from store.tables import UsedRunTicket
 
 KEEP_S = 24 * 3600  # far longer than any ticket lives, so a spent ticket is never forgotten while valid
@@ -20,7 +20,7 @@ KEEP_S = 24 * 3600  # far longer than any ticket lives, so a spent ticket is nev
 
 def claim(engine: Engine, nonce: str, actor: str, now: datetime) -> bool:
     """Spend the ticket ``nonce``: True the first time, False on every later try."""
-    now = _utc(now)
+    now = as_utc(now)
     try:
         with engine.begin() as conn:
             conn.execute(insert(UsedRunTicket).values(nonce=nonce[:64], actor=actor[:64], used_at=now))

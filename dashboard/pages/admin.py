@@ -10,7 +10,7 @@ from dash import Input, Output, State, callback, ctx, dash_table, dcc, html, no_
 
 from dashboard import admin_actions, admin_views as views, auth, csv_import, data, inputs, promotion
 from dashboard.figures.common import label
-from store import prices, queries, registry as model_registry, runs as run_history
+from store import prices, registry as model_registry, runs as run_history
 from contract.vocab import CELL_LABELS, CELLS
 from store.pause import paused
 from config.celery_app import queue_status
@@ -263,8 +263,8 @@ def poll_view(engine, ticker: str | None = None):
                                   className="mb-0 mt-1 " + ("text-muted" if queue_ok else "text-danger fw-bold"))])
     runs_view = views.table(views.run_rows(runs), views.RUN_COLUMNS, "admin-runs-table",
                             "No runs yet. Start one here, or run: python -m jobs train")
-    models = queries.models_table(engine, ticker)
-    options = [{"label": f"#{m['id']} {label(m['cell'])} v{m['version']}", "value": m["id"]} for m in models]
+    models = model_registry.list_models(engine, ticker)
+    options = [{"label": f"#{m.id} {label(m.cell)} v{m.version}", "value": m.id} for m in models]
     return (pct, bar_label, text, run is None, runs_view, clock_view, views.champions_view(models, ticker), options)
 
 
@@ -310,10 +310,10 @@ def on_poll_lists(_n, ticker=None, shown=None):
     except (auth.NotAuthorized, inputs.Refused):
         raise dash.exceptions.PreventUpdate
     engine, now = data.engine(), datetime.now(timezone.utc)
-    models = views.model_rows(queries.models_table(engine, ticker))
+    models = views.model_rows(model_registry.list_models(engine, ticker))
     runs = run_history.list_runs(engine, limit=30)
     picks = [{"label": f"#{r['id']} {r['ticker']} {r['status']}", "value": r["id"]} for r in runs]
-    return (models, views.audit_view(queries.champion_history(engine, ticker)),
+    return (models, views.audit_view(model_registry.champion_events(engine, ticker, limit=20)),
             views.prices_view(prices.price_summaries(engine), now), picks, _cancel_still_holds(shown, ticker))
 
 

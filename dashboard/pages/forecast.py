@@ -37,17 +37,17 @@ def _next_day_card(fc: dict | None, stale: bool, age: str):
 def headline_cards(snap: Snapshot, cell: str) -> dbc.Row:
     view = snap.cells[cell]
     fc, info = view.outputs.get("forecast"), view.info
-    status = snap.status or {}
-    last_day = status.get("last_date")
+    status = snap.status
+    last_day = status.last_date if status else None
     stale = last_day is not None and (date.today() - last_day).days > STALE_DAYS
     last_close = card("Last close", fmt.price(fc["last_close"]) if fc else "-", f"on {fc['last_date']}" if fc else None)
-    kind = KIND_WORDS.get(info["kind"], info["kind"])
-    model = card("Model", f"{label(cell)} v{info['version']}",
-                 f"{kind} {fmt_dt(info['created_at'])} ({ago(info['created_at'])})", id_="forecast-model-card")
-    source = card("Data", status.get("source", "-"), [
+    kind = KIND_WORDS.get(info.kind, info.kind)
+    model = card("Model", f"{label(cell)} v{info.version}",
+                 f"{kind} {fmt_dt(info.created_at)} ({ago(info.created_at)})", id_="forecast-model-card")
+    source = card("Data", status.latest_source if status else "-", [
         f"last day {last_day or '-'} ",
         html.Span(f"({ago(last_day)})", className="text-danger fw-bold" if stale else None),
-        f" · fetched {ago(status.get('fetched_at'))}"], id_="forecast-data-card")
+        f" · fetched {ago(status.last_fetched_at if status else None)}"], id_="forecast-data-card")
     cards = (last_close, _next_day_card(fc, stale, ago(last_day)), model, source)
     # Two by two on a phone, so the chart still starts on the first screen.
     return dbc.Row([dbc.Col(c, xs=6, md=3, className="mb-2") for c in cards], className="g-2")
@@ -133,8 +133,8 @@ def patch_main(main: dict) -> Patch | dict:
 def forecast_csv(snap: Snapshot, cell: str) -> tuple[str, str]:
     """(file name, CSV text) of the forecast shown for ``cell``."""
     view = snap.cells[cell]
-    table = forecast_table(view.outputs["forecast"], cell, view.info["version"], snap.ticker)
-    return f"{snap.ticker}-{cell}-v{view.info['version']}-forecast.csv", table.to_csv(index=False)
+    table = forecast_table(view.outputs["forecast"], cell, view.info.version, snap.ticker)
+    return f"{snap.ticker}-{cell}-v{view.info.version}-forecast.csv", table.to_csv(index=False)
 
 
 @callback(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -138,7 +138,11 @@ def _columns(name: str, first_row: list[str]) -> dict[str, int]:
     return {h: i for i, h in enumerate(header)}
 
 
-def _record(row: list[str], col: dict[str, int], where: str, rules: DateRules) -> dict:
+# One validated line: its date, and the adjusted open/high/low/close and the volume by column.
+_Record = tuple[date, dict[str, float]]
+
+
+def _record(row: list[str], col: dict[str, int], where: str, rules: DateRules) -> _Record:
     text = row[col["Date"]].strip()
     try:
         day = datetime.strptime(text[:10], "%Y-%m-%d").date()
@@ -156,19 +160,19 @@ def _record(row: list[str], col: dict[str, int], where: str, rules: DateRules) -
             raise PriceDataError(f"{where}, column Adj Close: price must be positive and at most "
                                  f"{MAX_PRICE:g}, got {adj}")
         factor = adj / values["Close"]  # adjust O/H/L the same way Yahoo adjusted Close
-    return {"date": pd.Timestamp(day), **{c.lower(): values[c] * factor for c in PRICES}, "volume": volume}
+    return day, {**{c.lower(): values[c] * factor for c in PRICES}, "volume": volume}
 
 
-def read_price_csv(path: str | Path, *, ticker: str | None = None, today: date | None = None) -> pd.DataFrame:
+def read_price_csv(path: str | Path, *, today: date, ticker: str | None = None) -> pd.DataFrame:
     """Read and fully validate a CSV; return a price frame or raise PriceDataError.
 
-    ``ticker`` decides the holiday calendar (None: weekends only); ``today`` (default:
-    today in UTC) bounds the dates at the next trading day.
+    ``ticker`` decides the holiday calendar (None: weekends only); ``today`` (the
+    caller's date in UTC) bounds the dates at the next trading day.
     """
     name, rows = _read_rows(Path(path))
     col = _columns(name, rows[0])
-    rules = DateRules.for_ticker(ticker, today or datetime.now(timezone.utc).date())
-    records: list[dict] = []
+    rules = DateRules.for_ticker(ticker, today)
+    records: list[_Record] = []
     seen: dict[date, int] = {}
     for lineno, row in enumerate(rows[1:], start=2):
         if not row or all(not c.strip() for c in row):
@@ -177,11 +181,12 @@ def read_price_csv(path: str | Path, *, ticker: str | None = None, today: date |
         if len(row) != len(col):
             raise PriceDataError(f"{where}: {len(row)} fields, expected {len(col)}")
         record = _record(row, col, where, rules)
-        day = record["date"].date()
+        day = record[0]
         if day in seen:
             raise PriceDataError(f"{where}, column Date: duplicate date {day} (first on line {seen[day]})")
         seen[day] = lineno
         records.append(record)
     if not records:
         raise PriceDataError(f"{name}: no data rows after the header")
-    return pd.DataFrame.from_records(records).set_index("date").sort_index()
+    frame = pd.DataFrame.from_records([{"date": pd.Timestamp(d), **values} for d, values in records])
+    return frame.set_index("date").sort_index()

@@ -13,7 +13,7 @@ from marketdata.sources.base import PriceSource, SourceUnavailable
 
 
 class ReplaySource(PriceSource):
-    def __init__(self, frame: pd.DataFrame, visible: int, name: str = "replay"):
+    def __init__(self, frame: pd.DataFrame, visible: int, name: str = "replay") -> None:
         if not 0 < visible <= len(frame):
             raise ValueError(f"visible={visible} must be within 1..{len(frame)} rows")
         self.frame = frame
@@ -22,7 +22,7 @@ class ReplaySource(PriceSource):
 
     @property
     def today(self) -> date:
-        return self.frame.index[self.visible - 1].date()
+        return pd.DatetimeIndex(self.frame.index)[self.visible - 1].date()
 
     def advance(self, days: int = 1) -> date:
         """Reveal ``days`` more rows; returns the newest visible date."""

@@ -10,8 +10,8 @@ import contextlib
 import logging
 import time
 import warnings
-from datetime import date, timedelta
-from typing import Callable
+from datetime import date
+from typing import Any, Callable, Iterator
 
 import pandas as pd
 
@@ -23,14 +23,15 @@ log = logging.getLogger(__name__)
 Downloader = Callable[..., pd.DataFrame]
 
 
-def _default_download(*args, **kwargs) -> pd.DataFrame:
+def _default_download(*args: Any, **kwargs: Any) -> pd.DataFrame:
     import yfinance  # imported lazily: it pulls in curl_cffi and friends
 
     # yfinance adjusts warning filters on import, so silence pandas' deprecation
     # noise from inside it only after importing.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return yfinance.download(*args, **kwargs)
+        frame: pd.DataFrame = yfinance.download(*args, **kwargs)
+        return frame
 
 
 class _CapturedErrors(logging.Handler):
@@ -57,7 +58,7 @@ class _CapturedErrors(logging.Handler):
         return "Yahoo returned an empty frame"
 
     @contextlib.contextmanager
-    def attached(self):
+    def attached(self) -> Iterator[_CapturedErrors]:
         yf_log = logging.getLogger("yfinance")
         old_propagate = yf_log.propagate
         yf_log.addHandler(self)
@@ -84,7 +85,8 @@ def frame_from_download(raw: pd.DataFrame, ticker: str) -> pd.DataFrame:
         level = raw.columns.names.index("Ticker") if "Ticker" in raw.columns.names else 1
         if ticker not in raw.columns.get_level_values(level):
             raise SourceUnavailable(f"Yahoo returned no column for {ticker}")
-        raw = raw.xs(ticker, axis=1, level=level)
+        one = raw.xs(ticker, axis=1, level=level)
+        raw = one if isinstance(one, pd.DataFrame) else one.to_frame()
     frame = raw.rename(columns=str.lower)
     if "adj close" in frame.columns and "close" in frame.columns:
         # auto_adjust=False was used: scale O/H/L/C by the adjustment factor ourselves.
@@ -112,7 +114,7 @@ class YahooSource(PriceSource):
         retries: int = 3,
         backoff_s: float = 2.0,
         sleep: Callable[[float], None] = time.sleep,
-    ):
+    ) -> None:
         self._download = download
         self._timeout = timeout_s
         self._retries = retries
@@ -120,15 +122,14 @@ class YahooSource(PriceSource):
         self._sleep = sleep
 
     def fetch(self, ticker: str, start: date | None = None) -> pd.DataFrame:
-        kwargs = dict(
+        kwargs: dict[str, Any] = dict(
             auto_adjust=True, progress=False, threads=False, timeout=self._timeout, multi_level_index=True
         )
         if start is None:
             kwargs["period"] = "max"
         else:
+            # No end: yfinance then asks up to now, so today is included (its end is exclusive).
             kwargs["start"] = start.isoformat()
-            # yfinance's end is exclusive; ask for tomorrow so today is included.
-            kwargs["end"] = (date.today() + timedelta(days=1)).isoformat()
         last_error = "no answer"
         for attempt in range(1, self._retries + 1):
             captured = _CapturedErrors()

@@ -10,7 +10,7 @@ from sqlalchemy import delete, or_, select
 from store import ledger, registry
 from marketdata.calendar import next_trading_days
 from store.db import session_factory
-from store.ledger import LedgerKind
+from contract.vocab import LedgerKind
 from contract.outputs import OUTPUT_NAMES
 from store.prices import replace_all_prices, upsert_prices
 from marketdata.sources.offline import OfflineSampleSource

@@ -62,7 +62,7 @@ def test_failed_update_leaves_store_unchanged(engine):
     seed(engine, [1, 2, 3, 4, 5, 6, 7, 8])
     before = load_prices(engine, "AAPL")
     with pytest.raises(SourceUnavailable):
-        update_prices(engine, "AAPL", yahoo(yf_empty("AAPL")), now=NOW)
+        update_prices(engine, "AAPL", yahoo(yf_empty("AAPL")), overlap_days=10, now=NOW)
     pd.testing.assert_frame_equal(load_prices(engine, "AAPL"), before)
 
 
@@ -94,7 +94,7 @@ def test_update_of_yahoo_rows_does_not_fall_back_to_sample(engine):
 
     seed(engine, [1, 2, 3, 4, 5, 6, 7, 8])
     with pytest.raises(SourceUnavailable, match="DNSError"):
-        update_from_sources(engine, "AAPL", [_Broken(), OfflineSampleSource()], now=NOW)
+        update_from_sources(engine, "AAPL", [_Broken(), OfflineSampleSource()], overlap_days=10, now=NOW)
     assert len(load_prices(engine, "AAPL")) == 8
 
 

@@ -21,7 +21,7 @@ def write(tmp_path, text, name="prices.csv"):
 
 
 def test_good_file_is_adjusted_by_adj_close(tmp_path):
-    frame = read_price_csv(write(tmp_path, GOOD))
+    frame = read_price_csv(write(tmp_path, GOOD), today=TODAY)
     # Adj Close / Close = 0.5 on both days: every price is halved, volume kept.
     assert frame["close"].tolist() == [52.5, 55.0]
     assert frame["open"].tolist() == [50.0, 52.5]
@@ -29,7 +29,7 @@ def test_good_file_is_adjusted_by_adj_close(tmp_path):
 
 
 def test_file_without_adj_close_is_taken_as_is(tmp_path):
-    frame = read_price_csv(write(tmp_path, HEADER + "2024-01-02,1,2,0.5,1.5,10\n"))
+    frame = read_price_csv(write(tmp_path, HEADER + "2024-01-02,1,2,0.5,1.5,10\n"), today=TODAY)
     assert frame.loc["2024-01-02", "close"] == 1.5
 
 
@@ -54,7 +54,7 @@ def test_file_without_adj_close_is_taken_as_is(tmp_path):
 )
 def test_bad_files_name_what_and_where(tmp_path, text, message):
     with pytest.raises(PriceDataError) as err:
-        read_price_csv(write(tmp_path, text))
+        read_price_csv(write(tmp_path, text), today=TODAY)
     assert message in str(err.value)
     assert "prices.csv" in str(err.value)
     assert "\n" not in str(err.value)  # one line
@@ -62,7 +62,7 @@ def test_bad_files_name_what_and_where(tmp_path, text, message):
 
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(PriceDataError, match="cannot read file"):
-        read_price_csv(tmp_path / "nope.csv")
+        read_price_csv(tmp_path / "nope.csv", today=TODAY)
 
 
 # --- what once poisoned the store (issue 9): each refused with file, line and column ---
