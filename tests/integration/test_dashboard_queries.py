@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import delete, update
 
-from store import queries
+from store import queries, registry
 from store.db import session_factory
 from store.tables import Champion, ChampionEvent
 
@@ -31,10 +31,10 @@ def test_empty_store_snapshot_says_nothing_is_there(engine):
 def test_snapshot_serves_champions(filled):
     snap = queries.load_snapshot(filled, "AAPL")
     assert list(snap.cells) == ["simplernn", "lstm", "gru"]
-    assert snap.cells["gru"].info["id"] == 4 and snap.cells["gru"].info["version"] == 2
+    assert snap.cells["gru"].info.id == 4 and snap.cells["gru"].info.version == 2
     assert set(snap.cells["gru"].outputs) == {"predictions", "forecast", "loss_curve", "metrics", "residual_diagnostics"}
-    assert "keras_bytes" not in snap.cells["gru"].info  # the web never pulls model bytes
-    assert snap.status["rows"] == 3270 and snap.status["source"] == "offline-sample"
+    assert not hasattr(snap.cells["gru"].info, "keras_bytes")  # the web never pulls model bytes
+    assert snap.status.rows == 3270 and snap.status.latest_source == "offline-sample"
     assert len(snap.closes) == 3270 and snap.closes.index.is_monotonic_increasing
 
 
@@ -46,11 +46,11 @@ def test_newest_model_is_served_when_a_cell_has_no_champion(filled):
 
 
 def test_models_table_and_champion_history(filled):
-    models = queries.models_table(filled, "AAPL")
-    assert [m["id"] for m in models] == [4, 3, 2, 1]
-    assert [m["is_champion"] for m in models] == [True, False, True, True]
-    events = queries.champion_history(filled, "AAPL")
-    assert [e["model_id"] for e in events] == [4, 3, 2, 1] and events[0]["previous_model_id"] == 3
+    models = registry.list_models(filled, "AAPL")
+    assert [m.id for m in models] == [4, 3, 2, 1]
+    assert [m.is_champion for m in models] == [True, False, True, True]
+    events = registry.champion_events(filled, "AAPL", limit=20)
+    assert [e.model_id for e in events] == [4, 3, 2, 1] and events[0].previous_model_id == 3
 
 
 def _promote(engine, cell: str, model_id: int) -> None:
@@ -67,7 +67,7 @@ def test_cache_is_reused_until_a_champion_changes(filled):
     assert cache.get("AAPL") is first and cache.loads == 1  # same version: no reload
     _promote(filled, "gru", 3)  # a rollback to GRU v1
     second = cache.get("AAPL")
-    assert cache.loads == 2 and second.cells["gru"].info["version"] == 1
+    assert cache.loads == 2 and second.cells["gru"].info.version == 1
     assert cache.memo(second, "k", lambda: object()) is cache.memo(second, "k", lambda: object())
 
 

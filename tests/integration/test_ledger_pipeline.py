@@ -74,7 +74,7 @@ def test_runs_publish_nights_score_and_retrain_rollback_deletion_leave_rows_iden
     new_gru = retrained["detail"]["models"][0]["model_id"]
     assert dump(ctx.engine)[:len(before)] == before  # a retrain only appends
     if registry.champion(ctx.engine, "AAPL", "gru").id == new_gru:
-        registry.rollback(ctx.engine, "AAPL", "gru", actor="test")
+        registry.rollback(ctx.engine, "AAPL", "gru", actor="test", now=ctx.now())
     before = dump(ctx.engine)
     with session_factory(ctx.engine).begin() as s:
         s.execute(delete(ChampionEvent).where(or_(ChampionEvent.model_id == new_gru,

@@ -129,7 +129,7 @@ def test_promotion_rollback_and_model_deletion_leave_the_rows_identical(engine, 
     ledger.publish_after_run(engine, "AAPL", trigger="nightly", now=NOW + timedelta(days=1))
     before = dump(engine)
     assert {r.model_id for r in ledger.load_ledger(engine, "AAPL").itertuples()} == {first, second}
-    registry.rollback(engine, "AAPL", "gru", actor="test")
+    registry.rollback(engine, "AAPL", "gru", actor="test", now=NOW)
     assert registry.champion(engine, "AAPL", "gru").id == first
     assert dump(engine) == before
     with session_factory(engine).begin() as s:  # delete the second model outright, audit trail and all
