@@ -73,17 +73,17 @@ class ScoreRow(TypedDict, total=False):
     rmse: float
     mae: float
     mape: float  # percent
-    rmse_ratio: float  # rmse / persistence rmse (1.0 for persistence itself)
-    directional_accuracy: float  # share of days the sign of the move was right, 0..1
-    directional_low: float  # 95% binomial (Wilson) interval
-    directional_high: float
+    rmse_ratio: float | None  # rmse / persistence rmse (1.0 for persistence itself); None when not finite
+    directional_accuracy: float | None  # share of days the sign of the move was right, 0..1 (None: never calls one)
+    directional_low: float | None  # 95% binomial (Wilson) interval
+    directional_high: float | None
     dm_stat: float | None  # Diebold-Mariano vs persistence (None for persistence)
     dm_pvalue: float | None
-    r2_zero: float  # out-of-sample R-squared of returns against predicting no change
-    r2_mean: float  # ... against the historical mean return (Campbell-Thompson)
-    mase: float  # mean absolute return error / training mean absolute daily return
-    rmse_ratio_low: float  # 95% bootstrap interval of rmse_ratio (also r2_*_low/high, mase_low/high)
-    rmse_ratio_high: float
+    r2_zero: float | None  # out-of-sample R-squared of returns against predicting no change
+    r2_mean: float | None  # ... against the historical mean return (Campbell-Thompson)
+    mase: float | None  # mean absolute return error / training mean absolute daily return
+    rmse_ratio_low: float | None  # 95% bootstrap interval of rmse_ratio (also r2_*_low/high, mase_low/high)
+    rmse_ratio_high: float | None
     coverage80: float | None  # empirical coverage of the adaptive intervals at h = 1 (networks and ridge)
     coverage95: float | None
     per_horizon_rmse: list[float]  # index h-1 = h steps ahead, length H
@@ -141,7 +141,7 @@ class ResidualDiagnostics(TypedDict, total=False):
     mean_bias_pct: float  # mean relative residual, percent
     arch_lm_stat: float  # Engle's ARCH-LM, 5 lags: volatility clustering
     arch_lm_pvalue: float
-    persistence: dict[str, Any]  # the same tests on persistence's relative errors (the returns), for reference
+    persistence: ResidualDiagnostics  # the same tests on persistence's relative errors (the returns), for reference
     days: int
     dm_stat: float | None
     dm_pvalue: float | None

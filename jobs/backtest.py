@@ -28,7 +28,8 @@ def backtest_cell(
     Nothing is stored: this answers "how would updating every K days have done".
     """
     features, network, _, training = _models()
-    from models.backtest import walk_forward
+    from models.backtest import WalkPlan, walk_forward
+    from models.serialization import StoredCell
 
     if cell not in CELLS:
         raise JobError(f"unknown cell type {cell!r}; choose from {', '.join(CELLS)}")
@@ -41,10 +42,11 @@ def backtest_cell(
     split = features.split_at_dates(dates, pd.Timestamp(champ.val_start), pd.Timestamp(champ.test_start))
     try:
         return walk_forward(
-            registry.load_model_bytes(ctx.engine, champ.id), hp, features.Scaler.from_dict(champ.hyperparams["scaler"]),
-            frame, split, every=every, mode=mode, epochs=epochs, lr_factor=FINETUNE_LR_FACTOR, seed=champ.seed,
+            StoredCell(registry.load_model_bytes(ctx.engine, champ.id), hp,
+                       features.Scaler.from_dict(champ.hyperparams["scaler"]), split),
+            frame, WalkPlan(every=every, mode=mode, warm_start=training.WarmStart(epochs, FINETUNE_LR_FACTOR)),
+            training.FitControls(seed=champ.seed, should_cancel=should_cancel),
             on_step=lambda k, n: progress(k / n, f"{cell} backtest ({mode} every {every} days): block {k}/{n}"),
-            should_cancel=should_cancel,
         )
     except training.TrainingCancelled as exc:
         who = getattr(should_cancel, "reason", "") or "cancelled"  # e.g. "SIGTERM received"

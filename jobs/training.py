@@ -272,8 +272,9 @@ def train_cells(
         progress(k / len(cells), f"{cell}: training on {len(frame)} days")
         try:
             fit = pipeline.fit_cell(
-                frame, hp, split, seed=seed, should_cancel=should_cancel, rolling=rolling_spec(ctx),
-                on_epoch=_epoch_reporter(progress, cell, k / len(cells), (k + 1) / len(cells)),
+                frame, hp, split, rolling=rolling_spec(ctx), controls=training.FitControls(
+                    seed=seed, should_cancel=should_cancel,
+                    on_epoch=_epoch_reporter(progress, cell, k / len(cells), (k + 1) / len(cells))),
             )
         except training.TrainingCancelled as exc:
             raise Cancelled(f"training cancelled during {cell} ({exc}); nothing was saved") from None
@@ -340,12 +341,12 @@ def finetune_cell(
         )
     progress(0.0, f"{cell}: fine-tuning model {champ.id} on {len(frame)} days")
     try:
-        fit = pipeline.finetune_cell(
-            _retry(ctx, lambda: registry.load_model_bytes(ctx.engine, champ.id), f"loading model {champ.id}"),
-            hp, scaler, frame, split,
-            epochs=n_epochs, lr_factor=FINETUNE_LR_FACTOR, seed=champ.seed, should_cancel=should_cancel,
-            rolling=rolling_spec(ctx),
-            on_epoch=_epoch_reporter(progress, f"{cell} fine-tune", 0.0, 0.9),
+        fit = pipeline.continue_training(
+            pipeline.StoredCell(_retry(ctx, lambda: registry.load_model_bytes(ctx.engine, champ.id),
+                                       f"loading model {champ.id}"), hp, scaler, split),
+            frame, training.WarmStart(n_epochs, FINETUNE_LR_FACTOR), rolling=rolling_spec(ctx),
+            controls=training.FitControls(seed=champ.seed, should_cancel=should_cancel,
+                                          on_epoch=_epoch_reporter(progress, f"{cell} fine-tune", 0.0, 0.9)),
         )
     except training.TrainingCancelled as exc:
         raise Cancelled(f"fine-tune cancelled ({exc}); nothing was saved") from None

@@ -8,18 +8,34 @@ the one fit on the original training rows; validation for early stopping is the
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
-from .features import Prepared, Scaler, prepare
+from .features import Prepared, TrainArrays
 from .network import Hyperparams, build_network
-from .serialization import model_from_bytes
-from .training import TrainingCancelled, fit_network, set_determinism
+from .serialization import StoredCell
+from .training import FitControls, FitSchedule, WarmStart, fit_network, set_determinism
 
 MODES = ("finetune", "refit")
+StepFn = Callable[[int, int], None]  # on_step(block 1-based, blocks)
+
+
+@dataclass(frozen=True)
+class WalkPlan:
+    """How the test period is walked: update every ``every`` days, by fine-tune or refit."""
+
+    every: int = 20  # trading days between updates
+    mode: str = "finetune"  # or "refit": a fresh network on everything before the block
+    warm_start: WarmStart = field(default_factory=WarmStart)  # the fine-tune's epochs and learning-rate factor
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.every < 1:
+            raise ValueError(f"every must be a positive number of trading days, got {self.every}")
 
 
 @dataclass
@@ -34,54 +50,41 @@ class WalkForward:
         return float(np.sqrt(np.mean((self.actual - getattr(self, which)) ** 2)))
 
 
-def _one_step(model, p: Prepared, origins: np.ndarray) -> np.ndarray:
-    scaled = np.asarray(model(p.windows(origins), training=False), dtype=float)[:, 0]
+def _one_step(model: Any, p: Prepared, origins: np.ndarray) -> np.ndarray:
+    scaled = np.asarray(model(p.windows(origins), training=False), dtype=float)[:, 0]  # (N,) h = 1
     return p.base[origins] * (1.0 + p.to_returns(scaled))
 
 
-def walk_forward(
-    model_bytes: bytes,
-    hp: Hyperparams,
-    scaler: Scaler,
-    prices: pd.DataFrame,
-    split: tuple[int, int],
-    *,
-    every: int = 20,
-    mode: str = "finetune",
-    epochs: int = 5,
-    lr_factor: float = 0.1,
-    seed: int = 42,
-    on_step: Callable[[int, int], None] | None = None,
-    should_cancel: Callable[[], bool] | None = None,
-) -> WalkForward:
-    """Backtest a stored model from ``split``'s test start to the end of ``prices``."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    if every < 1:
-        raise ValueError(f"every must be a positive number of trading days, got {every}")
-    set_determinism(seed)
-    p = prepare(prices, hp.window, hp.horizon, split, scaler=scaler)
+def _update(model: Any, hp: Hyperparams, p: Prepared, start: int, plan: WalkPlan, seed: int) -> None:
+    """Fit ``model`` for the block from ``start`` on targets before it; validation the ``val_len`` days just before."""
     val_len = p.test_start - p.val_start
-    model = model_from_bytes(model_bytes)
-    blocks = list(range(p.test_start, p.n, every))
+    train = p.targets_between(0, start - val_len)
+    val = p.targets_between(start - val_len, start)
+    schedule = plan.warm_start.schedule(hp) if plan.mode == "finetune" else FitSchedule.full(hp)
+    data = TrainArrays(p.windows(train), p.y[train], p.windows(val), p.y[val])  # (N, L, F), (N, H), ...
+    fit_network(model, data, schedule, FitControls(seed=seed))  # no cancel inside a block: blocks are short
+
+
+def walk_forward(stored: StoredCell, prices: pd.DataFrame, plan: WalkPlan = WalkPlan(),
+                 controls: FitControls = FitControls(), on_step: StepFn | None = None) -> WalkForward:
+    """Backtest a stored model from its split's test start to the end of ``prices``.
+
+    Block ``k``'s update is fit with seed ``controls.seed + k``; ``controls.on_epoch`` is not called.
+    """
+    set_determinism(controls.seed)
+    p = stored.prepare(prices)
+    model = stored.load()
+    blocks = list(range(p.test_start, p.n, plan.every))
     preds, updates = [], []
     for k, start in enumerate(blocks):
-        if should_cancel is not None and should_cancel():
-            raise TrainingCancelled(f"backtest cancelled at block {k + 1}/{len(blocks)}")
+        controls.cancel_if_asked(f"backtest cancelled at block {k + 1}/{len(blocks)}")
         if k > 0:  # the first block is the stored model as it is
-            train = p.targets_between(0, start - val_len)
-            val = p.targets_between(start - val_len, start)
-            if mode == "refit":
-                set_determinism(seed)
-                model = build_network(hp, p.x.shape[1])
-            fit_network(
-                model, p.windows(train), p.y[train], p.windows(val), p.y[val],
-                epochs=epochs if mode == "finetune" else hp.epochs, batch_size=hp.batch_size,
-                patience=min(hp.patience, epochs) if mode == "finetune" else hp.patience,
-                learning_rate=hp.learning_rate * (lr_factor if mode == "finetune" else 1.0), seed=seed + k,
-            )
+            if plan.mode == "refit":
+                set_determinism(controls.seed)  # every refit starts from the same initial weights
+                model = build_network(stored.hp, p.x.shape[1])
+            _update(model, stored.hp, p, start, plan, seed=controls.seed + k)
             updates.append(p.dates[start].strftime("%Y-%m-%d"))
-        preds.append(_one_step(model, p, np.arange(start, min(start + every, p.n))))
+        preds.append(_one_step(model, p, np.arange(start, min(start + plan.every, p.n))))
         if on_step is not None:
             on_step(k + 1, len(blocks))
     test = np.arange(p.test_start, p.n)

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, TypedDict
 
 import numpy as np
 from scipy import stats
+
+from contract.outputs import Forecast, ResidualDiagnostics, ScoreRow
 
 from .features import Prepared
 
@@ -92,12 +95,22 @@ def conformal_quantiles(pred: np.ndarray, actual: np.ndarray, level: float) -> n
     return np.asarray(out)
 
 
-def _errors_table(pred: np.ndarray, actual: np.ndarray) -> dict[str, list[float]]:
-    rmse, mae, mape = [], [], []
+class ErrorTable(TypedDict):
+    per_horizon_rmse: list[float]  # index h-1 = h steps ahead, NaN where no h-step target is in the data
+    per_horizon_mae: list[float]
+    per_horizon_mape: list[float]
+
+
+def _errors_table(pred: np.ndarray, actual: np.ndarray) -> ErrorTable:
+    rmse: list[float] = []
+    mae: list[float] = []
+    mape: list[float] = []
     for h in range(pred.shape[1]):
         ok = ~np.isnan(actual[:, h])
         if not ok.any():  # a test window shorter than h days has no h-step errors
-            rmse.append(float("nan")), mae.append(float("nan")), mape.append(float("nan"))
+            rmse.append(float("nan"))
+            mae.append(float("nan"))
+            mape.append(float("nan"))
             continue
         e = actual[ok, h] - pred[ok, h]
         rmse.append(float(np.sqrt(np.mean(e**2))))
@@ -106,95 +119,123 @@ def _errors_table(pred: np.ndarray, actual: np.ndarray) -> dict[str, list[float]
     return {"per_horizon_rmse": rmse, "per_horizon_mae": mae, "per_horizon_mape": mape}
 
 
-def score_row(pred: np.ndarray, actual: np.ndarray, base: np.ndarray, persistence_rmse: float | None) -> dict:
+def score_row(pred: np.ndarray, actual: np.ndarray, base: np.ndarray, persistence_rmse: float | None) -> ScoreRow:
     """A ScoreRow (see contract.outputs) for one forecaster over test origins."""
     table = _errors_table(pred, actual)
-    row: dict = {"rmse": table["per_horizon_rmse"][0], "mae": table["per_horizon_mae"][0], "mape": table["per_horizon_mape"][0]}
+    row: ScoreRow = {"rmse": table["per_horizon_rmse"][0], "mae": table["per_horizon_mae"][0],
+                     "mape": table["per_horizon_mape"][0]}
     row["rmse_ratio"] = row["rmse"] / persistence_rmse if persistence_rmse else 1.0
     moved = np.sign(pred[:, 0] - base)
     if np.all(moved == 0):  # persistence never calls a direction
-        row.update(directional_accuracy=None, directional_low=None, directional_high=None)
+        row.update({"directional_accuracy": None, "directional_low": None, "directional_high": None})
     else:
         hits = int(np.sum(moved == np.sign(actual[:, 0] - base)))
         lo, hi = wilson_interval(hits, len(base))
-        row.update(directional_accuracy=hits / len(base), directional_low=lo, directional_high=hi)
+        row.update({"directional_accuracy": hits / len(base), "directional_low": lo, "directional_high": hi})
     row.update(table)
     return row
+
+
+@dataclass(frozen=True)
+class NetworkFacts:
+    """What the score tables say about the network itself, beside its forecasts."""
+
+    param_count: int | None = None
+    train_seconds: float | None = None  # wall-clock seconds of the fit
+    refits: tuple[int, ...] = ()  # block starts of the rolling evaluation's warm starts (rolling only)
+
+
+class SplitDates(TypedDict):
+    train_start: str
+    val_start: str
+    test_start: str
+    test_end: str
+
+
+class SplitPredictions(TypedDict):
+    """One-step-ahead predictions over one split's test days (not stored: the rolling ones are)."""
+
+    dates: list[str]
+    actual: list[float]
+    predicted: list[float]
+    residual: list[float]  # actual - predicted
+    persistence: list[float]
+    lower80: list[float]  # conformal, calibrated on the validation period
+    upper80: list[float]
+    lower95: list[float]
+    upper95: list[float]
+    split: SplitDates
+
+
+class SplitMetrics(TypedDict):
+    """The score table of one split's test days (not stored: the rolling ``Metrics`` are)."""
+
+    cell: str
+    horizon: int
+    test_days: int
+    rows: dict[str, ScoreRow]  # the cell, "persistence", "drift"
 
 
 @dataclass
 class Evaluation:
     """Everything computed for one model over one test window."""
 
-    predictions: dict
-    metrics: dict
-    residual_diagnostics: dict
+    predictions: SplitPredictions
+    metrics: SplitMetrics
+    residual_diagnostics: ResidualDiagnostics
     q80: np.ndarray  # (H,) relative half-widths, from validation
     q95: np.ndarray
     one_step_rmse: float
 
 
-def evaluate(
-    p: Prepared,
-    returns: np.ndarray,
-    origins: np.ndarray,
-    cell: str,
-    param_count: int | None = None,
-    train_seconds: float | None = None,
-) -> Evaluation:
-    """Score predicted returns (N, H) at ``origins`` (which must cover val_start..n-1).
+@dataclass(frozen=True)
+class _TestPaths:
+    """Price paths over the test origins ``[test_start, n)``."""
 
-    Validation origins calibrate the intervals; test origins ``[test_start, n)`` are scored.
-    """
-    pos = {int(o): k for k, o in enumerate(origins)}
+    origins: np.ndarray  # (T,)
+    predicted: np.ndarray  # (T, H)
+    actual: np.ndarray  # (T, H), NaN past the data
+    base: np.ndarray  # (T,) close before each origin
+
+
+def _calibrate(p: Prepared, returns: np.ndarray, pos: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(q80, q95) (H,) conformal half-widths from validation origins whose targets end before the test."""
     val_o = np.array([i for i in range(p.val_start, p.test_start) if i + p.horizon <= p.test_start])
-    test_o = np.arange(p.test_start, p.n)
-    val_pred = price_paths(p, returns[[pos[i] for i in val_o]], val_o)
-    q80 = conformal_quantiles(val_pred, actual_paths(p, val_o), 0.80)
-    q95 = conformal_quantiles(val_pred, actual_paths(p, val_o), 0.95)
+    val_pred = price_paths(p, returns[[pos[i] for i in val_o]], val_o)  # (V, H)
+    return conformal_quantiles(val_pred, actual_paths(p, val_o), 0.80), conformal_quantiles(val_pred, actual_paths(p, val_o), 0.95)
 
-    pred = price_paths(p, returns[[pos[i] for i in test_o]], test_o)  # (T, H)
-    actual = actual_paths(p, test_o)
-    base = p.base[test_o]
+
+def _score_rows(p: Prepared, t: _TestPaths, cell: str) -> dict[str, ScoreRow]:
+    """Persistence, drift and the network over the test origins; persistence is its own yardstick."""
     steps = np.arange(1, p.horizon + 1)
-    persistence = np.repeat(base[:, None], p.horizon, axis=1)
-    drift = base[:, None] * (1.0 + p.train_mean_return) ** steps[None, :]
-
-    pers_row = score_row(persistence, actual, base, None)
-    pers_row.update(rmse_ratio=1.0, dm_stat=None, dm_pvalue=None, coverage80=None, coverage95=None,
-                    param_count=None, train_seconds=None)
-    e_pers = actual[:, 0] - base
+    persistence = np.repeat(t.base[:, None], p.horizon, axis=1)  # (T, H)
+    drift = t.base[:, None] * (1.0 + p.train_mean_return) ** steps[None, :]  # (T, H)
+    pers_row = score_row(persistence, t.actual, t.base, None)
+    pers_row.update({"rmse_ratio": 1.0, "dm_stat": None, "dm_pvalue": None, "coverage80": None, "coverage95": None,
+                    "param_count": None, "train_seconds": None})
+    e_pers = t.actual[:, 0] - t.base
     rows = {"persistence": pers_row}
-    for name, path in (("drift", drift), (cell, pred)):
-        row = score_row(path, actual, base, pers_row["rmse"])
-        row["dm_stat"], row["dm_pvalue"] = diebold_mariano(actual[:, 0] - path[:, 0], e_pers)
-        row.update(coverage80=None, coverage95=None, param_count=None, train_seconds=None)
+    for name, path in (("drift", drift), (cell, t.predicted)):
+        row = score_row(path, t.actual, t.base, pers_row["rmse"])
+        row["dm_stat"], row["dm_pvalue"] = diebold_mariano(t.actual[:, 0] - path[:, 0], e_pers)
+        row.update({"coverage80": None, "coverage95": None, "param_count": None, "train_seconds": None})
         rows[name] = row
+    return rows
 
-    lo80, hi80 = pred[:, 0] * (1 - q80[0]), pred[:, 0] * (1 + q80[0])
-    lo95, hi95 = pred[:, 0] * (1 - q95[0]), pred[:, 0] * (1 + q95[0])
-    a1 = actual[:, 0]
-    rows[cell].update(
-        coverage80=float(np.mean((a1 >= lo80) & (a1 <= hi80))),
-        coverage95=float(np.mean((a1 >= lo95) & (a1 <= hi95))),
-        param_count=param_count,
-        train_seconds=train_seconds,
-    )
-    metrics = {"cell": cell, "horizon": p.horizon, "test_days": len(test_o),
-               "rows": {cell: rows[cell], "persistence": rows["persistence"], "drift": rows["drift"]}}
 
-    resid = a1 - pred[:, 0]
+def _split_predictions(p: Prepared, t: _TestPaths, q80: np.ndarray, q95: np.ndarray) -> SplitPredictions:
+    a1, pred1 = t.actual[:, 0], t.predicted[:, 0]  # (T,) one step ahead
     first_train = p.targets_between(0, p.val_start)[0]
-    predictions = {
-        "dates": [d.strftime("%Y-%m-%d") for d in p.dates[test_o]],
+    return {
+        "dates": [d.strftime("%Y-%m-%d") for d in p.dates[t.origins]],
         "actual": _floats(a1),
-        "predicted": _floats(pred[:, 0]),
-        "residual": _floats(resid),
-        "persistence": _floats(base),
-        "lower80": _floats(lo80),
-        "upper80": _floats(hi80),
-        "lower95": _floats(lo95),
-        "upper95": _floats(hi95),
+        "predicted": _floats(pred1),
+        "residual": _floats(a1 - pred1),
+        "persistence": _floats(t.base),
+        "lower80": _floats(pred1 * (1 - q80[0])),
+        "upper80": _floats(pred1 * (1 + q80[0])),
+        "lower95": _floats(pred1 * (1 - q95[0])),
+        "upper95": _floats(pred1 * (1 + q95[0])),
         "split": {
             "train_start": p.dates[first_train].strftime("%Y-%m-%d"),
             "val_start": p.dates[p.val_start].strftime("%Y-%m-%d"),
@@ -202,17 +243,42 @@ def evaluate(
             "test_end": p.dates[-1].strftime("%Y-%m-%d"),
         },
     }
+
+
+def _coverage(t: _TestPaths, q: np.ndarray) -> float:
+    """Share of test days whose close fell inside the one-step band of relative half-width ``q[0]``."""
+    a1, pred1 = t.actual[:, 0], t.predicted[:, 0]
+    return float(np.mean((a1 >= pred1 * (1 - q[0])) & (a1 <= pred1 * (1 + q[0]))))
+
+
+def evaluate(p: Prepared, returns: np.ndarray, origins: np.ndarray, cell: str,
+             facts: NetworkFacts = NetworkFacts()) -> Evaluation:
+    """Score predicted returns (N, H) at ``origins`` (which must cover val_start..n-1).
+
+    Validation origins calibrate the intervals; test origins ``[test_start, n)`` are scored.
+    """
+    pos = {int(o): k for k, o in enumerate(origins)}  # origin row -> row of ``returns``
+    q80, q95 = _calibrate(p, returns, pos)
+    test_o = np.arange(p.test_start, p.n)
+    t = _TestPaths(origins=test_o, predicted=price_paths(p, returns[[pos[int(i)] for i in test_o]], test_o),
+                   actual=actual_paths(p, test_o), base=p.base[test_o])
+    rows = _score_rows(p, t, cell)
+    rows[cell].update({"coverage80": _coverage(t, q80), "coverage95": _coverage(t, q95),
+                      "param_count": facts.param_count, "train_seconds": facts.train_seconds})
+    metrics: SplitMetrics = {"cell": cell, "horizon": p.horizon, "test_days": len(test_o),
+                             "rows": {cell: rows[cell], "persistence": rows["persistence"], "drift": rows["drift"]}}
+    resid = t.actual[:, 0] - t.predicted[:, 0]
     return Evaluation(
-        predictions=predictions,
+        predictions=_split_predictions(p, t, q80, q95),
         metrics=metrics,
-        residual_diagnostics=residual_diagnostics(resid, rows[cell]["dm_stat"], rows[cell]["dm_pvalue"]),
+        residual_diagnostics=residual_diagnostics(resid, rows[cell].get("dm_stat"), rows[cell].get("dm_pvalue")),
         q80=q80,
         q95=q95,
         one_step_rmse=rows[cell]["rmse"],
     )
 
 
-def residual_diagnostics(resid: np.ndarray, dm_stat: float | None, dm_pvalue: float | None) -> dict:
+def residual_diagnostics(resid: np.ndarray, dm_stat: float | None, dm_pvalue: float | None) -> ResidualDiagnostics:
     """ACF to lag 20 with its 5% band, Ljung-Box at lag 20, mean bias."""
     from statsmodels.stats.diagnostic import acorr_ljungbox
     from statsmodels.tsa.stattools import acf
@@ -235,7 +301,7 @@ def residual_diagnostics(resid: np.ndarray, dm_stat: float | None, dm_pvalue: fl
     }
 
 
-def forecast_payload(p: Prepared, next_returns: np.ndarray, q80: np.ndarray, q95: np.ndarray, dates: list[str]) -> dict:
+def forecast_payload(p: Prepared, next_returns: np.ndarray, q80: np.ndarray, q95: np.ndarray, dates: list[str]) -> Forecast:
     """The next-H-day price path from the newest window, with conformal intervals."""
     path = p.close[-1] * np.cumprod(1.0 + next_returns)
     return {
@@ -250,5 +316,5 @@ def forecast_payload(p: Prepared, next_returns: np.ndarray, q80: np.ndarray, q95
     }
 
 
-def _floats(a) -> list[float]:
+def _floats(a: Any) -> list[float]:
     return [float(x) for x in np.asarray(a, dtype=float)]

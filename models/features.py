@@ -14,6 +14,7 @@ The split is chronological: ``[0, val_start)`` fits the weights and the scaler,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -80,6 +81,16 @@ class Scaler:
         return cls(mean=np.asarray(d["mean"], dtype=float), std=np.asarray(d["std"], dtype=float))
 
 
+@dataclass(frozen=True)
+class TrainArrays:
+    """Windows and targets of the training and validation periods."""
+
+    x_train: np.ndarray  # (N, L, F)
+    y_train: np.ndarray  # (N, H) scaled future close returns
+    x_val: np.ndarray  # (M, L, F)
+    y_val: np.ndarray  # (M, H)
+
+
 @dataclass
 class Prepared:
     """Scaled features, scaled targets and price anchors of one history and split."""
@@ -108,11 +119,11 @@ class Prepared:
         idx = window_targets(self.n, self.window, start, end)
         return idx[idx + self.horizon <= end]
 
-    def train_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(x_train, y_train, x_val, y_val): shapes (N, L, F), (N, H)."""
+    def train_arrays(self) -> TrainArrays:
+        """Windows and targets of the training and validation periods."""
         tr = self.targets_between(0, self.val_start)
         va = self.targets_between(self.val_start, self.test_start)
-        return self.windows(tr), self.y[tr], self.windows(va), self.y[va]
+        return TrainArrays(self.windows(tr), self.y[tr], self.windows(va), self.y[va])
 
     def windows(self, targets_at: np.ndarray) -> np.ndarray:
         return make_windows(self.x, self.window, targets_at)
@@ -154,7 +165,7 @@ def prepare(
     y = (y - scaler.mean[CLOSE]) / scaler.std[CLOSE]
     closes = prices["close"].to_numpy(dtype=float)
     return Prepared(
-        dates=rets.index,
+        dates=cast(pd.DatetimeIndex, rets.index),  # prices are indexed by date
         x=scaler.transform(raw).astype(np.float32),
         y=y.astype(np.float32),
         close=closes[1:],

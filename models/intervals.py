@@ -36,7 +36,7 @@ class IntervalSpec:
     gamma: float = 0.01  # ACI step size; 0 turns the adaptation off
     min_scores: int = 20
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.window < self.min_scores or self.min_scores < 5:
             raise ValueError(f"interval window {self.window} must be >= min_scores {self.min_scores} >= 5")
         if not 0.0 <= self.gamma < 0.5:
@@ -78,23 +78,37 @@ def _quantile(scores: np.ndarray, level: float) -> float:
     return float(s[min(max(k, 1), len(s)) - 1])
 
 
+@dataclass(frozen=True)
+class PathsAtOrigins:
+    """Predicted and actual price paths of one forecaster at ascending origins."""
+
+    origins: np.ndarray  # (N,) ascending feature rows
+    predicted: np.ndarray  # (N, H) price paths
+    actual: np.ndarray  # (N, H) closes, NaN past the data
+
+    def __post_init__(self) -> None:
+        if self.predicted.shape != self.actual.shape or self.predicted.shape[:1] != self.origins.shape:
+            raise ValueError(f"origins {self.origins.shape}, predicted {self.predicted.shape} and actual "
+                             f"{self.actual.shape} must be (N,), (N, H), (N, H): one path per origin")
+
+
 def adaptive_halfwidths(
-    origins: np.ndarray, pred: np.ndarray, actual: np.ndarray, sigma: np.ndarray, level: float,
+    paths: PathsAtOrigins, sigma: np.ndarray, level: float,
     spec: IntervalSpec = IntervalSpec(), extra_origin: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Relative half-widths (N, H) at each origin (NaN before ``min_scores`` scores are known).
 
-    ``origins`` ascending feature rows; ``pred``/``actual`` price paths (N, H) (actual NaN past
-    the data); ``sigma`` indexable by origin (``ewma_vol``). ``extra_origin`` (the day after
+    ``sigma`` indexable by origin (``ewma_vol``). ``extra_origin`` (the day after
     the data) also gets a half-width row, returned second: the live forecast's band.
     """
+    origins, pred, actual = paths.origins, paths.predicted, paths.actual
     n, horizon = pred.shape
     out = np.full((n, horizon), np.nan)
-    extra = np.full(horizon, np.nan) if extra_origin is not None else None
+    extra = np.full(horizon, np.nan)
     stops = list(origins) + ([extra_origin] if extra_origin is not None else [])
     for h in range(1, horizon + 1):
-        scale = sigma[np.asarray(stops)] * math.sqrt(h)
-        score = np.abs(actual[:, h - 1] / pred[:, h - 1] - 1.0) / scale[:n]
+        scale = sigma[np.asarray(stops)] * math.sqrt(h)  # (N [+1],)
+        score = np.abs(actual[:, h - 1] / pred[:, h - 1] - 1.0) / scale[:n]  # (N,)
         alpha, known, nxt = 1.0 - level, [], 0
         for k, t in enumerate(stops):
             # outcomes of origins j with j + h <= t have closed by origin t
@@ -111,7 +125,7 @@ def adaptive_halfwidths(
                     out[k, h - 1] = q
                 else:
                     extra[h - 1] = q
-    return out, extra
+    return out, (extra if extra_origin is not None else None)
 
 
 def winkler(lower: np.ndarray, upper: np.ndarray, actual: np.ndarray, level: float) -> np.ndarray:

@@ -3,24 +3,26 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
-from .evaluation import Evaluation, evaluate
+from .evaluation import Evaluation, NetworkFacts, evaluate
 from .features import Prepared, Scaler, SplitSpec, prepare, returns_frame, split_at_dates
-from .intervals import IntervalSpec
 from .network import Hyperparams, build_network
 from .report import RollingReport, network_forecasts, rolling_report
 from .rolling import RollingSpec, baseline_forecasts, network_paths
-from .serialization import model_from_bytes  # noqa: F401 (jobs loads champions through here)
-from .training import EpochFn, FitHistory, fit_network, set_determinism
+from .serialization import StoredCell, model_from_bytes
+from .training import FitControls, FitHistory, FitSchedule, WarmStart, fit_network, set_determinism
+
+__all__ = ["CellFit", "StoredCell", "continue_training", "fit_cell", "model_from_bytes", "one_step_between",
+           "predict_returns", "rolling_evaluation", "score_model", "score_stored"]  # jobs loads champions here too
 
 
 @dataclass
 class CellFit:
-    model: object  # a keras.Model
+    model: Any  # a keras.Model
     hp: Hyperparams
     prepared: Prepared
     history: FitHistory
@@ -31,7 +33,7 @@ class CellFit:
     rolling_seconds: float = 0.0
 
 
-def predict_returns(model, p: Prepared, start: int) -> tuple[np.ndarray, np.ndarray]:
+def predict_returns(model: Any, p: Prepared, start: int) -> tuple[np.ndarray, np.ndarray]:
     """Predicted daily returns for every origin from ``start`` to ``n`` inclusive.
 
     Origin ``n`` is the window of the newest L rows: the forecast. Returns
@@ -43,83 +45,59 @@ def predict_returns(model, p: Prepared, start: int) -> tuple[np.ndarray, np.ndar
     return origins, p.to_returns(scaled)
 
 
-def _finish(model, hp: Hyperparams, p: Prepared, history: FitHistory, rolling: RollingSpec | None,
-            seed: int, should_cancel=None) -> CellFit:
-    origins, returns = predict_returns(model, p, p.val_start)
+def _finish(model: Any, hp: Hyperparams, p: Prepared, history: FitHistory, rolling: RollingSpec | None,
+            controls: FitControls) -> CellFit:
+    """Score the fitted ``model`` on the split and, given ``rolling``, on rolling origins."""
+    origins, returns = predict_returns(model, p, p.val_start)  # (N,), (N, H); the last row is origin n
     params = int(model.count_params())
-    ev = evaluate(p, returns[:-1], origins[:-1], hp.cell, params, round(history.seconds, 3))
+    ev = evaluate(p, returns[:-1], origins[:-1], hp.cell, NetworkFacts(params, round(history.seconds, 3)))
     fit = CellFit(model, hp, p, history, ev, returns[-1], params)
     if rolling is not None:
         started = time.perf_counter()
-        fit.report = rolling_evaluation(model, hp, p, rolling, seed=seed, train_seconds=round(history.seconds, 3),
-                                        should_cancel=should_cancel)
+        fit.report = rolling_evaluation(model, hp, p, rolling, controls, train_seconds=round(history.seconds, 3))
         fit.rolling_seconds = time.perf_counter() - started
     return fit
 
 
-def rolling_evaluation(model, hp: Hyperparams, p: Prepared, rolling: RollingSpec, *, seed: int = 42,
-                       train_seconds: float | None = None, intervals: IntervalSpec = IntervalSpec(),
-                       should_cancel=None) -> RollingReport:
-    """Rolling-origin forecasts of the network (warm-started every K days) and the baselines, scored."""
-    returns, refits = network_paths(model, p, rolling, learning_rate=hp.learning_rate, batch_size=hp.batch_size,
-                                    seed=seed, should_cancel=should_cancel)
+def rolling_evaluation(model: Any, hp: Hyperparams, p: Prepared, rolling: RollingSpec,
+                       controls: FitControls = FitControls(), *, train_seconds: float | None = None) -> RollingReport:
+    """Rolling-origin forecasts of the network (warm-started every K days) and the baselines, scored.
+
+    Only ``controls.seed`` and ``controls.should_cancel`` apply (the warm starts report no epochs).
+    """
+    returns, refits = network_paths(model, p, rolling, hp, controls)  # (N, H) daily returns
     fc = network_forecasts(p, baseline_forecasts(p, rolling), hp.cell, returns)
-    return rolling_report(p, fc, hp.cell, rolling, intervals, param_count=int(model.count_params()),
-                          train_seconds=train_seconds, refits=refits)
+    facts = NetworkFacts(param_count=int(model.count_params()), train_seconds=train_seconds, refits=tuple(refits))
+    return rolling_report(p, fc, hp.cell, rolling, facts=facts)
 
 
-def fit_cell(
-    prices: pd.DataFrame,
-    hp: Hyperparams,
-    split: SplitSpec = SplitSpec(),
-    *,
-    seed: int = 42,
-    on_epoch: EpochFn | None = None,
-    should_cancel: Callable[[], bool] | None = None,
-    rolling: RollingSpec | None = None,
-) -> CellFit:
+def fit_cell(prices: pd.DataFrame, hp: Hyperparams, split: SplitSpec = SplitSpec(), *,
+             controls: FitControls = FitControls(), rolling: RollingSpec | None = None) -> CellFit:
     """Train a fresh network of ``hp.cell`` and evaluate it on the test period."""
-    set_determinism(seed)
+    set_determinism(controls.seed)
     p = prepare(prices, hp.window, hp.horizon, split)
-    x_tr, y_tr, x_va, y_va = p.train_arrays()
     model = build_network(hp, p.x.shape[1])
-    history = fit_network(model, x_tr, y_tr, x_va, y_va, epochs=hp.epochs, batch_size=hp.batch_size,
-                          patience=hp.patience, learning_rate=hp.learning_rate, seed=seed,
-                          on_epoch=on_epoch, should_cancel=should_cancel)
-    return _finish(model, hp, p, history, rolling, seed, should_cancel)
+    history = fit_network(model, p.train_arrays(), FitSchedule.full(hp), controls)
+    return _finish(model, hp, p, history, rolling, controls)
 
 
-def finetune_cell(
-    model_bytes: bytes,
-    hp: Hyperparams,
-    scaler: Scaler,
-    prices: pd.DataFrame,
-    split: tuple[int, int],
-    *,
-    epochs: int = 5,
-    lr_factor: float = 0.1,
-    seed: int = 42,
-    on_epoch: EpochFn | None = None,
-    should_cancel: Callable[[], bool] | None = None,
-    rolling: RollingSpec | None = None,
-) -> CellFit:
-    """Continue training a stored model with ``lr_factor`` x its learning rate.
+def continue_training(stored: StoredCell, prices: pd.DataFrame, warm_start: WarmStart = WarmStart(), *,
+                      controls: FitControls = FitControls(), rolling: RollingSpec | None = None) -> CellFit:
+    """Continue training a stored model on ``prices`` at ``warm_start.lr_factor`` x its learning rate.
 
-    The stored scaler is kept (the weights are tuned to it); ``split`` gives the
+    The stored scaler is kept (the weights are tuned to it); ``stored.split`` gives the
     (val_start, test_start) rows of ``prices``' feature table.
     """
-    set_determinism(seed)
-    p = prepare(prices, hp.window, hp.horizon, split, scaler=scaler)
-    x_tr, y_tr, x_va, y_va = p.train_arrays()
-    model = model_from_bytes(model_bytes)
-    history = fit_network(model, x_tr, y_tr, x_va, y_va, epochs=epochs, batch_size=hp.batch_size,
-                          patience=min(hp.patience, epochs), learning_rate=hp.learning_rate * lr_factor,
-                          seed=seed, on_epoch=on_epoch, should_cancel=should_cancel)
-    return _finish(model, hp, p, history, rolling, seed, should_cancel)  # the stored hp keep the base learning rate
+    set_determinism(controls.seed)
+    p = stored.prepare(prices)
+    data = p.train_arrays()
+    model = stored.load()
+    history = fit_network(model, data, warm_start.schedule(stored.hp), controls)
+    return _finish(model, stored.hp, p, history, rolling, controls)  # the stored hp keep the base learning rate
 
 
 def score_model(
-    model,
+    model: Any,
     hp: Hyperparams,
     scaler: Scaler,
     prices: pd.DataFrame,
@@ -130,10 +108,10 @@ def score_model(
 
     Used to put a champion and a candidate on the same evaluation window.
     """
-    dates = returns_frame(prices).index
+    dates = cast(pd.DatetimeIndex, returns_frame(prices).index)
     p = prepare(prices, hp.window, hp.horizon, split_at_dates(dates, val_start, test_start), scaler=scaler)
     origins, returns = predict_returns(model, p, p.val_start)
-    return evaluate(p, returns[:-1], origins[:-1], hp.cell, int(model.count_params()))
+    return evaluate(p, returns[:-1], origins[:-1], hp.cell, NetworkFacts(param_count=int(model.count_params())))
 
 
 def score_stored(model_bytes: bytes, hp: Hyperparams, scaler: Scaler, prices: pd.DataFrame,
@@ -142,7 +120,7 @@ def score_stored(model_bytes: bytes, hp: Hyperparams, scaler: Scaler, prices: pd
     return score_model(model_from_bytes(model_bytes), hp, scaler, prices, val_start, test_start)
 
 
-def one_step_between(model, hp: Hyperparams, scaler: Scaler, prices: pd.DataFrame,
+def one_step_between(model: Any, hp: Hyperparams, scaler: Scaler, prices: pd.DataFrame,
                      start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """One-step-ahead predictions of ``model`` as it is (no refit) for target dates in [start, end).
 

@@ -13,12 +13,16 @@ Intervals are calibrated online from outcomes known before each origin
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 
+from contract.outputs import Backtest, Metrics, Predictions, ResidualDiagnostics, ScoreRow
+
 from . import skill
+from .evaluation import NetworkFacts
 from .features import Prepared
-from .intervals import Z, IntervalSpec, adaptive_halfwidths, ewma_vol, rolling_std, winkler
+from .intervals import Z, IntervalSpec, PathsAtOrigins, adaptive_halfwidths, ewma_vol, rolling_std, winkler
 from .rolling import RollingForecasts, RollingSpec, compound, daily_returns, training_scale
 
 LEVELS = (0.80, 0.95)
@@ -26,12 +30,18 @@ BASELINE_NAMES = ("persistence", "drift", "ridge")
 BAND = "random_walk_band"  # persistence +- z * rolling 20-day std * sqrt(h)
 
 
+# name -> level -> (lower (N, H), upper (N, H)) price bands
+Bands = dict[str, dict[float, tuple[np.ndarray, np.ndarray]]]
+
+
 @dataclass
 class RollingReport:
-    metrics: dict
-    predictions: dict
-    backtest: dict
-    residual_diagnostics: dict
+    """The payloads training stores (contract.outputs), plus what the live forecast's bands need."""
+
+    metrics: Metrics
+    predictions: Predictions
+    backtest: Backtest
+    residual_diagnostics: ResidualDiagnostics
     forecast_halfwidths: dict[float, np.ndarray]  # level -> (H,) relative half-widths for the live forecast
     one_step_rmse: float
 
@@ -46,20 +56,21 @@ def _floats(a, nd: int | None = None) -> list:
         if a.ndim == 1 else [_floats(row, nd) for row in a]
 
 
-def _bands(fc: RollingForecasts, p: Prepared, names: list[str], spec: IntervalSpec) -> tuple[dict, dict]:
+def _bands(fc: RollingForecasts, p: Prepared, names: list[str], spec: IntervalSpec) -> tuple[Bands, dict[float, np.ndarray]]:
     """name -> level -> (lower (N,H), upper (N,H)); plus the live forecast's half-widths per level."""
     r = daily_returns(p)
     sigma, rw = ewma_vol(r), rolling_std(r)
     steps = np.sqrt(np.arange(1, p.horizon + 1))
-    bands, live = {}, {}
+    bands: Bands = {}
+    live: dict[float, np.ndarray] = {}
     for name in names:
         bands[name] = {}
         for level in LEVELS:
-            half, extra = adaptive_halfwidths(fc.origins, fc.paths[name], fc.actual, sigma, level, spec,
-                                              extra_origin=p.n)
+            half, extra = adaptive_halfwidths(PathsAtOrigins(fc.origins, fc.paths[name], fc.actual), sigma, level,
+                                              spec, extra_origin=p.n)
             path = fc.paths[name]
             bands[name][level] = (path * (1 - half), path * (1 + half))
-            if name == names[0]:
+            if name == names[0] and extra is not None:  # extra_origin given: never None
                 live[level] = extra
     bands[BAND] = {}
     for level in LEVELS:
@@ -68,9 +79,9 @@ def _bands(fc: RollingForecasts, p: Prepared, names: list[str], spec: IntervalSp
     return bands, live
 
 
-def _interval_rows(fc: RollingForecasts, bands: dict, rows: np.ndarray) -> dict:
+def _interval_rows(fc: RollingForecasts, bands: Bands, rows: np.ndarray) -> dict[str, dict[str, list[Any]]]:
     """Coverage, mean relative width and mean Winkler score (both % of the base close) per horizon."""
-    out = {}
+    out: dict[str, dict[str, list[Any]]] = {}
     a, base = fc.actual[rows], fc.base[rows][:, None]
     for name, levels in bands.items():
         out[name] = {}
@@ -90,13 +101,13 @@ def _interval_rows(fc: RollingForecasts, bands: dict, rows: np.ndarray) -> dict:
 
 
 def _score_rows(fc: RollingForecasts, rows: np.ndarray, scale: float, boot: tuple[dict, dict] | None,
-                sums: skill.Sums) -> dict:
+                sums: skill.Sums) -> dict[str, ScoreRow]:
     figs = sums.figures(rows)
     pers = fc.paths["persistence"][rows]
-    out = {}
+    out: dict[str, ScoreRow] = {}
     for name, path in fc.paths.items():
         t = skill.horizon_table(fc.actual[rows], fc.base[rows], path[rows], pers, scale)
-        row = {f"per_horizon_{k}": v for k, v in t.items()}
+        row: dict[str, Any] = {f"per_horizon_{k}": v for k, v in t.items()}
         for f in ("rmse_ratio", "r2_zero", "r2_mean"):  # mase: horizon_table's value, the same figure
             row[f"per_horizon_{f}"] = _floats(figs[name][f])
         for f in skill.FIGURES:
@@ -109,7 +120,7 @@ def _score_rows(fc: RollingForecasts, rows: np.ndarray, scale: float, boot: tupl
                   "mase_low", "mase_high"):
             vals = row.get(f"per_horizon_{k}")
             row[k] = vals[0] if vals else None
-        out[name] = row
+        out[name] = cast(ScoreRow, row)  # keys built from figure names: the unit tests pin them, not mypy
     return out
 
 
@@ -121,84 +132,114 @@ def _pairs_payload(diffs: dict) -> list[dict]:
     return out
 
 
-def rolling_report(p: Prepared, fc: RollingForecasts, cell: str, rolling: RollingSpec,
-                   intervals: IntervalSpec = IntervalSpec(), *, param_count: int | None = None,
-                   train_seconds: float | None = None, refits: list[int] | None = None) -> RollingReport:
-    """Score ``fc`` (network ``cell`` plus the baselines, evaluation-period origins) on the reported origins."""
-    report_start = rolling.promotion_end(p.test_start, p.n)
-    rows = np.flatnonzero(fc.origins >= report_start)
-    bands, live = _bands(fc, p, [cell, "ridge"], intervals)
-    scale = training_scale(p)
-    sums = skill.Sums(fc.actual[rows], fc.base[rows], {k: v[rows] for k, v in fc.paths.items()}, fc.paths["drift"][rows],
-                      scale)
-    d1 = (fc.actual[rows, 0] - fc.paths[cell][rows, 0]) ** 2 - (fc.actual[rows, 0] - fc.base[rows]) ** 2
-    block = skill.block_length(d1, p.horizon)
-    index = skill.bootstrap_indices(len(rows), block)
-    pairs = [(cell, b) for b in ("ridge", "drift", "persistence")]
-    boot = skill.bootstrap_intervals(sums, index, pairs)
-    scored = _score_rows(fc, rows, scale, boot, skill.Sums(fc.actual, fc.base, fc.paths, fc.paths["drift"], scale))
-    ivals = _interval_rows(fc, bands, rows)
-    for name in (cell, "ridge"):
-        scored[name]["coverage80"] = ivals[name]["coverage80"][0]
-        scored[name]["coverage95"] = ivals[name]["coverage95"][0]
-    scored[cell].update(param_count=param_count, train_seconds=train_seconds)
-    a, b = fc.actual[rows], fc.base[rows]
-    direction = {"up_share": float(np.mean(a[:, 0] > b)), "days": len(rows),
-                 "rows": {name: skill.direction_row(a, b, fc.paths[name][rows]) for name in (cell, "ridge", "drift")}}
-    direction["rows"]["always_up"] = skill.direction_row(a, b, None)
-    for name in (cell, "ridge", "drift"):  # the one-day direction figures under the ScoreRow names too
-        d = direction["rows"][name]
-        scored[name].update(directional_accuracy=d["hit_rate"], directional_low=d["low"], directional_high=d["high"])
+def _evaluation(p: Prepared, rolling: RollingSpec, intervals: IntervalSpec, rows: _Reported,
+                facts: NetworkFacts) -> dict[str, Any]:
+    """How the figures were made: the method, its windows' dates and the bootstrap's settings."""
     dates = p.dates
-    evaluation = {
+    return {
         "method": "rolling-origin", "refit_every": rolling.refit_every, "refit": "warm-start fine-tune",
         "refit_epochs": rolling.epochs, "refit_lr_factor": rolling.lr_factor,
-        "refits": len(refits or []), "origins": [int(v) for v in np.isfinite(a).sum(axis=0)],
-        "evaluation_days": int(p.n - p.test_start), "evaluation_start": _iso(dates[p.test_start]), "promotion_start": _iso(dates[p.test_start]),
-        "report_start": _iso(dates[report_start]), "report_end": _iso(dates[-1]),
-        "bootstrap_block": block, "bootstrap_reps": skill.BOOTSTRAP_REPS,
+        "refits": len(facts.refits), "origins": [int(v) for v in np.isfinite(rows.actual).sum(axis=0)],
+        "evaluation_days": int(p.n - p.test_start), "evaluation_start": _iso(dates[p.test_start]),
+        "promotion_start": _iso(dates[p.test_start]),
+        "report_start": _iso(dates[rows.start]), "report_end": _iso(dates[-1]),
+        "bootstrap_block": rows.block, "bootstrap_reps": skill.BOOTSTRAP_REPS,
         "interval_method": f"volatility-scaled conformal (EWMA 0.94) with adaptive conformal inference "
                            f"(gamma {intervals.gamma}, trailing {intervals.window} scores)",
     }
-    metrics = {"cell": cell, "horizon": p.horizon, "test_days": len(rows), "rows": scored,
-               "evaluation": evaluation, "direction": direction, "intervals": ivals,
-               "pairs": _pairs_payload(boot[1])}
-    preds = _predictions(p, fc, cell, bands, rows, report_start)
-    rel = (a[:, 0] - fc.paths[cell][rows, 0]) / b
+
+
+@dataclass(frozen=True)
+class _Reported:
+    """The reported origins of a rolling evaluation (after the promotion window)."""
+
+    start: int  # report_start: first reported feature row
+    rows: np.ndarray  # (R,) rows of the RollingForecasts that are reported
+    actual: np.ndarray  # (R, H)
+    base: np.ndarray  # (R,)
+    block: int  # the stationary bootstrap's mean block length
+
+
+def _reported(p: Prepared, fc: RollingForecasts, cell: str, rolling: RollingSpec) -> _Reported:
+    start = rolling.promotion_end(p.test_start, p.n)
+    rows = np.flatnonzero(fc.origins >= start)
+    # the block length follows the dependence of the network's one-day loss difference to persistence
+    d1 = (fc.actual[rows, 0] - fc.paths[cell][rows, 0]) ** 2 - (fc.actual[rows, 0] - fc.base[rows]) ** 2
+    return _Reported(start, rows, fc.actual[rows], fc.base[rows], skill.block_length(d1, p.horizon))
+
+
+def _direction(fc: RollingForecasts, r: _Reported, cell: str, scored: dict[str, ScoreRow]) -> dict[str, Any]:
+    """One-day direction figures per forecaster (also copied into ``scored`` under the ScoreRow names)."""
+    a, b = r.actual, r.base
+    direction: dict[str, Any] = {"up_share": float(np.mean(a[:, 0] > b)), "days": len(r.rows),
+                                 "rows": {name: skill.direction_row(a, b, fc.paths[name][r.rows])
+                                          for name in (cell, "ridge", "drift")}}
+    direction["rows"]["always_up"] = skill.direction_row(a, b, None)
+    for name in (cell, "ridge", "drift"):
+        d = direction["rows"][name]
+        scored[name].update({"directional_accuracy": d["hit_rate"], "directional_low": d["low"], "directional_high": d["high"]})
+    return direction
+
+
+def _diagnostics(fc: RollingForecasts, r: _Reported, cell: str, scored: dict[str, ScoreRow]) -> ResidualDiagnostics:
+    a1, pred1 = r.actual[:, 0], fc.paths[cell][r.rows, 0]  # (R,) one day ahead
+    rel = (a1 - pred1) / r.base
     diag = skill.residual_tests(rel)
-    diag.update(persistence=skill.residual_tests(a[:, 0] / b - 1.0),
-                mean_bias=float(np.mean(a[:, 0] - fc.paths[cell][rows, 0])), mean_bias_pct=float(np.mean(rel) * 100),
-                dm_stat=scored[cell]["dm_stat"], dm_pvalue=scored[cell]["dm_pvalue"], days=len(rows))
-    return RollingReport(metrics=metrics, predictions=preds, backtest=_backtest(p, fc, bands, rows),
-                         residual_diagnostics=diag, forecast_halfwidths=live, one_step_rmse=scored[cell]["rmse"])
+    diag.update({"persistence": skill.residual_tests(a1 / r.base - 1.0),
+                "mean_bias": float(np.mean(a1 - pred1)), "mean_bias_pct": float(np.mean(rel) * 100),
+                "dm_stat": scored[cell].get("dm_stat"), "dm_pvalue": scored[cell].get("dm_pvalue"), "days": len(r.rows)})
+    return diag
 
 
-def _predictions(p: Prepared, fc: RollingForecasts, cell: str, bands: dict, rows: np.ndarray, report_start: int) -> dict:
-    a, pred, base = fc.actual[rows, 0], fc.paths[cell][rows, 0], fc.base[rows]
+def rolling_report(p: Prepared, fc: RollingForecasts, cell: str, rolling: RollingSpec,
+                   intervals: IntervalSpec = IntervalSpec(), *, facts: NetworkFacts = NetworkFacts()) -> RollingReport:
+    """Score ``fc`` (network ``cell`` plus the baselines, evaluation-period origins) on the reported origins."""
+    r = _reported(p, fc, cell, rolling)
+    bands, live = _bands(fc, p, [cell, "ridge"], intervals)
+    scale = training_scale(p)
+    sums = skill.Sums(r.actual, r.base, {k: v[r.rows] for k, v in fc.paths.items()}, fc.paths["drift"][r.rows], scale)
+    pairs = [(cell, b) for b in ("ridge", "drift", "persistence")]
+    boot = skill.bootstrap_intervals(sums, skill.bootstrap_indices(len(r.rows), r.block), pairs)
+    scored = _score_rows(fc, r.rows, scale, boot, skill.Sums(fc.actual, fc.base, fc.paths, fc.paths["drift"], scale))
+    ivals = _interval_rows(fc, bands, r.rows)
+    for name in (cell, "ridge"):
+        scored[name]["coverage80"] = ivals[name]["coverage80"][0]
+        scored[name]["coverage95"] = ivals[name]["coverage95"][0]
+    scored[cell].update({"param_count": facts.param_count, "train_seconds": facts.train_seconds})
+    direction = _direction(fc, r, cell, scored)
+    metrics: Metrics = {"cell": cell, "horizon": p.horizon, "test_days": len(r.rows), "rows": scored,
+                        "evaluation": _evaluation(p, rolling, intervals, r, facts), "direction": direction,
+                        "intervals": ivals, "pairs": _pairs_payload(boot[1])}
+    return RollingReport(metrics=metrics, predictions=_predictions(p, fc, cell, bands, r),
+                         backtest=_backtest(p, fc, bands, r.rows), residual_diagnostics=_diagnostics(fc, r, cell, scored),
+                         forecast_halfwidths=live, one_step_rmse=scored[cell]["rmse"])
+
+
+def _predictions(p: Prepared, fc: RollingForecasts, cell: str, bands: Bands, r: _Reported) -> Predictions:
+    rows = r.rows
+    a, pred, base = fc.actual[rows, 0], fc.paths[cell][rows, 0], fc.base[rows]  # (R,) one day ahead
     first_train = p.targets_between(0, p.val_start)[0]
-    out = {
+    (lo80, hi80), (lo95, hi95) = bands[cell][0.80], bands[cell][0.95]  # (N, H) each
+    return {
         "dates": [_iso(d) for d in p.dates[fc.origins[rows]]],
         "actual": _floats(a), "predicted": _floats(pred), "residual": _floats(a - pred),
         "relative_residual": _floats((a - pred) / base), "persistence": _floats(base),
         "split": {"train_start": _iso(p.dates[first_train]), "val_start": _iso(p.dates[p.val_start]),
-                  "test_start": _iso(p.dates[p.test_start]), "report_start": _iso(p.dates[report_start]),
+                  "test_start": _iso(p.dates[p.test_start]), "report_start": _iso(p.dates[r.start]),
                   "test_end": _iso(p.dates[-1])},
+        "lower80": _floats(lo80[rows, 0]), "upper80": _floats(hi80[rows, 0]),
+        "lower95": _floats(lo95[rows, 0]), "upper95": _floats(hi95[rows, 0]),
     }
-    for level in LEVELS:
-        lo, hi = bands[cell][level]
-        out[f"lower{int(level * 100)}"] = _floats(lo[rows, 0])
-        out[f"upper{int(level * 100)}"] = _floats(hi[rows, 0])
-    return out
 
 
-def _backtest(p: Prepared, fc: RollingForecasts, bands: dict, rows: np.ndarray) -> dict:
+def _backtest(p: Prepared, fc: RollingForecasts, bands: Bands, rows: np.ndarray) -> Backtest:
     """Every reported origin and horizon of every forecaster, for ``export backtest``.
 
     ``dates[k]`` is the close the k-th origin forecasts from; its h-step target is ``dates[k + h]``.
     """
     o = fc.origins[rows]
     dates = [_iso(d) for d in p.dates[o[0] - 1: min(o[-1] + p.horizon, p.n)]]
-    models = {}
+    models: dict[str, dict[str, list[Any]]] = {}
     for name, path in fc.paths.items():
         entry = {"predicted": _floats(path[rows], 4)}
         src = bands.get(name) or (bands[BAND] if name == "persistence" else None)
@@ -217,7 +258,50 @@ def network_forecasts(p: Prepared, baseline: RollingForecasts, cell: str, return
     return fc
 
 
-def compare_backtests(backtests: dict[str, dict]) -> dict | None:
+@dataclass(frozen=True)
+class _Shared:
+    """Stored backtests aligned on the origins every cell has."""
+
+    first: str  # the cell whose actuals, baselines and dates are read
+    common: list[str]  # shared origin dates, ascending
+    rows: dict[str, list[int]]  # cell -> its row of each shared origin
+    actual: np.ndarray  # (N, H) closes, NaN past the data
+    paths: dict[str, np.ndarray]  # every cell and baseline -> (N, H) predicted closes
+
+
+def _shared(backtests: dict[str, Backtest]) -> _Shared | None:
+    """None when fewer than 10 origins are shared."""
+    aligned = {}
+    for cell, bt in backtests.items():
+        n = len(bt["actual"])
+        aligned[cell] = {d: k for k, d in enumerate(bt["dates"][:n])}
+    common = sorted(set.intersection(*(set(a) for a in aligned.values())))
+    if len(common) < 10:
+        return None
+    first = next(iter(backtests))
+    rows = {cell: [aligned[cell][d] for d in common] for cell in backtests}
+
+    def take(cell: str, name: str) -> np.ndarray:
+        return np.asarray(backtests[cell]["models"][name]["predicted"], dtype=float)[rows[cell]]
+
+    actual = np.asarray([[np.nan if v is None else v for v in r] for r in backtests[first]["actual"]], float)[rows[first]]
+    paths = {cell: take(cell, cell) for cell in backtests}
+    for b in BASELINE_NAMES:
+        paths[b] = take(first, b)
+    return _Shared(first, common, rows, actual, paths)
+
+
+def _pair_tests(s: _Shared, entry: dict[str, Any], point: dict[str, dict[str, np.ndarray]]) -> None:
+    """Add each horizon's Diebold-Mariano test and the point rmse_ratio difference to a pair entry."""
+    a, b = entry["a"], entry["b"]
+    dm = [skill.diebold_mariano(s.actual[ok, h] - s.paths[a][ok, h], s.actual[ok, h] - s.paths[b][ok, h], h=h + 1)
+          for h in range(s.actual.shape[1]) for ok in [np.isfinite(s.actual[:, h])]]
+    entry["dm_stat"] = [stat for stat, _ in dm]
+    entry["dm_pvalue"] = [pv for _, pv in dm]
+    entry["difference"] = _floats(point[a]["rmse_ratio"] - point[b]["rmse_ratio"])
+
+
+def compare_backtests(backtests: dict[str, Backtest]) -> dict[str, Any] | None:
     """Cross-cell comparison of stored ``backtest`` payloads on the origins they share.
 
     Each cell's RMSE ratio to persistence with its bootstrap interval, and for each
@@ -227,46 +311,27 @@ def compare_backtests(backtests: dict[str, dict]) -> dict | None:
     """
     if len(backtests) < 2:
         return None
-    aligned = {}
-    for cell, bt in backtests.items():
-        n = len(bt["actual"])
-        aligned[cell] = {d: k for k, d in enumerate(bt["dates"][:n])}
-    common = sorted(set.intersection(*(set(a) for a in aligned.values())))
-    if len(common) < 10:
+    s = _shared(backtests)
+    if s is None:
         return None
-    first = next(iter(backtests))
-
-    def take(cell: str, name: str) -> np.ndarray:
-        rows = [aligned[cell][d] for d in common]
-        return np.asarray(backtests[cell]["models"][name]["predicted"], dtype=float)[rows]
-
-    rows0 = [aligned[first][d] for d in common]
-    actual = np.asarray([[np.nan if v is None else v for v in r] for r in backtests[first]["actual"]], float)[rows0]
-    paths = {cell: take(cell, cell) for cell in backtests}
-    for b in BASELINE_NAMES:
-        paths[b] = take(first, b)
-    base = paths["persistence"][:, 0]
-    horizon = actual.shape[1]
-    sums = skill.Sums(actual, base, paths, paths["drift"])
+    base = s.paths["persistence"][:, 0]
+    horizon = s.actual.shape[1]
+    sums = skill.Sums(s.actual, base, s.paths, s.paths["drift"])
     names = list(backtests) + ["ridge"]
-    pairs = skill.all_pairs(names)
-    d1 = (actual[:, 0] - paths[first][:, 0]) ** 2 - (actual[:, 0] - base) ** 2
+    d1 = (s.actual[:, 0] - s.paths[s.first][:, 0]) ** 2 - (s.actual[:, 0] - base) ** 2
     block = skill.block_length(d1, horizon)
-    per, diffs = skill.bootstrap_intervals(sums, skill.bootstrap_indices(len(common), block), pairs)
+    per, diffs = skill.bootstrap_intervals(sums, skill.bootstrap_indices(len(s.common), block), skill.all_pairs(names))
     point = sums.figures()
     out_pairs = _pairs_payload(diffs)
     for entry in out_pairs:
-        a, b = entry["a"], entry["b"]
-        dm = [skill.diebold_mariano(actual[ok, h] - paths[a][ok, h], actual[ok, h] - paths[b][ok, h], h=h + 1)
-              for h in range(horizon) for ok in [np.isfinite(actual[:, h])]]
-        entry["dm_stat"] = [s for s, _ in dm]
-        entry["dm_pvalue"] = [p for _, p in dm]
-        entry["difference"] = _floats(point[a]["rmse_ratio"] - point[b]["rmse_ratio"])
-    def target(d: str) -> str:  # origin k (forecast from the close of dates[k]) is named by its first target day
-        return backtests[first]["dates"][aligned[first][d] + 1]
+        _pair_tests(s, entry, point)
+    dates = backtests[s.first]["dates"]
+
+    def target(k: int) -> str:  # origin k (forecast from the close of dates[k]) is named by its first target day
+        return dates[s.rows[s.first][k] + 1]
 
     return {
-        "origins": len(common), "first_origin": target(common[0]), "last_origin": target(common[-1]), "horizon": horizon,
+        "origins": len(s.common), "first_origin": target(0), "last_origin": target(-1), "horizon": horizon,
         "bootstrap_block": block, "bootstrap_reps": skill.BOOTSTRAP_REPS,
         "models": {m: {"rmse_ratio": _floats(point[m]["rmse_ratio"]), "low": _floats(per[m]["rmse_ratio"][0]),
                        "high": _floats(per[m]["rmse_ratio"][1])} for m in names},

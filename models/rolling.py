@@ -21,11 +21,14 @@ by a model fitted only on targets realised before ``t``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 
 from .evaluation import actual_paths
 from .features import Prepared
+from .network import Hyperparams
+from .training import FitControls
 
 RIDGE_ALPHA = 1.0  # fixed, never tuned on evaluation days
 
@@ -39,7 +42,7 @@ class RollingSpec:
     lr_factor: float = 0.1
     promotion_fraction: float = 0.3  # first share of the evaluation period: the promotion window
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.refit_every < 1:
             raise ValueError(f"refit_every must be a positive number of trading days, got {self.refit_every}")
         if self.epochs < 0:
@@ -72,7 +75,7 @@ def daily_returns(p: Prepared) -> np.ndarray:
     return p.close / p.base - 1.0
 
 
-def _warm_starter(model, learning_rate: float, batch_size: int, seed: int):
+def _warm_starter(model: Any, learning_rate: float, batch_size: int, seed: int) -> Callable[[np.ndarray, np.ndarray, int], None]:
     """A function (x, y, epochs) -> None continuing ``model``'s training; traced once."""
     import keras
     import tensorflow as tf
@@ -83,7 +86,7 @@ def _warm_starter(model, learning_rate: float, batch_size: int, seed: int):
     spec = [tf.TensorSpec((None, *model.input_shape[1:]), tf.float32), tf.TensorSpec((None, model.output_shape[-1]), tf.float32)]
 
     @tf.function(input_signature=spec, autograph=False)
-    def step(xb, yb):
+    def step(xb: Any, yb: Any) -> Any:
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(tf.square(yb - model(xb, training=True)))
         optimizer.apply(tape.gradient(loss, weights), weights)
@@ -102,7 +105,7 @@ def _warm_starter(model, learning_rate: float, batch_size: int, seed: int):
     return train
 
 
-def _clone(model):
+def _clone(model: Any) -> Any:
     import keras
 
     twin = keras.models.clone_model(model)
@@ -110,23 +113,21 @@ def _clone(model):
     return twin
 
 
-def network_paths(model, p: Prepared, spec: RollingSpec, *, learning_rate: float, batch_size: int, seed: int,
-                  should_cancel=None) -> tuple[np.ndarray, list[int]]:
+def network_paths(model: Any, p: Prepared, spec: RollingSpec, hp: Hyperparams,
+                  controls: FitControls = FitControls()) -> tuple[np.ndarray, list[int]]:
     """(N, H) predicted daily returns at origins test_start..n-1, and the refit block starts.
 
-    ``model`` itself is never changed: the warm starts train a copy.
+    Warm starts train at ``spec.lr_factor`` x ``hp.learning_rate`` in batches of ``hp.batch_size``,
+    shuffled from ``controls.seed``. ``model`` itself is never changed: the warm starts train a copy.
     """
     twin = _clone(model) if spec.epochs > 0 else model
-    train = _warm_starter(twin, learning_rate * spec.lr_factor, batch_size, seed) if spec.epochs > 0 else None
+    train = _warm_starter(twin, hp.learning_rate * spec.lr_factor, hp.batch_size, controls.seed) if spec.epochs > 0 else None
     out, refits = [], []
     for k, start in enumerate(spec.blocks(p.test_start, p.n)):
-        if should_cancel is not None and should_cancel():
-            from .training import TrainingCancelled
-
-            raise TrainingCancelled(f"rolling evaluation cancelled at block {k + 1}")
+        controls.cancel_if_asked(f"rolling evaluation cancelled at block {k + 1}")
         if k > 0 and train is not None:
             rows = p.targets_between(0, start)  # whole H-step targets realised before the block
-            train(p.windows(rows), p.y[rows], spec.epochs)
+            train(p.windows(rows), p.y[rows], spec.epochs)  # (N, L, F), (N, H)
             refits.append(start)
         origins = np.arange(start, min(start + spec.refit_every, p.n))
         scaled = np.asarray(twin(p.windows(origins), training=False), dtype=float)  # (K, H)

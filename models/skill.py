@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import math
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 from scipy import stats
+
+from contract.outputs import ResidualDiagnostics
 
 from .evaluation import diebold_mariano, wilson_interval
 
@@ -108,7 +111,7 @@ class Sums:
 
         pers, count = total(self.sq_price["persistence"]), total(self.ok)
         zero, mean = total(self.sq_r), total(self.sq_rdrift)
-        out = {}
+        out: dict[str, dict[str, np.ndarray]] = {}
         with np.errstate(divide="ignore", invalid="ignore"):
             for m in self.names:
                 sp, sr = total(self.sq_price[m]), total(self.sq_ret[m])
@@ -140,10 +143,10 @@ def verdict(low: float, high: float, a: str, b: str) -> str:
     return f"{a} better" if high < 0 else f"{b} better"
 
 
-def horizon_table(actual: np.ndarray, base: np.ndarray, pred: np.ndarray, pers: np.ndarray, scale: float) -> dict:
+def horizon_table(actual: np.ndarray, base: np.ndarray, pred: np.ndarray, pers: np.ndarray, scale: float) -> dict[str, list[Any]]:
     """Point-forecast figures per horizon (lists of length H) for one forecaster."""
     horizon = pred.shape[1]
-    out = {k: [] for k in ("rmse", "mae", "mape", "mase", "dm_stat", "dm_pvalue", "origins")}
+    out: dict[str, list[Any]] = {k: [] for k in ("rmse", "mae", "mape", "mase", "dm_stat", "dm_pvalue", "origins")}
     for h in range(horizon):
         ok = np.isfinite(actual[:, h])
         a, p, b = actual[ok, h], pred[ok, h], base[ok]
@@ -171,7 +174,7 @@ def direction_row(actual: np.ndarray, base: np.ndarray, pred: np.ndarray | None)
             "up_calls": float(np.mean(called)) if n else float("nan"), "pt_stat": stat, "pt_pvalue": pv}
 
 
-def residual_tests(relative_resid: np.ndarray) -> dict:
+def residual_tests(relative_resid: np.ndarray) -> ResidualDiagnostics:
     """Ljung-Box (20 lags) and ARCH-LM (5 lags) on relative one-day residuals, with their ACF."""
     from statsmodels.stats.diagnostic import acorr_ljungbox, het_arch
     from statsmodels.tsa.stattools import acf

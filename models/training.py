@@ -3,16 +3,77 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from contract.outputs import LossCurve
+
+from .features import TrainArrays
+
+if TYPE_CHECKING:
+    from .network import Hyperparams
+
 # on_epoch(epoch 1-based, max_epochs, {"loss": .., "val_loss": ..})
-EpochFn = Callable[[int, int, dict], None]
+EpochFn = Callable[[int, int, dict[str, float]], None]
+CancelFn = Callable[[], bool]
 
 
 class TrainingCancelled(Exception):
     """should_cancel() turned true between two epochs."""
+
+
+@dataclass(frozen=True)
+class FitControls:
+    """What the caller steers a fit with: the seed, progress and cancellation (none changes the numbers but seed)."""
+
+    seed: int = 42
+    on_epoch: EpochFn | None = None
+    should_cancel: CancelFn | None = None
+
+    def cancel_if_asked(self, message: str) -> None:
+        """Raise TrainingCancelled(message) when should_cancel() is true."""
+        if self.should_cancel is not None and self.should_cancel():
+            raise TrainingCancelled(message)
+
+
+@dataclass(frozen=True)
+class FitSchedule:
+    """How long and how fast one fit runs."""
+
+    epochs: int
+    batch_size: int
+    patience: int  # epochs without a lower validation loss before stopping
+    learning_rate: float
+
+    def __post_init__(self) -> None:
+        if min(self.epochs, self.batch_size, self.patience) < 1:
+            raise ValueError(f"epochs, batch_size and patience must be >= 1, got {self}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+
+    @classmethod
+    def full(cls, hp: Hyperparams) -> FitSchedule:
+        """A fresh network's fit: every epoch and the patience of ``hp``."""
+        return cls(epochs=hp.epochs, batch_size=hp.batch_size, patience=hp.patience, learning_rate=hp.learning_rate)
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """Continuing a trained network: a few epochs at a fraction of its learning rate."""
+
+    epochs: int = 5
+    lr_factor: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"warm-start epochs must be >= 1, got {self.epochs}")
+        if not self.lr_factor > 0:
+            raise ValueError(f"lr_factor must be positive (e.g. 0.1), got {self.lr_factor}")
+
+    def schedule(self, hp: Hyperparams) -> FitSchedule:
+        return FitSchedule(epochs=self.epochs, batch_size=hp.batch_size, patience=min(hp.patience, self.epochs),
+                           learning_rate=hp.learning_rate * self.lr_factor)
 
 
 def set_determinism(seed: int) -> None:
@@ -36,30 +97,47 @@ class FitHistory:
     def best_val_loss(self) -> float:
         return self.val_loss[self.best_epoch - 1]
 
-    def as_payload(self) -> dict:
+    def as_payload(self) -> LossCurve:
         return {"epoch": self.epoch, "loss": self.loss, "val_loss": self.val_loss}
 
 
-def fit_network(
-    model,
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    x_val: np.ndarray,
-    y_val: np.ndarray,
-    *,
-    epochs: int,
-    batch_size: int,
-    patience: int,
-    learning_rate: float,
-    seed: int = 42,
-    on_epoch: EpochFn | None = None,
-    should_cancel: Callable[[], bool] | None = None,
-) -> FitHistory:
+def _steps(model: Any, optimizer: Any, data: TrainArrays) -> tuple[Any, Any]:
+    """(train_step, val_step) as ``tf.function``s traced once for any batch size."""
+    import tensorflow as tf
+
+    weights = model.trainable_variables
+    spec = [tf.TensorSpec((None, *data.x_train.shape[1:]), tf.float32),  # (batch, L, F)
+            tf.TensorSpec((None, *data.y_train.shape[1:]), tf.float32)]  # (batch, H)
+
+    @tf.function(input_signature=spec, autograph=False)  # no Python control flow inside: skip AutoGraph
+    def train_step(xb: Any, yb: Any) -> Any:
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(yb - model(xb, training=True)))
+        optimizer.apply(tape.gradient(loss, weights), weights)
+        return loss
+
+    @tf.function(input_signature=spec, autograph=False)
+    def val_step(xb: Any, yb: Any) -> Any:
+        return tf.reduce_mean(tf.square(yb - model(xb, training=False)))
+
+    return train_step, val_step
+
+
+def _epoch_loss(train_step: Any, x: np.ndarray, y: np.ndarray, order: np.ndarray, batch_size: int) -> float:
+    """One pass over the shuffled training windows; the mean training loss, weighted by batch size."""
+    xs, ys = x[order], y[order]
+    total = 0.0
+    for s in range(0, len(xs), batch_size):
+        total += float(train_step(xs[s : s + batch_size], ys[s : s + batch_size])) * len(xs[s : s + batch_size])
+    return total / len(xs)
+
+
+def fit_network(model: Any, data: TrainArrays, schedule: FitSchedule, controls: FitControls = FitControls()) -> FitHistory:
     """Minimise the MSE with Adam; keep the weights of the epoch with the lowest validation loss.
 
-    x: (N, L, F) float32, y: (N, H) float32. Stops after ``patience`` epochs
+    x: (N, L, F) float32, y: (N, H) float32. Stops after ``schedule.patience`` epochs
     without a lower validation loss. Raises TrainingCancelled when
-    ``should_cancel`` returns true at an epoch boundary.
+    ``controls.should_cancel`` returns true at an epoch boundary.
 
     Why not ``model.fit``: for a network this small, Keras' per-epoch machinery
     (building a dataset and an evaluation loop every epoch) costs more than the
@@ -68,50 +146,29 @@ def fit_network(
     4x faster per epoch here (see scripts/bench_training.py).
     """
     import keras
-    import tensorflow as tf
 
-    if should_cancel is not None and should_cancel():
-        raise TrainingCancelled("cancelled before training started")
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
-    weights = model.trainable_variables
-    optimizer.build(weights)
-    spec = [tf.TensorSpec((None, *x_train.shape[1:]), tf.float32), tf.TensorSpec((None, *y_train.shape[1:]), tf.float32)]
-
-    @tf.function(input_signature=spec, autograph=False)  # no Python control flow inside: skip AutoGraph
-    def train_step(xb, yb):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(yb - model(xb, training=True)))
-        optimizer.apply(tape.gradient(loss, weights), weights)
-        return loss
-
-    @tf.function(input_signature=spec, autograph=False)
-    def val_step(xb, yb):
-        return tf.reduce_mean(tf.square(yb - model(xb, training=False)))
-
-    rng = np.random.default_rng(seed)
-    x_train, y_train = np.asarray(x_train, np.float32), np.asarray(y_train, np.float32)
-    x_val, y_val = np.asarray(x_val, np.float32), np.asarray(y_val, np.float32)
-    n = len(x_train)
-    losses, val_losses = [], []
+    controls.cancel_if_asked("cancelled before training started")
+    optimizer = keras.optimizers.Adam(learning_rate=schedule.learning_rate)
+    optimizer.build(model.trainable_variables)
+    train_step, val_step = _steps(model, optimizer, data)
+    rng = np.random.default_rng(controls.seed)
+    x_train, y_train = np.asarray(data.x_train, np.float32), np.asarray(data.y_train, np.float32)
+    x_val, y_val = np.asarray(data.x_val, np.float32), np.asarray(data.y_val, np.float32)
+    losses: list[float] = []
+    val_losses: list[float] = []
     best, best_weights, since_best = np.inf, model.get_weights(), 0
     started = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        order = rng.permutation(n)
-        xs, ys = x_train[order], y_train[order]
-        total = 0.0
-        for s in range(0, n, batch_size):
-            total += float(train_step(xs[s : s + batch_size], ys[s : s + batch_size])) * len(xs[s : s + batch_size])
-        losses.append(total / n)
+    for epoch in range(1, schedule.epochs + 1):
+        losses.append(_epoch_loss(train_step, x_train, y_train, rng.permutation(len(x_train)), schedule.batch_size))
         val_losses.append(float(val_step(x_val, y_val)))
         if val_losses[-1] < best:
             best, best_weights, since_best = val_losses[-1], model.get_weights(), 0
         else:
             since_best += 1
-        if on_epoch is not None:
-            on_epoch(epoch, epochs, {"loss": losses[-1], "val_loss": val_losses[-1]})
-        if should_cancel is not None and should_cancel():
-            raise TrainingCancelled(f"cancelled after epoch {epoch}")
-        if since_best >= patience:
+        if controls.on_epoch is not None:
+            controls.on_epoch(epoch, schedule.epochs, {"loss": losses[-1], "val_loss": val_losses[-1]})
+        controls.cancel_if_asked(f"cancelled after epoch {epoch}")
+        if since_best >= schedule.patience:
             break
     model.set_weights(best_weights)
     return FitHistory(

@@ -71,15 +71,15 @@ def lesson_loop(x_tr, y_tr, x_va, y_va, epochs: int, seed: int):
 
 def our_loop(x_tr, y_tr, x_va, y_va, seed: int):
     from models.network import Hyperparams, build_network
-    from models.training import fit_network, set_determinism
+    from models.features import TrainArrays
+    from models.training import FitControls, FitSchedule, fit_network, set_determinism
 
     set_determinism(seed)
     hp = Hyperparams(cell="gru")
     model = build_network(hp, x_tr.shape[2])
     stamps: list[float] = []
-    h = fit_network(model, x_tr, y_tr, x_va, y_va, epochs=hp.epochs, batch_size=hp.batch_size,
-                    patience=hp.patience, learning_rate=hp.learning_rate, seed=seed,
-                    on_epoch=lambda *_: stamps.append(time.perf_counter()))
+    h = fit_network(model, TrainArrays(x_tr, y_tr, x_va, y_va), FitSchedule.full(hp),
+                    FitControls(seed=seed, on_epoch=lambda *_: stamps.append(time.perf_counter())))
     # val loss of the kept (best) weights, recomputed to be sure of what is kept
     kept = float(np.mean((np.asarray(model(x_va, training=False)) - y_va) ** 2))
     return Result(h.seconds, len(h.epoch), kept, h.best_val_loss, _steady(stamps))
@@ -141,7 +141,8 @@ def main() -> int:
 
     prices = OfflineSampleSource().fetch("AAPL")
     p = prepare(prices, window=3, horizon=5, split=SplitSpec())
-    x_tr, y_tr, x_va, y_va = p.train_arrays()
+    arrays = p.train_arrays()
+    x_tr, y_tr, x_va, y_va = arrays.x_train, arrays.y_train, arrays.x_val, arrays.y_val
     n = len(x_tr)
     print(f"AAPL offline sample: {len(prices)} days; {n} training windows (L=3, H=5), {len(x_va)} validation windows")
 

@@ -26,7 +26,7 @@ from store.registry import json_safe
 from marketdata.sources.offline import OfflineSampleSource
 from store.tables import Champion, ChampionEvent, Comparison, ModelOutput, ModelRecord
 from store.price_updates import seed_prices
-from models.evaluation import forecast_payload
+from models.evaluation import NetworkFacts, forecast_payload
 from models.features import SplitSpec, prepare
 from models.report import compare_backtests, network_forecasts, rolling_report
 from models.rolling import RollingSpec, baseline_forecasts, daily_returns
@@ -71,8 +71,8 @@ def build_payloads(prices: pd.DataFrame, cell: str, seed: int, now: datetime, ep
     spec = RollingSpec()
     returns, next_returns = _stand_in_returns(p, cell, seed)
     fc = network_forecasts(p, baseline_forecasts(p, spec), cell, returns)
-    rep = rolling_report(p, fc, cell, spec, param_count=params, train_seconds=seconds,
-                         refits=spec.blocks(p.test_start, p.n)[1:])
+    rep = rolling_report(p, fc, cell, spec, facts=NetworkFacts(param_count=params, train_seconds=seconds,
+                                                               refits=tuple(spec.blocks(p.test_start, p.n)[1:])))
     future = [d.isoformat() for d in next_trading_days(p.dates[-1].date(), HORIZON)]
     live = rep.forecast_halfwidths
     forecast = forecast_payload(p, next_returns, live[0.80], live[0.95], future)

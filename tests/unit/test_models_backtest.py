@@ -1,11 +1,12 @@
 """Walk-forward backtest: every test day predicted once, and still no look-ahead."""
 import pytest
 
-from models.backtest import walk_forward
+from models.backtest import WalkPlan, walk_forward
 from models.features import SplitSpec, prepare
 from models.network import Hyperparams
 from models.pipeline import fit_cell
-from models.serialization import model_to_bytes
+from models.serialization import StoredCell, model_to_bytes
+from models.training import FitControls, WarmStart
 from tests.unit.test_models_features import prices
 
 pytestmark = pytest.mark.slow
@@ -14,35 +15,36 @@ HP = Hyperparams(cell="gru", units=(8, 4), epochs=2, patience=2)
 
 @pytest.fixture(scope="module")
 def stored():
-    """A small GRU trained on the first part of a synthetic history, as bytes + scaler + split."""
+    """A small GRU trained on the first part of a synthetic history, as stored (bytes + hp + scaler + split)."""
     frame = prices(360)
-    fit = fit_cell(frame, HP, SplitSpec(test_days=60), seed=1)
-    return model_to_bytes(fit.model), fit.prepared.scaler, (fit.prepared.val_start, fit.prepared.test_start), fit
+    fit = fit_cell(frame, HP, SplitSpec(test_days=60), controls=FitControls(seed=1))
+    split = (fit.prepared.val_start, fit.prepared.test_start)
+    return StoredCell(model_to_bytes(fit.model), HP, fit.prepared.scaler, split), fit
 
 
 def test_every_test_day_is_predicted_and_the_first_block_is_the_stored_model(stored):
-    data, scaler, split, fit = stored
-    wf = walk_forward(data, HP, scaler, prices(360), split, every=25, epochs=1)
+    cell, fit = stored
+    wf = walk_forward(cell, prices(360), WalkPlan(every=25, warm_start=WarmStart(epochs=1)))
     assert wf.dates == fit.evaluation.predictions["dates"]
     assert len(wf.updates) == 2  # blocks start at test days 0, 25, 50
     assert list(wf.predicted[:25]) == pytest.approx(fit.evaluation.predictions["predicted"][:25], rel=1e-6)
 
 
 def test_walk_forward_never_sees_the_days_it_predicts(stored):
-    data, scaler, split, _ = stored
+    cell, _ = stored
     frame = prices(360)
+    plan = WalkPlan(every=25, mode="refit", warm_start=WarmStart(epochs=1))
     changed = frame.copy()
     change_at = frame.index[-20]  # inside the last block
     changed.loc[change_at:, ["open", "high", "low", "close"]] *= 1.5
-    a = walk_forward(data, HP, scaler, frame, split, every=25, epochs=1, mode="refit")
-    b = walk_forward(data, HP, scaler, changed, split, every=25, epochs=1, mode="refit")
+    a = walk_forward(cell, frame, plan)
+    b = walk_forward(cell, changed, plan)
     k = a.dates.index(change_at.strftime("%Y-%m-%d"))
     assert list(a.predicted[: k + 1]) == list(b.predicted[: k + 1])
     assert list(a.predicted[k + 1 :]) != list(b.predicted[k + 1 :])
 
 
 @pytest.mark.parametrize("kwargs, message", [({"mode": "magic"}, "mode"), ({"every": 0}, "every")])
-def test_bad_backtest_settings(stored, kwargs, message):
-    data, scaler, split, _ = stored
+def test_bad_backtest_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        walk_forward(data, HP, scaler, prices(360), split, **kwargs)
+        WalkPlan(**kwargs)

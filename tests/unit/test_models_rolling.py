@@ -6,7 +6,7 @@ from models.features import SplitSpec, prepare
 from models.network import Hyperparams
 from models.pipeline import fit_cell, rolling_evaluation
 from models.rolling import RollingSpec, network_paths
-from models.training import set_determinism
+from models.training import FitControls, set_determinism
 from tests.unit.test_models_features import prices
 
 pytestmark = pytest.mark.slow
@@ -17,13 +17,13 @@ SPEC = RollingSpec(refit_every=15, epochs=1)
 @pytest.fixture(scope="module")
 def fitted():
     """A small GRU fit on the first part of a synthetic 360-day history."""
-    return fit_cell(prices(360), HP, SplitSpec(test_days=90), seed=1)
+    return fit_cell(prices(360), HP, SplitSpec(test_days=90), controls=FitControls(seed=1))
 
 
 def _paths(fit, frame):
     set_determinism(1)
     p = prepare(frame, HP.window, HP.horizon, (fit.prepared.val_start, fit.prepared.test_start), scaler=fit.prepared.scaler)
-    return p, network_paths(fit.model, p, SPEC, learning_rate=HP.learning_rate, batch_size=HP.batch_size, seed=1)
+    return p, network_paths(fit.model, p, SPEC, HP, FitControls(seed=1))
 
 
 def test_a_change_after_a_day_leaves_every_earlier_forecast_unchanged(fitted):
@@ -48,7 +48,7 @@ def test_the_stored_model_forecasts_the_first_block_and_is_not_changed(fitted):
 
 
 def test_report_counts_origins_and_keeps_the_promotion_window_out(fitted):
-    rep = rolling_evaluation(fitted.model, HP, fitted.prepared, SPEC, seed=1)
+    rep = rolling_evaluation(fitted.model, HP, fitted.prepared, SPEC, FitControls(seed=1))
     ev = rep.metrics["evaluation"]
     p = fitted.prepared
     report_start = SPEC.promotion_end(p.test_start, p.n)

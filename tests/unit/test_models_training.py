@@ -5,7 +5,7 @@ import pytest
 from models.features import SplitSpec
 from models.network import Hyperparams
 from models.pipeline import fit_cell
-from models.training import TrainingCancelled
+from models.training import FitControls, TrainingCancelled
 from tests.unit.test_models_features import prices
 
 SMALL = Hyperparams(cell="gru", units=(8, 4), epochs=3, patience=3)
@@ -16,8 +16,8 @@ pytestmark = pytest.mark.slow
 
 def test_same_seed_same_predictions():
     frame = prices(400)
-    a = fit_cell(frame, SMALL, SPLIT, seed=7)
-    b = fit_cell(frame, SMALL, SPLIT, seed=7)
+    a = fit_cell(frame, SMALL, SPLIT, controls=FitControls(seed=7))
+    b = fit_cell(frame, SMALL, SPLIT, controls=FitControls(seed=7))
     assert a.evaluation.predictions["predicted"] == b.evaluation.predictions["predicted"]
     assert a.history.val_loss == b.history.val_loss
 
@@ -25,8 +25,8 @@ def test_same_seed_same_predictions():
 def test_progress_is_reported_per_epoch_and_cancel_stops_between_epochs():
     seen = []
     with pytest.raises(TrainingCancelled):
-        fit_cell(prices(400), SMALL, SPLIT, on_epoch=lambda e, n, logs: seen.append((e, n, sorted(logs))),
-                 should_cancel=lambda: len(seen) >= 1)
+        fit_cell(prices(400), SMALL, SPLIT, controls=FitControls(
+            on_epoch=lambda e, n, logs: seen.append((e, n, sorted(logs))), should_cancel=lambda: len(seen) >= 1))
     assert seen == [(1, 3, ["loss", "val_loss"])]  # stopped after the first epoch
 
 
@@ -36,8 +36,8 @@ def test_changing_test_prices_does_not_change_earlier_predictions():
     changed = frame.copy()
     changed.loc[change_at:, ["open", "high", "low", "close"]] *= 1.3
     changed.loc[change_at:, "volume"] *= 2
-    a = fit_cell(frame, SMALL, SPLIT, seed=3).evaluation.predictions
-    b = fit_cell(changed, SMALL, SPLIT, seed=3).evaluation.predictions
+    a = fit_cell(frame, SMALL, SPLIT, controls=FitControls(seed=3)).evaluation.predictions
+    b = fit_cell(changed, SMALL, SPLIT, controls=FitControls(seed=3)).evaluation.predictions
     day = change_at.strftime("%Y-%m-%d")
     k = a["dates"].index(day)
     assert a["dates"] == b["dates"]

@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 
 from models.features import SplitSpec, prepare
-from models.intervals import IntervalSpec, adaptive_halfwidths, ewma_vol, rolling_std, winkler
+from models.intervals import IntervalSpec, PathsAtOrigins, adaptive_halfwidths, ewma_vol, rolling_std, winkler
 from models.rolling import RollingSpec, baseline_forecasts, drift_returns, ridge_fit
 from models.skill import (
     Sums, bootstrap_indices, direction_row, horizon_table, pesaran_timmermann, residual_tests, verdict,
@@ -90,7 +90,7 @@ def test_adaptive_intervals_cover_at_every_horizon_through_volatility_regimes(le
     base = np.r_[100.0, close[:-1]][origins]
     actual = np.stack([close[origins + h] for h in range(horizon)], axis=1)
     pred = np.repeat(base[:, None], horizon, axis=1)
-    half, _ = adaptive_halfwidths(origins, pred, actual, ewma_vol(r), level, IntervalSpec())
+    half, _ = adaptive_halfwidths(PathsAtOrigins(origins, pred, actual), ewma_vol(r), level, IntervalSpec())
     covered = np.abs(actual / pred - 1) <= half
     ok = np.isfinite(half)
     for h in range(horizon):
@@ -106,10 +106,10 @@ def test_an_outcome_changes_no_interval_issued_before_it_was_known():
     origins = np.arange(1, 398)
     pred = np.repeat(np.r_[100.0, close[:-1]][origins][:, None], 2, axis=1)
     actual = np.stack([close[origins], close[origins + 1]], axis=1)
-    a, _ = adaptive_halfwidths(origins, pred, actual, ewma_vol(r), 0.8)
+    a, _ = adaptive_halfwidths(PathsAtOrigins(origins, pred, actual), ewma_vol(r), 0.8)
     changed = actual.copy()
     changed[300, 0] *= 1.2  # the h=1 outcome of origin row 300 (known from origin 302 on)
-    b, _ = adaptive_halfwidths(origins, pred, changed, ewma_vol(r), 0.8)
+    b, _ = adaptive_halfwidths(PathsAtOrigins(origins, pred, changed), ewma_vol(r), 0.8)
     assert np.array_equal(a[:301, 0], b[:301, 0], equal_nan=True)
     assert not np.array_equal(a[302:, 0], b[302:, 0], equal_nan=True)
 
