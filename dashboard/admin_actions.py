@@ -8,22 +8,17 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import Engine
 
+from config.settings import Settings
+from contract.errors import EXPECTED, Failure, Refusal
+from contract.run import RunRequest, RunResult
+from contract.vocab import CELLS, RunStatus
 from store import registry, runs, tickets
-from config.settings import ConfigError, Settings
-from store.db import StoreError, StoreUnavailable
-from contract.vocab import CELLS
-from marketdata.frames import PriceDataError
-from marketdata.sources.base import SourceUnavailable
-from marketdata.tickers import TickerError
 
 from . import auth, inputs
-
-# Failures a run can meet that are not bugs: each becomes one visible sentence on the
-# admin page instead of a traceback in the background worker.
-EXPECTED_FAILURES = (ConfigError, StoreError, StoreUnavailable, TickerError, PriceDataError, SourceUnavailable)
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +51,7 @@ def refusal_for_running(run: dict | None) -> str | None:
             f"is in progress since {run['started_at']:%Y-%m-%d %H:%M}; wait for it or cancel it.")
 
 
-def execute_run(settings: Settings, ticket: dict) -> tuple[str, str]:
+def execute_run(settings: Settings, ticket: dict[str, Any]) -> tuple[str, str]:
     """Verify the ticket and run the pipeline; returns (bootstrap colour, message). Runs in the background process."""
     try:
         fields = auth.verify_ticket(settings, ticket)
@@ -64,62 +59,41 @@ def execute_run(settings: Settings, ticket: dict) -> tuple[str, str]:
         return "danger", f"Not started: {exc}."
     req = fields["request"]
     try:
-        from jobs.context import bootstrap
-        from jobs.errors import Cancelled, JobError, RunInProgress
-        from jobs.pipeline import run_pipeline
+        from jobs.context import build_context
+        from jobs.run import run_pipeline
     except ImportError as exc:
         return "warning", f"Not started: the training pipeline is not installed in this deployment ({exc})."
     try:
-        ctx = bootstrap()
-    except EXPECTED_FAILURES as exc:
+        request = RunRequest.build(req.get("ticker") or settings.default_ticker, trigger="manual",
+                                   requested_by=f"ui:{fields['actor']}", action=req["action"], cells=req["cells"],
+                                   epochs=req["epochs"])
+        ctx = build_context()
+    except EXPECTED as exc:
         return "danger", f"Not started: {exc}"
-    if not tickets.claim(ctx.engine, str(fields.get("nonce")), str(fields.get("actor")), datetime.now(timezone.utc)):
-        ctx.engine.dispose()
-        return "danger", "Not started: this run ticket was already used; press Start again."
     try:
-        result = run_pipeline(ctx, ticker=req.get("ticker") or settings.default_ticker, trigger="manual",
-                              requested_by=f"ui:{fields['actor']}", action=req["action"],
-                              cells=req["cells"], epochs=req["epochs"])
-    except RunInProgress as exc:
+        if not tickets.claim(ctx.engine, str(fields.get("nonce")), str(fields.get("actor")), ctx.now()):
+            return "danger", "Not started: this run ticket was already used; press Start again."
+        return describe_run(run_pipeline(ctx, request))
+    except Refusal as exc:  # another run of the ticker holds its lease, a setting out of range
         return "warning", f"Refused: {exc}"
-    except Cancelled as exc:
-        return "secondary", f"Run cancelled: {exc}"
-    except (JobError, *EXPECTED_FAILURES) as exc:
+    except Failure as exc:  # the store stayed down past the run's retries
         return "danger", f"Run failed: {exc}"
     finally:
         ctx.engine.dispose()
-    return describe_run(result)
 
 
-def describe_run(run: dict) -> tuple[str, str]:
-    """(colour, sentence) for a finished run record from ``store.runs``."""
-    status = run.get("status")
-    head = f"run #{run.get('id')} {status}"
-    if run.get("duration_s") is not None:
-        head += f" in {run['duration_s']:.0f} s"
-    if status == "succeeded":
-        return "success", f"Run finished: {head}; {_promotions(run)}."
-    if status == "cancelled":
-        return "secondary", f"Run cancelled: {head}: {run.get('error') or ''}"
-    if status == "skipped":
-        return "secondary", f"Run finished: {head}: {run.get('progress_message') or run.get('error') or ''}"
-    return "danger", f"Run finished: {head}: {run.get('error') or ''}"
-
-
-def _promotions(run: dict) -> str:
-    """Which models were promoted, replacing which: 'promoted GRU #7 (replacing #4)'."""
-    from contract.vocab import CELL_LABELS
-
-    models = ((run.get("detail") or {}).get("models")) or []
-    done = [f"{CELL_LABELS.get(m['cell'], m['cell'])} #{m['model_id']}"
-            + (f" (replacing #{m['previous_champion_id']})" if m.get("previous_champion_id") else "")
-            for m in models if m.get("promoted")]
-    if done:
-        return "promoted " + ", ".join(done)
-    if run.get("promoted"):
-        return "a new champion was promoted"
-    kept = [f"{CELL_LABELS.get(m['cell'], m['cell'])} #{m['model_id']}" for m in models]
-    return "the champion was kept" + (f" (candidate {', '.join(kept)} not promoted)" if kept else "")
+def describe_run(result: RunResult) -> tuple[str, str]:
+    """(colour, sentence) for a finished run."""
+    head = f"run #{result.run_id} {result.status}"
+    if result.duration_s is not None:
+        head += f" in {result.duration_s:.0f} s"
+    if result.status is RunStatus.SUCCEEDED:
+        return "success", f"Run finished: {head}; {result.promotions()}."
+    if result.status is RunStatus.CANCELLED:
+        return "secondary", f"Run cancelled: {head}: {result.error or ''}"
+    if result.status is RunStatus.SKIPPED:
+        return "secondary", f"Run finished: {head}: {result.message or result.error or ''}"
+    return "danger", f"Run finished: {head}: {result.error or ''}"
 
 
 def request_cancel(engine: Engine, run_id: int) -> bool:

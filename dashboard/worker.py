@@ -20,10 +20,11 @@ except ConfigError as exc:
     print(f"error: {exc}", file=sys.stderr)
     raise SystemExit(2) from None  # Celery lets SystemExit through: one line, status 2, no traceback
 
-import jobs.tasks  # noqa: E402,F401  (registers jobs.run_ticker on the shared Celery app)
+from jobs.tasks import register_tasks  # noqa: E402
 from dashboard.app import app  # noqa: E402  (registers the background callbacks as tasks)
 
 manager = app._background_manager  # the CeleryManager make_manager built from REDIS_URL
 if manager is None or not hasattr(manager, "handle"):
     raise SystemExit("REDIS_URL is not set: background callbacks run in-process (diskcache); no worker needed")
 celery_app = manager.handle
+register_tasks(celery_app)  # the pipeline task, on the same app as the background callbacks

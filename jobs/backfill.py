@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -24,10 +24,12 @@ from store import ledger
 from store.prices import load_prices
 from marketdata.sources.replay import ReplaySource
 
+from contract.run import RunRequest
+
 from .context import JobContext
 from .errors import JobError
-from .pipeline import run_pipeline
-from .simulate import _ctx_on, _evening
+from .run import RunHooks, run_pipeline
+from .simulate import context_on, evening
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +51,12 @@ class BackfillResult:
 def _night(scratch: JobContext, ticker: str, source: ReplaySource, epochs: int | None,
            should_stop: Callable[[], bool]) -> float:
     """One night of the replay through the real pipeline; its training seconds."""
-    run = run_pipeline(scratch, ticker=ticker, trigger="simulate", requested_by="ledger-backfill", action="auto",
-                       epochs=epochs, source=source, should_cancel=should_stop)
-    if run["status"] not in ("succeeded", "skipped"):
-        raise JobError(f"replayed night {source.today}: run {run['status']}: {run['error']}")
-    return float((run.get("detail") or {}).get("train_seconds") or 0.0)
+    run = run_pipeline(replace(scratch, sources=[source]),
+                       RunRequest.build(ticker, trigger="simulate", requested_by="ledger-backfill", action="auto",
+                                        epochs=epochs), RunHooks(should_cancel=should_stop))
+    if not run.ok:
+        raise JobError(f"replayed night {source.today}: run {run.status}: {run.error}")
+    return float(run.train_seconds or 0.0)
 
 
 def backfill(ctx: JobContext, *, ticker: str, days: int, epochs: int | None = None,
@@ -74,14 +77,14 @@ def backfill(ctx: JobContext, *, ticker: str, days: int, epochs: int | None = No
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     start = len(full) - days
     tmp = Path(tempfile.mkdtemp(prefix="ledger-backfill-"))
-    clock = {"now": _evening(full.index[start - 1].date())}
-    scratch = _ctx_on(ctx, f"sqlite:///{tmp / 'replay.db'}", clock)
+    clock = {"now": evening(full.index[start - 1].date())}
+    scratch = context_on(ctx, f"sqlite:///{tmp / 'replay.db'}", clock)
     source = ReplaySource(full, start, name="replay")
     train_s, written, copied_to = 0.0, 0, 0
     try:
         for night in range(days + 1):  # night 0 trains the first models on the days before the replay
             if night:
-                clock["now"] = _evening(source.advance())
+                clock["now"] = evening(source.advance())
             if should_stop():
                 raise JobError(f"backfill of {ticker} stopped after {night} of {days + 1} nights")
             progress(f"{ticker}: night {night}/{days} ({source.today})")

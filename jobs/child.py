@@ -3,9 +3,9 @@
 The clock is a long-lived process on a small dyno. ``import tensorflow`` costs about
 570 MB of resident memory that the interpreter never gives back, so a clock that
 trained in its own process would idle at 700+ MB forever (Heroku: R14 on a 512 MB
-dyno). ``run_pipeline_in_child`` has ``run_pipeline``'s contract (same keyword
-arguments, returns the finished run record, raises ``RunInProgress`` and
-``StoreUnavailable``) but runs it in a ``spawn`` child (a new interpreter, not a fork
+dyno). ``run_pipeline_in_child`` has ``run_pipeline``'s contract (a RunRequest in,
+the RunResult out; the child's refusals and failures raised again here as a Refusal
+or a Failure with the same message) but runs it in a ``spawn`` child (a new interpreter, not a fork
 of the caller) that exits when the run ends and takes TensorFlow with it.
 
 The run itself is unchanged: the child takes the ticker's lease, records the run and
@@ -20,15 +20,15 @@ import multiprocessing
 import signal
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from config.settings import Settings
-from store.db import StoreUnavailable
+from contract.errors import Failure, Refusal
+from contract.run import RunRequest, RunResult
 
 from .context import JobContext
-from .errors import RunInProgress
 from .progress import CancelFn
+from .run import RunHooks
 
 log = logging.getLogger(__name__)
 
@@ -37,20 +37,21 @@ POLL_S = 0.5
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-class ChildFailed(RuntimeError):
-    """The child raised something other than a refusal or a store outage, or died."""
+class ChildFailed(Failure):
+    """The child raised something other than a refusal or a failure, or died."""
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the child sends back: kind is ok | refused | store | error."""
+    """What the child sends back: kind is ok | expected (a Refusal or Failure) | error."""
 
     kind: str
-    run: dict[str, Any] | None = None
+    result: RunResult | None = None
     message: str = ""
+    error: Refusal | Failure | None = None  # raised again in the caller: same class, same message
 
 
-def _child_main(settings: Settings, kwargs: dict[str, Any], conn, cancel) -> None:
+def _child_main(settings: Settings, request: RunRequest, conn: Any, cancel: Any) -> None:
     """Entry point of the child: run the pipeline, send one Outcome, exit."""
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: cancel.set())
@@ -58,16 +59,14 @@ def _child_main(settings: Settings, kwargs: dict[str, Any], conn, cancel) -> Non
     from store import runs
     from store.db import make_engine
 
-    from .pipeline import run_pipeline
+    from .run import run_pipeline
 
     engine = make_engine(settings.database_url)
-    ctx = JobContext(settings=settings, engine=engine, now=lambda: datetime.now(timezone.utc))
+    ctx = JobContext(settings=settings, engine=engine)
     try:
-        outcome = Outcome("ok", run=run_pipeline(ctx, should_cancel=cancel.is_set, **kwargs))
-    except RunInProgress as exc:
-        outcome = Outcome("refused", message=str(exc))
-    except StoreUnavailable as exc:
-        outcome = Outcome("store", message=str(exc))
+        outcome = Outcome("ok", result=run_pipeline(ctx, request, RunHooks(should_cancel=cancel.is_set)))
+    except (Refusal, Failure) as exc:  # our error classes take one message: they pickle whole
+        outcome = Outcome("expected", message=str(exc), error=exc)
     except BaseException as exc:  # anything else: one line back to the caller, who logs it
         outcome = Outcome("error", message=runs.one_line(exc))
     try:
@@ -77,7 +76,7 @@ def _child_main(settings: Settings, kwargs: dict[str, Any], conn, cancel) -> Non
         engine.dispose()
 
 
-def _wait(proc, reader, cancel, should_cancel: CancelFn | None) -> Outcome | None:
+def _wait(proc: Any, reader: Any, cancel: Any, should_cancel: CancelFn | None) -> Outcome | None:
     """Forward cancel requests until the child reports; None when it died first."""
     while not reader.poll(POLL_S):
         if should_cancel is not None and not cancel.is_set() and should_cancel():
@@ -89,31 +88,30 @@ def _wait(proc, reader, cancel, should_cancel: CancelFn | None) -> Outcome | Non
         return None
 
 
-def run_pipeline_in_child(ctx: JobContext, *, should_cancel: CancelFn | None = None, **kwargs: Any) -> dict[str, Any]:
-    """``jobs.pipeline.run_pipeline`` in a spawned child process; the finished run record.
+def run_pipeline_in_child(ctx: JobContext, request: RunRequest, hooks: RunHooks = RunHooks()) -> RunResult:
+    """``jobs.run.run_pipeline`` in a spawned child process; the finished run's result.
 
-    ``kwargs`` must be picklable (tickers, actions, cells, epochs; not a source object).
-    The child builds its own engine from ``ctx.settings``; ``ctx.now`` is not carried over.
+    The child builds its own engine from ``ctx.settings`` and uses the configured price
+    sources; ``ctx.now`` and ``ctx.sources`` are not carried over, nor ``hooks.progress``
+    (the run's progress is in its row).
     """
     cancel = _SPAWN.Event()
     reader, writer = _SPAWN.Pipe(duplex=False)
-    proc = _SPAWN.Process(target=_child_main, args=(ctx.settings, kwargs, writer, cancel),
-                          name=f"pipeline-{kwargs.get('ticker') or ctx.settings.default_ticker}")
+    proc = _SPAWN.Process(target=_child_main, args=(ctx.settings, request, writer, cancel),
+                          name=f"pipeline-{request.ticker}")
     proc.start()
     writer.close()  # the child holds the only writer: its exit ends our wait
-    log.info("training process %s started for %s", proc.pid, kwargs.get("ticker") or ctx.settings.default_ticker)
+    log.info("training process %s started for %s", proc.pid, request.ticker)
     try:
-        outcome = _wait(proc, reader, cancel, should_cancel)
+        outcome = _wait(proc, reader, cancel, hooks.should_cancel)
     finally:
         reader.close()
         proc.join()
     if outcome is None:
         raise ChildFailed(f"the training process {proc.pid} exited with code {proc.exitcode} before reporting; "
                           "the next run marks its run failed once the lease expires")
-    if outcome.kind == "refused":
-        raise RunInProgress(outcome.message)
-    if outcome.kind == "store":
-        raise StoreUnavailable(outcome.message)
-    if outcome.kind == "error":
+    if outcome.error is not None:
+        raise outcome.error
+    if outcome.kind == "error" or outcome.result is None:
         raise ChildFailed(outcome.message)
-    return outcome.run
+    return outcome.result

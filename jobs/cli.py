@@ -27,7 +27,10 @@ COMMAND_MODULES = [
     "jobs.commands.prices",
     "jobs.commands.export",
     "jobs.commands.train",
-    "jobs.commands.schedule",
+    "jobs.commands.nightly",
+    "jobs.commands.runs",
+    "jobs.commands.clock",
+    "jobs.commands.simulate",
     "jobs.commands.ledger",
 ]
 

@@ -32,22 +32,26 @@ from sqlalchemy import Engine, select
 
 from store import runs
 from config.settings import WEEKDAYS, ScheduleSettings
-from store.db import StoreUnavailable, session_factory
+from store.db import session_factory
 from store.prices import last_stored_date
 from store.tables import ClockStatus
+
+from contract.run import RunRequest, TickerOutcome, TickerState
+from contract.vocab import Action, Cell, Trigger
+from store import registry
 
 from .backfill import bootstrap_backfill_in_child
 from .child import run_pipeline_in_child
 from .context import JobContext
-from .errors import RunInProgress
-from .pipeline import champion_info
+from .each_ticker import Pipeline, run_each
+from .run import RunHooks
 from .stopping import StopRequest
 
 log = logging.getLogger("jobs.clock")
 
 NIGHTLY_JOB_ID = "nightly-pipeline"
 WEEKLY_RETRAIN_JOB_ID = "weekly-retrain"
-BOOTSTRAP_JOB_ID = "bootstrap"
+FIRST_START_JOB_ID = "bootstrap"  # the job id the admin page and older status rows know
 HEARTBEAT_JOB_ID = "clock-heartbeat"
 HEARTBEAT_SECONDS = 60
 
@@ -78,11 +82,11 @@ def weekly_retrain_trigger(sched: ScheduleSettings) -> CronTrigger | None:
     )
 
 
-def bootstrap_reason(engine: Engine, ticker: str) -> str | None:
+def first_start_reason(engine: Engine, ticker: str) -> str | None:
     """Why a fresh deployment needs a first run, or None when prices and a champion exist."""
     if last_stored_date(engine, ticker) is None:
         return f"no prices stored for {ticker}"
-    if champion_info(engine, ticker, "gru") is None:
+    if registry.champion(engine, ticker, Cell.GRU) is None:
         return f"no champion model for {ticker}"
     return None
 
@@ -117,9 +121,10 @@ def write_clock_status(engine: Engine, scheduler: BaseScheduler, now: datetime, 
 
 class Clock:
     """Owns the scheduler and the jobs; ``scheduler`` and ``pipeline`` are injectable for tests
-    (``pipeline`` has ``jobs.pipeline.run_pipeline``'s contract; by default it runs in a child)."""
+    (``pipeline`` has ``jobs.run.run_pipeline``'s contract; by default it runs in a child)."""
 
-    def __init__(self, ctx: JobContext, scheduler: BaseScheduler | None = None, pipeline=run_pipeline_in_child):
+    def __init__(self, ctx: JobContext, scheduler: BaseScheduler | None = None,
+                 pipeline: Pipeline = run_pipeline_in_child):
         self.ctx = ctx
         self.pipeline = pipeline
         self.stopping = threading.Event()
@@ -130,83 +135,73 @@ class Clock:
         )
 
     # --- jobs ---------------------------------------------------------------------
-    def run_for_all_tickers(self, trigger: str, action: str, job_id: str) -> list[dict]:
+    def run_for_all_tickers(self, trigger: Trigger, action: Action, job_id: str) -> list[TickerOutcome]:
+        requests = [RunRequest(ticker=t, action=action, trigger=trigger, requested_by="clock")
+                    for t in self.ctx.settings.tickers]
         if self.ctx.settings.redis_url:
-            return self.queue_for_all_tickers(trigger, action, job_id)
-        results = []
-        for ticker in self.ctx.settings.tickers:
-            try:
-                run = self.pipeline(
-                    self.ctx, ticker=ticker, trigger=trigger, requested_by="clock", action=action,
-                    should_cancel=self.stopping.is_set,
-                )
-            except RunInProgress as exc:
-                log.warning("%s %s: refused: %s", job_id, ticker, exc)
-                results.append({"ticker": ticker, "status": "refused", "message": str(exc)})
-                continue
-            except StoreUnavailable as exc:  # the database stayed down past the run's retries
-                log.error("%s %s: %s", job_id, ticker, exc)
-                results.append({"ticker": ticker, "status": "error", "message": str(exc)})
-                continue
-            except Exception as exc:  # never let one ticker's error kill the clock
-                log.exception("%s %s: pipeline error", job_id, ticker)
-                results.append({"ticker": ticker, "status": "error", "message": runs.one_line(exc)})
-                continue
-            note = run.get("error") or run.get("progress_message") or ""
-            log.info("%s %s: run #%s %s: %s", job_id, ticker, run["id"], run["status"], note)
-            results.append({"ticker": ticker, "run_id": run["id"], "status": run["status"], "message": note})
-        last = {"job_id": job_id, "at": self.ctx.now().isoformat(), "results": results}
-        write_clock_status(self.ctx.engine, self.scheduler, self.ctx.now(), last)
-        return results
+            outcomes = self.queue(requests, job_id)
+        else:
+            outcomes = run_each(self.ctx, requests, self.pipeline, RunHooks(should_cancel=self.stopping.is_set))
+        self.remember(job_id, outcomes)
+        return outcomes
 
-    def queue_for_all_tickers(self, trigger: str, action: str, job_id: str) -> list[dict]:
+    def queue(self, requests: list[RunRequest], job_id: str) -> list[TickerOutcome]:
         """With REDIS_URL set, fan out one task per ticker to the Celery workers (scale
         out by adding worker dynos); the clock itself stays small and never trains."""
+        from config.celery_app import shared_celery_app
+
         from .tasks import fan_out
 
         try:
-            results = fan_out(list(self.ctx.settings.tickers), trigger=trigger, requested_by="clock", action=action)
+            return fan_out(shared_celery_app(self.ctx.settings), requests)
         except Exception as exc:  # broker down: log one line, try again at the next fire time
             log.error("%s: could not queue the pipeline: %s", job_id, runs.one_line(exc))
-            results = [{"ticker": t, "status": "error", "message": f"queue unavailable: {runs.one_line(exc)}"}
-                       for t in self.ctx.settings.tickers]
-        for r in results:
-            log.info("%s %s: %s", job_id, r["ticker"], r["status"])
-        last = {"job_id": job_id, "at": self.ctx.now().isoformat(), "results": results}
+            return [TickerOutcome(r.ticker, TickerState.FAILED, message=f"queue unavailable: {runs.one_line(exc)}")
+                    for r in requests]
+
+    def remember(self, job_id: str, outcomes: list[TickerOutcome]) -> None:
+        """What the job did, per ticker, in the clock's status (the admin page shows it)."""
+        for o in outcomes:
+            log.info("%s %s", job_id, o.line())
+        last = {"job_id": job_id, "at": self.ctx.now().isoformat(), "results": [o.row() for o in outcomes]}
         write_clock_status(self.ctx.engine, self.scheduler, self.ctx.now(), last)
-        return results
 
-    def nightly(self) -> list[dict]:
-        return self.unless_paused(NIGHTLY_JOB_ID) or self.run_for_all_tickers("nightly", "auto", NIGHTLY_JOB_ID)
+    def nightly(self) -> list[TickerOutcome]:
+        return self.unless_paused(NIGHTLY_JOB_ID) or self.run_for_all_tickers(Trigger.NIGHTLY, Action.AUTO,
+                                                                              NIGHTLY_JOB_ID)
 
-    def weekly_retrain(self) -> list[dict]:
-        return self.unless_paused(WEEKLY_RETRAIN_JOB_ID) or self.run_for_all_tickers("nightly", "retrain",
+    def weekly_retrain(self) -> list[TickerOutcome]:
+        return self.unless_paused(WEEKLY_RETRAIN_JOB_ID) or self.run_for_all_tickers(Trigger.NIGHTLY, Action.RETRAIN,
                                                                                      WEEKLY_RETRAIN_JOB_ID)
 
-    def unless_paused(self, job_id: str) -> list[dict] | None:
-        """The skipped results when an admin paused the schedule (store.pause), else None."""
+    def unless_paused(self, job_id: str) -> list[TickerOutcome] | None:
+        """The skipped outcomes when an admin paused the schedule (store.pause), else None."""
         from store.pause import paused
 
         pause = paused(self.ctx.engine)
         if pause is None:
             return None
         log.warning("%s: skipped, the schedule was paused by %s at %s", job_id, pause.by, pause.at)
-        results = [{"ticker": t, "status": "paused", "message": f"schedule paused by {pause.by}"}
-                   for t in self.ctx.settings.tickers]
-        write_clock_status(self.ctx.engine, self.scheduler, self.ctx.now(),
-                           {"job_id": job_id, "at": self.ctx.now().isoformat(), "results": results})
-        return results
+        outcomes = [TickerOutcome(t, TickerState.PAUSED, message=f"schedule paused by {pause.by}")
+                    for t in self.ctx.settings.tickers]
+        self.remember(job_id, outcomes)
+        return outcomes
 
-    def bootstrap(self) -> list[dict]:
-        results = self.run_for_all_tickers("bootstrap", "auto", BOOTSTRAP_JOB_ID)
+    def first_start(self) -> list[TickerOutcome]:
+        """A fresh deployment's first runs (trigger ``bootstrap``) and the ledger's backfill;
+        skipped, like the nightly jobs, while an admin has paused the schedule."""
+        paused_outcomes = self.unless_paused(FIRST_START_JOB_ID)
+        if paused_outcomes is not None:
+            return paused_outcomes
+        outcomes = self.run_for_all_tickers(Trigger.BOOTSTRAP, Action.AUTO, FIRST_START_JOB_ID)
         bootstrap_backfill_in_child(self.ctx, self.ctx.settings.schedule.ledger_bootstrap_days, self.stopping.is_set)
-        return results
+        return outcomes
 
     def heartbeat(self) -> None:
         write_clock_status(self.ctx.engine, self.scheduler, self.ctx.now())
 
     # --- setup --------------------------------------------------------------------
-    def add_jobs(self, bootstrap: bool = True) -> None:
+    def add_jobs(self, first_start: bool = True) -> None:
         sched = self.ctx.settings.schedule
         add = self.scheduler.add_job
         add(self.nightly, nightly_trigger(sched), id=NIGHTLY_JOB_ID, name="nightly pipeline", replace_existing=True)
@@ -214,11 +209,11 @@ class Clock:
         if weekly is not None:
             add(self.weekly_retrain, weekly, id=WEEKLY_RETRAIN_JOB_ID, name="weekly full retrain", replace_existing=True)
         add(self.heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id=HEARTBEAT_JOB_ID, replace_existing=True)
-        if bootstrap:
-            reasons = [r for t in self.ctx.settings.tickers if (r := bootstrap_reason(self.ctx.engine, t))]
+        if first_start:
+            reasons = [r for t in self.ctx.settings.tickers if (r := first_start_reason(self.ctx.engine, t))]
             if reasons:
                 log.info("bootstrapping now: %s", "; ".join(reasons))
-                add(self.bootstrap, "date", run_date=self.ctx.now(), id=BOOTSTRAP_JOB_ID, misfire_grace_time=None)
+                add(self.first_start, "date", run_date=self.ctx.now(), id=FIRST_START_JOB_ID, misfire_grace_time=None)
 
     def on_event(self, event) -> None:
         if event.code == EVENT_SCHEDULER_STARTED:
@@ -233,21 +228,21 @@ class Clock:
         except Exception:
             log.exception("could not write clock status")
 
-    def start(self, bootstrap: bool = True) -> None:
+    def start(self, first_start: bool = True) -> None:
         """Recover, schedule, and block until SIGTERM / SIGINT."""
         failed = runs.mark_orphaned_runs_failed(
             self.ctx.engine, self.ctx.now(), stale_after_s=self.ctx.settings.schedule.lease_ttl_s
         )
         if failed:
             log.warning("marked run(s) %s failed: their process died mid-run", ", ".join(map(str, failed)))
-        self.add_jobs(bootstrap=bootstrap)
+        self.add_jobs(first_start=first_start)
         self.scheduler.add_listener(
             self.on_event, EVENT_SCHEDULER_STARTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED
         )
         self.scheduler.start()  # BlockingScheduler: returns only after shutdown
 
 
-def run_clock(ctx: JobContext, bootstrap: bool = True) -> int:
+def run_clock(ctx: JobContext, first_start: bool = True) -> int:
     """The ``clock`` command: logs to stdout, stops cleanly on SIGTERM (Heroku) or Ctrl-C."""
     logging.basicConfig(
         level=logging.INFO, stream=sys.stdout, force=True,
@@ -263,6 +258,6 @@ def run_clock(ctx: JobContext, bootstrap: bool = True) -> int:
     # The same stop request as every long command (jobs.stopping); the running job polls it.
     stopping = StopRequest(on_stop=stop).install()
     clock.stopping = stopping.event
-    clock.start(bootstrap=bootstrap)
+    clock.start(first_start=first_start)
     log.info("clock stopped")
     return 0

@@ -1,25 +1,38 @@
-"""Builds what a command needs (settings, engine) once, at run time, not import time."""
+"""What a command needs (settings, the store, the clock, the price sources), built once at run time."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from config.price_sources import configured_sources
 from config.settings import PROCESS_GROUPS, Settings, load_settings
+from marketdata.sources.base import PriceSource
 from store.db import StoreError, create_schema, describe_store_error, make_engine
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 @dataclass
 class JobContext:
+    """Passed to every job: the one clock (``now``), the store and where prices come from."""
+
     settings: Settings
     engine: Engine
-    now: Callable[[], datetime]
+    now: Callable[[], datetime] = utc_now
+    # None: the sources PRICE_SOURCE names; a replay or a test hands in its own.
+    sources: Sequence[PriceSource] | None = field(default=None)
+
+    def price_sources(self) -> list[PriceSource]:
+        return list(self.sources) if self.sources is not None else configured_sources(self.settings)
 
 
-def bootstrap(
+def build_context(
     env: Mapping[str, str] | None = None,
     ensure_schema: bool = True,
     uses: Iterable[str] = PROCESS_GROUPS["jobs"],
@@ -39,4 +52,4 @@ def bootstrap(
     except (OperationalError, InterfaceError) as exc:
         engine.dispose()
         raise StoreError(describe_store_error(exc, settings.database_url)) from None
-    return JobContext(settings=settings, engine=engine, now=lambda: datetime.now(timezone.utc))
+    return JobContext(settings=settings, engine=engine, now=utc_now)

@@ -36,9 +36,12 @@ from config.price_sources import configured_sources
 from marketdata.tickers import parse_ticker
 from store.price_updates import update_from_sources
 
+from contract.run import RunRequest
+from contract.vocab import RunStatus
+
 from .context import JobContext
 from .errors import Cancelled, JobError
-from .pipeline import run_pipeline
+from .run import RunHooks, run_pipeline
 from .progress import CancelFn, never_cancel
 
 log = logging.getLogger(__name__)
@@ -78,12 +81,12 @@ class _OneStep:
         return float(p.close[-1] * (1.0 + returns[-1, 0]))
 
 
-def _evening(day) -> datetime:
+def evening(day) -> datetime:
     """22:30 UTC of a replayed day (18:30 New York in summer): the run's clock."""
     return datetime.combine(day, dtime(22, 30), tzinfo=timezone.utc)
 
 
-def _ctx_on(ctx: JobContext, url: str, clock: dict) -> JobContext:
+def context_on(ctx: JobContext, url: str, clock: dict) -> JobContext:
     engine = make_engine(url)
     create_schema(engine)
     settings = replace(ctx.settings, database_url=url)
@@ -118,17 +121,18 @@ def simulate(
     tmp.mkdir(parents=True, exist_ok=True)
     base_db = tmp / "base.db"
     base_db.unlink(missing_ok=True)
-    clock = {"now": _evening(full.index[start_visible - 1].date())}
+    clock = {"now": evening(full.index[start_visible - 1].date())}
 
     # The first GRU, trained once on the history before the replay, shared by every policy.
-    base = _ctx_on(ctx, f"sqlite:///{base_db}", clock)
+    base = context_on(ctx, f"sqlite:///{base_db}", clock)
     progress(f"training the first GRU on {start_visible} days (to {full.index[start_visible - 1].date()})")
     source = ReplaySource(full, start_visible, name="replay")
-    first = run_pipeline(base, ticker=ticker, trigger="simulate", requested_by="simulate", action="retrain",
-                         cells=["gru"], epochs=epochs, source=source, should_cancel=should_cancel)
-    if first["status"] != "succeeded":
-        raise JobError(f"initial training failed: {first['error']}")
-    initial_s = first["detail"]["train_seconds"]
+    first = run_pipeline(replace(base, sources=[source]),
+                         RunRequest.build(ticker, trigger="simulate", requested_by="simulate", action="retrain",
+                                          cells=["gru"], epochs=epochs), RunHooks(should_cancel=should_cancel))
+    if first.status is not RunStatus.SUCCEEDED:
+        raise JobError(f"initial training failed: {first.error}")
+    initial_s = first.train_seconds or 0.0
     base.engine.dispose()
     with sqlite3.connect(base_db) as con:  # fold the WAL into the file before copying it
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -138,7 +142,7 @@ def simulate(
     for policy in policies:
         db = tmp / f"{policy}.db"
         shutil.copy(base_db, db)
-        pctx = _ctx_on(ctx, f"sqlite:///{db}", clock)
+        pctx = context_on(ctx, f"sqlite:///{db}", clock)
         source = ReplaySource(full, start_visible, name="replay")
         rows, train_s, promoted, wall = [], 0.0, 0, 0.0
         for k in range(nights):
@@ -153,21 +157,22 @@ def simulate(
             progress(f"{policy}: night {k + 1}/{nights} {day}: actual {actual:.2f} forecast {pred:.2f} persistence {last:.2f}")
             if k == nights - 1:
                 break  # no later day to forecast: the last night's training would never be judged
-            clock["now"] = _evening(day)
+            clock["now"] = evening(day)
             t0 = time.perf_counter()
             if policy == "none":
                 update_from_sources(pctx.engine, ticker, [source], ctx.settings.overlap_days, clock["now"])
             else:
                 action = "finetune" if policy == "finetune" else "retrain"
                 run = run_pipeline(
-                    pctx, ticker=ticker, trigger="simulate", requested_by="simulate", action=action, cells=["gru"],
-                    epochs=finetune_epochs if policy == "finetune" else epochs, source=source,
-                    should_cancel=should_cancel,
+                    replace(pctx, sources=[source]),
+                    RunRequest.build(ticker, trigger="simulate", requested_by="simulate", action=action,
+                                     cells=["gru"], epochs=finetune_epochs if policy == "finetune" else epochs),
+                    RunHooks(should_cancel=should_cancel),
                 )
-                if run["status"] != "succeeded":
-                    raise JobError(f"{policy} night {k + 1} ({day}): run {run['status']}: {run['error']}")
-                train_s += run["detail"]["train_seconds"]
-                promoted += bool(run["promoted"])
+                if run.status is not RunStatus.SUCCEEDED:
+                    raise JobError(f"{policy} night {k + 1} ({day}): run {run.status}: {run.error}")
+                train_s += run.train_seconds or 0.0
+                promoted += bool(run.promoted)
             wall += time.perf_counter() - t0
         pctx.engine.dispose()
         actual = np.array([r[1] for r in rows])

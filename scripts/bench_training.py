@@ -108,21 +108,21 @@ def median_run(fn, repeats: int) -> tuple[Result, Result]:
 def product_path(prices):
     from datetime import datetime, timezone
 
-    from jobs.context import bootstrap
-    from jobs.training import finetune_cell, train_cells
+    from jobs.context import build_context
+    from jobs.candidates import finetune_champion, train_cells
     from store.db import session_factory
     from contract.vocab import CELLS
     from store.prices import upsert_prices
 
     with tempfile.TemporaryDirectory() as tmp:
-        ctx = bootstrap({"DATABASE_URL": f"sqlite:///{tmp}/bench.db", "DATA_DIR": tmp})
+        ctx = build_context({"DATABASE_URL": f"sqlite:///{tmp}/bench.db", "DATA_DIR": tmp})
         with session_factory(ctx.engine).begin() as s:
             upsert_prices(s, "AAPL", prices, "offline-sample", datetime.now(timezone.utc))
         t = time.perf_counter()
         outcomes = train_cells(ctx, "AAPL", CELLS)
         retrain = time.perf_counter() - t
         t = time.perf_counter()
-        ft = finetune_cell(ctx, "AAPL", "gru")
+        ft = finetune_champion(ctx, "AAPL", "gru")
         finetune = time.perf_counter() - t
         ctx.engine.dispose()
     return retrain, finetune, outcomes, ft

@@ -26,7 +26,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-IMPORTS = ("import tensorflow as tf, keras, dashboard.app, jobs.training, jobs.clock, jobs.child; "
+IMPORTS = ("import tensorflow as tf, keras, dashboard.app, jobs.candidates, jobs.clock, jobs.child; "
            "print('tensorflow', tf.__version__, 'keras', keras.__version__)")
 
 

@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import argparse
-from typing import Callable
+import math
+from typing import Callable, TypeVar
 
+from contract.errors import Refusal
+from contract.run import MAX_EPOCHS, MAX_SEED
+from contract.vocab import Cell, parse_cells
 from marketdata.tickers import TickerError, parse_ticker
+
+N = TypeVar("N", int, float)
 
 # runs.id is an Integer column: 32-bit on Postgres, so a larger id can never exist.
 MAX_RUN_ID = 2**31 - 1
-MAX_EPOCHS = 10_000
 
 
 def ticker(text: str) -> str:
@@ -19,39 +24,42 @@ def ticker(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def int_in(lo: int, hi: int) -> Callable[[str], int]:
-    """A whole number in ``lo..hi``; the message gives the range."""
+def cells(text: str) -> tuple[Cell, ...]:
+    """``--cells gru,lstm``: known cells, each once."""
+    try:
+        return parse_cells([c.strip().lower() for c in text.split(",") if c.strip()], "cell type")
+    except Refusal as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
-    def parse(text: str) -> int:
+
+def _number_in(convert: Callable[[str], N], what: str, lo: N, hi: N) -> Callable[[str], N]:
+    """``convert`` then a range check; the messages name the value and the range."""
+
+    def parse(text: str) -> N:
         try:
-            value = int(text)
+            value = convert(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number") from None
-        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a {what}") from None
+        if not lo <= value <= hi or (isinstance(value, float) and math.isnan(value)):
             shown = text if len(text) <= 24 else text[:24] + "..."
-            raise argparse.ArgumentTypeError(f"{shown} is out of range; use {lo} to {hi}")
+            bounds = f"{lo} to {hi}" if isinstance(lo, int) else f"{lo:g} to {hi:g}"
+            raise argparse.ArgumentTypeError(f"{shown} is out of range; use {bounds}")
         return value
 
-    parse.__name__ = "whole number"  # argparse names the type in some messages
+    parse.__name__ = what  # argparse names the type in some messages
     return parse
+
+
+def int_in(lo: int, hi: int) -> Callable[[str], int]:
+    """A whole number in ``lo..hi``."""
+    return _number_in(int, "whole number", lo, hi)
 
 
 def float_in(lo: float, hi: float) -> Callable[[str], float]:
     """A finite number in ``lo..hi`` (seconds to wait, say)."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number") from None
-        if not lo <= value <= hi:  # NaN fails both comparisons
-            raise argparse.ArgumentTypeError(f"{text[:24]} is out of range; use {lo:g} to {hi:g}")
-        return value
-
-    parse.__name__ = "number"
-    return parse
+    return _number_in(float, "number", lo, hi)
 
 
 epochs = int_in(1, MAX_EPOCHS)
 run_id = int_in(1, MAX_RUN_ID)
-seed = int_in(0, 2**32 - 1)  # numpy and TensorFlow seeds are 32-bit
+seed = int_in(0, MAX_SEED)

@@ -10,7 +10,7 @@ from contract.vocab import CELLS
 from contract.outputs import BASELINES
 from store.prices import load_prices
 
-from ..context import bootstrap
+from ..context import build_context
 from ..errors import JobError
 from . import argtypes
 
@@ -155,6 +155,6 @@ def EXPORTERS_CHOICES() -> list[str]:
 
 
 def cmd_export(args) -> int:
-    ctx = bootstrap()
+    ctx = build_context()
     EXPORTERS[args.what](ctx, args)
     return 0

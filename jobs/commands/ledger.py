@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..context import bootstrap
+from ..context import build_context
 from ..errors import JobError
 from . import argtypes
 
@@ -37,7 +37,7 @@ def cmd_backfill(args) -> int:
 
     if not 1 <= args.days <= MAX_DAYS:
         raise JobError(f"--days must be within 1..{MAX_DAYS}, got {args.days}")
-    ctx = bootstrap()
+    ctx = build_context()
     ticker = configured_ticker(ctx, args.ticker)
     result = backfill(ctx, ticker=ticker, days=args.days, epochs=args.epochs,
                       progress=lambda m: print(m, file=sys.stderr, flush=True))

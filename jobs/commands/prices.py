@@ -12,7 +12,7 @@ from marketdata.sources.csv_file import read_price_csv
 from config.price_sources import configured_sources
 from store.price_updates import seed_prices, update_from_sources
 
-from ..context import bootstrap
+from ..context import build_context
 from . import argtypes
 
 
@@ -45,14 +45,14 @@ def _tickers(ctx, args) -> list[str]:
 
 
 def cmd_migrate(args) -> int:
-    ctx = bootstrap(ensure_schema=False)
+    ctx = build_context(ensure_schema=False)
     create_schema(ctx.engine)
     print("schema is up to date")
     return 0
 
 
 def cmd_init(args) -> int:
-    ctx = bootstrap()
+    ctx = build_context()
     for ticker in _tickers(ctx, args):
         result = seed_prices(ctx.engine, ticker, configured_sources(ctx.settings), ctx.now())
         print(result.message)
@@ -60,7 +60,7 @@ def cmd_init(args) -> int:
 
 
 def cmd_update(args) -> int:
-    ctx = bootstrap()
+    ctx = build_context()
     for ticker in _tickers(ctx, args):
         result = update_from_sources(
             ctx.engine, ticker, configured_sources(ctx.settings), ctx.settings.overlap_days, ctx.now()
@@ -70,7 +70,7 @@ def cmd_update(args) -> int:
 
 
 def cmd_import_csv(args) -> int:
-    ctx = bootstrap()
+    ctx = build_context()
     ticker = args.ticker or ctx.settings.default_ticker
     frame = read_price_csv(args.path, ticker=ticker, today=ctx.now().date())  # raises before anything is written
     from store.db import session_factory
@@ -93,7 +93,7 @@ def cmd_import_csv(args) -> int:
 
 
 def cmd_status(args) -> int:
-    ctx = bootstrap()
+    ctx = build_context()
     summaries = price_summaries(ctx.engine)
     if args.json:
         print(json.dumps([s.as_json() for s in summaries], indent=2))

@@ -10,16 +10,19 @@ import argparse
 import getpass
 import sys
 
-from contract.vocab import CELLS
+from typing import Any
 
-from ..context import bootstrap
+from contract.run import RunRequest
+from contract.vocab import CELLS, RunStatus
+
+from ..context import build_context
 from ..errors import JobError
 from . import argtypes
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("train", help="train SimpleRNN/LSTM/GRU networks from scratch and store them")
-    p.add_argument("--cells", default=",".join(CELLS), help="comma-separated cell types (default: all three)")
+    p.add_argument("--cells", type=argtypes.cells, default=CELLS, help="comma-separated cell types (default: all three)")
     p.add_argument("--epochs", type=argtypes.epochs, help="maximum epochs per cell (early stopping may end sooner)")
     p.add_argument("--seed", type=argtypes.seed, default=42)
     p.add_argument("--ticker", type=argtypes.ticker, help="default: first of TICKERS")
@@ -45,49 +48,34 @@ def stderr_progress(fraction: float, message: str) -> None:
     print(f"[{fraction:6.1%}] {message}", file=sys.stderr, flush=True)
 
 
-def _lines(run: dict) -> list[str]:
-    """One line per model the run stored (from its record), or JobError with the run's error."""
-    if run["status"] != "succeeded":
-        raise JobError(f"run #{run['id']} {run['ticker']} {run['status']}" + (f": {run['error']}" if run.get("error") else ""))
-    out = []
-    for m in run["detail"]["models"]:
-        row = run["metrics_after"][m["cell"]]
-        verdict = "promoted" if m["promoted"] else f"not promoted (champion stays {m['previous_champion_id']})"
-        out.append(f"{m['cell']:<10} model {m['model_id']:<5} {m['kind']:<8} RMSE {row['rmse']:.4f} vs persistence "
-                   f"{row['persistence_rmse']:.4f} (ratio {row['rmse_ratio']:.3f})  {m['seconds']:6.1f}s  {verdict}")
-    return out
+def _train(args: argparse.Namespace, **fields: Any) -> int:
+    """Train on the stored prices; one line per stored model, or JobError with the run's error."""
+    from ..run import RunHooks, run_pipeline  # TensorFlow is imported only once training starts
 
-
-def _train_run(ctx, args, *, action: str, cells: list[str], **options) -> dict:
-    from ..pipeline import run_pipeline  # TensorFlow is imported only once training starts
-
-    return run_pipeline(
-        ctx, ticker=args.ticker, trigger="manual", requested_by=f"cli:{getpass.getuser()}", action=action,
-        cells=cells, epochs=args.epochs, update_prices=False, progress=stderr_progress,
-        should_cancel=args.should_cancel, **options,
-    )
-
-
-def cmd_train(args) -> int:
-    cells = [c.strip().lower() for c in args.cells.split(",") if c.strip()]
-    if not cells:
-        raise JobError(f"--cells names no cell type; choose from {', '.join(CELLS)}")
-    run = _train_run(bootstrap(), args, action="retrain", cells=cells, seed=args.seed, promote=not args.no_promote)
-    for line in _lines(run):
-        print(line)
+    ctx = build_context()
+    request = RunRequest.build(args.ticker or ctx.settings.default_ticker, trigger="manual",
+                               requested_by=f"cli:{getpass.getuser()}", epochs=args.epochs, update_prices=False,
+                               **fields)
+    result = run_pipeline(ctx, request, RunHooks(progress=stderr_progress, should_cancel=args.should_cancel))
+    if result.status is not RunStatus.SUCCEEDED:
+        raise JobError(result.summary())
+    for model in result.models:
+        print(model.line())
     return 0
 
 
-def cmd_finetune(args) -> int:
-    for line in _lines(_train_run(bootstrap(), args, action="finetune", cells=[args.cell])):
-        print(line)
-    return 0
+def cmd_train(args: argparse.Namespace) -> int:
+    return _train(args, action="retrain", cells=args.cells, seed=args.seed, promote=not args.no_promote)
 
 
-def cmd_backtest(args) -> int:
-    from ..backtest import backtest_cell
+def cmd_finetune(args: argparse.Namespace) -> int:
+    return _train(args, action="finetune", cells=[args.cell])
 
-    ctx = bootstrap()
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from ..champion_backtest import backtest_cell
+
+    ctx = build_context()
     ticker = args.ticker or ctx.settings.default_ticker
     wf = backtest_cell(ctx, ticker, args.cell, every=args.every, mode=args.mode, epochs=args.epochs,
                        progress=stderr_progress, should_cancel=args.should_cancel)

@@ -38,7 +38,7 @@ def store_url(fixture_store_file, tmp_path_factory) -> str:
         return os.environ["E2E_DATABASE_URL"]
     tmp = tmp_path_factory.mktemp("e2e")
     url = f"sqlite:///{tmp / 'store.db'}"
-    if importlib.util.find_spec("tensorflow") is None or importlib.util.find_spec("jobs.training") is None:
+    if importlib.util.find_spec("tensorflow") is None or importlib.util.find_spec("jobs.candidates") is None:
         shutil.copy(fixture_store_file, tmp / "store.db")
         return url
     env = {**os.environ, "DATABASE_URL": url, "PRICE_SOURCE": "offline", "DATA_DIR": str(tmp / "data")}
@@ -152,8 +152,8 @@ def test_request_without_credentials_is_refused(web, browser, store_url):
 
 
 def _needs_training():
-    if importlib.util.find_spec("jobs.pipeline") is None or importlib.util.find_spec("tensorflow") is None:
-        pytest.skip("needs jobs.pipeline and TensorFlow to train")
+    if importlib.util.find_spec("jobs.run") is None or importlib.util.find_spec("tensorflow") is None:
+        pytest.skip("needs jobs.run and TensorFlow to train")
 
 
 def test_admin_starts_a_short_retrain_and_sees_it_in_history(web, page, store_url):

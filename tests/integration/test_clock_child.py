@@ -1,6 +1,9 @@
 """The clock's runs go to a spawned child process: same records, lease and cancel as in-process runs."""
 from __future__ import annotations
 
+from contract.run import RunRequest, RunResult
+from jobs.run import RunHooks
+
 from datetime import datetime, timezone
 
 import pytest
@@ -30,15 +33,15 @@ def test_a_refusal_in_the_child_reaches_the_caller_as_run_in_progress(ctx):
     leases.acquire(ctx.engine, holder="someone-else", now=datetime.now(timezone.utc), ttl_s=600,
                    name=leases.training_lease("AAPL"))
     with pytest.raises(RunInProgress, match="another training run is (starting|in progress)"):
-        run_pipeline_in_child(ctx, ticker="AAPL", trigger="nightly", requested_by="clock", action="auto")
+        run_pipeline_in_child(ctx, RunRequest.build("AAPL", trigger="nightly", requested_by="clock"))
     assert runs.list_runs(ctx.engine) == []
 
 
 def test_the_callers_cancel_reaches_the_child_and_the_run_is_recorded_cancelled(ctx):
-    run = run_pipeline_in_child(ctx, ticker="AAPL", trigger="nightly", requested_by="clock", action="auto",
-                                should_cancel=lambda: True)
-    assert run["status"] == "cancelled"
-    assert runs.get_run(ctx.engine, run["id"])["status"] == "cancelled"
+    run = run_pipeline_in_child(ctx, RunRequest.build("AAPL", trigger="nightly", requested_by="clock"),
+                                RunHooks(should_cancel=lambda: True))
+    assert run.status == "cancelled"
+    assert runs.get_run(ctx.engine, run.run_id)["status"] == "cancelled"
     # The lease was released by the child: a new in-child run can start at once.
     assert leases.current_lease(ctx.engine, leases.training_lease("AAPL"), datetime.now(timezone.utc)) is None
 
@@ -46,9 +49,10 @@ def test_the_callers_cancel_reaches_the_child_and_the_run_is_recorded_cancelled(
 @pytest.mark.slow
 def test_a_training_run_happens_in_another_process_and_is_recorded(ctx):
     update_from_sources(ctx.engine, "AAPL", [OfflineSampleSource()], 10, NOW)
-    run = run_pipeline_in_child(ctx, ticker="AAPL", trigger="nightly", requested_by="clock", action="retrain",
-                                cells=["gru"])
-    assert run["status"] == "succeeded", run
-    assert run["detail"]["plan"] == "retrain" and run["promoted"] is True
-    stored = runs.get_run(ctx.engine, run["id"])
+    run = run_pipeline_in_child(ctx, RunRequest.build("AAPL", trigger="nightly", requested_by="clock",
+                                                      action="retrain", cells=["gru"]))
+    assert run.status == "succeeded", run
+    assert run.plan == "retrain" and [m.cell for m in run.promoted] == ["gru"]
+    stored = runs.get_run(ctx.engine, run.run_id)
+    assert RunResult.from_record(stored) == run  # what crossed the process boundary is what was recorded
     assert stored["status"] == "succeeded" and stored["requested_by"] == "clock"

@@ -10,7 +10,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from jobs.backfill import bootstrap_backfill
 from jobs.clock import Clock
 from jobs.context import JobContext
-from jobs.pipeline import run_pipeline
+from jobs.run import run_pipeline
 from store import ledger
 from config.settings import load_settings
 from marketdata.sources.replay import ReplaySource
@@ -31,7 +31,7 @@ def clock(sqlite_url, tmp_path):
     c = Clock(JobContext(settings=settings, engine=engine, now=lambda: FRI_EVENING),
               scheduler=BackgroundScheduler(timezone="America/New_York"))
     source = ReplaySource(history(), visible=310)
-    c.pipeline = lambda ctx, **kw: run_pipeline(ctx, source=source, **kw)  # in-process; the backfill spawns its child
+    c.pipeline = lambda ctx, request, hooks: run_pipeline(replace(ctx, sources=[source]), request, hooks)  # in-process
     c.scheduler.start(paused=True)
     yield c
     c.scheduler.shutdown(wait=False)
@@ -39,15 +39,15 @@ def clock(sqlite_url, tmp_path):
 
 
 def test_bootstrap_publishes_live_rows_and_backfills_replayed_ones_once(clock):
-    [result] = clock.bootstrap()
-    assert result["status"] == "succeeded"
+    [result] = clock.first_start()
+    assert result.result is not None and result.result.status == "succeeded"
     rows = ledger.load_ledger(clock.ctx.engine, "AAPL")
     live, replayed = rows[rows.kind == "live"], rows[rows.kind == "replayed"]
     assert len(live) == 15 and live.actual.isna().all()  # the first models' forecasts, still in the future
     assert not replayed.empty and replayed.actual.notna().any() and replayed.model_id.isna().all()
     assert sorted(replayed.origin.dt.date.unique())[0] == history().index[306].date()  # 3 days before the newest
     before = len(rows)
-    clock.bootstrap()  # a restart: the bootstrap run has nothing new and the backfill is not repeated
+    clock.first_start()  # a restart: the bootstrap run has nothing new and the backfill is not repeated
     assert len(ledger.load_ledger(clock.ctx.engine, "AAPL")) == before
 
 

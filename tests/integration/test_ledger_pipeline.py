@@ -6,13 +6,15 @@ publication that fails leaves the run's outcome alone and is made by the next ru
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete, or_
 
 from jobs.context import JobContext
-from jobs.pipeline import run_pipeline
+from contract.run import RunRequest, RunResult
+from jobs.run import run_pipeline
 from store import ledger, registry
 from config.settings import load_settings
 from store.db import create_schema, session_factory
@@ -37,9 +39,10 @@ def ctx(engine, tmp_path):
     return c
 
 
-def run(ctx, source, **kw) -> dict:
-    out = run_pipeline(ctx, ticker="AAPL", trigger="nightly", requested_by="test", source=source, **kw)
-    assert out["status"] in ("succeeded", "skipped"), out["error"]
+def run(ctx, source, **kw) -> RunResult:
+    out = run_pipeline(replace(ctx, sources=[source]),
+                       RunRequest.build("AAPL", trigger="nightly", requested_by="test", **kw))
+    assert out.ok, out.error
     return out
 
 
@@ -71,7 +74,7 @@ def test_runs_publish_nights_score_and_retrain_rollback_deletion_leave_rows_iden
 
     before = dump(ctx.engine)
     retrained = run(ctx, source, action="retrain", cells=["gru"], update_prices=False)
-    new_gru = retrained["detail"]["models"][0]["model_id"]
+    new_gru = retrained.models[0].model_id
     assert dump(ctx.engine)[:len(before)] == before  # a retrain only appends
     if registry.champion(ctx.engine, "AAPL", "gru").id == new_gru:
         registry.rollback(ctx.engine, "AAPL", "gru", actor="test", now=ctx.now())
@@ -89,9 +92,9 @@ def test_a_failed_publication_never_fails_the_run_and_the_next_run_makes_it(ctx,
     LedgerEntry.__table__.drop(ctx.engine)  # the ledger cannot be written: a real failure, not a mock
     source = ReplaySource(history(), visible=300, name="offline-sample")
     first = run(ctx, source)
-    assert first["status"] == "succeeded" and "ledger: could not publish the AAPL forecasts" in caplog.text
+    assert first.status == "succeeded" and "ledger: could not publish the AAPL forecasts" in caplog.text
     create_schema(ctx.engine)
     second = run(ctx, source)  # no new day: the run is skipped, but publishes what is missing
-    assert second["status"] == "skipped"
+    assert second.status == "skipped"
     rows = ledger.load_ledger(ctx.engine, "AAPL")
     assert len(rows) == 5 * len(CELLS) and set(rows.origin.dt.date) == {history().index[299].date()}

@@ -1,12 +1,13 @@
 """The pipeline's decisions and records, with real training on a short history, on both stores.
 
-The networks are the real ones (``jobs.training``), trained for two epochs on 300
+The networks are the real ones (``jobs.candidates``), trained for two epochs on 300
 days of the offline AAPL sample: about a second per cell. Only Yahoo, which we
 cannot reach here, is stood in for (a download that raises a network error).
 """
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import datetime, timezone
 from functools import lru_cache
 
@@ -14,9 +15,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
+from contract.errors import Refusal
+from contract.run import RunRequest, RunResult
 from jobs.context import JobContext
-from jobs.errors import JobError, RunInProgress
-from jobs.pipeline import run_pipeline
+from jobs.errors import RunInProgress
+from jobs.run import RunHooks, run_pipeline
 from store import lease as leases
 from store import runs
 from config.settings import load_settings
@@ -80,10 +83,20 @@ def _trained(run: dict) -> list[tuple[str, str]]:
     return [(m["kind"], m["cell"]) for m in run["detail"].get("models", [])]
 
 
+HOOKS = ("progress", "should_cancel", "on_start")
+
+
 def _run(ctx, source, **kw):
-    """A nightly run; only the GRU is trained unless the test says otherwise (it is the quick part)."""
-    args = dict(trigger="nightly", requested_by="clock", source=source, cells=["gru"])
-    return run_pipeline(ctx, **{**args, **kw})
+    """A nightly run from ``source``; only the GRU is trained unless the test says otherwise (it is the
+    quick part). Returns the run's stored record (what the history shows), once the typed result the
+    caller got is checked to say the same."""
+    hooks = RunHooks(**{k: kw.pop(k) for k in HOOKS if k in kw})
+    fields = {"trigger": "nightly", "requested_by": "clock", "cells": ["gru"], **kw}
+    result = run_pipeline(replace(ctx, sources=[source]), RunRequest.build(fields.pop("ticker", "AAPL"), **fields),
+                          hooks)
+    record = runs.get_run(ctx.engine, result.run_id)
+    assert result == RunResult.from_record(record)
+    return record
 
 
 def test_first_run_trains_every_cell_then_second_run_is_skipped(ctx, source):
@@ -169,7 +182,8 @@ def test_network_down_fails_cleanly_and_keeps_the_champion(ctx, source):
 
 def test_a_training_error_fails_the_run_with_one_line(ctx):
     """Real training refuses a history too short to split: the run fails with that one line."""
-    run = _run(ctx, None, action="retrain", prices=history().iloc[-12:], trigger="manual", requested_by="bob")
+    short = ReplaySource(history().iloc[-12:], visible=12, name="offline-sample")  # a history too short to split
+    run = _run(ctx, short, action="retrain", trigger="manual", requested_by="bob")
     assert run["status"] == "failed" and run["error"].startswith("AAPL gru: 12 price rows are too few")
     assert "\n" not in run["error"]
     assert _models(ctx.engine) == 0 and leases.current_lease(ctx.engine, AAPL_LEASE) is None
@@ -177,9 +191,9 @@ def test_a_training_error_fails_the_run_with_one_line(ctx):
 
 def test_cancel_from_another_process_stops_training(ctx, source, monkeypatch):
     """The admin UI sets the cancel flag in the run row after the first epoch; training stops there."""
-    import jobs.pipeline as pipeline
+    import jobs.run_watch as run_watch
 
-    monkeypatch.setattr(pipeline, "CANCEL_POLL_INTERVAL_S", 0.0)
+    monkeypatch.setattr(run_watch, "CANCEL_POLL_INTERVAL_S", 0.0)
 
     seen: list[str] = []
 
@@ -262,7 +276,7 @@ def test_retrain_of_chosen_cells(ctx, source):
 
 @pytest.mark.parametrize("bad", [dict(action="nightly"), dict(trigger="cron"), dict(cells=["transformer"])])
 def test_bad_requests_are_refused_before_anything_starts(ctx, source, bad):
-    with pytest.raises(JobError):
+    with pytest.raises(Refusal):
         _run(ctx, source, **bad)
     assert runs.list_runs(ctx.engine) == [] and leases.current_lease(ctx.engine, AAPL_LEASE) is None
 
@@ -272,3 +286,17 @@ def test_skip_on_a_session_whose_prices_are_late_says_so(ctx, source):
     ctx.clock["now"] = datetime(2026, 3, 9, 23, 30, tzinfo=timezone.utc)  # Monday evening, a session
     run = _run(ctx, source)
     assert run["status"] == "skipped" and "2026-03-09 is an NYSE session but the source has no prices" in run["detail"]["reason"]
+
+
+def test_a_refused_ticker_never_stops_the_others(ctx):
+    """AAPL's lease is held by another process: AAPL is refused, MSFT still trains (nightly, the clock)."""
+    from contract.run import TickerState
+    from jobs.each_ticker import run_each
+
+    leases.acquire(ctx.engine, holder="another-process", now=FRI_EVENING, ttl_s=600, name=AAPL_LEASE)
+    msft = ReplaySource(history("MSFT"), visible=300, name="offline-sample")
+    requests = [RunRequest.build(t, trigger="nightly", requested_by="clock", cells=["gru"]) for t in ("AAPL", "MSFT")]
+    aapl_out, msft_out = run_each(replace(ctx, sources=[msft]), requests, run_pipeline, RunHooks())
+    assert aapl_out.state is TickerState.REFUSED and "another training run is" in aapl_out.message
+    assert msft_out.state is TickerState.RAN and msft_out.result.status == "succeeded" and msft_out.ok
+    assert [r["ticker"] for r in runs.list_runs(ctx.engine)] == ["MSFT"]  # the refusal recorded nothing

@@ -1,12 +1,14 @@
 """The clock's bookkeeping in the store: next fire times for the web, refusals, bootstrap need."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from datetime import datetime, timezone
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from jobs.clock import BOOTSTRAP_JOB_ID, NIGHTLY_JOB_ID, WEEKLY_RETRAIN_JOB_ID, Clock, bootstrap_reason
+from jobs.clock import FIRST_START_JOB_ID, NIGHTLY_JOB_ID, WEEKLY_RETRAIN_JOB_ID, Clock, first_start_reason
 from jobs.context import JobContext
 from jobs.errors import RunInProgress
 from store import runs
@@ -28,7 +30,7 @@ def clock(engine, tmp_path):
 
 
 def test_status_rows_give_the_web_the_next_runs(clock):
-    clock.add_jobs(bootstrap=False)
+    clock.add_jobs(first_start=False)
     clock.scheduler.start(paused=True)
     clock.heartbeat()
     status = {s["job_id"]: s for s in runs.clock_status(clock.ctx.engine)}
@@ -43,14 +45,14 @@ def test_status_rows_give_the_web_the_next_runs(clock):
 
 
 def test_a_refused_nightly_is_logged_in_clock_status_not_raised(clock):
-    def busy_pipeline(ctx, **kw):
+    def busy_pipeline(ctx, request, hooks):
         raise RunInProgress("another training run is in progress: run #7 (manual retrain requested by alice)")
 
     clock.pipeline = busy_pipeline
-    clock.add_jobs(bootstrap=False)
+    clock.add_jobs(first_start=False)
     clock.scheduler.start(paused=True)
     results = clock.nightly()
-    assert results[0]["status"] == "refused" and "run #7" in results[0]["message"]
+    assert results[0].state == "refused" and "run #7" in results[0].message
     status = {s["job_id"]: s for s in runs.clock_status(clock.ctx.engine)}
     assert status[NIGHTLY_JOB_ID]["detail"]["last"]["results"][0]["status"] == "refused"
 
@@ -58,27 +60,27 @@ def test_a_refused_nightly_is_logged_in_clock_status_not_raised(clock):
 def test_a_run_that_gave_up_on_the_database_is_reported_and_the_clock_carries_on(clock, caplog):
     from store.db import StoreUnavailable
 
-    def store_down(ctx, **kw):
+    def store_down(ctx, request, hooks):
         raise StoreUnavailable("database unreachable for 60s while saving the AAPL gru model (9 attempts): x")
 
     clock.pipeline = store_down
-    clock.add_jobs(bootstrap=False)
+    clock.add_jobs(first_start=False)
     clock.scheduler.start(paused=True)
     [result] = clock.nightly()
-    assert result["status"] == "error" and result["message"].startswith("database unreachable for 60s")
+    assert result.state == "failed" and result.message.startswith("database unreachable for 60s")
     assert "Traceback" not in caplog.text  # one log line, not a stack
 
 
 def test_bootstrap_is_scheduled_on_a_fresh_store_and_trains_first_models(clock):
-    assert bootstrap_reason(clock.ctx.engine, "AAPL") == "no prices stored for AAPL"
-    clock.add_jobs(bootstrap=True)
-    assert BOOTSTRAP_JOB_ID in {j.id for j in clock.scheduler.get_jobs()}
+    assert first_start_reason(clock.ctx.engine, "AAPL") == "no prices stored for AAPL"
+    clock.add_jobs(first_start=True)
+    assert FIRST_START_JOB_ID in {j.id for j in clock.scheduler.get_jobs()}
     source = ReplaySource(history(), visible=300)  # real training, two epochs, on a short history
-    from jobs.pipeline import run_pipeline
+    from jobs.run import run_pipeline
 
-    clock.pipeline = lambda ctx, **kw: run_pipeline(ctx, source=source, **kw)
+    clock.pipeline = lambda ctx, request, hooks: run_pipeline(replace(ctx, sources=[source]), request, hooks)
     clock.scheduler.start(paused=True)
-    [result] = clock.bootstrap()
-    run = runs.get_run(clock.ctx.engine, result["run_id"])
+    [result] = clock.first_start()
+    run = runs.get_run(clock.ctx.engine, result.result.run_id)
     assert run["trigger"] == "bootstrap" and run["status"] == "succeeded" and run["detail"]["plan"] == "first"
-    assert bootstrap_reason(clock.ctx.engine, "AAPL") is None
+    assert first_start_reason(clock.ctx.engine, "AAPL") is None

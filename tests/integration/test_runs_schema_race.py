@@ -10,7 +10,7 @@ from tests.conftest import ROOT
 
 def test_concurrent_first_starts_do_not_fail_on_schema_creation(database_url):
     env = {**os.environ, "DATABASE_URL": database_url}
-    code = "from jobs.context import bootstrap; bootstrap()"
+    code = "from jobs.context import build_context; build_context()"
     procs = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
              for _ in range(4)]
     errors = [p.communicate(timeout=60)[1] for p in procs]

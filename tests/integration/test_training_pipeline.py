@@ -1,4 +1,4 @@
-"""jobs.training: the one code path that trains, evaluates, stores and promotes."""
+"""jobs.candidates: the one code path that trains, evaluates, stores and promotes."""
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from jobs.context import JobContext
 from jobs.errors import Cancelled, JobError
-from jobs.training import finetune_cell, train_cells
+from jobs.candidates import finetune_champion, train_cells
 from store import registry
 from config.settings import load_settings
 from store.db import create_schema, make_engine, session_factory
@@ -112,7 +112,7 @@ def test_finetune_on_new_days_is_judged_on_the_newest_window(sqlite_url, aapl):
     ctx = context(engine, aapl.iloc[:-30])  # the champion never saw the last 30 days
     champ = train_cells(ctx, "AAPL", ["gru"], epochs=2)[0]
     ctx = context(engine, aapl)  # 30 new trading days arrive
-    tuned = finetune_cell(ctx, "AAPL", "gru", epochs=2)
+    tuned = finetune_champion(ctx, "AAPL", "gru", epochs=2)
     assert tuned.kind == "finetune" and tuned.previous_champion_id == champ.model_id
     assert registry.get_model(engine, tuned.model_id).parent_id == champ.model_id
     # same evaluation length, moved forward by the new days; both scored on one shared window
@@ -132,7 +132,7 @@ def test_finetune_refuses_prices_older_than_the_champion(ctx, aapl):
     # judge both models on days the champion was trained on.
     train_cells(ctx, "AAPL", ["gru"], epochs=1)
     with pytest.raises(JobError, match="retrain instead"):
-        finetune_cell(ctx, "AAPL", "gru", prices=aapl.iloc[:-200])
+        finetune_champion(ctx, "AAPL", "gru", prices=aapl.iloc[:-200])
 
 
 def test_a_candidate_of_older_prices_is_never_promoted(ctx, aapl):
@@ -164,7 +164,7 @@ def test_cancel_saves_nothing(ctx):
         (lambda c: train_cells(c, "AAPL", []), "unknown cell"),
         (lambda c: train_cells(c, "AAPL", ["gru"], epochs=0), "epochs"),
         (lambda c: train_cells(c, "MSFT", ["gru"]), "no prices stored for MSFT"),
-        (lambda c: finetune_cell(c, "AAPL", "gru"), "no gru champion"),
+        (lambda c: finetune_champion(c, "AAPL", "gru"), "no gru champion"),
         (lambda c: train_cells(c, "AAPL", ["gru"], prices=OfflineSampleSource().fetch("AAPL").iloc[:15]), "too few"),
     ],
 )

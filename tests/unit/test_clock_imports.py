@@ -9,7 +9,7 @@ from tests.conftest import ROOT
 
 def test_runs_and_lease_modules_stay_light():
     code = (
-        "import sys, store.runs, store.lease, jobs.pipeline, jobs.commands.schedule\n"
+        "import sys, store.runs, store.lease, jobs.run, jobs.commands.clock, jobs.commands.nightly\n"
         "heavy = [m for m in ('tensorflow', 'keras', 'apscheduler', 'models') if m in sys.modules]\n"
         "print(','.join(heavy))"
     )

@@ -5,6 +5,8 @@ from datetime import datetime, timezone
 
 import pytest
 
+from contract.run import RunResult
+
 from dashboard import admin_actions, data
 from store.db import make_engine, session_factory
 from store.tables import ClockStatus, Run
@@ -156,19 +158,25 @@ def test_validate_request(action, cells, epochs, expect):
             admin_actions.validate_request(action, cells, epochs)
 
 
+RUN = {"ticker": "AAPL", "trigger": "manual", "action": "auto", "requested_by": "ui:boss"}
+
+
 @pytest.mark.parametrize("run, color, words", [
-    ({"id": 7, "status": "succeeded", "duration_s": 12.0, "promoted": True}, "success", "run #7 succeeded in 12 s; a new champion"),
     ({"id": 7, "status": "succeeded", "duration_s": 12.0, "promoted": True,
-      "detail": {"models": [{"cell": "gru", "model_id": 9, "promoted": True, "previous_champion_id": 4},
-                            {"cell": "lstm", "model_id": 10, "promoted": False}]}},
-     "success", "promoted GRU #9 (replacing #4)"),
-    ({"id": 7, "status": "succeeded", "duration_s": 3.0, "promoted": False}, "success", "the champion was kept"),
+      "detail": {"models": [{"cell": "gru", "model_id": 9, "kind": "train", "promoted": True,
+                             "previous_champion_id": 4},
+                            {"cell": "lstm", "model_id": 10, "kind": "train", "promoted": False}]}},
+     "success", "run #7 succeeded in 12 s; promoted GRU #9 (replacing #4)"),
+    ({"id": 7, "status": "succeeded", "duration_s": 3.0, "promoted": False,
+      "detail": {"models": [{"cell": "gru", "model_id": 11, "kind": "finetune", "promoted": False}]}},
+     "success", "the champion was kept (candidate GRU #11 not promoted)"),
     ({"id": 8, "status": "skipped", "duration_s": 0.1, "progress_message": "no new trading day"}, "secondary", "no new trading day"),
     ({"id": 6, "status": "cancelled", "duration_s": 3.0, "error": "training cancelled"}, "secondary", "Run cancelled: run #6"),
     ({"id": 9, "status": "failed", "duration_s": 1.0, "error": "JobError: boom"}, "danger", "JobError: boom"),
 ])
 def test_run_outcome_in_words(run, color, words):
-    got_color, sentence = admin_actions.describe_run(run)
+    # The admin page words the same RunResult every caller gets, read back from the run's record.
+    got_color, sentence = admin_actions.describe_run(RunResult.from_record({**RUN, **run}))
     assert got_color == color and words in sentence
 
 

@@ -7,7 +7,7 @@ import pytest
 from tests.conftest import ROOT
 
 
-@pytest.mark.parametrize("module", ["store.registry", "jobs.training", "jobs.commands.train", "jobs.cli"])
+@pytest.mark.parametrize("module", ["store.registry", "jobs.candidates", "jobs.commands.train", "jobs.cli"])
 def test_importing_does_not_load_tensorflow(module):
     # A fresh interpreter: this test process may already hold TensorFlow.
     code = f"import sys, {module}; print('tensorflow' in sys.modules, 'keras' in sys.modules)"

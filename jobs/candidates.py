@@ -1,6 +1,6 @@
 """The one training code path: the CLI, the nightly clock and the admin UI all call these.
 
-``train_cells`` trains fresh networks, ``finetune_cell`` continues the champion.
+``train_cells`` trains fresh networks, ``finetune_champion`` continues the champion.
 Both evaluate on rolling origins (``models.report``), store every model with its
 outputs, and promote by this rule:
 
@@ -295,7 +295,7 @@ def train_cells(
     return outcomes
 
 
-def finetune_cell(
+def finetune_champion(
     ctx: JobContext,
     ticker: str,
     cell: str = "gru",

@@ -8,7 +8,7 @@ from contract.vocab import CELLS
 
 from .errors import Cancelled, JobError
 from .progress import CancelFn, ProgressFn, never_cancel, no_progress
-from .training import FINETUNE_LR_FACTOR, _models, _prices
+from .candidates import FINETUNE_LR_FACTOR, _models, _prices
 
 
 def backtest_cell(

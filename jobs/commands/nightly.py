@@ -1,0 +1,84 @@
+"""nightly: run the pipeline once, now, for one ticker or every configured one."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+import time
+
+from contract.run import RunRequest, TickerOutcome
+from contract.vocab import Action, Trigger
+
+from ..context import JobContext, build_context
+from ..errors import JobError
+from . import argtypes
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("nightly", help="run the pipeline once, now (update prices, fine-tune or retrain, record)")
+    p.add_argument("--ticker", type=argtypes.ticker, help="default: every ticker in TICKERS")
+    p.add_argument("--action", choices=[str(a) for a in Action], default="auto",
+                   help="auto (default): skip without a new trading day, fine-tune, or retrain when due")
+    p.add_argument("--cells", type=argtypes.cells, help="for retrain: comma-separated cells (default all three)")
+    p.add_argument("--epochs", type=argtypes.epochs, help="training epochs (default: the training default or PIPELINE_EPOCHS)")
+    p.add_argument("--trigger", choices=["manual", "nightly"], default="manual",
+                   help="recorded trigger (a Heroku Scheduler entry would pass nightly)")
+    p.add_argument("--requested-by", default=None, help="recorded requester (default cli:<user>)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument("--queue", action="store_true",
+                   help="send one task per ticker to the Celery workers (needs REDIS_URL) instead of running here")
+    p.add_argument("--wait", type=argtypes.float_in(0.1, 86400), metavar="SECONDS",
+                   help="with --queue: wait up to SECONDS for the workers and report each run")
+    p.set_defaults(handler=cmd_nightly, long_running=True)
+
+
+class ProgressPrinter:
+    """One stderr line per new message, at most every 0.5 s (and always the last)."""
+
+    def __init__(self, quiet: bool):
+        self.quiet, self.last_msg, self.last_t = quiet, "", 0.0
+
+    def __call__(self, fraction: float, message: str) -> None:
+        t = time.monotonic()
+        if self.quiet or message == self.last_msg or (t - self.last_t < 0.5 and fraction < 1):
+            return
+        self.last_msg, self.last_t = message, t
+        print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+
+def _requests(ctx: JobContext, args: argparse.Namespace) -> list[RunRequest]:
+    tickers = [args.ticker] if args.ticker else list(ctx.settings.tickers)
+    who = args.requested_by or f"cli:{getpass.getuser()}"
+    return [RunRequest.build(t, action=args.action, trigger=args.trigger, requested_by=who, cells=args.cells,
+                             epochs=args.epochs) for t in tickers]
+
+
+def cmd_nightly(args: argparse.Namespace) -> int:
+    """Every ticker runs, whatever another ticker's run did; exit 1 if any did not succeed."""
+    from ..each_ticker import run_each
+    from ..run import RunHooks, run_pipeline  # no TensorFlow until a run trains
+
+    ctx = build_context()
+    requests = _requests(ctx, args)
+    if args.queue:
+        outcomes = _via_queue(ctx, requests, args.wait)
+    else:
+        hooks = RunHooks(progress=ProgressPrinter(args.quiet), should_cancel=args.should_cancel)
+        outcomes = run_each(ctx, requests, run_pipeline, hooks)
+    for o in outcomes:
+        print(o.line())
+    return 0 if len(outcomes) == len(requests) and all(o.ok for o in outcomes) else 1
+
+
+def _via_queue(ctx: JobContext, requests: list[RunRequest], wait_s: float | None) -> list[TickerOutcome]:
+    """Fan the pipeline out to the workers: one task per ticker."""
+    if not ctx.settings.redis_url:
+        raise JobError("--queue needs REDIS_URL (the Celery broker); without it, run without --queue")
+    from config.celery_app import shared_celery_app
+
+    from ..tasks import fan_out
+
+    try:
+        return fan_out(shared_celery_app(ctx.settings), requests, wait_s=wait_s)
+    except Exception as exc:  # broker down, timeout: say so in one line
+        raise JobError(f"could not queue the pipeline: {type(exc).__name__}: {exc}") from None
