@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 
 from models.network import Hyperparams, build_network
-from models.serialization import model_from_bytes, model_to_bytes
+from models.intervals import PathsAtOrigins
+from models.serialization import StoredCell, model_from_bytes, model_to_bytes
+from models.training import WarmStart
 
 
 @pytest.mark.parametrize(
@@ -47,3 +49,32 @@ def test_model_survives_bytes_round_trip():
     x = np.random.default_rng(0).normal(size=(4, 3, 5)).astype("float32")
     again = model_from_bytes(model_to_bytes(model))
     np.testing.assert_allclose(np.asarray(model(x)), np.asarray(again(x)), rtol=1e-6)
+
+
+def test_a_stored_cell_comes_back_from_its_record_with_the_scaler_it_was_fit_with():
+    from models.features import SplitSpec, prepare
+    from tests.unit.test_models_features import prices
+
+    hp = Hyperparams(cell="gru", units=(4,))
+    frame = prices(200)
+    p = prepare(frame, hp.window, hp.horizon, SplitSpec(test_days=40))
+    record = {**hp.to_dict(), "scaler": p.scaler.to_dict()}
+    cell = StoredCell.from_record(model_to_bytes(build_network(hp, 5)), record, (p.val_start, p.test_start))
+    assert cell.hp == hp
+    again = cell.prepare(frame)  # the stored scaler, not a new fit
+    assert np.array_equal(again.x, p.x) and (again.val_start, again.test_start) == (p.val_start, p.test_start)
+    assert tuple(cell.load().output_shape) == (None, hp.horizon)
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda: StoredCell(b"", Hyperparams(), None, (10, 20)), "needs its .keras bytes"),
+        (lambda: WarmStart(epochs=0), "warm-start epochs"),
+        (lambda: WarmStart(lr_factor=0), "lr_factor"),
+        (lambda: PathsAtOrigins(np.arange(3), np.ones((3, 2)), np.ones((2, 2))), "one path per origin"),
+    ],
+)
+def test_bad_bundles_say_what_to_fix(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
