@@ -18,6 +18,10 @@ from store.db import create_schema, make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# Shared fixtures live in tests/support; registering them here makes them visible to every test
+# without star- or noqa-imports (pytest allows pytest_plugins only in the root conftest).
+pytest_plugins = ["tests.support.dashboard_env", "tests.support.browser"]
+
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 

@@ -20,7 +20,7 @@ from store.db import make_engine
 from store.tables import Run
 from tests.conftest import ROOT, service_missing
 from tests.support.dash_client import basic
-from tests.support.dashboard_env import ADMIN, fixture_store_file  # noqa: F401
+from tests.support.dashboard_env import ADMIN
 from scripts.web_server import WebServer
 
 pytestmark = pytest.mark.e2e

@@ -11,7 +11,7 @@ import pytest
 from scripts.web_server import WebServer
 from tests.private_services import private_redis
 from tests.support.dash_client import basic
-from tests.support.dashboard_env import ADMIN, fixture_store_file, fixture_store_url  # noqa: F401
+from tests.support.dashboard_env import ADMIN
 from tests.support.http_dash import page, forecast, post_callback
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]

@@ -15,7 +15,7 @@ from store.ledger import CSV_HEADER
 from scripts.bench_ledger import fill_ledger
 from scripts.web_server import WebServer
 from tests.e2e.test_dashboard_browser import SHOTS, browser  # noqa: F401
-from tests.support.dashboard_env import ADMIN, fixture_store_file, fixture_store_url  # noqa: F401
+from tests.support.dashboard_env import ADMIN
 
 pytestmark = pytest.mark.e2e
 

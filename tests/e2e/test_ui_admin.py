@@ -16,7 +16,7 @@ from store import runs
 from store.db import make_engine, session_factory
 from store.tables import Champion, ClockStatus
 from scripts.web_server import WebServer
-from tests.support.browser import chromium, open_page, two_ticker_store, web_env  # noqa: F401
+from tests.support.browser import open_page, web_env
 from tests.support.dashboard_env import ADMIN
 
 pytestmark = pytest.mark.e2e

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 
 from scripts.web_server import WebServer
-from tests.support.browser import chromium, open_page, two_ticker_store, web_env  # noqa: F401
+from tests.support.browser import open_page, web_env
 
 pytestmark = pytest.mark.e2e
 

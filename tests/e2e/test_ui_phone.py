@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from scripts.web_server import WebServer
-from tests.support.browser import chromium, open_page, two_ticker_store, web_env  # noqa: F401
+from tests.support.browser import open_page, web_env
 
 pytestmark = pytest.mark.e2e
 

@@ -5,7 +5,7 @@ import pytest
 
 from config.settings import load_settings
 from tests.support.dash_client import basic, call
-from tests.support.dashboard_env import ADMIN, admin_env, dash_client, fixture_store_file, fixture_store_url  # noqa: F401
+from tests.support.dashboard_env import ADMIN, admin_env
 
 CHAMPION = "admin-champion-msg.children"
 CONFIRM = "admin-promote-done.children"

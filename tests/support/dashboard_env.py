@@ -1,6 +1,6 @@
 """Fixtures for dashboard tests: a fixture store built once, and the app pointed at a given store.
 
-Import the fixtures into a test module (``from tests.support.dashboard_env import *``).
+Registered for every test through ``pytest_plugins`` in tests/conftest.py.
 """
 from __future__ import annotations
 

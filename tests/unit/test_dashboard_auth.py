@@ -11,7 +11,7 @@ from config.settings import load_settings
 from store.db import make_engine
 from store.tables import Run
 from tests.support.dash_client import basic, call, render_page
-from tests.support.dashboard_env import ADMIN, ANALYST, admin_env, dash_client, fixture_store_file, fixture_store_url  # noqa: F401
+from tests.support.dashboard_env import ADMIN, ANALYST, admin_env
 
 START = "..admin-ticket.data...admin-start-msg.children.."
 START_STATE = [("admin-action", "value", "retrain"), ("admin-cells", "value", ["gru"]), ("admin-epochs", "value", 2), ("admin-ticker", "value", None)]

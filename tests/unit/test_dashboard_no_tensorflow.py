@@ -14,7 +14,6 @@ import sys
 import textwrap
 
 from tests.conftest import ROOT
-from tests.support.dashboard_env import fixture_store_file, fixture_store_url  # noqa: F401
 
 SCRIPT = textwrap.dedent(
     """

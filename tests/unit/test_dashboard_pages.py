@@ -11,7 +11,7 @@ from dashboard import admin_actions, data
 from store.db import make_engine, session_factory
 from store.tables import ClockStatus, Run
 from tests.support.dash_client import basic, call, ids_in, render_page
-from tests.support.dashboard_env import ADMIN, admin_env, dash_client, fixture_store_file, fixture_store_url  # noqa: F401
+from tests.support.dashboard_env import ADMIN, admin_env
 
 PAGES = ["/", "/residuals", "/compare", "/admin"]
 FORECAST_OUT = "..forecast-graph.figure...forecast-zoom.figure...forecast-cards.children...forecast-rmse-words.children.."

@@ -9,7 +9,7 @@ from store.db import create_schema, make_engine, session_factory
 from store.prices import insert_prices
 from marketdata.sources.offline import OfflineSampleSource
 from tests.support.dash_client import basic, call, render_page
-from tests.support.dashboard_env import ADMIN, admin_env, dash_client, fixture_store_file, fixture_store_url  # noqa: F401
+from tests.support.dashboard_env import ADMIN, admin_env
 
 NOW = datetime(2026, 11, 27, tzinfo=timezone.utc)
 

@@ -12,7 +12,6 @@ from store.ledger import CSV_HEADER
 from store.tables import LedgerEntry
 from scripts.bench_ledger import fill_ledger
 from tests.support.dash_client import call, ids_in, render_page
-from tests.support.dashboard_env import dash_client, fixture_store_file, fixture_store_url  # noqa: F401
 
 CELL_OUT = "..track-fan.figure...track-cumulative.figure...track-coverage.figure...track-verdict.children...track-scores.data.."
 TABLE_OUT = "..track-table.data...track-table.page_count...track-table-count.children...track-table.page_current.."

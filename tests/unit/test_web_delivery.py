@@ -8,7 +8,6 @@ import plotly
 from dashboard.delivery import ONE_YEAR_S
 from tests.conftest import ROOT
 from tests.support.dash_client import render_page
-from tests.support.dashboard_env import dash_client, fixture_store_file, fixture_store_url  # noqa: F401
 
 BUNDLE = ROOT / "dashboard" / "assets" / "plotly-basic-4.1.1.min.js"
 
