@@ -7,7 +7,7 @@ there (Heroku's documented setting); ``redis://`` stays plain.
 from __future__ import annotations
 
 import ssl
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from config.settings import Settings
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from celery import Celery
 
 
-def ssl_options(url: str) -> dict | None:
+def ssl_options(url: str) -> dict[str, Any] | None:
     """Celery/redis-py TLS options for a ``rediss://`` URL, None for ``redis://``."""
     return {"ssl_cert_reqs": ssl.CERT_NONE} if url.startswith("rediss://") else None
 
@@ -59,7 +59,7 @@ def queue_status(settings: Settings, timeout_s: float = 1.0) -> tuple[bool, str]
         return True, "no queue configured: background work runs on this machine (diskcache)"
     import redis
 
-    kwargs = {"socket_connect_timeout": timeout_s, "socket_timeout": timeout_s}
+    kwargs: dict[str, Any] = {"socket_connect_timeout": timeout_s, "socket_timeout": timeout_s}
     if settings.redis_url.startswith("rediss://"):
         kwargs["ssl_cert_reqs"] = None
     try:

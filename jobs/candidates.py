@@ -224,8 +224,8 @@ def refresh_comparison(ctx, ticker: str) -> int | None:
 
     def work():
         served = {c: m for c, m in served_model_ids(ctx.engine, ticker).items() if c in CELLS}
-        backtests = {c: registry.load_output(ctx.engine, m, "backtest") for c, m in served.items()}
-        backtests = {c: b for c, b in backtests.items() if b}
+        stored = {c: registry.load_output(ctx.engine, m, "backtest") for c, m in served.items()}
+        backtests = {c: b for c, b in stored.items() if b}
         payload = compare_backtests(backtests)
         if payload is None:
             return None

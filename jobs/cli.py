@@ -13,14 +13,10 @@ import sys
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from config.settings import ConfigError, load_settings
-from store.db import StoreError, StoreUnavailable, describe_store_error
-from marketdata.frames import PriceDataError
-from store.registry import RegistryError
-from marketdata.sources.base import SourceUnavailable
-from marketdata.tickers import TickerError
+from config.settings import load_settings
+from contract.errors import EXPECTED
+from store.db import describe_store_error
 
-from .errors import JobError
 from .stopping import StopRequest
 
 COMMAND_MODULES = [
@@ -33,10 +29,6 @@ COMMAND_MODULES = [
     "jobs.commands.simulate",
     "jobs.commands.ledger",
 ]
-
-EXPECTED_ERRORS = (JobError, PriceDataError, SourceUnavailable, ConfigError, RegistryError, StoreUnavailable,
-                   StoreError, TickerError)
-
 
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a bad argument is one ``error:`` line and exit status 2 like every
@@ -69,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         args.should_cancel = StopRequest().install()
     try:
         return int(args.handler(args) or 0)
-    except EXPECTED_ERRORS as exc:
+    except EXPECTED as exc:  # every Refusal and Failure of the product
         print("error: " + " ".join(str(exc).split()), file=sys.stderr)  # one line, always
         return 2
     except (OperationalError, InterfaceError) as exc:  # the store failed mid-command (read-only, gone)

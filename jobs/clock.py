@@ -107,16 +107,16 @@ def write_clock_status(engine: Engine, scheduler: BaseScheduler, now: datetime, 
         for job in scheduler.get_jobs():
             if job.id == HEARTBEAT_JOB_ID:
                 continue
-            row = session.get(ClockStatus, job.id)
-            detail = dict(row.detail or {}) if row else {}
+            current = session.get(ClockStatus, job.id)
+            detail = dict(current.detail or {}) if current else {}
             detail.update(trigger=str(job.trigger), host=socket.gethostname(), pid=os.getpid())
             if last and last.get("job_id") == job.id:
                 detail["last"] = {k: v for k, v in last.items() if k != "job_id"}
             next_at = job.next_run_time.astimezone(timezone.utc) if job.next_run_time else None
-            if row is None:
+            if current is None:
                 session.add(ClockStatus(job_id=job.id, next_run_at=next_at, heartbeat_at=now, detail=detail))
             else:
-                row.next_run_at, row.heartbeat_at, row.detail = next_at, now, detail
+                current.next_run_at, current.heartbeat_at, current.detail = next_at, now, detail
 
 
 class Clock:

@@ -246,7 +246,8 @@ def _train_step(r: _Running, plan: Plan) -> dict[str, Any]:
     return _record_outcomes(r, plan, outcomes)
 
 
-def _epochs(r: _Running, plan: Plan) -> int:
+def _epochs(r: _Running, plan: Plan) -> int | None:
+    """The request's epochs, else the schedule's (None: the network's own default)."""
     sched = r.ctx.settings.schedule
     if r.request.epochs:
         return r.request.epochs

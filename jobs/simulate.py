@@ -70,11 +70,13 @@ class _OneStep:
         from models.serialization import model_from_bytes
 
         champ = registry.champion(engine, ticker, "gru")
+        if champ is None:
+            raise JobError(f"no GRU champion for {ticker} in the replay store")
         if champ.id not in self._cache:
             self._cache = {champ.id: model_from_bytes(registry.load_model_bytes(engine, champ.id))}
         hp = network.Hyperparams.from_dict(champ.hyperparams)
         scaler = features.Scaler.from_dict(champ.hyperparams["scaler"])
-        dates = features.returns_frame(known).index
+        dates = pd.DatetimeIndex(features.returns_frame(known).index)
         split = features.split_at_dates(dates, pd.Timestamp(champ.val_start), pd.Timestamp(champ.test_start))
         p = features.prepare(known, hp.window, hp.horizon, split, scaler=scaler)
         _, returns = pipeline.predict_returns(self._cache[champ.id], p, p.n)  # origin n: the newest window
@@ -175,18 +177,18 @@ def simulate(
                 promoted += bool(run.promoted)
             wall += time.perf_counter() - t0
         pctx.engine.dispose()
-        actual = np.array([r[1] for r in rows])
-        pred = np.array([r[2] for r in rows])
+        actual_arr = np.array([r[1] for r in rows])
+        pred_arr = np.array([r[2] for r in rows])
         pers = np.array([r[3] for r in rows])
-        rmse = float(np.sqrt(np.mean((actual - pred) ** 2)))
-        rmse_p = float(np.sqrt(np.mean((actual - pers) ** 2)))
-        moves = np.sign(actual - pers)
+        rmse = float(np.sqrt(np.mean((actual_arr - pred_arr) ** 2)))
+        rmse_p = float(np.sqrt(np.mean((actual_arr - pers) ** 2)))
+        moves = np.sign(actual_arr - pers)
         results[policy] = {
             "rmse": round(rmse, 4),
-            "mae": round(float(np.mean(np.abs(actual - pred))), 4),
+            "mae": round(float(np.mean(np.abs(actual_arr - pred_arr))), 4),
             "persistence_rmse": round(rmse_p, 4),
             "rmse_ratio": round(rmse / rmse_p, 4) if rmse_p else None,
-            "direction_hit": round(float(np.mean(np.sign(pred - pers) == moves)), 3),
+            "direction_hit": round(float(np.mean(np.sign(pred_arr - pers) == moves)), 3),
             "train_seconds": round(train_s, 1),
             "pipeline_seconds": round(wall, 1),
             "trainings": 0 if policy == "none" else nights - 1,

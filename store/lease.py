@@ -29,9 +29,9 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Any, Callable
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from contract.errors import Refusal
@@ -74,7 +74,7 @@ def new_holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _info(row) -> LeaseInfo:
+def _info(row: Row[Any]) -> LeaseInfo:
     return LeaseInfo(row.name, row.holder, row.run_id, _utc(row.acquired_at), _utc(row.expires_at))
 
 
@@ -132,12 +132,14 @@ def acquire(
 ) -> LeaseInfo:
     """Take the lease or raise LeaseBusy naming the live holder."""
     now = _utc(now)
-    values = dict(holder=holder, run_id=run_id, acquired_at=now, expires_at=now + timedelta(seconds=ttl_s))
+    expires = now + timedelta(seconds=ttl_s)
+    values: dict[str, Any] = dict(holder=holder, run_id=run_id, acquired_at=now, expires_at=expires)
+    held = LeaseInfo(name, holder, run_id, now, expires)
     for _attempt in range(3):
         try:
             with engine.begin() as conn:
                 conn.execute(insert(Lease).values(name=name, **values))
-            return LeaseInfo(name, **values)
+            return held
         except IntegrityError:
             pass  # the row exists: take it over only if it has expired
         with engine.begin() as conn:
@@ -146,7 +148,7 @@ def acquire(
             ).rowcount
         if taken == 1:
             log.warning("took over the expired %r lease", name)
-            return LeaseInfo(name, **values)
+            return held
         info = current_lease(engine, name)
         if info is not None:
             info = _wait_for_run_id(engine, info, now)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, Row, insert, select, update
 
 from store.lease import _utc
 from store.tables import Lease, Run
@@ -34,7 +34,7 @@ def one_line(exc_or_text: BaseException | str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _as_dict(row) -> dict[str, Any]:
+def _as_dict(row: Row[Any]) -> dict[str, Any]:
     d = {c: getattr(row, c) for c in _COLUMNS}
     for key in ("started_at", "finished_at", "heartbeat_at"):
         if d[key] is not None:
@@ -58,7 +58,7 @@ def start_run(
     requested_by: str,
     action: str,
     now: datetime,
-    detail: dict | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> int:
     """Record a new run as ``running``; returns its id."""
     if trigger not in TRIGGERS:
@@ -83,7 +83,9 @@ def start_run(
                 detail=detail,
             )
         )
-        return int(result.inserted_primary_key[0])
+        key = result.inserted_primary_key
+        assert key is not None  # an INSERT of one row always has its key
+        return int(key[0])
 
 
 def get_run(engine: Engine, run_id: int) -> dict[str, Any] | None:

@@ -8,7 +8,7 @@ from config.settings import PROCESS_GROUPS
 from ..context import build_context
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("clock", help="the scheduler process (Procfile clock:, one only)")
     p.add_argument("--no-bootstrap", action="store_true", help="do not seed/train on a fresh store")
     p.set_defaults(handler=cmd_clock)

@@ -4,10 +4,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Callable
+from typing import Callable, TextIO
+
+import pandas as pd
 
 from contract.vocab import CELLS
-from contract.outputs import BASELINES
+from contract.outputs import BASELINES, Backtest
 from store.prices import load_prices
 
 from ..context import build_context
@@ -21,7 +23,7 @@ def export_prices(ctx, args) -> None:
     if frame.empty:
         raise JobError(f"no prices stored for {ticker}; run: python -m jobs init")
     out = frame.rename(columns=str.capitalize)
-    out.index = out.index.strftime("%Y-%m-%d")
+    out.index = pd.DatetimeIndex(out.index).strftime("%Y-%m-%d")
     out.index.name = "Date"
     # Fixed decimals so two exports of the same store are byte-for-byte equal.
     out.to_csv(sys.stdout, float_format="%.6f", lineterminator="\n")
@@ -63,7 +65,7 @@ def export_metrics(ctx, args) -> None:
         if champ is None:
             continue
         m = champ.metrics
-        ids[cell] = champ.id
+        ids[str(cell)] = champ.id
         cells[cell] = {
             "model_id": champ.id,
             "version": champ.version,
@@ -123,7 +125,7 @@ def export_backtest(ctx, args) -> None:
     write_backtest_csv(bt, key, sys.stdout)
 
 
-def write_backtest_csv(bt: dict, key: str, out) -> None:
+def write_backtest_csv(bt: Backtest, key: str, out: TextIO) -> None:
     """``Origin,Date,Horizon,Actual,Predicted,Lower80,Upper80,Lower95,Upper95``; realised targets only."""
     entry, dates = bt["models"][key], bt["dates"]
     out.write("Origin,Date,Horizon,Actual,Predicted,Lower80,Upper80,Lower95,Upper95\n")

@@ -14,7 +14,7 @@ from ..errors import JobError
 from . import argtypes
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("nightly", help="run the pipeline once, now (update prices, fine-tune or retrain, record)")
     p.add_argument("--ticker", type=argtypes.ticker, help="default: every ticker in TICKERS")
     p.add_argument("--action", choices=[str(a) for a in Action], default="auto",

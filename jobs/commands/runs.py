@@ -12,7 +12,7 @@ from ..errors import JobError
 from . import argtypes
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("runs", help="the run history, newest first")
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=argtypes.int_in(1, 100_000), default=20)

@@ -9,7 +9,7 @@ from ..context import build_context
 from . import argtypes
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("simulate", help="replay the last N trading days night by night under a retraining policy")
     p.add_argument("--nights", type=argtypes.int_in(1, 5000), default=20)
     p.add_argument("--policy", default="finetune,retrain,none",

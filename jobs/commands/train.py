@@ -20,7 +20,7 @@ from ..errors import JobError
 from . import argtypes
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train SimpleRNN/LSTM/GRU networks from scratch and store them")
     p.add_argument("--cells", type=argtypes.cells, default=CELLS, help="comma-separated cell types (default: all three)")
     p.add_argument("--epochs", type=argtypes.epochs, help="maximum epochs per cell (early stopping may end sooner)")
