@@ -4,8 +4,11 @@ from __future__ import annotations
 import logging
 from typing import Callable, Iterable
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from contract.errors import Failure, Refusal
 from contract.run import RunRequest, RunResult, TickerOutcome, TickerState
+from store.db import describe_store_error
 from store.runs import one_line
 
 from .context import JobContext
@@ -37,6 +40,10 @@ def run_one(ctx: JobContext, request: RunRequest, pipeline: Pipeline, hooks: Run
     except Failure as exc:
         log.error("%s: %s", request.ticker, exc)
         return TickerOutcome(request.ticker, TickerState.FAILED, message=" ".join(str(exc).split()))
+    except (OperationalError, InterfaceError) as exc:  # the store refused a write (read-only, gone): as the CLI says it
+        message = describe_store_error(exc, ctx.settings.database_url)
+        log.error("%s: %s", request.ticker, message)
+        return TickerOutcome(request.ticker, TickerState.FAILED, message=message)
     except Exception as exc:  # a bug in one ticker's run must not keep the others from running
         log.exception("%s: pipeline error", request.ticker)
         return TickerOutcome(request.ticker, TickerState.FAILED, message=one_line(exc))

@@ -6,7 +6,7 @@ import getpass
 import sys
 import time
 
-from contract.run import RunRequest, TickerOutcome
+from contract.run import RunRequest, TickerOutcome, TickerState
 from contract.vocab import Action, Trigger
 
 from ..context import JobContext, build_context
@@ -54,7 +54,7 @@ def _requests(ctx: JobContext, args: argparse.Namespace) -> list[RunRequest]:
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
-    """Every ticker runs, whatever another ticker's run did; exit 1 if any did not succeed."""
+    """Every ticker runs, whatever another ticker's run did (see ``_report`` for the exit status)."""
     from ..each_ticker import run_each
     from ..run import RunHooks, run_pipeline  # no TensorFlow until a run trains
 
@@ -65,9 +65,23 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     else:
         hooks = RunHooks(progress=ProgressPrinter(args.quiet), should_cancel=args.should_cancel)
         outcomes = run_each(ctx, requests, run_pipeline, hooks)
+    return _report(outcomes, len(requests))
+
+
+def _report(outcomes: list[TickerOutcome], asked: int) -> int:
+    """A run's line on stdout; a refusal or failure as an ``error:`` line on stderr.
+
+    Exit 2 when a ticker was refused or failed before its run was recorded (as every
+    command's expected errors), 1 when a recorded run failed or was cancelled or a
+    stop request ended the list early, else 0."""
     for o in outcomes:
-        print(o.line())
-    return 0 if len(outcomes) == len(requests) and all(o.ok for o in outcomes) else 1
+        if o.state in (TickerState.REFUSED, TickerState.FAILED):
+            print(f"error: {o.ticker}: {o.message}", file=sys.stderr)
+        else:
+            print(o.line())
+    if any(o.state in (TickerState.REFUSED, TickerState.FAILED) for o in outcomes):
+        return 2
+    return 0 if len(outcomes) == asked and all(o.ok for o in outcomes) else 1
 
 
 def _via_queue(ctx: JobContext, requests: list[RunRequest], wait_s: float | None) -> list[TickerOutcome]:

@@ -99,7 +99,7 @@ def test_backtest_walks_forward_over_the_test_period(trained):
         (("export", "metrics"), "no trained models for AAPL yet"),
         (("finetune",), "no gru champion"),
         (("backtest", "--cell", "lstm"), "no lstm champion"),
-        (("train", "--cells", "gru,transformer"), "unknown cell"),
+        (("train", "--cells", "gru,transformer"), "cell type 'transformer' must be one of simplernn, lstm, gru"),
         (("train", "--epochs", "0"), "argument --epochs: 0 is out of range; use 1 to 10000"),
     ],
 )
