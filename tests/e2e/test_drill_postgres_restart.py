@@ -116,7 +116,8 @@ def test_postgres_down_past_the_retry_budget_fails_with_one_line_and_is_recovere
     assert "Traceback" not in err, err[-3000:]
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert run.returncode == 2 and len(errors) == 1, err[-3000:]
-    assert errors[0].startswith("error: AAPL: database unreachable for 5s while ")  # the nightly names the ticker and err.rstrip().endswith(errors[0])
+    # The nightly names the ticker its one error line is about.
+    assert errors[0].startswith("error: AAPL: database unreachable for 5s while ") and err.rstrip().endswith(errors[0])
     with engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from models")).scalar() == 0  # nothing half-written
 
