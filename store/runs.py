@@ -58,9 +58,8 @@ def start_run(
     requested_by: str,
     action: str,
     now: datetime,
-    detail: dict[str, Any] | None = None,
 ) -> int:
-    """Record a new run as ``running``; returns its id."""
+    """Record a new run as ``running``; returns its id (its ``detail`` is filled as the run decides)."""
     if trigger not in TRIGGERS:
         raise ValueError(f"trigger {trigger!r} must be one of {', '.join(TRIGGERS)}")
     if action not in ACTIONS:
@@ -80,7 +79,7 @@ def start_run(
                 progress=0.0,
                 progress_message="starting",
                 cancel_requested=False,
-                detail=detail,
+                detail=None,
             )
         )
         key = result.inserted_primary_key
