@@ -152,7 +152,7 @@ def _start_record(ctx: JobContext, request: RunRequest, holder: str, lease_name:
 def _record_escape(ctx: JobContext, run_id: int, exc: BaseException) -> None:
     """An exception left the run (a store outage that outlasted its budget, a signal): record it."""
     status = RunStatus.CANCELLED if isinstance(exc, Cancelled) else RunStatus.FAILED
-    error = str(exc) if isinstance(exc, EXPECTED) else runs.one_line(exc)
+    error = _error_line(exc)
     try:
         _must(ctx, f"recording that run {run_id} {status}",
               lambda: runs.finish_run(ctx.engine, run_id, status, now=ctx.now(), error=error),
@@ -160,6 +160,11 @@ def _record_escape(ctx: JobContext, run_id: int, exc: BaseException) -> None:
     except Exception as record_exc:  # the store is still down: the next run's orphan check fails it
         log.warning("could not record the end of run %s (%s); the next run marks it failed",
                     run_id, runs.one_line(record_exc))
+
+
+def _error_line(exc: BaseException) -> str:
+    """The run's one-line error: an expected error's own message, else ``Type: first line``."""
+    return str(exc) if isinstance(exc, EXPECTED) else runs.one_line(exc)
 
 
 def _release(ctx: JobContext, holder: str, name: str) -> None:
@@ -188,7 +193,7 @@ def _run(r: _Running) -> dict[str, Any]:
         raise  # the budget is spent; run_pipeline makes one shorter attempt to record the failure
     except Exception as exc:
         log.error("run %s failed: %s", r.run_id, runs.one_line(exc), exc_info=log.isEnabledFor(logging.DEBUG))
-        error = str(exc) if isinstance(exc, EXPECTED) else runs.one_line(exc)
+        error = _error_line(exc)
         return r.finish(RunStatus.FAILED, error=error, message="failed; the last promoted champions stay served")
 
 
