@@ -1,16 +1,25 @@
-"""``gunicorn dashboard.app:server``: the Dash app factory and the module-level server.
+"""The Dash app factory: ``gunicorn 'dashboard.app:create_server()'``.
 
-Import cost is the app object only: no engine, no data, no model. Settings are
-read here once to pick the background-callback manager; everything else is
-built on first request (see ``dashboard.data``).
+Nothing is built at import. :func:`create_app` takes the settings and the clock, builds
+the app, installs its context (``dashboard.data.Web``) and registers every callback on
+this app (no callback is global, so a second app in the same process, as the tests make,
+gets its own). :func:`create_server` is the gunicorn entry point: it reads the web's
+settings from the environment, once per worker, and answers a bad one in one line.
 """
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, html
+from flask import Flask
+
+from config.settings import PROCESS_GROUPS, ConfigError, Settings, load_settings
+from store.times import utc_now
 
 from dashboard import auth, data, delivery, health, navigation, security
 from dashboard.background import make_manager
@@ -22,35 +31,52 @@ def shell() -> html.Div:
     return html.Div([navigation.navbar(), dbc.Container(dash.page_container, fluid=True, className="pb-4")])
 
 
-def healthz():
-    return health.healthz(data.engine)
-
-
-def create_app() -> Dash:
-    settings = data.settings()
+def create_app(settings: Settings, now: Callable[[], datetime] = utc_now) -> Dash:
+    """The dashboard for ``settings``, its pages and callbacks, reading the clock ``now``."""
+    web = data.install(data.Web(settings, now))
     app = Dash(
         "dashboard",  # the package: page modules import as dashboard.pages.<name>
         use_pages=True,
         pages_folder=str(HERE / "pages"),
         assets_folder=str(HERE / "assets"),
         background_callback_manager=make_manager(settings),
-        title="AAPL recurrent forecasts",
+        title=f"{settings.default_ticker} recurrent forecasts",
         suppress_callback_exceptions=True,
         update_title=None,
     )
     app.layout = shell
     navigation.install(app)
-    app.server.add_url_rule("/healthz", "healthz", healthz)
-    auth.install_signout(app.server)
-    security.install(app.server, trusted_proxies=settings.web_trusted_proxies)
+    _register_page_callbacks(app)
+    server = app.server
+    server.add_url_rule("/healthz", "healthz", lambda: health.healthz(web.engine))
+    auth.install_signout(server)
+    security.install(server, trusted_proxies=settings.web_trusted_proxies)
     # Dash answers a request for a script no component registered with an exception (a 500).
-    app.server.register_error_handler(dash.exceptions.DependencyException,
-                                      lambda _exc: security.plain("no such script", 404))
-    auth.install_guard(app.server, data.settings, data.engine,
-                      callback_spec=lambda output: app.callback_map.get(output))
+    server.register_error_handler(dash.exceptions.DependencyException,
+                                  lambda _exc: security.plain("no such script", 404))
+    auth.install_guard(server, lambda: web.settings, web.engine,
+                       callback_spec=lambda output: app.callback_map.get(output), now=web.now)
     delivery.install(app)  # compression, asset caching (the Plotly bundle is in assets/)
     return app
 
 
-app = create_app()
-server = app.server
+def _register_page_callbacks(app: Dash) -> None:
+    """Each page module registers its callbacks on this app (Dash has just executed the
+    modules of the pages folder, so they are in ``sys.modules``)."""
+    for page in dash.page_registry.values():
+        module = sys.modules[page["module"]]
+        register: Callable[[Dash], None] | None = getattr(module, "register_callbacks", None)
+        if register is not None:
+            register(app)
+
+
+def create_server() -> Flask:
+    """gunicorn's factory: the Flask server of the app for the environment's web settings."""
+    try:
+        # Only the web's own settings are checked here: a bad clock setting must not stop the web.
+        settings = load_settings(uses=PROCESS_GROUPS["web"])
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    server: Flask = create_app(settings).server
+    return server

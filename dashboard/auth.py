@@ -1,7 +1,7 @@
 """HTTP Basic access control, enforced on the server.
 
 - Analyst pages are open unless ANALYST_USER and ANALYST_PASSWORD are both set.
-- Admin callbacks (every component id starting with ``admin-``) need ADMIN_USER
+- Admin callbacks (any that touches a component of ``dashboard.ids.ADMIN``) need ADMIN_USER
   and ADMIN_PASSWORD; with either unset, admin actions are disabled (403), never a
   default password. A Flask ``before_request`` guard refuses such callback requests
   before Dash runs them, and each admin callback checks again itself.
@@ -18,28 +18,31 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable
 
 from flask import Flask, Response, request
 
-from store import logins
 from config.settings import Settings
+from contract.errors import Refusal
+from store import logins
+from store.times import utc_now
 
-from . import security
+from . import ids, security
 
 log = logging.getLogger(__name__)
 
-ADMIN_PREFIX = "admin-"
 ADMIN_PATH = "/admin"
 CALLBACK_PATH = "/_dash-update-component"
 OPEN_PATHS = ("/healthz",)
+_ID_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 TICKET_TTL_S = 60  # a ticket is redeemed within seconds; single use is enforced in the store
 
 
-class NotAuthorized(PermissionError):
+class NotAuthorized(Refusal):
     """Raised inside admin callbacks when the request carries no valid admin credentials."""
 
 
@@ -84,12 +87,17 @@ def _ids(items: Any) -> list[str]:
     return out
 
 
+def _id_tokens(text: str) -> set[str]:
+    """The id-like words of a callback's output string ("..a.b...c.d@hash..") or a dict id's JSON."""
+    return set(_ID_TOKEN.findall(text))
+
+
 def admin_callback_kind(body: dict) -> str | None:
-    """"action" when a ``/_dash-update-component`` body touches admin components, "page" when
-    it renders the admin page (client-side navigation, no GET /admin), else None."""
-    ids = _ids(body.get("outputs")) + _ids(body.get("inputs")) + _ids(body.get("state"))
-    output = str(body.get("output") or "")
-    if any(i.startswith(ADMIN_PREFIX) or f'"{ADMIN_PREFIX}' in i for i in ids) or ADMIN_PREFIX in output:
+    """"action" when a ``/_dash-update-component`` body touches an admin component (``ids.ADMIN``),
+    "page" when it renders the admin page (client-side navigation, no GET /admin), else None."""
+    named = _ids(body.get("outputs")) + _ids(body.get("inputs")) + _ids(body.get("state"))
+    words = set(named).union(*map(_id_tokens, named), _id_tokens(str(body.get("output") or "")))
+    if words & ids.ADMIN:
         return "action"
     for item in body.get("inputs") or []:
         if isinstance(item, dict) and item.get("property") == "pathname" and str(item.get("value", "")).rstrip("/").endswith(ADMIN_PATH):
@@ -122,12 +130,13 @@ class LoginGate:
     """Failed logins: logged (user name and address, never the password) and limited per
     address in the store (``store.logins``), so the limit holds across workers."""
 
-    def __init__(self, get_engine: Callable[[], Any], limit: logins.LoginLimit = logins.LoginLimit()):
-        self.get_engine, self.limit = get_engine, limit
+    def __init__(self, get_engine: Callable[[], Any], now: Callable[[], datetime] = utc_now,
+                 limit: logins.LoginLimit = logins.LoginLimit()):
+        self.get_engine, self.now, self.limit = get_engine, now, limit
 
     def blocked(self, address: str) -> bool:
         try:
-            return logins.blocked(self.get_engine(), address, datetime.now(timezone.utc), self.limit)
+            return logins.blocked(self.get_engine(), address, self.now(), self.limit)
         except Exception as exc:  # the store is down: the credential check still applies
             log.warning("could not read the login limit (%s); checking credentials only", type(exc).__name__)
             return False
@@ -136,7 +145,7 @@ class LoginGate:
         log.warning("failed %s login: user %s from %s on %s", role, security.shorten(auth.username or ""), address,
                     security.shorten(request.path))
         try:
-            logins.record_failure(self.get_engine(), address, datetime.now(timezone.utc), self.limit)
+            logins.record_failure(self.get_engine(), address, self.now(), self.limit)
         except Exception as exc:
             log.warning("could not count the failed login (%s)", type(exc).__name__)
 
@@ -146,13 +155,13 @@ class LoginGate:
                               {"Retry-After": str(self.limit.window_s)})
 
 
-def install_guard(server: Flask, get_settings, get_engine: Callable[[], Any] | None,
-                  callback_spec: Callable[[str], dict | None]) -> None:
+def install_guard(server: Flask, get_settings: Callable[[], Settings], get_engine: Callable[[], Any] | None,
+                  callback_spec: Callable[[str], dict | None], now: Callable[[], datetime] = utc_now) -> None:
     """Refuse forged, malformed and unauthenticated requests before Dash sees them.
 
     ``callback_spec(output)``: Dash's registration of a callback, or None (see
     ``security.callback_body_problem``); ``get_engine`` gives the store of the login limit."""
-    gate = LoginGate(get_engine) if get_engine is not None else None
+    gate = LoginGate(get_engine, now) if get_engine is not None else None
 
     @server.before_request
     def _guard():  # noqa: ANN202 - Flask hook

@@ -6,6 +6,8 @@ from datetime import date, datetime, timezone
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashboard import data, ids
+
 from contract.vocab import CELL_LABELS
 
 # The toolbar only while the pointer is over a chart: always shown it covers range buttons and titles.
@@ -52,7 +54,7 @@ def ago(when: datetime | date | None, now: datetime | None = None) -> str:
     """'3 hours ago' style freshness."""
     if when is None:
         return "never"
-    now = now or datetime.now(timezone.utc)
+    now = now or data.now()
     if isinstance(when, datetime):
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
@@ -79,11 +81,11 @@ def fmt_dt(when) -> str:
 def ticker_bar(page: str, path: str, current: str, tickers) -> html.Div:
     """The page's ticker (a Store its callbacks read) and, with several tickers, links
     to switch: the ticker lives in the URL (``?ticker=MSFT``), so a view can be shared."""
-    parts = [dcc.Store(id=f"{page}-ticker", data=current)]
+    parts = [dcc.Store(id=ids.ticker_store(page), data=current)]
     if len(tickers) > 1:
         parts.append(dbc.ButtonGroup([
             dbc.Button(t, href=f"{path}?ticker={t}", external_link=True, size="sm", outline=t != current,
-                       color="primary", id=f"{page}-ticker-{t}")
+                       color="primary", id=ids.ticker_button(page, t))
             for t in tickers], className="mb-2"))
     return html.Div(parts)
 
@@ -92,6 +94,6 @@ def refused_page(page: str, path: str, reason: Exception, tickers) -> html.Div:
     """What a page shows for a ticker that is not configured: the refusal and the tickers
     that are (never another ticker's data in its place)."""
     links = [dbc.Button(t, href=f"{path}?ticker={t}", external_link=True, size="sm", outline=True, color="primary",
-                        id=f"{page}-ticker-{t}") for t in tickers]
-    return html.Div([dbc.Alert(f"Refused: {reason}.", color="warning", id=f"{page}-refused"),
+                        id=ids.ticker_button(page, t)) for t in tickers]
+    return html.Div([dbc.Alert(f"Refused: {reason}.", color="warning", id=ids.refused(page)),
                      dbc.ButtonGroup(links, className="mb-2")])

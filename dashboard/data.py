@@ -1,59 +1,117 @@
-"""Cached getters for settings, engine and the read cache: built on first use, once per process.
+"""The web process's context: settings, the store, the read caches and the clock.
 
-Nothing here runs at import time, so ``gunicorn dashboard.app:server`` forks its
-workers before any database connection exists. Tests call :func:`reset` after
-changing the environment.
+``create_app(settings)`` builds one :class:`Web` and installs it; pages and callbacks read
+it through the accessors below. Nothing is built at import, and the engine and caches are
+built on first use, so ``gunicorn`` forks its workers before any database connection
+exists. One :class:`Web` serves a process at a time (Dash's page registry is per process
+too); installing another disposes of the previous one's engine.
 """
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
-from config.settings import PROCESS_GROUPS, Settings, load_settings
+from config.settings import Settings
 from store.db import create_schema, make_engine
 from store.queries import ReadCache, Snapshot
+from store.times import utc_now
 
 from . import inputs
+
+if TYPE_CHECKING:  # pragma: no cover
+    from store.ledger_reads import LedgerCache
 
 log = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=1)
+@dataclass
+class Web:
+    """What every page and callback of one app reads: its settings, its one clock (``now``),
+    and the store engine and read caches, built on first use."""
+
+    settings: Settings
+    now: Callable[[], datetime] = utc_now
+    _built: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def engine(self) -> Engine:
+        if "engine" not in self._built:
+            eng = make_engine(self.settings.database_url)
+            try:
+                # A first start before `python -m jobs migrate` still gets empty tables, so
+                # every page can say what is missing instead of failing on "no such table".
+                create_schema(eng)
+            except Exception:  # pragma: no cover - read-only database user, say
+                log.warning("could not create the schema; run: python -m jobs migrate", exc_info=True)
+            self._built["engine"] = eng
+        return self._built["engine"]
+
+    def reads(self) -> ReadCache:
+        if "reads" not in self._built:
+            # Bounded: only configured tickers reach it (see ticker_choice), and it evicts anyway.
+            self._built["reads"] = ReadCache(self.engine(), ttl_seconds=self.settings.dashboard_cache_seconds,
+                                             max_entries=max(4, len(self.settings.tickers)))
+        return self._built["reads"]
+
+    def ledger_reads(self) -> "LedgerCache":
+        """The forecast ledger's read cache (the Track record page)."""
+        if "ledger" not in self._built:
+            from store.ledger_reads import LedgerCache
+
+            self._built["ledger"] = LedgerCache(self.engine(), ttl_seconds=self.settings.dashboard_cache_seconds)
+        return self._built["ledger"]
+
+    def close(self) -> None:
+        """Dispose of the engine (its pooled connections) and forget the caches."""
+        engine = self._built.get("engine")
+        if engine is not None:
+            engine.dispose()
+        self._built.clear()
+
+
+_installed: list[Web] = []  # at most one: the context of the app this process serves
+
+
+def install(web: Web) -> Web:
+    """Make ``web`` the context every page and callback of this process reads."""
+    for old in _installed:
+        old.close()
+    _installed[:] = [web]
+    return web
+
+
+def current() -> Web:
+    if not _installed:
+        raise RuntimeError("no web context: build the app with dashboard.app.create_app(settings)")
+    return _installed[0]
+
+
 def settings() -> Settings:
-    # Only the web's own settings are checked here: a bad clock setting must not stop the web.
-    return load_settings(uses=PROCESS_GROUPS["web"])
+    return current().settings
 
 
-@lru_cache(maxsize=1)
 def engine() -> Engine:
-    eng = make_engine(settings().database_url)
-    try:
-        # A first start before `python -m jobs migrate` still gets empty tables, so
-        # every page can say what is missing instead of failing on "no such table".
-        create_schema(eng)
-    except Exception:  # pragma: no cover - read-only database user, say
-        log.warning("could not create the schema; run: python -m jobs migrate", exc_info=True)
-    return eng
+    return current().engine()
 
 
-@lru_cache(maxsize=1)
 def reads() -> ReadCache:
-    # Bounded: only configured tickers reach it (see ticker_choice), and it evicts anyway.
-    return ReadCache(engine(), ttl_seconds=settings().dashboard_cache_seconds,
-                     max_entries=max(4, len(settings().tickers)))
+    return current().reads()
 
 
-@lru_cache(maxsize=1)
-def ledger_reads():
-    """The forecast ledger's read cache (the Track record page)."""
-    from store.ledger_reads import LedgerCache
-
-    return LedgerCache(engine(), ttl_seconds=settings().dashboard_cache_seconds)
+def ledger_reads() -> "LedgerCache":
+    return current().ledger_reads()
 
 
-def ticker_choice(ticker) -> str:
+def now() -> datetime:
+    """The one clock of the web process (a test installs a fixed one)."""
+    return current().now()
+
+
+def ticker_choice(ticker: Any) -> str:
     """The ticker a page or callback asked for (``?ticker=MSFT``): blank or None is the default,
     anything not configured raises ``inputs.Refused`` (never another ticker in its place)."""
     if isinstance(ticker, str) and not ticker.strip():
@@ -67,7 +125,7 @@ def snapshot(ticker: str | None = None) -> Snapshot:
     return reads().get(ticker_choice(ticker))
 
 
-def plain(fig) -> dict:
+def plain(fig: Any) -> dict:
     """A figure as plain JSON-ready dict: memoise this, not the ``go.Figure``.
 
     Dash would otherwise re-run plotly's validation-heavy ``to_plotly_json`` on every
@@ -80,14 +138,5 @@ def plain(fig) -> dict:
 
     # Six significant digits is far below what a chart can show and halves the payload
     # of stored full-precision floats (and the time Dash spends encoding it).
-    return json.loads(pio.to_json(fig, validate=False), parse_float=lambda x: float(f"{float(x):.6g}"))
-
-
-def reset() -> None:
-    """Forget settings, engine and cache (tests that change the environment)."""
-    if engine.cache_info().currsize:
-        engine().dispose()
-    reads.cache_clear()
-    ledger_reads.cache_clear()
-    engine.cache_clear()
-    settings.cache_clear()
+    result: dict = json.loads(pio.to_json(fig, validate=False), parse_float=lambda x: float(f"{float(x):.6g}"))
+    return result

@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from contract.errors import Refusal
+
 MAX_DB_INT = 2**31 - 1  # ids are INTEGER columns on SQLite and Postgres
 SHOWN_CHARS = 24  # how much of a refused value a message repeats
 
 
-class Refused(ValueError):
+class Refused(Refusal):
     """A value the page turns down, with the reason to show."""
 
 

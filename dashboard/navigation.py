@@ -8,7 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, dcc, html
 
-from dashboard import auth, data, inputs
+from dashboard import auth, data, ids, inputs
 
 BRAND = "recurrent forecasts"
 
@@ -44,19 +44,19 @@ def navbar() -> html.Div:
     cfg = {"tickers": list(settings.tickers), "default": settings.default_ticker, "brand": BRAND,
            "paths": [p["relative_path"] for p in _pages()]}
     return html.Div([
-        dcc.Store(id="nav-config", data=cfg),
-        dbc.NavbarSimple(links, id="nav-bar", brand=f"{settings.default_ticker} {BRAND}", brand_href="/",
+        dcc.Store(id=ids.Nav.CONFIG, data=cfg),
+        dbc.NavbarSimple(links, id=ids.Nav.BAR, brand=f"{settings.default_ticker} {BRAND}", brand_href="/",
                          color="primary", dark=True, className="mb-3"),
     ])
 
 
 def install(app: Dash) -> None:
     """Register the callback that rewrites brand and links for the ticker in the address bar."""
-    outputs = [Output("nav-bar", "brand"), Output("nav-bar", "brand_href")]
+    outputs = [Output(ids.Nav.BAR, "brand"), Output(ids.Nav.BAR, "brand_href")]
     outputs += [Output(_link_id(p), "href") for p in _pages()]
     outputs += [Output(_link_id(p), "active") for p in _pages()]
     app.clientside_callback(FOLLOW_TICKER_JS, *outputs, Input("_pages_location", "search"),
-                            Input("_pages_location", "pathname"), State("nav-config", "data"))
+                            Input("_pages_location", "pathname"), State(ids.Nav.CONFIG, "data"))
 
 
 def shown_ticker() -> str | None:

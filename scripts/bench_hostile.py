@@ -1,7 +1,7 @@
 """Memory under hostile input: worker RSS of the real web before and after 5,000 distinct
 hostile requests, with the start as the baseline.
 
-Starts ``gunicorn dashboard.app:server`` (2 workers, admin login configured) on a fixture
+Starts ``gunicorn 'dashboard.app:create_server()'`` (2 workers, admin login configured) on a fixture
 store, serves every page once (the warm state), then sends N distinct hostile requests to
 it over loopback in a bounded loop: 100 kB tickers in analyst callbacks, distinct query
 strings, long measures, deep JSON, 1.5 MB bodies, text/plain forms, forged model ids,

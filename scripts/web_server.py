@@ -1,4 +1,4 @@
-"""Start ``gunicorn dashboard.app:server`` as a real process on a free localhost port."""
+"""Start ``gunicorn 'dashboard.app:create_server()'`` as a real process on a free localhost port."""
 from __future__ import annotations
 
 import os
@@ -48,7 +48,7 @@ class WebServer:
         self.started_at = time.perf_counter()
         self.proc = subprocess.Popen(
             [gunicorn_bin(), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", "--timeout", "120",
-             *self.extra_args, "dashboard.app:server"],
+             *self.extra_args, "dashboard.app:create_server()"],
             cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + timeout

@@ -11,3 +11,8 @@ from datetime import datetime, timezone
 def as_utc(dt: datetime) -> datetime:
     """``dt`` as an aware UTC datetime (a naive one is taken to be UTC already)."""
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+def utc_now() -> datetime:
+    """The wall clock, aware UTC: the default ``now`` of every context that takes a clock."""
+    return datetime.now(timezone.utc)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dash_table, html
+from dash import Dash, Input, Output, State, dash_table, html
 
-from dashboard import data, fmt, inputs
+from dashboard import data, fmt, ids, inputs
 from dashboard.components import graph, missing, refused_page, ticker_bar
 from dashboard.figures.common import empty_figure
 from dashboard.figures.compare import (
@@ -84,10 +84,10 @@ def layout(ticker: str | None = None, **_query):
 
 def page_body(snap: Snapshot):
     if not snap.has_prices:
-        return html.Div([html.H3(f"{snap.ticker}: compare cell types"), missing("No prices are stored yet.", "python -m jobs init", id_="compare-empty")])
+        return html.Div([html.H3(f"{snap.ticker}: compare cell types"), missing("No prices are stored yet.", "python -m jobs init", id_=ids.Compare.EMPTY)])
     if not snap.has_models:
         return html.Div([html.H3(f"{snap.ticker}: compare cell types"),
-                         missing("No trained models to compare yet.", "python -m jobs train", id_="compare-empty")])
+                         missing("No trained models to compare yet.", "python -m jobs train", id_=ids.Compare.EMPTY)])
     tables, overlay, loss, horizon = compare_view(snap)
     missing_cells = [c for c in ("simplernn", "lstm", "gru") if c not in snap.cells]
     parts = [html.H3(f"{snap.ticker}: compare cell types")]
@@ -95,48 +95,46 @@ def page_body(snap: Snapshot):
         parts.append(missing(f"Not trained yet: {', '.join(missing_cells)}.", "python -m jobs train --cells " + ",".join(missing_cells)))
     if tables is not None:
         parts += [
-            dbc.Alert(tables["verdict"], id="compare-verdict", color="info"),
-            html.P(tables["method"], id="compare-method", className="text-muted"),
+            dbc.Alert(tables["verdict"], id=ids.Compare.VERDICT, color="info"),
+            html.P(tables["method"], id=ids.Compare.METHOD, className="text-muted"),
             html.H5("One day ahead, networks and baselines"),
             html.P("RMSE ratio below 1: smaller errors than repeating yesterday's close; its 95% interval says how "
                    "sure that is. R2 in returns: against predicting no change (vs 0) and against the historical mean "
                    "return (Campbell-Thompson, vs mean); above 0 is skill. MASE: mean absolute return error over the "
                    "training period's typical daily move.", className="text-muted small"),
-            _table("compare-table", tables["metrics"], "model", best_networks(tables["metrics"])),
+            _table(ids.Compare.TABLE, tables["metrics"], "model", best_networks(tables["metrics"])),
             html.P(f"Highlighted: the lowest RMSE ratio among the networks ({', '.join(best_networks(tables['metrics'])) or '-'}"
                    f", at {fmt.RATIO_DECIMALS} decimals); whether that lead is real is in the differences below.",
-                   id="compare-best", className="text-muted small"),
+                   id=ids.Compare.BEST, className="text-muted small"),
             html.H5("Differences between models", className="mt-3"),
-            _table("compare-pairs", tables["pairs"], "pair") if len(tables["pairs"]) else
+            _table(ids.Compare.PAIRS, tables["pairs"], "pair") if len(tables["pairs"]) else
             html.P("No comparison of the models served now is stored yet.", className="text-muted"),
             html.H5("Direction against its base rate", className="mt-3"),
             html.P(tables["direction_words"], className="text-muted small"),
-            _table("compare-direction", tables["direction"], "forecaster"),
+            _table(ids.Compare.DIRECTION, tables["direction"], "forecaster"),
             html.H5("Prediction intervals at every horizon", className="mt-3"),
             html.P("Coverage should be near the level at every horizon (within 2 points is the goal); narrower bands "
                    "and a lower Winkler score are better at equal coverage. The random-walk band is yesterday's close "
                    "plus or minus z times the 20-day standard deviation of returns times sqrt(h).",
                    className="text-muted small"),
-            _table("compare-intervals", tables["intervals"], "band"),
+            _table(ids.Compare.INTERVALS, tables["intervals"], "band"),
         ]
     if overlay is not None:
-        parts.append(graph("compare-overlay", overlay))
+        parts.append(graph(ids.Compare.OVERLAY, overlay))
     row = []
     if loss is not None:
         split = next((v.outputs["predictions"]["split"] for v in snap.cells.values() if "predictions" in v.outputs), None)
-        note = html.P(loss_note(snap.closes, split) if split else "", id="compare-loss-note", className="small text-muted")
-        row.append(dbc.Col([graph("compare-loss", loss), note], md=6))
+        note = html.P(loss_note(snap.closes, split) if split else "", id=ids.Compare.LOSS_NOTE, className="small text-muted")
+        row.append(dbc.Col([graph(ids.Compare.LOSS, loss), note], md=6))
     if horizon is not None:
         row.append(dbc.Col([
-            dbc.RadioItems(id="compare-measure", options=[{"label": v, "value": k} for k, v in MEASURES.items()],
+            dbc.RadioItems(id=ids.Compare.MEASURE, options=[{"label": v, "value": k} for k, v in MEASURES.items()],
                            value="rmse_ratio", inline=True),
-            graph("compare-horizon", horizon)], md=6))
+            graph(ids.Compare.HORIZON, horizon)], md=6))
     parts.append(dbc.Row(row, className="mt-2"))
     return html.Div(parts)
 
 
-@callback(Output("compare-horizon", "figure"), Input("compare-measure", "value"), State("compare-ticker", "data"),
-          prevent_initial_call=True)
 def on_measure(measure: str, ticker: str | None = None):
     try:
         snap = data.snapshot(ticker)
@@ -147,3 +145,9 @@ def on_measure(measure: str, ticker: str | None = None):
     if not metrics:
         raise dash.exceptions.PreventUpdate
     return data.reads().memo(snap, ("horizon", measure), lambda: data.plain(horizon_figure(metrics, measure)))
+
+
+def register_callbacks(app: Dash) -> None:
+    """This page's callbacks, on the app ``create_app`` is building."""
+    app.callback(Output(ids.Compare.HORIZON, "figure"), Input(ids.Compare.MEASURE, "value"), State(ids.Compare.TICKER, "data"),
+              prevent_initial_call=True)(on_measure)

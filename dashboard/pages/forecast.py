@@ -5,9 +5,9 @@ from datetime import date
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, Patch, State, callback, clientside_callback, dcc, html, no_update
+from dash import Dash, Input, Output, Patch, State, dcc, html, no_update
 
-from dashboard import data, fmt, inputs
+from dashboard import data, fmt, ids, inputs
 from dashboard.components import (ago, card, cell_selector, default_cell, download_button, fmt_dt, graph, missing,
                                   refused_page, ticker_bar)
 from dashboard.figures.common import empty_figure, label
@@ -30,8 +30,8 @@ def _next_day_card(fc: dict | None, stale: bool, age: str):
     detail = [f"for {fc['dates'][0]} · 80%: {fmt.price_range(fc['lower80'][0], fc['upper80'][0])}"]
     if stale:  # a forecast made from an old close is history, not a forecast: say so in the card itself
         detail += [html.Br(), html.Span(f"made from the close of {fc['last_date']} ({age}): stale",
-                                        className="text-danger fw-bold", id="forecast-stale")]
-    return card("Next-day forecast", fmt.price(fc["predicted"][0]), detail, id_="forecast-next-card")
+                                        className="text-danger fw-bold", id=ids.Forecast.STALE)]
+    return card("Next-day forecast", fmt.price(fc["predicted"][0]), detail, id_=ids.Forecast.NEXT_CARD)
 
 
 def headline_cards(snap: Snapshot, cell: str) -> dbc.Row:
@@ -43,11 +43,11 @@ def headline_cards(snap: Snapshot, cell: str) -> dbc.Row:
     last_close = card("Last close", fmt.price(fc["last_close"]) if fc else "-", f"on {fc['last_date']}" if fc else None)
     kind = KIND_WORDS.get(info.kind, info.kind)
     model = card("Model", f"{label(cell)} v{info.version}",
-                 f"{kind} {fmt_dt(info.created_at)} ({ago(info.created_at)})", id_="forecast-model-card")
+                 f"{kind} {fmt_dt(info.created_at)} ({ago(info.created_at)})", id_=ids.Forecast.MODEL_CARD)
     source = card("Data", status.latest_source if status else "-", [
         f"last day {last_day or '-'} ",
         html.Span(f"({ago(last_day)})", className="text-danger fw-bold" if stale else None),
-        f" · fetched {ago(status.last_fetched_at if status else None)}"], id_="forecast-data-card")
+        f" · fetched {ago(status.last_fetched_at if status else None)}"], id_=ids.Forecast.DATA_CARD)
     cards = (last_close, _next_day_card(fc, stale, ago(last_day)), model, source)
     # Two by two on a phone, so the chart still starts on the first screen.
     return dbc.Row([dbc.Col(c, xs=6, md=3, className="mb-2") for c in cards], className="g-2")
@@ -60,7 +60,7 @@ def forecast_view(snap: Snapshot, cell: str):
     if not (preds and fc):
         blank = empty_figure(f"{label(cell)} has no stored forecast.")
         return history_figure(snap.closes, snap.ticker), blank, headline_cards(snap, cell), f"{label(cell)} has no stored predictions."
-    main, zoom = data.reads().memo(snap, ("forecast-figures", cell), lambda: (
+    main, zoom = data.reads().memo(snap, (ids.Forecast.FIGURES, cell), lambda: (
         data.plain(forecast_figure(snap.closes, preds, fc, cell, snap.ticker)), data.plain(forecast_zoom_figure(snap.closes, fc, cell))))
     words = rmse_in_words(metrics, cell) if metrics else ""
     return main, zoom, headline_cards(snap, cell), words
@@ -76,36 +76,27 @@ def layout(ticker: str | None = None, **_query):
 
 def page_body(snap: Snapshot):
     if not snap.has_prices:
-        return html.Div([html.H3(f"{snap.ticker} forecast"), missing(*NO_PRICES, id_="forecast-empty")])
+        return html.Div([html.H3(f"{snap.ticker} forecast"), missing(*NO_PRICES, id_=ids.Forecast.EMPTY)])
     if not snap.has_models:
-        return html.Div([html.H3(f"{snap.ticker} forecast"), missing(*NO_MODELS, id_="forecast-empty"),
-                         graph("forecast-graph", history_figure(snap.closes, snap.ticker)), dcc.Store(id="forecast-yscale")])
+        return html.Div([html.H3(f"{snap.ticker} forecast"), missing(*NO_MODELS, id_=ids.Forecast.EMPTY),
+                         graph(ids.Forecast.GRAPH, history_figure(snap.closes, snap.ticker)), dcc.Store(id=ids.Forecast.YSCALE)])
     cell = default_cell(snap.cells)
     fig, zoom, cards, words = forecast_view(snap, cell)
     return html.Div([
         dbc.Row([
             dbc.Col(html.H3(f"{snap.ticker} forecast"), md="auto"),
-            dbc.Col(cell_selector("forecast-cell", list(snap.cells), cell), md="auto"),
-            dbc.Col([download_button("forecast-download-btn", "Download forecast CSV"),
-                     dcc.Download(id="forecast-download"),
-                     html.Div(id="forecast-download-msg", className="small text-danger")], md="auto", className="ms-auto"),
+            dbc.Col(cell_selector(ids.Forecast.CELL, list(snap.cells), cell), md="auto"),
+            dbc.Col([download_button(ids.Forecast.DOWNLOAD_BTN, "Download forecast CSV"),
+                     dcc.Download(id=ids.Forecast.DOWNLOAD),
+                     html.Div(id=ids.Forecast.DOWNLOAD_MSG, className="small text-danger")], md="auto", className="ms-auto"),
         ], align="center", className="mb-2 g-2"),
-        html.Div(cards, id="forecast-cards"),
-        dbc.Row([dbc.Col(graph("forecast-graph", fig), lg=8), dbc.Col(graph("forecast-zoom", zoom), lg=4)], className="g-2"),
-        dbc.Alert(words, id="forecast-rmse-words", color="light", className="mt-2"),
-        dcc.Store(id="forecast-yscale"),
+        html.Div(cards, id=ids.Forecast.CARDS),
+        dbc.Row([dbc.Col(graph(ids.Forecast.GRAPH, fig), lg=8), dbc.Col(graph(ids.Forecast.ZOOM, zoom), lg=4)], className="g-2"),
+        dbc.Alert(words, id=ids.Forecast.RMSE_WORDS, color="light", className="mt-2"),
+        dcc.Store(id=ids.Forecast.YSCALE),
     ])
 
 
-@callback(
-    Output("forecast-graph", "figure"),
-    Output("forecast-zoom", "figure"),
-    Output("forecast-cards", "children"),
-    Output("forecast-rmse-words", "children"),
-    Input("forecast-cell", "value"),
-    State("forecast-ticker", "data"),
-    prevent_initial_call=True,
-)
 def on_cell(cell: str, ticker: str | None = None):
     try:
         snap = data.snapshot(ticker)
@@ -137,14 +128,6 @@ def forecast_csv(snap: Snapshot, cell: str) -> tuple[str, str]:
     return f"{snap.ticker}-{cell}-v{view.info.version}-forecast.csv", table.to_csv(index=False)
 
 
-@callback(
-    Output("forecast-download", "data"),
-    Output("forecast-download-msg", "children"),
-    Input("forecast-download-btn", "n_clicks"),
-    State("forecast-cell", "value"),
-    State("forecast-ticker", "data"),
-    prevent_initial_call=True,
-)
 def on_download(_n, cell: str, ticker: str | None = None):
     try:
         snap = data.snapshot(ticker)
@@ -160,8 +143,7 @@ def on_download(_n, cell: str, ticker: str | None = None):
 # Plotly keeps the y-axis of the opening view when the x-range changes (a range button, a
 # zoom, "all"), so a chosen month is a flat line. This fits the y-axis to what is shown,
 # in the browser, without a round trip; it ignores its own y-only relayout.
-clientside_callback(
-    """
+FIT_Y_TO_SHOWN_RANGE_JS = """
     function(relayout) {
         const nu = window.dash_clientside.no_update;
         if (!relayout || !Object.keys(relayout).some(k => k.startsWith("xaxis."))) { return nu; }
@@ -185,8 +167,31 @@ clientside_callback(
         window.Plotly.relayout(gd, {"yaxis.range": [lo - pad, hi + pad]});
         return Date.now();
     }
-    """,
-    Output("forecast-yscale", "data"),
-    Input("forecast-graph", "relayoutData"),
-    prevent_initial_call=True,
-)
+    """
+
+
+def register_callbacks(app: Dash) -> None:
+    """This page's callbacks, on the app ``create_app`` is building."""
+    app.callback(
+        Output(ids.Forecast.GRAPH, "figure"),
+        Output(ids.Forecast.ZOOM, "figure"),
+        Output(ids.Forecast.CARDS, "children"),
+        Output(ids.Forecast.RMSE_WORDS, "children"),
+        Input(ids.Forecast.CELL, "value"),
+        State(ids.Forecast.TICKER, "data"),
+        prevent_initial_call=True,
+    )(on_cell)
+    app.callback(
+        Output(ids.Forecast.DOWNLOAD, "data"),
+        Output(ids.Forecast.DOWNLOAD_MSG, "children"),
+        Input(ids.Forecast.DOWNLOAD_BTN, "n_clicks"),
+        State(ids.Forecast.CELL, "value"),
+        State(ids.Forecast.TICKER, "data"),
+        prevent_initial_call=True,
+    )(on_download)
+    app.clientside_callback(
+        FIT_Y_TO_SHOWN_RANGE_JS,
+        Output(ids.Forecast.YSCALE, "data"),
+        Input(ids.Forecast.GRAPH, "relayoutData"),
+        prevent_initial_call=True,
+    )

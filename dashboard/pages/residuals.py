@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, html, no_update
+from dash import Dash, Input, Output, State, html, no_update
 
-from dashboard import data, inputs
+from dashboard import data, ids, inputs
 from dashboard.components import cell_selector, default_cell, graph, missing, refused_page, ticker_bar
 from dashboard.figures.residuals import (
     acf_figure, arch_sentence, bias_sentence, dm_sentence, ljung_box_sentence, qq_figure, relative_residuals,
@@ -16,7 +16,7 @@ from store.queries import Snapshot
 
 dash.register_page(__name__, path="/residuals", name="Residuals", title=page_title("Residuals"), order=1)
 
-GRAPH_IDS = ("residuals-time", "residuals-hist", "residuals-acf", "residuals-qq", "residuals-bias")
+GRAPH_IDS = (ids.Residuals.TIME, ids.Residuals.HIST, ids.Residuals.ACF, ids.Residuals.QQ, ids.Residuals.BIAS)
 
 
 def residual_view(snap: Snapshot, cell: str):
@@ -52,32 +52,25 @@ def layout(ticker: str | None = None, **_query):
 
 def page_body(snap: Snapshot):
     if not snap.has_prices:
-        return html.Div([html.H3(f"{snap.ticker} residuals"), missing("No prices are stored yet.", "python -m jobs init", id_="residuals-empty")])
+        return html.Div([html.H3(f"{snap.ticker} residuals"), missing("No prices are stored yet.", "python -m jobs init", id_=ids.Residuals.EMPTY)])
     cells = _ready(snap)
     if not cells:
-        return html.Div([html.H3(f"{snap.ticker} residuals"), missing("No trained model has residuals yet.", "python -m jobs train", id_="residuals-empty")])
+        return html.Div([html.H3(f"{snap.ticker} residuals"), missing("No trained model has residuals yet.", "python -m jobs train", id_=ids.Residuals.EMPTY)])
     cell = default_cell(cells)
     figs, notes = residual_view(snap, cell)
     g = dict(zip(GRAPH_IDS, figs))
     return html.Div([
         dbc.Row([dbc.Col(html.H3(f"{snap.ticker} residuals (rolling origins)"), md="auto"),
-                 dbc.Col(cell_selector("residuals-cell", cells, cell), md="auto")], align="center", className="mb-2 g-2"),
-        dbc.Alert(notes, id="residuals-notes", color="light"),
-        graph("residuals-time", g["residuals-time"]),
-        dbc.Row([dbc.Col(graph("residuals-hist", g["residuals-hist"]), md=6),
-                 dbc.Col(graph("residuals-qq", g["residuals-qq"]), md=6)]),
-        dbc.Row([dbc.Col(graph("residuals-acf", g["residuals-acf"]), md=6),
-                 dbc.Col(graph("residuals-bias", g["residuals-bias"]), md=6)]),
+                 dbc.Col(cell_selector(ids.Residuals.CELL, cells, cell), md="auto")], align="center", className="mb-2 g-2"),
+        dbc.Alert(notes, id=ids.Residuals.NOTES, color="light"),
+        graph(ids.Residuals.TIME, g[ids.Residuals.TIME]),
+        dbc.Row([dbc.Col(graph(ids.Residuals.HIST, g[ids.Residuals.HIST]), md=6),
+                 dbc.Col(graph(ids.Residuals.QQ, g[ids.Residuals.QQ]), md=6)]),
+        dbc.Row([dbc.Col(graph(ids.Residuals.ACF, g[ids.Residuals.ACF]), md=6),
+                 dbc.Col(graph(ids.Residuals.BIAS, g[ids.Residuals.BIAS]), md=6)]),
     ])
 
 
-@callback(
-    *[Output(i, "figure") for i in GRAPH_IDS],
-    Output("residuals-notes", "children"),
-    Input("residuals-cell", "value"),
-    State("residuals-ticker", "data"),
-    prevent_initial_call=True,
-)
 def on_cell(cell: str, ticker: str | None = None):
     try:
         snap = data.snapshot(ticker)
@@ -86,3 +79,14 @@ def on_cell(cell: str, ticker: str | None = None):
         return (*[no_update] * len(GRAPH_IDS), f"Refused: {exc}.")
     figs, notes = residual_view(snap, cell)
     return (*figs, notes)
+
+
+def register_callbacks(app: Dash) -> None:
+    """This page's callbacks, on the app ``create_app`` is building."""
+    app.callback(
+        *[Output(i, "figure") for i in GRAPH_IDS],
+        Output(ids.Residuals.NOTES, "children"),
+        Input(ids.Residuals.CELL, "value"),
+        State(ids.Residuals.TICKER, "data"),
+        prevent_initial_call=True,
+    )(on_cell)

@@ -150,7 +150,7 @@ def test_the_web_boots_whatever_the_clock_and_training_settings_are(sqlite_url, 
     env = {**os.environ, "DATABASE_URL": sqlite_url, "DATA_DIR": str(tmp_path / "data"), "CLOCK_TIME": "99:99",
            "CLOCK_DAYS": "never", "PIPELINE_EPOCHS": "-1", "YAHOO_RETRIES": "-1"}
     env.pop("REDIS_URL", None)
-    code = "from dashboard import app, data; app.create_app(); print(data.settings().tickers)"
+    code = "from dashboard import app, data; app.create_server(); print(data.settings().tickers)"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]

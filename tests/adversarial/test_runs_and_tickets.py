@@ -9,7 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from dashboard import admin_actions, auth
+from dashboard import auth
+from dashboard.admin import actions as admin_actions
 from store import runs, tickets
 from config.settings import load_settings
 from store.db import make_engine
@@ -92,9 +93,9 @@ def test_an_old_or_forged_ticket_is_refused_before_anything_starts(store_url):
     request = {"action": "retrain", "cells": ["gru"], "epochs": 1, "ticker": "AAPL"}
     before = store_state(store_url)
     old = auth.issue_ticket(settings, ADMIN[0], request, now=datetime.now(timezone.utc).timestamp() - 61)
-    assert admin_actions.execute_run(settings, old) == ("danger", "Not started: run ticket expired; press Start again.")
+    assert admin_actions.execute_run(settings, old, datetime.now(timezone.utc)) == ("danger", "Not started: run ticket expired; press Start again.")
     forged = {**auth.issue_ticket(settings, ADMIN[0], request), "request": {**request, "epochs": 500}}
-    assert admin_actions.execute_run(settings, forged)[1].startswith("Not started: run ticket signature is wrong")
+    assert admin_actions.execute_run(settings, forged, datetime.now(timezone.utc))[1].startswith("Not started: run ticket signature is wrong")
     assert store_state(store_url) == before
 
 

@@ -39,8 +39,9 @@ def fixture_store_url(fixture_store_file, tmp_path) -> str:
 @pytest.fixture
 def dash_client(monkeypatch, tmp_path):
     """Point the dashboard at a store with given settings; returns (Flask test client)."""
+    from config.settings import PROCESS_GROUPS, load_settings
     from dashboard import data
-    from dashboard.app import server
+    from dashboard.app import create_app
 
     def configure(database_url: str, **env: str):
         for key in DASH_ENV_KEYS:
@@ -49,11 +50,10 @@ def dash_client(monkeypatch, tmp_path):
         monkeypatch.setenv("CACHE_DIR", str(tmp_path / "cache"))
         for key, value in env.items():
             monkeypatch.setenv(key, value)
-        data.reset()
-        return server.test_client()
+        return create_app(load_settings(uses=PROCESS_GROUPS["web"])).server.test_client()
 
     yield configure
-    data.reset()
+    data.current().close()
 
 
 def admin_env() -> dict:

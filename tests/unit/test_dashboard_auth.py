@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 
+from datetime import datetime, timezone
+
 import pytest
 from sqlalchemy import func, select
 from werkzeug.datastructures import Authorization
 
-from dashboard import admin_actions, auth
+from dashboard import auth, ids
+from dashboard.admin import actions as admin_actions
 from config.settings import load_settings
 from store.db import make_engine
 from store.tables import Run
@@ -51,7 +54,11 @@ def test_settings_have_no_default_admin():
     [
         ({"output": "admin-run-result.children", "outputs": {"id": "admin-run-result", "property": "children"}}, True),
         ({"output": "..admin-ticket.data...admin-start-msg.children..", "outputs": []}, True),
-        ({"output": "x.children", "outputs": {"id": {"type": "admin-row", "i": 1}, "property": "children"}}, True),
+        # a pattern-matching id is admin when one of its values names an admin component
+        ({"output": "x.children", "outputs": {"id": {"type": ids.Admin.RUNS, "i": 1}, "property": "children"}}, True),
+        # the guard knows admin components by ids.ADMIN, not by spelling: a made-up "admin-" id is no
+        # admin callback (and, registered by no callback, is refused as malformed: tests/adversarial)
+        ({"output": "admin-made-up.children", "outputs": {"id": "admin-made-up", "property": "children"}}, False),
         ({"output": "forecast-graph.figure", "outputs": {"id": "forecast-graph", "property": "figure"}}, False),
         ({"output": "_pages_content.children", "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/admin"}]}, True),
         ({"output": "_pages_content.children", "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/"}]}, False),
@@ -59,6 +66,26 @@ def test_settings_have_no_default_admin():
 )
 def test_callback_is_admin(body, admin):
     assert auth.callback_is_admin(body) is admin
+
+
+def test_every_callback_of_the_admin_page_is_an_admin_callback(tmp_path):
+    """Each registered callback that touches a component of the admin page is classified admin,
+    as the browser would send it (its output string and the ids of its inputs and states)."""
+    from dashboard.app import create_app
+
+    app = create_app(_settings(DATABASE_URL=f"sqlite:///{tmp_path / 'store.db'}", CACHE_DIR=str(tmp_path)))
+    checked = 0
+    for output, spec in app.callback_map.items():
+        named = [d["id"] for d in spec["inputs"] + spec["state"]] + [part.split(".")[0] for part in output.strip(".").split("...")]
+        if not any(str(i).startswith("admin-") for i in named):
+            assert not set(named) & ids.ADMIN, output
+            continue
+        assert set(i for i in named if str(i).startswith("admin-")) <= ids.ADMIN, output
+        body = {"output": output, "inputs": [{"id": d["id"], "property": d["property"]} for d in spec["inputs"]],
+                "state": [{"id": d["id"], "property": d["property"]} for d in spec["state"]]}
+        assert auth.admin_callback_kind(body) == "action", output
+        checked += 1
+    assert checked >= 12  # runs, champions, prices, the background run and fetch
 
 
 def test_ticket_round_trip_and_tampering():
@@ -81,7 +108,8 @@ def test_ticket_round_trip_and_tampering():
 def test_forged_ticket_starts_nothing(fixture_store_url):
     """The background function itself refuses a forged ticket before importing the pipeline."""
     s = load_settings({"DATABASE_URL": fixture_store_url, "ADMIN_USER": "boss", "ADMIN_PASSWORD": "pw"})
-    color, message = admin_actions.execute_run(s, {"actor": "x", "issued": 0, "nonce": "", "request": {}, "sig": "00"})
+    color, message = admin_actions.execute_run(s, {"actor": "x", "issued": 0, "nonce": "", "request": {}, "sig": "00"},
+                                             datetime.now(timezone.utc))
     assert color == "danger" and message.startswith("Not started")
 
 

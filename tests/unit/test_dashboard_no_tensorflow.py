@@ -18,7 +18,8 @@ from tests.conftest import ROOT
 SCRIPT = textwrap.dedent(
     """
     import json, sys
-    from dashboard.app import server
+    from dashboard.app import create_server
+    server = create_server()
     from tests.support.dash_client import basic, call, render_page
     c = server.test_client()
     h = basic("boss", "pw")

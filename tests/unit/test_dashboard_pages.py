@@ -7,7 +7,8 @@ import pytest
 
 from contract.run import RunResult
 
-from dashboard import admin_actions, data
+from dashboard import data
+from dashboard.admin import actions as admin_actions, run_callbacks
 from store.db import make_engine, session_factory
 from store.tables import ClockStatus, Run
 from tests.support.dash_client import basic, call, ids_in, render_page
@@ -123,7 +124,7 @@ def test_start_is_refused_while_another_run_is_in_progress(dash_client, fixture_
 def test_progress_poll_and_cancel(dash_client, fixture_store_url):
     run_id = _running_run(fixture_store_url)
     client = dash_client(fixture_store_url, **admin_env())
-    pct, label, text, cancel_disabled, runs, clock, models, options = __import__("dashboard.pages.admin", fromlist=["x"]).poll_view(data.engine())
+    pct, label, text, cancel_disabled, runs, clock, models, options = run_callbacks.poll_view(data.engine())
     assert pct == 40 and label == "40%" and "epoch 2/5" in text and cancel_disabled is False
     assert {o["value"] for o in options} == {1, 2, 3, 4}
     # the scheduler's next run, from clock_status, in the schedule's time zone (04:00 UTC is 23:00 New York)

@@ -12,7 +12,7 @@ import binascii
 import re
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -23,7 +23,7 @@ from marketdata.frames import PriceDataError
 from store.prices import compare_with_stored, upsert_prices
 from marketdata.sources.csv_file import read_price_csv
 
-from . import inputs
+from dashboard import inputs
 
 MAX_CSV_BYTES = 700_000  # decoded; the web's 1 MiB body limit holds the base64 of this
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -46,7 +46,7 @@ def _name(filename) -> str:
     return name if name.lower().endswith(".csv") else name + ".csv"
 
 
-def read_upload(contents, filename, ticker: str) -> tuple[str, pd.DataFrame]:
+def read_upload(contents, filename, ticker: str, now: datetime) -> tuple[str, pd.DataFrame]:
     """(safe file name, validated frame) from dcc.Upload's data URL; Refused saying what is wrong."""
     if not isinstance(contents, str) or "," not in contents or not contents.startswith("data:"):
         raise inputs.Refused("choose a CSV file to upload")
@@ -61,12 +61,12 @@ def read_upload(contents, filename, ticker: str) -> tuple[str, pd.DataFrame]:
         path = Path(tmp) / name  # the reader names the file in its messages
         path.write_bytes(raw)
         try:
-            return name, read_price_csv(path, ticker=ticker, today=datetime.now(timezone.utc).date())
+            return name, read_price_csv(path, ticker=ticker, today=now.date())
         except PriceDataError as exc:
             raise inputs.Refused(str(exc)) from None
 
 
-def preview(engine: Engine, contents, filename, ticker: str) -> Preview:
+def preview(engine: Engine, contents, filename, ticker: str, now: datetime) -> Preview:
     name, frame = read_upload(contents, filename, ticker)
     with session_factory(engine)() as session:
         overlap = compare_with_stored(session, ticker, frame)
@@ -75,7 +75,7 @@ def preview(engine: Engine, contents, filename, ticker: str) -> Preview:
                    len(frame) - overlap.rows, overlap.rows - overlap.differing, overlap.differing)
 
 
-def import_upload(engine: Engine, contents, filename, ticker: str) -> str:
+def import_upload(engine: Engine, contents, filename, ticker: str, now: datetime) -> str:
     """Validate again and write every row in one transaction, as ``python -m jobs import-csv`` does:
     rows that contradict stored ones refuse the whole file (nothing is written)."""
     name, frame = read_upload(contents, filename, ticker)
@@ -84,6 +84,6 @@ def import_upload(engine: Engine, contents, filename, ticker: str) -> str:
         if overlap.differing:
             raise inputs.Refused(f"{name}: {overlap.differing} of {overlap.rows} rows already stored for {ticker} "
                                  f"differ, by up to {overlap.max_rel_diff:.2%} ({overlap.worst}); nothing imported")
-        n = upsert_prices(session, ticker, frame, f"csv:{name}", datetime.now(timezone.utc))
+        n = upsert_prices(session, ticker, frame, f"csv:{name}", now)
     return (f"{ticker}: imported {n} rows from {name} ({frame.index[0].date()} to {frame.index[-1].date()}; "
             f"{n - overlap.rows} new, {overlap.rows} already stored unchanged).")

@@ -7,7 +7,7 @@ subprocess or a Celery worker), never in the web worker.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -18,7 +18,7 @@ from contract.run import RunRequest, RunResult
 from contract.vocab import CELLS, RunStatus
 from store import registry, runs, tickets
 
-from . import auth, inputs
+from dashboard import auth, inputs
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +51,15 @@ def refusal_for_running(run: dict | None) -> str | None:
             f"is in progress since {run['started_at']:%Y-%m-%d %H:%M}; wait for it or cancel it.")
 
 
-def execute_run(settings: Settings, ticket: dict[str, Any]) -> tuple[str, str]:
+def execute_run(settings: Settings, ticket: dict[str, Any], now: datetime) -> tuple[str, str]:
     """Verify the ticket and run the pipeline; returns (bootstrap colour, message). Runs in the background process."""
     try:
-        fields = auth.verify_ticket(settings, ticket)
+        fields = auth.verify_ticket(settings, ticket, now=now.timestamp())
+        req = fields["request"]
+        if not isinstance(req, dict) or "kind" in req or "action" not in req:
+            raise auth.NotAuthorized("this ticket is not for a run")
     except auth.NotAuthorized as exc:
         return "danger", f"Not started: {exc}."
-    req = fields["request"]
     try:
         from jobs.context import build_context
         from jobs.run import run_pipeline
@@ -101,7 +103,7 @@ def request_cancel(engine: Engine, run_id: int) -> bool:
     return runs.request_cancel(engine, run_id)
 
 
-def promote(engine: Engine, model_id, ticker: str, actor: str) -> str:
+def promote(engine: Engine, model_id, ticker: str, actor: str, now: datetime) -> str:
     """Promote a model of ``ticker``; Refused when the id is not a whole number naming one."""
     mid = inputs.model_id(model_id)
     try:
@@ -110,18 +112,18 @@ def promote(engine: Engine, model_id, ticker: str, actor: str) -> str:
         raise Refused(f"no model with id {mid}") from None
     if model.ticker != ticker:
         raise Refused(f"model #{mid} is a {model.ticker} model, not {ticker}; choose one of {ticker}'s models")
-    previous = registry.promote(engine, mid, actor, now=datetime.now(timezone.utc))
+    previous = registry.promote(engine, mid, actor, now=now)
     was = f" (replacing #{previous})" if previous else ""
     return f"Model #{mid} is now the champion of {ticker} {model.cell}{was}."
 
 
-def rollback(engine: Engine, ticker: str, cell, actor: str) -> str:
+def rollback(engine: Engine, ticker: str, cell, actor: str, now: datetime) -> str:
     cell = inputs.choice(cell, CELLS, "cell type")
-    restored = registry.rollback(engine, ticker, cell, actor, now=datetime.now(timezone.utc))
+    restored = registry.rollback(engine, ticker, cell, actor, now=now)
     return f"Rolled back the {ticker} {cell} champion: model #{restored} is champion again."
 
 
-def fetch_prices(settings: Settings, engine: Engine, ticker: str) -> tuple[str, str]:
+def fetch_prices(settings: Settings, engine: Engine, ticker: str, now: datetime) -> tuple[str, str]:
     """Fetch the newest prices of ``ticker`` now, through the same code as ``python -m jobs update``
     (overlap check, split refetch, all-or-nothing); (colour, sentence)."""
     from marketdata.sources.base import SourceUnavailable
@@ -129,16 +131,42 @@ def fetch_prices(settings: Settings, engine: Engine, ticker: str) -> tuple[str, 
     from store.price_updates import update_from_sources
 
     try:
-        result = update_from_sources(engine, ticker, configured_sources(settings), settings.overlap_days,
-                                     datetime.now(timezone.utc))
+        result = update_from_sources(engine, ticker, configured_sources(settings), settings.overlap_days, now)
     except SourceUnavailable as exc:
         return "danger", f"Prices not fetched, the store is unchanged: {runs.one_line(exc)}"
     return "success", f"{result.message} (source {result.source})."
 
 
-def set_schedule_paused(engine: Engine, pause: bool, actor: str) -> str:
+FETCH = "fetch"  # the kind of a fetch ticket's request, so a run ticket is never spent as one
+
+
+def execute_fetch(settings: Settings, ticket: dict[str, Any], now: datetime) -> tuple[str, str]:
+    """Verify a fetch ticket, spend it, fetch; (colour, sentence). Runs in the background process,
+    on an engine of its own (a forked or remote process must not share the web's pool)."""
+    from store.db import make_engine
+
+    try:
+        fields = auth.verify_ticket(settings, ticket, now=now.timestamp())
+        request = fields["request"]
+        if not isinstance(request, dict) or request.get("kind") != FETCH:
+            raise auth.NotAuthorized("this ticket is not for a price fetch")
+        ticker = inputs.ticker(request.get("ticker"), settings.tickers)
+    except Refusal as exc:
+        return "danger", f"Not fetched: {exc}."
+    engine = make_engine(settings.database_url)
+    try:
+        if not tickets.claim(engine, str(fields.get("nonce")), str(fields.get("actor")), now):
+            return "danger", "Not fetched: this ticket was already used; press Fetch again."
+        return fetch_prices(settings, engine, ticker, now)
+    except Failure as exc:
+        return "danger", f"Prices not fetched, the store is unchanged: {exc}"
+    finally:
+        engine.dispose()
+
+
+def set_schedule_paused(engine: Engine, pause: bool, actor: str, now: datetime) -> str:
     from store.pause import set_paused
 
-    set_paused(engine, pause, actor, datetime.now(timezone.utc))
+    set_paused(engine, pause, actor, now)
     return ("Nightly schedule paused: the clock skips its runs until you resume." if pause
             else "Nightly schedule resumed: the clock runs at its next fire time.")

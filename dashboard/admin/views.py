@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import dash_bootstrap_components as dbc
 from dash import html
 
-from dashboard import fmt
+from dashboard import fmt, ids
 from dashboard.components import ago, fmt_dt
 from dashboard.figures.common import label
 from store.registry import ChampionChange, ModelInfo
@@ -70,7 +70,7 @@ def run_steps(run: dict | None):
     steps = [html.Li([html.B(s.get("step", "")), f" {s.get('message', '')} ", html.Span(str(s.get("at", ""))[:19],
                                                                                         className="text-muted small")])
              for s in run.get("steps") or []]
-    return html.Div([html.Ol(steps or [html.Li("no steps recorded")], className="mb-1", id="admin-steps-list"),
+    return html.Div([html.Ol(steps or [html.Li("no steps recorded")], className="mb-1", id=ids.Admin.STEPS_LIST),
                      html.P(f"Notes: {run.get('error') or run.get('progress_message') or '-'}", className="mb-1"),
                      html.P(f"RMSE/persistence before -> after: {before_after(run) or '-'}", className="mb-0")])
 
@@ -80,7 +80,7 @@ def champions_view(models: list[ModelInfo], ticker: str):
     rows = [dict(cell=label(m.cell), id=m.id, version=m.version, kind=m.kind, trained=m.created_at,
                  ratio=_ratio(m)) for m in models if m.is_champion]
     return table(rows, [("cell", "cell"), ("id", "model"), ("version", "v"), ("kind", "kind"), ("trained", "trained"),
-                        ("ratio", "RMSE/persistence")], "admin-champions-table", f"No trained models yet for {ticker}, so no champions.")
+                        ("ratio", "RMSE/persistence")], ids.Admin.CHAMPIONS_TABLE, f"No trained models yet for {ticker}, so no champions.")
 
 
 def _ratio(model: ModelInfo):
@@ -93,14 +93,14 @@ def audit_view(events: list[ChampionChange]):
                  previous=f"#{e.previous_model_id}" if e.previous_model_id else "-", actor=e.actor)
             for e in events]
     return table(rows, [("at", "when"), ("action", "action"), ("cell", "cell"), ("model", "now serving"),
-                        ("previous", "replaced"), ("actor", "by")], "admin-audit-table", "No promotions or rollbacks yet.")
+                        ("previous", "replaced"), ("actor", "by")], ids.Admin.AUDIT_TABLE, "No promotions or rollbacks yet.")
 
 
 def pause_view(pause) -> html.P:
     if pause is None:
-        return html.P("Nightly schedule: running.", id="admin-pause-state", className="mb-1")
+        return html.P("Nightly schedule: running.", id=ids.Admin.PAUSE_STATE, className="mb-1")
     return html.P(f"Nightly schedule: PAUSED by {pause.by} at {pause.at[:16].replace('T', ' ')} UTC; "
-                  "scheduled runs are skipped until it is resumed.", id="admin-pause-state",
+                  "scheduled runs are skipped until it is resumed.", id=ids.Admin.PAUSE_STATE,
                   className="mb-1 text-warning fw-bold")
 
 
@@ -114,18 +114,18 @@ def clock_view(clock: list[dict], tz_name: str, now: datetime):
     due = [c for c in due if not (c["job_id"] in ONE_OFF_JOBS and c["next_run_at"] < now)]
     if not due:
         return html.P("The clock process has not reported yet. Start it with: python -m jobs clock",
-                      className="text-muted mb-0", id="admin-clock-list")
+                      className="text-muted mb-0", id=ids.Admin.CLOCK_LIST)
     items = [html.Li(f"{c['job_id']}: next run {c['next_run_at'].astimezone(tz):%Y-%m-%d %H:%M %Z} "
                      f"(clock seen {ago(c['heartbeat_at'], now)})" if c["next_run_at"] else
                      f"{c['job_id']}: not scheduled (clock seen {ago(c['heartbeat_at'], now)})") for c in due]
-    return html.Ul(items, className="mb-0", id="admin-clock-list")
+    return html.Ul(items, className="mb-0", id=ids.Admin.CLOCK_LIST)
 
 
 def prices_view(summaries, now: datetime):
     rows = [dict(ticker=s.ticker, rows=f"{s.rows:,}", first=s.first_date, last=s.last_date,
                  source=", ".join(s.sources), fetched=ago(s.last_fetched_at, now)) for s in summaries]
     return table(rows, [("ticker", "ticker"), ("rows", "rows"), ("first", "first day"), ("last", "last day"),
-                        ("source", "source"), ("fetched", "fetched")], "admin-prices-table", "No prices stored yet.")
+                        ("source", "source"), ("fetched", "fetched")], ids.Admin.PRICES_TABLE, "No prices stored yet.")
 
 
 MODEL_COLUMNS = [("id", "id"), ("ticker", "ticker"), ("cell", "cell"), ("version", "v"), ("kind", "kind"),
@@ -149,9 +149,9 @@ def comparison_view(c) -> html.Div:
               "one-step predictions overlap." if c.days else "The two models share no test days: no fair comparison.")
     parts = [html.P(f"{c.ticker} {label(c.cell)}. {window}", className="small"),
              dbc.Table([html.Thead(html.Tr([html.Th(h) for h in ("", "model", "RMSE", "RMSE/persistence")])),
-                        html.Tbody(body)], size="sm", id="admin-promote-table"),
+                        html.Tbody(body)], size="sm", id=ids.Admin.PROMOTE_TABLE),
              html.P(f"Persistence RMSE on those days: {fmt.price(c.persistence_rmse)}.", className="small text-muted")]
     if c.candidate_worse:
         parts.append(dbc.Alert("Warning: the candidate's error is larger than the champion's on these days.",
-                               color="warning", id="admin-promote-worse", className="py-2 mb-0"))
+                               color="warning", id=ids.Admin.PROMOTE_WORSE, className="py-2 mb-0"))
     return html.Div(parts)

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from store import registry
 from store.registry import ModelInfo
 
-from . import inputs
+from dashboard import inputs
 
 
 @dataclass(frozen=True)

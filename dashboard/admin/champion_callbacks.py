@@ -1,0 +1,78 @@
+"""Admin callbacks for champions: roll back at once; promote only after a dialog that shows the
+candidate and the champion side by side on the same window."""
+from __future__ import annotations
+
+from dash import Dash, Input, Output, State, ctx, no_update
+
+from contract.errors import Refusal
+
+from dashboard import auth, data, ids
+from dashboard.admin import actions, promotion, views
+from dashboard.admin.guard import admin_callback, chosen_ticker
+from dashboard.admin.layout import alert
+
+
+def _champion_refused(exc: Refusal):
+    if isinstance(exc, auth.NotAuthorized):
+        return alert("warning", str(exc))
+    # a bad id, another ticker's model, already champion, no earlier one
+    return alert("danger", f"Refused: {exc}", id_=ids.Admin.CHAMPION_REFUSED)
+
+
+@admin_callback(on_refusal=_champion_refused)
+def on_champion(user: str, _p, _r, model_id, cell, ticker=None):
+    """Roll back at once; a promotion is only checked here (the confirmation dialog does it)."""
+    ticker = chosen_ticker(ticker)
+    if ctx.triggered_id == ids.Admin.PROMOTE:
+        if model_id is None:
+            return alert("warning", "Choose a model to promote.")
+        promotion.compare(data.engine(), model_id, ticker)
+        return None  # valid: the dialog shows candidate and champion side by side
+    if not cell:
+        return alert("warning", "Choose a cell type to roll back.")
+    return alert("success", actions.rollback(data.engine(), ticker, cell, f"ui:{user}", data.now()))
+
+
+@admin_callback(on_refusal=lambda _exc: (False, None))  # on_champion says why
+def on_promote_ask(_user: str, _n, _c, _a, model_id, ticker=None):
+    """Open the dialog on Promote...; close it on either of its buttons."""
+    if ctx.triggered_id != ids.Admin.PROMOTE:
+        return False, no_update
+    return True, views.comparison_view(promotion.compare(data.engine(), model_id, chosen_ticker(ticker)))
+
+
+@admin_callback(on_refusal=_champion_refused)
+def on_promote_confirm(user: str, _c, model_id, ticker=None):
+    if model_id is None:
+        return alert("warning", "Choose a model to promote.")
+    msg = actions.promote(data.engine(), model_id, chosen_ticker(ticker), f"ui:{user}", data.now())
+    return alert("success", msg, id_=ids.Admin.PROMOTED)
+
+
+def register_callbacks(app: Dash) -> None:
+    app.callback(
+        Output(ids.Admin.CHAMPION_MSG, "children"),
+        Input(ids.Admin.PROMOTE, "n_clicks"),
+        Input(ids.Admin.ROLLBACK, "n_clicks"),
+        State(ids.Admin.PROMOTE_MODEL, "value"),
+        State(ids.Admin.ROLLBACK_CELL, "value"),
+        State(ids.Admin.TICKER, "value"),
+        prevent_initial_call=True,
+    )(on_champion)
+    app.callback(
+        Output(ids.Admin.PROMOTE_MODAL, "is_open"),
+        Output(ids.Admin.PROMOTE_COMPARE, "children"),
+        Input(ids.Admin.PROMOTE, "n_clicks"),
+        Input(ids.Admin.PROMOTE_CONFIRM, "n_clicks"),
+        Input(ids.Admin.PROMOTE_ABORT, "n_clicks"),
+        State(ids.Admin.PROMOTE_MODEL, "value"),
+        State(ids.Admin.TICKER, "value"),
+        prevent_initial_call=True,
+    )(on_promote_ask)
+    app.callback(
+        Output(ids.Admin.PROMOTE_DONE, "children"),
+        Input(ids.Admin.PROMOTE_CONFIRM, "n_clicks"),
+        State(ids.Admin.PROMOTE_MODEL, "value"),
+        State(ids.Admin.TICKER, "value"),
+        prevent_initial_call=True,
+    )(on_promote_confirm)
