@@ -67,7 +67,7 @@ def read_upload(contents, filename, ticker: str, now: datetime) -> tuple[str, pd
 
 
 def preview(engine: Engine, contents, filename, ticker: str, now: datetime) -> Preview:
-    name, frame = read_upload(contents, filename, ticker)
+    name, frame = read_upload(contents, filename, ticker, now)
     with session_factory(engine)() as session:
         overlap = compare_with_stored(session, ticker, frame)
     incoming = pd.DatetimeIndex(frame.index)
@@ -78,7 +78,7 @@ def preview(engine: Engine, contents, filename, ticker: str, now: datetime) -> P
 def import_upload(engine: Engine, contents, filename, ticker: str, now: datetime) -> str:
     """Validate again and write every row in one transaction, as ``python -m jobs import-csv`` does:
     rows that contradict stored ones refuse the whole file (nothing is written)."""
-    name, frame = read_upload(contents, filename, ticker)
+    name, frame = read_upload(contents, filename, ticker, now)
     with session_factory(engine).begin() as session:
         overlap = compare_with_stored(session, ticker, frame)
         if overlap.differing:

@@ -54,7 +54,9 @@ def web(store_url, tmp_path_factory):
     """gunicorn with 2 workers on the store, admin login configured."""
     tmp = tmp_path_factory.mktemp("web")
     env = {"DATABASE_URL": store_url, "CACHE_DIR": str(tmp / "cache"), "PRICE_SOURCE": "offline",
-           "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "DATA_DIR": str(tmp / "data")}
+           "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "DATA_DIR": str(tmp / "data"),
+           # the nightly pipeline run from the page trains as the schedule says: one epoch here
+           "PIPELINE_EPOCHS": "1", "PIPELINE_FINETUNE_EPOCHS": "1", "EVAL_REFIT_EPOCHS": "0"}
     for key in ("ANALYST_USER", "ANALYST_PASSWORD", "REDIS_URL"):
         os.environ.get(key) and env.update({key: ""})
     with WebServer(env, workers=2, log_path=tmp / "gunicorn.log") as server:
@@ -159,6 +161,27 @@ def _needs_training():
 def test_admin_starts_a_short_retrain_and_sees_it_in_history(web, page, store_url):
     _needs_training()
     _retrain_from_the_browser(page, web.url, store_url, "admin")
+
+
+def test_admin_runs_the_nightly_pipeline_now(web, page, store_url):
+    """Was: the nightly pipeline ran only from the clock or the command line. From the page it
+    fetches prices, then fine-tunes or retrains as the schedule decides, and says so."""
+    _needs_training()
+    before = _run_count(store_url)
+    page.goto(web.url + "/admin")
+    page.wait_for_selector("#admin-runs > *", timeout=20000)
+    page.check("input[value='auto']", force=True)
+    page.click("#admin-start")
+    page.wait_for_selector("#admin-run-outcome", timeout=300000)
+    outcome = page.inner_text("#admin-run-outcome")
+    assert outcome.startswith("Run finished"), outcome
+    assert _run_count(store_url) == before + 1
+    run_id = outcome.split("run #", 1)[1].split()[0]
+    page.wait_for_function(f"document.querySelector('#admin-runs-table tbody tr') && document.querySelector("
+                           f"'#admin-runs-table tbody tr td').innerText.trim() === '{run_id}'", timeout=15000)
+    newest = page.inner_text("#admin-runs-table tbody tr")
+    assert "AAPL" in newest and "manual" in newest and "ui:boss" in newest
+    assert page.errors == []
 
 
 def test_retrain_runs_on_a_celery_worker_when_redis_is_configured(browser, store_url, tmp_path):

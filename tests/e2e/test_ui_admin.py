@@ -221,13 +221,39 @@ def test_pause_and_resume_the_nightly_schedule(web, page, engine):
     assert paused(engine) is None
 
 
-def test_fetch_prices_now_and_nightly_run_offered(web, page):
-    """Was: fetching prices and running the nightly pipeline were command line only."""
+def test_fetch_prices_now_runs_in_the_background_and_shows_it(web, page):
+    """Was: fetching prices was command line only, then a request that held the page without a
+    running state. Now a background callback: the button is disabled and says it is fetching."""
     _admin(page, web.url, "MSFT")
+    # record what the page shows while the fetch runs (it may take less than a poll interval)
+    page.evaluate("""() => { window.seen = {disabled: false, running: ""};
+        new MutationObserver(() => {
+            const b = document.querySelector('#admin-fetch');
+            if (b && b.disabled) { window.seen.disabled = true; }
+            const r = document.querySelector('#admin-fetch-running');
+            if (r && r.innerText) { window.seen.running = r.innerText; }
+        }).observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true}); }""")
     page.click("#admin-fetch")
     page.wait_for_selector("#admin-fetch-result", timeout=30000)
     assert page.inner_text("#admin-fetch-result").startswith("MSFT: added 0 new rows")  # the offline sample: nothing new
-    assert page.locator("#admin-action input[value='auto']").count() == 1
+    seen = page.evaluate("window.seen")
+    assert seen == {"disabled": True, "running": "Fetching prices..."}
+    page.wait_for_function("!document.querySelector('#admin-fetch').disabled && "
+                           "!document.querySelector('#admin-fetch-running').innerText", timeout=10000)
+    assert page.errors == []
+
+
+def test_sign_out_from_the_browser(web, page):
+    """Was: HTTP Basic had no sign-out. The link answers 401 under a fresh realm, which makes the
+    browser drop the credentials it was sending, and says how to sign in again."""
+    _admin(page, web.url)
+    with page.expect_response(lambda r: r.url.endswith("/logout")) as answer:
+        page.click("#admin-signout")
+    assert answer.value.status == 401
+    assert answer.value.headers["www-authenticate"].startswith('Basic realm="signed out ')
+    page.wait_for_load_state()
+    assert page.url.endswith("/logout")
+    assert "Signed out" in page.inner_text("body") and page.locator("#admin-start").count() == 0
 
 
 GOOD_CSV = ("Date,Open,High,Low,Close,Volume\n"

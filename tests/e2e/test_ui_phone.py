@@ -65,3 +65,20 @@ def test_loss_chart_legend_does_not_cover_its_axis_title(web, phone):
     axis_title, legend = _box(phone, "#compare-loss .xtitle"), _box(phone, "#compare-loss .legend")
     assert not _overlap(axis_title, legend)
     assert "no dropout" in phone.inner_text("#compare-loss-note")
+
+
+def test_admin_tables_fit_the_phone_without_sideways_scroll(web, phone):
+    """Was: the champions, prices and audit tables (and the model list) scrolled sideways at 390 px."""
+    phone.goto(web.url + "/admin")
+    for table in ("#admin-champions-table td", "#admin-prices-table td", "#admin-audit-table td", "#admin-models-table td"):
+        phone.wait_for_selector(table, timeout=20000)
+    wide = phone.evaluate("""() => [...document.querySelectorAll(
+            '.table-responsive, #admin-models-table .dash-spreadsheet-container, .card')]
+        .filter(e => e.scrollWidth > e.clientWidth + 1)
+        .map(e => (e.id || e.firstElementChild?.id || e.className) + ': ' + e.scrollWidth + ' > ' + e.clientWidth)""")
+    assert wide == []
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    # a stacked row still names each value: the column title is drawn before it
+    label = phone.evaluate("getComputedStyle(document.querySelector('#admin-champions-table td'), '::before').content")
+    assert label == '"cell"'
+    assert phone.errors == []
