@@ -9,7 +9,7 @@ from store.prices import insert_prices, load_prices, price_summaries
 from marketdata.sources.base import PriceSource, SourceUnavailable
 from marketdata.sources.yahoo import YahooSource
 from store.price_updates import seed_prices, update_from_sources, update_prices
-from tests.yf_frames import ScriptedDownload, yf_empty, yf_frame
+from tests.support.yf_frames import ScriptedDownload, yf_empty, yf_frame
 
 NOW = datetime(2024, 1, 20, 23, 0, tzinfo=timezone.utc)
 DAYS = pd.bdate_range("2024-01-02", periods=12)
