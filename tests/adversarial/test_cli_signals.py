@@ -18,7 +18,7 @@ from sqlalchemy import select
 from store.db import make_engine
 from store.tables import Run
 from tests.support.cli import assert_one_error_line, stored
-from tests.conftest import ROOT
+from tests.support.services import ROOT
 
 pytestmark = [pytest.mark.slow]
 
