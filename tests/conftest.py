@@ -2,6 +2,7 @@
 
 Tests that need a service (Postgres, Redis, Chromium) skip with the reason when it
 is absent; with REQUIRE_SERVICES=1 (set by .ci/run) a missing service is a failure.
+Helpers that are not fixtures live in tests/support (paths and services: tests.support.services).
 """
 from __future__ import annotations
 
@@ -15,21 +16,13 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from store.db import create_schema, make_engine
+# Re-exported for the modules that still import them from here (tests/e2e, tests/adversarial/conftest.py).
+from tests.support.services import POSTGRES_ADMIN_URL, REDIS_URL, ROOT, service_missing  # noqa: F401
+from tests.support.services import fresh_postgres as _fresh_postgres
 
-ROOT = Path(__file__).resolve().parent.parent
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 # Shared fixtures live in tests/support; registering them here makes them visible to every test
 # without star- or noqa-imports (pytest allows pytest_plugins only in the root conftest).
 pytest_plugins = ["tests.support.dashboard_env", "tests.support.browser"]
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def service_missing(reason: str) -> None:
-    """Skip, or fail when CI promised the service would be there."""
-    if os.environ.get("REQUIRE_SERVICES") == "1":
-        pytest.fail(f"required service missing: {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -49,15 +42,6 @@ def postgres_database():
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
-
-
-def _fresh_postgres(url: str) -> str:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -102,7 +102,7 @@ def available(binary: str) -> bool:
 @contextmanager
 def private_redis(tmp: Path):
     if shutil.which("redis-server") is None:
-        from tests.conftest import service_missing
+        from tests.support.services import service_missing
 
         service_missing("redis-server not installed (apt-get install redis-server)")
     r = PrivateRedis(tmp)

@@ -14,8 +14,8 @@ from sqlalchemy import create_engine, text
 from marketdata.calendar import trading_days_between
 from store.db import create_schema, make_engine, session_factory
 from store.prices import insert_prices
-from tests.adversarial.cli_support import assert_one_error_line
-from tests.conftest import POSTGRES_ADMIN_URL, ROOT, service_missing
+from tests.support.cli import assert_one_error_line
+from tests.support.services import POSTGRES_ADMIN_URL, ROOT, service_missing
 
 HEADER = "Date,Open,High,Low,Close,Volume\n"
 DAYS = trading_days_between(pd.Timestamp("2024-01-02").date(), pd.Timestamp("2024-01-31").date())  # 21 sessions

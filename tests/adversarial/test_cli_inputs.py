@@ -14,7 +14,7 @@ import pytest
 from store.db import session_factory
 from store.prices import insert_prices, upsert_prices
 from marketdata.tickers import TickerError
-from tests.adversarial.cli_support import assert_one_error_line, stored
+from tests.support.cli import assert_one_error_line, stored
 
 GOOD_CSV = "Date,Open,High,Low,Close,Volume\n2024-01-02,10,11,9,10.5,100\n2024-01-03,10,11,9,10,200\n"
 

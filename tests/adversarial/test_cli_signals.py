@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from store.db import make_engine
 from store.tables import Run
-from tests.adversarial.cli_support import assert_one_error_line, stored
-from tests.conftest import ROOT
+from tests.support.cli import assert_one_error_line, stored
+from tests.support.services import ROOT
 
 pytestmark = [pytest.mark.slow]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.adversarial.cli_support import assert_one_error_line
-from tests.conftest import POSTGRES_ADMIN_URL, REDIS_URL, ROOT
+from tests.support.cli import assert_one_error_line
+from tests.support.services import POSTGRES_ADMIN_URL, REDIS_URL, ROOT
 
 PG_HOST = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].split("@")[-1]  # host:port of the machine's Postgres
 COMMANDS = [

@@ -14,7 +14,7 @@ from jobs.run import run_pipeline
 from store import ledger
 from config.settings import load_settings
 from marketdata.sources.replay import ReplaySource
-from tests.integration.test_pipeline_nightly import FRI_EVENING, TINY, history
+from tests.support.pipeline import FRI_EVENING, TINY, history
 
 pytestmark = pytest.mark.slow
 

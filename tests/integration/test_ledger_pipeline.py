@@ -21,8 +21,8 @@ from store.db import create_schema, session_factory
 from contract.vocab import CELLS
 from marketdata.sources.replay import ReplaySource
 from store.tables import ChampionEvent, LedgerEntry, ModelOutput, ModelRecord
-from tests.integration.test_ledger_store import dump
-from tests.integration.test_pipeline_nightly import FRI_EVENING, TINY, history
+from tests.support.ledger import dump
+from tests.support.pipeline import FRI_EVENING, TINY, history
 
 pytestmark = pytest.mark.slow
 PREDICTION_COLUMNS = ["id", "ticker", "cell", "model_id", "model_version", "origin", "origin_close", "target_date",

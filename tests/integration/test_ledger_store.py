@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_
 
 from store import ledger, registry
 from marketdata.calendar import next_trading_days
@@ -15,8 +15,9 @@ from contract.outputs import OUTPUT_NAMES
 from store.prices import replace_all_prices, upsert_prices
 from marketdata.sources.offline import OfflineSampleSource
 from marketdata.sources.replay import ReplaySource
-from store.tables import ChampionEvent, LedgerEntry, ModelOutput, ModelRecord
+from store.tables import ChampionEvent, ModelOutput, ModelRecord
 from store.price_updates import update_from_sources
+from tests.support.ledger import dump
 
 NOW = datetime(2013, 1, 2, 23, 0, tzinfo=timezone.utc)
 H = 5
@@ -47,12 +48,6 @@ def save_model(engine, cell: str, known: pd.DataFrame, drift: float, promote: bo
                             train_seconds=0.1, param_count=1, keras_bytes=b"not a model")
     outputs = {n: {} for n in OUTPUT_NAMES} | {"forecast": forecast}
     return registry.save_model(engine, new, outputs, promote=promote, now=NOW)
-
-
-def dump(engine) -> list[tuple]:
-    """Every ledger row, every column, in id order: what 'byte-identical' is checked on."""
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(select(LedgerEntry.__table__).order_by(LedgerEntry.id))]
 
 
 def test_publication_keeps_the_forecast_as_shown_and_never_twice(engine, aapl):

@@ -9,9 +9,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from datetime import datetime, timezone
-from functools import lru_cache
 
-import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -24,24 +22,16 @@ from store import lease as leases
 from store import runs
 from config.settings import load_settings
 from contract.vocab import CELLS
-from marketdata.sources.offline import OfflineSampleSource
 from marketdata.sources.replay import ReplaySource
 from marketdata.sources.yahoo import YahooSource
 from store.tables import Champion, ModelRecord
+from tests.support.pipeline import FRI_EVENING, TINY, history
 
 pytestmark = pytest.mark.slow
 
-FRI_EVENING = datetime(2026, 3, 6, 23, 30, tzinfo=timezone.utc)  # Friday 18:30 New York
 SAT_EVENING = datetime(2026, 3, 7, 23, 30, tzinfo=timezone.utc)
 THANKSGIVING = datetime(2026, 11, 26, 23, 30, tzinfo=timezone.utc)
 AAPL_LEASE = leases.training_lease("AAPL")
-TINY = {"PIPELINE_EPOCHS": "2", "PIPELINE_FINETUNE_EPOCHS": "1"}
-
-
-@lru_cache(maxsize=None)
-def history(ticker: str = "AAPL", days: int = 320) -> pd.DataFrame:
-    """The newest ``days`` of the offline sample: enough to train for real, quick to fit."""
-    return OfflineSampleSource().fetch(ticker).iloc[-days:]
 
 
 @pytest.fixture

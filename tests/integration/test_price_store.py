@@ -3,13 +3,15 @@ from datetime import datetime, timezone
 
 import pandas as pd
 import pytest
+from sqlalchemy import func, inspect, select, table
 
 from store.db import create_schema, session_factory
 from store.prices import insert_prices, load_prices, price_summaries
 from marketdata.sources.base import PriceSource, SourceUnavailable
 from marketdata.sources.yahoo import YahooSource
 from store.price_updates import seed_prices, update_from_sources, update_prices
-from tests.yf_frames import ScriptedDownload, yf_empty, yf_frame
+from store.tables import Base
+from tests.support.yf_frames import ScriptedDownload, yf_empty, yf_frame
 
 NOW = datetime(2024, 1, 20, 23, 0, tzinfo=timezone.utc)
 DAYS = pd.bdate_range("2024-01-02", periods=12)
@@ -24,9 +26,25 @@ def seed(engine, closes, days=DAYS[:8]):
     return seed_prices(engine, "AAPL", [yahoo(yf_frame("AAPL", days, closes))], NOW)
 
 
+def schema_and_rows(engine) -> tuple[dict, dict]:
+    """Every table's columns (name, type, nullable) and every table's row count."""
+    inspector = inspect(engine)  # a new inspector each time: they cache what they read
+    tables = {name: [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(name)]
+              for name in sorted(inspector.get_table_names())}
+    with engine.connect() as conn:
+        counts = {name: conn.execute(select(func.count()).select_from(table(name))).scalar_one() for name in tables}
+    return tables, counts
+
+
 def test_schema_creation_is_idempotent(engine):
+    """Creating the schema again on a store with data keeps its tables, columns and rows."""
+    seed(engine, [1, 2, 3, 4, 5, 6, 7, 8])
+    tables, counts = schema_and_rows(engine)
+    assert set(tables) == set(Base.metadata.tables) and counts["prices"] == 8
+    create_schema(engine)  # the engine fixture created it once; again must neither fail nor drop data
     create_schema(engine)
-    create_schema(engine)  # second time must not fail or drop data
+    assert schema_and_rows(engine) == (tables, counts)
+    assert load_prices(engine, "AAPL")["close"].tolist() == [1, 2, 3, 4, 5, 6, 7, 8]
 
 
 def test_seed_then_load_round_trips(engine):

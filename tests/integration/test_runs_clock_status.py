@@ -14,7 +14,7 @@ from jobs.errors import RunInProgress
 from store import runs
 from config.settings import load_settings
 from marketdata.sources.replay import ReplaySource
-from tests.integration.test_pipeline_nightly import TINY, history
+from tests.support.pipeline import TINY, history
 
 NOW = datetime(2026, 3, 6, 12, 0, tzinfo=timezone.utc)
 

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from tests.support.services import ROOT
 
 
 def test_concurrent_first_starts_do_not_fail_on_schema_creation(database_url):

@@ -16,7 +16,7 @@ def trained(tmp_path_factory):
     import subprocess
     import sys
     import os
-    from tests.conftest import ROOT
+    from tests.support.services import ROOT
 
     tmp = tmp_path_factory.mktemp("cli")
 

@@ -15,6 +15,7 @@ from contract.outputs import OUTPUT_NAMES
 from store.prices import upsert_prices
 from marketdata.sources.offline import OfflineSampleSource
 from store.tables import ModelRecord
+from tests.support.shapes import output_shape_errors
 
 pytestmark = pytest.mark.slow
 NOW = datetime(2026, 1, 5, 22, 0, tzinfo=timezone.utc)
@@ -53,6 +54,8 @@ def test_first_models_are_promoted_with_every_output(engine, aapl):
     assert registry.champion(engine, "AAPL", "gru").id == gru.model_id
     outs = registry.load_outputs(engine, gru.model_id)
     assert set(outs) == set(OUTPUT_NAMES)
+    # the real producer's payloads have the shapes the fixture store is pinned to (test_fixture_store_shape)
+    assert [e for name in OUTPUT_NAMES for e in output_shape_errors(name, outs[name])] == []
     assert len(outs["predictions"]["dates"]) == gru.metrics["test_days"]
     assert len(outs["loss_curve"]["epoch"]) == 2
     # forecast dates are the next NYSE sessions after the last close (2013-03-01 is a Friday)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from tests.support.services import ROOT
 
 
 def test_runs_and_lease_modules_stay_light():

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import textwrap
 
-from tests.conftest import ROOT
+from tests.support.services import ROOT
 
 SCRIPT = textwrap.dedent(
     """

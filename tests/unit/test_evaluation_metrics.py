@@ -5,7 +5,7 @@ import pytest
 
 from models.evaluation import conformal_quantiles, diebold_mariano, evaluate, wilson_interval
 from models.features import SplitSpec, prepare
-from tests.unit.test_models_features import prices
+from tests.support.prices import prices
 
 
 def test_wilson_interval_known_value():

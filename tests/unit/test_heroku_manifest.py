@@ -7,7 +7,7 @@ import re
 
 import pathspec
 
-from tests.conftest import ROOT
+from tests.support.services import ROOT
 
 DYNO_SIZES = {"basic", "standard-1X", "standard-2X", "performance-M", "performance-L"}
 

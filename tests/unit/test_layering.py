@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.services import ROOT
 
 OURS = ("contract", "marketdata", "config", "store", "models", "jobs", "dashboard")
 # What each package may import of ours (itself always).

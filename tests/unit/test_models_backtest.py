@@ -7,7 +7,7 @@ from models.network import Hyperparams
 from models.pipeline import fit_cell
 from models.serialization import StoredCell, model_to_bytes
 from models.training import FitControls, WarmStart
-from tests.unit.test_models_features import prices
+from tests.support.prices import prices
 
 pytestmark = pytest.mark.slow
 HP = Hyperparams(cell="gru", units=(8, 4), epochs=2, patience=2)

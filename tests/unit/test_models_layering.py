@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.services import ROOT
 
 
 @pytest.mark.parametrize("module", ["store.registry", "jobs.candidates", "jobs.commands.train", "jobs.cli"])

@@ -53,7 +53,7 @@ def test_model_survives_bytes_round_trip():
 
 def test_a_stored_cell_comes_back_from_its_record_with_the_scaler_it_was_fit_with():
     from models.features import SplitSpec, prepare
-    from tests.unit.test_models_features import prices
+    from tests.support.prices import prices
 
     hp = Hyperparams(cell="gru", units=(4,))
     frame = prices(200)

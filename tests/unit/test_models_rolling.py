@@ -7,7 +7,7 @@ from models.network import Hyperparams
 from models.pipeline import fit_cell, rolling_evaluation
 from models.rolling import RollingSpec, network_paths
 from models.training import FitControls, set_determinism
-from tests.unit.test_models_features import prices
+from tests.support.prices import prices
 
 pytestmark = pytest.mark.slow
 HP = Hyperparams(cell="gru", units=(8, 4), epochs=2, patience=2)

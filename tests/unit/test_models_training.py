@@ -6,7 +6,7 @@ from models.features import SplitSpec
 from models.network import Hyperparams
 from models.pipeline import fit_cell
 from models.training import FitControls, TrainingCancelled
-from tests.unit.test_models_features import prices
+from tests.support.prices import prices
 
 SMALL = Hyperparams(cell="gru", units=(8, 4), epochs=3, patience=3)
 SPLIT = SplitSpec(test_days=80)

@@ -11,7 +11,7 @@ from models.rolling import RollingSpec, baseline_forecasts, drift_returns, ridge
 from models.skill import (
     Sums, bootstrap_indices, direction_row, horizon_table, pesaran_timmermann, residual_tests, verdict,
 )
-from tests.unit.test_models_features import prices
+from tests.support.prices import prices
 
 
 def test_pesaran_timmermann_hand_worked_example():

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from scripts import slug_size
-from tests.conftest import ROOT
+from tests.support.services import ROOT
 
 
 def test_the_pushed_tree_honours_slugignore(tmp_path):

@@ -6,7 +6,7 @@ import re
 import plotly
 
 from dashboard.delivery import ONE_YEAR_S
-from tests.conftest import ROOT
+from tests.support.services import ROOT
 from tests.support.dash_client import render_page
 
 BUNDLE = ROOT / "dashboard" / "assets" / "plotly-basic-4.1.1.min.js"

@@ -7,7 +7,7 @@ from yfinance.exceptions import YFRateLimitError
 
 from marketdata.sources.base import SourceUnavailable
 from marketdata.sources.yahoo import YahooSource, frame_from_download
-from tests.yf_frames import ScriptedDownload, yf_empty, yf_frame
+from tests.support.yf_frames import ScriptedDownload, yf_empty, yf_frame
 
 DAYS = pd.bdate_range("2024-01-02", periods=5)
 

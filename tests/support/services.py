@@ -1,0 +1,33 @@
+"""Where the tests find the repository and the services (Postgres, Redis), and what to do when one is absent.
+
+Tests that need a service skip with the reason when it is absent; with REQUIRE_SERVICES=1
+(set by .ci/run) a missing service is a failure.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def service_missing(reason: str) -> None:
+    """Skip, or fail when CI promised the service would be there."""
+    if os.environ.get("REQUIRE_SERVICES") == "1":
+        pytest.fail(f"required service missing: {reason}")
+    pytest.skip(reason)
+
+
+def fresh_postgres(url: str) -> str:
+    """Empty the Postgres database at ``url`` (drop and recreate its public schema); the URL."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
