@@ -138,12 +138,13 @@ def finish_run(
     *,
     now: datetime,
     message: str | None = None,
-    error: str | None = None,
     **fields: Any,
 ) -> dict[str, Any]:
-    """Close a run with a final status; ``fields`` as in ``record``. Returns the run."""
+    """Close a run with a final status; ``fields`` as in ``record`` (an ``error`` is kept as one line,
+    and ``error=None`` leaves the column as it is). Returns the run."""
     if status not in FINAL_STATUSES:
         raise ValueError(f"final status {status!r} must be one of {', '.join(sorted(FINAL_STATUSES))}")
+    error = fields.pop("error", None)
     values: dict[str, Any] = dict(status=status, finished_at=as_utc(now), heartbeat_at=as_utc(now), **fields)
     if error is not None:
         values["error"] = one_line(error)
