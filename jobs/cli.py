@@ -11,11 +11,9 @@ import importlib
 import logging
 import sys
 
-from sqlalchemy.exc import InterfaceError, OperationalError
-
 from config.settings import load_settings
 from contract.errors import EXPECTED
-from store.db import describe_store_error
+from store.db import store_failures_as_errors
 
 from .stopping import StopRequest
 
@@ -60,12 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         # SIGTERM / Ctrl-C: the run stops at its next epoch and is recorded as cancelled.
         args.should_cancel = StopRequest().install()
     try:
-        return int(args.handler(args) or 0)
+        # The store failing mid-command (read-only, gone) is a StoreError naming it, shown like any Failure.
+        with store_failures_as_errors(lambda: load_settings(uses=()).database_url):
+            return int(args.handler(args) or 0)
     except EXPECTED as exc:  # every Refusal and Failure of the product
         print("error: " + " ".join(str(exc).split()), file=sys.stderr)  # one line, always
-        return 2
-    except (OperationalError, InterfaceError) as exc:  # the store failed mid-command (read-only, gone)
-        print(f"error: {describe_store_error(exc, load_settings(uses=()).database_url)}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # stdout closed early (e.g. piped into ``head``): not an error of ours.

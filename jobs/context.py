@@ -6,12 +6,11 @@ from datetime import datetime, timezone
 from typing import Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from config.price_sources import configured_sources
 from config.settings import PROCESS_GROUPS, Settings, load_settings
 from marketdata.sources.base import PriceSource
-from store.db import StoreError, create_schema, describe_store_error, make_engine
+from store.db import StoreError, create_schema, make_engine, store_failures_as_errors
 
 
 def utc_now() -> datetime:
@@ -45,11 +44,12 @@ def build_context(
     settings = load_settings(env, uses=uses)
     engine = make_engine(settings.database_url)
     try:
-        with engine.connect():
-            pass
-        if ensure_schema:
-            create_schema(engine)
-    except (OperationalError, InterfaceError) as exc:
+        with store_failures_as_errors(settings.database_url):
+            with engine.connect():
+                pass
+            if ensure_schema:
+                create_schema(engine)
+    except StoreError:
         engine.dispose()
-        raise StoreError(describe_store_error(exc, settings.database_url)) from None
+        raise
     return JobContext(settings=settings, engine=engine, now=utc_now)

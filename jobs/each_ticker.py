@@ -4,11 +4,9 @@ from __future__ import annotations
 import logging
 from typing import Callable, Iterable
 
-from sqlalchemy.exc import InterfaceError, OperationalError
-
 from contract.errors import Failure, Refusal
 from contract.run import RunRequest, RunResult, TickerOutcome, TickerState
-from store.db import describe_store_error
+from store.db import store_failures_as_errors
 from store.runs import one_line
 
 from .context import JobContext
@@ -33,17 +31,15 @@ def run_each(ctx: JobContext, requests: Iterable[RunRequest], pipeline: Pipeline
 
 def run_one(ctx: JobContext, request: RunRequest, pipeline: Pipeline, hooks: RunHooks) -> TickerOutcome:
     try:
-        return TickerOutcome(request.ticker, TickerState.RAN, pipeline(ctx, request, hooks))
+        # The store refusing a write (read-only, gone) is a StoreError (a Failure), as the CLI says it.
+        with store_failures_as_errors(ctx.settings.database_url):
+            return TickerOutcome(request.ticker, TickerState.RAN, pipeline(ctx, request, hooks))
     except Refusal as exc:
         log.warning("%s: refused: %s", request.ticker, exc)
         return TickerOutcome(request.ticker, TickerState.REFUSED, message=" ".join(str(exc).split()))
     except Failure as exc:
         log.error("%s: %s", request.ticker, exc)
         return TickerOutcome(request.ticker, TickerState.FAILED, message=" ".join(str(exc).split()))
-    except (OperationalError, InterfaceError) as exc:  # the store refused a write (read-only, gone): as the CLI says it
-        message = describe_store_error(exc, ctx.settings.database_url)
-        log.error("%s: %s", request.ticker, message)
-        return TickerOutcome(request.ticker, TickerState.FAILED, message=message)
     except Exception as exc:  # a bug in one ticker's run must not keep the others from running
         log.exception("%s: pipeline error", request.ticker)
         return TickerOutcome(request.ticker, TickerState.FAILED, message=one_line(exc))

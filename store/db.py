@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, ProgrammingError
@@ -29,6 +30,9 @@ class StoreError(Failure):
     a folder that cannot be created); the message is one line naming the store."""
 
 
+# What SQLAlchemy raises when the store refuses (read-only, missing database or role) or is gone.
+STORE_FAILURES = (OperationalError, InterfaceError)
+
 # Operational errors that are the configuration's fault, not an outage: retrying them
 # for STORE_RETRY_SECONDS would only delay the same answer (and call it "unreachable").
 _PERMANENT = (
@@ -51,7 +55,7 @@ def is_outage(exc: BaseException) -> bool:
     """True for errors a database restart or network blip produces (worth retrying),
     False for errors in what we asked (constraint, syntax) or in the configuration
     (read-only file, missing database or role), which a retry would repeat."""
-    if isinstance(exc, (OperationalError, InterfaceError)):
+    if isinstance(exc, STORE_FAILURES):
         return _permanent_reason(exc) is None
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
@@ -80,6 +84,17 @@ def describe_store_error(exc: BaseException, url: str) -> str:
     if permanent:
         return f"{where}: {first}"
     return f"database unreachable ({where}): {first}"
+
+
+@contextmanager
+def store_failures_as_errors(url: str | Callable[[], str]) -> Iterator[None]:
+    """Inside, a database error (``STORE_FAILURES``) becomes a StoreError whose one-line message
+    says which store and what is wrong (``describe_store_error``). ``url`` may be a callable,
+    read only when an error needs it."""
+    try:
+        yield
+    except STORE_FAILURES as exc:
+        raise StoreError(describe_store_error(exc, url() if callable(url) else url)) from None
 
 
 def short_error(exc: BaseException) -> str:

@@ -17,7 +17,7 @@ Works the same on SQLite and Postgres, with no server-side locking feature:
 - release deletes the row, only if we still hold it.
 
 Times are UTC; SQLite stores them as naive text, which compares correctly as long
-as every writer converts to UTC first (``_utc``).
+as every writer converts to UTC first (``store.times.as_utc``).
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from sqlalchemy import Engine, Row, delete, insert, select, update
@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 
 from contract.errors import Refusal
 from store.tables import Lease, Run
+from store.times import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -64,18 +65,13 @@ class LeaseInfo:
     expires_at: datetime
 
 
-def _utc(dt: datetime) -> datetime:
-    """Aware UTC; a naive value (SQLite gives those back) is taken to be UTC."""
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
-
-
 def new_holder_id() -> str:
     """Who holds the lease: host, process and a random part (two leases in one process differ)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def _info(row: Row[Any]) -> LeaseInfo:
-    return LeaseInfo(row.name, row.holder, row.run_id, _utc(row.acquired_at), _utc(row.expires_at))
+    return LeaseInfo(row.name, row.holder, row.run_id, as_utc(row.acquired_at), as_utc(row.expires_at))
 
 
 def current_lease(engine: Engine, name: str, now: datetime | None = None) -> LeaseInfo | None:
@@ -85,7 +81,7 @@ def current_lease(engine: Engine, name: str, now: datetime | None = None) -> Lea
     if row is None:
         return None
     info = _info(row)
-    if now is not None and info.expires_at <= _utc(now):
+    if now is not None and info.expires_at <= as_utc(now):
         return None
     return info
 
@@ -97,7 +93,7 @@ def busy_message(engine: Engine, info: LeaseInfo) -> str:
         with engine.connect() as conn:
             run = conn.execute(select(Run).where(Run.id == info.run_id)).first()
     if run is not None:
-        started = _utc(run.started_at).strftime("%Y-%m-%d %H:%M:%S UTC")
+        started = as_utc(run.started_at).strftime("%Y-%m-%d %H:%M:%S UTC")
         return (
             f"another training run is in progress: run #{run.id} ({run.trigger} {run.action} "
             f"requested by {run.requested_by}) of {run.ticker} started {started}; try again when it has finished"
@@ -131,7 +127,7 @@ def acquire(
     run_id: int | None = None,
 ) -> LeaseInfo:
     """Take the lease or raise LeaseBusy naming the live holder."""
-    now = _utc(now)
+    now = as_utc(now)
     expires = now + timedelta(seconds=ttl_s)
     values: dict[str, Any] = dict(holder=holder, run_id=run_id, acquired_at=now, expires_at=expires)
     held = LeaseInfo(name, holder, run_id, now, expires)
@@ -159,7 +155,7 @@ def acquire(
 
 def renew(engine: Engine, *, holder: str, now: datetime, ttl_s: float, name: str) -> bool:
     """Push our expiry forward; False if we no longer hold the lease (it expired and was taken)."""
-    now = _utc(now)
+    now = as_utc(now)
     with engine.begin() as conn:
         n = conn.execute(
             update(Lease)

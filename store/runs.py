@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, insert, select, update
 
-from store.lease import _utc
 from store.tables import Lease, Run
+from store.times import as_utc
 
 STATUSES = ("running", "succeeded", "failed", "skipped", "cancelled")
 FINAL_STATUSES = frozenset(STATUSES) - {"running"}
@@ -38,7 +38,7 @@ def _as_dict(row: Row[Any]) -> dict[str, Any]:
     d = {c: getattr(row, c) for c in _COLUMNS}
     for key in ("started_at", "finished_at", "heartbeat_at"):
         if d[key] is not None:
-            d[key] = _utc(d[key])
+            d[key] = as_utc(d[key])
     d["steps"] = list(d["steps"] or [])
     end = d["finished_at"] or d["heartbeat_at"]
     d["duration_s"] = round((end - d["started_at"]).total_seconds(), 1) if end else None
@@ -64,7 +64,7 @@ def start_run(
         raise ValueError(f"trigger {trigger!r} must be one of {', '.join(TRIGGERS)}")
     if action not in ACTIONS:
         raise ValueError(f"action {action!r} must be one of {', '.join(ACTIONS)}")
-    now = _utc(now)
+    now = as_utc(now)
     with engine.begin() as conn:
         result = conn.execute(
             insert(Run).values(
@@ -95,7 +95,7 @@ def get_run(engine: Engine, run_id: int) -> dict[str, Any] | None:
 
 def add_step(engine: Engine, run_id: int, step: str, message: str, now: datetime, **info: Any) -> None:
     """Append a finished step (``{"step", "message", "at", ...}``) to the run's list."""
-    now = _utc(now)
+    now = as_utc(now)
     entry = {"step": step, "message": message, "at": now.isoformat(), **info}
     # Read-modify-write is safe: only the process holding the training lease writes a run.
     with engine.begin() as conn:
@@ -107,7 +107,7 @@ def add_step(engine: Engine, run_id: int, step: str, message: str, now: datetime
 
 def update_progress(engine: Engine, run_id: int, fraction: float, message: str, now: datetime | None = None) -> None:
     """Set progress (0..1) and its one-line message; also bumps the heartbeat."""
-    now = _utc(now or datetime.now(timezone.utc))
+    now = as_utc(now or datetime.now(timezone.utc))
     fraction = min(1.0, max(0.0, float(fraction)))
     with engine.begin() as conn:
         conn.execute(
@@ -119,7 +119,7 @@ def update_progress(engine: Engine, run_id: int, fraction: float, message: str, 
 
 def heartbeat(engine: Engine, run_id: int, now: datetime) -> None:
     with engine.begin() as conn:
-        conn.execute(update(Run).where(Run.id == run_id).values(heartbeat_at=_utc(now)))
+        conn.execute(update(Run).where(Run.id == run_id).values(heartbeat_at=as_utc(now)))
 
 
 def record(engine: Engine, run_id: int, **fields: Any) -> None:
@@ -138,13 +138,14 @@ def finish_run(
     *,
     now: datetime,
     message: str | None = None,
-    error: str | None = None,
     **fields: Any,
 ) -> dict[str, Any]:
-    """Close a run with a final status; ``fields`` as in ``record``. Returns the run."""
+    """Close a run with a final status; ``fields`` as in ``record`` (an ``error`` is kept as one line,
+    and ``error=None`` leaves the column as it is). Returns the run."""
     if status not in FINAL_STATUSES:
         raise ValueError(f"final status {status!r} must be one of {', '.join(sorted(FINAL_STATUSES))}")
-    values: dict[str, Any] = dict(status=status, finished_at=_utc(now), heartbeat_at=_utc(now), **fields)
+    error = fields.pop("error", None)
+    values: dict[str, Any] = dict(status=status, finished_at=as_utc(now), heartbeat_at=as_utc(now), **fields)
     if error is not None:
         values["error"] = one_line(error)
     if message is not None:
@@ -185,7 +186,7 @@ def is_stale(run: dict[str, Any], now: datetime, stale_after_s: float) -> bool:
     if run.get("status") != "running":
         return False
     beat = run.get("heartbeat_at") or run.get("started_at")
-    return beat is not None and _utc(beat) <= _utc(now) - timedelta(seconds=stale_after_s)
+    return beat is not None and as_utc(beat) <= as_utc(now) - timedelta(seconds=stale_after_s)
 
 
 STALE_ERROR = ("process stopped mid-run (killed, crashed or terminated): no heartbeat for over {ttl:.0f} s, "
@@ -224,7 +225,7 @@ def mark_orphaned_runs_failed(engine: Engine, now: datetime, stale_after_s: floa
     A run is orphaned when no live lease names it and it has not sent a heartbeat
     for ``stale_after_s`` (the lease TTL). Returns the ids marked failed.
     """
-    now = _utc(now)
+    now = as_utc(now)
     stale_before = now - timedelta(seconds=stale_after_s)
     with engine.begin() as conn:
         live = {
@@ -236,7 +237,7 @@ def mark_orphaned_runs_failed(engine: Engine, now: datetime, stale_after_s: floa
         orphans = [
             rid
             for rid, beat, started in candidates
-            if rid not in live and _utc(beat or started) <= stale_before
+            if rid not in live and as_utc(beat or started) <= stale_before
         ]
         for rid in orphans:
             conn.execute(
@@ -265,8 +266,8 @@ def clock_status(engine: Engine) -> list[dict[str, Any]]:
         out.append(
             {
                 "job_id": r.job_id,
-                "next_run_at": _utc(r.next_run_at) if r.next_run_at else None,
-                "heartbeat_at": _utc(r.heartbeat_at),
+                "next_run_at": as_utc(r.next_run_at) if r.next_run_at else None,
+                "heartbeat_at": as_utc(r.heartbeat_at),
                 "detail": r.detail or {},
             }
         )

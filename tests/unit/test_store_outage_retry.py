@@ -82,3 +82,21 @@ def test_configuration_errors_are_not_outages(message, outage, described):
     assert len(calls) == 1  # a configuration error is raised at once with 60 s of budget left (an outage here has none)
     line = describe_store_error(exc, "postgresql://u:secret@db.example:5432/forecast")
     assert described in line and "secret" not in line
+
+
+def test_store_failures_become_one_store_error_naming_the_store():
+    """The one place a database error becomes the StoreError line the CLI, the nightly and build_context show."""
+    from sqlalchemy.exc import InterfaceError
+
+    from store.db import StoreError, describe_store_error, store_failures_as_errors
+
+    url = "postgresql://u:secret@db.example:5432/forecast"
+    for exc in (OperationalError("select 1", {}, Exception("attempt to write a readonly database")),
+                InterfaceError("select 1", {}, Exception("connection already closed"))):
+        with pytest.raises(StoreError) as caught:
+            with store_failures_as_errors(lambda: url):
+                raise exc
+        assert str(caught.value) == describe_store_error(exc, url)
+    with pytest.raises(ValueError):  # anything else passes through unchanged
+        with store_failures_as_errors(url):
+            raise ValueError("not the store")
