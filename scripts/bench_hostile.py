@@ -27,10 +27,11 @@ import psutil
 import requests
 
 from scripts.web_server import WebServer
+from dashboard import ids
 
 ADMIN = ("bench", "bench-password")
 CALLBACK = "/_dash-update-component"
-FORECAST_OUT = "..forecast-graph.figure...forecast-zoom.figure...forecast-cards.children...forecast-rmse-words.children.."
+FORECAST_OUT = f"..{ids.Forecast.GRAPH}.figure...{ids.Forecast.ZOOM}.figure...{ids.Forecast.CARDS}.children...{ids.Forecast.RMSE_WORDS}.children.."
 PAGE_OUT = ".._pages_content.children..._pages_store.data.."
 KINDS = ("ticker-100kB", "page-query", "measure-50kB", "deep-json", "body-1.5MB", "text-plain-form",
          "promote-bad-id", "wrong-password", "unknown-callback", "cell-dict")
@@ -58,31 +59,31 @@ def hostile(i: int, n: int) -> tuple[str, dict]:
     tag = f"{i:06d}"
     js = {"Content-Type": "application/json"}
     if kind == "ticker-100kB":
-        body = _body(FORECAST_OUT, [("forecast-cell", "value", "gru")], [("forecast-ticker", "data", tag + "T" * 100_000)])
+        body = _body(FORECAST_OUT, [(ids.Forecast.CELL, "value", "gru")], [(ids.Forecast.TICKER, "data", tag + "T" * 100_000)])
     elif kind == "page-query":
         body = _body(PAGE_OUT, [("_pages_location", "pathname", "/"),
                                 ("_pages_location", "search", f"?ticker={tag}{'Q' * 2000}&k{tag}=v")])
     elif kind == "measure-50kB":
-        body = _body("compare-horizon.figure", [("compare-measure", "value", tag + "m" * 50_000)],
-                     [("compare-ticker", "data", "AAPL")])
+        body = _body(f"{ids.Compare.HORIZON}.figure", [(ids.Compare.MEASURE, "value", tag + "m" * 50_000)],
+                     [(ids.Compare.TICKER, "data", "AAPL")])
     elif kind == "deep-json":
         return kind, dict(data=(f'{{"output":"{tag}","x":' + "[" * 50_000 + "]" * 50_000 + "}").encode(), headers=js)
     elif kind == "body-1.5MB":
         return kind, dict(data=b'{"pad":"' + tag.encode() * 250_000 + b'"}', headers=js)
     elif kind == "text-plain-form":
-        return kind, dict(data=json.dumps(_body("admin-champion-msg.children", [("admin-promote", "n_clicks", i)])).encode(),
+        return kind, dict(data=json.dumps(_body(f"{ids.Admin.CHAMPION_MSG}.children", [(ids.Admin.PROMOTE, "n_clicks", i)])).encode(),
                           headers={"Content-Type": "text/plain", **_auth(*ADMIN)})
     elif kind == "promote-bad-id":
-        body = _body("admin-champion-msg.children", [("admin-promote", "n_clicks", 1), ("admin-rollback", "n_clicks", None)],
-                     [("admin-promote-model", "value", 10**40 + i), ("admin-rollback-cell", "value", None),
-                      ("admin-ticker", "value", tag * 1000)])
+        body = _body(f"{ids.Admin.CHAMPION_MSG}.children", [(ids.Admin.PROMOTE, "n_clicks", 1), (ids.Admin.ROLLBACK, "n_clicks", None)],
+                     [(ids.Admin.PROMOTE_MODEL, "value", 10**40 + i), (ids.Admin.ROLLBACK_CELL, "value", None),
+                      (ids.Admin.TICKER, "value", tag * 1000)])
         return kind, dict(data=json.dumps(body).encode(), headers={**js, **_auth(*ADMIN)})
     elif kind == "wrong-password":
         return kind, dict(data=b"{}", headers={**js, **_auth(f"user-{tag}", f"pw-{tag}")}, path="/admin")
     elif kind == "unknown-callback":
         body = _body(f"x{tag}{'o' * 5000}.children", [("x", "y", 1)])
     else:  # a cell value that is not even hashable
-        body = _body(FORECAST_OUT, [("forecast-cell", "value", {tag: "x" * 10_000})], [("forecast-ticker", "data", "AAPL")])
+        body = _body(FORECAST_OUT, [(ids.Forecast.CELL, "value", {tag: "x" * 10_000})], [(ids.Forecast.TICKER, "data", "AAPL")])
     return kind, dict(data=json.dumps(body).encode(), headers=js)
 
 
@@ -110,7 +111,7 @@ def warm_up(base: str) -> None:
                 _body(PAGE_OUT, [("_pages_location", "pathname", path), ("_pages_location", "search", "")])))
     for cell in ("simplernn", "lstm", "gru") * 4:
         requests.post(base + CALLBACK, headers=hdrs, timeout=60, data=json.dumps(
-            _body(FORECAST_OUT, [("forecast-cell", "value", cell)], [("forecast-ticker", "data", "AAPL")])))
+            _body(FORECAST_OUT, [(ids.Forecast.CELL, "value", cell)], [(ids.Forecast.TICKER, "data", "AAPL")])))
 
 
 def main() -> None:

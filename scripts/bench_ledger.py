@@ -35,6 +35,7 @@ from store.prices import load_prices
 from marketdata.sources.offline import OfflineSampleSource
 from store.tables import LedgerEntry
 from store.price_updates import seed_prices
+from dashboard import ids
 
 TICKERS = ("AAPL", "MSFT", "IBM", "GOOG")
 CELL_NOISE = {"simplernn": 0.35, "lstm": 0.22, "gru": 0.18}  # share of daily volatility
@@ -88,34 +89,34 @@ def fill_ledger(engine: Engine, tickers=TICKERS, days: int = 2520) -> int:
 def _track_cell_body(cell: str, ticker: str) -> bytes:
     from tests.support.dash_client import callback_body
 
-    out = "..track-fan.figure...track-cumulative.figure...track-coverage.figure...track-verdict.children...track-scores.data.."
-    return json.dumps(callback_body(out, [("track-cell", "value", cell)], [("track-ticker", "data", ticker)])).encode()
+    out = f"..{ids.Track.FAN}.figure...{ids.Track.CUMULATIVE}.figure...{ids.Track.COVERAGE}.figure...{ids.Track.VERDICT}.children...{ids.Track.SCORES}.data.."
+    return json.dumps(callback_body(out, [(ids.Track.CELL, "value", cell)], [(ids.Track.TICKER, "data", ticker)])).encode()
 
 
 def _track_table_body(i: int, ticker: str) -> bytes:
     from tests.support.dash_client import callback_body
 
-    out = "..track-table.data...track-table.page_count...track-table-count.children...track-table.page_current.."
-    inputs = [("track-table", "page_current", i % 50), ("track-cell", "value", ("gru", "lstm", "simplernn")[i % 3]),
-              ("track-filter-kind", "value", ("all", "live", "replayed")[i % 3]),
-              ("track-filter-horizon", "value", i % 6), ("track-filter-scored", "value", ("all", "scored")[i % 2])]
-    return json.dumps(callback_body(out, inputs, [("track-ticker", "data", ticker)])).encode()
+    out = f"..{ids.Track.TABLE}.data...{ids.Track.TABLE}.page_count...{ids.Track.TABLE_COUNT}.children...{ids.Track.TABLE}.page_current.."
+    inputs = [(ids.Track.TABLE, "page_current", i % 50), (ids.Track.CELL, "value", ("gru", "lstm", "simplernn")[i % 3]),
+              (ids.Track.FILTER_KIND, "value", ("all", "live", "replayed")[i % 3]),
+              (ids.Track.FILTER_HORIZON, "value", i % 6), (ids.Track.FILTER_SCORED, "value", ("all", "scored")[i % 2])]
+    return json.dumps(callback_body(out, inputs, [(ids.Track.TICKER, "data", ticker)])).encode()
 
 
 def _download_body(ticker: str) -> bytes:
     from tests.support.dash_client import callback_body
 
-    state = [("track-cell", "value", "gru"), ("track-filter-kind", "value", "all"),
-             ("track-filter-horizon", "value", 0), ("track-filter-scored", "value", "all"), ("track-ticker", "data", ticker)]
-    return json.dumps(callback_body("..track-download.data...track-download-msg.children..", [("track-download-btn", "n_clicks", 1)], state)).encode()
+    state = [(ids.Track.CELL, "value", "gru"), (ids.Track.FILTER_KIND, "value", "all"),
+             (ids.Track.FILTER_HORIZON, "value", 0), (ids.Track.FILTER_SCORED, "value", "all"), (ids.Track.TICKER, "data", ticker)]
+    return json.dumps(callback_body(f"..{ids.Track.DOWNLOAD}.data...{ids.Track.DOWNLOAD_MSG}.children..", [(ids.Track.DOWNLOAD_BTN, "n_clicks", 1)], state)).encode()
 
 
 def _forecast_body(cell: str) -> bytes:
     from tests.support.dash_client import callback_body
     from tests.support.http_dash import FORECAST_OUT
 
-    return json.dumps(callback_body(FORECAST_OUT, [("forecast-cell", "value", cell)],
-                                    [("forecast-ticker", "data", "AAPL")])).encode()
+    return json.dumps(callback_body(FORECAST_OUT, [(ids.Forecast.CELL, "value", cell)],
+                                    [(ids.Forecast.TICKER, "data", "AAPL")])).encode()
 
 
 def _router(path: str, search: str) -> bytes:

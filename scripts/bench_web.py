@@ -25,9 +25,10 @@ from pathlib import Path
 import psutil
 
 from scripts.web_server import WebServer
+from dashboard import ids
 
 PAGES = ["/", "/residuals", "/compare", "/admin"]
-FORECAST_OUT = "..forecast-graph.figure...forecast-zoom.figure...forecast-cards.children...forecast-rmse-words.children.."
+FORECAST_OUT = f"..{ids.Forecast.GRAPH}.figure...{ids.Forecast.ZOOM}.figure...{ids.Forecast.CARDS}.children...{ids.Forecast.RMSE_WORDS}.children.."
 ADMIN = ("bench", "bench-password")
 
 
@@ -50,8 +51,8 @@ def _router_body(path: str) -> bytes:
 def _forecast_body(cell: str) -> bytes:
     outs = [dict(zip(("id", "property"), p.rsplit(".", 1))) for p in FORECAST_OUT.strip(".").split("...")]
     return json.dumps({"output": FORECAST_OUT, "outputs": outs,
-                       "inputs": [{"id": "forecast-cell", "property": "value", "value": cell}],
-                       "changedPropIds": ["forecast-cell.value"]}).encode()
+                       "inputs": [{"id": ids.Forecast.CELL, "property": "value", "value": cell}],
+                       "changedPropIds": [f"{ids.Forecast.CELL}.value"]}).encode()
 
 
 def _request(base: str, method: str, path: str, body: bytes | None = None) -> float:

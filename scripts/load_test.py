@@ -19,11 +19,12 @@ from collections import defaultdict
 from urllib.parse import urlparse
 
 import requests
+from dashboard import ids
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
-def forecast_callback_body(base: str, cell: str = "gru", output_prefix: str = "forecast-graph.figure") -> dict:
+def forecast_callback_body(base: str, cell: str = "gru", output_prefix: str = f"{ids.Forecast.GRAPH}.figure") -> dict:
     """The JSON body of the forecast callback, from the app's declared dependencies."""
     deps = requests.get(f"{base}/_dash-dependencies", timeout=10).json()
     dep = next(d for d in deps if output_prefix in d["output"])

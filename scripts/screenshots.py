@@ -15,18 +15,19 @@ from pathlib import Path
 from store.db import make_engine
 from scripts.fixture_store import write_fixture_models
 from scripts.web_server import ROOT, WebServer
+from dashboard import ids
 
 CHROMIUM = "/usr/bin/chromium"
 ADMIN = ("admin", "screenshot-only-password")
 # (file stem, path, selector that says the page is drawn, viewport width, viewport height, full page)
 SHOTS = [
-    ("forecast", "/", "#forecast-graph .main-svg", 1400, 900, False),
-    ("residuals", "/residuals", "#residuals-time .main-svg", 1400, 900, False),
-    ("compare", "/compare", "#compare-loss .main-svg", 1400, 900, True),
-    ("admin", "/admin", "#admin-runs > *", 1400, 900, True),
-    ("phone-forecast", "/", "#forecast-graph .main-svg", 390, 844, False),
-    ("phone-compare", "/compare", "#compare-loss .main-svg", 390, 844, True),
-    ("phone-admin", "/admin", "#admin-runs > *", 390, 844, False),
+    ("forecast", "/", f"#{ids.Forecast.GRAPH} .main-svg", 1400, 900, False),
+    ("residuals", "/residuals", f"#{ids.Residuals.TIME} .main-svg", 1400, 900, False),
+    ("compare", "/compare", f"#{ids.Compare.LOSS} .main-svg", 1400, 900, True),
+    ("admin", "/admin", f"#{ids.Admin.RUNS} > *", 1400, 900, True),
+    ("phone-forecast", "/", f"#{ids.Forecast.GRAPH} .main-svg", 390, 844, False),
+    ("phone-compare", "/compare", f"#{ids.Compare.LOSS} .main-svg", 390, 844, True),
+    ("phone-admin", "/admin", f"#{ids.Admin.RUNS} > *", 390, 844, False),
 ]
 
 

@@ -8,9 +8,9 @@ import dash
 import dash_bootstrap_components as dbc
 import numpy as np
 import pandas as pd
-from dash import Input, Output, State, callback, dash_table, dcc, html, no_update
+from dash import Dash, Input, Output, State, dash_table, dcc, html, no_update
 
-from dashboard import data, inputs
+from dashboard import data, ids, inputs
 from dashboard.navigation import page_title
 from dashboard.components import cell_selector, default_cell, graph, missing, refused_page, ticker_bar
 from dashboard.figures.track_record import (SCORE_COLUMNS, TABLE_COLUMNS, coverage_figure, cumulative_figure, fan_figure,
@@ -63,23 +63,23 @@ def cell_view(view: LedgerView, cell: str) -> tuple:
 def _filters() -> dbc.Row:
     kinds = [{"label": "live and replayed", "value": "all"}] + [{"label": k, "value": k} for k in KINDS]
     return dbc.Row([
-        dbc.Col(dcc.Dropdown(id="track-filter-kind", options=kinds, value="all", clearable=False), md=3),
-        dbc.Col(dcc.Dropdown(id="track-filter-horizon", options=[{"label": "every horizon", "value": 0}] +
+        dbc.Col(dcc.Dropdown(id=ids.Track.FILTER_KIND, options=kinds, value="all", clearable=False), md=3),
+        dbc.Col(dcc.Dropdown(id=ids.Track.FILTER_HORIZON, options=[{"label": "every horizon", "value": 0}] +
                              [{"label": f"{h} day{'s' if h > 1 else ''} ahead", "value": h} for h in range(1, 6)],
                              value=0, clearable=False), md=3),
-        dbc.Col(dcc.Dropdown(id="track-filter-scored", options=[{"label": "scored and pending", "value": "all"},
+        dbc.Col(dcc.Dropdown(id=ids.Track.FILTER_SCORED, options=[{"label": "scored and pending", "value": "all"},
                                                                  {"label": "scored only", "value": "scored"},
                                                                  {"label": "pending only", "value": "pending"}],
                              value="all", clearable=False), md=3),
-        dbc.Col([dbc.Button("Download CSV", id="track-download-btn", color="secondary", outline=True, size="sm"),
-                 dcc.Download(id="track-download"), html.Div(id="track-download-msg", className="small text-danger")],
+        dbc.Col([dbc.Button("Download CSV", id=ids.Track.DOWNLOAD_BTN, color="secondary", outline=True, size="sm"),
+                 dcc.Download(id=ids.Track.DOWNLOAD), html.Div(id=ids.Track.DOWNLOAD_MSG, className="small text-danger")],
                 md=3, className="text-end"),
     ], className="g-2 mb-2", align="center")
 
 
 def _table() -> dash_table.DataTable:
     return dash_table.DataTable(
-        id="track-table", columns=[{"name": n, "id": i} for i, n in TABLE_COLUMNS], data=[],
+        id=ids.Track.TABLE, columns=[{"name": n, "id": i} for i, n in TABLE_COLUMNS], data=[],
         page_action="custom", page_current=0, page_size=PAGE_SIZE, page_count=1,
         style_table={"overflowX": "auto"}, style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "3px 6px"},
         style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1"},
@@ -97,35 +97,32 @@ def layout(ticker: str | None = None, **_query):
 
 def page_body(view: LedgerView):
     if view.empty:
-        return html.Div([html.H3(f"{view.ticker} track record"), missing(*EMPTY, id_="track-empty")])
+        return html.Div([html.H3(f"{view.ticker} track record"), missing(*EMPTY, id_=ids.Track.EMPTY)])
     cells, live, replayed = _header(view)
     cell = default_cell(cells)
     # The charts, verdict and scores come from on_cell, which the cell selector fires as the page
     # loads: the layout itself stays small, and each of the two requests stays quick under load.
     return html.Div([
         dbc.Row([dbc.Col(html.H3(f"{view.ticker} track record"), md="auto"),
-                 dbc.Col(cell_selector("track-cell", cells, cell), md="auto")], align="center", className="mb-2 g-2"),
+                 dbc.Col(cell_selector(ids.Track.CELL, cells, cell), md="auto")], align="center", className="mb-2 g-2"),
         html.P(f"Every forecast the product published, kept as it was shown and scored as the closes arrived: "
                f"{live:,} live rows and {replayed:,} replayed rows (made after the "
                f"fact by replaying past days; drawn dotted and counted apart).", className="text-muted"),
-        dbc.Alert("", id="track-verdict", color="light"),
-        dbc.Row([dbc.Col(graph("track-fan", {}), lg=6), dbc.Col(graph("track-coverage", {}), lg=6)],
+        dbc.Alert("", id=ids.Track.VERDICT, color="light"),
+        dbc.Row([dbc.Col(graph(ids.Track.FAN, {}), lg=6), dbc.Col(graph(ids.Track.COVERAGE, {}), lg=6)],
                 className="g-2"),
-        graph("track-cumulative", {}),
+        graph(ids.Track.CUMULATIVE, {}),
         html.H5("Figures by horizon: live first, replayed apart", className="mt-3"),
-        dash_table.DataTable(id="track-scores", data=[], columns=[{"name": c, "id": c} for c in SCORE_COLUMNS],
+        dash_table.DataTable(id=ids.Track.SCORES, data=[], columns=[{"name": c, "id": c} for c in SCORE_COLUMNS],
                              style_table={"overflowX": "auto"}, style_cell={"fontSize": 13, "padding": "3px 6px"},
                              style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1"}, page_size=15),
         html.H5("The ledger", className="mt-3"),
         _filters(),
-        html.Div(id="track-table-count", className="small text-muted mb-1"),
+        html.Div(id=ids.Track.TABLE_COUNT, className="small text-muted mb-1"),
         _table(),
     ])
 
 
-@callback(Output("track-fan", "figure"), Output("track-cumulative", "figure"), Output("track-coverage", "figure"),
-          Output("track-verdict", "children"), Output("track-scores", "data"),
-          Input("track-cell", "value"), State("track-ticker", "data"))
 def on_cell(cell: str, ticker: str | None = None):
     try:
         view = _view(ticker)
@@ -191,9 +188,6 @@ def _filters_of(cell, kind, horizon, scored) -> tuple[str, str, int, str]:
             inputs.whole_number(horizon, "horizon", 0, MAX_HORIZON), inputs.choice(scored, SCORED, "scored filter"))
 
 
-@callback(Output("track-table", "data"), Output("track-table", "page_count"), Output("track-table-count", "children"),
-          Output("track-table", "page_current"), Input("track-table", "page_current"), Input("track-cell", "value"), Input("track-filter-kind", "value"),
-          Input("track-filter-horizon", "value"), Input("track-filter-scored", "value"), State("track-ticker", "data"))
 def on_table(page: int | None, cell: str, kind: str, horizon: int, scored: str, ticker: str | None = None):
     try:
         view = _view(ticker)
@@ -204,16 +198,12 @@ def on_table(page: int | None, cell: str, kind: str, horizon: int, scored: str, 
     positions = _positions(view, cell, kind, horizon, scored)
     pages = max(1, -(-len(positions) // PAGE_SIZE))
     # A new filter or cell starts on the first page; paging is clamped to the pages there are.
-    paging = dash.callback_context.triggered_id == "track-table"
+    paging = dash.callback_context.triggered_id == ids.Track.TABLE
     page = min(page, pages - 1) if paging else 0
     shown = positions[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
     return table_records({c: a[shown] for c, a in _columns(view)["display"].items()}), pages, f"{len(positions):,} rows; page {page + 1} of {pages}", page
 
 
-@callback(Output("track-download", "data"), Output("track-download-msg", "children"),
-          Input("track-download-btn", "n_clicks"), State("track-cell", "value"), State("track-filter-kind", "value"),
-          State("track-filter-horizon", "value"), State("track-filter-scored", "value"), State("track-ticker", "data"),
-          prevent_initial_call=True)
 def on_download(_n, cell: str, kind: str, horizon: int, scored: str, ticker: str | None = None):
     try:
         view = _view(ticker)
@@ -231,3 +221,17 @@ def on_download(_n, cell: str, kind: str, horizon: int, scored: str, ticker: str
             while len(_CSV) > CSV_CACHE_ENTRIES:
                 _CSV.popitem(last=False)
     return dict(content=text, filename=f"{view.ticker}-{cell}-ledger.csv", type="text/csv"), ""
+
+
+def register_callbacks(app: Dash) -> None:
+    """This page's callbacks, on the app ``create_app`` is building."""
+    app.callback(Output(ids.Track.FAN, "figure"), Output(ids.Track.CUMULATIVE, "figure"), Output(ids.Track.COVERAGE, "figure"),
+              Output(ids.Track.VERDICT, "children"), Output(ids.Track.SCORES, "data"),
+              Input(ids.Track.CELL, "value"), State(ids.Track.TICKER, "data"))(on_cell)
+    app.callback(Output(ids.Track.TABLE, "data"), Output(ids.Track.TABLE, "page_count"), Output(ids.Track.TABLE_COUNT, "children"),
+              Output(ids.Track.TABLE, "page_current"), Input(ids.Track.TABLE, "page_current"), Input(ids.Track.CELL, "value"), Input(ids.Track.FILTER_KIND, "value"),
+              Input(ids.Track.FILTER_HORIZON, "value"), Input(ids.Track.FILTER_SCORED, "value"), State(ids.Track.TICKER, "data"))(on_table)
+    app.callback(Output(ids.Track.DOWNLOAD, "data"), Output(ids.Track.DOWNLOAD_MSG, "children"),
+              Input(ids.Track.DOWNLOAD_BTN, "n_clicks"), State(ids.Track.CELL, "value"), State(ids.Track.FILTER_KIND, "value"),
+              State(ids.Track.FILTER_HORIZON, "value"), State(ids.Track.FILTER_SCORED, "value"), State(ids.Track.TICKER, "data"),
+              prevent_initial_call=True)(on_download)

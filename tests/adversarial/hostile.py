@@ -8,43 +8,44 @@ import requests
 
 from tests.support.dash_client import basic, callback_body
 from tests.support.dashboard_env import ADMIN
+from dashboard import ids
 
 CALLBACK = "/_dash-update-component"
-PROMOTE_OUT = "admin-champion-msg.children"
-START_OUT = "..admin-ticket.data...admin-start-msg.children.."
-CANCEL_OUT = "admin-cancel-msg.children"
-POLL_OUT = ("..admin-progress.value...admin-progress.label...admin-progress-text.children...admin-cancel.disabled..."
-            "admin-runs.children...admin-clock.children...admin-models.children...admin-promote-model.options..")
-FORECAST_OUT = "..forecast-graph.figure...forecast-zoom.figure...forecast-cards.children...forecast-rmse-words.children.."
+PROMOTE_OUT = f"{ids.Admin.CHAMPION_MSG}.children"
+START_OUT = f"..{ids.Admin.TICKET}.data...{ids.Admin.START_MSG}.children.."
+CANCEL_OUT = f"{ids.Admin.CANCEL_MSG}.children"
+POLL_OUT = (f"..{ids.Admin.PROGRESS}.value...{ids.Admin.PROGRESS}.label...{ids.Admin.PROGRESS_TEXT}.children...{ids.Admin.CANCEL}.disabled..."
+            f"{ids.Admin.RUNS}.children...{ids.Admin.CLOCK}.children...{ids.Admin.MODELS}.children...{ids.Admin.PROMOTE_MODEL}.options..")
+FORECAST_OUT = f"..{ids.Forecast.GRAPH}.figure...{ids.Forecast.ZOOM}.figure...{ids.Forecast.CARDS}.children...{ids.Forecast.RMSE_WORDS}.children.."
 
 
-CONFIRM_OUT = "admin-promote-done.children"
+CONFIRM_OUT = f"{ids.Admin.PROMOTE_DONE}.children"
 
 
 def promote_body(model_id, ticker="AAPL") -> dict:
     """The request that promotes: the confirmation dialog's Promote button (Promote... only asks)."""
-    return callback_body(CONFIRM_OUT, [("admin-promote-confirm", "n_clicks", 1)],
-                         [("admin-promote-model", "value", model_id), ("admin-ticker", "value", ticker)])
+    return callback_body(CONFIRM_OUT, [(ids.Admin.PROMOTE_CONFIRM, "n_clicks", 1)],
+                         [(ids.Admin.PROMOTE_MODEL, "value", model_id), (ids.Admin.TICKER, "value", ticker)])
 
 
 def rollback_body(cell, ticker) -> dict:
-    return callback_body(PROMOTE_OUT, [("admin-promote", "n_clicks", None), ("admin-rollback", "n_clicks", 1)],
-                         [("admin-promote-model", "value", None), ("admin-rollback-cell", "value", cell),
-                          ("admin-ticker", "value", ticker)], changed=["admin-rollback.n_clicks"])
+    return callback_body(PROMOTE_OUT, [(ids.Admin.PROMOTE, "n_clicks", None), (ids.Admin.ROLLBACK, "n_clicks", 1)],
+                         [(ids.Admin.PROMOTE_MODEL, "value", None), (ids.Admin.ROLLBACK_CELL, "value", cell),
+                          (ids.Admin.TICKER, "value", ticker)], changed=[f"{ids.Admin.ROLLBACK}.n_clicks"])
 
 
 def start_body(action="retrain", cells=("gru",), epochs=1, ticker="AAPL") -> dict:
-    return callback_body(START_OUT, [("admin-start", "n_clicks", 1)],
-                         [("admin-action", "value", action), ("admin-cells", "value", list(cells)),
-                          ("admin-epochs", "value", epochs), ("admin-ticker", "value", ticker)])
+    return callback_body(START_OUT, [(ids.Admin.START, "n_clicks", 1)],
+                         [(ids.Admin.ACTION, "value", action), (ids.Admin.CELLS, "value", list(cells)),
+                          (ids.Admin.EPOCHS, "value", epochs), (ids.Admin.TICKER, "value", ticker)])
 
 
 def cancel_body(ticker="AAPL") -> dict:
-    return callback_body(CANCEL_OUT, [("admin-cancel", "n_clicks", 1)], [("admin-ticker", "value", ticker)])
+    return callback_body(CANCEL_OUT, [(ids.Admin.CANCEL, "n_clicks", 1)], [(ids.Admin.TICKER, "value", ticker)])
 
 
 def poll_body(ticker="AAPL") -> dict:
-    return callback_body(POLL_OUT, [("admin-poll", "n_intervals", 1)], [("admin-ticker", "value", ticker)])
+    return callback_body(POLL_OUT, [(ids.Admin.POLL, "n_intervals", 1)], [(ids.Admin.TICKER, "value", ticker)])
 
 
 def post(base: str, body, headers: dict | None = None, params: dict | None = None) -> requests.Response:

@@ -8,6 +8,7 @@ import pytest
 
 from tests.adversarial.conftest import store_state
 from tests.support.dashboard_env import ADMIN
+from dashboard import ids
 
 pytestmark = pytest.mark.e2e
 
@@ -17,7 +18,7 @@ def admin_page(web, browser):
     ctx = browser.new_context(http_credentials={"username": ADMIN[0], "password": ADMIN[1]})
     page = ctx.new_page()
     page.goto(web.url + "/admin")
-    page.wait_for_selector("#admin-runs > *", timeout=20000)
+    page.wait_for_selector(f"#{ids.Admin.RUNS} > *", timeout=20000)
     yield page
     ctx.close()
 
@@ -28,8 +29,8 @@ def admin_page(web, browser):
                                          ("", "epochs is blank")])
 def test_bad_epochs_are_refused_on_the_page(admin_page, store_url, typed, says):
     before = store_state(store_url)
-    admin_page.fill("#admin-epochs", typed)
-    admin_page.click("#admin-start")
-    admin_page.wait_for_selector("#admin-refused", timeout=20000)
-    assert says in admin_page.inner_text("#admin-refused")
+    admin_page.fill(f"#{ids.Admin.EPOCHS}", typed)
+    admin_page.click(f"#{ids.Admin.START}")
+    admin_page.wait_for_selector(f"#{ids.Admin.REFUSED}", timeout=20000)
+    assert says in admin_page.inner_text(f"#{ids.Admin.REFUSED}")
     assert store_state(store_url) == before

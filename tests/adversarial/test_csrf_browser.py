@@ -20,6 +20,7 @@ from tests.adversarial.conftest import store_state
 from tests.adversarial.hostile import CALLBACK, post, promote_body, response_text, rollback_body
 from tests.support.dash_client import basic
 from tests.support.dashboard_env import ADMIN
+from dashboard import ids
 
 pytestmark = pytest.mark.e2e
 
@@ -79,7 +80,7 @@ def test_forms_and_fetches_from_another_origin_change_nothing(web, attacker, bro
     ctx = browser.new_context(http_credentials={"username": ADMIN[0], "password": ADMIN[1]})
     page = ctx.new_page()
     page.goto(web.url + "/admin")  # the admin is logged in: the browser now holds the credentials
-    page.wait_for_selector("#admin-runs > *", timeout=20000)
+    page.wait_for_selector(f"#{ids.Admin.RUNS} > *", timeout=20000)
     for kind in ("text", "urlencoded", "multipart"):
         with page.expect_response(lambda r: r.url.endswith(CALLBACK), timeout=20000) as answer:
             page.goto(f"{attacker}/{kind}")

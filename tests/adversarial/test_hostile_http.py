@@ -13,6 +13,7 @@ from tests.adversarial.conftest import store_state
 from tests.adversarial.hostile import (CALLBACK, FORECAST_OUT, post, promote_body, response_text, rollback_body,
                                        start_body)
 from tests.support.dash_client import callback_body, page_inputs, PAGE_OUT
+from dashboard import ids
 
 pytestmark = pytest.mark.e2e
 
@@ -34,13 +35,13 @@ def test_security_headers_on_every_response(web):
 @pytest.mark.parametrize("body, content_type, status", [
     (b"{" + b" " * (2 << 20) + b"}", "application/json", 413),  # 2 MB
     (b"[" * 100_000 + b"]" * 100_000, "application/json", 400),  # deep enough to overflow the parser
-    (json.dumps({"output": "forecast-graph.figure", "deep": json.loads("[" * 40 + "]" * 40)}).encode(), "application/json", 400),
+    (json.dumps({"output": f"{ids.Forecast.GRAPH}.figure", "deep": json.loads("[" * 40 + "]" * 40)}).encode(), "application/json", 400),
     (b"{not json", "application/json", 400),
     (b"[]", "application/json", 400),
     (json.dumps({"output": "no-such.children", "inputs": []}).encode(), "application/json", 400),
-    (json.dumps(callback_body(FORECAST_OUT, [("forecast-cell", "value", "gru")])).encode(), "application/json", 400),  # state missing
+    (json.dumps(callback_body(FORECAST_OUT, [(ids.Forecast.CELL, "value", "gru")])).encode(), "application/json", 400),  # state missing
     (json.dumps({"output": FORECAST_OUT, "inputs": "x"}).encode(), "application/json", 400),
-    (json.dumps(callback_body(FORECAST_OUT, [("forecast-cell", "value", "gru")], [("forecast-ticker", "data", "AAPL")])).encode(),
+    (json.dumps(callback_body(FORECAST_OUT, [(ids.Forecast.CELL, "value", "gru")], [(ids.Forecast.TICKER, "data", "AAPL")])).encode(),
      "application/json; charset=utf-8", 200),
     (b"{}", "text/plain", 415),
     (b"a=1", "application/x-www-form-urlencoded", 415),
@@ -57,25 +58,25 @@ def _analyst(base: str, output: str, cell_id: str, cell, ticker_id: str, ticker)
 
 @pytest.mark.parametrize("ticker", ["TSLA", "../../etc", "A'; DROP TABLE prices;--", "<script>", "X" * 100_000, 7, ["AAPL"]])
 def test_unknown_tickers_are_refused_visibly_in_analyst_callbacks(web, ticker):
-    text = _analyst(web.url, FORECAST_OUT, "forecast-cell", "gru", "forecast-ticker", ticker)
+    text = _analyst(web.url, FORECAST_OUT, ids.Forecast.CELL, "gru", ids.Forecast.TICKER, ticker)
     assert "Refused: unknown ticker" in text and "configured: AAPL, MSFT" in text
-    assert '"forecast-graph"' not in text and len(text) < 500  # nothing drawn, and the value is not echoed back whole
-    resid = "..residuals-time.figure...residuals-hist.figure...residuals-acf.figure...residuals-qq.figure...residuals-bias.figure...residuals-notes.children.."
-    assert "Refused: unknown ticker" in _analyst(web.url, resid, "residuals-cell", "gru", "residuals-ticker", ticker)
-    assert "Refused: unknown ticker" in _analyst(web.url, "compare-horizon.figure", "compare-measure", "mae", "compare-ticker", ticker)
+    assert f'"{ids.Forecast.GRAPH}"' not in text and len(text) < 500  # nothing drawn, and the value is not echoed back whole
+    resid = f"..{ids.Residuals.TIME}.figure...{ids.Residuals.HIST}.figure...{ids.Residuals.ACF}.figure...{ids.Residuals.QQ}.figure...{ids.Residuals.BIAS}.figure...{ids.Residuals.NOTES}.children.."
+    assert "Refused: unknown ticker" in _analyst(web.url, resid, ids.Residuals.CELL, "gru", ids.Residuals.TICKER, ticker)
+    assert "Refused: unknown ticker" in _analyst(web.url, f"{ids.Compare.HORIZON}.figure", ids.Compare.MEASURE, "mae", ids.Compare.TICKER, ticker)
 
 
 @pytest.mark.parametrize("search", ["?ticker=TSLA", "?ticker=..%2F..%2Fetc", "?ticker=%3Cscript%3E"])
 def test_unknown_ticker_in_the_url_is_refused_never_replaced(web, search):
     r = post(web.url, callback_body(PAGE_OUT, page_inputs("/", search)), headers={})
     text = response_text(r)
-    assert "Refused: unknown ticker" in text and "forecast-graph" not in text and "AAPL forecast" not in text
+    assert "Refused: unknown ticker" in text and ids.Forecast.GRAPH not in text and "AAPL forecast" not in text
 
 
 def test_unknown_cell_and_measure_are_refused_visibly(web):
-    assert "Refused: unknown cell type" in _analyst(web.url, FORECAST_OUT, "forecast-cell", {"x": 1}, "forecast-ticker", "AAPL")
-    assert "Refused: unknown measure" in _analyst(web.url, "compare-horizon.figure", "compare-measure", "r" * 5000,
-                                                  "compare-ticker", "AAPL")
+    assert "Refused: unknown cell type" in _analyst(web.url, FORECAST_OUT, ids.Forecast.CELL, {"x": 1}, ids.Forecast.TICKER, "AAPL")
+    assert "Refused: unknown measure" in _analyst(web.url, f"{ids.Compare.HORIZON}.figure", ids.Compare.MEASURE, "r" * 5000,
+                                                  ids.Compare.TICKER, "AAPL")
 
 
 @pytest.mark.parametrize("model_id, says", [
@@ -102,9 +103,9 @@ def test_rollback_of_an_unconfigured_ticker_touches_no_champion(web, store_url):
 def test_epochs_out_of_range_are_refused_and_no_ticket_is_issued(web, store_url, epochs, says):
     r = post(web.url, start_body(epochs=epochs))
     body = r.json()["response"]
-    assert "admin-ticket" not in body and says in json.dumps(body["admin-start-msg"])
+    assert ids.Admin.TICKET not in body and says in json.dumps(body[ids.Admin.START_MSG])
     r = post(web.url, start_body(cells=["gru", "mamba"]))
-    assert "unknown cell type 'mamba'" in response_text(r) and "admin-ticket" not in r.json()["response"]
+    assert "unknown cell type 'mamba'" in response_text(r) and ids.Admin.TICKET not in r.json()["response"]
     assert store_state(store_url)["runs"] == 0
 
 

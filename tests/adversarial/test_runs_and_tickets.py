@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from dashboard import auth
+from dashboard import auth, ids
 from dashboard.admin import actions as admin_actions
 from store import runs, tickets
 from config.settings import load_settings
@@ -47,11 +47,11 @@ def test_a_dead_run_blocks_nothing_and_shows_as_failed(web, store_url):
         view = _poll(web.url, ticker)
         # no live run: AAPL never had one; MSFT's last run is the dead one, shown as stopped and why
         expected = f"Last MSFT run #{dead} failed" if ticker == "MSFT" else "No AAPL run in progress."
-        assert view["admin-progress-text"]["children"].startswith(expected)
-        assert view["admin-cancel"]["disabled"] is True
+        assert view[ids.Admin.PROGRESS_TEXT]["children"].startswith(expected)
+        assert view[ids.Admin.CANCEL]["disabled"] is True
         r = post(web.url, start_body(ticker=ticker))
-        assert "admin-ticket" in r.json()["response"], r.text[:300]  # a ticket: the start was allowed
-    history = json.dumps(_poll(web.url, "AAPL")["admin-runs"])
+        assert ids.Admin.TICKET in r.json()["response"], r.text[:300]  # a ticket: the start was allowed
+    history = json.dumps(_poll(web.url, "AAPL")[ids.Admin.RUNS])
     assert "failed" in history and "process stopped mid-run" in history and '"running"' not in history
     assert "No MSFT run is in progress." in response_text(post(web.url, cancel_body("MSFT")))
     assert store_state(store_url)["cancels"] == 0
@@ -63,11 +63,11 @@ def test_a_live_run_blocks_only_its_own_ticker_and_everything_names_it(web, stor
     try:
         refused = response_text(post(web.url, start_body(ticker="MSFT")))
         assert f"Refused: MSFT run #{live}" in refused
-        assert "admin-ticket" in post(web.url, start_body(ticker="AAPL")).json()["response"]
-        assert _poll(web.url, "AAPL")["admin-progress-text"]["children"] == "No AAPL run in progress."
+        assert ids.Admin.TICKET in post(web.url, start_body(ticker="AAPL")).json()["response"]
+        assert _poll(web.url, "AAPL")[ids.Admin.PROGRESS_TEXT]["children"] == "No AAPL run in progress."
         msft = _poll(web.url, "MSFT")
-        assert msft["admin-progress-text"]["children"].startswith(f"MSFT run #{live} (retrain, manual by ")
-        assert msft["admin-cancel"]["disabled"] is False
+        assert msft[ids.Admin.PROGRESS_TEXT]["children"].startswith(f"MSFT run #{live} (retrain, manual by ")
+        assert msft[ids.Admin.CANCEL]["disabled"] is False
         assert "No AAPL run is in progress." in response_text(post(web.url, cancel_body("AAPL")))
         assert store_state(store_url)["cancels"] == 0  # the AAPL cancel touched no MSFT run
         assert f"Asked MSFT run #{live} to stop" in response_text(post(web.url, cancel_body("MSFT")))
@@ -101,7 +101,7 @@ def test_an_old_or_forged_ticket_is_refused_before_anything_starts(store_url):
 
 def _background_output(base: str) -> str:
     deps = requests.get(base + "/_dash-dependencies", timeout=10).json()
-    return next(d["output"] for d in deps if "admin-run-result" in d["output"])
+    return next(d["output"] for d in deps if ids.Admin.RUN_RESULT in d["output"])
 
 
 @pytest.mark.slow
@@ -113,8 +113,8 @@ def test_a_replayed_ticket_starts_one_run(web, store_url):
     if importlib.util.find_spec("tensorflow") is None:
         pytest.skip("needs TensorFlow to train")
     before = store_state(store_url)
-    ticket = post(web.url, start_body(ticker="AAPL", epochs=1)).json()["response"]["admin-ticket"]["data"]
-    body = callback_body(_background_output(web.url), [("admin-ticket", "data", ticket)])
+    ticket = post(web.url, start_body(ticker="AAPL", epochs=1)).json()["response"][ids.Admin.TICKET]["data"]
+    body = callback_body(_background_output(web.url), [(ids.Admin.TICKET, "data", ticket)])
     outcomes = [background(web.url, body) for _ in range(3)]
     assert "Run finished: run #" in outcomes[0], outcomes[0]
     for replay in outcomes[1:]:

@@ -22,6 +22,7 @@ from tests.conftest import ROOT, service_missing
 from tests.support.dash_client import basic
 from tests.support.dashboard_env import ADMIN
 from scripts.web_server import WebServer
+from dashboard import ids
 
 pytestmark = pytest.mark.e2e
 
@@ -89,7 +90,7 @@ def test_every_page_renders_its_graphs_without_console_errors(web, page, path, n
     if graphs:
         page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {graphs}", timeout=20000)
     else:
-        page.wait_for_selector("#admin-runs > *", timeout=20000)  # the poll callback filled the history
+        page.wait_for_selector(f"#{ids.Admin.RUNS} > *", timeout=20000)  # the poll callback filled the history
     page.wait_for_timeout(500)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
     assert page.errors == []
@@ -97,15 +98,15 @@ def test_every_page_renders_its_graphs_without_console_errors(web, page, path, n
 
 def test_changing_cell_type_redraws_the_forecast(web, page):
     page.goto(web.url + "/")
-    page.wait_for_selector("#forecast-graph .main-svg", timeout=20000)
-    assert page.inner_text("#forecast-model-card").splitlines()[1].startswith("GRU v")
-    before = page.inner_text("#forecast-graph")
+    page.wait_for_selector(f"#{ids.Forecast.GRAPH} .main-svg", timeout=20000)
+    assert page.inner_text(f"#{ids.Forecast.MODEL_CARD}").splitlines()[1].startswith("GRU v")
+    before = page.inner_text(f"#{ids.Forecast.GRAPH}")
     page.click("label:has-text('LSTM')")
     page.wait_for_function(
-        "document.querySelector('#forecast-graph').innerText.includes('LSTM one-step prediction')", timeout=10000)
-    assert "GRU one-step prediction" in before and "GRU one-step prediction" not in page.inner_text("#forecast-graph")
-    assert "LSTM one-step predictions" in page.evaluate("document.querySelector('#forecast-graph .js-plotly-plot').layout.title.text")
-    assert page.inner_text("#forecast-model-card").splitlines()[1].startswith("LSTM v")
+        f"document.querySelector('#{ids.Forecast.GRAPH}').innerText.includes('LSTM one-step prediction')", timeout=10000)
+    assert "GRU one-step prediction" in before and "GRU one-step prediction" not in page.inner_text(f"#{ids.Forecast.GRAPH}")
+    assert "LSTM one-step predictions" in page.evaluate(f"document.querySelector('#{ids.Forecast.GRAPH} .js-plotly-plot').layout.title.text")
+    assert page.inner_text(f"#{ids.Forecast.MODEL_CARD}").splitlines()[1].startswith("LSTM v")
     page.screenshot(path=str(SHOTS / "forecast-lstm.png"), full_page=True)
     assert page.errors == []
 
@@ -137,18 +138,18 @@ def test_request_without_credentials_is_refused(web, browser, store_url):
     assert ctx.request.get(web.url + "/admin").status == 401
     assert ctx.new_page().goto(web.url + "/").status == 200  # analyst pages are open (fresh tab: no error page racing)
     ctx.close()
-    start = {"output": "..admin-ticket.data...admin-start-msg.children..",
-             "outputs": [{"id": "admin-ticket", "property": "data"}, {"id": "admin-start-msg", "property": "children"}],
-             "inputs": [{"id": "admin-start", "property": "n_clicks", "value": 1}],
-             "state": [{"id": "admin-action", "property": "value", "value": "retrain"},
-                       {"id": "admin-cells", "property": "value", "value": ["gru"]},
-                       {"id": "admin-epochs", "property": "value", "value": 1},
-                       {"id": "admin-ticker", "property": "value", "value": "AAPL"}],
-             "changedPropIds": ["admin-start.n_clicks"]}
+    start = {"output": f"..{ids.Admin.TICKET}.data...{ids.Admin.START_MSG}.children..",
+             "outputs": [{"id": ids.Admin.TICKET, "property": "data"}, {"id": ids.Admin.START_MSG, "property": "children"}],
+             "inputs": [{"id": ids.Admin.START, "property": "n_clicks", "value": 1}],
+             "state": [{"id": ids.Admin.ACTION, "property": "value", "value": "retrain"},
+                       {"id": ids.Admin.CELLS, "property": "value", "value": ["gru"]},
+                       {"id": ids.Admin.EPOCHS, "property": "value", "value": 1},
+                       {"id": ids.Admin.TICKER, "property": "value", "value": "AAPL"}],
+             "changedPropIds": [f"{ids.Admin.START}.n_clicks"]}
     assert _post(web.url + "/_dash-update-component", start) == 401
     assert _post(web.url + "/_dash-update-component", start, basic("boss", "guess")) == 401
-    bg = {"output": "admin-run-result.children", "outputs": {"id": "admin-run-result", "property": "children"},
-          "inputs": [{"id": "admin-ticket", "property": "data", "value": {"sig": "x"}}], "changedPropIds": ["admin-ticket.data"]}
+    bg = {"output": f"{ids.Admin.RUN_RESULT}.children", "outputs": {"id": ids.Admin.RUN_RESULT, "property": "children"},
+          "inputs": [{"id": ids.Admin.TICKET, "property": "data", "value": {"sig": "x"}}], "changedPropIds": [f"{ids.Admin.TICKET}.data"]}
     assert _post(web.url + "/_dash-update-component", bg) == 401
     assert _run_count(store_url) == before  # nothing started
 
@@ -169,17 +170,17 @@ def test_admin_runs_the_nightly_pipeline_now(web, page, store_url):
     _needs_training()
     before = _run_count(store_url)
     page.goto(web.url + "/admin")
-    page.wait_for_selector("#admin-runs > *", timeout=20000)
+    page.wait_for_selector(f"#{ids.Admin.RUNS} > *", timeout=20000)
     page.check("input[value='auto']", force=True)
-    page.click("#admin-start")
-    page.wait_for_selector("#admin-run-outcome", timeout=300000)
-    outcome = page.inner_text("#admin-run-outcome")
+    page.click(f"#{ids.Admin.START}")
+    page.wait_for_selector(f"#{ids.Admin.RUN_OUTCOME}", timeout=300000)
+    outcome = page.inner_text(f"#{ids.Admin.RUN_OUTCOME}")
     assert outcome.startswith("Run finished"), outcome
     assert _run_count(store_url) == before + 1
     run_id = outcome.split("run #", 1)[1].split()[0]
-    page.wait_for_function(f"document.querySelector('#admin-runs-table tbody tr') && document.querySelector("
-                           f"'#admin-runs-table tbody tr td').innerText.trim() === '{run_id}'", timeout=15000)
-    newest = page.inner_text("#admin-runs-table tbody tr")
+    page.wait_for_function(f"document.querySelector('#{ids.Admin.RUNS_TABLE} tbody tr') && document.querySelector("
+                           f"'#{ids.Admin.RUNS_TABLE} tbody tr td').innerText.trim() === '{run_id}'", timeout=15000)
+    newest = page.inner_text(f"#{ids.Admin.RUNS_TABLE} tbody tr")
     assert "AAPL" in newest and "manual" in newest and "ui:boss" in newest
     assert page.errors == []
 
@@ -221,18 +222,18 @@ def test_retrain_runs_on_a_celery_worker_when_redis_is_configured(browser, store
 def _retrain_from_the_browser(page, url: str, store_url: str, shot: str) -> None:
     before = _run_count(store_url)
     page.goto(url + "/admin")
-    page.wait_for_selector("#admin-runs > *", timeout=20000)
+    page.wait_for_selector(f"#{ids.Admin.RUNS} > *", timeout=20000)
     page.check("input[value='retrain']", force=True)
-    page.fill("#admin-epochs", "1")
-    page.click("#admin-start")
+    page.fill(f"#{ids.Admin.EPOCHS}", "1")
+    page.click(f"#{ids.Admin.START}")
     # progress: the bar shows a running run's message, then the outcome appears
-    page.wait_for_function("document.querySelector('#admin-progress-text').innerText.startsWith('AAPL run #')", timeout=60000)
+    page.wait_for_function(f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText.startsWith('AAPL run #')", timeout=60000)
     page.screenshot(path=str(SHOTS / f"{shot}-running.png"), full_page=True)
-    page.wait_for_selector("#admin-run-outcome", timeout=180000)
-    outcome = page.inner_text("#admin-run-outcome")
+    page.wait_for_selector(f"#{ids.Admin.RUN_OUTCOME}", timeout=180000)
+    outcome = page.inner_text(f"#{ids.Admin.RUN_OUTCOME}")
     assert outcome.startswith("Run finished"), outcome
-    page.wait_for_function("document.querySelector('#admin-runs-table') && "
-                           "document.querySelector('#admin-runs-table').innerText.includes('ui:boss')", timeout=10000)
+    page.wait_for_function(f"document.querySelector('#{ids.Admin.RUNS_TABLE}') && "
+                           f"document.querySelector('#{ids.Admin.RUNS_TABLE}').innerText.includes('ui:boss')", timeout=10000)
     page.screenshot(path=str(SHOTS / f"{shot}-after-run.png"), full_page=True)
     assert _run_count(store_url) == before + 1
     assert page.errors == []
@@ -241,18 +242,18 @@ def _retrain_from_the_browser(page, url: str, store_url: str, shot: str) -> None
 def test_admin_cancels_a_running_retrain(web, page, store_url):
     _needs_training()
     page.goto(web.url + "/admin")
-    page.wait_for_selector("#admin-runs > *", timeout=20000)
+    page.wait_for_selector(f"#{ids.Admin.RUNS} > *", timeout=20000)
     page.check("input[value='retrain']", force=True)
     for cell in ("simplernn", "lstm"):
-        page.check(f"#admin-cells input[value='{cell}']", force=True)
-    page.fill("#admin-epochs", "200")
-    page.click("#admin-start")
-    page.wait_for_function("document.querySelector('#admin-progress-text').innerText.startsWith('AAPL run #')", timeout=60000)
-    page.wait_for_selector("#admin-cancel:not([disabled])", timeout=10000)
-    page.click("#admin-cancel")
-    page.wait_for_selector("#admin-run-outcome", timeout=120000)
-    assert page.inner_text("#admin-run-outcome").startswith("Run cancelled")
-    page.wait_for_function("document.querySelector('#admin-runs-table').innerText.includes('cancelled')", timeout=10000)
+        page.check(f"#{ids.Admin.CELLS} input[value='{cell}']", force=True)
+    page.fill(f"#{ids.Admin.EPOCHS}", "200")
+    page.click(f"#{ids.Admin.START}")
+    page.wait_for_function(f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText.startsWith('AAPL run #')", timeout=60000)
+    page.wait_for_selector(f"#{ids.Admin.CANCEL}:not([disabled])", timeout=10000)
+    page.click(f"#{ids.Admin.CANCEL}")
+    page.wait_for_selector(f"#{ids.Admin.RUN_OUTCOME}", timeout=120000)
+    assert page.inner_text(f"#{ids.Admin.RUN_OUTCOME}").startswith("Run cancelled")
+    page.wait_for_function(f"document.querySelector('#{ids.Admin.RUNS_TABLE}').innerText.includes('cancelled')", timeout=10000)
     page.screenshot(path=str(SHOTS / "admin-cancelled.png"), full_page=True)
     assert page.errors == []
 
@@ -268,16 +269,16 @@ def test_first_start_on_an_empty_store_explains_what_is_missing(browser, tmp_pat
         errors = []
         pg.on("console", lambda m: m.type == "error" and errors.append(m.text))
         pg.on("pageerror", lambda e: errors.append(str(e)))
-        for path, selector, says in [("/", "#forecast-empty", "python -m jobs init"),
-                                     ("/residuals", "#residuals-empty", "python -m jobs init"),
-                                     ("/compare", "#compare-empty", "python -m jobs init"),
-                                     ("/admin", "#admin-runs-table, #admin-runs > p", "No runs yet")]:
+        for path, selector, says in [("/", f"#{ids.Forecast.EMPTY}", "python -m jobs init"),
+                                     ("/residuals", f"#{ids.Residuals.EMPTY}", "python -m jobs init"),
+                                     ("/compare", f"#{ids.Compare.EMPTY}", "python -m jobs init"),
+                                     ("/admin", f"#{ids.Admin.RUNS_TABLE}, #{ids.Admin.RUNS} > p", "No runs yet")]:
             pg.goto(server.url + path)
             pg.wait_for_selector(selector, timeout=20000)
             assert says in pg.inner_text("body")
         pg.screenshot(path=str(SHOTS / "empty-admin.png"), full_page=True)
         pg.goto(server.url + "/")
-        pg.wait_for_selector("#forecast-empty", timeout=20000)
+        pg.wait_for_selector(f"#{ids.Forecast.EMPTY}", timeout=20000)
         pg.screenshot(path=str(SHOTS / "empty-forecast.png"), full_page=True)
         ctx.close()
     assert errors == []

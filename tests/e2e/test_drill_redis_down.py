@@ -13,14 +13,15 @@ from tests.private_services import private_redis
 from tests.support.dash_client import basic
 from tests.support.dashboard_env import ADMIN
 from tests.support.http_dash import page, forecast, post_callback
+from dashboard import ids
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 
-START_OUT = "..admin-ticket.data...admin-start-msg.children.."
-START_STATE = [("admin-action", "value", "finetune"), ("admin-cells", "value", []), ("admin-epochs", "value", 2),
-               ("admin-ticker", "value", None)]
-POLL_OUT = ("..admin-progress.value...admin-progress.label...admin-progress-text.children...admin-cancel.disabled"
-            "...admin-runs.children...admin-clock.children...admin-models.children...admin-promote-model.options..")
+START_OUT = f"..{ids.Admin.TICKET}.data...{ids.Admin.START_MSG}.children.."
+START_STATE = [(ids.Admin.ACTION, "value", "finetune"), (ids.Admin.CELLS, "value", []), (ids.Admin.EPOCHS, "value", 2),
+               (ids.Admin.TICKER, "value", None)]
+POLL_OUT = (f"..{ids.Admin.PROGRESS}.value...{ids.Admin.PROGRESS}.label...{ids.Admin.PROGRESS_TEXT}.children...{ids.Admin.CANCEL}.disabled"
+            f"...{ids.Admin.RUNS}.children...{ids.Admin.CLOCK}.children...{ids.Admin.MODELS}.children...{ids.Admin.PROMOTE_MODEL}.options..")
 
 
 def test_redis_down_keeps_analyst_pages_serving(fixture_store_url, tmp_path):
@@ -29,7 +30,7 @@ def test_redis_down_keeps_analyst_pages_serving(fixture_store_url, tmp_path):
                "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "TICKERS": "AAPL"}
         with WebServer(env, workers=2, log_path=tmp_path / "gunicorn.log") as web:
             admin = basic(*ADMIN)
-            up = post_callback(web.url, POLL_OUT, [("admin-poll", "n_intervals", 1)], [("admin-ticker", "value", None)],
+            up = post_callback(web.url, POLL_OUT, [(ids.Admin.POLL, "n_intervals", 1)], [(ids.Admin.TICKER, "value", None)],
                                headers=admin)
             assert up.status_code == 200 and "Queue available" in up.text
 
@@ -41,9 +42,9 @@ def test_redis_down_keeps_analyst_pages_serving(fixture_store_url, tmp_path):
             for cell in ["gru", "lstm", "simplernn"]:  # both workers answer the forecast callback
                 r = forecast(web.url, cell)
                 assert r.status_code == 200 and "figure" in r.text
-            poll = post_callback(web.url, POLL_OUT, [("admin-poll", "n_intervals", 2)], [("admin-ticker", "value", None)],
+            poll = post_callback(web.url, POLL_OUT, [(ids.Admin.POLL, "n_intervals", 2)], [(ids.Admin.TICKER, "value", None)],
                                  headers=admin)
             assert poll.status_code == 200 and "Queue unavailable: Redis did not answer" in poll.text
-            start = post_callback(web.url, START_OUT, [("admin-start", "n_clicks", 1)], START_STATE, headers=admin)
+            start = post_callback(web.url, START_OUT, [(ids.Admin.START, "n_clicks", 1)], START_STATE, headers=admin)
             assert start.status_code == 200
             assert "Not started: queue unavailable" in start.text

@@ -16,6 +16,7 @@ from scripts.bench_ledger import fill_ledger
 from scripts.web_server import WebServer
 from tests.e2e.test_dashboard_browser import SHOTS, browser  # noqa: F401
 from tests.support.dashboard_env import ADMIN
+from dashboard import ids
 
 pytestmark = pytest.mark.e2e
 
@@ -47,36 +48,36 @@ def test_track_record_draws_judges_pages_and_downloads(web, page):
     page.goto(web.url + "/track-record")
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 3", timeout=20000)
     # the charts and the verdict arrive through the cell callback the page fires as it loads
-    page.wait_for_function("document.querySelector('#track-verdict').innerText.length > 0", timeout=20000)
-    page.wait_for_function("document.querySelector('#track-cumulative').innerText.includes('model changed')",
+    page.wait_for_function(f"document.querySelector('#{ids.Track.VERDICT}').innerText.length > 0", timeout=20000)
+    page.wait_for_function(f"document.querySelector('#{ids.Track.CUMULATIVE}').innerText.includes('model changed')",
                            timeout=20000)
-    assert page.inner_text("#track-verdict").startswith("Over the last 60 live one-day forecasts the GRU was")
-    assert "what happened" in page.inner_text("#track-fan") and "model changed" in page.inner_text("#track-cumulative")
-    page.wait_for_function("document.querySelector('#track-table-count').innerText.includes('page 1 of')",
+    assert page.inner_text(f"#{ids.Track.VERDICT}").startswith("Over the last 60 live one-day forecasts the GRU was")
+    assert "what happened" in page.inner_text(f"#{ids.Track.FAN}") and "model changed" in page.inner_text(f"#{ids.Track.CUMULATIVE}")
+    page.wait_for_function(f"document.querySelector('#{ids.Track.TABLE_COUNT}').innerText.includes('page 1 of')",
                            timeout=10000)
-    first = page.inner_text("#track-table")
+    first = page.inner_text(f"#{ids.Track.TABLE}")
     page.screenshot(path=str(SHOTS / "track-record.png"), full_page=True)
 
-    page.click("#track-table .next-page")  # server-side paging
-    page.wait_for_function("document.querySelector('#track-table-count').innerText.includes('page 2 of')",
+    page.click(f"#{ids.Track.TABLE} .next-page")  # server-side paging
+    page.wait_for_function(f"document.querySelector('#{ids.Track.TABLE_COUNT}').innerText.includes('page 2 of')",
                            timeout=10000)
-    assert page.inner_text("#track-table") != first
+    assert page.inner_text(f"#{ids.Track.TABLE}") != first
 
-    page.click("#track-filter-kind")  # only the replayed rows
+    page.click(f"#{ids.Track.FILTER_KIND}")  # only the replayed rows
     page.get_by_role("option", name="replayed", exact=True).click()  # Dash 4's dropdown lists options in a popover
-    page.wait_for_function("document.querySelector('#track-table-count').innerText.includes('page 1 of')",
+    page.wait_for_function(f"document.querySelector('#{ids.Track.TABLE_COUNT}').innerText.includes('page 1 of')",
                            timeout=10000)
-    kinds = page.locator("#track-table td[data-dash-column='kind']").all_inner_texts()
+    kinds = page.locator(f"#{ids.Track.TABLE} td[data-dash-column='kind']").all_inner_texts()
     assert kinds and set(kinds) == {"replayed"}
 
-    shown = int(page.inner_text("#track-table-count").split(" rows")[0].replace(",", ""))
+    shown = int(page.inner_text(f"#{ids.Track.TABLE_COUNT}").split(" rows")[0].replace(",", ""))
     with page.expect_download() as info:
-        page.click("#track-download-btn")
+        page.click(f"#{ids.Track.DOWNLOAD_BTN}")
     lines = list(csv.reader(io.StringIO(open(info.value.path(), encoding="utf-8").read())))
     assert info.value.suggested_filename == "AAPL-gru-ledger.csv" and lines[0] == CSV_HEADER
     assert len(lines) - 1 == shown and {(r[4], r[14]) for r in lines[1:]} == {("gru", "replayed")}
 
     page.click("label:has-text('LSTM')")
-    page.wait_for_function("document.querySelector('#track-verdict').innerText.includes('the LSTM was')",
+    page.wait_for_function(f"document.querySelector('#{ids.Track.VERDICT}').innerText.includes('the LSTM was')",
                            timeout=10000)
     assert page.errors == []

@@ -18,6 +18,7 @@ from store.tables import Champion, ClockStatus
 from scripts.web_server import WebServer
 from tests.support.browser import open_page, web_env
 from tests.support.dashboard_env import ADMIN
+from dashboard import ids
 
 pytestmark = pytest.mark.e2e
 
@@ -62,9 +63,9 @@ def engine(store_url):
 
 def _admin(page, url: str, ticker: str | None = None) -> None:
     page.goto(url + "/admin")
-    page.wait_for_selector("#admin-runs-table, #admin-runs > p", timeout=20000)
+    page.wait_for_selector(f"#{ids.Admin.RUNS_TABLE}, #{ids.Admin.RUNS} > p", timeout=20000)
     if ticker:
-        _pick(page, "#admin-ticker", ticker)
+        _pick(page, f"#{ids.Admin.TICKER}", ticker)
 
 
 def _pick(page, dropdown: str, option_text: str) -> None:
@@ -92,14 +93,14 @@ def test_run_history_names_ticker_cells_epochs_notes_and_before_after(web, page,
     """Was: no ticker column, no stored notes; MSFT runs looked like AAPL runs."""
     run_id = _finished_run(engine, "MSFT")
     _admin(page, web.url)
-    page.wait_for_function(f"document.querySelector('#admin-runs-table').innerText.includes('champion kept')", timeout=10000)
-    row = page.locator("#admin-runs-table tr", has_text="champion kept").first.inner_text()
+    page.wait_for_function(f"document.querySelector('#{ids.Admin.RUNS_TABLE}').innerText.includes('champion kept')", timeout=10000)
+    row = page.locator(f"#{ids.Admin.RUNS_TABLE} tr", has_text="champion kept").first.inner_text()
     for expected in (str(run_id), "MSFT", "manual", "ui:boss", "GRU", "3", "champion kept (candidate was worse)",
                      "GRU 1.0410 -> 1.0526"):
         assert expected in row, (expected, row)
-    _pick(page, "#admin-run-pick", f"#{run_id} MSFT")
-    page.wait_for_selector("#admin-steps-list", timeout=10000)
-    steps = page.inner_text("#admin-run-steps")
+    _pick(page, f"#{ids.Admin.RUN_PICK}", f"#{run_id} MSFT")
+    page.wait_for_selector(f"#{ids.Admin.STEPS_LIST}", timeout=10000)
+    steps = page.inner_text(f"#{ids.Admin.RUN_STEPS}")
     assert "prices" in steps and "retrain asked for" in steps and "1.0410 -> 1.0526" in steps
     assert page.errors == []
 
@@ -108,13 +109,13 @@ def test_progress_reaches_100_or_says_why_it_stopped(web, page, engine):
     """Was: the bar vanished at 79-96% when a run ended."""
     _finished_run(engine, "AAPL", status="succeeded", progress=0.9)
     _admin(page, web.url)
-    page.wait_for_function("document.querySelector('#admin-progress-text').innerText.includes('succeeded')", timeout=10000)
-    assert page.get_attribute("#admin-progress .progress-bar", "aria-valuenow") == "100"
+    page.wait_for_function(f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText.includes('succeeded')", timeout=10000)
+    assert page.get_attribute(f"#{ids.Admin.PROGRESS} .progress-bar", "aria-valuenow") == "100"
     stopped = _finished_run(engine, "AAPL", status="cancelled", progress=0.42)
-    page.wait_for_function(f"document.querySelector('#admin-progress-text').innerText.includes('#{stopped} cancelled')",
+    page.wait_for_function(f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText.includes('#{stopped} cancelled')",
                            timeout=10000)
-    assert "stopped at 42%" in page.inner_text("#admin-progress")
-    assert "training cancelled by the admin" in page.inner_text("#admin-progress-text")
+    assert "stopped at 42%" in page.inner_text(f"#{ids.Admin.PROGRESS}")
+    assert "training cancelled by the admin" in page.inner_text(f"#{ids.Admin.PROGRESS_TEXT}")
 
 
 def test_cancel_message_clears_when_the_run_has_ended(web, page, engine):
@@ -122,26 +123,26 @@ def test_cancel_message_clears_when_the_run_has_ended(web, page, engine):
     run_id = runs.start_run(engine, ticker="AAPL", trigger="manual", requested_by="cli", action="retrain",
                             now=datetime.now(timezone.utc))
     _admin(page, web.url)
-    page.wait_for_selector("#admin-cancel:not([disabled])", timeout=10000)
-    page.click("#admin-cancel")
-    page.wait_for_function(f"document.querySelector('#admin-cancel-msg').innerText.includes('run #{run_id} to stop')",
+    page.wait_for_selector(f"#{ids.Admin.CANCEL}:not([disabled])", timeout=10000)
+    page.click(f"#{ids.Admin.CANCEL}")
+    page.wait_for_function(f"document.querySelector('#{ids.Admin.CANCEL_MSG}').innerText.includes('run #{run_id} to stop')",
                            timeout=10000)
     runs.finish_run(engine, run_id, "cancelled", now=datetime.now(timezone.utc), error="cancelled")
-    page.wait_for_function("document.querySelector('#admin-cancel-msg').innerText.trim() === ''", timeout=10000)
+    page.wait_for_function(f"document.querySelector('#{ids.Admin.CANCEL_MSG}').innerText.trim() === ''", timeout=10000)
 
 
 def test_champions_apart_from_a_paginated_model_list(web, page):
     """Was: one 'Champions' card listing every model, cut at 12 rows."""
     _admin(page, web.url)
-    page.wait_for_selector("#admin-champions-table", timeout=10000)
-    champions = page.locator("#admin-champions-table tbody tr")
+    page.wait_for_selector(f"#{ids.Admin.CHAMPIONS_TABLE}", timeout=10000)
+    champions = page.locator(f"#{ids.Admin.CHAMPIONS_TABLE} tbody tr")
     assert champions.count() == 3  # one per cell type
-    page.wait_for_selector("#admin-models-table td", timeout=10000)
-    first_page = page.locator("#admin-models-table td[data-dash-column=id]").all_inner_texts()
+    page.wait_for_selector(f"#{ids.Admin.MODELS_TABLE} td", timeout=10000)
+    first_page = page.locator(f"#{ids.Admin.MODELS_TABLE} td[data-dash-column=id]").all_inner_texts()
     assert len(first_page) == 8  # 10 models: a full first page...
-    page.click("#admin-models-table .next-page")
-    page.wait_for_function("document.querySelectorAll('#admin-models-table td[data-dash-column=id]').length == 2")
-    second = page.locator("#admin-models-table td[data-dash-column=id]").all_inner_texts()
+    page.click(f"#{ids.Admin.MODELS_TABLE} .next-page")
+    page.wait_for_function(f"document.querySelectorAll('#{ids.Admin.MODELS_TABLE} td[data-dash-column=id]').length == 2")
+    second = page.locator(f"#{ids.Admin.MODELS_TABLE} td[data-dash-column=id]").all_inner_texts()
     assert not set(first_page) & set(second)  # ...and the rest on the next, none dropped
 
 
@@ -155,21 +156,21 @@ def test_promotion_asks_first_and_compares_on_the_same_days(web, page, engine):
     served = _champion(engine, "gru")
     candidate = served - 1  # the GRU trained before the fine-tune that is served
     _admin(page, web.url)
-    page.wait_for_selector("#admin-champions-table", timeout=10000)
-    _pick(page, "#admin-promote-model", f"#{candidate} GRU")
-    page.click("#admin-promote")
-    page.wait_for_selector("#admin-promote-table", timeout=10000)
-    dialog = page.inner_text("#admin-promote-compare")
+    page.wait_for_selector(f"#{ids.Admin.CHAMPIONS_TABLE}", timeout=10000)
+    _pick(page, f"#{ids.Admin.PROMOTE_MODEL}", f"#{candidate} GRU")
+    page.click(f"#{ids.Admin.PROMOTE}")
+    page.wait_for_selector(f"#{ids.Admin.PROMOTE_TABLE}", timeout=10000)
+    dialog = page.inner_text(f"#{ids.Admin.PROMOTE_COMPARE}")
     assert "same" in dialog and "test days" in dialog and f"#{candidate}" in dialog and f"#{served}" in dialog
-    rmse = [float(page.inner_text(f"#admin-promote-table tbody tr:nth-child({i}) td:nth-child(3)").lstrip("$"))
+    rmse = [float(page.inner_text(f"#{ids.Admin.PROMOTE_TABLE} tbody tr:nth-child({i}) td:nth-child(3)").lstrip("$"))
             for i in (1, 2)]
-    assert (page.locator("#admin-promote-worse").count() == 1) == (rmse[0] > rmse[1])
+    assert (page.locator(f"#{ids.Admin.PROMOTE_WORSE}").count() == 1) == (rmse[0] > rmse[1])
     assert _champion(engine, "gru") == served  # nothing changed before the confirmation
-    page.click("#admin-promote-confirm")
-    page.wait_for_selector("#admin-promoted", timeout=10000)
+    page.click(f"#{ids.Admin.PROMOTE_CONFIRM}")
+    page.wait_for_selector(f"#{ids.Admin.PROMOTED}", timeout=10000)
     assert _champion(engine, "gru") == candidate
-    page.wait_for_function("document.querySelector('#admin-audit').innerText.includes('ui:boss')", timeout=10000)
-    assert f"promote\tGRU\t#{candidate}\t#{served}\tui:boss" in page.inner_text("#admin-audit")
+    page.wait_for_function(f"document.querySelector('#{ids.Admin.AUDIT}').innerText.includes('ui:boss')", timeout=10000)
+    assert f"promote\tGRU\t#{candidate}\t#{served}\tui:boss" in page.inner_text(f"#{ids.Admin.AUDIT}")
 
 
 def test_scheduler_in_its_time_zone_without_finished_one_offs(web, page, engine):
@@ -180,18 +181,18 @@ def test_scheduler_in_its_time_zone_without_finished_one_offs(web, page, engine)
                           heartbeat_at=now, detail={}))
         s.add(ClockStatus(job_id="bootstrap", next_run_at=now - timedelta(hours=2), heartbeat_at=now, detail={}))
     _admin(page, web.url)
-    page.wait_for_selector("#admin-clock-list", timeout=10000)
-    clock = page.inner_text("#admin-clock")
+    page.wait_for_selector(f"#{ids.Admin.CLOCK_LIST}", timeout=10000)
+    clock = page.inner_text(f"#{ids.Admin.CLOCK}")
     assert "2031-01-06 18:30 EST" in clock and "bootstrap" not in clock
 
 
 def test_price_status_per_ticker_and_sign_out(web, page):
     """Was: no per-ticker price status in the browser, and no way to sign out of HTTP Basic."""
     _admin(page, web.url)
-    page.wait_for_selector("#admin-prices-table", timeout=10000)
-    prices = page.inner_text("#admin-prices-table")
+    page.wait_for_selector(f"#{ids.Admin.PRICES_TABLE}", timeout=10000)
+    prices = page.inner_text(f"#{ids.Admin.PRICES_TABLE}")
     assert "AAPL" in prices and "MSFT" in prices and "offline-sample" in prices
-    assert page.get_attribute("#admin-signout", "href") == "/logout"
+    assert page.get_attribute(f"#{ids.Admin.SIGNOUT}", "href") == "/logout"
     first, second = (requests.get(web.url + "/logout", auth=ADMIN, timeout=10) for _ in range(2))
     assert first.status_code == second.status_code == 401
     assert first.headers["WWW-Authenticate"] != second.headers["WWW-Authenticate"]  # a fresh realm each time
@@ -203,7 +204,7 @@ def test_empty_store_defaults_to_full_retrain(chromium, tmp_path):
     with WebServer(web_env(url, tmp_path), workers=1, log_path=tmp_path / "gunicorn.log") as server:
         pg = open_page(chromium)
         _admin(pg, server.url)
-        assert pg.is_checked("#admin-action input[value='retrain']")
+        assert pg.is_checked(f"#{ids.Admin.ACTION} input[value='retrain']")
         pg.context.close()
 
 
@@ -212,12 +213,12 @@ def test_pause_and_resume_the_nightly_schedule(web, page, engine):
     from store.pause import paused
 
     _admin(page, web.url)
-    page.click("#admin-pause")
-    page.wait_for_function("document.querySelector('#admin-pause-state').innerText.includes('PAUSED by ui:boss')",
+    page.click(f"#{ids.Admin.PAUSE}")
+    page.wait_for_function(f"document.querySelector('#{ids.Admin.PAUSE_STATE}').innerText.includes('PAUSED by ui:boss')",
                            timeout=10000)
     assert paused(engine).by == "ui:boss"  # the flag the clock reads (tests/integration/test_schedule_pause.py)
-    page.click("#admin-resume")
-    page.wait_for_function("document.querySelector('#admin-pause-state').innerText.includes('running')", timeout=10000)
+    page.click(f"#{ids.Admin.RESUME}")
+    page.wait_for_function(f"document.querySelector('#{ids.Admin.PAUSE_STATE}').innerText.includes('running')", timeout=10000)
     assert paused(engine) is None
 
 
@@ -233,13 +234,13 @@ def test_fetch_prices_now_runs_in_the_background_and_shows_it(web, page):
             const r = document.querySelector('#admin-fetch-running');
             if (r && r.innerText) { window.seen.running = r.innerText; }
         }).observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true}); }""")
-    page.click("#admin-fetch")
-    page.wait_for_selector("#admin-fetch-result", timeout=30000)
-    assert page.inner_text("#admin-fetch-result").startswith("MSFT: added 0 new rows")  # the offline sample: nothing new
+    page.click(f"#{ids.Admin.FETCH}")
+    page.wait_for_selector(f"#{ids.Admin.FETCH_RESULT}", timeout=30000)
+    assert page.inner_text(f"#{ids.Admin.FETCH_RESULT}").startswith("MSFT: added 0 new rows")  # the offline sample: nothing new
     seen = page.evaluate("window.seen")
     assert seen == {"disabled": True, "running": "Fetching prices..."}
-    page.wait_for_function("!document.querySelector('#admin-fetch').disabled && "
-                           "!document.querySelector('#admin-fetch-running').innerText", timeout=10000)
+    page.wait_for_function(f"!document.querySelector('#{ids.Admin.FETCH}').disabled && "
+                           f"!document.querySelector('#{ids.Admin.FETCH_RUNNING}').innerText", timeout=10000)
     assert page.errors == []
 
 
@@ -248,12 +249,12 @@ def test_sign_out_from_the_browser(web, page):
     browser drop the credentials it was sending, and says how to sign in again."""
     _admin(page, web.url)
     with page.expect_response(lambda r: r.url.endswith("/logout")) as answer:
-        page.click("#admin-signout")
+        page.click(f"#{ids.Admin.SIGNOUT}")
     assert answer.value.status == 401
     assert answer.value.headers["www-authenticate"].startswith('Basic realm="signed out ')
     page.wait_for_load_state()
     assert page.url.endswith("/logout")
-    assert "Signed out" in page.inner_text("body") and page.locator("#admin-start").count() == 0
+    assert "Signed out" in page.inner_text("body") and page.locator(f"#{ids.Admin.START}").count() == 0
 
 
 GOOD_CSV = ("Date,Open,High,Low,Close,Volume\n"
@@ -270,22 +271,22 @@ def test_csv_import_previews_then_writes_all_or_nothing(web, page, tmp_path, sto
     good = tmp_path / "msft-march.csv"
     good.write_text(GOOD_CSV)
     _admin(page, web.url, "MSFT")
-    page.set_input_files("#admin-upload input[type=file]", str(bad))
-    page.wait_for_selector("#admin-upload-refused", timeout=10000)
-    assert "line 4" in page.inner_text("#admin-upload-refused")  # the command line's own message
-    assert page.is_disabled("#admin-import")
+    page.set_input_files(f"#{ids.Admin.UPLOAD} input[type=file]", str(bad))
+    page.wait_for_selector(f"#{ids.Admin.UPLOAD_REFUSED}", timeout=10000)
+    assert "line 4" in page.inner_text(f"#{ids.Admin.UPLOAD_REFUSED}")  # the command line's own message
+    assert page.is_disabled(f"#{ids.Admin.IMPORT}")
     clash = tmp_path / "clash.csv"  # a stored day with other prices: refused, as the command line does without --replace
     clash.write_text("Date,Open,High,Low,Close,Volume\n2013-03-01,1,2,1,1.5,10\n")
-    page.set_input_files("#admin-upload input[type=file]", str(clash))
-    page.wait_for_function("document.querySelector('#admin-upload-refused') && "
-                           "document.querySelector('#admin-upload-refused').innerText.includes('already stored')", timeout=10000)
-    assert page.is_disabled("#admin-import")
-    page.set_input_files("#admin-upload input[type=file]", str(good))
-    page.wait_for_selector("#admin-upload-summary", timeout=10000)
-    summary = page.inner_text("#admin-upload-summary")
+    page.set_input_files(f"#{ids.Admin.UPLOAD} input[type=file]", str(clash))
+    page.wait_for_function(f"document.querySelector('#{ids.Admin.UPLOAD_REFUSED}') && "
+                           f"document.querySelector('#{ids.Admin.UPLOAD_REFUSED}').innerText.includes('already stored')", timeout=10000)
+    assert page.is_disabled(f"#{ids.Admin.IMPORT}")
+    page.set_input_files(f"#{ids.Admin.UPLOAD} input[type=file]", str(good))
+    page.wait_for_selector(f"#{ids.Admin.UPLOAD_SUMMARY}", timeout=10000)
+    summary = page.inner_text(f"#{ids.Admin.UPLOAD_SUMMARY}")
     assert "2 valid rows for MSFT, 2013-03-04 to 2013-03-05: 2 new days" in summary
     assert str(last_stored_date(eng, "MSFT")) == "2013-03-01"  # the preview wrote nothing
-    page.click("#admin-import")
-    page.wait_for_selector("#admin-imported", timeout=10000)
+    page.click(f"#{ids.Admin.IMPORT}")
+    page.wait_for_selector(f"#{ids.Admin.IMPORTED}", timeout=10000)
     assert str(last_stored_date(eng, "MSFT")) == "2013-03-05"
     eng.dispose()

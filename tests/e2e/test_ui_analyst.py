@@ -12,10 +12,11 @@ import pytest
 
 from scripts.web_server import WebServer
 from tests.support.browser import open_page, web_env
+from dashboard import ids
 
 pytestmark = pytest.mark.e2e
 
-GD = "document.querySelector('#forecast-graph .js-plotly-plot')"
+GD = f"document.querySelector('#{ids.Forecast.GRAPH} .js-plotly-plot')"
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +50,12 @@ def _forecast(page) -> dict:
 
 def _open_forecast(page, url: str, search: str = "") -> None:
     page.goto(url + "/" + search)
-    page.wait_for_selector("#forecast-graph .main-svg", timeout=20000)
+    page.wait_for_selector(f"#{ids.Forecast.GRAPH} .main-svg", timeout=20000)
 
 
 def _range_button(page, text: str) -> None:
     before = _axes(page)
-    page.locator("#forecast-graph g.button", has_text=text).first.click()
+    page.locator(f"#{ids.Forecast.GRAPH} g.button", has_text=text).first.click()
     page.wait_for_function(f"JSON.stringify({GD}.layout.yaxis.range) !== {repr(str(before['y']).replace(' ', ''))}"
                            " && true", timeout=5000)
     page.wait_for_timeout(300)  # the y-fit follows the x relayout
@@ -71,7 +72,7 @@ def test_chart_opens_on_recent_months_with_the_forecast_and_a_title(web, page):
     assert lo <= min(fc["y"]) and max(fc["y"]) <= hi and hi - lo < 0.5 * hi  # y fits the view, not 0-95
     title = page.evaluate(f"{GD}.layout.title.text")
     assert title.startswith("AAPL adjusted close")
-    legend = page.locator("#forecast-graph .legend").first.text_content()
+    legend = page.locator(f"#{ids.Forecast.GRAPH} .legend").first.text_content()
     assert "train period" in legend and "test period" in legend  # the periods are named whatever is in view
     assert page.errors == []
 
@@ -102,8 +103,8 @@ def _hover_text(page, day: str) -> str:
         return [r.left + l.xaxis._offset + l.xaxis.d2p('{day}'), r.top + l.yaxis._offset + l.yaxis._length / 2]; }})()""")
     page.mouse.move(x, y)
     page.wait_for_timeout(300)  # plotly throttles hover redraws
-    page.wait_for_selector("#forecast-graph .hoverlayer .legend, #forecast-graph .hoverlayer text", timeout=3000)
-    return page.locator("#forecast-graph .hoverlayer").first.text_content()
+    page.wait_for_selector(f"#{ids.Forecast.GRAPH} .hoverlayer .legend, #{ids.Forecast.GRAPH} .hoverlayer text", timeout=3000)
+    return page.locator(f"#{ids.Forecast.GRAPH} .hoverlayer").first.text_content()
 
 
 def test_hover_lists_only_what_exists_at_that_date(web, page):
@@ -123,17 +124,17 @@ def test_ticker_travels_with_links_brand_title_and_heading(web, page):
     """Was: from /?ticker=MSFT the navbar's Residuals opened AAPL; brand and tab title said AAPL."""
     _open_forecast(page, web.url, "?ticker=MSFT")
     page.wait_for_function("document.title === 'Forecast - MSFT'", timeout=5000)
-    assert page.inner_text("#nav-bar .navbar-brand").startswith("MSFT")
+    assert page.inner_text(f"#{ids.Nav.BAR} .navbar-brand").startswith("MSFT")
     assert page.get_attribute("#nav-residuals", "href").endswith("/residuals?ticker=MSFT")
     page.click("#nav-residuals")
-    page.wait_for_selector("#residuals-time .main-svg", timeout=20000)
+    page.wait_for_selector(f"#{ids.Residuals.TIME} .main-svg", timeout=20000)
     assert "MSFT" in page.inner_text("h3")
     page.wait_for_function("document.title === 'Residuals - MSFT'", timeout=5000)
     assert "active" in page.get_attribute("#nav-residuals", "class")
     page.click("#nav-compare")
-    page.wait_for_selector("#compare-table", timeout=20000)
+    page.wait_for_selector(f"#{ids.Compare.TABLE}", timeout=20000)
     assert "MSFT" in page.inner_text("h3") and page.url.endswith("/compare?ticker=MSFT")
-    for link in page.locator("#nav-bar a.nav-link").all():  # every page, whichever pages exist
+    for link in page.locator(f"#{ids.Nav.BAR} a.nav-link").all():  # every page, whichever pages exist
         assert link.get_attribute("href").endswith("?ticker=MSFT"), link.get_attribute("href")
     assert page.errors == []
 
@@ -143,56 +144,56 @@ def test_unknown_ticker_gets_a_visible_notice(web, page):
     page.goto(web.url + "/?ticker=IBM")
     page.wait_for_selector("#forecast-refused", timeout=20000)
     assert "unknown ticker 'IBM'" in page.inner_text("#forecast-refused")
-    assert "AAPL" not in page.inner_text("#nav-bar .navbar-brand")
+    assert "AAPL" not in page.inner_text(f"#{ids.Nav.BAR} .navbar-brand")
     page.wait_for_function("document.title.includes('unknown ticker')", timeout=5000)
 
 
 def test_model_card_and_stale_forecast_say_what_they_are(web, page):
     """Was: 'finetune · trained ...'; only a red '(5019 days ago)' hinted the forecast was for 2013."""
     _open_forecast(page, web.url)
-    model = page.inner_text("#forecast-model-card")
+    model = page.inner_text(f"#{ids.Forecast.MODEL_CARD}")
     assert "fine-tuned 20" in model and "finetune" not in model and "·" not in model
-    assert "stale" in page.inner_text("#forecast-next-card")  # the fixture's prices end in 2013
+    assert "stale" in page.inner_text(f"#{ids.Forecast.NEXT_CARD}")  # the fixture's prices end in 2013
 
 
 def test_download_button_looks_enabled_and_csv_is_in_house_format(web, page):
     """Was: grey on white (looked disabled); 15-17 significant digits and no ticker column."""
     _open_forecast(page, web.url, "?ticker=MSFT")
-    bg = page.evaluate("getComputedStyle(document.querySelector('#forecast-download-btn')).backgroundColor")
+    bg = page.evaluate(f"getComputedStyle(document.querySelector('#{ids.Forecast.DOWNLOAD_BTN}')).backgroundColor")
     assert bg not in ("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)"), bg
     with page.expect_download() as info:
-        page.click("#forecast-download-btn")
+        page.click(f"#{ids.Forecast.DOWNLOAD_BTN}")
     rows = list(csv.DictReader(io.StringIO(info.value.path().read_text())))
     assert rows and {r["ticker"] for r in rows} == {"MSFT"}
     for row in rows:
         for key in ("predicted_close", "lower80", "upper80", "lower95", "upper95", "last_close"):
             assert len(row[key].partition(".")[2]) <= 2, (key, row[key])  # to the cent, as the cards show
-    card = page.inner_text("#forecast-next-card")
+    card = page.inner_text(f"#{ids.Forecast.NEXT_CARD}")
     assert f"${float(rows[0]['predicted_close']):,.2f}" in card  # the CSV says what the card says
 
 
 def test_compare_table_in_house_format_with_the_best_row_marked(web, page):
     """Was: '1' beside '1.001', coverage as fractions with no target, monospace, no best row marked."""
     page.goto(web.url + "/compare?ticker=MSFT")
-    page.wait_for_selector("#compare-table td", timeout=20000)
-    ratios = page.locator("#compare-table td[data-dash-column='RMSE / persistence']").all_inner_texts()
+    page.wait_for_selector(f"#{ids.Compare.TABLE} td", timeout=20000)
+    ratios = page.locator(f"#{ids.Compare.TABLE} td[data-dash-column='RMSE / persistence']").all_inner_texts()
     assert ratios and all(len(r.strip().partition(".")[2]) == 4 for r in ratios), ratios  # persistence: 1.0000
-    assert "target 80" in page.inner_text("#compare-table")
-    font = page.evaluate("getComputedStyle(document.querySelector('#compare-table td')).fontFamily")
+    assert "target 80" in page.inner_text(f"#{ids.Compare.TABLE}")
+    font = page.evaluate(f"getComputedStyle(document.querySelector('#{ids.Compare.TABLE} td')).fontFamily")
     assert "mono" not in font.lower() and font == page.evaluate("getComputedStyle(document.body).fontFamily")
-    weights = page.evaluate("Array.from(document.querySelectorAll('#compare-table td[data-dash-column=model]'))"
+    weights = page.evaluate(f"Array.from(document.querySelectorAll('#{ids.Compare.TABLE} td[data-dash-column=model]'))"
                             ".map(td => getComputedStyle(td).fontWeight)")
     assert weights.count("700") >= 1  # the lowest-error network stands out
-    assert "lowest RMSE ratio among the networks" in page.inner_text("#compare-best")
-    page.click("#compare-table th[data-dash-column='RMSE / persistence'] .column-header--sort")
-    sorted_ratios = [float(r) for r in page.locator("#compare-table td[data-dash-column='RMSE / persistence']").all_inner_texts() if r.strip()]
+    assert "lowest RMSE ratio among the networks" in page.inner_text(f"#{ids.Compare.BEST}")
+    page.click(f"#{ids.Compare.TABLE} th[data-dash-column='RMSE / persistence'] .column-header--sort")
+    sorted_ratios = [float(r) for r in page.locator(f"#{ids.Compare.TABLE} td[data-dash-column='RMSE / persistence']").all_inner_texts() if r.strip()]
     assert sorted_ratios == sorted(sorted_ratios)  # numbers sort as numbers
 
 
 def test_residual_hovers_carry_their_unit(web, page):
     """Was: hovers showed '-0.205059' with no unit beside 2-decimal prices."""
     page.goto(web.url + "/residuals")
-    page.wait_for_selector("#residuals-time .main-svg", timeout=20000)
-    template = page.evaluate("document.querySelector('#residuals-time .js-plotly-plot').data[0].hovertemplate")
+    page.wait_for_selector(f"#{ids.Residuals.TIME} .main-svg", timeout=20000)
+    template = page.evaluate(f"document.querySelector('#{ids.Residuals.TIME} .js-plotly-plot').data[0].hovertemplate")
     assert template.endswith("%") and ".2f" in template
-    assert "by $0.00" not in page.inner_text("#residuals-notes")
+    assert "by $0.00" not in page.inner_text(f"#{ids.Residuals.NOTES}")

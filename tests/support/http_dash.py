@@ -4,8 +4,9 @@ from __future__ import annotations
 import requests
 
 from tests.support.dash_client import PAGE_OUT, callback_body, page_inputs
+from dashboard import ids
 
-FORECAST_OUT = "..forecast-graph.figure...forecast-zoom.figure...forecast-cards.children...forecast-rmse-words.children.."
+FORECAST_OUT = f"..{ids.Forecast.GRAPH}.figure...{ids.Forecast.ZOOM}.figure...{ids.Forecast.CARDS}.children...{ids.Forecast.RMSE_WORDS}.children.."
 
 
 def post_callback(base: str, output: str, inputs, state=(), headers=None, timeout=30) -> requests.Response:
@@ -19,4 +20,4 @@ def page(base: str, path: str, search: str = "", headers=None) -> requests.Respo
 
 
 def forecast(base: str, cell: str = "gru", ticker: str | None = None) -> requests.Response:
-    return post_callback(base, FORECAST_OUT, [("forecast-cell", "value", cell)], [("forecast-ticker", "data", ticker)])
+    return post_callback(base, FORECAST_OUT, [(ids.Forecast.CELL, "value", cell)], [(ids.Forecast.TICKER, "data", ticker)])

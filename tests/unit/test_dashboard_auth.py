@@ -16,8 +16,8 @@ from store.tables import Run
 from tests.support.dash_client import basic, call, render_page
 from tests.support.dashboard_env import ADMIN, ANALYST, admin_env
 
-START = "..admin-ticket.data...admin-start-msg.children.."
-START_STATE = [("admin-action", "value", "retrain"), ("admin-cells", "value", ["gru"]), ("admin-epochs", "value", 2), ("admin-ticker", "value", None)]
+START = f"..{ids.Admin.TICKET}.data...{ids.Admin.START_MSG}.children.."
+START_STATE = [(ids.Admin.ACTION, "value", "retrain"), (ids.Admin.CELLS, "value", ["gru"]), (ids.Admin.EPOCHS, "value", 2), (ids.Admin.TICKER, "value", None)]
 
 
 def _settings(**env):
@@ -52,14 +52,14 @@ def test_settings_have_no_default_admin():
 @pytest.mark.parametrize(
     "body, admin",
     [
-        ({"output": "admin-run-result.children", "outputs": {"id": "admin-run-result", "property": "children"}}, True),
-        ({"output": "..admin-ticket.data...admin-start-msg.children..", "outputs": []}, True),
+        ({"output": f"{ids.Admin.RUN_RESULT}.children", "outputs": {"id": ids.Admin.RUN_RESULT, "property": "children"}}, True),
+        ({"output": f"..{ids.Admin.TICKET}.data...{ids.Admin.START_MSG}.children..", "outputs": []}, True),
         # a pattern-matching id is admin when one of its values names an admin component
         ({"output": "x.children", "outputs": {"id": {"type": ids.Admin.RUNS, "i": 1}, "property": "children"}}, True),
         # the guard knows admin components by ids.ADMIN, not by spelling: a made-up "admin-" id is no
         # admin callback (and, registered by no callback, is refused as malformed: tests/adversarial)
         ({"output": "admin-made-up.children", "outputs": {"id": "admin-made-up", "property": "children"}}, False),
-        ({"output": "forecast-graph.figure", "outputs": {"id": "forecast-graph", "property": "figure"}}, False),
+        ({"output": f"{ids.Forecast.GRAPH}.figure", "outputs": {"id": ids.Forecast.GRAPH, "property": "figure"}}, False),
         ({"output": "_pages_content.children", "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/admin"}]}, True),
         ({"output": "_pages_content.children", "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/"}]}, False),
     ],
@@ -132,22 +132,22 @@ def _runs(url: str) -> int:
 )
 def test_unauthenticated_retrain_request_is_refused_and_starts_nothing(dash_client, fixture_store_url, env, headers, status):
     client = dash_client(fixture_store_url, **env)
-    r = call(client, START, [("admin-start", "n_clicks", 1)], START_STATE, headers=headers)
+    r = call(client, START, [(ids.Admin.START, "n_clicks", 1)], START_STATE, headers=headers)
     assert r.status_code == status
     if status == 401:
         assert r.headers["WWW-Authenticate"].startswith("Basic")
     # the background callback itself (its real output string), called directly with a made-up ticket
-    background = next(d["output"] for d in client.get("/_dash-dependencies").json if "admin-run-result" in d["output"])
-    r = call(client, background, [("admin-ticket", "data", {"sig": "x", "request": {}})], headers=headers)
+    background = next(d["output"] for d in client.get("/_dash-dependencies").json if ids.Admin.RUN_RESULT in d["output"])
+    r = call(client, background, [(ids.Admin.TICKET, "data", {"sig": "x", "request": {}})], headers=headers)
     assert r.status_code == status
     assert _runs(fixture_store_url) == 0
 
 
 def test_admin_start_with_credentials_issues_a_ticket(dash_client, fixture_store_url):
     client = dash_client(fixture_store_url, **admin_env())
-    r = call(client, START, [("admin-start", "n_clicks", 1)], START_STATE, headers=basic(*ADMIN))
+    r = call(client, START, [(ids.Admin.START, "n_clicks", 1)], START_STATE, headers=basic(*ADMIN))
     assert r.status_code == 200
-    ticket = r.json["response"]["admin-ticket"]["data"]
+    ticket = r.json["response"][ids.Admin.TICKET]["data"]
     assert ticket["request"] == {"action": "retrain", "cells": ["gru"], "epochs": 2, "ticker": None} and ticket["actor"] == "boss"
 
 

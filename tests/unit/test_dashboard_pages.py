@@ -7,7 +7,7 @@ import pytest
 
 from contract.run import RunResult
 
-from dashboard import data
+from dashboard import data, ids
 from dashboard.admin import actions as admin_actions, run_callbacks
 from store.db import make_engine, session_factory
 from store.tables import ClockStatus, Run
@@ -15,15 +15,15 @@ from tests.support.dash_client import basic, call, ids_in, render_page
 from tests.support.dashboard_env import ADMIN, admin_env
 
 PAGES = ["/", "/residuals", "/compare", "/admin"]
-FORECAST_OUT = "..forecast-graph.figure...forecast-zoom.figure...forecast-cards.children...forecast-rmse-words.children.."
-DOWNLOAD_OUT = "..forecast-download.data...forecast-download-msg.children.."
+FORECAST_OUT = f"..{ids.Forecast.GRAPH}.figure...{ids.Forecast.ZOOM}.figure...{ids.Forecast.CARDS}.children...{ids.Forecast.RMSE_WORDS}.children.."
+DOWNLOAD_OUT = f"..{ids.Forecast.DOWNLOAD}.data...{ids.Forecast.DOWNLOAD_MSG}.children.."
 NOW = datetime(2026, 11, 27, 4, 0, tzinfo=timezone.utc)
 
 
 @pytest.mark.parametrize(
     "path, empty_id, says",
-    [("/", "forecast-empty", "python -m jobs init"), ("/residuals", "residuals-empty", "python -m jobs init"),
-     ("/compare", "compare-empty", "python -m jobs init")],
+    [("/", ids.Forecast.EMPTY, "python -m jobs init"), ("/residuals", ids.Residuals.EMPTY, "python -m jobs init"),
+     ("/compare", ids.Compare.EMPTY, "python -m jobs init")],
 )
 def test_every_page_explains_an_empty_store(dash_client, sqlite_url, path, empty_id, says):
     client = dash_client(sqlite_url)  # not even a schema: the app creates the tables itself
@@ -35,9 +35,9 @@ def test_every_page_explains_an_empty_store(dash_client, sqlite_url, path, empty
 def test_admin_page_on_an_empty_store(dash_client, sqlite_url):
     client = dash_client(sqlite_url, **admin_env())
     assert render_page(client, "/admin", headers=basic(*ADMIN)).status_code == 200
-    r = call(client, "..admin-progress.value...admin-progress.label...admin-progress-text.children...admin-cancel.disabled"
-                     "...admin-runs.children...admin-clock.children...admin-models.children...admin-promote-model.options..",
-             [("admin-poll", "n_intervals", 1)], [("admin-ticker", "value", None)], headers=basic(*ADMIN))
+    r = call(client, f"..{ids.Admin.PROGRESS}.value...{ids.Admin.PROGRESS}.label...{ids.Admin.PROGRESS_TEXT}.children...{ids.Admin.CANCEL}.disabled"
+                     f"...{ids.Admin.RUNS}.children...{ids.Admin.CLOCK}.children...{ids.Admin.MODELS}.children...{ids.Admin.PROMOTE_MODEL}.options..",
+             [(ids.Admin.POLL, "n_intervals", 1)], [(ids.Admin.TICKER, "value", None)], headers=basic(*ADMIN))
     text = r.get_data(as_text=True)
     assert r.status_code == 200 and "No runs yet" in text and "python -m jobs clock" in text and "No trained models yet" in text
 
@@ -53,13 +53,13 @@ def test_prices_without_models_show_history_and_what_is_missing(dash_client, tmp
     seed_prices(eng, "AAPL", [OfflineSampleSource()], NOW)
     client = dash_client(url)
     r = render_page(client, "/")
-    assert {"forecast-empty", "forecast-graph"} <= ids_in(r.json) and "python -m jobs train" in r.get_data(as_text=True)
+    assert {ids.Forecast.EMPTY, ids.Forecast.GRAPH} <= ids_in(r.json) and "python -m jobs train" in r.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("path, graphs", [
-    ("/", {"forecast-graph", "forecast-zoom"}),
-    ("/residuals", {"residuals-time", "residuals-hist", "residuals-acf", "residuals-qq", "residuals-bias"}),
-    ("/compare", {"compare-table", "compare-overlay", "compare-loss", "compare-horizon"}),
+    ("/", {ids.Forecast.GRAPH, ids.Forecast.ZOOM}),
+    ("/residuals", {ids.Residuals.TIME, ids.Residuals.HIST, ids.Residuals.ACF, ids.Residuals.QQ, ids.Residuals.BIAS}),
+    ("/compare", {ids.Compare.TABLE, ids.Compare.OVERLAY, ids.Compare.LOSS, ids.Compare.HORIZON}),
 ])
 def test_pages_draw_their_graphs(dash_client, fixture_store_url, path, graphs):
     r = render_page(dash_client(fixture_store_url), path)
@@ -68,19 +68,19 @@ def test_pages_draw_their_graphs(dash_client, fixture_store_url, path, graphs):
 
 def test_changing_cell_redraws_forecast(dash_client, fixture_store_url):
     client = dash_client(fixture_store_url)
-    r = call(client, FORECAST_OUT, [("forecast-cell", "value", "lstm")], [("forecast-ticker", "data", None)])
-    patch = r.json["response"]["forecast-graph"]["figure"]
+    r = call(client, FORECAST_OUT, [(ids.Forecast.CELL, "value", "lstm")], [(ids.Forecast.TICKER, "data", None)])
+    patch = r.json["response"][ids.Forecast.GRAPH]["figure"]
     # a Patch: traces 1.. and the split shading are replaced, the 3,270-point history is not resent
     replaced = {tuple(op["location"]): op["params"]["value"] for op in patch["operations"] if op["operation"] == "Assign"}
     assert replaced[("data", 1)]["name"] == "LSTM one-step prediction (rolling origins)"
     assert ("data", 0) not in replaced and ("layout", "shapes") in replaced
-    assert "LSTM" in r.json["response"]["forecast-rmse-words"]["children"]
+    assert "LSTM" in r.json["response"][ids.Forecast.RMSE_WORDS]["children"]
 
 
 def test_download_is_the_shown_forecast_as_csv(dash_client, fixture_store_url):
     client = dash_client(fixture_store_url)
-    r = call(client, DOWNLOAD_OUT, [("forecast-download-btn", "n_clicks", 1)], [("forecast-cell", "value", "gru"), ("forecast-ticker", "data", None)])
-    payload = r.json["response"]["forecast-download"]["data"]
+    r = call(client, DOWNLOAD_OUT, [(ids.Forecast.DOWNLOAD_BTN, "n_clicks", 1)], [(ids.Forecast.CELL, "value", "gru"), (ids.Forecast.TICKER, "data", None)])
+    payload = r.json["response"][ids.Forecast.DOWNLOAD]["data"]
     lines = payload["content"].strip().splitlines()
     assert payload["filename"] == "AAPL-gru-v2-forecast.csv"
     assert lines[0].startswith("ticker,date,cell,model_version,predicted_close") and len(lines) == 1 + 5
@@ -88,11 +88,11 @@ def test_download_is_the_shown_forecast_as_csv(dash_client, fixture_store_url):
 
 def test_residual_and_compare_callbacks(dash_client, fixture_store_url):
     client = dash_client(fixture_store_url)
-    out = "..residuals-time.figure...residuals-hist.figure...residuals-acf.figure...residuals-qq.figure...residuals-bias.figure...residuals-notes.children.."
-    r = call(client, out, [("residuals-cell", "value", "simplernn")], [("residuals-ticker", "data", None)])
+    out = f"..{ids.Residuals.TIME}.figure...{ids.Residuals.HIST}.figure...{ids.Residuals.ACF}.figure...{ids.Residuals.QQ}.figure...{ids.Residuals.BIAS}.figure...{ids.Residuals.NOTES}.children.."
+    r = call(client, out, [(ids.Residuals.CELL, "value", "simplernn")], [(ids.Residuals.TICKER, "data", None)])
     assert r.status_code == 200 and "Ljung-Box" in r.get_data(as_text=True)
-    r = call(client, "compare-horizon.figure", [("compare-measure", "value", "mape")], [("compare-ticker", "data", None)])
-    assert r.json["response"]["compare-horizon"]["figure"]["layout"]["yaxis"]["title"]["text"] == "MAPE (%)"
+    r = call(client, f"{ids.Compare.HORIZON}.figure", [(ids.Compare.MEASURE, "value", "mape")], [(ids.Compare.TICKER, "data", None)])
+    assert r.json["response"][ids.Compare.HORIZON]["figure"]["layout"]["yaxis"]["title"]["text"] == "MAPE (%)"
 
 
 def _running_run(url: str) -> int:
@@ -113,12 +113,12 @@ def _running_run(url: str) -> int:
 def test_start_is_refused_while_another_run_is_in_progress(dash_client, fixture_store_url):
     run_id = _running_run(fixture_store_url)
     client = dash_client(fixture_store_url, **admin_env())
-    r = call(client, "..admin-ticket.data...admin-start-msg.children..", [("admin-start", "n_clicks", 1)],
-             [("admin-action", "value", "finetune"), ("admin-cells", "value", []), ("admin-epochs", "value", 3), ("admin-ticker", "value", None)],
+    r = call(client, f"..{ids.Admin.TICKET}.data...{ids.Admin.START_MSG}.children..", [(ids.Admin.START, "n_clicks", 1)],
+             [(ids.Admin.ACTION, "value", "finetune"), (ids.Admin.CELLS, "value", []), (ids.Admin.EPOCHS, "value", 3), (ids.Admin.TICKER, "value", None)],
              headers=basic(*ADMIN))
     body = r.json["response"]
-    assert "admin-ticket" not in body  # no ticket: nothing will start
-    assert f"Refused: AAPL run #{run_id}" in str(body["admin-start-msg"])
+    assert ids.Admin.TICKET not in body  # no ticket: nothing will start
+    assert f"Refused: AAPL run #{run_id}" in str(body[ids.Admin.START_MSG])
 
 
 def test_progress_poll_and_cancel(dash_client, fixture_store_url):
@@ -129,7 +129,7 @@ def test_progress_poll_and_cancel(dash_client, fixture_store_url):
     assert {o["value"] for o in options} == {1, 2, 3, 4}
     # the scheduler's next run, from clock_status, in the schedule's time zone (04:00 UTC is 23:00 New York)
     assert "nightly-update: next run 2026-11-26 23:00 EST" in str(clock)
-    r = call(client, "admin-cancel-msg.children", [("admin-cancel", "n_clicks", 1)], [("admin-ticker", "value", "AAPL")],
+    r = call(client, f"{ids.Admin.CANCEL_MSG}.children", [(ids.Admin.CANCEL, "n_clicks", 1)], [(ids.Admin.TICKER, "value", "AAPL")],
              headers=basic(*ADMIN))
     assert f"Asked AAPL run #{run_id} to stop" in r.get_data(as_text=True)
     from store.runs import active_run
@@ -201,13 +201,13 @@ def test_data_card_flags_stale_prices(dash_client, fixture_store_url):
     """The offline sample ends in 2013: the freshness of the last close is shown in red, not hidden."""
     r = render_page(dash_client(fixture_store_url), "/")
     text = r.get_data(as_text=True)
-    assert "forecast-data-card" in text and "text-danger" in text and "days ago" in text
+    assert ids.Forecast.DATA_CARD in text and "text-danger" in text and "days ago" in text
 
 
 def test_compare_page_shows_rolling_origins_noise_and_base_rates(dash_client, fixture_store_url):
     r = render_page(dash_client(fixture_store_url), "/compare")
     text = r.get_data(as_text=True)
-    assert {"compare-verdict", "compare-pairs", "compare-direction", "compare-intervals"} <= ids_in(r.json)
+    assert {ids.Compare.VERDICT, ids.Compare.PAIRS, ids.Compare.DIRECTION, ids.Compare.INTERVALS} <= ids_in(r.json)
     assert "Rolling-origin evaluation:" in text and "forecast origins from" in text  # the origins are counted
     assert "Always up (baseline)" in text and "Linear AR (ridge) (baseline)" in text
     # the comparison of the served models is stored, so pairs carry a verdict, never a bare ranking

@@ -10,6 +10,7 @@ from store.prices import insert_prices
 from marketdata.sources.offline import OfflineSampleSource
 from tests.support.dash_client import basic, call, render_page
 from tests.support.dashboard_env import ADMIN, admin_env
+from dashboard import ids
 
 NOW = datetime(2026, 11, 27, tzinfo=timezone.utc)
 
@@ -45,7 +46,7 @@ def test_unknown_ticker_is_refused_visibly_never_replaced(dash_client, two_ticke
     text = page_json(client, "/", "?ticker=NOPE")
     # the refusal names the ticker and offers the configured ones; no other ticker's data is shown
     assert "Refused: unknown ticker 'NOPE'" in text and "forecast-ticker-MSFT" in text
-    assert "AAPL forecast" not in text and "forecast-graph" not in text
+    assert "AAPL forecast" not in text and ids.Forecast.GRAPH not in text
 
 
 def test_single_ticker_shows_no_switch(dash_client, fixture_store_url):
@@ -55,18 +56,18 @@ def test_single_ticker_shows_no_switch(dash_client, fixture_store_url):
 
 def test_callbacks_read_the_pages_ticker(dash_client, two_ticker_store):
     client = dash_client(two_ticker_store, TICKERS="AAPL,MSFT")
-    out = "..forecast-graph.figure...forecast-zoom.figure...forecast-cards.children...forecast-rmse-words.children.."
-    aapl = call(client, out, [("forecast-cell", "value", "gru")], [("forecast-ticker", "data", "AAPL")])
+    out = f"..{ids.Forecast.GRAPH}.figure...{ids.Forecast.ZOOM}.figure...{ids.Forecast.CARDS}.children...{ids.Forecast.RMSE_WORDS}.children.."
+    aapl = call(client, out, [(ids.Forecast.CELL, "value", "gru")], [(ids.Forecast.TICKER, "data", "AAPL")])
     assert aapl.status_code == 200 and "RMSE" in aapl.get_data(as_text=True)  # AAPL has a GRU
     # MSFT has no GRU: the callback refuses, visibly, rather than show AAPL's forecast.
-    msft = call(client, out, [("forecast-cell", "value", "gru")], [("forecast-ticker", "data", "MSFT")])
+    msft = call(client, out, [(ids.Forecast.CELL, "value", "gru")], [(ids.Forecast.TICKER, "data", "MSFT")])
     assert msft.status_code == 200
-    assert msft.json["response"] == {"forecast-rmse-words": {"children": "Refused: unknown cell type 'gru'; choose from ."}}
+    assert msft.json["response"] == {ids.Forecast.RMSE_WORDS: {"children": "Refused: unknown cell type 'gru'; choose from ."}}
 
 
 def test_admin_refuses_an_unknown_ticker(dash_client, two_ticker_store):
     client = dash_client(two_ticker_store, TICKERS="AAPL,MSFT", **admin_env())
-    r = call(client, "..admin-ticket.data...admin-start-msg.children..", [("admin-start", "n_clicks", 1)],
-             [("admin-action", "value", "finetune"), ("admin-cells", "value", []), ("admin-epochs", "value", 2),
-              ("admin-ticker", "value", "TSLA")], headers=basic(*ADMIN))
+    r = call(client, f"..{ids.Admin.TICKET}.data...{ids.Admin.START_MSG}.children..", [(ids.Admin.START, "n_clicks", 1)],
+             [(ids.Admin.ACTION, "value", "finetune"), (ids.Admin.CELLS, "value", []), (ids.Admin.EPOCHS, "value", 2),
+              (ids.Admin.TICKER, "value", "TSLA")], headers=basic(*ADMIN))
     assert "unknown ticker" in r.get_data(as_text=True)

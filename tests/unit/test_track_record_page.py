@@ -12,9 +12,10 @@ from store.ledger import CSV_HEADER
 from store.tables import LedgerEntry
 from scripts.bench_ledger import fill_ledger
 from tests.support.dash_client import call, ids_in, render_page
+from dashboard import ids
 
-CELL_OUT = "..track-fan.figure...track-cumulative.figure...track-coverage.figure...track-verdict.children...track-scores.data.."
-TABLE_OUT = "..track-table.data...track-table.page_count...track-table-count.children...track-table.page_current.."
+CELL_OUT = f"..{ids.Track.FAN}.figure...{ids.Track.CUMULATIVE}.figure...{ids.Track.COVERAGE}.figure...{ids.Track.VERDICT}.children...{ids.Track.SCORES}.data.."
+TABLE_OUT = f"..{ids.Track.TABLE}.data...{ids.Track.TABLE}.page_count...{ids.Track.TABLE_COUNT}.children...{ids.Track.TABLE}.page_current.."
 
 
 @pytest.fixture
@@ -35,15 +36,15 @@ def count(url: str, **where) -> int:
 
 
 def table(client, page=0, cell="gru", kind="all", horizon=0, scored="all", ticker=None, changed=None):
-    return call(client, TABLE_OUT, [("track-table", "page_current", page), ("track-cell", "value", cell),
-                                    ("track-filter-kind", "value", kind), ("track-filter-horizon", "value", horizon),
-                                    ("track-filter-scored", "value", scored)], [("track-ticker", "data", ticker)],
+    return call(client, TABLE_OUT, [(ids.Track.TABLE, "page_current", page), (ids.Track.CELL, "value", cell),
+                                    (ids.Track.FILTER_KIND, "value", kind), (ids.Track.FILTER_HORIZON, "value", horizon),
+                                    (ids.Track.FILTER_SCORED, "value", scored)], [(ids.Track.TICKER, "data", ticker)],
                 changed=changed)
 
 
 def test_an_empty_ledger_says_what_fills_it(dash_client, fixture_store_url):
     r = render_page(dash_client(fixture_store_url), "/track-record")
-    assert r.status_code == 200 and "track-empty" in ids_in(r.json)
+    assert r.status_code == 200 and ids.Track.EMPTY in ids_in(r.json)
     assert "python -m jobs ledger backfill" in r.get_data(as_text=True)
 
 
@@ -51,16 +52,16 @@ def test_the_page_shows_the_verdict_charts_and_counts_kinds_apart(dash_client, l
     client = dash_client(ledger_url)
     r = render_page(client, "/track-record")
     text = r.get_data(as_text=True)
-    assert {"track-fan", "track-cumulative", "track-coverage", "track-verdict", "track-table",
-            "track-download-btn"} <= ids_in(r.json)
+    assert {ids.Track.FAN, ids.Track.CUMULATIVE, ids.Track.COVERAGE, ids.Track.VERDICT, ids.Track.TABLE,
+            ids.Track.DOWNLOAD_BTN} <= ids_in(r.json)
     live, replayed = count(ledger_url, ticker="AAPL", kind="live"), count(ledger_url, ticker="AAPL", kind="replayed")
     assert f"{live:,} live rows and {replayed:,} replayed rows" in text
     # the selector's first value fills the charts and the verdict as the page loads
-    out = call(client, CELL_OUT, [("track-cell", "value", "gru")], [("track-ticker", "data", None)]).json["response"]
-    words = out["track-verdict"]["children"]
+    out = call(client, CELL_OUT, [(ids.Track.CELL, "value", "gru")], [(ids.Track.TICKER, "data", None)]).json["response"]
+    words = out[ids.Track.VERDICT]["children"]
     assert words.startswith("Over the last 60 live one-day forecasts the GRU was")
     assert "In a replay of" in words  # the replayed GRU rows are judged in a sentence of their own
-    assert [t["name"] for t in out["track-cumulative"]["figure"]["data"]][:2] == [
+    assert [t["name"] for t in out[ids.Track.CUMULATIVE]["figure"]["data"]][:2] == [
         f"live ({count(ledger_url, ticker='AAPL', cell='gru', kind='live', horizon=1) - 1} days)",
         "replayed (59 days)"]
 
@@ -73,25 +74,25 @@ def test_the_ticker_comes_from_the_url_and_only_from_the_configured_list(dash_cl
 
 
 def test_switching_cell_redraws_every_chart(dash_client, ledger_url):
-    r = call(dash_client(ledger_url), CELL_OUT, [("track-cell", "value", "lstm")], [("track-ticker", "data", None)])
+    r = call(dash_client(ledger_url), CELL_OUT, [(ids.Track.CELL, "value", "lstm")], [(ids.Track.TICKER, "data", None)])
     out = r.json["response"]
-    assert r.status_code == 200 and out["track-fan"]["figure"]["layout"]["title"]["text"].startswith("LSTM v")
-    assert out["track-verdict"]["children"].startswith("Over the last 60 live one-day forecasts the LSTM")
+    assert r.status_code == 200 and out[ids.Track.FAN]["figure"]["layout"]["title"]["text"].startswith("LSTM v")
+    assert out[ids.Track.VERDICT]["children"].startswith("Over the last 60 live one-day forecasts the LSTM")
 
 
 def test_the_table_pages_through_the_filtered_rows_newest_first(dash_client, ledger_url):
     client = dash_client(ledger_url)
     n = count(ledger_url, ticker="AAPL", cell="gru", kind="replayed", horizon=3)
     first = table(client, kind="replayed", horizon=3).json["response"]
-    rows = first["track-table"]["data"]
-    assert first["track-table"]["page_count"] == -(-n // 15) and first["track-table-count"]["children"].startswith(f"{n:,} rows")
+    rows = first[ids.Track.TABLE]["data"]
+    assert first[ids.Track.TABLE]["page_count"] == -(-n // 15) and first[ids.Track.TABLE_COUNT]["children"].startswith(f"{n:,} rows")
     assert len(rows) == 15 and {r["kind"] for r in rows} == {"replayed"} and {r["horizon"] for r in rows} == {3}
     assert [r["origin"] for r in rows] == sorted((r["origin"] for r in rows), reverse=True)
     last = table(client, page=10_000, kind="replayed", horizon=3).json["response"]  # clamped to the last page
-    assert last["track-table-count"]["children"].endswith(f"page {-(-n // 15)} of {-(-n // 15)}")
-    refiltered = table(client, page=3, kind="live", changed=["track-filter-kind.value"]).json["response"]
-    assert refiltered["track-table"]["page_current"] == 0  # a new filter starts on its first page
-    pending = table(client, scored="pending").json["response"]["track-table"]["data"]
+    assert last[ids.Track.TABLE_COUNT]["children"].endswith(f"page {-(-n // 15)} of {-(-n // 15)}")
+    refiltered = table(client, page=3, kind="live", changed=[f"{ids.Track.FILTER_KIND}.value"]).json["response"]
+    assert refiltered[ids.Track.TABLE]["page_current"] == 0  # a new filter starts on its first page
+    pending = table(client, scored="pending").json["response"][ids.Track.TABLE]["data"]
     assert pending and all(r["actual"] is None for r in pending)
 
 
@@ -101,16 +102,16 @@ def test_the_table_pages_through_the_filtered_rows_newest_first(dash_client, led
 def test_the_table_refuses_values_no_control_offers(dash_client, ledger_url, bad):
     r = table(dash_client(ledger_url), **bad)
     out = r.json["response"]
-    assert list(out) == ["track-table-count"] and out["track-table-count"]["children"].startswith("Refused: ")
+    assert list(out) == [ids.Track.TABLE_COUNT] and out[ids.Track.TABLE_COUNT]["children"].startswith("Refused: ")
 
 
 def test_the_csv_download_has_the_export_columns_oldest_first(dash_client, ledger_url):
-    r = call(dash_client(ledger_url), "..track-download.data...track-download-msg.children..", [("track-download-btn", "n_clicks", 1)],
-             [("track-cell", "value", "gru"), ("track-filter-kind", "value", "live"),
-              ("track-filter-horizon", "value", 1), ("track-filter-scored", "value", "all"),
-              ("track-ticker", "data", None)])
-    download = r.json["response"]["track-download"]["data"]
-    assert r.json["response"]["track-download-msg"]["children"] == ""
+    r = call(dash_client(ledger_url), f"..{ids.Track.DOWNLOAD}.data...{ids.Track.DOWNLOAD_MSG}.children..", [(ids.Track.DOWNLOAD_BTN, "n_clicks", 1)],
+             [(ids.Track.CELL, "value", "gru"), (ids.Track.FILTER_KIND, "value", "live"),
+              (ids.Track.FILTER_HORIZON, "value", 1), (ids.Track.FILTER_SCORED, "value", "all"),
+              (ids.Track.TICKER, "data", None)])
+    download = r.json["response"][ids.Track.DOWNLOAD]["data"]
+    assert r.json["response"][ids.Track.DOWNLOAD_MSG]["children"] == ""
     lines = list(csv.reader(io.StringIO(download["content"])))
     assert lines[0] == CSV_HEADER and download["filename"] == "AAPL-gru-ledger.csv"
     assert len(lines) - 1 == count(ledger_url, ticker="AAPL", cell="gru", kind="live", horizon=1)
