@@ -55,9 +55,14 @@ def fan_figure(closes: pd.Series, pub: pd.DataFrame, cell: str, history_days: in
                              name="what happened", line=dict(color=COLORS["actual"], width=2.5),
                              marker=dict(size=7, symbol="diamond"), hovertemplate=fmt.PRICE_HOVER))
     fig.update_yaxes(title="adjusted close ($)")
-    title = (f"{label(cell)} v{int(pub['model_version'].iloc[0])}, {kind} forecast from the close of "
-             f"{origin:%Y-%m-%d}: {len(after)} of {len(pub)} days known")
-    return base_layout(fig, title, height=400)
+    title = f"{label(cell)} v{int(pub['model_version'].iloc[0])}, {kind} forecast"
+    return _subtitled(base_layout(fig, title, height=400),
+                      f"from the close of {origin:%Y-%m-%d}: {len(after)} of {len(pub)} days known")
+
+
+def _subtitled(fig: go.Figure, subtitle: str) -> go.Figure:
+    """A short title with the rest on a second line: one long line runs off a phone-wide chart."""
+    return fig.update_layout(title_subtitle_text=subtitle, margin_t=70)
 
 
 def cumulative_figure(curve: pd.DataFrame, changes: pd.DataFrame, cell: str) -> go.Figure:
@@ -80,7 +85,8 @@ def cumulative_figure(curve: pd.DataFrame, changes: pd.DataFrame, cell: str) -> 
                                  text=changes["label"], hovertemplate="%{text}"))
     fig.add_hline(y=0, line=dict(color=COLORS["persistence"], width=1, dash="dash"))
     fig.update_yaxes(title="cumulative squared-error difference ($²)")
-    return base_layout(fig, "One-day forecasts against repeating the last close (down = better)", height=380)
+    return _subtitled(base_layout(fig, "One-day forecasts vs the last close", height=380),
+                      "summed squared-error difference: down = better")
 
 
 def coverage_figure(coverage: pd.DataFrame, cell: str) -> go.Figure:
@@ -96,9 +102,11 @@ def coverage_figure(coverage: pd.DataFrame, cell: str) -> go.Figure:
                                  name=f"{level}% band, {kind}", marker_color=shades[(kind, level)],
                                  customdata=rows["n"],
                                  hovertemplate=f"{fmt.RATE_HOVER} of %{{customdata}} closes (target {level}%)"))
-    for level in (80, 95):
-        fig.add_hline(y=level, line=dict(color="#7f8c8d", dash="dash", width=1), annotation_text=f"nominal {level}%",
-                      annotation_position="top left")
+    target = dict(color="#7f8c8d", dash="dash", width=1)
+    for level in (80, 95):  # labelled in the legend: a label on the line sits over the bars
+        fig.add_hline(y=level, line=target)
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=target, name="targets 80% and 95%",
+                             hoverinfo="skip"))
     fig.update_xaxes(title="horizon (trading days ahead)", dtick=1)
     fig.update_yaxes(title="closes inside the band (%)", range=[0, 105])
     fig.update_layout(barmode="group")

@@ -179,5 +179,7 @@ def test_track_record_screenshot_at_desktop_and_phone_width(web, browser, width)
     pg = ctx.new_page()
     _open(pg, web.url)
     pg.screenshot(path=str(SHOTS / f"track-record-{width}.png"), full_page=True)
+    for part in ("track-fan", "track-coverage", "track-scores", "track-table"):  # at full size, to look at
+        pg.locator(f"#{part}").screenshot(path=str(SHOTS / f"track-record-{width}-{part}.png"))
     assert pg.evaluate("document.documentElement.scrollWidth") <= width + 1  # tables scroll inside, not the page
     ctx.close()
