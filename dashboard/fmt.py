@@ -16,6 +16,7 @@ PCT_DECIMALS = 1
 # plotly hovertemplate pieces with the same precision as the text below
 PRICE_HOVER = "$%{y:,.2f}"
 PCT_HOVER = "%{y:+.2f}%"  # relative residuals, in percent of the previous close
+RATE_HOVER = "%{y:.1f}%"  # a rate (coverage, direction right) whose values are already in percent
 
 
 def _missing(value) -> bool:
@@ -65,8 +66,7 @@ def table_format(column: str):
     from dash.dash_table.Format import Format, Scheme, Symbol
 
     if column.endswith("$"):
-        return {"type": "numeric", "format": Format(precision=PRICE_DECIMALS, scheme=Scheme.fixed, symbol=Symbol.yes,
-                                                    symbol_prefix="$")}
+        return price_table_format()
     if "/ persistence" in column or column.startswith(("MASE", "difference in RMSE ratio")):
         return {"type": "numeric", "format": Format(precision=RATIO_DECIMALS, scheme=Scheme.fixed)}
     if column.endswith("(%)") or "coverage" in column:
@@ -74,3 +74,22 @@ def table_format(column: str):
     if column.startswith("DM p") or column.endswith(" p"):
         return {"type": "numeric", "format": Format(precision=3, scheme=Scheme.fixed)}
     return {}
+
+
+def price_table_format():
+    """dash_table column spec pieces for a price column: $1,234.56, still a number (sortable)."""
+    from dash.dash_table.Format import Format, Group, Scheme, Symbol
+
+    return {"type": "numeric", "format": Format(precision=PRICE_DECIMALS, scheme=Scheme.fixed, symbol=Symbol.yes,
+                                                symbol_prefix="$", group=Group.yes)}
+
+
+def rate_table_format(target: float | None = None):
+    """dash_table column spec pieces for a rate held in percent (84.2 for 84.2%): shown '84.2%', or
+    '84.2% (target 80%)' with the ``target`` (a fraction) beside it, and still a number (sortable)."""
+    from dash.dash_table.Format import Format, Scheme, Symbol
+
+    suffix = "%" if target is None else f"% (target {100 * target:.0f}%)"
+    return {"type": "numeric", "format": Format(precision=PCT_DECIMALS, scheme=Scheme.fixed, symbol=Symbol.yes,
+                                                symbol_suffix=suffix)}
+

@@ -39,8 +39,13 @@ from store.tables import Base, Champion, LedgerEntry, ModelOutput, ModelRecord, 
 log = logging.getLogger(__name__)
 
 KINDS = tuple(k.value for k in LedgerKind)
-CSV_HEADER = ["Published", "Origin", "Date", "Horizon", "Cell", "ModelId", "Version", "Predicted", "Lower80",
+CSV_HEADER = ["Ticker", "Published", "Origin", "Date", "Horizon", "Cell", "ModelId", "Version", "Predicted", "Lower80",
               "Upper80", "Lower95", "Upper95", "Actual", "Persistence", "Kind"]
+CSV_PRICES = {"Predicted": "predicted", "Lower80": "lower80", "Upper80": "upper80", "Lower95": "lower95",
+              "Upper95": "upper95", "Actual": "actual", "Persistence": "persistence"}
+# Prices to the cent, the precision every view of them shows (dashboard.fmt.PRICE_DECIMALS; the store may not
+# import the dashboard, so tests/unit pins that the two agree).
+CSV_PRICE_DECIMALS = 2
 # Everything a reader needs, in table order.
 COLUMNS = ["id", "ticker", "cell", "model_id", "model_version", "origin", "origin_close", "target_date", "horizon",
            "predicted", "lower80", "upper80", "lower95", "upper95", "published_at", "kind", "actual", "persistence",
@@ -267,24 +272,28 @@ def export_frame(engine: Engine, *, ticker: str | None = None, kind: LedgerKind 
         return _frame(conn.execute(stmt).all())
 
 
-def csv_text(frame: pd.DataFrame) -> str:
+def csv_text(frame: pd.DataFrame, ticker: str | None = None) -> str:
     """``CSV_HEADER`` and one line per row of a ledger frame, in its order.
 
-    Published is UTC to the second whatever the driver returned (SQLite hands back
-    naive UTC); fixed decimals, so two exports of one store are byte-for-byte equal;
-    Actual and Persistence are blank until the row is scored, ModelId on replayed rows.
+    Ticker is the frame's ``ticker`` column, or ``ticker`` for a frame of one ticker
+    without one (``load_ledger``'s). Published is UTC to the second whatever the driver
+    returned (SQLite hands back naive UTC); prices to the cent in fixed decimals, so two
+    exports of one store are byte-for-byte equal; Actual and Persistence are blank until
+    the row is scored, ModelId on replayed rows.
     """
+    if "ticker" not in frame and not ticker:
+        raise ValueError("csv_text needs the ticker of a frame without a ticker column")
+    cents = f"%.{CSV_PRICE_DECIMALS}f"
     out = pd.DataFrame({
+        "Ticker": frame["ticker"] if "ticker" in frame else ticker,
         "Published": pd.to_datetime(frame["published_at"], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "Origin": frame["origin"].dt.strftime("%Y-%m-%d"), "Date": frame["target_date"].dt.strftime("%Y-%m-%d"),
         "Horizon": frame["horizon"], "Cell": frame["cell"], "ModelId": frame["model_id"],
         "Version": frame["model_version"],
-        **{name: frame[col] for name, col in (("Predicted", "predicted"), ("Lower80", "lower80"),
-                                              ("Upper80", "upper80"), ("Lower95", "lower95"), ("Upper95", "upper95"),
-                                              ("Actual", "actual"), ("Persistence", "persistence"))},
+        **{name: frame[col].astype(float).round(CSV_PRICE_DECIMALS) for name, col in CSV_PRICES.items()},
         "Kind": frame["kind"],
     }, columns=CSV_HEADER)
-    return out.to_csv(index=False, float_format="%.6f", lineterminator="\n", na_rep="")
+    return out.to_csv(index=False, float_format=cents, lineterminator="\n", na_rep="")
 
 
 def has_rows(engine: Engine, ticker: str | None, kind: LedgerKind | None = None) -> bool:

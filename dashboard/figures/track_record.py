@@ -8,6 +8,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard import fmt
+
 from .common import COLORS, base_layout, empty_figure, label
 
 KIND_STYLE = {"live": dict(dash="solid", width=2), "replayed": dict(dash="dot", width=1.5)}
@@ -16,6 +18,13 @@ TABLE_COLUMNS = [("origin", "Origin"), ("target_date", "Date"), ("horizon", "Hor
                  ("predicted", "Predicted"), ("lower80", "Lower 80%"), ("upper80", "Upper 80%"),
                  ("actual", "Actual"), ("persistence", "Persistence"), ("error", "Error"), ("kind", "Kind"),
                  ("published", "Published (UTC)")]
+PRICE_COLUMNS = ("predicted", "lower80", "upper80", "actual", "persistence", "error")  # $ to the cent
+BAND_HOVER = "%{y:$,.2f}-%{customdata:$,.2f}"  # a band as low-high, each to the cent
+
+
+def table_columns() -> list[dict]:
+    """The ledger table's column specs: prices to the cent with $ (fmt), still numbers."""
+    return [{"name": n, "id": i, **(fmt.price_table_format() if i in PRICE_COLUMNS else {})} for i, n in TABLE_COLUMNS]
 
 
 def _days(values) -> list[str]:
@@ -32,23 +41,28 @@ def fan_figure(closes: pd.Series, pub: pd.DataFrame, cell: str, history_days: in
     x = [origin.strftime("%Y-%m-%d"), *_days(pub["target_date"])]
     start = float(pub["origin_close"].iloc[0])
     fig = go.Figure(go.Scatter(x=_days(before.index), y=before.values, mode="lines", name="close before",
-                               line=dict(color=COLORS["actual"], width=1.4), hovertemplate="%{y:.2f}"))
+                               line=dict(color=COLORS["actual"], width=1.4), hovertemplate=fmt.PRICE_HOVER))
     for level, alpha in (("95", 0.15), ("80", 0.30)):
-        fig.add_trace(go.Scatter(x=x, y=[start, *pub[f"upper{level}"]], mode="lines", line=dict(width=0),
-                                 showlegend=False, hoverinfo="skip"))
+        upper = [start, *pub[f"upper{level}"]]
+        fig.add_trace(go.Scatter(x=x, y=upper, mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=x, y=[start, *pub[f"lower{level}"]], mode="lines", line=dict(width=0),
                                  fill="tonexty", fillcolor=f"rgba(24,188,156,{alpha})", name=f"{level}% band",
-                                 hovertemplate="%{y:.2f}"))
+                                 customdata=upper, hovertemplate=BAND_HOVER))
     fig.add_trace(go.Scatter(x=x, y=[start, *pub["predicted"]], mode="lines+markers", name="published forecast",
                              line=dict(color="#c0392b", width=2, dash=KIND_STYLE[kind]["dash"]),
-                             hovertemplate="%{y:.2f}"))
+                             hovertemplate=fmt.PRICE_HOVER))
     fig.add_trace(go.Scatter(x=[x[0], *_days(after.index)], y=[start, *after.values], mode="lines+markers",
                              name="what happened", line=dict(color=COLORS["actual"], width=2.5),
-                             marker=dict(size=7, symbol="diamond"), hovertemplate="%{y:.2f}"))
+                             marker=dict(size=7, symbol="diamond"), hovertemplate=fmt.PRICE_HOVER))
     fig.update_yaxes(title="adjusted close ($)")
-    title = (f"{label(cell)} v{int(pub['model_version'].iloc[0])}, {kind} forecast from the close of "
-             f"{origin:%Y-%m-%d}: {len(after)} of {len(pub)} days known")
-    return base_layout(fig, title, height=400)
+    title = f"{label(cell)} v{int(pub['model_version'].iloc[0])}, {kind} forecast"
+    return _subtitled(base_layout(fig, title, height=400),
+                      f"from the close of {origin:%Y-%m-%d}: {len(after)} of {len(pub)} days known")
+
+
+def _subtitled(fig: go.Figure, subtitle: str) -> go.Figure:
+    """A short title with the rest on a second line: one long line runs off a phone-wide chart."""
+    return fig.update_layout(title_subtitle_text=subtitle, margin_t=70)
 
 
 def cumulative_figure(curve: pd.DataFrame, changes: pd.DataFrame, cell: str) -> go.Figure:
@@ -64,14 +78,15 @@ def cumulative_figure(curve: pd.DataFrame, changes: pd.DataFrame, cell: str) -> 
         fig.add_trace(go.Scatter(x=_days(rows["target_date"]), y=rows["cum"].round(2), mode="lines",
                                  name=f"{kind} ({len(rows)} days)", opacity=KIND_OPACITY[kind],
                                  line=dict(color=COLORS.get(cell, "#18bc9c"), **KIND_STYLE[kind]),
-                                 hovertemplate="%{y:.2f} $²"))
+                                 hovertemplate="%{y:,.2f} $²"))
     if not changes.empty:
         fig.add_trace(go.Scatter(x=_days(changes["target_date"]), y=changes["cum"].round(2), mode="markers",
                                  name="model changed", marker=dict(symbol="triangle-up", size=10, color="#e74c3c"),
                                  text=changes["label"], hovertemplate="%{text}"))
     fig.add_hline(y=0, line=dict(color=COLORS["persistence"], width=1, dash="dash"))
     fig.update_yaxes(title="cumulative squared-error difference ($²)")
-    return base_layout(fig, "One-day forecasts against repeating the last close (down = better)", height=380)
+    return _subtitled(base_layout(fig, "One-day forecasts vs the last close", height=380),
+                      "summed squared-error difference: down = better")
 
 
 def coverage_figure(coverage: pd.DataFrame, cell: str) -> go.Figure:
@@ -83,44 +98,54 @@ def coverage_figure(coverage: pd.DataFrame, cell: str) -> go.Figure:
               ("replayed", "95"): "#76b5ad"}
     for kind, rows in coverage.groupby("kind", sort=False):
         for level in ("80", "95"):
-            fig.add_trace(go.Bar(x=rows["horizon"], y=(rows[f"coverage{level}"] * 100).round(1),
+            fig.add_trace(go.Bar(x=rows["horizon"], y=(rows[f"coverage{level}"] * 100).round(fmt.PCT_DECIMALS),
                                  name=f"{level}% band, {kind}", marker_color=shades[(kind, level)],
-                                 customdata=rows["n"], hovertemplate="%{y:.0f}% of %{customdata} closes"))
-    for level in (80, 95):
-        fig.add_hline(y=level, line=dict(color="#7f8c8d", dash="dash", width=1), annotation_text=f"nominal {level}%",
-                      annotation_position="top left")
+                                 customdata=rows["n"],
+                                 hovertemplate=f"{fmt.RATE_HOVER} of %{{customdata}} closes (target {level}%)"))
+    target = dict(color="#7f8c8d", dash="dash", width=1)
+    for level in (80, 95):  # labelled in the legend: a label on the line sits over the bars
+        fig.add_hline(y=level, line=target)
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=target, name="targets 80% and 95%",
+                             hoverinfo="skip"))
     fig.update_xaxes(title="horizon (trading days ahead)", dtick=1)
     fig.update_yaxes(title="closes inside the band (%)", range=[0, 105])
     fig.update_layout(barmode="group")
     return base_layout(fig, "Band coverage by horizon", height=380)
 
 
-SCORE_COLUMNS = ["kind", "window", "horizon", "n", "RMSE $", "persistence RMSE $", "ratio", "MAE $", "persistence MAE $",
-                 "80% band held %", "95% band held %", "direction right %", "up days %"]
+COVERAGE80, COVERAGE95, DIRECTION, BASE_RATE = ("80% band coverage", "95% band coverage", "direction right",
+                                                "base rate (up days)")
+SCORE_COLUMNS = ["kind", "window", "horizon", "n", "RMSE $", "persistence RMSE $", "RMSE / persistence", "MAE $",
+                 "persistence MAE $", COVERAGE80, COVERAGE95, DIRECTION, BASE_RATE]
+# Rates in percent, beside their target (coverage) or their base rate (direction: the share of up days).
+RATE_TARGETS = {COVERAGE80: 0.80, COVERAGE95: 0.95, DIRECTION: None, BASE_RATE: None}
+
+
+def score_columns() -> list[dict]:
+    """The score table's column specs in the house format (fmt): numbers stay numbers (sortable)."""
+    return [{"name": c, "id": c, **(fmt.rate_table_format(RATE_TARGETS[c]) if c in RATE_TARGETS else
+                                    fmt.table_format(c))} for c in SCORE_COLUMNS]
 
 
 def scores_frame(table: pd.DataFrame, cell: str) -> pd.DataFrame:
     """The score table of one cell, shaped for display (one row per kind, window and horizon)."""
     rows = table[table["cell"] == cell]
-    pct = lambda s: (s * 100).round(0)  # noqa: E731 - a column formatter
+    pct = lambda s: (s.astype(float) * 100).round(fmt.PCT_DECIMALS)  # noqa: E731 - the precision shown
+    cents = lambda s: s.astype(float).round(fmt.PRICE_DECIMALS)  # noqa: E731
     out = pd.DataFrame({
         "kind": rows["kind"], "window": rows["window"], "horizon": rows["horizon"], "n": rows["n"],
-        "RMSE $": rows["rmse"].round(3), "persistence RMSE $": rows["persistence_rmse"].round(3),
-        "ratio": rows["rmse_ratio"].round(3), "MAE $": rows["mae"].round(3),
-        "persistence MAE $": rows["persistence_mae"].round(3), "80% band held %": pct(rows["coverage80"]),
-        "95% band held %": pct(rows["coverage95"]), "direction right %": pct(rows["direction_hits"]),
-        "up days %": pct(rows["up_share"]),
+        "RMSE $": cents(rows["rmse"]), "persistence RMSE $": cents(rows["persistence_rmse"]),
+        "RMSE / persistence": rows["rmse_ratio"].astype(float).round(fmt.RATIO_DECIMALS), "MAE $": cents(rows["mae"]),
+        "persistence MAE $": cents(rows["persistence_mae"]), COVERAGE80: pct(rows["coverage80"]),
+        COVERAGE95: pct(rows["coverage95"]), DIRECTION: pct(rows["direction_hits"]), BASE_RATE: pct(rows["up_share"]),
     })
     live_first = out["kind"].map({"live": 0, "replayed": 1})
     return out.assign(order=live_first).sort_values(["order", "horizon", "window"])[SCORE_COLUMNS]
 
 
-def _money(x) -> float | None:
-    return None if x is None or x != x else round(float(x), 2)
-
-
 def table_records(columns: dict) -> list[dict]:
-    """One page of ledger rows as DataTable records (``TABLE_COLUMNS``); blanks where a row is not scored yet.
+    """One page of ledger rows as DataTable records (``TABLE_COLUMNS``), prices rounded to the cent the table
+    shows; blanks where a row is not scored yet.
 
     ``columns``: the page's values per ledger column (numpy arrays of equal length).
     """
@@ -130,8 +155,7 @@ def table_records(columns: dict) -> list[dict]:
         "origin": day(c["origin"][i]), "target_date": day(c["target_date"][i]), "horizon": int(c["horizon"][i]),
         "model": f"v{int(c['model_version'][i])}" + ("" if c["model_id"][i] != c["model_id"][i]
                                                     else f" (#{int(c['model_id'][i])})"),
-        "predicted": _money(c["predicted"][i]), "lower80": _money(c["lower80"][i]), "upper80": _money(c["upper80"][i]),
-        "actual": _money(c["actual"][i]), "persistence": _money(c["persistence"][i]),
-        "error": _money(c["actual"][i] - c["predicted"][i]), "kind": str(c["kind"][i]),
+        **{k: fmt.round_price(c[k][i]) for k in ("predicted", "lower80", "upper80", "actual", "persistence")},
+        "error": fmt.round_price(c["actual"][i] - c["predicted"][i]), "kind": str(c["kind"][i]),
         "published": pd.Timestamp(c["published_at"][i]).strftime("%Y-%m-%d %H:%M"),
     } for i in range(len(c["horizon"]))]

@@ -13,8 +13,8 @@ from dash import Dash, Input, Output, State, dash_table, dcc, html, no_update
 from dashboard import data, ids, inputs
 from dashboard.navigation import page_title
 from dashboard.components import cell_selector, default_cell, graph, missing, refused_page, ticker_bar
-from dashboard.figures.track_record import (SCORE_COLUMNS, TABLE_COLUMNS, coverage_figure, cumulative_figure, fan_figure,
-                                            scores_frame, table_records)
+from dashboard.figures.track_record import (coverage_figure, cumulative_figure, fan_figure, score_columns, scores_frame,
+                                            table_columns, table_records)
 from store import ledger_metrics as lm
 from store.ledger import KINDS, csv_text
 from store.ledger_reads import LedgerView
@@ -79,7 +79,7 @@ def _filters() -> dbc.Row:
 
 def _table() -> dash_table.DataTable:
     return dash_table.DataTable(
-        id=ids.Track.TABLE, columns=[{"name": n, "id": i} for i, n in TABLE_COLUMNS], data=[],
+        id=ids.Track.TABLE, columns=table_columns(), data=[],
         page_action="custom", page_current=0, page_size=PAGE_SIZE, page_count=1,
         style_table={"overflowX": "auto"}, style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "3px 6px"},
         style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1"},
@@ -113,7 +113,7 @@ def page_body(view: LedgerView):
                 className="g-2"),
         graph(ids.Track.CUMULATIVE, {}),
         html.H5("Figures by horizon: live first, replayed apart", className="mt-3"),
-        dash_table.DataTable(id=ids.Track.SCORES, data=[], columns=[{"name": c, "id": c} for c in SCORE_COLUMNS],
+        dash_table.DataTable(id=ids.Track.SCORES, data=[], columns=score_columns(), sort_action="native",
                              style_table={"overflowX": "auto"}, style_cell={"fontSize": 13, "padding": "3px 6px"},
                              style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1"}, page_size=15),
         html.H5("The ledger", className="mt-3"),
@@ -215,7 +215,7 @@ def on_download(_n, cell: str, kind: str, horizon: int, scored: str, ticker: str
         text = _CSV.get(key)
     if text is None:
         rows = filtered(view, cell, kind, horizon, scored).sort_values(["published_at", "origin", "horizon", "id"])
-        text = csv_text(rows)  # the columns of `python -m jobs export ledger`, oldest publication first
+        text = csv_text(rows, ticker=view.ticker)  # as `python -m jobs export ledger` writes it, oldest first
         with _CSV_LOCK:
             _CSV[key] = text
             while len(_CSV) > CSV_CACHE_ENTRIES:

@@ -36,11 +36,11 @@ def test_backfill_replays_nights_into_replayed_rows_only(run_cli, sqlite_url):
     assert models == 0 and runs == 0  # the replay trained in a throw-away store; the real one only gained rows
     lines = list(csv.reader(io.StringIO(run_cli("export", "ledger", database_url=sqlite_url).stdout)))
     assert lines[0] == CSV_HEADER and len(lines) - 1 == rows >= 15
-    assert {r[14] for r in lines[1:]} == {"replayed"} and {r[5] for r in lines[1:]} == {""}  # no registry model id
-    scored = [r for r in lines[1:] if r[12]]
-    assert scored and all(r[2] <= "2013-03-01" for r in scored)  # only stored closes score a row
+    assert {r[15] for r in lines[1:]} == {"replayed"} and {r[6] for r in lines[1:]} == {""}  # no registry model id
+    scored = [r for r in lines[1:] if r[13]]
+    assert scored and all(r[3] <= "2013-03-01" for r in scored)  # only stored closes score a row
     # the night-0 one-day forecasts were scored against the next close
-    assert {r[2] for r in scored if r[1] == "2013-02-27" and r[3] == "1"} == {"2013-02-28"}
+    assert {r[3] for r in scored if r[2] == "2013-02-27" and r[4] == "1"} == {"2013-02-28"}
     again = run_cli("ledger", "backfill", "--days", "2", database_url=sqlite_url, env=TINY)
     assert again.returncode == 0 and counts(sqlite_url)[0] == rows  # a second replay of the same days adds nothing
     assert run_cli("export", "ledger", "--kind", "live", database_url=sqlite_url).returncode == 2
@@ -54,11 +54,12 @@ def test_export_writes_every_row_oldest_first_and_filters_by_kind(run_cli, sqlit
     full = run_cli("export", "ledger", database_url=sqlite_url, env={"TICKERS": "AAPL,MSFT"})
     lines = list(csv.reader(io.StringIO(full.stdout)))
     assert full.returncode == 0 and lines[0] == CSV_HEADER and len(lines) - 1 == counts(sqlite_url)[0]
-    assert [r[0] for r in lines[1:]] == sorted(r[0] for r in lines[1:])  # oldest publication first
+    assert [r[1] for r in lines[1:]] == sorted(r[1] for r in lines[1:])  # oldest publication first
+    assert {r[0] for r in lines[1:]} == {"AAPL", "MSFT"}  # a ticker column tells the tickers apart
     live = run_cli("export", "ledger", "--ticker", "msft", "--kind", "live", database_url=sqlite_url,
                    env={"TICKERS": "AAPL,MSFT"})
     rows = list(csv.reader(io.StringIO(live.stdout)))[1:]
-    assert rows and {r[14] for r in rows} == {"live"} and all(r[5] for r in rows)
+    assert rows and {r[15] for r in rows} == {"live"} and all(r[6] for r in rows) and {r[0] for r in rows} == {"MSFT"}
     assert live.stdout == run_cli("export", "ledger", "--ticker", "MSFT", "--kind", "live", database_url=sqlite_url,
                                   env={"TICKERS": "AAPL,MSFT"}).stdout  # byte-for-byte repeatable
 

@@ -172,5 +172,5 @@ def test_the_export_reads_the_same_on_both_databases(engine, aapl):
     assert lines[0] == ",".join(ledger.CSV_HEADER) and len(lines) == 1 + H
     first = lines[1].split(",")
     # UTC to the second (SQLite hands back naive datetimes, Postgres aware ones), fixed decimals, blanks unscored
-    assert first[:5] == ["2013-01-02T23:00:00Z", str(known.index[-1].date()), str(aapl.index[-10].date()), "1", "gru"]
-    assert first[12] == f"{aapl['close'].iloc[-10]:.6f}" and lines[2].split(",")[12] == ""
+    assert first[:6] == ["AAPL", "2013-01-02T23:00:00Z", str(known.index[-1].date()), str(aapl.index[-10].date()), "1", "gru"]
+    assert first[13] == f"{aapl['close'].iloc[-10]:.2f}" and lines[2].split(",")[13] == ""  # to the cent

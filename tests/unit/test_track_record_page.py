@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -115,5 +116,14 @@ def test_the_csv_download_has_the_export_columns_oldest_first(dash_client, ledge
     lines = list(csv.reader(io.StringIO(download["content"])))
     assert lines[0] == CSV_HEADER and download["filename"] == "AAPL-gru-ledger.csv"
     assert len(lines) - 1 == count(ledger_url, ticker="AAPL", cell="gru", kind="live", horizon=1)
-    assert [row[1] for row in lines[1:]] == sorted(row[1] for row in lines[1:])  # oldest origin first
-    assert {row[14] for row in lines[1:]} == {"live"}
+    assert [row[2] for row in lines[1:]] == sorted(row[2] for row in lines[1:])  # oldest origin first
+    assert {row[15] for row in lines[1:]} == {"live"} and {row[0] for row in lines[1:]} == {"AAPL"}
+    prices = [v for row in lines[1:] for v in row[8:15] if v]  # Predicted .. Persistence, to the cent
+    assert prices and all(re.fullmatch(r"\d+\.\d{2}", v) for v in prices)
+
+
+def test_the_ledger_csv_writes_prices_at_the_dashboards_precision():
+    from dashboard import fmt
+    from store.ledger import CSV_PRICE_DECIMALS
+
+    assert CSV_PRICE_DECIMALS == fmt.PRICE_DECIMALS  # the store may not import the dashboard; the two must agree
