@@ -42,7 +42,7 @@ def create_app(settings: Settings, now: Callable[[], datetime] = utc_now) -> Das
         background_callback_manager=make_manager(settings),
         title=f"{settings.default_ticker} recurrent forecasts",
         suppress_callback_exceptions=True,
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # Dash documents None (keep the tab title); its hint says str
     )
     app.layout = shell
     navigation.install(app)

@@ -11,7 +11,7 @@ from dashboard import data, ids
 from contract.vocab import CELL_LABELS
 
 # The toolbar only while the pointer is over a chart: always shown it covers range buttons and titles.
-GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": "hover"}
+GRAPH_CONFIG: dcc.Graph.Config = {"displaylogo": False, "displayModeBar": "hover"}
 
 
 def graph(id_: str, figure, height: int | None = None) -> dcc.Graph:

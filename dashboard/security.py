@@ -151,7 +151,8 @@ def install(server: Flask, trusted_proxies: int = 0) -> None:
         # Behind Heroku's router remote_addr is the router; the client is the last X-Forwarded-For hop it added.
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=trusted_proxies, x_proto=trusted_proxies,
+        # Flask documents wrapping wsgi_app by assignment; its stubs type it as a method.
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=trusted_proxies, x_proto=trusted_proxies,  # type: ignore[method-assign]
                                    x_host=0, x_port=0)
 
     @server.after_request

@@ -140,9 +140,10 @@ def on_cancel(_user: str, _n, ticker=None):
         return notice("secondary", f"No {ticker} run is in progress.")
     if not actions.request_cancel(data.engine(), run["id"]):
         return notice("secondary", f"{ticker} run #{run['id']} has already finished.")
-    # data-run: the poll takes the message down once this run is no longer running
+    # data-run: the poll takes the message down once this run is no longer running.
+    # Dash accepts data-* attributes as keyword arguments; its signature cannot spell them.
     return html.Div(alert("info", f"Asked {ticker} run #{run['id']} to stop at its next safe point."),
-                    **{"data-run": str(run["id"])})
+                    **{"data-run": str(run["id"])})  # type: ignore[arg-type]
 
 
 @admin_callback(on_refusal=lambda exc: notice("warning", f"Refused: {exc}."))

@@ -20,8 +20,10 @@ def table(rows: list[dict], columns: list[tuple[str, str]], id_: str, empty: str
     if not rows:
         return html.P(empty, className="text-muted mb-0", id=id_)
     head = html.Thead(html.Tr([html.Th(title) for _, title in columns]))
-    # data-label: on a phone each row stacks as "label value" lines (10-house.css), no sideways scroll
-    body = html.Tbody([html.Tr([html.Td(_cell(r.get(key)), **{"data-label": title}) for key, title in columns])
+    # data-label: on a phone each row stacks as "label value" lines (10-house.css), no sideways scroll.
+    # Dash accepts data-* attributes as keyword arguments; its signature cannot spell them.
+    body = html.Tbody([html.Tr([html.Td(_cell(r.get(key)), **{"data-label": title})  # type: ignore[arg-type]
+                                for key, title in columns])
                        for r in rows])
     return dbc.Table([head, body], bordered=False, hover=True, size="sm", striped=True, id=id_,
                      className="mb-0 stack-on-phone", responsive=True)

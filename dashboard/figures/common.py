@@ -4,7 +4,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from contract.vocab import CELL_LABELS
-from contract.outputs import BASELINE_LABELS
+from contract.outputs import BASELINE_LABELS, SplitDates
 
 COLORS = {
     "actual": "#2c3e50",
@@ -38,7 +38,7 @@ def base_layout(fig: go.Figure, title: str | None = None, height: int = 380) -> 
     return fig
 
 
-def add_split_shading(fig: go.Figure, split: dict, end: str | None = None, label_periods: bool = True) -> go.Figure:
+def add_split_shading(fig: go.Figure, split: SplitDates, end: str | None = None, label_periods: bool = True) -> go.Figure:
     """Shade train / validation / test and draw the train/test boundary as a labelled line.
 
     ``split`` is the ``SplitDates`` of a predictions payload; ``end`` extends the

@@ -1,10 +1,13 @@
 """Comparison of the three cell types and the baselines on rolling origins, with the noise of every difference."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pandas as pd
 import plotly.graph_objects as go
 
-from contract.outputs import BASELINES
+from contract.outputs import BASELINES, LossCurve, Metrics, Predictions
 
 from dashboard import fmt
 
@@ -25,7 +28,7 @@ def _r(v, nd=3):
     return None if v is None else round(float(v), nd)
 
 
-def _at(row: dict, key: str, h: int):
+def _at(row: Mapping[str, Any], key: str, h: int):
     vals = row.get(f"per_horizon_{key}") or []
     if h < len(vals):
         return vals[h]
@@ -40,16 +43,18 @@ def _ci(lo, hi, nd=4) -> str:
     return "" if lo is None or hi is None else f"[{lo:.{nd}f}, {hi:.{nd}f}]"
 
 
-def _entries(metrics_by_cell: dict[str, dict]) -> list[tuple[str, dict]]:
-    """(key, ScoreRow) for every network, then the baselines of the first model (same origins as it)."""
+def _entries(metrics_by_cell: Mapping[str, Metrics]) -> list[tuple[str, Mapping[str, Any]]]:
+    """(key, ScoreRow) for every network, then the baselines of the first model (same origins as it).
+
+    The rows are read by computed keys (``per_horizon_<measure>``), hence Mapping rather than ScoreRow."""
     baseline_src = next(iter(metrics_by_cell.values()), None)
-    entries = [(cell, m["rows"][cell]) for cell, m in metrics_by_cell.items() if cell in m["rows"]]
+    entries: list[tuple[str, Mapping[str, Any]]] = [(cell, m["rows"][cell]) for cell, m in metrics_by_cell.items() if cell in m["rows"]]
     if baseline_src:
         entries += [(b, baseline_src["rows"][b]) for b in BASELINES if b in baseline_src["rows"]]
     return entries
 
 
-def metrics_frame(metrics_by_cell: dict[str, dict], h: int = 0) -> pd.DataFrame:
+def metrics_frame(metrics_by_cell: Mapping[str, Metrics], h: int = 0) -> pd.DataFrame:
     """One row per network plus the baselines, at horizon ``h + 1``, rolling-origin figures."""
     rows = []
     for key, row in _entries(metrics_by_cell):
@@ -72,7 +77,7 @@ def metrics_frame(metrics_by_cell: dict[str, dict], h: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
-def direction_frame(metrics_by_cell: dict[str, dict]) -> tuple[pd.DataFrame, str]:
+def direction_frame(metrics_by_cell: Mapping[str, Metrics]) -> tuple[pd.DataFrame, str]:
     """Next-day direction of each network, ridge, drift and always-up; plus the base-rate sentence."""
     rows, first = [], None
     for cell, m in metrics_by_cell.items():
@@ -112,7 +117,7 @@ def _direction_row(name: str, d: dict | None) -> dict | None:
             else round(d["pt_pvalue"], 3)}
 
 
-def interval_frame(metrics_by_cell: dict[str, dict]) -> pd.DataFrame:
+def interval_frame(metrics_by_cell: Mapping[str, Metrics]) -> pd.DataFrame:
     """Coverage per horizon, mean width and Winkler score of each network's bands, ridge's and the random-walk band."""
     rows, first = [], None
     order = [(c, m) for c, m in metrics_by_cell.items() if m.get("intervals")]
@@ -159,7 +164,7 @@ def _verdict_words(v: str, p: dict) -> str:
     return f"{label(v.split()[0])} better"
 
 
-def verdict_sentence(comparison: dict | None, metrics_by_cell: dict[str, dict]) -> str:
+def verdict_sentence(comparison: dict | None, metrics_by_cell: Mapping[str, Metrics]) -> str:
     """The one thing to take away: which differences are real at one day ahead."""
     if not comparison:
         return ("No cross-model comparison is stored for the models served now (it is computed after every "
@@ -176,7 +181,7 @@ def verdict_sentence(comparison: dict | None, metrics_by_cell: dict[str, dict]) 
     return head + f"only these differences are larger than their noise at one day ahead: {said}. The rest are indistinguishable."
 
 
-def overlay_figure(predictions_by_cell: dict[str, dict], last_days: int | None = None) -> go.Figure:
+def overlay_figure(predictions_by_cell: Mapping[str, Predictions], last_days: int | None = None) -> go.Figure:
     """Each network's one-step test predictions over the actual closes."""
     fig = go.Figure()
     first = next(iter(predictions_by_cell.values()))
@@ -190,7 +195,7 @@ def overlay_figure(predictions_by_cell: dict[str, dict], last_days: int | None =
     return base_layout(fig, "One-step rolling-origin predictions vs actual (reported origins)", height=420)
 
 
-def loss_figure(loss_by_cell: dict[str, dict]) -> go.Figure:
+def loss_figure(loss_by_cell: Mapping[str, LossCurve]) -> go.Figure:
     """Training (solid) and validation (dotted) loss per epoch, one colour per cell type."""
     fig = go.Figure()
     for cell, lc in loss_by_cell.items():
@@ -207,7 +212,7 @@ def loss_figure(loss_by_cell: dict[str, dict]) -> go.Figure:
     return fig
 
 
-def horizon_figure(metrics_by_cell: dict[str, dict], measure: str = "rmse_ratio") -> go.Figure:
+def horizon_figure(metrics_by_cell: Mapping[str, Metrics], measure: str = "rmse_ratio") -> go.Figure:
     """A figure by forecast step h = 1..H for networks and baselines; RMSE ratios carry their 95% intervals."""
     fig = go.Figure()
     key = f"per_horizon_{measure}"

@@ -1,9 +1,13 @@
 """The forecast page's chart and the table behind its CSV download."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import Any
+
 import pandas as pd
 import plotly.graph_objects as go
 
+from contract.outputs import Forecast, Metrics, Predictions
 from dashboard import fmt
 
 from .common import COLORS, PERIOD_FILL, add_split_shading, base_layout, label
@@ -37,7 +41,7 @@ def _band(fig: go.Figure, x, lower, upper, name: str, color: str) -> None:
                              name=name, hoverinfo="skip"))
 
 
-def add_forecast(fig: go.Figure, forecast: dict, name: str, marker_size: int = 5) -> None:
+def add_forecast(fig: go.Figure, forecast: Forecast, name: str, marker_size: int = 5) -> None:
     """The next-H forecast with 80%/95% bands, joined to the last close by a line that does not hover
     (so the last close's date lists the close alone, never a 'forecast' equal to it)."""
     fx, last = [forecast["last_date"], *forecast["dates"]], forecast["last_close"]
@@ -59,13 +63,16 @@ def add_period_legend(fig: go.Figure) -> None:
                                  name=f"{name} period", hoverinfo="skip"))
 
 
-def y_range(traces: list[tuple[list, list]], x0: pd.Timestamp, x1: pd.Timestamp, pad: float = 0.05) -> list[float] | None:
+Trace = tuple[Iterable[Any], Iterable[Any]]  # (xs, ys) of one drawn line
+
+
+def y_range(traces: Sequence[Trace], x0: pd.Timestamp, x1: pd.Timestamp, pad: float = 0.05) -> list[float] | None:
     """[low, high] of every y whose x lies in [x0, x1], padded: the y-axis of what is shown."""
-    ys = []
+    shown = []
     for xs, vals in traces:
         s = pd.Series(list(vals), index=pd.to_datetime(list(xs)), dtype=float)
-        ys.append(s[(s.index >= x0) & (s.index <= x1)].dropna())
-    ys = pd.concat(ys) if ys else pd.Series(dtype=float)
+        shown.append(s[(s.index >= x0) & (s.index <= x1)].dropna())
+    ys = pd.concat(shown) if shown else pd.Series(dtype=float)
     if ys.empty:
         return None
     lo, hi = float(ys.min()), float(ys.max())
@@ -79,7 +86,7 @@ def _time_axis(fig: go.Figure, first: str, last: pd.Timestamp, start: pd.Timesta
                      range=[max(start, pd.Timestamp(first)), last], minallowed=first, maxallowed=last, type="date")
 
 
-def forecast_figure(closes: pd.Series, predictions: dict, forecast: dict, cell: str, ticker: str = "") -> go.Figure:
+def forecast_figure(closes: pd.Series, predictions: Predictions, forecast: Forecast, cell: str, ticker: str = "") -> go.Figure:
     """Price history, test-period one-step predictions over actual, split shading, next-H forecast with bands.
 
     ``closes``: adjusted closes indexed by date; ``predictions``/``forecast``: the
@@ -100,8 +107,8 @@ def forecast_figure(closes: pd.Series, predictions: dict, forecast: dict, cell: 
     end = last_day + END_PAD
     start = pd.Timestamp(forecast["last_date"]) - pd.DateOffset(months=OPEN_MONTHS)
     _time_axis(fig, days[0], end, start)
-    shown = [(days, closes.values), (predictions["dates"], predictions["predicted"]),
-             (forecast["dates"], forecast["lower95"]), (forecast["dates"], forecast["upper95"])]
+    shown: list[Trace] = [(days, closes.values), (predictions["dates"], predictions["predicted"]),
+                          (forecast["dates"], forecast["lower95"]), (forecast["dates"], forecast["upper95"])]
     fig.update_yaxes(title="adjusted close ($)", range=y_range(shown, start, end), tickprefix="$")
     # Two short lines, so a phone shows the whole title.
     title = f"{ticker} adjusted close<br><sup>{label(cell)} one-step predictions and {horizon}-day forecast</sup>"
@@ -112,7 +119,7 @@ def forecast_figure(closes: pd.Series, predictions: dict, forecast: dict, cell: 
     return fig
 
 
-def forecast_zoom_figure(closes: pd.Series, forecast: dict, cell: str, history_days: int = 40) -> go.Figure:
+def forecast_zoom_figure(closes: pd.Series, forecast: Forecast, cell: str, history_days: int = 40) -> go.Figure:
     """The last ``history_days`` closes and the next-H forecast with its 80%/95% bands, close up."""
     recent = closes.iloc[-history_days:]
     fig = go.Figure(go.Scatter(x=_days(recent.index), y=recent.values, mode="lines+markers", name="actual close",
@@ -139,7 +146,7 @@ def history_figure(closes: pd.Series, ticker: str = "") -> go.Figure:
     return fig
 
 
-def forecast_table(forecast: dict, cell: str, model_version: int | None = None, ticker: str = "") -> pd.DataFrame:
+def forecast_table(forecast: Forecast, cell: str, model_version: int | None = None, ticker: str = "") -> pd.DataFrame:
     """The shown forecast as rows (one per future trading day) for the CSV download, prices to the cent."""
     cents = {k: [fmt.round_price(v) for v in forecast[k]] for k in ("predicted", "lower80", "upper80", "lower95", "upper95")}
     return pd.DataFrame({
@@ -157,7 +164,7 @@ def forecast_table(forecast: dict, cell: str, model_version: int | None = None, 
     })
 
 
-def rmse_in_words(metrics: dict, cell: str) -> str:
+def rmse_in_words(metrics: Metrics, cell: str) -> str:
     """RMSE against persistence in a sentence an analyst can repeat, with how sure it is."""
     rows = metrics["rows"]
     own, base = rows[cell]["rmse"], rows["persistence"]["rmse"]

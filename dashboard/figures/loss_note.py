@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from contract.outputs import SplitDates
 
-def calm_ratio(closes: pd.Series, split: dict) -> float | None:
+
+def calm_ratio(closes: pd.Series, split: SplitDates) -> float | None:
     """Variance of daily close returns in the validation period over that in the training period."""
     r = closes.pct_change().dropna()
     idx = pd.DatetimeIndex(r.index)
@@ -15,7 +17,7 @@ def calm_ratio(closes: pd.Series, split: dict) -> float | None:
     return float(val.var() / train.var())
 
 
-def loss_note(closes: pd.Series, split: dict) -> str:
+def loss_note(closes: pd.Series, split: SplitDates) -> str:
     """One paragraph under the loss chart. The networks use no dropout (``models.network``: dropout
     0.0), so that is never the reason; the scale of each period's moves is."""
     ratio = calm_ratio(closes, split)

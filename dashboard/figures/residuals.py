@@ -12,18 +12,19 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from contract.outputs import Predictions, ResidualDiagnostics
 from dashboard import fmt
 
 from .common import COLORS, base_layout, label
 
 
-def relative_residuals(predictions: dict) -> list[float]:
+def relative_residuals(predictions: Predictions) -> list[float]:
     """Relative one-day residuals in percent ((actual - predicted) / previous close); dollars for old payloads."""
     rel = predictions.get("relative_residual")
     return [100 * v for v in rel] if rel is not None else list(predictions["residual"])
 
 
-def residuals_over_time(predictions: dict, cell: str) -> go.Figure:
+def residuals_over_time(predictions: Predictions, cell: str) -> go.Figure:
     """Relative residual per reported day, with the train/test split line at the evaluation start."""
     fig = go.Figure(go.Scatter(x=predictions["dates"], y=relative_residuals(predictions), mode="lines",
                                name=f"{label(cell)} residual", line=dict(color=COLORS.get(cell), width=1),
@@ -88,7 +89,7 @@ def qq_figure(residuals: list[float]) -> go.Figure:
     return fig
 
 
-def rolling_bias_figure(predictions: dict, window: int = 20) -> go.Figure:
+def rolling_bias_figure(predictions: Predictions, window: int = 20) -> go.Figure:
     """Rolling mean residual: above zero the model under-predicts, below it over-predicts."""
     s = pd.Series(relative_residuals(predictions), index=pd.to_datetime(predictions["dates"]))
     roll = s.rolling(window, min_periods=max(2, window // 2)).mean()
@@ -103,7 +104,7 @@ def _p(v) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
-def ljung_box_sentence(diag: dict) -> str:
+def ljung_box_sentence(diag: ResidualDiagnostics) -> str:
     """What Ljung-Box on the relative residuals says, read together with ARCH-LM and persistence's own errors."""
     p, arch = _p(diag.get("ljung_box_pvalue")), _p(diag.get("arch_lm_pvalue"))
     pers = _p((diag.get("persistence") or {}).get("ljung_box_pvalue"))
@@ -125,7 +126,7 @@ def ljung_box_sentence(diag: dict) -> str:
             "use." + ref)
 
 
-def arch_sentence(diag: dict) -> str:
+def arch_sentence(diag: ResidualDiagnostics) -> str:
     p = _p(diag.get("arch_lm_pvalue"))
     if p is None:
         return "ARCH-LM: not computed for this model."
@@ -135,7 +136,7 @@ def arch_sentence(diag: dict) -> str:
     return (f"ARCH-LM (5 lags): p = {p:.3f}: no clear volatility clustering in these residuals over this window.")
 
 
-def dm_sentence(diag: dict, cell: str) -> str:
+def dm_sentence(diag: ResidualDiagnostics, cell: str) -> str:
     stat, p = diag.get("dm_stat"), diag.get("dm_pvalue")
     if stat is None or p is None or (isinstance(p, float) and math.isnan(p)):
         return "Diebold-Mariano: not computed for this model."
@@ -147,7 +148,7 @@ def dm_sentence(diag: dict, cell: str) -> str:
             f"significantly {better} than repeating yesterday's close.")
 
 
-def bias_sentence(diag: dict) -> str:
+def bias_sentence(diag: ResidualDiagnostics) -> str:
     b = diag["mean_bias"]
     side = "under-predicts" if b > 0 else "over-predicts"
     sign = "-" if b < 0 else "+"

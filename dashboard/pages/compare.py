@@ -1,9 +1,15 @@
 """Compare cell types on rolling origins: figures with baselines and intervals, pairwise verdicts, direction, bands."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, overload
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, dash_table, html
+from dash.development.base_component import Component
+
+from contract.outputs import LossCurve, Metrics, Predictions
 
 from dashboard import data, fmt, ids, inputs
 from dashboard.components import graph, missing, refused_page, ticker_bar
@@ -19,7 +25,14 @@ from store.queries import Snapshot
 dash.register_page(__name__, path="/compare", name="Compare cell types", title=page_title("Compare"), order=2)
 
 
-def _collect(snap: Snapshot, name: str) -> dict:
+@overload
+def _collect(snap: Snapshot, name: Literal["metrics"]) -> dict[str, Metrics]: ...
+@overload
+def _collect(snap: Snapshot, name: Literal["predictions"]) -> dict[str, Predictions]: ...
+@overload
+def _collect(snap: Snapshot, name: Literal["loss_curve"]) -> dict[str, LossCurve]: ...
+def _collect(snap: Snapshot, name: Literal["metrics", "predictions", "loss_curve"]) -> dict[str, Any]:
+    """cell -> the ``name`` output of every served model that has one."""
     return {c: v.outputs[name] for c, v in snap.cells.items() if name in v.outputs}
 
 
@@ -42,7 +55,7 @@ def compare_view(snap: Snapshot):
     return data.reads().memo(snap, "compare", build)
 
 
-def method_sentence(metrics: dict) -> str:
+def method_sentence(metrics: Mapping[str, Metrics]) -> str:
     """How the figures were made, from the first model's evaluation block."""
     ev = next((m.get("evaluation") for m in metrics.values() if m.get("evaluation")), None)
     if not ev:
@@ -56,12 +69,13 @@ def method_sentence(metrics: dict) -> str:
             f"95% stationary block bootstrap ({ev['bootstrap_reps']} resamples, mean block {ev['bootstrap_block']} days).")
 
 
-def _table(id_: str, frame, left: str, best: list[str] = ()):
+def _table(id_: str, frame, left: str, best: Sequence[str] = ()):
     """A metric table in the house format (fmt.table_format): fixed decimals, numbers sortable;
     ``best`` rows (by ``left``) are highlighted."""
     marks = [{"if": {"filter_query": f'{{{left}}} = "{name}"'}, "backgroundColor": "#e8f8f5", "fontWeight": "bold"}
              for name in best]
-    return dash_table.DataTable(
+    # dash_table's __init__ is '# type: ignore' (star import), so mypy sees no DataTable in it.
+    return dash_table.DataTable(  # type: ignore[attr-defined]
         id=id_,
         columns=[{"name": c, "id": c, **fmt.table_format(c)} for c in frame.columns],
         data=frame.to_dict("records"),
@@ -90,37 +104,48 @@ def page_body(snap: Snapshot):
                          missing("No trained models to compare yet.", "python -m jobs train", id_=ids.Compare.EMPTY)])
     tables, overlay, loss, horizon = compare_view(snap)
     missing_cells = [c for c in ("simplernn", "lstm", "gru") if c not in snap.cells]
-    parts = [html.H3(f"{snap.ticker}: compare cell types")]
+    parts: list[Component] = [html.H3(f"{snap.ticker}: compare cell types")]
     if missing_cells:
         parts.append(missing(f"Not trained yet: {', '.join(missing_cells)}.", "python -m jobs train --cells " + ",".join(missing_cells)))
     if tables is not None:
-        parts += [
-            dbc.Alert(tables["verdict"], id=ids.Compare.VERDICT, color="info"),
-            html.P(tables["method"], id=ids.Compare.METHOD, className="text-muted"),
-            html.H5("One day ahead, networks and baselines"),
-            html.P("RMSE ratio below 1: smaller errors than repeating yesterday's close; its 95% interval says how "
-                   "sure that is. R2 in returns: against predicting no change (vs 0) and against the historical mean "
-                   "return (Campbell-Thompson, vs mean); above 0 is skill. MASE: mean absolute return error over the "
-                   "training period's typical daily move.", className="text-muted small"),
-            _table(ids.Compare.TABLE, tables["metrics"], "model", best_networks(tables["metrics"])),
-            html.P(f"Highlighted: the lowest RMSE ratio among the networks ({', '.join(best_networks(tables['metrics'])) or '-'}"
-                   f", at {fmt.RATIO_DECIMALS} decimals); whether that lead is real is in the differences below.",
-                   id=ids.Compare.BEST, className="text-muted small"),
-            html.H5("Differences between models", className="mt-3"),
-            _table(ids.Compare.PAIRS, tables["pairs"], "pair") if len(tables["pairs"]) else
-            html.P("No comparison of the models served now is stored yet.", className="text-muted"),
-            html.H5("Direction against its base rate", className="mt-3"),
-            html.P(tables["direction_words"], className="text-muted small"),
-            _table(ids.Compare.DIRECTION, tables["direction"], "forecaster"),
-            html.H5("Prediction intervals at every horizon", className="mt-3"),
-            html.P("Coverage should be near the level at every horizon (within 2 points is the goal); narrower bands "
-                   "and a lower Winkler score are better at equal coverage. The random-walk band is yesterday's close "
-                   "plus or minus z times the 20-day standard deviation of returns times sqrt(h).",
-                   className="text-muted small"),
-            _table(ids.Compare.INTERVALS, tables["intervals"], "band"),
-        ]
+        parts += _table_parts(tables)
     if overlay is not None:
         parts.append(graph(ids.Compare.OVERLAY, overlay))
+    parts.append(_charts_row(snap, loss, horizon))
+    return html.Div(parts)
+
+
+def _table_parts(tables: dict[str, Any]) -> list[Component]:
+    """The verdict, the method and the four tables with their explanations."""
+    return [
+        dbc.Alert(tables["verdict"], id=ids.Compare.VERDICT, color="info"),
+        html.P(tables["method"], id=ids.Compare.METHOD, className="text-muted"),
+        html.H5("One day ahead, networks and baselines"),
+        html.P("RMSE ratio below 1: smaller errors than repeating yesterday's close; its 95% interval says how "
+               "sure that is. R2 in returns: against predicting no change (vs 0) and against the historical mean "
+               "return (Campbell-Thompson, vs mean); above 0 is skill. MASE: mean absolute return error over the "
+               "training period's typical daily move.", className="text-muted small"),
+        _table(ids.Compare.TABLE, tables["metrics"], "model", best_networks(tables["metrics"])),
+        html.P(f"Highlighted: the lowest RMSE ratio among the networks ({', '.join(best_networks(tables['metrics'])) or '-'}"
+               f", at {fmt.RATIO_DECIMALS} decimals); whether that lead is real is in the differences below.",
+               id=ids.Compare.BEST, className="text-muted small"),
+        html.H5("Differences between models", className="mt-3"),
+        _table(ids.Compare.PAIRS, tables["pairs"], "pair") if len(tables["pairs"]) else
+        html.P("No comparison of the models served now is stored yet.", className="text-muted"),
+        html.H5("Direction against its base rate", className="mt-3"),
+        html.P(tables["direction_words"], className="text-muted small"),
+        _table(ids.Compare.DIRECTION, tables["direction"], "forecaster"),
+        html.H5("Prediction intervals at every horizon", className="mt-3"),
+        html.P("Coverage should be near the level at every horizon (within 2 points is the goal); narrower bands "
+               "and a lower Winkler score are better at equal coverage. The random-walk band is yesterday's close "
+               "plus or minus z times the 20-day standard deviation of returns times sqrt(h).",
+               className="text-muted small"),
+        _table(ids.Compare.INTERVALS, tables["intervals"], "band"),
+    ]
+
+
+def _charts_row(snap: Snapshot, loss: dict | None, horizon: dict | None) -> dbc.Row:
+    """The loss chart with its note and the by-horizon chart with its measure selector, side by side."""
     row = []
     if loss is not None:
         split = next((v.outputs["predictions"]["split"] for v in snap.cells.values() if "predictions" in v.outputs), None)
@@ -131,8 +156,7 @@ def page_body(snap: Snapshot):
             dbc.RadioItems(id=ids.Compare.MEASURE, options=[{"label": v, "value": k} for k, v in MEASURES.items()],
                            value="rmse_ratio", inline=True),
             graph(ids.Compare.HORIZON, horizon)], md=6))
-    parts.append(dbc.Row(row, className="mt-2"))
-    return html.Div(parts)
+    return dbc.Row(row, className="mt-2")
 
 
 def on_measure(measure: str, ticker: str | None = None):

@@ -6,7 +6,9 @@ from datetime import date
 import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, Patch, State, dcc, html, no_update
+from dash.development.base_component import Component
 
+from contract.outputs import Forecast
 from dashboard import data, fmt, ids, inputs
 from dashboard.components import (ago, card, cell_selector, default_cell, download_button, fmt_dt, graph, missing,
                                   refused_page, ticker_bar)
@@ -24,10 +26,10 @@ NO_PRICES = ("No prices are stored yet.", "python -m jobs init")
 NO_MODELS = ("No trained model yet: the chart shows prices only.", "python -m jobs train (or start a retrain on the Admin page)")
 
 
-def _next_day_card(fc: dict | None, stale: bool, age: str):
+def _next_day_card(fc: Forecast | None, stale: bool, age: str):
     if not (fc and fc["dates"]):
         return card("Next-day forecast", "-", "no forecast stored for this model")
-    detail = [f"for {fc['dates'][0]} · 80%: {fmt.price_range(fc['lower80'][0], fc['upper80'][0])}"]
+    detail: list[str | Component] = [f"for {fc['dates'][0]} · 80%: {fmt.price_range(fc['lower80'][0], fc['upper80'][0])}"]
     if stale:  # a forecast made from an old close is history, not a forecast: say so in the card itself
         detail += [html.Br(), html.Span(f"made from the close of {fc['last_date']} ({age}): stale",
                                         className="text-danger fw-bold", id=ids.Forecast.STALE)]
@@ -56,7 +58,7 @@ def headline_cards(snap: Snapshot, cell: str) -> dbc.Row:
 def forecast_view(snap: Snapshot, cell: str):
     """(main figure, close-up figure, cards, sentence) for one cell: the plain function behind the selector."""
     view = snap.cells[cell]
-    preds, fc, metrics = (view.outputs.get(k) for k in ("predictions", "forecast", "metrics"))
+    preds, fc, metrics = view.outputs.get("predictions"), view.outputs.get("forecast"), view.outputs.get("metrics")
     if not (preds and fc):
         blank = empty_figure(f"{label(cell)} has no stored forecast.")
         return history_figure(snap.closes, snap.ticker), blank, headline_cards(snap, cell), f"{label(cell)} has no stored predictions."

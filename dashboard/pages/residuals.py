@@ -23,6 +23,8 @@ def residual_view(snap: Snapshot, cell: str):
     """(five figures, explanation list) for one cell: the plain function behind the selector."""
     out = snap.cells[cell].outputs
     preds, diag = out.get("predictions"), out.get("residual_diagnostics")
+    # Callers pass only a cell of _ready(snap), which has both.
+    assert preds is not None and diag is not None, f"{cell} has no residuals stored"
 
     def build():
         figs = [data.plain(f) for f in (
