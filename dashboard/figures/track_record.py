@@ -74,7 +74,8 @@ def cumulative_figure(curve: pd.DataFrame, changes: pd.DataFrame, cell: str) -> 
     if curve.empty:
         return empty_figure(f"No scored one-day {label(cell)} forecast yet.")
     fig = go.Figure()
-    for kind, rows in curve.groupby("kind", sort=False):
+    for group, rows in curve.groupby("kind", sort=False):
+        kind = str(group)
         fig.add_trace(go.Scatter(x=_days(rows["target_date"]), y=rows["cum"].round(2), mode="lines",
                                  name=f"{kind} ({len(rows)} days)", opacity=KIND_OPACITY[kind],
                                  line=dict(color=COLORS.get(cell, "#18bc9c"), **KIND_STYLE[kind]),
@@ -96,15 +97,16 @@ def coverage_figure(coverage: pd.DataFrame, cell: str) -> go.Figure:
     fig = go.Figure()
     shades = {("live", "80"): "#18bc9c", ("live", "95"): "#2c7873", ("replayed", "80"): "#a3e4d7",
               ("replayed", "95"): "#76b5ad"}
-    for kind, rows in coverage.groupby("kind", sort=False):
+    for group, rows in coverage.groupby("kind", sort=False):
+        kind = str(group)
         for level in ("80", "95"):
             fig.add_trace(go.Bar(x=rows["horizon"], y=(rows[f"coverage{level}"] * 100).round(fmt.PCT_DECIMALS),
                                  name=f"{level}% band, {kind}", marker_color=shades[(kind, level)],
                                  customdata=rows["n"],
                                  hovertemplate=f"{fmt.RATE_HOVER} of %{{customdata}} closes (target {level}%)"))
     target = dict(color="#7f8c8d", dash="dash", width=1)
-    for level in (80, 95):  # labelled in the legend: a label on the line sits over the bars
-        fig.add_hline(y=level, line=target)
+    for nominal in (80, 95):  # labelled in the legend: a label on the line sits over the bars
+        fig.add_hline(y=nominal, line=target)
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=target, name="targets 80% and 95%",
                              hoverinfo="skip"))
     fig.update_xaxes(title="horizon (trading days ahead)", dtick=1)
