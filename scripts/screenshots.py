@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from store.db import make_engine
+from scripts.bench_ledger import fill_ledger
 from scripts.fixture_store import write_fixture_models
 from scripts.web_server import ROOT, WebServer
 from dashboard import ids
@@ -24,9 +25,11 @@ SHOTS = [
     ("forecast", "/", f"#{ids.Forecast.GRAPH} .main-svg", 1400, 900, False),
     ("residuals", "/residuals", f"#{ids.Residuals.TIME} .main-svg", 1400, 900, False),
     ("compare", "/compare", f"#{ids.Compare.LOSS} .main-svg", 1400, 900, True),
+    ("track-record", "/track-record", f"#{ids.Track.FAN} .main-svg", 1400, 900, True),
     ("admin", "/admin", f"#{ids.Admin.RUNS} > *", 1400, 900, True),
     ("phone-forecast", "/", f"#{ids.Forecast.GRAPH} .main-svg", 390, 844, False),
     ("phone-compare", "/compare", f"#{ids.Compare.LOSS} .main-svg", 390, 844, True),
+    ("phone-track-record", "/track-record", f"#{ids.Track.FAN} .main-svg", 390, 844, True),
     ("phone-admin", "/admin", f"#{ids.Admin.RUNS} > *", 390, 844, False),
 ]
 
@@ -62,6 +65,7 @@ def main() -> None:
         url = f"sqlite:///{tmp}/store.db"
         engine = make_engine(url)
         write_fixture_models(engine)
+        fill_ledger(engine, tickers=("AAPL",), days=250)  # a year of stand-in forecasts for the Track record
         engine.dispose()
         env = {"DATABASE_URL": url, "CACHE_DIR": f"{tmp}/cache", "DATA_DIR": f"{tmp}/data", "PRICE_SOURCE": "offline",
                "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "REDIS_URL": "", "TICKERS": "AAPL"}

@@ -13,7 +13,7 @@ from dash.development.base_component import Component
 
 from dashboard import data, ids, inputs
 from dashboard.navigation import page_title
-from dashboard.components import cell_selector, default_cell, graph, missing, refused_page, ticker_bar
+from dashboard.components import cell_selector, default_cell, download_button, graph, missing, refused_page, ticker_bar
 from dashboard.figures.track_record import (coverage_figure, cumulative_figure, fan_figure, score_columns, scores_frame,
                                             table_columns, table_records)
 from store import ledger_metrics as lm
@@ -72,7 +72,7 @@ def _filters() -> dbc.Row:
                                                                  {"label": "scored only", "value": "scored"},
                                                                  {"label": "pending only", "value": "pending"}],
                              value="all", clearable=False), md=3),
-        dbc.Col([dbc.Button("Download CSV", id=ids.Track.DOWNLOAD_BTN, color="secondary", outline=True, size="sm"),
+        dbc.Col([download_button(ids.Track.DOWNLOAD_BTN, "Download CSV"),
                  dcc.Download(id=ids.Track.DOWNLOAD), html.Div(id=ids.Track.DOWNLOAD_MSG, className="small text-danger")],
                 md=3, className="text-end"),
     ], className="g-2 mb-2", align="center")
@@ -115,7 +115,8 @@ def page_body(view: LedgerView):
                 className="g-2"),
         graph(ids.Track.CUMULATIVE, {}),
         html.H5("Figures by horizon: live first, replayed apart", className="mt-3"),
-        dash_table.DataTable(id=ids.Track.SCORES,  # type: ignore[attr-defined]  # (as in _table) data=[], columns=score_columns(), sort_action="native",
+        # as in _table: mypy sees no DataTable in dash_table
+        dash_table.DataTable(id=ids.Track.SCORES, data=[], columns=score_columns(), sort_action="native",  # type: ignore[attr-defined]
                              style_table={"overflowX": "auto"}, style_cell={"fontSize": 13, "padding": "3px 6px"},
                              style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1"}, page_size=15),
         html.H5("The ledger", className="mt-3"),
