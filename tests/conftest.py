@@ -16,8 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from store.db import create_schema, make_engine
-# Re-exported for the modules that still import them from here (tests/e2e, tests/adversarial/conftest.py).
-from tests.support.services import POSTGRES_ADMIN_URL, REDIS_URL, ROOT, service_missing  # noqa: F401
+from tests.support.services import POSTGRES_ADMIN_URL, ROOT, service_missing
 from tests.support.services import fresh_postgres as _fresh_postgres
 
 # Shared fixtures live in tests/support; registering them here makes them visible to every test

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.adversarial.conftest import store_state
+from tests.support.store_checks import store_state
 from tests.support.dashboard_env import ADMIN
 from dashboard import ids
 

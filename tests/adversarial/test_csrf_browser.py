@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from scripts.web_server import free_port
-from tests.adversarial.conftest import store_state
+from tests.support.store_checks import store_state
 from tests.adversarial.hostile import CALLBACK, post, promote_body, response_text, rollback_body
 from tests.support.dash_client import basic
 from tests.support.dashboard_env import ADMIN

@@ -9,7 +9,7 @@ import json
 import pytest
 import requests
 
-from tests.adversarial.conftest import store_state
+from tests.support.store_checks import store_state
 from tests.adversarial.hostile import (CALLBACK, FORECAST_OUT, post, promote_body, response_text, rollback_body,
                                        start_body)
 from tests.support.dash_client import callback_body, page_inputs, PAGE_OUT

@@ -9,7 +9,8 @@ import requests
 
 from store import logins
 from scripts.web_server import WebServer
-from tests.adversarial.conftest import clear_login_failures, web_env
+from tests.support.browser import web_env
+from tests.support.store_checks import clear_login_failures
 from tests.support.dash_client import basic
 from tests.support.dashboard_env import ADMIN
 

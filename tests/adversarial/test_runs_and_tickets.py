@@ -14,7 +14,7 @@ from dashboard.admin import actions as admin_actions
 from store import runs, tickets
 from config.settings import load_settings
 from store.db import make_engine
-from tests.adversarial.conftest import store_state
+from tests.support.store_checks import store_state
 from tests.adversarial.hostile import background, cancel_body, poll_body, post, response_text, start_body
 from tests.support.dash_client import callback_body
 from tests.support.dashboard_env import ADMIN

@@ -11,7 +11,7 @@ import time
 import psutil
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.services import ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

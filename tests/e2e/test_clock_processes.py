@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select
 
 from store.db import make_engine
 from store.tables import ModelRecord, Price
-from tests.conftest import ROOT
+from tests.support.services import ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from store.db import make_engine
 from store.tables import Run
-from tests.conftest import ROOT, service_missing
+from tests.support.services import ROOT, service_missing
 from tests.support.dash_client import basic
 from tests.support.dashboard_env import ADMIN
 from scripts.web_server import WebServer
@@ -161,7 +161,7 @@ def _needs_training():
 
 def test_admin_starts_a_short_retrain_and_sees_it_in_history(web, page, store_url):
     _needs_training()
-    _retrain_from_the_browser(page, web.url, store_url, "admin")
+    assert_a_retrain_from_the_browser_lands(page, web.url, store_url, "admin")
 
 
 def test_admin_runs_the_nightly_pipeline_now(web, page, store_url):
@@ -190,7 +190,7 @@ def test_retrain_runs_on_a_celery_worker_when_redis_is_configured(browser, store
     _needs_training()
     import redis
 
-    from tests.conftest import REDIS_URL
+    from tests.support.services import REDIS_URL
 
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
@@ -208,7 +208,7 @@ def test_retrain_runs_on_a_celery_worker_when_redis_is_configured(browser, store
             pg = ctx.new_page()
             pg.errors = []
             pg.on("console", lambda m: m.type == "error" and pg.errors.append(m.text))
-            _retrain_from_the_browser(pg, server.url, store_url, "admin-celery")
+            assert_a_retrain_from_the_browser_lands(pg, server.url, store_url, "admin-celery")
             ctx.close()
         assert b"succeeded" in (tmp_path / "celery.log").read_bytes()  # the worker, not the web process, ran it
     finally:
@@ -219,7 +219,7 @@ def test_retrain_runs_on_a_celery_worker_when_redis_is_configured(browser, store
             worker.kill()
 
 
-def _retrain_from_the_browser(page, url: str, store_url: str, shot: str) -> None:
+def assert_a_retrain_from_the_browser_lands(page, url: str, store_url: str, shot: str) -> None:
     before = _run_count(store_url)
     page.goto(url + "/admin")
     page.wait_for_selector(f"#{ids.Admin.RUNS} > *", timeout=20000)

@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from contract.outputs import OUTPUT_NAMES
-from tests.conftest import ROOT, service_missing
-from tests.private_services import PG_BIN, private_postgres
+from tests.support.services import ROOT, service_missing
+from tests.support.private_services import PG_BIN, private_postgres
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

@@ -21,8 +21,8 @@ import pytest
 import sqlalchemy as sa
 
 from contract.outputs import OUTPUT_NAMES
-from tests.conftest import REDIS_URL, ROOT, _fresh_postgres, service_missing
-from tests.private_services import private_redis
+from tests.support.services import REDIS_URL, ROOT, fresh_postgres, service_missing
+from tests.support.private_services import private_redis
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
@@ -64,7 +64,7 @@ def runs(engine):
 @pytest.fixture
 def pg_url(postgres_database):
     """An empty database on the machine's Postgres."""
-    return _fresh_postgres(postgres_database)
+    return fresh_postgres(postgres_database)
 
 
 def no_partial_models(engine) -> bool:

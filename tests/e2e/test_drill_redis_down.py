@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from scripts.web_server import WebServer
-from tests.private_services import private_redis
+from tests.support.private_services import private_redis
 from tests.support.dash_client import basic
 from tests.support.dashboard_env import ADMIN
 from tests.support.http_dash import page, forecast, post_callback

@@ -129,6 +129,10 @@ def test_cancel_message_clears_when_the_run_has_ended(web, page, engine):
                            timeout=10000)
     runs.finish_run(engine, run_id, "cancelled", now=datetime.now(timezone.utc), error="cancelled")
     page.wait_for_function(f"document.querySelector('#{ids.Admin.CANCEL_MSG}').innerText.trim() === ''", timeout=10000)
+    assert page.inner_text(f"#{ids.Admin.CANCEL_MSG}").strip() == ""
+    page.wait_for_function(f"document.querySelector('#{ids.Admin.RUNS_TABLE}') && "
+                           f"document.querySelector('#{ids.Admin.RUNS_TABLE}').innerText.includes('cancelled')", timeout=10000)
+    assert page.is_disabled(f"#{ids.Admin.CANCEL}")  # nothing left to cancel
 
 
 def test_champions_apart_from_a_paginated_model_list(web, page):

@@ -14,16 +14,6 @@ from pathlib import Path
 from tests.support.services import ROOT
 
 PYTEST_CHECKS = {"raises", "warns", "fail"}
-# Offenders in files another change owns (the browser tests), to be fixed there; the list may
-# only shrink: an entry that now asserts, or is gone, fails test_the_known_offenders_still_offend.
-#  - test_admin_starts_a_short_retrain_and_sees_it_in_history: its checks are inside
-#    _retrain_from_the_browser (name it assert_..., or assert on what it returns).
-#  - test_cancel_message_clears_when_the_run_has_ended: waits for the message to clear and checks
-#    nothing after (assert the #admin-cancel-msg text is empty and the run row is "cancelled").
-KNOWN_OFFENDERS = {
-    "tests/e2e/test_dashboard_browser.py::test_admin_starts_a_short_retrain_and_sees_it_in_history",
-    "tests/e2e/test_ui_admin.py::test_cancel_message_clears_when_the_run_has_ended",
-}
 
 
 def files_named_test() -> list[Path]:
@@ -117,10 +107,6 @@ def test_only_skips():
 
 
 def test_every_test_asserts_something():
-    missing = [name for name in offenders() if name not in KNOWN_OFFENDERS]
+    missing = offenders()
     assert not missing, "tests that assert nothing:\n" + "\n".join(missing)
 
-
-def test_the_known_offenders_still_offend():
-    fixed = KNOWN_OFFENDERS - set(offenders())
-    assert not fixed, f"these assert now (or are gone): drop them from KNOWN_OFFENDERS: {sorted(fixed)}"
