@@ -208,7 +208,7 @@ def _verdict(ctx, ticker: str, cand: _Candidate, allow_promote: bool):
 
 
 def _outputs(fit) -> dict:
-    """The five outputs stored with a model: predictions, live forecast, loss curve, metrics, diagnostics, backtest."""
+    """The outputs stored with a model: predictions, live forecast, loss curve, metrics, residual diagnostics, backtest."""
     from models.evaluation import forecast_payload
 
     p, rep = fit.prepared, fit.report
