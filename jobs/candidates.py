@@ -22,7 +22,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, replace
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
@@ -36,7 +36,8 @@ from store.prices import load_prices
 
 from .context import JobContext
 from .errors import Cancelled, JobError
-from .progress import CancelFn, ProgressFn, never_cancel, no_progress
+from .progress import Follow, ProgressFn
+from .stored import load_stored_cell, stored_split
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +113,9 @@ def _epoch_reporter(progress: ProgressFn, label: str, lo: float, hi: float):
     return on_epoch
 
 
-def _compare(engine, fit, champ, prices: pd.DataFrame) -> Promotion:
+def _compare(ctx, fit, champ, prices: pd.DataFrame) -> Promotion:
     """Candidate vs champion, one step ahead, from the later test start to the earlier first reported origin."""
-    features, network, pipeline, _ = _models()
+    _, _, pipeline, _ = _models()
     from models.evaluation import diebold_mariano
 
     if champ is None:
@@ -139,9 +140,8 @@ def _compare(engine, fit, champ, prices: pd.DataFrame) -> Promotion:
                                 f"{fit.report.metrics['evaluation']['report_start']}); retrain to compare afresh",
                          champion_id=champ.id)
     try:
-        champ_model = pipeline.model_from_bytes(registry.load_model_bytes(engine, champ.id))
-        theirs = pipeline.one_step_between(champ_model, network.Hyperparams.from_dict(champ.hyperparams),
-                                           features.Scaler.from_dict(champ.hyperparams["scaler"]), prices, start, end)
+        stored = load_stored_cell(ctx, champ, stored_split(champ, prices))
+        theirs = pipeline.one_step_between(stored.load(), stored.hp, stored.scaler, prices, start, end)
     except ValueError as exc:
         return Promotion(False, f"not promoted: champion {champ.id} cannot be scored on these prices ({exc})",
                          champion_id=champ.id)
@@ -161,29 +161,63 @@ def _compare(engine, fit, champ, prices: pd.DataFrame) -> Promotion:
     return Promotion(promote, reason, champ.id, str(both.index[0].date()), str(end.date()), len(both), new, old, dm, dm_p)
 
 
-def _store(ctx, ticker, fit, prices, *, kind, seed, run_id, parent_id, split, allow_promote, actor, fit_seconds):
-    """Compare with the champion, store the model and its outputs (promoting if it wins)."""
-    started = time.perf_counter() - fit_seconds
+@dataclass(frozen=True)
+class TrainControls:
+    """A run's training controls (``contract.run.RunRequest`` carries the same choices)."""
+
+    epochs: int | None = None  # cap (early stopping may end sooner); None: Hyperparams.epochs, or FINETUNE_EPOCHS
+    seed: int = 42  # seeds fresh networks; a fine-tune keeps its champion's
+    promote: bool = True  # False: store fresh networks without promoting them; a fine-tune is promoted if not worse
+    run_id: int | None = None  # the run that trains, recorded with each model
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A network just fit, the prices it was fit on, and how long fitting it took."""
+
+    fit: Any  # models.pipeline.CellFit
+    prices: pd.DataFrame
+    fit_seconds: float
+
+
+@dataclass(frozen=True)
+class _Lineage:
+    """How a candidate is stored: what made it, from which parent, with which split, and who may promote it."""
+
+    kind: str  # train | finetune
+    seed: int
+    run_id: int | None
+    parent_id: int | None
+    split: dict
+    allow_promote: bool
+    actor: str
+
+
+def _verdict(ctx, ticker: str, cand: _Candidate, allow_promote: bool):
+    """(the champion or None, the Promotion as recorded): the comparison, overruled when promotion was not asked for."""
+    fit = cand.fit
 
     def compare():
         champ = registry.champion(ctx.engine, ticker, fit.hp.cell)
-        return champ, _compare(ctx.engine, fit, champ, prices)
+        return champ, _compare(ctx, fit, champ, cand.prices)
 
     champ, verdict = _retry(ctx, compare, f"comparing the {fit.hp.cell} candidate with its champion")
-    promote = allow_promote and verdict.promote
     if not allow_promote:
         verdict = replace(verdict, promote=False, reason=f"promotion not asked for (the comparison: {verdict.reason})")
-    reason = verdict.reason
-    p, rep = fit.prepared, fit.report
-    from models.evaluation import forecast_payload
-    from models.serialization import model_to_bytes
+    return champ, verdict
 
+
+def _outputs(fit) -> dict:
+    """The outputs stored with a model: predictions, live forecast, loss curve, metrics, residual diagnostics, backtest."""
+    from models.evaluation import forecast_payload
+
+    p, rep = fit.prepared, fit.report
     future = [d.isoformat() for d in next_trading_days(p.dates[-1].date(), p.horizon)]
     # Bands of the live forecast from the newest calibration state; with too few known outcomes
     # (an evaluation period under ~25 days) the validation-period conformal widths stand in.
     live = {lv: np.where(np.isnan(rep.forecast_halfwidths[lv]), q, rep.forecast_halfwidths[lv])
             for lv, q in ((0.80, fit.evaluation.q80), (0.95, fit.evaluation.q95))}
-    outputs = {
+    return {
         "predictions": rep.predictions,
         "forecast": forecast_payload(p, fit.next_returns, live[0.80], live[0.95], future),
         "loss_curve": fit.history.as_payload(),
@@ -191,24 +225,41 @@ def _store(ctx, ticker, fit, prices, *, kind, seed, run_id, parent_id, split, al
         "residual_diagnostics": rep.residual_diagnostics,
         "backtest": rep.backtest,
     }
-    new = registry.NewModel(
-        ticker=ticker, cell=fit.hp.cell, kind=kind,
-        hyperparams={**fit.hp.to_dict(), "scaler": p.scaler.to_dict(), "split": split,
+
+
+def _new_model(ticker: str, cand: _Candidate, lineage: _Lineage, reason: str) -> registry.NewModel:
+    from models.serialization import model_to_bytes
+
+    fit, prices = cand.fit, cand.prices
+    p = fit.prepared
+    return registry.NewModel(
+        ticker=ticker, cell=fit.hp.cell, kind=lineage.kind,
+        hyperparams={**fit.hp.to_dict(), "scaler": p.scaler.to_dict(), "split": lineage.split,
                      "best_epoch": fit.history.best_epoch, "promotion": reason},
-        seed=seed, data_start=prices.index[0].date(), data_end=prices.index[-1].date(),
+        seed=lineage.seed, data_start=prices.index[0].date(), data_end=prices.index[-1].date(),
         val_start=p.dates[p.val_start].date(), test_start=p.dates[p.test_start].date(),
-        data_hash=data_fingerprint(prices), metrics=rep.metrics,
+        data_hash=data_fingerprint(prices), metrics=fit.report.metrics,
         train_seconds=round(fit.history.seconds, 3), param_count=fit.param_count,
-        keras_bytes=model_to_bytes(fit.model), parent_id=parent_id, run_id=run_id,
+        keras_bytes=model_to_bytes(fit.model), parent_id=lineage.parent_id, run_id=lineage.run_id,
     )
+
+
+def _store(ctx, ticker: str, cand: _Candidate, lineage: _Lineage) -> TrainOutcome:
+    """Compare with the champion, store the model and its outputs (promoting if it wins)."""
+    started = time.perf_counter() - cand.fit_seconds
+    fit = cand.fit
+    champ, verdict = _verdict(ctx, ticker, cand, lineage.allow_promote)
+    promote = verdict.promote
+    outputs = _outputs(fit)
+    new = _new_model(ticker, cand, lineage, verdict.reason)
     # One transaction (model, five outputs, champion): a retry after an outage never leaves half a model.
     model_id = _retry(
-        ctx, lambda: registry.save_model(ctx.engine, new, outputs, promote=promote, actor=actor, now=ctx.now()),
+        ctx, lambda: registry.save_model(ctx.engine, new, outputs, promote=promote, actor=lineage.actor, now=ctx.now()),
         f"saving the {ticker} {fit.hp.cell} model",
     )
-    log.info("%s %s model %s: %s; promoted=%s", ticker, fit.hp.cell, model_id, reason, promote)
+    log.info("%s %s model %s: %s; promoted=%s", ticker, fit.hp.cell, model_id, verdict.reason, promote)
     return TrainOutcome(
-        model_id=model_id, cell=fit.hp.cell, kind=kind, promoted=promote, metrics=rep.metrics,
+        model_id=model_id, cell=fit.hp.cell, kind=lineage.kind, promoted=promote, metrics=fit.report.metrics,
         previous_champion_id=champ.id if champ else None, promotion=verdict,
         seconds=round(time.perf_counter() - started, 3), rolling_seconds=round(fit.rolling_seconds, 3),
     )
@@ -238,98 +289,87 @@ def refresh_comparison(ctx, ticker: str) -> int | None:
         return None
 
 
-def train_cells(
-    ctx: JobContext,
-    ticker: str,
-    cells: Iterable[str],
-    *,
-    epochs: int | None = None,
-    seed: int = 42,
-    run_id: int | None = None,
-    progress: ProgressFn = no_progress,
-    should_cancel: CancelFn = never_cancel,
-    prices: pd.DataFrame | None = None,
-    promote: bool = True,
-) -> list[TrainOutcome]:
-    """Train a fresh network per cell type on all stored prices (or ``prices``), store each.
-
-    Networks are fit first, stored after; on cancellation (Cancelled) nothing is stored.
-    ``epochs`` caps the epochs (early stopping may end sooner); default: Hyperparams.epochs.
-    """
-    features, network, pipeline, training = _models()
+def _checked_cells(cells: Iterable[str], epochs: int | None) -> list[str]:
     cells = list(cells)
     bad = [c for c in cells if c not in CELLS]
     if not cells or bad:
         raise JobError(f"unknown cell type(s) {', '.join(bad) or '(none)'}; choose from {', '.join(CELLS)}")
     if epochs is not None and epochs < 1:
         raise JobError(f"epochs must be at least 1, got {epochs}")
-    frame = _prices(ctx, ticker, prices)
+    return cells
+
+
+def _fit_fresh(ctx, ticker: str, frame: pd.DataFrame, cells: list[str], controls: TrainControls,
+               follow: Follow) -> list[_Candidate]:
+    """A fresh network per cell on ``frame``, each fit in turn; nothing stored."""
+    features, network, pipeline, training = _models()
     split = features.SplitSpec()
     fits = []
     for k, cell in enumerate(cells):
         started = time.perf_counter()
-        hp = network.Hyperparams(cell=cell, **({"epochs": epochs} if epochs else {}))
-        progress(k / len(cells), f"{cell}: training on {len(frame)} days")
+        hp = network.Hyperparams(cell=cell, **({"epochs": controls.epochs} if controls.epochs else {}))
+        follow.progress(k / len(cells), f"{cell}: training on {len(frame)} days")
         try:
             fit = pipeline.fit_cell(
                 frame, hp, split, rolling=rolling_spec(ctx), controls=training.FitControls(
-                    seed=seed, should_cancel=should_cancel,
-                    on_epoch=_epoch_reporter(progress, cell, k / len(cells), (k + 1) / len(cells))),
+                    seed=controls.seed, should_cancel=follow.should_cancel,
+                    on_epoch=_epoch_reporter(follow.progress, cell, k / len(cells), (k + 1) / len(cells))),
             )
         except training.TrainingCancelled as exc:
             raise Cancelled(f"training cancelled during {cell} ({exc}); nothing was saved") from None
         except ValueError as exc:
             raise JobError(f"{ticker} {cell}: {exc}") from None
-        fits.append((fit, time.perf_counter() - started))
-    if should_cancel():
+        fits.append(_Candidate(fit, frame, time.perf_counter() - started))
+    return fits
+
+
+def train_cells(
+    ctx: JobContext,
+    ticker: str,
+    cells: Iterable[str],
+    controls: TrainControls = TrainControls(),
+    follow: Follow = Follow(),
+    *,
+    prices: pd.DataFrame | None = None,
+) -> list[TrainOutcome]:
+    """Train a fresh network per cell type on all stored prices (or ``prices``), store each.
+
+    Networks are fit first, stored after; on cancellation (Cancelled) nothing is stored.
+    ``controls.epochs`` caps the epochs (early stopping may end sooner); default: Hyperparams.epochs.
+    """
+    features, _, _, _ = _models()
+    cells = _checked_cells(cells, controls.epochs)
+    frame = _prices(ctx, ticker, prices)
+    fits = _fit_fresh(ctx, ticker, frame, cells, controls, follow)
+    if follow.should_cancel():
         raise Cancelled("training cancelled before saving; nothing was saved")
+    split = features.SplitSpec()
     split_info = {"test_days": split.test_days, "test_fraction": split.test_fraction, "val_fraction": split.val_fraction}
-    outcomes = [
-        _store(ctx, ticker, fit, frame, kind="train", seed=seed, run_id=run_id, parent_id=None, split=split_info,
-               allow_promote=promote, actor="training", fit_seconds=fit_seconds)
-        for fit, fit_seconds in fits
-    ]
+    lineage = _Lineage(kind="train", seed=controls.seed, run_id=controls.run_id, parent_id=None, split=split_info,
+                       allow_promote=controls.promote, actor="training")
+    outcomes = [_store(ctx, ticker, cand, lineage) for cand in fits]
     refresh_comparison(ctx, ticker)
-    progress(1.0, "training finished: " + ", ".join(
+    follow.progress(1.0, "training finished: " + ", ".join(
         f"{o.cell} model {o.model_id}{' (promoted)' if o.promoted else ''}" for o in outcomes))
     return outcomes
 
 
-def finetune_champion(
-    ctx: JobContext,
-    ticker: str,
-    cell: str = "gru",
-    *,
-    epochs: int | None = None,
-    run_id: int | None = None,
-    progress: ProgressFn = no_progress,
-    should_cancel: CancelFn = never_cancel,
-    prices: pd.DataFrame | None = None,
-) -> TrainOutcome:
-    """Continue the champion of ``cell`` for a few epochs at a tenth of its learning rate.
-
-    The test window keeps the champion's length in trading days and ends at the
-    newest day, so the days added since the champion was trained move into the
-    training period (the oldest test days become training days) and the model
-    is judged on the newest days, which it has not seen. The champion is
-    re-scored on that same window and the fine-tuned model is promoted only if
-    it is not worse (module docstring). Both outcomes are stored.
-    """
-    features, network, pipeline, training = _models()
+def _champion_to_finetune(ctx, ticker: str, cell: str):
     if cell not in CELLS:
         raise JobError(f"unknown cell type {cell!r}; choose from {', '.join(CELLS)}")
     champ = _retry(ctx, lambda: registry.champion(ctx.engine, ticker, cell), f"reading the {cell} champion")
     if champ is None:
         raise JobError(f"no {cell} champion for {ticker} to fine-tune; run: python -m jobs train --cells {cell}")
-    frame = _prices(ctx, ticker, prices)
-    started = time.perf_counter()
-    hp = network.Hyperparams.from_dict(champ.hyperparams)
-    scaler = features.Scaler.from_dict(champ.hyperparams["scaler"])
+    return champ
+
+
+def _finetune_split(champ, frame: pd.DataFrame, ticker: str, cell: str):
+    """(SplitSpec, split rows): the champion's evaluation length, ending at the newest day of ``frame``."""
+    features, _, _, _ = _models()
     val_fraction = (champ.hyperparams.get("split") or {}).get("val_fraction", features.SplitSpec().val_fraction)
     # The evaluation period keeps the champion's length (older models stored only test_days).
     eval_days = (champ.metrics.get("evaluation") or {}).get("evaluation_days") or champ.metrics["test_days"]
     spec = features.SplitSpec(test_days=int(eval_days), val_fraction=val_fraction)
-    n_epochs = epochs or FINETUNE_EPOCHS
     dates = features.returns_frame(frame).index
     split = spec.boundaries(len(dates))
     if split[1] < 0 or dates[split[1]].date() < champ.test_start:
@@ -339,25 +379,60 @@ def finetune_champion(
             f"(test period from {champ.test_start}); fine-tune needs the champion's days plus newer ones; "
             f"retrain instead: python -m jobs train --cells {cell}"
         )
-    progress(0.0, f"{cell}: fine-tuning model {champ.id} on {len(frame)} days")
+    return spec, split
+
+
+def _continue_champion(ctx, champ, frame: pd.DataFrame, split: tuple[int, int], controls: TrainControls,
+                       follow: Follow):
+    """The champion trained on for a few epochs at a tenth of its learning rate (a CellFit); nothing stored."""
+    _, _, pipeline, training = _models()
+    ticker, cell = champ.ticker, champ.cell
+    follow.progress(0.0, f"{cell}: fine-tuning model {champ.id} on {len(frame)} days")
     try:
-        fit = pipeline.continue_training(
-            pipeline.StoredCell(_retry(ctx, lambda: registry.load_model_bytes(ctx.engine, champ.id),
-                                       f"loading model {champ.id}"), hp, scaler, split),
-            frame, training.WarmStart(n_epochs, FINETUNE_LR_FACTOR), rolling=rolling_spec(ctx),
-            controls=training.FitControls(seed=champ.seed, should_cancel=should_cancel,
-                                          on_epoch=_epoch_reporter(progress, f"{cell} fine-tune", 0.0, 0.9)),
+        return pipeline.continue_training(
+            load_stored_cell(ctx, champ, split),
+            frame, training.WarmStart(controls.epochs or FINETUNE_EPOCHS, FINETUNE_LR_FACTOR), rolling=rolling_spec(ctx),
+            controls=training.FitControls(seed=champ.seed, should_cancel=follow.should_cancel,
+                                          on_epoch=_epoch_reporter(follow.progress, f"{cell} fine-tune", 0.0, 0.9)),
         )
     except training.TrainingCancelled as exc:
         raise Cancelled(f"fine-tune cancelled ({exc}); nothing was saved") from None
     except ValueError as exc:
         raise JobError(f"{ticker} {cell} fine-tune: {exc}") from None
-    if should_cancel():
+
+
+def finetune_champion(
+    ctx: JobContext,
+    ticker: str,
+    cell: str = "gru",
+    controls: TrainControls = TrainControls(),
+    follow: Follow = Follow(),
+    *,
+    prices: pd.DataFrame | None = None,
+) -> TrainOutcome:
+    """Continue the champion of ``cell`` for a few epochs (``controls.epochs``, default FINETUNE_EPOCHS)
+    at a tenth of its learning rate.
+
+    The test window keeps the champion's length in trading days and ends at the
+    newest day, so the days added since the champion was trained move into the
+    training period (the oldest test days become training days) and the model
+    is judged on the newest days, which it has not seen. The champion is
+    re-scored on that same window and the fine-tuned model is promoted only if
+    it is not worse (module docstring). Both outcomes are stored. It keeps the
+    champion's seed (``controls.seed`` and ``controls.promote`` are for fresh networks).
+    """
+    champ = _champion_to_finetune(ctx, ticker, cell)
+    frame = _prices(ctx, ticker, prices)
+    started = time.perf_counter()
+    spec, split = _finetune_split(champ, frame, ticker, cell)
+    fit = _continue_champion(ctx, champ, frame, split, controls, follow)
+    if follow.should_cancel():
         raise Cancelled("fine-tune cancelled before saving; nothing was saved")
     split_info = {"test_days": spec.test_days, "test_fraction": None, "val_fraction": spec.val_fraction}
-    outcome = _store(ctx, ticker, fit, frame, kind="finetune", seed=champ.seed, run_id=run_id, parent_id=champ.id,
-                     split=split_info, allow_promote=True, actor="finetune",
-                     fit_seconds=time.perf_counter() - started)
+    lineage = _Lineage(kind="finetune", seed=champ.seed, run_id=controls.run_id, parent_id=champ.id,
+                       split=split_info, allow_promote=True, actor="finetune")
+    outcome = _store(ctx, ticker, _Candidate(fit, frame, time.perf_counter() - started), lineage)
     refresh_comparison(ctx, ticker)
-    progress(1.0, f"{cell} fine-tune: model {outcome.model_id}, {'promoted' if outcome.promoted else 'not promoted'}")
+    follow.progress(1.0, f"{cell} fine-tune: model {outcome.model_id}, "
+                         f"{'promoted' if outcome.promoted else 'not promoted'}")
     return outcome

@@ -1,6 +1,7 @@
 """How long work reports progress and hears a cancel request, whoever started it."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 # progress(fraction 0..1, one-line message)
@@ -15,3 +16,11 @@ def no_progress(_fraction: float, _message: str) -> None:
 
 def never_cancel() -> bool:
     return False
+
+
+@dataclass(frozen=True)
+class Follow:
+    """How a caller follows work and stops it: its progress lines and its stop request."""
+
+    progress: ProgressFn = no_progress
+    should_cancel: CancelFn = never_cancel

@@ -39,7 +39,7 @@ from store.prices import last_stored_date
 from .context import JobContext
 from .errors import Cancelled, PriceUpdateFailed, RunInProgress
 from .plan import Plan, choose_plan
-from .progress import CancelFn, ProgressFn, no_progress
+from .progress import CancelFn, Follow, ProgressFn, no_progress
 from .run_watch import CancelCheck, RunProgress
 
 log = logging.getLogger(__name__)
@@ -239,13 +239,14 @@ def _train_step(r: _Running, plan: Plan) -> dict[str, Any]:
     progress(0.0, f"{plan.kind}: {', '.join(plan.cells)}")
     started = time.perf_counter()
     epochs = _epochs(r, plan)
+    follow = Follow(progress, r.cancel)
     if plan.kind is PlanKind.FINETUNE:
-        outcomes = [candidates.finetune_champion(r.ctx, r.request.ticker, plan.cells[0], epochs=epochs,
-                                                 run_id=r.run_id, progress=progress, should_cancel=r.cancel)]
+        outcomes = [candidates.finetune_champion(r.ctx, r.request.ticker, plan.cells[0],
+                                                 candidates.TrainControls(epochs=epochs, run_id=r.run_id), follow)]
     else:
-        outcomes = list(candidates.train_cells(
-            r.ctx, r.request.ticker, plan.cells, epochs=epochs, run_id=r.run_id, progress=progress,
-            should_cancel=r.cancel, seed=r.request.seed, promote=r.request.promote))
+        controls = candidates.TrainControls(epochs=epochs, seed=r.request.seed, promote=r.request.promote,
+                                            run_id=r.run_id)
+        outcomes = list(candidates.train_cells(r.ctx, r.request.ticker, plan.cells, controls, follow))
     r.detail["epochs"] = epochs  # the admin page's run history shows it
     r.detail["train_seconds"] = round(time.perf_counter() - started, 2)  # wall time of the training step
     return _record_outcomes(r, plan, outcomes)

@@ -22,14 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from ..simulate import format_table, simulate
+    from ..simulate import SimulationPlan, format_table, simulate
 
-    policies = [p.strip() for p in args.policy.split(",") if p.strip()]
+    policies = tuple(p.strip() for p in args.policy.split(",") if p.strip())
     ctx = build_context()
-    result = simulate(
-        ctx, nights=args.nights, policies=policies, ticker=args.ticker, epochs=args.epochs,
-        finetune_epochs=args.finetune_epochs, progress=lambda m: print(m, file=sys.stderr, flush=True),
-        should_cancel=args.should_cancel,
-    )
+    plan = SimulationPlan(nights=args.nights, policies=policies, ticker=args.ticker, epochs=args.epochs,
+                          finetune_epochs=args.finetune_epochs)
+    result = simulate(ctx, plan, progress=lambda m: print(m, file=sys.stderr, flush=True),
+                      should_cancel=args.should_cancel)
     print(json.dumps(result, indent=2) if args.json else format_table(result))
     return 0

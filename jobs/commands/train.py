@@ -73,12 +73,13 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from ..champion_backtest import backtest_cell
+    from ..champion_backtest import BacktestPlan, backtest_cell
+    from ..progress import Follow
 
     ctx = build_context()
     ticker = args.ticker or ctx.settings.default_ticker
-    wf = backtest_cell(ctx, ticker, args.cell, every=args.every, mode=args.mode, epochs=args.epochs,
-                       progress=stderr_progress, should_cancel=args.should_cancel)
+    wf = backtest_cell(ctx, ticker, args.cell, BacktestPlan(every=args.every, mode=args.mode, epochs=args.epochs),
+                       Follow(stderr_progress, args.should_cancel))
     out = sys.stdout
     out.write("Date,Actual,Predicted,Residual,Persistence\n")
     for d, a, p, b in zip(wf.dates, wf.actual, wf.predicted, wf.persistence):

@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from jobs.context import JobContext
 from jobs.errors import Cancelled, JobError
-from jobs.candidates import finetune_champion, train_cells
+from jobs.candidates import TrainControls, finetune_champion, train_cells
+from jobs.progress import Follow
 from store import registry
 from config.settings import load_settings
 from store.db import create_schema, make_engine, session_factory
@@ -46,7 +47,8 @@ def ctx(sqlite_url, aapl):
 def test_first_models_are_promoted_with_every_output(engine, aapl):
     ctx = context(engine, aapl)
     progress = []
-    outcomes = train_cells(ctx, "AAPL", ["simplernn", "gru"], epochs=2, progress=lambda f, m: progress.append(f))
+    outcomes = train_cells(ctx, "AAPL", ["simplernn", "gru"], TrainControls(epochs=2),
+                           Follow(progress=lambda f, m: progress.append(f)))
     assert [(o.cell, o.kind, o.promoted, o.previous_champion_id) for o in outcomes] == [
         ("simplernn", "train", True, None), ("gru", "train", True, None)]
     assert progress == sorted(progress) and progress[-1] == 1.0
@@ -68,8 +70,8 @@ def test_first_models_are_promoted_with_every_output(engine, aapl):
 
 
 def test_retrain_is_compared_with_the_champion_on_the_same_window(ctx):
-    first = train_cells(ctx, "AAPL", ["gru"], epochs=2)[0]
-    again = train_cells(ctx, "AAPL", ["gru"], epochs=2)[0]
+    first = train_cells(ctx, "AAPL", ["gru"], TrainControls(epochs=2))[0]
+    again = train_cells(ctx, "AAPL", ["gru"], TrainControls(epochs=2))[0]
     # same seed, same data: the same network, so the two figures are equal and "not worse" holds
     assert again.previous_champion_id == first.model_id
     pr = again.promotion
@@ -83,7 +85,7 @@ def test_retrain_is_compared_with_the_champion_on_the_same_window(ctx):
 
 
 def test_rolling_figures_are_stored_with_baselines_and_origin_counts(ctx):
-    out = train_cells(ctx, "AAPL", ["gru", "lstm"], epochs=1)
+    out = train_cells(ctx, "AAPL", ["gru", "lstm"], TrainControls(epochs=1))
     m = out[0].metrics
     ev = m["evaluation"]
     assert ev["method"] == "rolling-origin" and ev["refit_every"] == 20 and ev["refits"] > 0
@@ -103,8 +105,8 @@ def test_rolling_figures_are_stored_with_baselines_and_origin_counts(ctx):
 
 
 def test_no_promote_stores_but_keeps_the_champion(ctx):
-    first = train_cells(ctx, "AAPL", ["gru"], epochs=1)[0]
-    other = train_cells(ctx, "AAPL", ["gru"], epochs=1, seed=5, promote=False)[0]
+    first = train_cells(ctx, "AAPL", ["gru"], TrainControls(epochs=1))[0]
+    other = train_cells(ctx, "AAPL", ["gru"], TrainControls(epochs=1, seed=5, promote=False))[0]
     assert not other.promoted
     assert registry.champion(ctx.engine, "AAPL", "gru").id == first.model_id
 
@@ -113,9 +115,9 @@ def test_finetune_on_new_days_is_judged_on_the_newest_window(sqlite_url, aapl):
     engine = make_engine(sqlite_url)
     create_schema(engine)
     ctx = context(engine, aapl.iloc[:-30])  # the champion never saw the last 30 days
-    champ = train_cells(ctx, "AAPL", ["gru"], epochs=2)[0]
+    champ = train_cells(ctx, "AAPL", ["gru"], TrainControls(epochs=2))[0]
     ctx = context(engine, aapl)  # 30 new trading days arrive
-    tuned = finetune_champion(ctx, "AAPL", "gru", epochs=2)
+    tuned = finetune_champion(ctx, "AAPL", "gru", TrainControls(epochs=2))
     assert tuned.kind == "finetune" and tuned.previous_champion_id == champ.model_id
     assert registry.get_model(engine, tuned.model_id).parent_id == champ.model_id
     # same evaluation length, moved forward by the new days; both scored on one shared window
@@ -133,7 +135,7 @@ def test_finetune_on_new_days_is_judged_on_the_newest_window(sqlite_url, aapl):
 def test_finetune_refuses_prices_older_than_the_champion(ctx, aapl):
     # A replay that hands in history ending before the champion's test period would
     # judge both models on days the champion was trained on.
-    train_cells(ctx, "AAPL", ["gru"], epochs=1)
+    train_cells(ctx, "AAPL", ["gru"], TrainControls(epochs=1))
     with pytest.raises(JobError, match="retrain instead"):
         finetune_champion(ctx, "AAPL", "gru", prices=aapl.iloc[:-200])
 
@@ -141,8 +143,8 @@ def test_finetune_refuses_prices_older_than_the_champion(ctx, aapl):
 def test_a_candidate_of_older_prices_is_never_promoted(ctx, aapl):
     # The defect this guards: a replay of prices cut before the champion's data end used
     # to be promoted unseen ("champion cannot be scored"), serving a forecast dated years back.
-    first = train_cells(ctx, "AAPL", ["gru"], epochs=1)[0]
-    out = train_cells(ctx, "AAPL", ["gru"], epochs=1, prices=aapl.iloc[:-200])[0]
+    first = train_cells(ctx, "AAPL", ["gru"], TrainControls(epochs=1))[0]
+    out = train_cells(ctx, "AAPL", ["gru"], TrainControls(epochs=1), prices=aapl.iloc[:-200])[0]
     assert not out.promoted and "before the champion's" in out.promotion.reason
     assert registry.champion(ctx.engine, "AAPL", "gru").id == first.model_id
 
@@ -155,7 +157,7 @@ def test_cancel_saves_nothing(ctx):
         return len(calls) >= 2
 
     with pytest.raises(Cancelled, match="nothing was saved"):
-        train_cells(ctx, "AAPL", ["gru"], epochs=3, should_cancel=cancel_on_second_check)
+        train_cells(ctx, "AAPL", ["gru"], TrainControls(epochs=3), Follow(should_cancel=cancel_on_second_check))
     with ctx.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(ModelRecord)).scalar() == 0
 
@@ -165,7 +167,7 @@ def test_cancel_saves_nothing(ctx):
     [
         (lambda c: train_cells(c, "AAPL", ["transformer"]), "unknown cell"),
         (lambda c: train_cells(c, "AAPL", []), "unknown cell"),
-        (lambda c: train_cells(c, "AAPL", ["gru"], epochs=0), "epochs"),
+        (lambda c: train_cells(c, "AAPL", ["gru"], TrainControls(epochs=0)), "epochs"),
         (lambda c: train_cells(c, "MSFT", ["gru"]), "no prices stored for MSFT"),
         (lambda c: finetune_champion(c, "AAPL", "gru"), "no gru champion"),
         (lambda c: train_cells(c, "AAPL", ["gru"], prices=OfflineSampleSource().fetch("AAPL").iloc[:15]), "too few"),
