@@ -89,6 +89,7 @@ class ScoreRow(TypedDict, total=False):
     per_horizon_rmse: list[float]  # index h-1 = h steps ahead, length H
     per_horizon_mae: list[float]
     per_horizon_mape: list[float]
+    per_horizon_origins: list[int]  # how many origins were scored at each horizon (models.skill.horizon_table)
     param_count: int | None
     train_seconds: float | None
 

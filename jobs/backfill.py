@@ -125,9 +125,8 @@ def _backfill_child(settings, days: int, cancel) -> None:
     """Entry point of the spawned child: the bootstrap backfill, then exit (taking TensorFlow with it)."""
     import signal
     import sys
-    from datetime import datetime, timezone
-
     from store.db import make_engine
+    from store.times import utc_now
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: cancel.set())
@@ -135,8 +134,7 @@ def _backfill_child(settings, days: int, cancel) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = make_engine(settings.database_url)
     try:
-        bootstrap_backfill(JobContext(settings=settings, engine=engine, now=lambda: datetime.now(timezone.utc)),
-                           days, cancel.is_set)
+        bootstrap_backfill(JobContext(settings=settings, engine=engine, now=utc_now), days, cancel.is_set)
     finally:
         engine.dispose()
 

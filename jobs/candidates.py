@@ -30,7 +30,7 @@ import pandas as pd
 from store import registry
 from marketdata.calendar import next_trading_days
 from store.db import retry_on_outage
-from contract.vocab import CELLS
+from contract.vocab import CELLS, Cell, parse, parse_cells
 from marketdata.frames import data_fingerprint
 from store.prices import load_prices
 
@@ -77,7 +77,7 @@ class TrainOutcome:
     rolling_seconds: float = 0.0
 
 
-def _models():
+def tf_models():
     """Import the TensorFlow side only when training actually runs."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # silence TF's C++ info lines on stderr
     from models import features, network, pipeline, training
@@ -98,7 +98,8 @@ def _retry(ctx, fn, what: str):
     return retry_on_outage(fn, what=what, budget_s=ctx.settings.schedule.store_retry_s)
 
 
-def _prices(ctx, ticker: str, prices: pd.DataFrame | None) -> pd.DataFrame:
+def prices_to_train_on(ctx, ticker: str, prices: pd.DataFrame | None) -> pd.DataFrame:
+    """``prices`` when a caller hands them in (a replay), else the stored ones; a JobError when there are none."""
     frame = _retry(ctx, lambda: load_prices(ctx.engine, ticker), f"loading {ticker} prices") \
         if prices is None else prices
     if frame.empty:
@@ -115,7 +116,7 @@ def _epoch_reporter(progress: ProgressFn, label: str, lo: float, hi: float):
 
 def _compare(ctx, fit, champ, prices: pd.DataFrame) -> Promotion:
     """Candidate vs champion, one step ahead, from the later test start to the earlier first reported origin."""
-    _, _, pipeline, _ = _models()
+    _, _, pipeline, _ = tf_models()
     from models.evaluation import diebold_mariano
 
     if champ is None:
@@ -290,10 +291,7 @@ def refresh_comparison(ctx, ticker: str) -> int | None:
 
 
 def _checked_cells(cells: Iterable[str], epochs: int | None) -> list[str]:
-    cells = list(cells)
-    bad = [c for c in cells if c not in CELLS]
-    if not cells or bad:
-        raise JobError(f"unknown cell type(s) {', '.join(bad) or '(none)'}; choose from {', '.join(CELLS)}")
+    cells = list(parse_cells(list(cells), "cell type"))
     if epochs is not None and epochs < 1:
         raise JobError(f"epochs must be at least 1, got {epochs}")
     return cells
@@ -302,7 +300,7 @@ def _checked_cells(cells: Iterable[str], epochs: int | None) -> list[str]:
 def _fit_fresh(ctx, ticker: str, frame: pd.DataFrame, cells: list[str], controls: TrainControls,
                follow: Follow) -> list[_Candidate]:
     """A fresh network per cell on ``frame``, each fit in turn; nothing stored."""
-    features, network, pipeline, training = _models()
+    features, network, pipeline, training = tf_models()
     split = features.SplitSpec()
     fits = []
     for k, cell in enumerate(cells):
@@ -337,9 +335,9 @@ def train_cells(
     Networks are fit first, stored after; on cancellation (Cancelled) nothing is stored.
     ``controls.epochs`` caps the epochs (early stopping may end sooner); default: Hyperparams.epochs.
     """
-    features, _, _, _ = _models()
+    features, _, _, _ = tf_models()
     cells = _checked_cells(cells, controls.epochs)
-    frame = _prices(ctx, ticker, prices)
+    frame = prices_to_train_on(ctx, ticker, prices)
     fits = _fit_fresh(ctx, ticker, frame, cells, controls, follow)
     if follow.should_cancel():
         raise Cancelled("training cancelled before saving; nothing was saved")
@@ -355,8 +353,7 @@ def train_cells(
 
 
 def _champion_to_finetune(ctx, ticker: str, cell: str):
-    if cell not in CELLS:
-        raise JobError(f"unknown cell type {cell!r}; choose from {', '.join(CELLS)}")
+    cell = parse(Cell, cell, "cell type")
     champ = _retry(ctx, lambda: registry.champion(ctx.engine, ticker, cell), f"reading the {cell} champion")
     if champ is None:
         raise JobError(f"no {cell} champion for {ticker} to fine-tune; run: python -m jobs train --cells {cell}")
@@ -365,7 +362,7 @@ def _champion_to_finetune(ctx, ticker: str, cell: str):
 
 def _finetune_split(champ, frame: pd.DataFrame, ticker: str, cell: str):
     """(SplitSpec, split rows): the champion's evaluation length, ending at the newest day of ``frame``."""
-    features, _, _, _ = _models()
+    features, _, _, _ = tf_models()
     val_fraction = (champ.hyperparams.get("split") or {}).get("val_fraction", features.SplitSpec().val_fraction)
     # The evaluation period keeps the champion's length (older models stored only test_days).
     eval_days = (champ.metrics.get("evaluation") or {}).get("evaluation_days") or champ.metrics["test_days"]
@@ -385,7 +382,7 @@ def _finetune_split(champ, frame: pd.DataFrame, ticker: str, cell: str):
 def _continue_champion(ctx, champ, frame: pd.DataFrame, split: tuple[int, int], controls: TrainControls,
                        follow: Follow):
     """The champion trained on for a few epochs at a tenth of its learning rate (a CellFit); nothing stored."""
-    _, _, pipeline, training = _models()
+    _, _, pipeline, training = tf_models()
     ticker, cell = champ.ticker, champ.cell
     follow.progress(0.0, f"{cell}: fine-tuning model {champ.id} on {len(frame)} days")
     try:
@@ -422,7 +419,7 @@ def finetune_champion(
     champion's seed (``controls.seed`` and ``controls.promote`` are for fresh networks).
     """
     champ = _champion_to_finetune(ctx, ticker, cell)
-    frame = _prices(ctx, ticker, prices)
+    frame = prices_to_train_on(ctx, ticker, prices)
     started = time.perf_counter()
     spec, split = _finetune_split(champ, frame, ticker, cell)
     fit = _continue_champion(ctx, champ, frame, split, controls, follow)

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 import pandas as pd
 
 from store import registry
-from contract.vocab import CELLS
+from contract.vocab import Cell, parse
 
 from .errors import Cancelled, JobError
 from .progress import Follow
-from .candidates import FINETUNE_LR_FACTOR, _models, _prices
+from .candidates import FINETUNE_LR_FACTOR, prices_to_train_on, tf_models
 from .stored import load_stored_cell, stored_split
 
 
@@ -36,15 +36,14 @@ def backtest_cell(
 
     Nothing is stored: this answers "how would updating every K days have done".
     """
-    _, _, _, training = _models()
+    _, _, _, training = tf_models()
     from models.backtest import WalkPlan, walk_forward
 
-    if cell not in CELLS:
-        raise JobError(f"unknown cell type {cell!r}; choose from {', '.join(CELLS)}")
+    cell = parse(Cell, cell, "cell type")
     champ = registry.champion(ctx.engine, ticker, cell)
     if champ is None:
         raise JobError(f"no {cell} champion for {ticker} to backtest; run: python -m jobs train --cells {cell}")
-    frame = _prices(ctx, ticker, prices)
+    frame = prices_to_train_on(ctx, ticker, prices)
     every, mode = plan.every, plan.mode
     try:
         return walk_forward(

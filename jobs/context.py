@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import Engine
@@ -11,10 +11,7 @@ from config.price_sources import configured_sources
 from config.settings import PROCESS_GROUPS, Settings, load_settings
 from marketdata.sources.base import PriceSource
 from store.db import StoreError, create_schema, make_engine, store_failures_as_errors
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+from store.times import utc_now
 
 
 @dataclass

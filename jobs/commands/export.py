@@ -8,7 +8,7 @@ from typing import Callable, TextIO
 
 import pandas as pd
 
-from contract.vocab import CELLS
+from contract.vocab import CELLS, Cell, parse
 from contract.outputs import BASELINES, Backtest
 from store.prices import load_prices
 
@@ -32,8 +32,7 @@ def export_prices(ctx, args) -> None:
 def _champion(ctx, ticker: str, cell: str):
     from store.registry import champion
 
-    if cell not in CELLS:
-        raise JobError(f"unknown cell type {cell!r}; choose from {', '.join(CELLS)}")
+    cell = parse(Cell, cell, "cell type")
     champ = champion(ctx.engine, ticker, cell)
     if champ is None:
         raise JobError(f"no {cell} model for {ticker} yet; run: python -m jobs train --cells {cell}")

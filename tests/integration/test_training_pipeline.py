@@ -165,8 +165,8 @@ def test_cancel_saves_nothing(ctx):
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda c: train_cells(c, "AAPL", ["transformer"]), "unknown cell"),
-        (lambda c: train_cells(c, "AAPL", []), "unknown cell"),
+        (lambda c: train_cells(c, "AAPL", ["transformer"]), "cell type 'transformer' must be one of"),
+        (lambda c: train_cells(c, "AAPL", []), "cell types must be a non-empty list"),
         (lambda c: train_cells(c, "AAPL", ["gru"], TrainControls(epochs=0)), "epochs"),
         (lambda c: train_cells(c, "MSFT", ["gru"]), "no prices stored for MSFT"),
         (lambda c: finetune_champion(c, "AAPL", "gru"), "no gru champion"),

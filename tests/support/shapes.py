@@ -24,9 +24,6 @@ SCORE_ROW_FAMILIES: dict[str, Any] = {
     **{f"per_horizon_{f}": list[float | None] for f in ONE_DAY_FIGURES},
     **{f"{f}_{end}": float | None for f in BOOTSTRAPPED for end in ("low", "high")},
     **{f"per_horizon_{f}_{end}": list[float | None] for f in BOOTSTRAPPED for end in ("low", "high")},
-    # Not in contract/outputs.py at all: the number of origins scored at each horizon (from
-    # models.skill.horizon_table). ScoreRow should declare it; until then it is pinned here.
-    "per_horizon_origins": list[int],
 }
 EXTENSIONS: Extensions = {ScoreRow: SCORE_ROW_FAMILIES}
 
