@@ -172,3 +172,30 @@ def test_analyst_login_when_configured(dash_client, fixture_store_url):
     assert client.get("/", headers=basic(*ANALYST)).status_code == 200
     assert client.get("/", headers=basic(*ADMIN)).status_code == 200  # admins may read too
     assert render_page(client, "/", headers=basic("ana", "nope")).status_code == 401
+
+
+def test_a_fetch_ticket_fetches_once_and_never_starts_a_run(tmp_path):
+    """The admin's Fetch prices now runs in the background from a signed ticket, like a run: the
+    ticket is spent once, and a run ticket and a fetch ticket cannot stand in for each other."""
+    from store.db import create_schema
+    from store.prices import last_stored_date
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    s = _settings(ADMIN_USER="boss", ADMIN_PASSWORD="pw", DATABASE_URL=url, PRICE_SOURCE="offline",
+                  DATA_DIR=str(tmp_path / "data"))
+    engine = make_engine(url)
+    create_schema(engine)
+    now = datetime.now(timezone.utc)
+    fetch = auth.issue_ticket(s, "boss", {"kind": admin_actions.FETCH, "ticker": "AAPL"}, now=now.timestamp())
+    run = auth.issue_ticket(s, "boss", {"action": "finetune", "cells": ["gru"], "epochs": 2}, now=now.timestamp())
+
+    assert admin_actions.execute_run(s, fetch, now) == ("danger", "Not started: this ticket is not for a run.")
+    assert admin_actions.execute_fetch(s, run, now) == ("danger", "Not fetched: this ticket is not for a price fetch.")
+    color, message = admin_actions.execute_fetch(s, fetch, now)
+    assert color == "success" and message.startswith("AAPL: "), message
+    assert str(last_stored_date(engine, "AAPL")) == "2013-03-01"  # the offline sample, stored
+    assert admin_actions.execute_fetch(s, fetch, now) == (
+        "danger", "Not fetched: this ticket was already used; press Fetch again.")
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Run)).scalar() == 0  # no run was started
+    engine.dispose()
