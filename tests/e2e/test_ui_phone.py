@@ -73,11 +73,16 @@ def test_admin_tables_fit_the_phone_without_sideways_scroll(web, phone):
     phone.goto(web.url + "/admin")
     for table in (f"#{ids.Admin.CHAMPIONS_TABLE} td", f"#{ids.Admin.PRICES_TABLE} td", f"#{ids.Admin.AUDIT_TABLE} td", f"#{ids.Admin.MODELS_TABLE} td"):
         phone.wait_for_selector(table, timeout=20000)
+    # the containers that would scroll sideways (overflow auto), and every table cell on screen
     wide = phone.evaluate("""() => [...document.querySelectorAll(
-            '.table-responsive, #admin-models-table .dash-spreadsheet-container, .card')]
+            '.table-responsive, #admin-models-table .dash-spreadsheet-container')]
         .filter(e => e.scrollWidth > e.clientWidth + 1)
         .map(e => (e.id || e.firstElementChild?.id || e.className) + ': ' + e.scrollWidth + ' > ' + e.clientWidth)""")
     assert wide == []
+    cut = phone.evaluate("""() => [...document.querySelectorAll('td, th')]
+        .filter(e => e.offsetParent !== null && e.getBoundingClientRect().right > window.innerWidth + 0.5)
+        .map(e => e.innerText).slice(0, 5)""")
+    assert cut == []
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     # a stacked row still names each value: the column title is drawn before it
     label = phone.evaluate(f"getComputedStyle(document.querySelector('#{ids.Admin.CHAMPIONS_TABLE} td'), '::before').content")
