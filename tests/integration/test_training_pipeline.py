@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from jobs.context import JobContext
+from contract.errors import Refusal
 from jobs.errors import Cancelled, JobError
 from jobs.candidates import TrainControls, finetune_champion, train_cells
 from jobs.progress import Follow
@@ -173,6 +174,8 @@ def test_cancel_saves_nothing(ctx):
         (lambda c: train_cells(c, "AAPL", ["gru"], prices=OfflineSampleSource().fetch("AAPL").iloc[:15]), "too few"),
     ],
 )
-def test_expected_failures_are_job_errors(ctx, call, message):
-    with pytest.raises(JobError, match=message):
+def test_expected_failures_are_refusals(ctx, call, message):
+    """Each is a Refusal (JobError is one; a bad cell type is refused by contract.vocab), which
+    every caller shows as one line."""
+    with pytest.raises(Refusal, match=message):
         call(ctx)
