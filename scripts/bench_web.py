@@ -52,6 +52,7 @@ def _forecast_body(cell: str) -> bytes:
     outs = [dict(zip(("id", "property"), p.rsplit(".", 1))) for p in FORECAST_OUT.strip(".").split("...")]
     return json.dumps({"output": FORECAST_OUT, "outputs": outs,
                        "inputs": [{"id": ids.Forecast.CELL, "property": "value", "value": cell}],
+                       "state": [{"id": ids.Forecast.TICKER, "property": "data", "value": None}],
                        "changedPropIds": [f"{ids.Forecast.CELL}.value"]}).encode()
 
 
