@@ -25,6 +25,7 @@ from dashboard import auth, data, delivery, health, navigation, security
 from dashboard.background import make_manager
 
 HERE = Path(__file__).resolve().parent
+GUNICORN_APP_LOAD_ERROR = 4  # gunicorn.arbiter.Arbiter.APP_LOAD_ERROR
 
 
 def shell() -> html.Div:
@@ -77,6 +78,8 @@ def create_server() -> Flask:
         settings = load_settings(uses=PROCESS_GROUPS["web"])
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        # gunicorn's "application failed to load" status: the master stops, where any other status
+        # has it boot a new worker that fails the same way, forever
+        raise SystemExit(GUNICORN_APP_LOAD_ERROR) from None
     server: Flask = create_app(settings).server
     return server

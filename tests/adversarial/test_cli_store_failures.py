@@ -157,6 +157,23 @@ def test_the_web_boots_whatever_the_clock_and_training_settings_are(sqlite_url, 
     assert result.stdout.strip().endswith("('AAPL',)")
 
 
+def test_gunicorn_with_a_bad_web_setting_stops_with_one_line_instead_of_rebooting_workers(tmp_path):
+    """The factory exits with gunicorn's "application failed to load" status: the master stops
+    (any other status makes it boot a new worker that fails again, forever)."""
+    from scripts.web_server import free_port, gunicorn_bin
+
+    env = {**os.environ, "DATABASE_URL": "mysql://u@h/db", "DATA_DIR": str(tmp_path / "data")}
+    env.pop("REDIS_URL", None)
+    result = subprocess.run([gunicorn_bin(), "-w", "2", "-b", f"127.0.0.1:{free_port()}", "dashboard.app:create_server()"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 4, result.stderr[-2000:]
+    ours = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert ours and set(ours) == {"error: DATABASE_URL scheme 'mysql' is not supported; use sqlite:///... or "
+                                  "postgresql://... (or Heroku's postgres://...)"}
+    assert "Traceback" not in result.stderr and "App failed to load" in result.stderr
+    assert result.stderr.count("Booting worker") == 2  # one per worker, none booted again
+
+
 @pytest.mark.parametrize(
     "name, value, why",
     [("PIPELINE_EPOCHS", "-1", "PIPELINE_EPOCHS=-1 is out of range"),
