@@ -92,8 +92,8 @@ def layout(ticker: str | None = None, **_query):
     try:
         snap = data.snapshot(ticker)
     except inputs.Refused as exc:
-        return refused_page("compare", "/compare", exc, data.settings().tickers)
-    return html.Div([ticker_bar("compare", "/compare", snap.ticker, data.settings().tickers), page_body(snap)])
+        return refused_page(ids.Compare.PAGE, "/compare", exc, data.settings().tickers)
+    return html.Div([ticker_bar(ids.Compare.PAGE, "/compare", snap.ticker, data.settings().tickers), page_body(snap)])
 
 
 def page_body(snap: Snapshot):

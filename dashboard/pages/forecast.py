@@ -72,8 +72,8 @@ def layout(ticker: str | None = None, **_query):
     try:
         snap = data.snapshot(ticker)
     except inputs.Refused as exc:
-        return refused_page("forecast", "/", exc, data.settings().tickers)
-    return html.Div([ticker_bar("forecast", "/", snap.ticker, data.settings().tickers), page_body(snap)])
+        return refused_page(ids.Forecast.PAGE, "/", exc, data.settings().tickers)
+    return html.Div([ticker_bar(ids.Forecast.PAGE, "/", snap.ticker, data.settings().tickers), page_body(snap)])
 
 
 def page_body(snap: Snapshot):

@@ -48,8 +48,8 @@ def layout(ticker: str | None = None, **_query):
     try:
         snap = data.snapshot(ticker)
     except inputs.Refused as exc:
-        return refused_page("residuals", "/residuals", exc, data.settings().tickers)
-    return html.Div([ticker_bar("residuals", "/residuals", snap.ticker, data.settings().tickers), page_body(snap)])
+        return refused_page(ids.Residuals.PAGE, "/residuals", exc, data.settings().tickers)
+    return html.Div([ticker_bar(ids.Residuals.PAGE, "/residuals", snap.ticker, data.settings().tickers), page_body(snap)])
 
 
 def page_body(snap: Snapshot):

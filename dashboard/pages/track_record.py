@@ -93,8 +93,8 @@ def layout(ticker: str | None = None, **_query):
     try:
         view = _view(ticker)
     except inputs.Refused as exc:
-        return refused_page("track", "/track-record", exc, data.settings().tickers)
-    return html.Div([ticker_bar("track", "/track-record", view.ticker, data.settings().tickers), page_body(view)])
+        return refused_page(ids.Track.PAGE, "/track-record", exc, data.settings().tickers)
+    return html.Div([ticker_bar(ids.Track.PAGE, "/track-record", view.ticker, data.settings().tickers), page_body(view)])
 
 
 def page_body(view: LedgerView):

@@ -142,8 +142,8 @@ def test_ticker_travels_with_links_brand_title_and_heading(web, page):
 def test_unknown_ticker_gets_a_visible_notice(web, page):
     """Was: ?ticker=IBM (not configured) silently showed AAPL."""
     page.goto(web.url + "/?ticker=IBM")
-    page.wait_for_selector("#forecast-refused", timeout=20000)
-    assert "unknown ticker 'IBM'" in page.inner_text("#forecast-refused")
+    page.wait_for_selector(ids.css(ids.refused(ids.Forecast.PAGE)), timeout=20000)
+    assert "unknown ticker 'IBM'" in page.inner_text(ids.css(ids.refused(ids.Forecast.PAGE)))
     assert "AAPL" not in page.inner_text(f"#{ids.Nav.BAR} .navbar-brand")
     page.wait_for_function("document.title.includes('unknown ticker')", timeout=5000)
 

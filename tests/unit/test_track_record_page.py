@@ -71,7 +71,7 @@ def test_the_ticker_comes_from_the_url_and_only_from_the_configured_list(dash_cl
     client = dash_client(ledger_url, TICKERS="AAPL,MSFT")
     assert "MSFT track record" in render_page(client, "/track-record", search="?ticker=msft").get_data(as_text=True)
     refused = render_page(client, "/track-record", search="?ticker=EVIL")  # never another ticker in its place
-    assert "track-refused" in ids_in(refused.json) and "track record" not in refused.get_data(as_text=True)
+    assert ids.refused(ids.Track.PAGE) in ids_in(refused.json) and "track record" not in refused.get_data(as_text=True)
 
 
 def test_switching_cell_redraws_every_chart(dash_client, ledger_url):
