@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,45 +33,50 @@ log = logging.getLogger(__name__)
 @dataclass
 class Web:
     """What every page and callback of one app reads: its settings, its one clock (``now``),
-    and the store engine and read caches, built on first use."""
+    and the store engine and read caches, each built on first use."""
 
     settings: Settings
     now: Callable[[], datetime] = utc_now
-    _built: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def _engine(self) -> Engine:
+        eng = make_engine(self.settings.database_url)
+        try:
+            # A first start before `python -m jobs migrate` still gets empty tables, so
+            # every page can say what is missing instead of failing on "no such table".
+            create_schema(eng)
+        except Exception:  # pragma: no cover - read-only database user, say
+            log.warning("could not create the schema; run: python -m jobs migrate", exc_info=True)
+        return eng
+
+    @cached_property
+    def _reads(self) -> ReadCache:
+        # Bounded: only configured tickers reach it (see ticker_choice), and it evicts anyway.
+        return ReadCache(self.engine(), ttl_seconds=self.settings.dashboard_cache_seconds,
+                         max_entries=max(4, len(self.settings.tickers)))
+
+    @cached_property
+    def _ledger_reads(self) -> "LedgerCache":
+        from store.ledger_reads import LedgerCache
+
+        return LedgerCache(self.engine(), ttl_seconds=self.settings.dashboard_cache_seconds)
 
     def engine(self) -> Engine:
-        if "engine" not in self._built:
-            eng = make_engine(self.settings.database_url)
-            try:
-                # A first start before `python -m jobs migrate` still gets empty tables, so
-                # every page can say what is missing instead of failing on "no such table".
-                create_schema(eng)
-            except Exception:  # pragma: no cover - read-only database user, say
-                log.warning("could not create the schema; run: python -m jobs migrate", exc_info=True)
-            self._built["engine"] = eng
-        return self._built["engine"]
+        return self._engine
 
     def reads(self) -> ReadCache:
-        if "reads" not in self._built:
-            # Bounded: only configured tickers reach it (see ticker_choice), and it evicts anyway.
-            self._built["reads"] = ReadCache(self.engine(), ttl_seconds=self.settings.dashboard_cache_seconds,
-                                             max_entries=max(4, len(self.settings.tickers)))
-        return self._built["reads"]
+        return self._reads
 
     def ledger_reads(self) -> "LedgerCache":
         """The forecast ledger's read cache (the Track record page)."""
-        if "ledger" not in self._built:
-            from store.ledger_reads import LedgerCache
-
-            self._built["ledger"] = LedgerCache(self.engine(), ttl_seconds=self.settings.dashboard_cache_seconds)
-        return self._built["ledger"]
+        return self._ledger_reads
 
     def close(self) -> None:
         """Dispose of the engine (its pooled connections) and forget the caches."""
-        engine = self._built.get("engine")
-        if engine is not None:
-            engine.dispose()
-        self._built.clear()
+        if "_engine" in self.__dict__:
+            self._engine.dispose()
+        for built in ("_engine", "_reads", "_ledger_reads"):
+            self.__dict__.pop(built, None)
 
 
 _installed: list[Web] = []  # at most one: the context of the app this process serves

@@ -15,13 +15,13 @@ POLL_MS = 1000
 NOTICE_S = 8  # how long a message about no particular run stays up
 
 
-def alert(color: str, text, id_: str | None = None) -> dbc.Alert:
-    return dbc.Alert(text, color=color, className="py-2 mb-2", **({"id": id_} if id_ else {}))
+def alert(color: str, text, id_: str | None = None, **extra) -> dbc.Alert:
+    return dbc.Alert(text, color=color, className="py-2 mb-2", **({"id": id_} if id_ else {}), **extra)
 
 
 def notice(color: str, text: str, id_: str | None = None) -> dbc.Alert:
     """A message about no particular run: it goes away by itself."""
-    return dbc.Alert(text, color=color, className="py-2 mb-2", duration=NOTICE_S * 1000, **({"id": id_} if id_ else {}))
+    return alert(color, text, id_, duration=NOTICE_S * 1000)
 
 
 def default_action(ticker: str) -> str:
