@@ -9,21 +9,37 @@ the outcome as JSON (``RunRequest.to_json``, ``TickerOutcome.to_json``).
 Tasks are acknowledged late, so a worker killed mid-task leaves the task for another
 worker; the killed run's lease expires, its run row is marked failed by the next run,
 and a half-trained model is never registered.
+
+A redelivered task can arrive before the dead worker's lease has expired (Redis
+redelivers after the visibility timeout counted from the first delivery, the lease
+expires a TTL after the worker's last heartbeat). Refused as "a run is in progress",
+the task would be acknowledged and the work lost, so a redelivered task that finds
+the lease held waits for it instead: a retry timed for the lease's expiry.
 """
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from contract.errors import Refusal
 from contract.run import RunRequest, TickerOutcome, TickerState
+from store import lease as leases
+from store.times import as_utc
 
 if TYPE_CHECKING:  # pragma: no cover
-    from celery import Celery
+    from celery import Celery, Task
+
+    from .context import JobContext
+
+log = logging.getLogger(__name__)
 
 TASK_NAME = "jobs.run_ticker"
+# A live holder renews its lease, so a lease that is still held after this many timed
+# retries belongs to a run that is really in progress: the task is then refused as usual.
+LEASE_RETRIES = 3
 
 
-def run_ticker(request_json: dict[str, Any]) -> dict[str, Any]:
+def run_ticker(task: "Task", request_json: dict[str, Any]) -> dict[str, Any]:
     """Run the pipeline for one request in this process; the TickerOutcome as JSON."""
     from config.settings import PROCESS_GROUPS
 
@@ -40,15 +56,37 @@ def run_ticker(request_json: dict[str, Any]) -> dict[str, Any]:
     except Exception as exc:  # store down, bad setting: one line in the outcome, no traceback
         return TickerOutcome(request.ticker, TickerState.FAILED, message=" ".join(str(exc).split())).to_json()
     try:
+        wait_s = lease_retry_countdown(ctx, request.ticker, _redelivered(task), task.request.retries)
+        if wait_s is not None:
+            log.warning("%s: redelivered task waits %.0fs for the training lease of a lost worker to expire",
+                        request.ticker, wait_s)
+            raise task.retry(countdown=wait_s, max_retries=LEASE_RETRIES)
         return run_one(ctx, request, run_pipeline, RunHooks()).to_json()
     finally:
         ctx.engine.dispose()
 
 
+def _redelivered(task: "Task") -> bool:
+    # A retry of this task is only ever the lease wait below, so it counts as redelivered too.
+    return bool((task.request.delivery_info or {}).get("redelivered")) or (task.request.retries or 0) > 0
+
+
+def lease_retry_countdown(ctx: "JobContext", ticker: str, redelivered: bool, retries: int) -> float | None:
+    """Seconds a redelivered task should wait for the ticker's training lease to expire
+    (plus one, for clock skew between machines), or None: run now. A first delivery
+    runs now (and is refused if a run is in progress), as does a task out of retries."""
+    if not redelivered or (retries or 0) >= LEASE_RETRIES:
+        return None
+    held = leases.current_lease(ctx.engine, leases.training_lease(ticker), now=ctx.now())
+    if held is None:
+        return None
+    return (held.expires_at - as_utc(ctx.now())).total_seconds() + 1.0
+
+
 def register_tasks(app: "Celery") -> None:
     """Register the pipeline task on ``app`` (idempotent: Celery keeps one task per name)."""
     if TASK_NAME not in app.tasks:
-        app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True)(run_ticker)
+        app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True)(run_ticker)
 
 
 def fan_out(app: "Celery", requests: list[RunRequest], wait_s: float | None = None) -> list[TickerOutcome]:

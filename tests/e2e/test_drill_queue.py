@@ -46,14 +46,17 @@ def jobs(*args, env, timeout=300):
                           timeout=timeout)
 
 
-def wait_for(predicate, timeout, what):
+def wait_for(predicate, timeout, what, logs=()):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.3)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+    tails = "".join(f"\n--- {p.name} (last lines) ---\n" + "\n".join(
+        line for line in p.read_text(errors="replace").splitlines() if "step" not in line)[-3000:]
+        for p in logs if p.exists())
+    pytest.fail(f"timed out after {timeout}s waiting for {what}{tails}")
 
 
 def runs(engine):
@@ -74,19 +77,37 @@ def no_partial_models(engine) -> bool:
             f"group by m.id having count(o.name) <> {len(OUTPUT_NAMES)}")).all() == []
 
 
+def lease_expires_in(engine, seconds: float) -> int:
+    with engine.begin() as conn:
+        return conn.execute(sa.text(
+            "update leases set expires_at = now() + make_interval(secs => :s) where name = 'training:AAPL'"),
+            {"s": seconds}).rowcount
+
+
 def test_worker_killed_mid_task_is_redelivered_and_recovered(pg_url, tmp_path):
+    """A worker killed mid-task: Redis redelivers the task a visibility timeout after its
+    first delivery, and the new worker finishes it. A worker that dies late in a long run
+    leaves a lease that outlives the redelivery; the drill sets up that race for sure (the
+    dead worker's lease is made to expire just after the redelivery), and the task must
+    wait for the lease, not be refused as "a run in progress" and acknowledged (lost).
+    The visibility timeout stays above the run's length, as in production (an hour), or
+    Redis would hand out a live task a second time."""
+    visibility_s = 45
+    logs = (tmp_path / "worker1.log", tmp_path / "worker2.log")
     with private_redis(tmp_path) as redis:
         env = {**os.environ, "DATABASE_URL": pg_url, "REDIS_URL": redis.url, "PRICE_SOURCE": "offline",
-               "DATA_DIR": str(tmp_path / "data"), "LEASE_TTL_SECONDS": "8", "CELERY_VISIBILITY_TIMEOUT": "12"}
+               "DATA_DIR": str(tmp_path / "data"), "LEASE_TTL_SECONDS": "8",
+               "CELERY_VISIBILITY_TIMEOUT": str(visibility_s)}
         assert jobs("init", env=env).returncode == 0
         engine = sa.create_engine(pg_url)
-        first = start_worker(env, tmp_path / "worker1.log")
+        first = start_worker(env, logs[0])
         try:
-            queued = jobs("nightly", "--queue", "--action", "retrain", "--epochs", "40", env=env)
+            queued = jobs("nightly", "--queue", "--action", "retrain", "--cells", "gru", "--epochs", "40", env=env)
             assert queued.returncode == 0, queued.stderr
             assert "queued" in queued.stdout
+            delivered = time.monotonic()  # the worker is idle, so it takes the task at once
             wait_for(lambda: any(r.status == "running" and r.progress > 0.15 for r in runs(engine)), 180,
-                     "the worker to be training")
+                     "the worker to be training", logs)
             os.killpg(first.pid, signal.SIGKILL)  # kill -9, no warm shutdown, no ack
             first.wait()
         finally:
@@ -94,18 +115,21 @@ def test_worker_killed_mid_task_is_redelivered_and_recovered(pg_url, tmp_path):
                 os.killpg(first.pid, signal.SIGKILL)
         # While no worker runs, the dead run still looks "running"; nothing new is served.
         assert no_partial_models(engine)
-        second = start_worker(env, tmp_path / "worker2.log")
+        second = start_worker(env, logs[1])
         try:
-            # Late acknowledgement: the unacknowledged task comes back after the
-            # visibility timeout, the expired lease is taken over, the dead run is failed.
+            time.sleep(max(0.0, delivered + visibility_s - 3 - time.monotonic()))
+            assert lease_expires_in(engine, 12) == 1  # the dead worker's lease, still live at redelivery
+            # Late acknowledgement: the task comes back, waits for the lease to expire,
+            # takes it over and fails the dead run.
             done = wait_for(lambda: [r for r in runs(engine) if r.status == "succeeded"] or None, 240,
-                            "the redelivered task to succeed")
+                            "the redelivered task to succeed", logs)
         finally:
             os.killpg(second.pid, signal.SIGTERM)
             second.wait(30)
         all_runs = runs(engine)
         assert all_runs[0].status == "failed" and "process" in all_runs[0].error.lower()
-        assert len(done) == 1
+        assert len(done) == 1 and len(all_runs) == 2, all_runs
+        assert "redelivered task waits" in logs[1].read_text()
         assert no_partial_models(engine)
         with engine.connect() as conn:
             assert conn.execute(sa.text("select count(*) from leases where expires_at > now()")).scalar() == 0

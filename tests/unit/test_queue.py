@@ -26,3 +26,12 @@ def test_no_redis_url_is_a_clear_error():
 def test_unreachable_redis_is_reported_not_raised():
     ok, why = queue_status(load_settings({"REDIS_URL": "redis://127.0.0.1:1/0"}), timeout_s=0.5)
     assert not ok and why.startswith("queue unavailable")
+
+
+def test_a_lost_task_is_looked_for_in_proportion_to_the_visibility_timeout():
+    """kombu's default scan (every 10th tick of 10 s) would leave a lost task 100 s past its timeout."""
+    short = make_celery(load_settings({"REDIS_URL": "redis://h/0", "CELERY_VISIBILITY_TIMEOUT": "45"}))
+    assert short.conf.broker_transport_options == {
+        "visibility_timeout": 45, "unacked_restore_interval": 4, "unacked_restore_throttle": 1}
+    default = make_celery(load_settings({"REDIS_URL": "redis://h/0"}))
+    assert default.conf.broker_transport_options["unacked_restore_interval"] == 60  # an hour's timeout

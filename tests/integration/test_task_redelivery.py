@@ -1,0 +1,94 @@
+"""A redelivered Celery task and the lease of the worker that died holding it.
+
+Redis redelivers a task a visibility timeout after its first delivery; the dead
+worker's lease expires a TTL after its last heartbeat. When the task comes back
+first, it must wait for the lease, not be refused as "a run is in progress" and
+acknowledged, which would lose the work. The real task runs here (Celery's eager
+``apply``) on a real store; the pipeline itself is run by the queue drills.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from config.celery_app import make_celery
+from config.settings import load_settings
+from contract.run import RunRequest, TickerOutcome, TickerState
+from jobs.context import JobContext
+from jobs.tasks import LEASE_RETRIES, TASK_NAME, lease_retry_countdown, register_tasks
+from store import lease as leases
+from store import runs
+
+T0 = datetime(2026, 3, 6, 23, 30, tzinfo=timezone.utc)
+AAPL = leases.training_lease("AAPL")
+
+
+def context(engine, now=T0) -> JobContext:
+    return JobContext(settings=load_settings({}), engine=engine, now=lambda: now)
+
+
+def test_a_redelivered_task_waits_until_a_dead_workers_lease_expires(engine):
+    leases.acquire(engine, holder="dead-worker", now=T0 - timedelta(seconds=3), ttl_s=8, name=AAPL)
+    # 5 s of lease left, plus one for clock skew between machines.
+    assert lease_retry_countdown(context(engine), "AAPL", redelivered=True, retries=0) == pytest.approx(6.0)
+    assert lease_retry_countdown(context(engine), "aapl", redelivered=True, retries=1) == pytest.approx(6.0)
+
+
+def test_a_first_delivery_or_a_free_lease_runs_at_once(engine):
+    assert lease_retry_countdown(context(engine), "AAPL", redelivered=True, retries=0) is None
+    leases.acquire(engine, holder="live", now=T0, ttl_s=60, name=AAPL)
+    # A first delivery meeting a live run is refused by the pipeline as before.
+    assert lease_retry_countdown(context(engine), "AAPL", redelivered=False, retries=0) is None
+    # Another ticker's lease is not this ticker's.
+    assert lease_retry_countdown(context(engine), "MSFT", redelivered=True, retries=0) is None
+    # An expired lease is taken over by the run itself.
+    later = context(engine, now=T0 + timedelta(seconds=61))
+    assert lease_retry_countdown(later, "AAPL", redelivered=True, retries=0) is None
+
+
+def test_a_task_out_of_retries_runs_and_is_refused_by_a_live_lease(engine):
+    leases.acquire(engine, holder="live", now=T0, ttl_s=60, name=AAPL)
+    assert lease_retry_countdown(context(engine), "AAPL", redelivered=True, retries=LEASE_RETRIES) is None
+
+
+@pytest.fixture
+def worker_env(tmp_path, monkeypatch, sqlite_url):
+    """The worker's settings in the environment, as a worker process has them."""
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PRICE_SOURCE", "offline")
+    from store.db import create_schema, make_engine
+
+    engine = make_engine(sqlite_url)
+    create_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_the_task_retries_on_a_held_lease_then_is_refused_without_a_run(worker_env, caplog):
+    """Eagerly, Celery runs each retry at once (no countdown), so a lease that stays held
+    shows the whole path: LEASE_RETRIES waits, then the pipeline's usual refusal."""
+    leases.acquire(worker_env, holder="someone", now=datetime.now(timezone.utc), ttl_s=600, name=AAPL)
+    app = make_celery(load_settings({"REDIS_URL": "redis://127.0.0.1:1/0"}))  # never reached: eager
+    register_tasks(app)
+    message = RunRequest.build("AAPL", action="retrain", epochs=2).to_json()
+    with caplog.at_level(logging.WARNING, logger="jobs.tasks"):
+        answer = app.tasks[TASK_NAME].apply(args=[message], retries=1).get()
+    outcome = TickerOutcome.from_json(answer)
+    assert outcome.state is TickerState.REFUSED and "another training run" in outcome.message
+    waits = [r.getMessage() for r in caplog.records if "waits" in r.getMessage()]
+    assert len(waits) == LEASE_RETRIES - 1 and all(w.startswith("AAPL: redelivered task waits") for w in waits)
+    assert runs.list_runs(worker_env) == []  # refused before anything was recorded
+    assert leases.current_lease(worker_env, AAPL).holder == "someone"
+
+
+def test_a_first_delivery_is_refused_at_once_by_a_live_run(worker_env, caplog):
+    leases.acquire(worker_env, holder="someone", now=datetime.now(timezone.utc), ttl_s=600, name=AAPL)
+    app = make_celery(load_settings({"REDIS_URL": "redis://127.0.0.1:1/0"}))
+    register_tasks(app)
+    with caplog.at_level(logging.WARNING, logger="jobs.tasks"):
+        answer = app.tasks[TASK_NAME].apply(args=[RunRequest.build("AAPL").to_json()]).get()
+    assert TickerOutcome.from_json(answer).state is TickerState.REFUSED
+    assert not [r for r in caplog.records if "waits" in r.getMessage()]
