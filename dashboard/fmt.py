@@ -1,63 +1,31 @@
 """The house number format, used by every card, table, hover and CSV of the dashboard.
 
 Prices are dollars to the cent; rates (direction right, interval coverage) are
-percentages shown beside their target or base rate; ratios to persistence get three
+percentages shown beside their target or base rate; ratios to persistence get four
 decimals so 1.001 is never written "1". One module so a table, the hover over the
 same number and the CSV row carrying it always agree.
 """
 from __future__ import annotations
 
-import math
-from numbers import Real
+# The plain-text format lives in contract.numbers (the track record's verdict uses it too);
+# re-exported here beside the Plotly and dash_table pieces that only the dashboard needs.
+from contract.numbers import (  # noqa: F401
+    PCT_DECIMALS,
+    PRICE_DECIMALS,
+    RATIO_DECIMALS,
+    pct,
+    price,
+    price_range,
+    rate_vs,
+    ratio,
+    round_price,
+    signed_price,
+)
 
-PRICE_DECIMALS = 2
-RATIO_DECIMALS = 4  # ratios to persistence differ in the third decimal: 1.0815 vs 1.0824, not a "tie" at 1.082
-PCT_DECIMALS = 1
 # plotly hovertemplate pieces with the same precision as the text below
 PRICE_HOVER = "$%{y:,.2f}"
 PCT_HOVER = "%{y:+.2f}%"  # relative residuals, in percent of the previous close
 RATE_HOVER = "%{y:.1f}%"  # a rate (coverage, direction right) whose values are already in percent
-
-
-def _missing(value) -> bool:
-    return value is None or not isinstance(value, Real) or (isinstance(value, float) and math.isnan(value))
-
-
-def price(value) -> str:
-    """$1,234.56 (a dash when absent)."""
-    return "-" if _missing(value) else f"${value:,.{PRICE_DECIMALS}f}"
-
-
-def signed_price(value) -> str:
-    """+$0.42 / -$1.05: a residual or bias, whose sign carries meaning."""
-    if _missing(value):
-        return "-"
-    return f"{'-' if value < 0 else '+'}${abs(value):,.{PRICE_DECIMALS}f}"
-
-
-def price_range(low, high) -> str:
-    return f"{price(low)}-{price(high)}"
-
-
-def ratio(value) -> str:
-    """1.001: a ratio to the persistence baseline."""
-    return "-" if _missing(value) else f"{value:.{RATIO_DECIMALS}f}"
-
-
-def pct(fraction, decimals: int = PCT_DECIMALS) -> str:
-    """0.5432 -> 54.3%."""
-    return "-" if _missing(fraction) else f"{100 * fraction:.{decimals}f}%"
-
-
-def rate_vs(fraction, reference, reference_name: str) -> str:
-    """A rate with what it should be compared to: '53.9% (target 80%)', '51.2% (base rate 52.3%)'."""
-    ref = f"{100 * reference:.0f}%" if reference_name == "target" else pct(reference)
-    return f"{pct(fraction)} ({reference_name} {ref})"
-
-
-def round_price(value):
-    """A price as a CSV carries it: rounded to the cent (the precision every view shows)."""
-    return None if _missing(value) else round(float(value), PRICE_DECIMALS)
 
 
 def table_format(column: str):

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from contract.numbers import pct, price
 from contract.vocab import CELL_LABELS
 
 WINDOWS: tuple[tuple[str, int | None], ...] = (("all", None), ("last 60", 60), ("last 20", 20))
@@ -148,10 +149,6 @@ def last_publication(frame: pd.DataFrame, cell: str) -> pd.DataFrame:
     return rows.iloc[0:0]
 
 
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{x * 100:.0f}%"
-
-
 def _judged(s: Score, what: str) -> str:
     """'... the GRU was 3.1% less accurate than repeating the last close ...; its 80% band ...'."""
     ratio = s.rmse_ratio or 1.0
@@ -161,13 +158,14 @@ def _judged(s: Score, what: str) -> str:
         how = f"{(ratio - 1) * 100:.1f}% less accurate"
     else:
         how = "about as accurate"
-    text = (f"{what} was {how} than repeating the last close (RMSE ${s.rmse:.2f} against ${s.persistence_rmse:.2f})")
+    text = f"{what} was {how} than repeating the last close (RMSE {price(s.rmse)} against {price(s.persistence_rmse)})"
     if s.dm_pvalue is not None and s.dm_pvalue >= 0.05 and how != "about as accurate":
         text += f", a difference too small to tell from luck (p = {s.dm_pvalue:.2f})"
-    text += f"; its 80% band held the close on {_pct(s.coverage80)} of days (95% band: {_pct(s.coverage95)})"
+    text += (f"; its 80% band held the close on {pct(s.coverage80)} of days, against a target of 80% "
+             f"(its 95% band on {pct(s.coverage95)}, target 95%)")
     if s.direction_hits is not None:
-        text += (f", and it called the direction right on {_pct(s.direction_hits)} of the days that moved, "
-                 f"where {_pct(s.up_share)} of them went up")
+        text += (f", and it called the direction right on {pct(s.direction_hits)} of the days that moved, "
+                 f"where {pct(s.up_share)} of them went up")
     return text + "."
 
 

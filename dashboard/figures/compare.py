@@ -91,8 +91,8 @@ def direction_frame(metrics_by_cell: Mapping[str, Metrics]) -> tuple[pd.DataFram
             rows.append(_direction_row(label(key) + " (baseline)", first["rows"].get(key)))
     if not first:
         return pd.DataFrame(columns=DIRECTION_COLUMNS), ""
-    words = (f"{first['up_share'] * 100:.1f}% of the {first['days']} reported days closed up, so always saying "
-             f"\"up\" is right on {first['rows']['always_up']['hit_rate'] * 100:.1f}% of them: a hit rate means "
+    words = (f"{fmt.pct(first['up_share'])} of the {first['days']} reported days closed up, so always saying "
+             f"\"up\" is right on {fmt.pct(first['rows']['always_up']['hit_rate'])} of them: a hit rate means "
              "something only above that, and the Pesaran-Timmermann test asks whether the calls beat chance "
              "given how often each forecaster says up (p < 0.05: they do).")
     return pd.DataFrame([r for r in rows if r], columns=DIRECTION_COLUMNS), words
@@ -110,9 +110,9 @@ def best_networks(frame: pd.DataFrame) -> list[str]:
 def _direction_row(name: str, d: dict | None) -> dict | None:
     if not d:
         return None
-    return {"forecaster": name, "right on": f"{d['hit_rate'] * 100:.1f}% ({d['hits']}/{d['days']})",
-            "95% interval": f"[{d['low'] * 100:.1f}%, {d['high'] * 100:.1f}%]",
-            "says up on": f"{d['up_calls'] * 100:.0f}% of days",
+    return {"forecaster": name, "right on": f"{fmt.pct(d['hit_rate'])} ({d['hits']}/{d['days']})",
+            "95% interval": f"[{fmt.pct(d['low'])}, {fmt.pct(d['high'])}]",
+            "says up on": f"{fmt.pct(d['up_calls'])} of days",
             "Pesaran-Timmermann p": "no test (never changes its call)" if d.get("pt_pvalue") is None
             else round(d["pt_pvalue"], 3)}
 

@@ -93,7 +93,7 @@ def test_the_verdict_is_honest_about_how_much_it_rests_on(scored, says):
     if scored:
         live = frame(scored=scored).dropna(subset=["actual"]).tail(60)
         coverage = ((live.lower80 <= live.actual) & (live.actual <= live.upper80)).mean()
-        assert f"its 80% band held the close on {coverage * 100:.0f}% of days" in words
+        assert f"its 80% band held the close on {coverage * 100:.1f}% of days, against a target of 80%" in words
 
 
 def test_the_verdict_tells_a_replay_apart():
