@@ -176,6 +176,13 @@ def load_settings(env: Mapping[str, str] | None = None, uses: Iterable[str] | No
     if source not in {"auto", "yahoo", "offline"}:
         r.bad("prices", f"PRICE_SOURCE={source[:40]!r} must be one of auto, yahoo, offline")
         source = "auto"
+    schedule = _schedule_settings(r)
+    visibility_s = r.int("core", "CELERY_VISIBILITY_TIMEOUT", 3600, 10, 7 * 86400, " s")
+    redis_url = env.get("REDIS_URL") or None
+    if redis_url and schedule.lease_ttl_s >= visibility_s:
+        # A redelivered task waits for a dead worker's lease; Redis would hand that waiting task out again.
+        r.bad("pipeline", f"LEASE_TTL_SECONDS={schedule.lease_ttl_s} must be below CELERY_VISIBILITY_TIMEOUT="
+                          f"{visibility_s} when REDIS_URL is set (a task waiting for a lease would be redelivered)")
     settings = Settings(
         database_url=url,
         data_dir=data_dir,
@@ -184,8 +191,8 @@ def load_settings(env: Mapping[str, str] | None = None, uses: Iterable[str] | No
         yahoo_timeout_s=r.int("prices", "YAHOO_TIMEOUT", 10, 1, 300, " s"),
         yahoo_retries=r.int("prices", "YAHOO_RETRIES", 3, 1, 20),
         overlap_days=r.int("prices", "PRICE_OVERLAP_DAYS", 10, 1, 365),
-        redis_url=env.get("REDIS_URL") or None,
-        celery_visibility_timeout_s=r.int("core", "CELERY_VISIBILITY_TIMEOUT", 3600, 10, 7 * 86400, " s"),
+        redis_url=redis_url,
+        celery_visibility_timeout_s=visibility_s,
         cache_dir=Path(env.get("CACHE_DIR") or data_dir / "cache"),
         admin_user=env.get("ADMIN_USER") or None,
         admin_password=env.get("ADMIN_PASSWORD") or None,
@@ -193,7 +200,7 @@ def load_settings(env: Mapping[str, str] | None = None, uses: Iterable[str] | No
         analyst_password=env.get("ANALYST_PASSWORD") or None,
         dashboard_cache_seconds=r.int("web", "DASHBOARD_CACHE_SECONDS", 300, 0, 86400, " s"),
         web_trusted_proxies=r.int("web", "WEB_TRUSTED_PROXIES", 0, 0, 5, " (Heroku: 1)"),
-        schedule=_schedule_settings(r),
+        schedule=schedule,
         problems=tuple(r.problems),
     )
     return settings.check(*(GROUPS if uses is None else tuple(uses)))

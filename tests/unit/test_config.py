@@ -109,3 +109,13 @@ def test_a_kept_problem_is_raised_when_its_group_is_used_later():
     assert settings.schedule.epochs is None  # the default, never the bad value
     with pytest.raises(ConfigError, match="PIPELINE_EPOCHS=-1"):
         settings.check("pipeline")
+
+
+def test_a_lease_that_outlives_the_visibility_timeout_is_refused_with_a_queue():
+    """A redelivered task waits up to a lease TTL for a dead worker's lease; Redis must not hand it out meanwhile."""
+    env = {"REDIS_URL": "redis://h/0", "CELERY_VISIBILITY_TIMEOUT": "60", "LEASE_TTL_SECONDS": "60"}
+    with pytest.raises(ConfigError, match="LEASE_TTL_SECONDS=60 must be below CELERY_VISIBILITY_TIMEOUT=60"):
+        load_settings(env, uses=("core", "pipeline"))
+    assert load_settings(env, uses=("core", "web")).redis_url == "redis://h/0"  # the web never waits for a lease
+    assert load_settings({**env, "REDIS_URL": ""}, uses=("core", "pipeline")).schedule.lease_ttl_s == 60
+    assert load_settings({**env, "LEASE_TTL_SECONDS": "59"}, uses=("core", "pipeline")).schedule.lease_ttl_s == 59
