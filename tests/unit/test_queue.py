@@ -30,7 +30,8 @@ def test_unreachable_redis_is_reported_not_raised():
 
 def test_a_lost_task_is_looked_for_in_proportion_to_the_visibility_timeout():
     """kombu's default scan (every 10th tick of 10 s) would leave a lost task 100 s past its timeout."""
-    short = make_celery(load_settings({"REDIS_URL": "redis://h/0", "CELERY_VISIBILITY_TIMEOUT": "45"}))
+    short = make_celery(load_settings({"REDIS_URL": "redis://h/0", "CELERY_VISIBILITY_TIMEOUT": "45",
+                                       "LEASE_TTL_SECONDS": "8"}))
     assert short.conf.broker_transport_options == {
         "visibility_timeout": 45, "unacked_restore_interval": 4, "unacked_restore_throttle": 1}
     default = make_celery(load_settings({"REDIS_URL": "redis://h/0"}))
