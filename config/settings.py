@@ -177,12 +177,7 @@ def load_settings(env: Mapping[str, str] | None = None, uses: Iterable[str] | No
         r.bad("prices", f"PRICE_SOURCE={source[:40]!r} must be one of auto, yahoo, offline")
         source = "auto"
     schedule = _schedule_settings(r)
-    visibility_s = r.int("core", "CELERY_VISIBILITY_TIMEOUT", 3600, 10, 7 * 86400, " s")
-    redis_url = env.get("REDIS_URL") or None
-    if redis_url and schedule.lease_ttl_s >= visibility_s:
-        # A redelivered task waits for a dead worker's lease; Redis would hand that waiting task out again.
-        r.bad("pipeline", f"LEASE_TTL_SECONDS={schedule.lease_ttl_s} must be below CELERY_VISIBILITY_TIMEOUT="
-                          f"{visibility_s} when REDIS_URL is set (a task waiting for a lease would be redelivered)")
+    redis_url, visibility_s = _queue_settings(r, schedule.lease_ttl_s)
     settings = Settings(
         database_url=url,
         data_dir=data_dir,
@@ -246,6 +241,19 @@ def _clock_time(r: _Reader) -> tuple[int, int]:
         r.bad("clock", f"CLOCK_TIME={at[:40]!r} must be HH:MM, e.g. 18:30")
         return 18, 30
     return hour, minute
+
+
+def _queue_settings(r: _Reader, lease_ttl_s: int) -> tuple[str | None, int]:
+    """REDIS_URL and CELERY_VISIBILITY_TIMEOUT, which must leave room for the lease wait."""
+    redis_url = r.env.get("REDIS_URL") or None
+    visibility_s = r.int("core", "CELERY_VISIBILITY_TIMEOUT", 3600, 10, 7 * 86400, " s")
+    # A redelivered task may wait up to a lease TTL for a dead worker's lease and must then still
+    # finish its run inside the visibility timeout, or Redis hands the task out a second time.
+    if redis_url and 2 * lease_ttl_s > visibility_s:
+        r.bad("pipeline", f"LEASE_TTL_SECONDS={lease_ttl_s} must be at most half of "
+                          f"CELERY_VISIBILITY_TIMEOUT={visibility_s} when REDIS_URL is set (a task that waits for "
+                          "a dead worker's lease must still finish its run within the timeout)")
+    return redis_url, visibility_s
 
 
 def _schedule_settings(r: _Reader) -> ScheduleSettings:

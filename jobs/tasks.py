@@ -13,8 +13,16 @@ and a half-trained model is never registered.
 A redelivered task can arrive before the dead worker's lease has expired (Redis
 redelivers after the visibility timeout counted from the first delivery, the lease
 expires a TTL after the worker's last heartbeat). Refused as "a run is in progress",
-the task would be acknowledged and the work lost, so a redelivered task that finds
-the lease held waits for it instead: a retry timed for the lease's expiry.
+the task would be acknowledged and the work lost. So a redelivered task that finds
+the lease held waits for it: one retry, timed for the lease's expiry, carrying the
+lease it saw. If by then that lease was renewed or another holder took it, a live
+run holds it and the task is refused as usual; if it expired, the task runs.
+
+The limits this leaves (Celery and Redis, not this module):
+- the retried message is held unacknowledged while it waits, so the wait plus the run
+  must fit in the visibility timeout (settings require LEASE_TTL_SECONDS to be at most
+  half of it), or Redis hands out a copy;
+- a task whose retry cannot be published is dropped by Celery (``Reject``), as any retry.
 """
 from __future__ import annotations
 
@@ -34,13 +42,14 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 TASK_NAME = "jobs.run_ticker"
-# A live holder renews its lease, so a lease that is still held after this many timed
-# retries belongs to a run that is really in progress: the task is then refused as usual.
+# A backstop only: a dead worker's lease is gone after one timed wait; more waits happen
+# only when clocks disagree by more than the wait's one-second margin.
 LEASE_RETRIES = 3
 
 
-def run_ticker(task: "Task", request_json: dict[str, Any]) -> dict[str, Any]:
-    """Run the pipeline for one request in this process; the TickerOutcome as JSON."""
+def run_ticker(task: "Task", request_json: dict[str, Any], seen_lease: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run the pipeline for one request in this process; the TickerOutcome as JSON.
+    ``seen_lease``: on a retry, the lease the task waited for (``lease_retry_countdown``)."""
     from config.settings import PROCESS_GROUPS
 
     from .context import build_context
@@ -56,31 +65,42 @@ def run_ticker(task: "Task", request_json: dict[str, Any]) -> dict[str, Any]:
     except Exception as exc:  # store down, bad setting: one line in the outcome, no traceback
         return TickerOutcome(request.ticker, TickerState.FAILED, message=" ".join(str(exc).split())).to_json()
     try:
-        wait_s = lease_retry_countdown(ctx, request.ticker, _redelivered(task), task.request.retries)
-        if wait_s is not None:
-            log.warning("%s: redelivered task waits %.0fs for the training lease of a lost worker to expire",
-                        request.ticker, wait_s)
-            raise task.retry(countdown=wait_s, max_retries=LEASE_RETRIES)
+        wait = lease_retry_countdown(ctx, request.ticker, redelivered(task), task.request.retries or 0, seen_lease)
+        if wait is not None:
+            wait_s, held = wait
+            log.warning("%s: redelivered task waits %.0fs for the training lease held by %s to expire",
+                        request.ticker, wait_s, held["holder"])
+            raise task.retry(args=[request_json], kwargs={"seen_lease": held}, countdown=wait_s,
+                             max_retries=LEASE_RETRIES)
         return run_one(ctx, request, run_pipeline, RunHooks()).to_json()
     finally:
         ctx.engine.dispose()
 
 
-def _redelivered(task: "Task") -> bool:
-    # A retry of this task is only ever the lease wait below, so it counts as redelivered too.
+def redelivered(task: "Task") -> bool:
+    """Whether Redis handed this task out again (its worker died before acknowledging it),
+    or it is a retry, which this task only makes to wait for such a worker's lease."""
     return bool((task.request.delivery_info or {}).get("redelivered")) or (task.request.retries or 0) > 0
 
 
-def lease_retry_countdown(ctx: "JobContext", ticker: str, redelivered: bool, retries: int) -> float | None:
-    """Seconds a redelivered task should wait for the ticker's training lease to expire
-    (plus one, for clock skew between machines), or None: run now. A first delivery
-    runs now (and is refused if a run is in progress), as does a task out of retries."""
-    if not redelivered or (retries or 0) >= LEASE_RETRIES:
+def lease_retry_countdown(ctx: "JobContext", ticker: str, redelivered: bool, retries: int,
+                          seen: dict[str, str] | None = None) -> tuple[float, dict[str, str]] | None:
+    """How long a redelivered task should wait for the ticker's training lease, and the
+    lease it waits for; None: run now.
+
+    Runs now: a first delivery (a run in progress refuses it, as always), a free or
+    expired lease, and a lease other than the one ``seen`` on the last wait, since it
+    was renewed or taken by someone else, so a live run holds it. The wait ends one
+    second past the expiry, so the retry finds the lease expired."""
+    if not redelivered or retries >= LEASE_RETRIES:
         return None
     held = leases.current_lease(ctx.engine, leases.training_lease(ticker), now=ctx.now())
     if held is None:
         return None
-    return (held.expires_at - as_utc(ctx.now())).total_seconds() + 1.0
+    this = {"holder": held.holder, "expires_at": held.expires_at.isoformat()}
+    if seen is not None and seen != this:
+        return None
+    return (held.expires_at - as_utc(ctx.now())).total_seconds() + 1.0, this
 
 
 def register_tasks(app: "Celery") -> None:

@@ -90,9 +90,10 @@ def test_worker_killed_mid_task_is_redelivered_and_recovered(pg_url, tmp_path):
     leaves a lease that outlives the redelivery; the drill sets up that race for sure (the
     dead worker's lease is made to expire just after the redelivery), and the task must
     wait for the lease, not be refused as "a run in progress" and acknowledged (lost).
-    The visibility timeout stays above the run's length, as in production (an hour), or
-    Redis would hand out a live task a second time."""
-    visibility_s = 45
+    The visibility timeout stays well above the wait plus the run, as in production (an
+    hour), or Redis would hand out the waiting task a second time: the retried message is
+    fetched at about 90 s and must finish by about 180 s; the run takes 10-30 s."""
+    visibility_s = 90
     logs = (tmp_path / "worker1.log", tmp_path / "worker2.log")
     with private_redis(tmp_path) as redis:
         env = {**os.environ, "DATABASE_URL": pg_url, "REDIS_URL": redis.url, "PRICE_SOURCE": "offline",
@@ -118,7 +119,8 @@ def test_worker_killed_mid_task_is_redelivered_and_recovered(pg_url, tmp_path):
         second = start_worker(env, logs[1])
         try:
             time.sleep(max(0.0, delivered + visibility_s - 3 - time.monotonic()))
-            assert lease_expires_in(engine, 12) == 1  # the dead worker's lease, still live at redelivery
+            # Live past the redelivery: workers look for lost tasks every visibility_s // 10 = 9 s.
+            assert lease_expires_in(engine, 20) == 1  # the dead worker's lease
             # Late acknowledgement: the task comes back, waits for the lease to expire,
             # takes it over and fails the dead run.
             done = wait_for(lambda: [r for r in runs(engine) if r.status == "succeeded"] or None, 240,

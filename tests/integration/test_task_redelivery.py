@@ -9,6 +9,7 @@ acknowledged, which would lose the work. The real task runs here (Celery's eager
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -17,7 +18,7 @@ from config.celery_app import make_celery
 from config.settings import load_settings
 from contract.run import RunRequest, TickerOutcome, TickerState
 from jobs.context import JobContext
-from jobs.tasks import LEASE_RETRIES, TASK_NAME, lease_retry_countdown, register_tasks
+from jobs.tasks import LEASE_RETRIES, TASK_NAME, lease_retry_countdown, redelivered, register_tasks
 from store import lease as leases
 from store import runs
 
@@ -31,9 +32,25 @@ def context(engine, now=T0) -> JobContext:
 
 def test_a_redelivered_task_waits_until_a_dead_workers_lease_expires(engine):
     leases.acquire(engine, holder="dead-worker", now=T0 - timedelta(seconds=3), ttl_s=8, name=AAPL)
-    # 5 s of lease left, plus one for clock skew between machines.
-    assert lease_retry_countdown(context(engine), "AAPL", redelivered=True, retries=0) == pytest.approx(6.0)
-    assert lease_retry_countdown(context(engine), "aapl", redelivered=True, retries=1) == pytest.approx(6.0)
+    wait_s, seen = lease_retry_countdown(context(engine), "AAPL", redelivered=True, retries=0)
+    assert wait_s == pytest.approx(6.0)  # 5 s of lease left, and one past its expiry
+    assert seen["holder"] == "dead-worker"
+    # The retry finds the lease expired: it runs (and the pipeline takes the lease over).
+    after = context(engine, now=T0 + timedelta(seconds=6))
+    assert lease_retry_countdown(after, "aapl", redelivered=True, retries=1, seen=seen) is None
+    # A clock behind the dead worker's sees the same unrenewed lease still live: it waits again.
+    behind = context(engine, now=T0 + timedelta(seconds=4))
+    assert lease_retry_countdown(behind, "AAPL", redelivered=True, retries=1, seen=seen)[0] == pytest.approx(2.0)
+
+
+def test_a_lease_renewed_or_taken_while_waiting_is_a_live_run_that_refuses_the_task(engine):
+    leases.acquire(engine, holder="slow-but-alive", now=T0, ttl_s=8, name=AAPL)
+    _, seen = lease_retry_countdown(context(engine), "AAPL", redelivered=True, retries=0)
+    assert leases.renew(engine, holder="slow-but-alive", now=T0 + timedelta(seconds=3), ttl_s=8, name=AAPL)
+    assert lease_retry_countdown(context(engine, T0 + timedelta(seconds=4)), "AAPL", True, 1, seen) is None
+    leases.release(engine, holder="slow-but-alive", name=AAPL)
+    leases.acquire(engine, holder="another-run", now=T0 + timedelta(seconds=5), ttl_s=8, name=AAPL)
+    assert lease_retry_countdown(context(engine, T0 + timedelta(seconds=6)), "AAPL", True, 1, seen) is None
 
 
 def test_a_first_delivery_or_a_free_lease_runs_at_once(engine):
@@ -53,6 +70,18 @@ def test_a_task_out_of_retries_runs_and_is_refused_by_a_live_lease(engine):
     assert lease_retry_countdown(context(engine), "AAPL", redelivered=True, retries=LEASE_RETRIES) is None
 
 
+def celery_request(**fields):
+    return SimpleNamespace(request=SimpleNamespace(**{"delivery_info": None, "retries": 0, **fields}))
+
+
+def test_redelivery_is_read_from_the_message_kombu_restored_or_from_a_retry():
+    # kombu's Redis transport marks a restored message delivery_info["redelivered"] = True.
+    assert redelivered(celery_request(delivery_info={"redelivered": True, "exchange": ""}))
+    assert redelivered(celery_request(delivery_info={"exchange": ""}, retries=1))
+    assert not redelivered(celery_request(delivery_info={"redelivered": False}))
+    assert not redelivered(celery_request())
+
+
 @pytest.fixture
 def worker_env(tmp_path, monkeypatch, sqlite_url):
     """The worker's settings in the environment, as a worker process has them."""
@@ -68,8 +97,10 @@ def worker_env(tmp_path, monkeypatch, sqlite_url):
 
 
 def test_the_task_retries_on_a_held_lease_then_is_refused_without_a_run(worker_env, caplog):
-    """Eagerly, Celery runs each retry at once (no countdown), so a lease that stays held
-    shows the whole path: LEASE_RETRIES waits, then the pipeline's usual refusal."""
+    """Eagerly, Celery runs each retry at once (no countdown), so a lease that stays held and
+    unrenewed shows the whole path: the waits up to LEASE_RETRIES, then the pipeline's usual
+    refusal. Eager ``apply`` cannot mark a message redelivered, so the task starts as a first
+    retry (``retries=1``), which the task treats the same way."""
     leases.acquire(worker_env, holder="someone", now=datetime.now(timezone.utc), ttl_s=600, name=AAPL)
     app = make_celery(load_settings({"REDIS_URL": "redis://127.0.0.1:1/0"}))  # never reached: eager
     register_tasks(app)
