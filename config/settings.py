@@ -177,7 +177,7 @@ def load_settings(env: Mapping[str, str] | None = None, uses: Iterable[str] | No
         r.bad("prices", f"PRICE_SOURCE={source[:40]!r} must be one of auto, yahoo, offline")
         source = "auto"
     schedule = _schedule_settings(r)
-    redis_url, visibility_s = _queue_settings(r, schedule.lease_ttl_s)
+    redis_url, visibility_s = _queue_settings(r, env.get("REDIS_URL") or None, schedule.lease_ttl_s)
     settings = Settings(
         database_url=url,
         data_dir=data_dir,
@@ -243,9 +243,8 @@ def _clock_time(r: _Reader) -> tuple[int, int]:
     return hour, minute
 
 
-def _queue_settings(r: _Reader, lease_ttl_s: int) -> tuple[str | None, int]:
+def _queue_settings(r: _Reader, redis_url: str | None, lease_ttl_s: int) -> tuple[str | None, int]:
     """REDIS_URL and CELERY_VISIBILITY_TIMEOUT, which must leave room for the lease wait."""
-    redis_url = r.env.get("REDIS_URL") or None
     visibility_s = r.int("core", "CELERY_VISIBILITY_TIMEOUT", 3600, 10, 7 * 86400, " s")
     # A redelivered task may wait up to a lease TTL for a dead worker's lease and must then still
     # finish its run inside the visibility timeout, or Redis hands the task out a second time.
