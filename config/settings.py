@@ -177,7 +177,7 @@ def load_settings(env: Mapping[str, str] | None = None, uses: Iterable[str] | No
         r.bad("prices", f"PRICE_SOURCE={source[:40]!r} must be one of auto, yahoo, offline")
         source = "auto"
     schedule = _schedule_settings(r)
-    redis_url, visibility_s = _queue_settings(r, env.get("REDIS_URL") or None, schedule.lease_ttl_s)
+    visibility_s = _visibility_timeout(r, bool(env.get("REDIS_URL")), schedule.lease_ttl_s)
     settings = Settings(
         database_url=url,
         data_dir=data_dir,
@@ -186,7 +186,7 @@ def load_settings(env: Mapping[str, str] | None = None, uses: Iterable[str] | No
         yahoo_timeout_s=r.int("prices", "YAHOO_TIMEOUT", 10, 1, 300, " s"),
         yahoo_retries=r.int("prices", "YAHOO_RETRIES", 3, 1, 20),
         overlap_days=r.int("prices", "PRICE_OVERLAP_DAYS", 10, 1, 365),
-        redis_url=redis_url,
+        redis_url=env.get("REDIS_URL") or None,
         celery_visibility_timeout_s=visibility_s,
         cache_dir=Path(env.get("CACHE_DIR") or data_dir / "cache"),
         admin_user=env.get("ADMIN_USER") or None,
@@ -243,16 +243,16 @@ def _clock_time(r: _Reader) -> tuple[int, int]:
     return hour, minute
 
 
-def _queue_settings(r: _Reader, redis_url: str | None, lease_ttl_s: int) -> tuple[str | None, int]:
-    """REDIS_URL and CELERY_VISIBILITY_TIMEOUT, which must leave room for the lease wait."""
+def _visibility_timeout(r: _Reader, queued: bool, lease_ttl_s: int) -> int:
+    """CELERY_VISIBILITY_TIMEOUT, which with a queue must leave room for the lease wait."""
     visibility_s = r.int("core", "CELERY_VISIBILITY_TIMEOUT", 3600, 10, 7 * 86400, " s")
     # A redelivered task may wait up to a lease TTL for a dead worker's lease and must then still
     # finish its run inside the visibility timeout, or Redis hands the task out a second time.
-    if redis_url and 2 * lease_ttl_s > visibility_s:
+    if queued and 2 * lease_ttl_s > visibility_s:
         r.bad("pipeline", f"LEASE_TTL_SECONDS={lease_ttl_s} must be at most half of "
                           f"CELERY_VISIBILITY_TIMEOUT={visibility_s} when REDIS_URL is set (a task that waits for "
                           "a dead worker's lease must still finish its run within the timeout)")
-    return redis_url, visibility_s
+    return visibility_s
 
 
 def _schedule_settings(r: _Reader) -> ScheduleSettings:

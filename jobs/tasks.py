@@ -94,13 +94,14 @@ def lease_retry_countdown(ctx: "JobContext", ticker: str, redelivered: bool, ret
     second past the expiry, so the retry finds the lease expired."""
     if not redelivered or retries >= LEASE_RETRIES:
         return None
-    held = leases.current_lease(ctx.engine, leases.training_lease(ticker), now=ctx.now())
+    now = as_utc(ctx.now())  # one instant for "is it live" and "how long is left"
+    held = leases.current_lease(ctx.engine, leases.training_lease(ticker), now=now)
     if held is None:
         return None
     this = {"holder": held.holder, "expires_at": held.expires_at.isoformat()}
     if seen is not None and seen != this:
         return None
-    return (held.expires_at - as_utc(ctx.now())).total_seconds() + 1.0, this
+    return (held.expires_at - now).total_seconds() + 1.0, this
 
 
 def register_tasks(app: "Celery") -> None:
