@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from contract.errors import Failure
 from config.settings import normalize_database_url
-from store.tables import Base
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -185,26 +184,12 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args=args)
 
 
-def _lost_create_race(exc: Exception) -> bool:
-    text = str(exc)
-    return "already exists" in text or "pg_type_typname_nsp_index" in text
-
-
 def create_schema(engine: Engine) -> None:
-    """Create every table that does not exist yet; safe to run any number of times.
+    """Bring the store to the schema this code expects (``store.schema.upgrade``); safe to run
+    any number of times, and from several processes at once (they take turns under a lock)."""
+    from store.schema import upgrade  # Alembic is imported only by processes that migrate
 
-    Also safe when several processes start on a fresh store at once (the clock, the
-    web, a CLI): ``create_all`` checks then creates, so a process that loses the race
-    sees "table already exists"; it waits a moment and checks again.
-    """
-    for attempt in range(5):
-        try:
-            Base.metadata.create_all(engine)
-            return
-        except (OperationalError, ProgrammingError, IntegrityError) as exc:
-            if attempt == 4 or not _lost_create_race(exc):
-                raise
-            time.sleep(0.2 * (attempt + 1))
+    upgrade(engine)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

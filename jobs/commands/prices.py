@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from store.db import create_schema
+from store.schema import upgrade
 from marketdata.frames import PriceDataError
 from store.prices import compare_with_stored, price_summaries, upsert_prices
 from marketdata.sources.csv_file import read_price_csv
@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_status)
 
-    p = sub.add_parser("migrate", help="create missing tables (the Procfile release step)")
+    p = sub.add_parser("migrate", help="bring the schema to the newest revision (the Procfile release step)")
     p.set_defaults(handler=cmd_migrate)
 
 
@@ -46,8 +46,7 @@ def _tickers(ctx, args) -> list[str]:
 
 def cmd_migrate(args) -> int:
     ctx = build_context(ensure_schema=False)
-    create_schema(ctx.engine)
-    print("schema is up to date")
+    print(f"schema: {upgrade(ctx.engine)}")
     return 0
 
 
