@@ -224,24 +224,6 @@ def copy_replayed(source: Engine, target: Engine, ticker: str, now: datetime, af
 # --- reads ----------------------------------------------------------------------------
 
 
-LedgerVersion = tuple[object, ...]  # what ledger_version returns
-
-
-def ledger_version(engine: Engine, ticker: str) -> LedgerVersion:
-    """A fingerprint that changes when a row is added or scored: (newest id, rows scored).
-
-    (Rows are only ever added or scored once, so the two say everything; a clock that
-    stands still, as in a replay, cannot hide a scoring the way a newest scoring time would.)
-    """
-    stmt = select(
-        select(func.max(LedgerEntry.id)).where(LedgerEntry.ticker == ticker).scalar_subquery(),
-        select(func.count(LedgerEntry.actual)).where(LedgerEntry.ticker == ticker).scalar_subquery(),
-    )
-    with engine.connect() as conn:
-        row = conn.execute(stmt).one()
-    return tuple(str(v) if isinstance(v, datetime) else v for v in row)
-
-
 # What the read side draws from: every column but the ticker (one per frame) and the scoring time.
 READ_COLUMNS = [c for c in COLUMNS if c not in ("ticker", "scored_at")]
 

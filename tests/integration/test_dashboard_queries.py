@@ -72,13 +72,13 @@ def test_cache_is_reused_until_a_champion_changes(filled):
 
 
 def _correct_one_close(engine, factor: float) -> None:
-    """A correction of the newest close that leaves every date and fetch time as it was."""
-    from sqlalchemy import func, select
+    """A correction of the newest close, as ``import-csv --replace`` writes it (the store stamps it with its time)."""
+    from store.prices import load_prices, upsert_prices
 
-    from store.tables import Price
+    day = load_prices(engine, "AAPL").iloc[-1:]
     with session_factory(engine).begin() as s:
-        day = s.execute(select(func.max(Price.date)).where(Price.ticker == "AAPL")).scalar_one()
-        s.execute(update(Price).where(Price.ticker == "AAPL", Price.date == day).values(close=Price.close * factor))
+        upsert_prices(s, "AAPL", day.assign(close=day["close"] * factor, high=day["high"] * factor), "csv:fix.csv",
+                      NOW + timedelta(days=1))
 
 
 @pytest.mark.parametrize("write", ["fetch time", "corrected close", "deleted day"])
