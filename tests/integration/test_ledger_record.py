@@ -195,3 +195,35 @@ def test_the_command_line_import_scores_at_once(engine, database_url, run_cli, a
     out = run_cli("import-csv", str(path), "--ticker", "AAPL", database_url=database_url)
     assert out.returncode == 0, out.stderr
     assert list(scored_rows(engine).sort_values("horizon").actual) == list(day["close"])
+
+
+def test_two_publishers_racing_for_one_origin_leave_exactly_one_forecast_of_record(engine, aapl):
+    """Two processes publish different models' forecasts for one origin at once: one row of record per horizon."""
+    import threading
+
+    known = aapl.iloc[:-10]
+    store_prices(engine, known)
+    save_model(engine, "gru", known, 0.0)
+    publish(engine)
+    template = ledger.load_ledger(engine, "AAPL")
+    with engine.begin() as conn:  # start again from an empty ledger, keeping the rows as a template
+        conn.execute(ledger.LedgerEntry.__table__.delete())
+    rows = [{"ticker": "AAPL", **{c: (v.date() if isinstance(v, pd.Timestamp) else v) for c, v in r.items()
+                                  if c in ("cell", "model_version", "origin", "origin_close", "target_date", "horizon",
+                                           "predicted", "lower80", "upper80", "lower95", "upper95", "kind")},
+             "published_at": NOW} for r in template.to_dict("records")]
+    barrier, results = threading.Barrier(2), {}
+
+    def racer(model_id: int) -> None:
+        barrier.wait()
+        with engine.begin() as conn:
+            results[model_id] = ledger._insert_or_ignore(conn, [r | {"model_id": model_id} for r in rows])
+
+    threads = [threading.Thread(target=racer, args=(m,)) for m in (101, 202)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(results.values()) == [(H, 0), (H, H)]  # both kept, one of them entirely superseded
+    stored = ledger.load_ledger(engine, "AAPL")
+    assert len(stored) == 2 * H and stored.of_record.sum() == H and stored[stored.of_record].model_id.nunique() == 1
