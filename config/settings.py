@@ -36,7 +36,7 @@ SUPPORTED_DATABASES = ("sqlite", "postgresql")
 # Which settings each process uses, by group. A process checks only its groups at
 # start, so the web boots whatever the clock's settings are (and vice versa):
 #   core     - DATABASE_URL, DATA_DIR, TICKERS, CACHE_DIR, REDIS_URL, CELERY_VISIBILITY_TIMEOUT
-#   web      - ADMIN_*, ANALYST_*, DASHBOARD_CACHE_SECONDS
+#   web      - ADMIN_*, ANALYST_*, WEB_TRUSTED_PROXIES
 #   prices   - PRICE_SOURCE, YAHOO_TIMEOUT, YAHOO_RETRIES, PRICE_OVERLAP_DAYS
 #   pipeline - LEASE_TTL_SECONDS, STORE_RETRY_SECONDS, PIPELINE_*EPOCHS, RETRAIN_*, CLOCK_TIMEZONE
 #   clock    - CLOCK_TIME, CLOCK_DAYS, CLOCK_MISFIRE_GRACE
@@ -119,7 +119,6 @@ class Settings:
     admin_password: str | None = field(default=None, repr=False)
     analyst_user: str | None = field(default=None, repr=False)
     analyst_password: str | None = field(default=None, repr=False)
-    dashboard_cache_seconds: int = 300  # upper bound on how stale a cached read may be
     # Proxies in front of the web that append X-Forwarded-For (Heroku's router: 1). The
     # login rate limit is per client address, so it must not be the router's address.
     web_trusted_proxies: int = 0
@@ -193,7 +192,6 @@ def load_settings(env: Mapping[str, str] | None = None, uses: Iterable[str] | No
         admin_password=env.get("ADMIN_PASSWORD") or None,
         analyst_user=env.get("ANALYST_USER") or None,
         analyst_password=env.get("ANALYST_PASSWORD") or None,
-        dashboard_cache_seconds=r.int("web", "DASHBOARD_CACHE_SECONDS", 300, 0, 86400, " s"),
         web_trusted_proxies=r.int("web", "WEB_TRUSTED_PROXIES", 0, 0, 5, " (Heroku: 1)"),
         schedule=schedule,
         problems=tuple(r.problems),

@@ -52,14 +52,13 @@ class Web:
     @cached_property
     def _reads(self) -> ReadCache:
         # Bounded: only configured tickers reach it (see ticker_choice), and it evicts anyway.
-        return ReadCache(self.engine(), ttl_seconds=self.settings.dashboard_cache_seconds,
-                         max_entries=max(4, len(self.settings.tickers)))
+        return ReadCache(self.engine(), max_entries=max(4, len(self.settings.tickers)))
 
     @cached_property
     def _ledger_reads(self) -> "LedgerCache":
         from store.ledger_reads import LedgerCache
 
-        return LedgerCache(self.engine(), ttl_seconds=self.settings.dashboard_cache_seconds)
+        return LedgerCache(self.engine(), max_entries=max(4, len(self.settings.tickers)))
 
     def engine(self) -> Engine:
         return self._engine

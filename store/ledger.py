@@ -6,18 +6,26 @@ Write side (called by whatever publishes or replays):
   (one row per cell and horizon step). Insert-or-ignore on the unique key (ticker,
   cell, model, origin, horizon): publishing twice writes nothing the second time, so
   a publication that failed is simply retried by the next run.
+- One forecast of record per (ticker, cell, kind, origin, horizon): the first row
+  published for that origin, whatever model published it, is inserted with
+  ``of_record`` true; a later publication for the same origin (a retrain, a promote
+  or a rollback the same evening) is kept with ``of_record`` false (superseded) and
+  never counted. A partial unique index decides it at insert time, so two racing
+  publishers cannot both be of record, and no row is ever rewritten.
 - :func:`score_pending` fills ``actual`` and ``persistence`` of rows whose target
   close is stored, in one UPDATE guarded by ``actual IS NULL``: each row is scored
-  exactly once, however many processes try.
+  exactly once, however many processes try. Every price write also scores, in its
+  own transaction (``store.scoring``).
 - :func:`copy_replayed` brings the rows of a replay of past days (run in a throw-away
   store) into the real store as ``replayed`` rows.
 
 Nothing here updates a prediction, and no foreign key ties a row to a model, so a
 retrain, a promotion, a rollback or a model deletion leave the ledger as it was.
 
-Prices in a row are on the adjusted basis of the day it was published. If the
-price history is re-based later (a split or dividend refetch), the actual is brought
-back to that basis: ``actual = close(target) * origin_close / close(origin)``.
+Prices in a row are on the adjusted basis of the day it was published (``basis``: the
+newest recorded re-basing then). The actual is the stored close of the target date; only
+after a recorded re-basing (every stored day rewritten by one factor) is it brought back
+to the row's own basis (``store.scoring``). A correction of single days is no re-basing.
 """
 from __future__ import annotations
 
@@ -27,20 +35,22 @@ from datetime import date, datetime
 from typing import Any, Sequence
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Row, and_, func, select, update
+from sqlalchemy import Connection, Engine, Row, and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from contract.errors import Refusal
 from contract.outputs import Forecast
 from contract.vocab import LedgerKind
 from store.prices import last_stored_date
-from store.tables import Base, Champion, LedgerEntry, ModelOutput, ModelRecord, Price
+from store.scoring import newest_basis, score_pending_in
+from store.tables import Champion, LedgerEntry, ModelOutput, ModelRecord
 
 log = logging.getLogger(__name__)
 
 KINDS = tuple(k.value for k in LedgerKind)
 CSV_HEADER = ["Ticker", "Published", "Origin", "Date", "Horizon", "Cell", "ModelId", "Version", "Predicted", "Lower80",
-              "Upper80", "Lower95", "Upper95", "Actual", "Persistence", "Kind"]
+              "Upper80", "Lower95", "Upper95", "Actual", "Persistence", "Kind", "Counts"]
+COUNTS = {True: "yes", False: "superseded"}  # the Counts column: the forecast of record, or a later publication
 CSV_PRICES = {"Predicted": "predicted", "Lower80": "lower80", "Upper80": "upper80", "Lower95": "lower95",
               "Upper95": "upper95", "Actual": "actual", "Persistence": "persistence"}
 # Prices to the cent, the precision every view of them shows (dashboard.fmt.PRICE_DECIMALS; the store may not
@@ -49,7 +59,7 @@ CSV_PRICE_DECIMALS = 2
 # Everything a reader needs, in table order.
 COLUMNS = ["id", "ticker", "cell", "model_id", "model_version", "origin", "origin_close", "target_date", "horizon",
            "predicted", "lower80", "upper80", "lower95", "upper95", "published_at", "kind", "actual", "persistence",
-           "scored_at"]
+           "scored_at", "of_record"]
 
 
 class LedgerError(Refusal):
@@ -65,22 +75,38 @@ class PublishResult:
     already: int
     too_late: int  # live steps whose target close was already stored: never published after the fact
     cells: tuple[str, ...]
+    superseded: int = 0  # of ``written``, rows for an origin that already had a forecast of record
 
 
 Row_ = dict[str, Any]  # one LedgerEntry's column values, as inserted
 
 
-def _insert_or_ignore(conn: Connection, rows: list[Row_]) -> int:
-    """Insert rows, skipping any whose unique key is taken; returns how many were new."""
+def _insert_or_ignore(conn: Connection, rows: list[Row_]) -> tuple[int, int]:
+    """Insert rows, skipping any whose unique key is taken; returns (rows new, of them superseded).
+
+    Each row is first offered as the forecast of record; if its origin already has one
+    (the partial unique index refuses it), it is offered again as superseded, which only
+    the model's own key can refuse (this model published this origin already). The rows
+    get the ticker's current price basis.
+    """
     # One statement per row; RETURNING says whether it was new (rowcount is -1 on psycopg here).
     if conn.dialect.name == "postgresql":
-        pg = postgresql.insert(LedgerEntry).on_conflict_do_nothing().returning(LedgerEntry.id)
-        return sum(len(conn.execute(pg.values(**row)).all()) for row in rows)
-    if conn.dialect.name == "sqlite":
-        lite = sqlite.insert(LedgerEntry).on_conflict_do_nothing().returning(LedgerEntry.id)
-        return sum(len(conn.execute(lite.values(**row)).all()) for row in rows)
-    # pragma: no cover - the product runs on SQLite and Postgres only
-    raise LedgerError(f"the ledger needs SQLite or PostgreSQL, not {conn.dialect.name}")
+        stmt = postgresql.insert(LedgerEntry).on_conflict_do_nothing().returning(LedgerEntry.id)
+    elif conn.dialect.name == "sqlite":
+        stmt = sqlite.insert(LedgerEntry).on_conflict_do_nothing().returning(LedgerEntry.id)
+    else:  # pragma: no cover - the product runs on SQLite and Postgres only
+        raise LedgerError(f"the ledger needs SQLite or PostgreSQL, not {conn.dialect.name}")
+    bases: dict[str, int | None] = {}
+    new = superseded = 0
+    for row in rows:
+        if row["ticker"] not in bases:
+            bases[row["ticker"]] = newest_basis(conn, row["ticker"])[0]
+        row = row | {"basis": bases[row["ticker"]]}
+        if conn.execute(stmt.values(**row, of_record=True)).all():
+            new += 1
+        elif conn.execute(stmt.values(**row, of_record=False)).all():
+            new, superseded = new + 1, superseded + 1
+    return new, superseded
 
 
 @dataclass(frozen=True)
@@ -139,35 +165,18 @@ def publish_champion_forecasts(engine: Engine, ticker: str, *, kind: LedgerKind,
                     too_late += 1
                 else:
                     rows.append(row)
-        written = _insert_or_ignore(conn, rows)
-    return PublishResult(ticker, written, len(rows) - written, too_late, tuple(cells))
+        written, superseded = _insert_or_ignore(conn, rows)
+    return PublishResult(ticker, written, len(rows) - written, too_late, tuple(cells), superseded)
 
 
 def score_pending(engine: Engine, ticker: str, now: datetime) -> int:
     """Give every unscored row whose target close is stored its actual and persistence; returns the count.
 
-    One UPDATE guarded by ``actual IS NULL``, so a row is scored exactly once even
-    when two processes score at the same time (the second finds nothing left).
+    One UPDATE guarded by ``actual IS NULL`` (``store.scoring.score_pending_in``), so a
+    row is scored exactly once even when two processes score at the same time.
     """
-    target = Price.__table__.alias("target")
-    at_origin = Price.__table__.alias("at_origin")
-    ledger = Base.metadata.tables[LedgerEntry.__tablename__]  # a Table, which update() accepts
-    target_close = (select(target.c.close)
-                    .where(target.c.ticker == ledger.c.ticker, target.c.date == ledger.c.target_date)
-                    .scalar_subquery())
-    origin_close = (select(at_origin.c.close)
-                    .where(at_origin.c.ticker == ledger.c.ticker, at_origin.c.date == ledger.c.origin)
-                    .scalar_subquery())
-    # The ratio is exactly 1.0 unless the history was re-based since publication.
-    stmt = (
-        update(ledger)
-        .where(ledger.c.ticker == ticker, ledger.c.actual.is_(None), target_close.is_not(None),
-               origin_close.is_not(None))
-        .values(actual=target_close * (ledger.c.origin_close / origin_close), persistence=ledger.c.origin_close,
-                scored_at=now)
-    )
     with engine.begin() as conn:
-        return conn.execute(stmt).rowcount
+        return score_pending_in(conn, ticker, now)
 
 
 def publish_after_run(engine: Engine, ticker: str, *, trigger: str, now: datetime) -> PublishResult | None:
@@ -186,8 +195,8 @@ def publish_after_run(engine: Engine, ticker: str, *, trigger: str, now: datetim
         log.warning("ledger: could not publish the %s forecasts (the next run retries): %s: %s", ticker,
                     type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
         return None
-    log.info("ledger %s: scored %d, published %d new rows (%d already there, %d too late)", ticker, scored,
-             result.written, result.already, result.too_late)
+    log.info("ledger %s: scored %d, published %d new rows (%d of them superseded: not of record; %d already "
+             "there, %d too late)", ticker, scored, result.written, result.superseded, result.already, result.too_late)
     return result
 
 
@@ -198,7 +207,8 @@ def copy_replayed(source: Engine, target: Engine, ticker: str, now: datetime, af
     The replay's models live only in its throw-away store, so ``model_id`` is NULL
     (the version is kept); the target scores the rows against its own prices.
     """
-    keep = [c for c in COLUMNS if c not in ("model_id", "published_at", "kind", "actual", "persistence", "scored_at")]
+    keep = [c for c in COLUMNS if c not in ("model_id", "published_at", "kind", "actual", "persistence", "scored_at",
+                                            "of_record")]
     with source.connect() as conn:
         rows = conn.execute(select(*(LedgerEntry.__table__.c[c] for c in keep))
                             .where(LedgerEntry.ticker == ticker, LedgerEntry.id > after_id)
@@ -208,24 +218,10 @@ def copy_replayed(source: Engine, target: Engine, ticker: str, now: datetime, af
     new = [{k: v for k, v in r.items() if k != "id"} | dict(model_id=None, published_at=now,
                                                             kind=LedgerKind.REPLAYED.value) for r in rows]
     with target.begin() as conn:
-        return _insert_or_ignore(conn, new), rows[-1]["id"]
+        return _insert_or_ignore(conn, new)[0], rows[-1]["id"]
 
 
 # --- reads ----------------------------------------------------------------------------
-
-
-LedgerVersion = tuple[object, ...]  # what ledger_version returns
-
-
-def ledger_version(engine: Engine, ticker: str) -> LedgerVersion:
-    """A fingerprint that changes when a row is added or scored: (newest id, newest scoring time)."""
-    stmt = select(
-        select(func.max(LedgerEntry.id)).where(LedgerEntry.ticker == ticker).scalar_subquery(),
-        select(func.max(LedgerEntry.scored_at)).where(LedgerEntry.ticker == ticker).scalar_subquery(),
-    )
-    with engine.connect() as conn:
-        row = conn.execute(stmt).one()
-    return tuple(str(v) if isinstance(v, datetime) else v for v in row)
 
 
 # What the read side draws from: every column but the ticker (one per frame) and the scoring time.
@@ -239,6 +235,8 @@ def _frame(rows: Sequence[Row[Any]], columns: list[str] = COLUMNS) -> pd.DataFra
     for col in ("actual", "persistence", "predicted", "origin_close", "lower80", "upper80", "lower95", "upper95"):
         frame[col] = frame[col].astype(float)
     frame["model_id"] = frame["model_id"].astype("Int64")
+    if "of_record" in frame:
+        frame["of_record"] = frame["of_record"].astype(bool)
     return frame
 
 
@@ -279,7 +277,8 @@ def csv_text(frame: pd.DataFrame, ticker: str | None = None) -> str:
     without one (``load_ledger``'s). Published is UTC to the second whatever the driver
     returned (SQLite hands back naive UTC); prices to the cent in fixed decimals, so two
     exports of one store are byte-for-byte equal; Actual and Persistence are blank until
-    the row is scored, ModelId on replayed rows.
+    the row is scored, ModelId on replayed rows. Counts says which row is the forecast of
+    record (``yes``) and which a later publication for the same origin (``superseded``).
     """
     if "ticker" not in frame and not ticker:
         raise ValueError("csv_text needs the ticker of a frame without a ticker column")
@@ -291,7 +290,7 @@ def csv_text(frame: pd.DataFrame, ticker: str | None = None) -> str:
         "Horizon": frame["horizon"], "Cell": frame["cell"], "ModelId": frame["model_id"],
         "Version": frame["model_version"],
         **{name: frame[col].astype(float).round(CSV_PRICE_DECIMALS) for name, col in CSV_PRICES.items()},
-        "Kind": frame["kind"],
+        "Kind": frame["kind"], "Counts": frame["of_record"].astype(bool).map(COUNTS),
     }, columns=CSV_HEADER)
     return out.to_csv(index=False, float_format=cents, lineterminator="\n", na_rep="")
 

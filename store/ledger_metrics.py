@@ -1,7 +1,8 @@
 """Live figures from the forecast ledger: pure pandas over :func:`store.ledger.load_ledger` frames.
 
 Read side only (the web imports it; no TensorFlow). Every figure is computed on
-scored rows (``actual`` known), per kind (live and replayed are never pooled),
+scored rows of record (``actual`` known; a later publication for an origin that
+already had one, ``of_record`` false, is never counted), per kind (live and replayed are never pooled),
 cell and horizon, over all time and the last 20 and 60 trading days (the newest
 20 or 60 target dates that have an actual). Persistence (tomorrow = today, the
 close at the origin) stands beside every error figure; direction hits stand beside
@@ -41,8 +42,15 @@ class Score:
     dm_pvalue: float | None = None  # two-sided, normal approximation; meaningful for one-step rows
 
 
+def of_record(frame: pd.DataFrame) -> pd.DataFrame:
+    """The forecasts of record: one per (cell, kind, origin, horizon), the first published (``store.ledger``)."""
+    return frame[frame["of_record"]] if "of_record" in frame else frame
+
+
 def scored(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[frame["actual"].notna()]
+    """The scored forecasts of record: what every figure counts."""
+    rows = of_record(frame)
+    return rows[rows["actual"].notna()]
 
 
 def last_days(frame: pd.DataFrame, days: int | None) -> pd.DataFrame:
@@ -137,15 +145,14 @@ def coverage_by_horizon(frame: pd.DataFrame, cell: str) -> pd.DataFrame:
 
 
 def last_publication(frame: pd.DataFrame, cell: str) -> pd.DataFrame:
-    """The rows of the newest live publication of ``cell`` (the newest replayed one when none is live)."""
-    rows = frame[frame["cell"] == cell]
+    """The rows of record of the newest live origin of ``cell`` (the newest replayed one when none is live)."""
+    rows = of_record(frame[frame["cell"] == cell])
     for kind in ("live", "replayed"):
         mine = rows[rows["kind"] == kind]
         if not mine.empty:
-            newest = mine[mine["origin"] == mine["origin"].max()]
-            # Two models may have published from one origin (a retrain that day): the newest publication.
-            latest: pd.DataFrame = newest[newest["published_at"] == newest["published_at"].max()]
-            return latest.sort_values("horizon")
+            # One row of record per horizon, whichever models published from that origin later.
+            newest: pd.DataFrame = mine[mine["origin"] == mine["origin"].max()]
+            return newest.sort_values("horizon")
     return rows.iloc[0:0]
 
 
@@ -172,7 +179,7 @@ def _judged(s: Score, what: str) -> str:
 def verdict(frame: pd.DataFrame, cell: str, days: int = 60) -> str:
     """The plain-words verdict on the one-day forecasts of ``cell``: live first, a replay apart."""
     name = CELL_LABELS.get(cell, cell)
-    one_day = frame[(frame["cell"] == cell) & (frame["horizon"] == 1)]
+    one_day = of_record(frame[(frame["cell"] == cell) & (frame["horizon"] == 1)])
     parts = []
     live = scored(one_day[one_day["kind"] == "live"]).sort_values("target_date").tail(days)
     if live.empty:

@@ -106,22 +106,6 @@ def update_prices(
     return UpdateResult(ticker, added, False, source.name, newest, f"{ticker}: added {added} new rows (last {newest})")
 
 
-def _score_ledger(engine: Engine, result: UpdateResult, now: datetime) -> UpdateResult:
-    """New closes settle published forecasts: score them now (``store.ledger``).
-
-    The prices are already committed, so a failure here only delays the scoring to
-    the next update or run (scoring picks up every row still unscored)."""
-    if result.added or result.replaced_history:
-        from store.ledger import score_pending
-
-        try:
-            score_pending(engine, result.ticker, now)
-        except Exception as exc:
-            log.warning("%s: prices stored, but scoring the forecast ledger failed (retried later): %s",
-                        result.ticker, type(exc).__name__)
-    return result
-
-
 def update_from_sources(
     engine: Engine,
     ticker: str,
@@ -143,7 +127,7 @@ def update_from_sources(
         if i > 0 and source.name != newest_source:
             continue
         try:
-            return _score_ledger(engine, update_prices(engine, ticker, source, overlap_days, now), now)
+            return update_prices(engine, ticker, source, overlap_days, now)  # scores the ledger as it writes
         except SourceUnavailable as exc:
             first_error = first_error or exc
     assert first_error is not None

@@ -10,8 +10,9 @@ import pandas as pd
 from sqlalchemy import Engine, Row, and_, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from marketdata.frames import PRICE_COLUMNS
+from marketdata.frames import PRICE_COLUMNS, PriceDataError
 from marketdata.tickers import parse_ticker
+from store.scoring import record_rebasing, score_pending_in, uniform_factor
 from store.tables import SOURCE_LEN, Price
 
 
@@ -53,6 +54,12 @@ def _rows(ticker: str, frame: pd.DataFrame, source: str, now: datetime) -> list[
     ticker = parse_ticker(ticker)
     source = source[:SOURCE_LEN]
     columns = [frame[c].to_numpy() for c in PRICE_COLUMNS]
+    for name, values in zip(PRICE_COLUMNS[:4], columns[:4]):  # open, high, low, close
+        bad = ~(np.isfinite(values.astype(float)) & (values.astype(float) > 0))
+        if bad.any():  # a close that is not positive never reaches the store, nor scoring
+            day = pd.DatetimeIndex(frame.index)[int(np.argmax(bad))].date()
+            raise PriceDataError(f"{ticker}: {name} on {day} is {values[int(np.argmax(bad))]}, not a positive price; "
+                                 f"nothing written")
     return [
         dict(ticker=ticker, date=ts.date(), open=float(o), high=float(h), low=float(lo), close=float(c),
              volume=int(v), source=source, fetched_at=now)
@@ -61,15 +68,38 @@ def _rows(ticker: str, frame: pd.DataFrame, source: str, now: datetime) -> list[
 
 
 def insert_prices(session: Session, ticker: str, frame: pd.DataFrame, source: str, now: datetime) -> int:
-    """Insert rows (dates must not be stored yet); returns the count."""
+    """Insert rows (dates must not be stored yet) and score the ledger rows they settle, in the
+    session's transaction (``store.scoring``); returns the count."""
     rows = _rows(ticker, frame, source, now)
     if rows:
         session.execute(insert(Price), rows)
+        score_pending_in(session.connection(), rows[0]["ticker"], now)
     return len(rows)
+
+
+def _record_if_rebased(session: Session, ticker: str, frame: pd.DataFrame, now: datetime) -> float | None:
+    """Record a re-basing when ``frame`` rewrites every stored day of ``ticker`` by one factor; returns it.
+
+    Anything less (a correction of some days, a history that differs day by day) is no
+    re-basing: the ledger then scores every row on the stored close of its date.
+    """
+    ticker = parse_ticker(ticker)
+    stored = session.execute(select(Price.date, Price.close).where(Price.ticker == ticker)).all()
+    if not stored:
+        return None
+    incoming = dict(zip((ts.date() for ts in frame.index), frame["close"].to_numpy(dtype=float)))
+    days = [d for d, _ in stored]
+    if len(incoming) != len(frame) or not set(days) <= incoming.keys():
+        return None
+    factor = uniform_factor(np.array([c for _, c in stored], dtype=float), np.array([incoming[d] for d in days]))
+    if factor is not None:
+        record_rebasing(session.connection(), ticker, factor, len(days), now)
+    return factor
 
 
 def replace_all_prices(session: Session, ticker: str, frame: pd.DataFrame, source: str, now: datetime) -> int:
     """Replace a ticker's whole history (used after a split re-based Yahoo's history)."""
+    _record_if_rebased(session, ticker, frame, now)
     session.execute(delete(Price).where(Price.ticker == ticker))
     return insert_prices(session, ticker, frame, source, now)
 
@@ -111,7 +141,9 @@ def compare_with_stored(session: Session, ticker: str, frame: pd.DataFrame) -> O
 
 
 def upsert_prices(session: Session, ticker: str, frame: pd.DataFrame, source: str, now: datetime) -> int:
-    """Write rows, replacing any stored row on the same date."""
+    """Write rows, replacing any stored row on the same date (a re-basing only when every stored day is
+    rewritten by one factor), and score the ledger in the same transaction."""
+    _record_if_rebased(session, ticker, frame, now)
     dates = [ts.date() for ts in frame.index]
     for i in range(0, len(dates), 500):  # keep the IN list well under driver limits
         session.execute(delete(Price).where(Price.ticker == ticker, Price.date.in_(dates[i : i + 500])))

@@ -27,6 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy import func
+from sqlalchemy import text as sa_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -227,6 +228,10 @@ class LedgerEntry(Base):
         Index("ix_forecast_ledger_ticker_id", "ticker", "id"),
         CheckConstraint("kind IN ('live', 'replayed')", name="ck_forecast_ledger_kind"),
         CheckConstraint("horizon >= 1", name="ck_forecast_ledger_horizon"),
+        # The forecast of record: at most one counted row per (ticker, cell, kind, origin, horizon), the first
+        # published; any later publication for that origin is inserted with of_record false (superseded).
+        Index("uq_forecast_ledger_record", "ticker", "cell", "kind", "origin", "horizon", unique=True,
+              sqlite_where=sa_text("of_record"), postgresql_where=sa_text("of_record")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -248,6 +253,31 @@ class LedgerEntry(Base):
     actual: Mapped[float | None] = mapped_column(Float, nullable=True)  # close of target_date, origin's basis
     persistence: Mapped[float | None] = mapped_column(Float, nullable=True)  # the origin's close: tomorrow = today
     scored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Decided at insert, never changed: true for the first row published for its (ticker, cell, kind, origin,
+    # horizon), the only one counted; false for a later publication for the same origin (superseded).
+    of_record: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=sa_text("true"))
+    # The price basis the row was published on: the newest PriceRebasing id of its ticker then (NULL: none yet).
+    basis: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class PriceRebasing(Base):
+    """A re-basing of a ticker's adjusted history (a split or dividend refetch): every stored day rewritten
+    by one factor (``store.prices``). Append-only; the ledger scores a row on the basis it was published on.
+    """
+
+    __tablename__ = "price_rebasings"
+    __table_args__ = (
+        Index("ix_price_rebasings_ticker_id", "ticker", "id"),
+        CheckConstraint("factor > 0", name="ck_price_rebasings_factor"),
+        CheckConstraint("cumulative > 0", name="ck_price_rebasings_cumulative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticker: Mapped[str] = mapped_column(String(16))
+    factor: Mapped[float] = mapped_column(Float)  # new close / old close, the same on every stored day
+    cumulative: Mapped[float] = mapped_column(Float)  # product of the ticker's factors up to and with this one
+    days: Mapped[int] = mapped_column(Integer)  # stored days the factor was measured on
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 # One row per (ticker, cell, model, origin, horizon), so a duplicate publication is

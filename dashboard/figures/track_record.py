@@ -17,7 +17,9 @@ KIND_OPACITY = {"live": 1.0, "replayed": 0.6}
 TABLE_COLUMNS = [("origin", "Origin"), ("target_date", "Date"), ("horizon", "Horizon"), ("model", "Model"),
                  ("predicted", "Predicted"), ("lower80", "Lower 80%"), ("upper80", "Upper 80%"),
                  ("actual", "Actual"), ("persistence", "Persistence"), ("error", "Error"), ("kind", "Kind"),
-                 ("published", "Published (UTC)")]
+                 ("counts", "Counts"), ("published", "Published (UTC)")]
+# The Counts column: the forecast of record (the first published for its origin), or a later one, kept and not counted.
+COUNTS = {True: "yes", False: "superseded"}
 PRICE_COLUMNS = ("predicted", "lower80", "upper80", "actual", "persistence", "error")  # $ to the cent
 BAND_HOVER = "%{y:$,.2f}-%{customdata:$,.2f}"  # a band as low-high, each to the cent
 
@@ -159,5 +161,5 @@ def table_records(columns: dict) -> list[dict]:
                                                     else f" (#{int(c['model_id'][i])})"),
         **{k: fmt.round_price(c[k][i]) for k in ("predicted", "lower80", "upper80", "actual", "persistence")},
         "error": fmt.round_price(c["actual"][i] - c["predicted"][i]), "kind": str(c["kind"][i]),
-        "published": pd.Timestamp(c["published_at"][i]).strftime("%Y-%m-%d %H:%M"),
+        "counts": COUNTS[bool(c["of_record"][i])], "published": pd.Timestamp(c["published_at"][i]).strftime("%Y-%m-%d %H:%M"),
     } for i in range(len(c["horizon"]))]

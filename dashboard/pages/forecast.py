@@ -42,7 +42,10 @@ def headline_cards(snap: Snapshot, cell: str) -> dbc.Row:
     status = snap.status
     last_day = status.last_date if status else None
     stale = last_day is not None and (date.today() - last_day).days > STALE_DAYS
-    last_close = card("Last close", fmt.price(fc["last_close"]) if fc else "-", f"on {fc['last_date']}" if fc else None)
+    # The newest stored close, whatever the forecast was made from (the DATA card and the chart show the same day).
+    newest = snap.closes.iloc[-1] if snap.has_prices else None
+    last_close = card("Last close", fmt.price(newest) if newest is not None else "-",
+                      f"on {snap.closes.index[-1]:%Y-%m-%d}" if newest is not None else None, id_=ids.Forecast.LAST_CLOSE)
     kind = KIND_WORDS.get(info.kind, info.kind)
     model = card("Model", f"{label(cell)} v{info.version}",
                  f"{kind} {fmt_dt(info.created_at)} ({ago(info.created_at)})", id_=ids.Forecast.MODEL_CARD)

@@ -38,12 +38,14 @@ def _view(ticker: str | None) -> LedgerView:
     return data.ledger_reads().get(data.ticker_choice(ticker))
 
 
-def _header(view: LedgerView) -> tuple[list[str], int, int]:
-    """(cells in the ledger, live rows, replayed rows), once per version."""
+def _header(view: LedgerView) -> tuple[list[str], int, int, int]:
+    """(cells in the ledger, live rows of record, replayed rows of record, superseded rows), once per version."""
     def build():
         cells = set(view.frame["cell"].unique())
-        kinds = view.frame["kind"].value_counts()
-        return [c for c in CELLS if c in cells], int(kinds.get("live", 0)), int(kinds.get("replayed", 0))
+        counted = lm.of_record(view.frame)
+        kinds = counted["kind"].value_counts()
+        return ([c for c in CELLS if c in cells], int(kinds.get("live", 0)), int(kinds.get("replayed", 0)),
+                len(view.frame) - len(counted))
     return view.memo("header", build)
 
 
@@ -100,7 +102,7 @@ def layout(ticker: str | None = None, **_query):
 def page_body(view: LedgerView):
     if view.empty:
         return html.Div([html.H3(f"{view.ticker} track record"), missing(*EMPTY, id_=ids.Track.EMPTY)])
-    cells, live, replayed = _header(view)
+    cells, live, replayed, superseded = _header(view)
     cell = default_cell(cells)
     # The charts, verdict and scores come from on_cell, which the cell selector fires as the page
     # loads: the layout itself stays small, and each of the two requests stays quick under load.
@@ -109,7 +111,10 @@ def page_body(view: LedgerView):
                  dbc.Col(cell_selector(ids.Track.CELL, cells, cell), md="auto")], align="center", className="mb-2 g-2"),
         html.P(f"Every forecast the product published, kept as it was shown and scored as the closes arrived: "
                f"{live:,} live rows and {replayed:,} replayed rows (made after the "
-               f"fact by replaying past days; drawn dotted and counted apart).", className="text-muted"),
+               f"fact by replaying past days; drawn dotted and counted apart)"
+               + (f", and {superseded:,} later publications for origins that already had a forecast "
+                  f"(a retrain, promotion or rollback the same day: kept, marked superseded, never counted)"
+                  if superseded else "") + ".", className="text-muted", id=ids.Track.SUMMARY),
         dbc.Alert("", id=ids.Track.VERDICT, color="light"),
         dbc.Row([dbc.Col(graph(ids.Track.FAN, {}), lg=6), dbc.Col(graph(ids.Track.COVERAGE, {}), lg=6)],
                 className="g-2"),
@@ -150,7 +155,7 @@ def _order(view: LedgerView) -> np.ndarray:
 
 
 DISPLAY = ("origin", "target_date", "horizon", "model_version", "model_id", "predicted", "lower80", "upper80",
-           "actual", "persistence", "kind", "published_at")
+           "actual", "persistence", "kind", "of_record", "published_at")
 
 
 def _columns(view: LedgerView) -> dict:

@@ -168,7 +168,7 @@ def test_web_clock_and_worker_on_postgres_and_redis(pg_url, shared_redis_url, tm
 
     env = {**os.environ, "DATABASE_URL": pg_url, "REDIS_URL": shared_redis_url, "PRICE_SOURCE": "offline",
            "TICKERS": "AAPL,MSFT", "PIPELINE_EPOCHS": "2", "DATA_DIR": str(tmp_path / "data"),
-           "CACHE_DIR": str(tmp_path / "cache"), "LEASE_TTL_SECONDS": "30", "DASHBOARD_CACHE_SECONDS": "2"}
+           "CACHE_DIR": str(tmp_path / "cache"), "LEASE_TTL_SECONDS": "30"}
     assert jobs("migrate", env=env).returncode == 0  # the Procfile's release step
     engine = sa.create_engine(pg_url)
     worker = start_worker(env, tmp_path / "worker.log")

@@ -62,7 +62,7 @@ def _promote(engine, cell: str, model_id: int) -> None:
 
 
 def test_cache_is_reused_until_a_champion_changes(filled):
-    cache = queries.ReadCache(filled, ttl_seconds=3600)
+    cache = queries.ReadCache(filled)
     first = cache.get("AAPL")
     assert cache.get("AAPL") is first and cache.loads == 1  # same version: no reload
     _promote(filled, "gru", 3)  # a rollback to GRU v1
@@ -71,15 +71,42 @@ def test_cache_is_reused_until_a_champion_changes(filled):
     assert cache.memo(second, "k", lambda: object()) is cache.memo(second, "k", lambda: object())
 
 
-def test_cache_reloads_after_new_prices_or_ttl(filled):
-    clock = [0.0]
-    cache = queries.ReadCache(filled, ttl_seconds=60, clock=lambda: clock[0])
-    cache.get("AAPL")
-    clock[0] = 61
-    cache.get("AAPL")
-    assert cache.loads == 2  # TTL bounds staleness even without a version change
+def _correct_one_close(engine, factor: float) -> None:
+    """A correction of the newest close, as ``import-csv --replace`` writes it (the store stamps it with its time)."""
+    from store.prices import load_prices, upsert_prices
+
+    day = load_prices(engine, "AAPL").iloc[-1:]
+    with session_factory(engine).begin() as s:
+        upsert_prices(s, "AAPL", day.assign(close=day["close"] * factor, high=day["high"] * factor), "csv:fix.csv",
+                      NOW + timedelta(days=1))
+
+
+@pytest.mark.parametrize("write", ["fetch time", "corrected close", "deleted day"])
+def test_every_price_write_reloads_the_next_read_and_nothing_else_does(filled, write):
+    """No time-to-live: a snapshot lives exactly as long as the store is unchanged."""
     from store.tables import Price
-    with session_factory(filled).begin() as s:
-        s.execute(update(Price).where(Price.ticker == "AAPL").values(fetched_at=NOW + timedelta(days=1)))
-    cache.get("AAPL")
-    assert cache.loads == 3
+    cache = queries.ReadCache(filled)
+    before = cache.get("AAPL")
+    assert cache.get("AAPL") is before and cache.loads == 1
+    if write == "fetch time":
+        with session_factory(filled).begin() as s:
+            s.execute(update(Price).where(Price.ticker == "AAPL").values(fetched_at=NOW + timedelta(days=1)))
+    elif write == "corrected close":
+        _correct_one_close(filled, 1.1)
+    else:
+        with session_factory(filled).begin() as s:
+            s.execute(delete(Price).where(Price.ticker == "AAPL", Price.date == before.closes.index[0].date()))
+    after = cache.get("AAPL")
+    assert cache.loads == 2 and after is not before
+    if write == "corrected close":  # the next read shows the corrected close, not the cached one
+        assert after.closes.iloc[-1] == pytest.approx(before.closes.iloc[-1] * 1.1)
+
+
+def test_the_caches_stay_bounded(filled):
+    """However many tickers are asked for, at most max_entries snapshots and ledger views are kept."""
+    from store.ledger_reads import LedgerCache
+    snaps, views = queries.ReadCache(filled, max_entries=2), LedgerCache(filled, max_entries=2)
+    for ticker in ("AAPL", "MSFT", "GOOG", "AMZN"):
+        snaps.get(ticker), views.get(ticker)
+    assert len(snaps._entries) == 2 and len(views._entries) == 2
+    assert list(snaps._entries) == ["GOOG", "AMZN"]  # least recently used first out

@@ -17,10 +17,10 @@ from contract.run import RunRequest, RunResult
 from jobs.run import run_pipeline
 from store import ledger, registry
 from config.settings import load_settings
-from store.db import create_schema, session_factory
+from store.db import session_factory
 from contract.vocab import CELLS
 from marketdata.sources.replay import ReplaySource
-from store.tables import ChampionEvent, LedgerEntry, ModelOutput, ModelRecord
+from store.tables import ChampionEvent, ModelOutput, ModelRecord
 from tests.support.ledger import dump
 from tests.support.pipeline import FRI_EVENING, TINY, history
 
@@ -88,12 +88,34 @@ def test_runs_publish_nights_score_and_retrain_rollback_deletion_leave_rows_iden
     assert dump(ctx.engine) == before
 
 
+CLOSE_LEDGER = {
+    "sqlite": ["CREATE TRIGGER ledger_closed BEFORE INSERT ON forecast_ledger "
+               "BEGIN SELECT RAISE(ABORT, 'the ledger is closed'); END"],
+    "postgresql": ["CREATE FUNCTION ledger_closed() RETURNS trigger LANGUAGE plpgsql AS "
+                   "$$ BEGIN RAISE EXCEPTION 'the ledger is closed'; END $$",
+                   "CREATE TRIGGER ledger_closed BEFORE INSERT ON forecast_ledger FOR EACH ROW "
+                   "EXECUTE FUNCTION ledger_closed()"],
+}
+OPEN_LEDGER = {"sqlite": ["DROP TRIGGER ledger_closed"], "postgresql": ["DROP TRIGGER ledger_closed ON forecast_ledger"]}
+
+
+def _ledger_statements(engine, statements: dict[str, list[str]]) -> None:
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        for statement in statements[engine.dialect.name]:
+            conn.execute(text(statement))
+
+
 def test_a_failed_publication_never_fails_the_run_and_the_next_run_makes_it(ctx, caplog):
-    LedgerEntry.__table__.drop(ctx.engine)  # the ledger cannot be written: a real failure, not a mock
+    # The ledger refuses inserts (a real failure, not a mock); scoring, which every price write does in its own
+    # transaction, still works, so the prices are stored and only the publication fails.
+    _ledger_statements(ctx.engine, CLOSE_LEDGER)
     source = ReplaySource(history(), visible=300, name="offline-sample")
     first = run(ctx, source)
     assert first.status == "succeeded" and "ledger: could not publish the AAPL forecasts" in caplog.text
-    create_schema(ctx.engine)
+    assert not ledger.has_rows(ctx.engine, "AAPL")
+    _ledger_statements(ctx.engine, OPEN_LEDGER)
     second = run(ctx, source)  # no new day: the run is skipped, but publishes what is missing
     assert second.status == "skipped"
     rows = ledger.load_ledger(ctx.engine, "AAPL")

@@ -107,8 +107,8 @@ def test_actuals_are_brought_back_to_the_published_basis_after_a_rebase(engine, 
     halved = aapl.iloc[:-5].copy()
     halved[["open", "high", "low", "close"]] /= 2  # a 2:1 split re-bases the whole adjusted history
     with session_factory(engine).begin() as s:
-        replace_all_prices(s, "AAPL", halved, "offline-sample", NOW)
-    assert ledger.score_pending(engine, "AAPL", NOW) == H
+        replace_all_prices(s, "AAPL", halved, "offline-sample", NOW)  # scores in its own transaction
+    assert ledger.score_pending(engine, "AAPL", NOW) == 0
     rows = ledger.load_ledger(engine, "AAPL")
     expected = aapl["close"].reindex(rows.target_date).to_numpy()
     assert rows.actual.to_numpy() == pytest.approx(expected, rel=1e-12)

@@ -11,7 +11,7 @@ import pytest
 from store.db import make_engine
 
 DASH_ENV_KEYS = ("DATABASE_URL", "CACHE_DIR", "ADMIN_USER", "ADMIN_PASSWORD", "ANALYST_USER", "ANALYST_PASSWORD",
-                 "REDIS_URL", "TICKERS", "DASHBOARD_CACHE_SECONDS")
+                 "REDIS_URL", "TICKERS")
 ADMIN = ("boss", "s3cret-admin")
 ANALYST = ("ana", "s3cret-analyst")
 

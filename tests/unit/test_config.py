@@ -62,7 +62,7 @@ def test_rolling_evaluation_settings():
         ({"PRICE_OVERLAP_DAYS": "-3"}, "PRICE_OVERLAP_DAYS=-3 is out of range"),
         ({"STORE_RETRY_SECONDS": "-1"}, "STORE_RETRY_SECONDS=-1 is out of range"),
         ({"CELERY_VISIBILITY_TIMEOUT": "5"}, "CELERY_VISIBILITY_TIMEOUT=5 is out of range"),
-        ({"DASHBOARD_CACHE_SECONDS": "-1"}, "DASHBOARD_CACHE_SECONDS=-1 is out of range"),
+        ({"WEB_TRUSTED_PROXIES": "-1"}, "WEB_TRUSTED_PROXIES=-1 is out of range"),
         ({"CLOCK_TIME": "25:99"}, "CLOCK_TIME='25:99' must be HH:MM"),
         ({"CLOCK_MISFIRE_GRACE": "0"}, "CLOCK_MISFIRE_GRACE=0 is out of range"),
         ({"RETRAIN_EVERY_N_NIGHTS": "-2"}, "RETRAIN_EVERY_N_NIGHTS=-2 is out of range"),
@@ -88,7 +88,7 @@ def test_bad_values_are_refused_at_start_with_the_range(env, message):
         ({"PIPELINE_EPOCHS": "-1"}, ["web"], ["worker", "jobs", "clock"]),
         ({"YAHOO_RETRIES": "-1"}, ["web"], ["worker", "jobs", "clock"]),
         # Web-only settings do not stop the clock or a command.
-        ({"DASHBOARD_CACHE_SECONDS": "-1"}, ["worker", "jobs", "clock"], ["web"]),
+        ({"WEB_TRUSTED_PROXIES": "-1"}, ["worker", "jobs", "clock"], ["web"]),
         # Everyone needs the store and the tickers.
         ({"DATABASE_URL": "mysql://u@h/db"}, [], ["web", "worker", "jobs", "clock"]),
         ({"TICKERS": "AAPL,AAPL"}, [], ["web", "worker", "jobs", "clock"]),

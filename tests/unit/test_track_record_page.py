@@ -127,3 +127,29 @@ def test_the_ledger_csv_writes_prices_at_the_dashboards_precision():
     from store.ledger import CSV_PRICE_DECIMALS
 
     assert CSV_PRICE_DECIMALS == fmt.PRICE_DECIMALS  # the store may not import the dashboard; the two must agree
+
+
+def test_a_superseded_publication_is_shown_marked_and_never_counted(dash_client, ledger_url):
+    """A second set for the newest GRU origin (a retrain the same evening) adds rows, not forecasts."""
+    from sqlalchemy import insert
+
+    engine = make_engine(ledger_url)
+    with engine.begin() as conn:
+        newest = conn.execute(select(func.max(LedgerEntry.origin)).where(LedgerEntry.ticker == "AAPL")).scalar()
+        rows = conn.execute(select(LedgerEntry.__table__).where(
+            LedgerEntry.ticker == "AAPL", LedgerEntry.cell == "gru", LedgerEntry.kind == "live",
+            LedgerEntry.origin == newest)).mappings().all()
+        conn.execute(insert(LedgerEntry), [{k: v for k, v in r.items() if k != "id"} |
+                                           {"model_id": 999_999, "predicted": r["predicted"] * 2, "of_record": False}
+                                           for r in rows])
+    engine.dispose()
+    client = dash_client(ledger_url)
+    text = render_page(client, "/track-record").get_data(as_text=True)
+    live = count(ledger_url, ticker="AAPL", kind="live", of_record=True)
+    assert f"{live:,} live rows" in text and f"{len(rows)} later publications" in text and "superseded" in text
+    shown = table(client).json["response"][ids.Track.TABLE]["data"]
+    marks = [r["counts"] for r in shown if r["origin"] == str(newest)]
+    assert marks.count("superseded") == len(rows) and marks.count("yes") == 2 * len(rows)  # live and replayed
+    fan = call(client, CELL_OUT, [(ids.Track.CELL, "value", "gru")], [(ids.Track.TICKER, "data", None)]).json
+    predicted = [t for t in fan["response"][ids.Track.FAN]["figure"]["data"] if t.get("name") == "published forecast"][0]
+    assert max(predicted["y"]) < 2 * min(predicted["y"])  # the fan draws the forecast of record, not the doubled one
