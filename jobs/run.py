@@ -180,8 +180,8 @@ def _run(r: _Running) -> dict[str, Any]:
         last_price = _prices_step(r)
         plan = _plan_step(r, last_price)
         if plan.kind is PlanKind.SKIP:
-            served = _serve_step(r)
-            return r.finish(RunStatus.SKIPPED, message=f"{plan.reason}; {served}")
+            _serve_step(r)  # no training tonight; the champions still forecast from the newest close
+            return r.finish(RunStatus.SKIPPED, message=plan.reason)
         r.cancel.check()
         return _train_step(r, plan)
     except Cancelled as exc:
