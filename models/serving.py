@@ -79,13 +79,8 @@ def serve_forecast(inputs: ServeInputs, future: list[str], intervals: IntervalSp
 
 def fallback_halfwidths(forecast: Forecast | None, horizon: int) -> dict[float, np.ndarray]:
     """The relative half-widths of a stored forecast (training's own stand-in), NaN without one."""
-    out = {}
-    for level in LEVELS:
-        tag = int(level * 100)
-        if forecast and forecast.get("predicted"):
-            pred = np.asarray(forecast["predicted"], dtype=float)
-            hi = np.asarray(forecast[f"upper{tag}"], dtype=float)  # type: ignore[literal-required]
-            out[level] = hi / pred - 1.0
-        else:
-            out[level] = np.full(horizon, np.nan)
-    return out
+    if not (forecast and forecast.get("predicted")):
+        return {level: np.full(horizon, np.nan) for level in LEVELS}
+    pred = np.asarray(forecast["predicted"], dtype=float)
+    upper = {0.80: forecast["upper80"], 0.95: forecast["upper95"]}
+    return {level: np.asarray(upper[level], dtype=float) / pred - 1.0 for level in LEVELS}

@@ -46,3 +46,4 @@ def test_csv_ticker_advances_night_by_night_through_the_queue(postgres_database,
         service_missing(f"Redis at {REDIS_URL}: {exc}")
     replay, checked = replay_days(fresh_postgres(postgres_database), DAYS, queue_url=REDIS_URL, workdir=tmp_path)
     _assert_replayed(replay, checked)
+    assert b"succeeded" in (tmp_path / "worker.log").read_bytes()  # the worker process, not the CLI, ran the nights
