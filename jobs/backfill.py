@@ -1,6 +1,6 @@
 """``ledger backfill``: a track record on a fresh install, replayed through the real pipeline.
 
-The last N stored trading days are replayed the way ``jobs.simulate`` replays them
+The last N stored trading days are replayed as N origins the way ``jobs.simulate`` replays them
 (and with its pieces): in a throw-away SQLite store, a ``ReplaySource`` reveals one
 more day each night and ``run_pipeline`` runs as the clock would (``auto``: first
 models, then the nightly fine-tune). Each run publishes its champions' forecasts to
@@ -46,6 +46,14 @@ class BackfillResult:
     written: int  # replayed rows new to the ledger
     scored: int  # of all the ticker's rows, scored by this backfill
     train_seconds: float
+    origins: int = 0  # distinct origins the replay published (``days`` when every night served)
+    cells: int = 0  # distinct cells it published for
+
+    def line(self) -> str:
+        """What the backfill wrote, counted: the CLI's and the clock's one line."""
+        return (f"{self.ticker}: replayed {self.days} trading days (origins {self.first_origin} to "
+                f"{self.last_origin}); {self.origins} origins x {self.cells} cells, {self.written} replayed rows "
+                f"written, {self.scored} scored; training {self.train_seconds:.1f}s")
 
 
 def _night(scratch: JobContext, ticker: str, source: ReplaySource, epochs: int | None,
@@ -71,33 +79,36 @@ def backfill(ctx: JobContext, *, ticker: str, days: int, epochs: int | None = No
     full = load_prices(ctx.engine, ticker)
     if full.empty:
         raise JobError(f"no prices stored for {ticker}; run: python -m jobs init --ticker {ticker}")
-    if len(full) - days < MIN_TRAIN_DAYS:
-        raise JobError(f"{days} days leave {len(full) - days} of {len(full)} stored days for {ticker} to train on; "
+    if len(full) - days + 1 < MIN_TRAIN_DAYS:
+        raise JobError(f"{days} days leave {len(full) - days + 1} of {len(full)} stored days for {ticker} to train on; "
                        f"the first model needs {MIN_TRAIN_DAYS}")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    start = len(full) - days
+    start = len(full) - days + 1  # rows visible on the first night: its close is the first origin
     tmp = Path(tempfile.mkdtemp(prefix="ledger-backfill-"))
     clock = {"now": evening(full.index[start - 1].date())}
     scratch = context_on(ctx, f"sqlite:///{tmp / 'replay.db'}", clock)
     source = ReplaySource(full, start, name="replay")
     train_s, written, copied_to = 0.0, 0, 0
+    origins, cells = 0, 0
     try:
-        for night in range(days + 1):  # night 0 trains the first models on the days before the replay
+        for night in range(days):  # night 0 trains the first models; every night serves one origin
             if night:
                 clock["now"] = evening(source.advance())
             if should_stop():
-                raise JobError(f"backfill of {ticker} stopped after {night} of {days + 1} nights")
-            progress(f"{ticker}: night {night}/{days} ({source.today})")
+                raise JobError(f"backfill of {ticker} stopped after {night} of {days} nights")
+            progress(f"{ticker}: night {night + 1}/{days} ({source.today})")
             train_s += _night(scratch, ticker, source, epochs, should_stop)
             new, copied_to = ledger.copy_replayed(scratch.engine, ctx.engine, ticker, ctx.now(), after_id=copied_to)
             written += new
+        replayed = ledger.load_ledger(scratch.engine, ticker)
+        origins, cells = int(replayed["origin"].nunique()), int(replayed["cell"].nunique())
     finally:
         scratch.engine.dispose()
         shutil.rmtree(tmp, ignore_errors=True)
         scored = ledger.score_pending(ctx.engine, ticker, ctx.now())  # also what a stopped backfill copied
     return BackfillResult(ticker=ticker, days=days, first_origin=str(full.index[start - 1].date()),
                           last_origin=str(source.today), written=written, scored=scored,
-                          train_seconds=round(train_s, 1))
+                          train_seconds=round(train_s, 1), origins=origins, cells=cells)
 
 
 def bootstrap_backfill(ctx: JobContext, days: int, should_stop: Callable[[], bool] = lambda: False
@@ -115,7 +126,7 @@ def bootstrap_backfill(ctx: JobContext, days: int, should_stop: Callable[[], boo
             if ledger.has_rows(ctx.engine, ticker, LedgerKind.REPLAYED):
                 continue
             done.append(backfill(ctx, ticker=ticker, days=days, should_stop=should_stop))
-            log.info("ledger backfill %s: %d replayed rows", ticker, done[-1].written)
+            log.info("ledger backfill %s", done[-1].line())
         except Exception as exc:  # a track record is a nicety on first start; the clock carries on
             log.warning("ledger backfill %s skipped: %s", ticker, str(exc).splitlines()[0] if str(exc) else exc)
     return done

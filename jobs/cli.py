@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "jobs.commands.clock",
     "jobs.commands.simulate",
     "jobs.commands.ledger",
+    "jobs.commands.serve",
 ]
 
 class OneLineParser(argparse.ArgumentParser):

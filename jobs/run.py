@@ -180,6 +180,7 @@ def _run(r: _Running) -> dict[str, Any]:
         last_price = _prices_step(r)
         plan = _plan_step(r, last_price)
         if plan.kind is PlanKind.SKIP:
+            _serve_step(r)  # no training tonight; the champions still forecast from the newest close
             return r.finish(RunStatus.SKIPPED, message=plan.reason)
         r.cancel.check()
         return _train_step(r, plan)
@@ -194,6 +195,7 @@ def _run(r: _Running) -> dict[str, Any]:
     except Exception as exc:
         log.error("run %s failed: %s", r.run_id, runs.one_line(exc), exc_info=log.isEnabledFor(logging.DEBUG))
         error = _error_line(exc)
+        _serve_step(r)
         return r.finish(RunStatus.FAILED, error=error, message="failed; the last promoted champions stay served")
 
 
@@ -207,14 +209,29 @@ def _prices_step(r: _Running) -> date | None:
     else:
         try:
             update = update_from_sources(ctx.engine, ticker, ctx.price_sources(), ctx.settings.overlap_days, ctx.now())
+            r.save(lambda: runs.record(ctx.engine, r.run_id, rows_fetched=update.added))
+            r.step("prices", update.message, source=update.source, added=update.added)
         except SourceUnavailable as exc:
-            raise PriceUpdateFailed(f"price update failed, nothing trained: {runs.one_line(str(exc))}") from exc
-        r.save(lambda: runs.record(ctx.engine, r.run_id, rows_fetched=update.added))
-        r.step("prices", update.message, source=update.source, added=update.added)
+            _on_stored_prices(r, exc)
         last_price = r.save(lambda: last_stored_date(ctx.engine, ticker))
     r.report(PRICES_DONE, "prices ready", force=True)
     r.cancel.check()
     return last_price
+
+
+def _on_stored_prices(r: _Running, exc: SourceUnavailable) -> None:
+    """The source is unreachable: go on with the stored prices when they hold a close newer than the
+    oldest served forecast (or nothing is served yet), recorded in one line; else PriceUpdateFailed."""
+    ctx, ticker = r.ctx, r.request.ticker
+    newest = r.save(lambda: last_stored_date(ctx.engine, ticker))
+    origins = r.save(lambda: registry.champion_forecast_origins(ctx.engine, ticker))
+    served = [d for d in origins.values() if d is not None]
+    if newest is None or (served and newest <= min(served)):
+        raise PriceUpdateFailed(f"price update failed, nothing trained: {runs.one_line(str(exc))}") from exc
+    line = (f"{ticker}: price source not reachable ({runs.one_line(str(exc))}); "
+            f"working on the stored prices up to {newest}")
+    log.warning("run %s: %s", r.run_id, line)
+    r.step("prices", line, source="store", added=0)
 
 
 def _plan_step(r: _Running, last_price: date | None) -> Plan:
@@ -276,7 +293,28 @@ def _record_outcomes(r: _Running, plan: Plan, outcomes: list[Any]) -> dict[str, 
     for o in outcomes:  # the candidate's and the champion's figures on one shared window, side by side
         r.step("promotion", f"{o.cell}: {o.promotion.reason}")
     r.report(TRAIN_END, summary, force=True)
+    _serve_step(r)
     return r.finish(RunStatus.SUCCEEDED, message=summary, metrics_after=metrics_after, promoted=bool(promoted))
+
+
+def _serve_step(r: _Running) -> str:
+    """Every champion forecasts from the newest stored close (``jobs.serve``), trained tonight or not.
+
+    After training, so a newly promoted model serves at once; a losing candidate leaves
+    its champion serving. Never raises: a forecast that cannot be made is a log line and
+    a step, and the run's own outcome stands. Returns the step's line."""
+    from .serve import serve_ticker
+
+    try:
+        line = serve_ticker(r.ctx, r.request.ticker, r.report.phase(TRAIN_END, 1.0)).line()
+    except StoreUnavailable:
+        raise
+    except Exception as exc:
+        line = f"{r.request.ticker}: serving failed ({runs.one_line(exc)}); the stored forecasts stay"
+        log.warning("run %s: %s", r.run_id, line)
+    r.detail["served"] = line
+    r.step("serve", line)
+    return line
 
 
 def compact_metrics(metrics: Any, cell: str) -> dict[str, Any] | None:

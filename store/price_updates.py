@@ -13,9 +13,10 @@ from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from store.db import session_factory
+from store.tables import Price
 from store.prices import insert_prices, last_stored_date, last_stored_source, load_prices, replace_all_prices
 from marketdata.sources.base import PriceSource, SourceUnavailable
 
@@ -86,6 +87,14 @@ def update_prices(
     stored = load_prices(engine, ticker)
     overlap_start = stored.index[max(0, len(stored) - overlap_days)].date()
     fetched = source.fetch(ticker, overlap_start)
+    home = home_source(engine, ticker)
+    if not _overlap_agrees(stored, fetched) and home is not None and source_family(home) != source_family(source.name):
+        # Another source's differently adjusted series never replaces a ticker's own history.
+        message = (f"{ticker}: {source.name} disagrees with the stored prices from {home} on the overlap since "
+                   f"{overlap_start}; nothing changed (switch explicitly: python -m jobs update --ticker {ticker} "
+                   f"--switch-source)")
+        log.warning("%s", message)
+        return UpdateResult(ticker, 0, False, source.name, last, message)
     if not _overlap_agrees(stored, fetched):
         log.warning("%s: overlap since %s disagrees with the store; refetching full history", ticker, overlap_start)
         full = source.fetch(ticker, None)
@@ -106,6 +115,29 @@ def update_prices(
     return UpdateResult(ticker, added, False, source.name, newest, f"{ticker}: added {added} new rows (last {newest})")
 
 
+def source_family(name: str) -> str:
+    """``csv`` for every imported file (``csv:<file>``), else the source's own name."""
+    return "csv" if name.startswith("csv:") else name
+
+
+def home_source(engine: Engine, ticker: str) -> str | None:
+    """The source a ticker's history came from: that of its oldest stored row (None: no rows)."""
+    with engine.connect() as conn:
+        return conn.execute(select(Price.source).where(Price.ticker == ticker)
+                            .order_by(Price.date).limit(1)).scalar()
+
+
+def switch_source(engine: Engine, ticker: str, source: PriceSource, now: datetime) -> UpdateResult:
+    """Replace ``ticker``'s whole history with ``source``'s (the explicit switch); SourceUnavailable leaves it."""
+    full = source.fetch(ticker, None)
+    before = len(load_prices(engine, ticker))
+    with session_factory(engine).begin() as session:
+        added = replace_all_prices(session, ticker, full, source.name, now)
+    # replace_all_prices scores the ledger in the same transaction (store.scoring)
+    return UpdateResult(ticker, added - before, True, source.name, full.index[-1].date(),
+                        f"{ticker}: switched to {source.name}; replaced {before} rows with {added}")
+
+
 def update_from_sources(
     engine: Engine,
     ticker: str,
@@ -121,6 +153,12 @@ def update_from_sources(
     """
     if last_stored_date(engine, ticker) is None:
         return seed_prices(engine, ticker, sources, now)
+    home = home_source(engine, ticker) or ""
+    if source_family(home) == "csv":  # a CSV ticker moves on by imports only, never by another source
+        last = last_stored_date(engine, ticker)
+        return UpdateResult(ticker, 0, False, home, last,
+                            f"{ticker}: prices come from {home} (CSV imports); nothing fetched, stored up to {last} "
+                            f"(import new days: python -m jobs import-csv FILE --ticker {ticker})")
     newest_source = last_stored_source(engine, ticker)
     first_error: SourceUnavailable | None = None
     for i, source in enumerate(sources):

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime
 from typing import Any, Literal, Mapping, overload
 
-from sqlalchemy import Engine, Row, Select, func, select
+from sqlalchemy import Engine, Row, Select, and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from contract.errors import Refusal
@@ -304,3 +304,27 @@ def load_output(engine: Engine, model_id: int, name: OutputName) -> Output | Non
             select(ModelOutput.payload).where(ModelOutput.model_id == model_id, ModelOutput.name == name)
         ).scalar_one_or_none()
     return payload
+
+
+def champion_forecast_origins(engine: Engine, ticker: str) -> dict[str, date | None]:
+    """cell -> the close its champion's stored forecast starts from (None: no forecast stored)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Champion.cell, ModelOutput.payload)
+            .outerjoin(ModelOutput, and_(ModelOutput.model_id == Champion.model_id, ModelOutput.name == "forecast"))
+            .where(Champion.ticker == ticker).order_by(Champion.cell)
+        ).all()
+    return {cell: (date.fromisoformat(payload["last_date"]) if payload and payload.get("last_date") else None)
+            for cell, payload in rows}
+
+
+def replace_forecast(engine: Engine, model_id: int, forecast: Forecast) -> None:
+    """Store a newly served ``forecast`` output for ``model_id`` in place of the one it had (the serve step).
+
+    The ledger keeps every forecast published from it; this output is what the pages show now."""
+    payload = json_safe(forecast)
+    with engine.begin() as conn:
+        done = conn.execute(update(ModelOutput).where(ModelOutput.model_id == model_id, ModelOutput.name == "forecast")
+                            .values(payload=payload)).rowcount
+        if not done:
+            conn.execute(insert(ModelOutput).values(model_id=model_id, name="forecast", payload=payload))

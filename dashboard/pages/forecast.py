@@ -15,6 +15,7 @@ from dashboard.components import (ago, card, cell_selector, default_cell, downlo
 from dashboard.figures.common import empty_figure, label
 from dashboard.figures.forecast import forecast_figure, forecast_table, forecast_zoom_figure, history_figure, rmse_in_words
 from dashboard.navigation import page_title
+from store.prices import TickerSummary
 from store.queries import Snapshot
 
 dash.register_page(__name__, path="/", name="Forecast", title=page_title("Forecast"), order=0)
@@ -26,13 +27,30 @@ NO_PRICES = ("No prices are stored yet.", "python -m jobs init")
 NO_MODELS = ("No trained model yet: the chart shows prices only.", "python -m jobs train (or start a retrain on the Admin page)")
 
 
-def _next_day_card(fc: Forecast | None, stale: bool, age: str):
+def stale_reason(fc: Forecast, status: TickerSummary | None, today: date) -> tuple[str, str] | None:
+    """(why the forecast is stale, what fixes it), or None when it starts from the newest close of a recent day."""
+    if status is None:
+        return None
+    origin, last, ticker = date.fromisoformat(fc["last_date"]), status.last_date, status.ticker
+    if origin < last:  # the data moved on, the forecast did not: the serve step has not run since
+        return (f"made from the close of {origin}, but the close of {last} is stored: not served since",
+                f"python -m jobs serve --ticker {ticker} (the nightly run serves every trading day)")
+    if (today - last).days > STALE_DAYS:  # the forecast is current, the data is not
+        source = status.latest_source
+        fix = (f"import the new days: python -m jobs import-csv FILE --ticker {ticker}" if source.startswith("csv:")
+               else f"python -m jobs nightly --ticker {ticker} (fetches from {source}, then serves)")
+        return f"made from the close of {origin} ({ago(last)}): no newer close is stored, from {source}", fix
+    return None
+
+
+def _next_day_card(fc: Forecast | None, status: TickerSummary | None):
     if not (fc and fc["dates"]):
         return card("Next-day forecast", "-", "no forecast stored for this model")
     detail: list[str | Component] = [f"for {fc['dates'][0]} · 80%: {fmt.price_range(fc['lower80'][0], fc['upper80'][0])}"]
-    if stale:  # a forecast made from an old close is history, not a forecast: say so in the card itself
-        detail += [html.Br(), html.Span(f"made from the close of {fc['last_date']} ({age}): stale",
-                                        className="text-danger fw-bold", id=ids.Forecast.STALE)]
+    why = stale_reason(fc, status, date.today())
+    if why:  # a forecast made from an old close is history, not a forecast: say so, why, and what fixes it
+        detail += [html.Br(), html.Span(f"stale: {why[0]}", className="text-danger fw-bold", id=ids.Forecast.STALE),
+                   html.Br(), html.Span(f"Fix: {why[1]}", className="small")]
     return card("Next-day forecast", fmt.price(fc["predicted"][0]), detail, id_=ids.Forecast.NEXT_CARD)
 
 
@@ -53,7 +71,7 @@ def headline_cards(snap: Snapshot, cell: str) -> dbc.Row:
         f"last day {last_day or '-'} ",
         html.Span(f"({ago(last_day)})", className="text-danger fw-bold" if stale else None),
         f" · fetched {ago(status.last_fetched_at if status else None)}"], id_=ids.Forecast.DATA_CARD)
-    cards = (last_close, _next_day_card(fc, stale, ago(last_day)), model, source)
+    cards = (last_close, _next_day_card(fc, status), model, source)
     # Two by two on a phone, so the chart still starts on the first screen.
     return dbc.Row([dbc.Col(c, xs=6, md=3, className="mb-2") for c in cards], className="g-2")
 

@@ -41,6 +41,5 @@ def cmd_backfill(args) -> int:
     ticker = configured_ticker(ctx, args.ticker)
     result = backfill(ctx, ticker=ticker, days=args.days, epochs=args.epochs,
                       progress=lambda m: print(m, file=sys.stderr, flush=True))
-    print(f"{ticker}: replayed {result.days} trading days (origins {result.first_origin} to {result.last_origin}); "
-          f"{result.written} replayed rows written, {result.scored} scored; training {result.train_seconds:.1f}s")
+    print(result.line())
     return 0

@@ -7,12 +7,14 @@ from pathlib import Path
 
 from store.schema import upgrade
 from marketdata.frames import PriceDataError
+from marketdata.sources.base import SourceUnavailable
 from store.prices import compare_with_stored, price_summaries, upsert_prices
 from marketdata.sources.csv_file import read_price_csv
 from config.price_sources import configured_sources
-from store.price_updates import seed_prices, update_from_sources
+from store.price_updates import seed_prices, switch_source, update_from_sources
 
 from ..context import build_context
+from ..errors import JobError
 from . import argtypes
 
 
@@ -23,6 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("update", help="fetch new prices; says how many rows it added")
     p.add_argument("--ticker", type=argtypes.ticker, help="update only this ticker (default: every ticker in TICKERS)")
+    p.add_argument("--switch-source", action="store_true",
+                   help="with --ticker: replace its whole history with the first configured source that answers")
     p.set_defaults(handler=cmd_update)
 
     p = sub.add_parser("import-csv", help="import a Yahoo-style CSV (all or nothing)")
@@ -60,12 +64,28 @@ def cmd_init(args) -> int:
 
 def cmd_update(args) -> int:
     ctx = build_context()
+    if args.switch_source:
+        return _switch_source(ctx, args)
     for ticker in _tickers(ctx, args):
         result = update_from_sources(
             ctx.engine, ticker, configured_sources(ctx.settings), ctx.settings.overlap_days, ctx.now()
         )
         print(result.message)
     return 0
+
+
+def _switch_source(ctx, args) -> int:
+    """``update --ticker T --switch-source``: the one way a ticker's history changes source."""
+    if not args.ticker:
+        raise JobError("--switch-source needs --ticker: a ticker's source changes only when asked for by name")
+    errors = []
+    for source in configured_sources(ctx.settings):
+        try:
+            print(switch_source(ctx.engine, args.ticker, source, ctx.now()).message)
+            return 0
+        except SourceUnavailable as exc:
+            errors.append(str(exc))
+    raise JobError(f"no configured source could switch {args.ticker}; nothing changed: " + "; ".join(errors))
 
 
 def cmd_import_csv(args) -> int:

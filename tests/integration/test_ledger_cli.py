@@ -30,17 +30,21 @@ def test_backfill_replays_nights_into_replayed_rows_only(run_cli, sqlite_url):
     assert run_cli("init", database_url=sqlite_url).returncode == 0
     out = run_cli("ledger", "backfill", "--days", "2", database_url=sqlite_url, env=TINY)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("AAPL: replayed 2 trading days (origins 2013-02-27 to 2013-03-01)")
+    # N days are N origins, each served by every cell: 2 x 3 x 5 rows, and the message counts them
+    assert out.stdout.startswith("AAPL: replayed 2 trading days (origins 2013-02-28 to 2013-03-01); "
+                                 "2 origins x 3 cells, 30 replayed rows written, 3 scored")
     assert "night 2/2 (2013-03-01)" in out.stderr
     rows, models, runs = counts(sqlite_url)
     assert models == 0 and runs == 0  # the replay trained in a throw-away store; the real one only gained rows
     lines = list(csv.reader(io.StringIO(run_cli("export", "ledger", database_url=sqlite_url).stdout)))
-    assert lines[0] == CSV_HEADER and len(lines) - 1 == rows >= 15
+    assert lines[0] == CSV_HEADER and len(lines) - 1 == rows == 30
+    assert {(r[2], r[5]) for r in lines[1:]} == {(o, c) for o in ("2013-02-28", "2013-03-01")
+                                                  for c in ("gru", "lstm", "simplernn")}
     assert {r[15] for r in lines[1:]} == {"replayed"} and {r[6] for r in lines[1:]} == {""}  # no registry model id
     scored = [r for r in lines[1:] if r[13]]
     assert scored and all(r[3] <= "2013-03-01" for r in scored)  # only stored closes score a row
-    # the night-0 one-day forecasts were scored against the next close
-    assert {r[3] for r in scored if r[2] == "2013-02-27" and r[4] == "1"} == {"2013-02-28"}
+    # the night-0 one-day forecasts were scored against the next close, one per cell
+    assert [r[3] for r in scored] == ["2013-03-01"] * 3 and {r[2] for r in scored} == {"2013-02-28"}
     again = run_cli("ledger", "backfill", "--days", "2", database_url=sqlite_url, env=TINY)
     assert again.returncode == 0 and counts(sqlite_url)[0] == rows  # a second replay of the same days adds nothing
     assert run_cli("export", "ledger", "--kind", "live", database_url=sqlite_url).returncode == 2
@@ -87,10 +91,10 @@ def test_backfill_refuses_more_days_than_leave_a_history_to_train_on(run_cli, sq
 
     engine = make_engine(sqlite_url)
     create_schema(engine)
-    with session_factory(engine).begin() as s:  # 310 stored days: 20 replayed would leave 290 to train on
+    with session_factory(engine).begin() as s:  # 310 stored days: 20 replayed origins leave 291 to train on
         upsert_prices(s, "AAPL", OfflineSampleSource().fetch("AAPL").iloc[-310:], "offline-sample",
                       datetime(2013, 3, 1, tzinfo=timezone.utc))
     engine.dispose()
     out = run_cli("ledger", "backfill", "--days", "20", database_url=sqlite_url)
-    assert out.returncode == 2 and out.stderr.startswith("error: 20 days leave 290 of 310 stored days for AAPL")
+    assert out.returncode == 2 and out.stderr.startswith("error: 20 days leave 291 of 310 stored days for AAPL")
     assert counts(sqlite_url) == (0, 0, 0)
