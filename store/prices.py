@@ -10,7 +10,7 @@ import pandas as pd
 from sqlalchemy import Engine, Row, and_, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from marketdata.frames import PRICE_COLUMNS
+from marketdata.frames import PRICE_COLUMNS, validate_price_frame
 from marketdata.tickers import parse_ticker
 from store.tables import SOURCE_LEN, Price
 
@@ -52,6 +52,8 @@ def _rows(ticker: str, frame: pd.DataFrame, source: str, now: datetime) -> list[
     # (TickerError), and a long CSV file name cannot overflow the source column on Postgres.
     ticker = parse_ticker(ticker)
     source = source[:SOURCE_LEN]
+    if len(frame):  # and no price the sources' checks refuse, whoever wrote the frame
+        validate_price_frame(frame, f"{ticker} prices from {source}")
     columns = [frame[c].to_numpy() for c in PRICE_COLUMNS]
     return [
         dict(ticker=ticker, date=ts.date(), open=float(o), high=float(h), low=float(lo), close=float(c),
