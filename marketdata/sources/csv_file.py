@@ -116,9 +116,10 @@ def _open_regular(path: Path, max_bytes: int) -> BinaryIO:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise PriceDataError(f"{path.name}: not a regular file (a device, pipe or folder); give a CSV file")
+            raise PriceDataError(f"{path}: not a regular file (a device, pipe or folder); give a CSV file")
         if info.st_size > max_bytes:
-            raise PriceDataError(f"{path.name}: file is {info.st_size:,} bytes; the limit is {max_bytes:,}")
+            raise PriceDataError(f"{path.name}: file is {info.st_size:,} bytes; the limit is {max_bytes:,} "
+                                 f"({max_bytes / 2**20:g} MB)")
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb", buffering=0)
     except BaseException:
