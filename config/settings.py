@@ -217,26 +217,12 @@ def load_settings(env: Mapping[str, str] | None = None, uses: Iterable[str] | No
     env = os.environ if env is None else env
     r = _Reader(env)
     data_dir = Path(env.get("DATA_DIR") or DEFAULT_DATA_DIR)
-    url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'forecast.db'}"
-    try:
-        url = check_database_url(url)
-    except ConfigError as exc:
-        r.bad("core", str(exc))
-    else:
-        _check_folders(r, env, data_dir, url)
+    url, redis_url = _store_urls(r, env, data_dir)
     try:
         tickers = parse_ticker_list(env.get("TICKERS", "AAPL"))
     except TickerError as exc:
         r.bad("core", str(exc))
         tickers = ("AAPL",)
-    redis_url = env.get("REDIS_URL") or None
-    if redis_url is not None:
-        try:
-            redis_url = check_redis_url(redis_url)
-        except ConfigError as exc:
-            r.bad("core", str(exc))
-            redis_url = None
-    cache_dir = Path(env.get("CACHE_DIR") or data_dir / "cache")
     source = env.get("PRICE_SOURCE", "auto").lower()
     if source not in {"auto", "yahoo", "offline"}:
         r.bad("prices", f"PRICE_SOURCE={source[:40]!r} must be one of auto, yahoo, offline")
@@ -253,7 +239,7 @@ def load_settings(env: Mapping[str, str] | None = None, uses: Iterable[str] | No
         overlap_days=r.int("prices", "PRICE_OVERLAP_DAYS", 10, 1, 365),
         redis_url=redis_url,
         celery_visibility_timeout_s=visibility_s,
-        cache_dir=cache_dir,
+        cache_dir=Path(env.get("CACHE_DIR") or data_dir / "cache"),
         admin_user=env.get("ADMIN_USER") or None,
         admin_password=env.get("ADMIN_PASSWORD") or None,
         analyst_user=env.get("ANALYST_USER") or None,
@@ -264,6 +250,26 @@ def load_settings(env: Mapping[str, str] | None = None, uses: Iterable[str] | No
         problems=tuple(r.problems),
     )
     return settings.check(*(GROUPS if uses is None else tuple(uses)))
+
+
+def _store_urls(r: _Reader, env: Mapping[str, str], data_dir: Path) -> tuple[str, str | None]:
+    """DATABASE_URL (normalised) and REDIS_URL (None when unset or bad), each checked, and the
+    folders the store and the cache write into."""
+    url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'forecast.db'}"
+    try:
+        url = check_database_url(url)
+    except ConfigError as exc:
+        r.bad("core", str(exc))
+    else:
+        _check_folders(r, env, data_dir, url)
+    redis_url = env.get("REDIS_URL") or None
+    if redis_url is not None:
+        try:
+            redis_url = check_redis_url(redis_url)
+        except ConfigError as exc:
+            r.bad("core", str(exc))
+            redis_url = None
+    return url, redis_url
 
 
 def _check_folders(r: _Reader, env: Mapping[str, str], data_dir: Path, url: str) -> None:

@@ -136,7 +136,7 @@ class _Capped(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
         n = self._raw.readinto(buffer) or 0  # type: ignore[attr-defined]
         self._count += n
         if self._count > self._limit:
