@@ -25,7 +25,7 @@ from contract.outputs import ANALYST_OUTPUTS, AnalystOutputs
 from contract.vocab import CELLS
 from store.prices import TickerSummary, price_summary
 from store.registry import ModelInfo, get_model, outputs_query
-from store.tables import Champion, ChampionEvent, Comparison, ModelRecord, Price
+from store.tables import Champion, ChampionEvent, Comparison, ModelRecord, Price, PriceDeletion
 
 MAX_DERIVED = 64  # memoised figures per snapshot (a page needs about ten)
 
@@ -37,7 +37,8 @@ def store_version(engine: Engine, ticker: str) -> StoreVersion:
     """A cheap fingerprint that changes whenever what analysts see could change.
 
     (latest champion event id, latest model id, number of champions, last price
-    date, last fetch time, latest comparison id) - one round trip with scalar sub-queries.
+    date, last fetch time, latest comparison id, latest price deletion id) - one round trip
+    with scalar sub-queries.
     """
     stmt = select(
         select(func.max(ChampionEvent.id)).where(ChampionEvent.ticker == ticker).scalar_subquery(),
@@ -46,6 +47,8 @@ def store_version(engine: Engine, ticker: str) -> StoreVersion:
         select(func.max(Price.date)).where(Price.ticker == ticker).scalar_subquery(),
         select(func.max(Price.fetched_at)).where(Price.ticker == ticker).scalar_subquery(),
         select(func.max(Comparison.id)).where(Comparison.ticker == ticker).scalar_subquery(),
+        # a removed price day (delete-day) changes neither the last date nor the last fetch time
+        select(func.max(PriceDeletion.id)).where(PriceDeletion.ticker == ticker).scalar_subquery(),
     )
     with engine.connect() as conn:
         row = conn.execute(stmt).one()

@@ -21,6 +21,7 @@ from marketdata.sources.yahoo import YahooSource
 from store.db import session_factory
 from store.price_updates import update_from_sources
 from store.prices import insert_prices, load_prices
+from store.queries import store_version
 from store.tables import LedgerEntry, PriceDeletion
 from tests.support.cli import assert_one_error_line
 from tests.support.prices import prices
@@ -140,6 +141,7 @@ def test_delete_day_removes_one_day_on_the_record_and_leaves_the_ledger(run_cli,
     with session_factory(engine).begin() as session:
         session.add_all([_ledger_row(day, scored=True), _ledger_row(DAYS[4].date(), scored=False)])
     ledger_before = _ledger(engine)
+    version_before = store_version(engine, "AAPL")
     done = run_cli("delete-day", "--ticker", "aapl", "--date", str(day), "--by", "ops on call",
                    database_url=database_url)
     assert done.returncode == 0, done.stderr
@@ -154,6 +156,7 @@ def test_delete_day_removes_one_day_on_the_record_and_leaves_the_ledger(run_cli,
         "AAPL", day, pytest.approx(row.close), int(row.volume), "ops on call")
     assert record.deleted_at is not None and record.source == "offline-sample"
     assert _ledger(engine) == ledger_before  # the scored row keeps its actual; nothing rewritten
+    assert store_version(engine, "AAPL") != version_before  # the web's cached reads see the removal
 
 
 @pytest.mark.parametrize("args, message", [
