@@ -95,7 +95,62 @@ def check_database_url(url: str) -> str:
                           f"use sqlite:///... or postgresql://... (or Heroku's postgres://...)")
     if backend == "postgresql" and not parsed.database:
         raise ConfigError(f"DATABASE_URL {parsed.render_as_string(hide_password=True)} names no database")
+    memory = not parsed.database or ":memory:" in parsed.database or parsed.query.get("mode") == "memory"
+    if backend == "sqlite" and memory:
+        # Each process (and each connection) would get its own empty store: commands would
+        # report success and store nothing.
+        raise ConfigError("DATABASE_URL is an in-memory SQLite store, which nothing outlives; "
+                          "use sqlite:///path/to/file.db")
     return normalize_database_url(url)
+
+
+REDIS_DATABASES = range(16)  # Redis' default "databases 16"
+
+
+def check_redis_url(url: str) -> str:
+    """``REDIS_URL`` as given, or ConfigError naming what is wrong (never the password):
+    a redis:// or rediss:// scheme, a host, a port number, a database 0-15."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        host, _port = parts.hostname, parts.port  # a bad port or IPv6 bracket fails when read
+    except ValueError as exc:
+        raise ConfigError(f"REDIS_URL is not a URL ({exc}); use redis://host:6379/0 or rediss://...") from None
+    if parts.scheme not in ("redis", "rediss"):
+        raise ConfigError(f"REDIS_URL scheme {parts.scheme[:20]!r} is not supported; "
+                          "use redis://host:6379/0 or rediss://... (Heroku Redis)")
+    if not host:
+        raise ConfigError(f"REDIS_URL names no host; use {parts.scheme}://host:6379/0")
+    db = parts.path.strip("/") or "0"
+    if not (db.isascii() and db.isdigit() and int(db) in REDIS_DATABASES):
+        raise ConfigError(f"REDIS_URL database {db[:20]!r} must be a number from 0 to 15")
+    return url.strip()
+
+
+def usable_folder_problem(name: str, folder: Path) -> str | None:
+    """Why ``folder`` (setting ``name``) cannot hold our files, or None. It is created if missing
+    and a probe file is written and removed: what the process will do with it anyway, and the
+    only test that holds for root, read-only mounts and /proc alike."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except FileExistsError:
+        return f"{name}: {folder} is not a folder (a file stands there); check {name}"
+    except OSError as exc:
+        return f"{name}: cannot create the folder {folder} or write into it ({exc.strerror}); check {name}"
+    return None
+
+
+def _sqlite_folder(url: str) -> Path | None:
+    """The folder of a SQLite file store, None for any other store."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return Path(parsed.database).parent if parsed.get_backend_name() == "sqlite" and parsed.database else None
 
 
 @dataclass(frozen=True)
@@ -161,11 +216,7 @@ def load_settings(env: Mapping[str, str] | None = None, uses: Iterable[str] | No
     env = os.environ if env is None else env
     r = _Reader(env)
     data_dir = Path(env.get("DATA_DIR") or DEFAULT_DATA_DIR)
-    url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'forecast.db'}"
-    try:
-        url = check_database_url(url)
-    except ConfigError as exc:
-        r.bad("core", str(exc))
+    url, redis_url = _store_urls(r, env, data_dir)
     try:
         tickers = parse_ticker_list(env.get("TICKERS", "AAPL"))
     except TickerError as exc:
@@ -185,7 +236,7 @@ def load_settings(env: Mapping[str, str] | None = None, uses: Iterable[str] | No
         yahoo_timeout_s=r.int("prices", "YAHOO_TIMEOUT", 10, 1, 300, " s"),
         yahoo_retries=r.int("prices", "YAHOO_RETRIES", 3, 1, 20),
         overlap_days=r.int("prices", "PRICE_OVERLAP_DAYS", 10, 1, 365),
-        redis_url=env.get("REDIS_URL") or None,
+        redis_url=redis_url,
         celery_visibility_timeout_s=visibility_s,
         cache_dir=Path(env.get("CACHE_DIR") or data_dir / "cache"),
         admin_user=env.get("ADMIN_USER") or None,
@@ -197,6 +248,37 @@ def load_settings(env: Mapping[str, str] | None = None, uses: Iterable[str] | No
         problems=tuple(r.problems),
     )
     return settings.check(*(GROUPS if uses is None else tuple(uses)))
+
+
+def _store_urls(r: _Reader, env: Mapping[str, str], data_dir: Path) -> tuple[str, str | None]:
+    """DATABASE_URL (normalised) and REDIS_URL (None when unset or bad), each checked, and the
+    folders the store and the cache write into."""
+    url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'forecast.db'}"
+    try:
+        url = check_database_url(url)
+    except ConfigError as exc:
+        r.bad("core", str(exc))
+    else:
+        _check_folders(r, env, data_dir, url)
+    redis_url = env.get("REDIS_URL") or None
+    if redis_url is not None:
+        try:
+            redis_url = check_redis_url(redis_url)
+        except ConfigError as exc:
+            r.bad("core", str(exc))
+            redis_url = None
+    return url, redis_url
+
+
+def _check_folders(r: _Reader, env: Mapping[str, str], data_dir: Path, url: str) -> None:
+    """DATA_DIR, CACHE_DIR and a SQLite store's folder: each one we can create and write into."""
+    sqlite = _sqlite_folder(url)
+    folders = [("DATA_DIR", data_dir), ("CACHE_DIR", Path(env.get("CACHE_DIR") or data_dir / "cache"))]
+    for name, folder in folders + ([("DATABASE_URL", sqlite)] if sqlite is not None else []):
+        problem = usable_folder_problem(name, folder)
+        if problem:
+            r.bad("core", problem)
+            return  # the first: a bad DATA_DIR also spoils the default CACHE_DIR and store
 
 
 # --- the nightly clock, the training pipeline and its lease -----------------------

@@ -38,6 +38,10 @@ _PERMANENT = (
     ("readonly database", "is read-only"),
     ("read-only", "is read-only"),
     ("unable to open database file", "cannot be opened or created (check the folder exists and is writable)"),
+    # A full disk (SQLite's SQLITE_FULL, Postgres' ENOSPC) stays full until someone frees space.
+    ("database or disk is full", "is full: its disk has no space left"),
+    ("no space left on device", "is full: its disk has no space left"),
+    ("disk i/o error", "cannot be written: disk I/O error (is its disk full?)"),  # SQLite, no room for its -shm
     ("does not exist", None),
     ("password authentication failed", None),
     ("no password supplied", None),

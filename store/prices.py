@@ -10,7 +10,7 @@ import pandas as pd
 from sqlalchemy import Engine, Row, and_, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from marketdata.frames import PRICE_COLUMNS, PriceDataError
+from marketdata.frames import PRICE_COLUMNS, validate_price_frame
 from marketdata.tickers import parse_ticker
 from store.scoring import record_rebasing, score_pending_in, uniform_factor
 from store.tables import SOURCE_LEN, Price
@@ -53,13 +53,9 @@ def _rows(ticker: str, frame: pd.DataFrame, source: str, now: datetime) -> list[
     # (TickerError), and a long CSV file name cannot overflow the source column on Postgres.
     ticker = parse_ticker(ticker)
     source = source[:SOURCE_LEN]
+    if len(frame):  # and no price the sources' checks refuse, whoever wrote the frame
+        validate_price_frame(frame, f"{ticker} prices from {source}")
     columns = [frame[c].to_numpy() for c in PRICE_COLUMNS]
-    for name, values in zip(PRICE_COLUMNS[:4], columns[:4]):  # open, high, low, close
-        bad = ~(np.isfinite(values.astype(float)) & (values.astype(float) > 0))
-        if bad.any():  # a close that is not positive never reaches the store, nor scoring
-            day = pd.DatetimeIndex(frame.index)[int(np.argmax(bad))].date()
-            raise PriceDataError(f"{ticker}: {name} on {day} is {values[int(np.argmax(bad))]}, not a positive price; "
-                                 f"nothing written")
     return [
         dict(ticker=ticker, date=ts.date(), open=float(o), high=float(h), low=float(lo), close=float(c),
              volume=int(v), source=source, fetched_at=now)

@@ -284,3 +284,25 @@ class PriceRebasing(Base):
 # impossible; replayed rows (no registry model) count as model 0.
 Index("uq_forecast_ledger_key", LedgerEntry.ticker, LedgerEntry.cell, func.coalesce(LedgerEntry.model_id, 0),
       LedgerEntry.origin, LedgerEntry.horizon, unique=True)
+
+
+class PriceDeletion(Base):
+    """A price day removed by ``python -m jobs delete-day``: who, when, and the row as it was.
+
+    Append-only. Removing a price never touches the forecast ledger (its scored rows
+    keep the close they were scored with)."""
+
+    __tablename__ = "price_deletions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticker: Mapped[str] = mapped_column(String(16), index=True)
+    date: Mapped[date] = mapped_column(Date)
+    open: Mapped[float] = mapped_column(Float)
+    high: Mapped[float] = mapped_column(Float)
+    low: Mapped[float] = mapped_column(Float)
+    close: Mapped[float] = mapped_column(Float)
+    volume: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(SOURCE_LEN))  # where the removed row had come from
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # when it had been written
+    deleted_by: Mapped[str] = mapped_column(String(64))  # cli:<user> or --by
+    deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
+from datetime import date
 from typing import Callable, TypeVar
 
 from contract.errors import Refusal
@@ -63,3 +65,13 @@ def float_in(lo: float, hi: float) -> Callable[[str], float]:
 epochs = int_in(1, MAX_EPOCHS)
 run_id = int_in(1, MAX_RUN_ID)
 seed = int_in(0, MAX_SEED)
+
+
+def day(text: str) -> date:
+    """``--date``: exactly YYYY-MM-DD, a real calendar date."""
+    try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a YYYY-MM-DD date") from None

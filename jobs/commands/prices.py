@@ -36,6 +36,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="overwrite stored rows the file gives different values for (refused without it)")
     p.set_defaults(handler=cmd_import_csv)
 
+    p = sub.add_parser("delete-day", help="remove one stored price day, keeping a record of it (price_deletions)")
+    p.add_argument("--ticker", type=argtypes.ticker, required=True)
+    p.add_argument("--date", type=argtypes.day, required=True, help="the day to remove, YYYY-MM-DD")
+    p.add_argument("--by", help="who is removing it, for the record (default: cli:<operating-system user>)")
+    p.set_defaults(handler=cmd_delete_day)
+
     p = sub.add_parser("status", help="tickers, first/last date, row count, source")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_status)
@@ -108,6 +114,26 @@ def cmd_import_csv(args) -> int:
     changed = f", {overlap.differing} replaced" if overlap.differing else ""
     print(f"{ticker}: imported {n} rows from {args.path.name} ({frame.index[0].date()} to {frame.index[-1].date()}; "
           f"{n - overlap.rows} new, {overlap.rows - overlap.differing} already stored unchanged{changed})")
+    return 0
+
+
+def _os_user() -> str:
+    """The operating-system user running the command (from the password database, not the environment)."""
+    import os
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:  # a container uid with no passwd entry
+        return f"uid {os.getuid()}"
+
+
+def cmd_delete_day(args) -> int:
+    from store.price_deletions import delete_price_day
+
+    who = " ".join((args.by or "").split()) or f"cli:{_os_user()}"
+    ctx = build_context()
+    print(delete_price_day(ctx.engine, args.ticker, args.date, who, ctx.now()).message())
     return 0
 
 

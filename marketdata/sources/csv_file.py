@@ -4,32 +4,48 @@ Every check names the file, the line (header is line 1) and the column, so the
 user can fix the file; nothing is written unless the whole file is good. What is
 refused, and why (each of these once poisoned the store or gave a traceback):
 
-- dates before 1970-01-01 or after the next trading day, weekends, and for a
-  ticker on the NYSE calendar (``calendar.on_nyse_calendar``) NYSE holidays;
-- prices that are not finite, not positive or absurd (over ``MAX_PRICE``);
-- Open or Close outside Low..High by more than rounding (``_TOLERANCE``);
-- volume that is negative, not a whole number or absurd (over ``MAX_VOLUME``);
+- a path that is not a regular file (``/dev/zero``, a named pipe: refused without
+  opening it for a blocking read) or a file over ``MAX_FILE_BYTES``; lines over
+  ``MAX_LINE_CHARS``. The file is read line by line and each row is checked as it is
+  read, so memory stays small whatever the file (valid rows are at most one per
+  weekday since 1970, about 15,000);
+- a date cell that is not exactly ``YYYY-MM-DD``; dates before 1970-01-01 or after the
+  next trading day, weekends, and for a ticker on the NYSE calendar
+  (``calendar.on_nyse_calendar``) NYSE holidays;
+- a number cell that is not plain ASCII decimal (``50_0``, Arabic-Indic digits, ``inf``);
+- any row that ``frames.price_row_problem`` refuses, before and after the
+  ``Adj Close / Close`` adjustment: prices not finite, under ``MIN_PRICE`` or over
+  ``MAX_PRICE``, Open or Close outside Low..High by more than rounding, volume negative
+  (``-0`` too), not a whole number or over ``MAX_VOLUME``;
 - a file with no data rows (an empty file, a lone UTF-8 BOM, a header alone).
 """
 from __future__ import annotations
 
 import csv
-import math
+import io
+import os
+import re
+import stat
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 import pandas as pd
 
-from marketdata.frames import MAX_PRICE, PriceDataError
+from marketdata.frames import MAX_PRICE, PriceDataError, price_row_problem
 
 REQUIRED = ["Date", "Open", "High", "Low", "Close", "Volume"]
 OPTIONAL = ["Adj Close"]
 PRICES = ["Open", "High", "Low", "Close"]
 EARLIEST = date(1970, 1, 1)
-MAX_VOLUME = 1e12  # AAPL's busiest day, split-adjusted, is about 2e10 shares
-_TOLERANCE = (1e-4, 0.005)  # relative, absolute: rounding to 4 digits or to half a cent
+MAX_FILE_BYTES = 50 * 2**20  # 50 MB; every weekday since 1970 at 100 bytes a row is under 2 MB
+MAX_LINE_CHARS = 1024  # a Yahoo row is under 100 characters
+# A plain decimal number in ASCII digits (an exponent allowed: the band checks catch 1e-300).
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_NOT_FINITE = {"inf", "infinity", "nan"}
 
 
 @dataclass(frozen=True)
@@ -67,72 +83,96 @@ def _nyse_sessions(latest: date) -> frozenset[date]:
 
 
 def _number(text: str, where: str, column: str) -> float:
-    if text is None or text.strip() == "" or text.strip().lower() in {"null", "nan", "na"}:
+    cell = (text or "").strip()
+    if cell == "" or cell.lower() in {"null", "nan", "na"}:
         raise PriceDataError(f"{where}, column {column}: missing value")
-    try:
-        value = float(text)
-    except ValueError:
-        raise PriceDataError(f"{where}, column {column}: {text[:40]!r} is not a number") from None
-    if math.isnan(value) or math.isinf(value):
-        raise PriceDataError(f"{where}, column {column}: {text.strip()[:40]!r} is not a finite number")
+    if not _NUMBER.fullmatch(cell):
+        if cell.lower().lstrip("+-") in _NOT_FINITE:
+            raise PriceDataError(f"{where}, column {column}: {cell[:40]!r} is not a finite number")
+        raise PriceDataError(f"{where}, column {column}: {text[:40]!r} is not a number "
+                             "(plain decimal digits 0-9 only)")
+    value = float(cell)
+    if value in (float("inf"), float("-inf")):
+        raise PriceDataError(f"{where}, column {column}: {cell[:40]!r} is not a finite number")
     return value
 
 
-def _check_prices(values: dict[str, float], raw: dict[str, str], where: str) -> None:
-    for c in PRICES:
-        if values[c] <= 0:
-            raise PriceDataError(f"{where}, column {c}: price must be positive, got {raw[c]}")
-        if values[c] > MAX_PRICE:
-            raise PriceDataError(f"{where}, column {c}: price {raw[c][:40]} is absurd (over {MAX_PRICE:g})")
-    low, high = values["Low"], values["High"]
-    if high < low:
-        raise PriceDataError(f"{where}, column High: high {high} is below low {low}")
-    slack = max(_TOLERANCE[0] * high, _TOLERANCE[1])
-    for c in ("Open", "Close"):
-        if not low - slack <= values[c] <= high + slack:
-            raise PriceDataError(f"{where}, column {c}: {c.lower()} {values[c]} is outside low..high "
-                                 f"({low}..{high})")
+def _check_row(values: dict[str, float], shown: dict[str, str], where: str) -> None:
+    """``frames.price_row_problem`` as one error naming the line and column."""
+    found = price_row_problem(values, shown)
+    if found is not None:
+        raise PriceDataError(f"{where}, column {found[0].capitalize()}: {found[1]}")
 
 
-def _volume(text: str, where: str) -> int:
-    value = _number(text, where, "Volume")
-    if value < 0:
-        raise PriceDataError(f"{where}, column Volume: negative volume {text.strip()[:40]}")
-    if value > MAX_VOLUME:
-        raise PriceDataError(f"{where}, column Volume: volume {text.strip()[:40]} is absurd (over {MAX_VOLUME:g})")
-    if value != int(value):
-        raise PriceDataError(f"{where}, column Volume: volume {text.strip()[:40]} is not a whole number")
-    return int(value)
+def _open_regular(path: Path, max_bytes: int) -> BinaryIO:
+    """The file opened for reading, if it is a regular file within ``max_bytes``.
 
-
-def _read_rows(path: Path) -> tuple[str, list[list[str]]]:
-    """The file's name and its CSV rows; PriceDataError for an unreadable, empty or binary file."""
-    name = path.name
+    Opened without blocking (a named pipe with no writer would block a plain open for
+    ever), then checked with fstat on the open file, so what is checked is what is read."""
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise PriceDataError(f"{path}: cannot read file ({exc.strerror})") from None
     try:
-        text = raw.decode("utf-8-sig")  # drops a leading BOM
-    except UnicodeDecodeError:
-        raise PriceDataError(f"{name}: not a CSV text file (not UTF-8)") from None
-    if not text.strip():
-        raise PriceDataError(f"{name}: file is empty (no header, no data rows)")
-    if "\x00" in text:
-        raise PriceDataError(f"{name}: not a CSV text file (binary content)")
-    try:
-        return name, list(csv.reader(text.splitlines()))
-    except csv.Error as exc:
-        raise PriceDataError(f"{name}: not a CSV file ({exc})") from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise PriceDataError(f"{path}: not a regular file (a device, pipe or folder); give a CSV file")
+        if info.st_size > max_bytes:
+            raise PriceDataError(f"{path.name}: file is {info.st_size:,} bytes; the limit is {max_bytes:,} "
+                                 f"({max_bytes / 2**20:g} MB)")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb", buffering=0)
+    except BaseException:
+        os.close(fd)
+        raise
 
 
-def _columns(name: str, first_row: list[str]) -> dict[str, int]:
+class _Capped(io.RawIOBase):
+    """A raw file that refuses to deliver more than ``limit`` bytes (a file that grows while read)."""
+
+    def __init__(self, raw: BinaryIO, limit: int, name: str) -> None:
+        self._raw, self._limit, self._name, self._count = raw, limit, name, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        n = self._raw.readinto(buffer) or 0  # type: ignore[attr-defined]
+        self._count += n
+        if self._count > self._limit:
+            raise PriceDataError(f"{self._name}: file grew over the limit of {self._limit:,} bytes while read")
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _lines(text: io.TextIOWrapper, name: str) -> Iterator[str]:
+    """The file's lines, each at most MAX_LINE_CHARS; PriceDataError for binary or non-UTF-8 content."""
+    number = 0
+    while True:
+        try:
+            line = text.readline(MAX_LINE_CHARS + 1)
+        except UnicodeDecodeError:
+            raise PriceDataError(f"{name}: not a CSV text file (not UTF-8)") from None
+        if not line:
+            return
+        number += 1
+        if "\x00" in line:
+            raise PriceDataError(f"{name}: not a CSV text file (binary content)")
+        if len(line) > MAX_LINE_CHARS:
+            raise PriceDataError(f"{name}, line {number}: longer than {MAX_LINE_CHARS} characters; not a price CSV")
+        yield line
+
+
+def _columns(name: str, first_row: list[str], lineno: int) -> dict[str, int]:
     header = [h.strip() for h in first_row]
     unknown = [h for h in header if h not in REQUIRED + OPTIONAL]
     missing = [h for h in REQUIRED if h not in header]
     if missing or unknown or len(set(header)) != len(header):
         raise PriceDataError(
-            f"{name}, line 1: wrong header {','.join(header)[:80]!r}; expected "
+            f"{name}, line {lineno}: wrong header {','.join(header)[:80]!r}; expected "
             "Date,Open,High,Low,Close[,Adj Close],Volume"
         )
     return {h: i for i, h in enumerate(header)}
@@ -142,50 +182,79 @@ def _columns(name: str, first_row: list[str]) -> dict[str, int]:
 _Record = tuple[date, dict[str, float]]
 
 
-def _record(row: list[str], col: dict[str, int], where: str, rules: DateRules) -> _Record:
-    text = row[col["Date"]].strip()
+def _day(text: str, where: str, rules: DateRules) -> date:
+    """The Date cell: exactly YYYY-MM-DD (no time, no zone, nothing after it), a date the rules allow."""
+    cell = text.strip()
     try:
-        day = datetime.strptime(text[:10], "%Y-%m-%d").date()
+        if not _DATE.fullmatch(cell):
+            raise ValueError
+        day = datetime.strptime(cell, "%Y-%m-%d").date()
     except ValueError:
-        raise PriceDataError(f"{where}, column Date: {text[:40]!r} is not a YYYY-MM-DD date") from None
+        raise PriceDataError(f"{where}, column Date: {cell[:40]!r} is not a YYYY-MM-DD date") from None
     rules.check(day, where)
-    raw = {c: row[col[c]] for c in PRICES}
-    values = {c: _number(raw[c], where, c) for c in PRICES}
-    _check_prices(values, raw, where)
-    volume = _volume(row[col["Volume"]], where)
-    factor = 1.0
+    return day
+
+
+def _record(row: list[str], col: dict[str, int], where: str, rules: DateRules) -> _Record:
+    day = _day(row[col["Date"]], where, rules)
+    shown = {c.lower(): row[col[c]].strip()[:40] for c in PRICES + ["Volume"]}
+    values = {c.lower(): _number(row[col[c]], where, c) for c in PRICES + ["Volume"]}
+    _check_row(values, shown, where)  # the file's own numbers, named as written
     if "Adj Close" in col:
         adj = _number(row[col["Adj Close"]], where, "Adj Close")
         if not 0 < adj <= MAX_PRICE:
             raise PriceDataError(f"{where}, column Adj Close: price must be positive and at most "
                                  f"{MAX_PRICE:g}, got {adj}")
-        factor = adj / values["Close"]  # adjust O/H/L the same way Yahoo adjusted Close
-    return day, {**{c.lower(): values[c] * factor for c in PRICES}, "volume": volume}
+        factor = adj / values["close"]  # adjust O/H/L the same way Yahoo adjusted Close
+        for c in PRICES:
+            values[c.lower()] *= factor
+            shown[c.lower()] = f"{values[c.lower()]!r} ({c} x Adj Close/Close)"
+        _check_row(values, shown, where)  # and what would be stored: the same rules after adjustment
+    values["volume"] = int(values["volume"])
+    return day, values
 
 
-def read_price_csv(path: str | Path, *, today: date, ticker: str | None = None) -> pd.DataFrame:
-    """Read and fully validate a CSV; return a price frame or raise PriceDataError.
+def _rows(text: io.TextIOWrapper, name: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of every non-blank CSV row, read lazily; the first is the header."""
+    reader = csv.reader(_lines(text, name))
+    try:
+        for row in reader:
+            if row and any(c.strip() for c in row):  # a blank line (often the last) is not data
+                yield reader.line_num, row
+    except csv.Error as exc:
+        raise PriceDataError(f"{name}, line {reader.line_num}: not a CSV file ({exc})") from None
+
+
+def read_price_csv(path: str | Path, *, today: date, ticker: str | None = None,
+                   max_bytes: int = MAX_FILE_BYTES) -> pd.DataFrame:
+    """Read and fully validate a CSV, row by row as it is read; return a price frame or raise
+    PriceDataError.
 
     ``ticker`` decides the holiday calendar (None: weekends only); ``today`` (the
-    caller's date in UTC) bounds the dates at the next trading day.
+    caller's date in UTC) bounds the dates at the next trading day; ``max_bytes`` the file.
     """
-    name, rows = _read_rows(Path(path))
-    col = _columns(name, rows[0])
+    path = Path(path)
+    name = path.name
     rules = DateRules.for_ticker(ticker, today)
     records: list[_Record] = []
     seen: dict[date, int] = {}
-    for lineno, row in enumerate(rows[1:], start=2):
-        if not row or all(not c.strip() for c in row):
-            continue  # a blank line (often the last) is not data
-        where = f"{name}, line {lineno}"
-        if len(row) != len(col):
-            raise PriceDataError(f"{where}: {len(row)} fields, expected {len(col)}")
-        record = _record(row, col, where, rules)
-        day = record[0]
-        if day in seen:
-            raise PriceDataError(f"{where}, column Date: duplicate date {day} (first on line {seen[day]})")
-        seen[day] = lineno
-        records.append(record)
+    with io.TextIOWrapper(io.BufferedReader(_Capped(_open_regular(path, max_bytes), max_bytes, name)),
+                          encoding="utf-8-sig", newline="") as text:
+        rows = _rows(text, name)
+        first = next(rows, None)
+        if first is None:
+            raise PriceDataError(f"{name}: file is empty (no header, no data rows)")
+        col = _columns(name, first[1], first[0])
+        for lineno, row in rows:
+            where = f"{name}, line {lineno}"
+            if len(row) != len(col):
+                raise PriceDataError(f"{where}: {len(row)} fields, expected {len(col)}")
+            record = _record(row, col, where, rules)
+            day = record[0]
+            if day in seen:
+                raise PriceDataError(f"{where}, column Date: duplicate date {day} (first on line {seen[day]})")
+            seen[day] = lineno
+            records.append(record)
     if not records:
         raise PriceDataError(f"{name}: no data rows after the header")
     frame = pd.DataFrame.from_records([{"date": pd.Timestamp(d), **values} for d, values in records])

@@ -1,7 +1,8 @@
 """A source that replays a stored history one day at a time (the policy simulator).
 
 ``ReplaySource(frame, visible=n)`` answers as if today were the n-th row's day;
-``advance()`` reveals one more trading day, the way each night brings one.
+``advance()`` reveals one more trading day, the way each night brings one. The frame
+passes the checks every source's prices pass (``frames.validate_price_frame``) first.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import date
 
 import pandas as pd
 
+from marketdata.frames import validate_price_frame
 from marketdata.sources.base import PriceSource, SourceUnavailable
 
 
@@ -16,7 +18,7 @@ class ReplaySource(PriceSource):
     def __init__(self, frame: pd.DataFrame, visible: int, name: str = "replay") -> None:
         if not 0 < visible <= len(frame):
             raise ValueError(f"visible={visible} must be within 1..{len(frame)} rows")
-        self.frame = frame
+        self.frame = validate_price_frame(frame, f"{name} prices")
         self.visible = visible
         self.name = name
 

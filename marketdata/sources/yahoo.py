@@ -88,6 +88,9 @@ def frame_from_download(raw: pd.DataFrame, ticker: str) -> pd.DataFrame:
         one = raw.xs(ticker, axis=1, level=level)
         raw = one if isinstance(one, pd.DataFrame) else one.to_frame()
     frame = raw.rename(columns=str.lower)
+    # A row with no prices at all (a day Yahoo has not filled in yet) is dropped, not stored;
+    # a row whose Adj Close alone is missing is not: it fails the checks after adjustment.
+    frame = frame.dropna(how="all", subset=[c for c in ["open", "high", "low", "close"] if c in frame])
     if "adj close" in frame.columns and "close" in frame.columns:
         # auto_adjust=False was used: scale O/H/L/C by the adjustment factor ourselves.
         factor = frame["adj close"] / frame["close"]
@@ -99,8 +102,6 @@ def frame_from_download(raw: pd.DataFrame, ticker: str) -> pd.DataFrame:
     frame.index = index.normalize()
     # A day Yahoo lists twice (seen around data corrections) keeps its last value.
     frame = frame[~frame.index.duplicated(keep="last")]
-    # A row with no prices at all (a day Yahoo has not filled in yet) is dropped, not stored.
-    frame = frame.dropna(how="all", subset=[c for c in ["open", "high", "low", "close"] if c in frame])
     return frame
 
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -89,6 +90,7 @@ def run_cli_module(tmp_path_factory):
 
 
 GOOD = "2024-02-01,101,103,99,102,5000\n"  # a good new day first: all or nothing means it is not written either
+ADJ = "Date,Open,High,Low,Close,Adj Close,Volume\n2024-02-01,101,103,99,102,102,5000\n"
 CASES = [
     ("year 2300", GOOD + "2300-01-02,1,2,0.5,1.5,10\n", "line 3, column Date: 2300-01-02 is outside 1970-01-01 to"),
     ("year 0001", GOOD + "0001-01-03,1,2,0.5,1.5,10\n", "line 3, column Date: 0001-01-03 is outside"),
@@ -100,6 +102,23 @@ CASES = [
     ("open < low", GOOD + "2024-02-02,0.2,2,0.5,1.5,10\n", "line 3, column Open: open 0.2 is outside low..high"),
     ("volume 1e308", GOOD + "2024-02-02,1,2,0.5,1.5,1e308\n", "line 3, column Volume: volume 1e308 is absurd"),
     ("volume 2.5", GOOD + "2024-02-02,1,2,0.5,1.5,2.5\n", "line 3, column Volume: volume 2.5 is not a whole number"),
+    # Issue 20: poison through the Adj Close adjustment and cells Python's float() and strptime forgive.
+    ("adj close 5e-324", ADJ + "2024-02-02,1,2,0.5,1.5,5e-324,10\n", "line 3, column Open: price 5e-324 (Open x Adj Close/Close) is implausible (under 0.0001)"),
+    ("adj close 1e7 on 0.01", ADJ + "2024-02-02,0.01,10000000,0.01,0.01,10000000,10\n",
+     "line 3, column High: price 1e+16 (High x Adj Close/Close) is absurd (over 1e+07)"),
+    ("subnormal 1e-320", GOOD + "2024-02-02,1e-320,1e-320,1e-320,1e-320,10\n",
+     "line 3, column Open: price 1e-320 is implausible (under 0.0001)"),
+    ("tiny 1e-300", GOOD + "2024-02-02,1e-300,1e-300,1e-300,1e-300,10\n", "column Open: price 1e-300 is implausible"),
+    ("underscore 50_0", GOOD + "2024-02-02,50_0,501,499,500,10\n", "line 3, column Open: '50_0' is not a number"),
+    ("arabic-indic digits", GOOD + "2024-02-02,\u0665\u0660,51,49,50,10\n", "line 3, column Open: '\u0665\u0660' is not a number"),
+    ("price inf", GOOD + "2024-02-02,1,inf,0.5,1.5,10\n", "line 3, column High: 'inf' is not a finite number"),
+    ("price nan", GOOD + "2024-02-02,1,2,0.5,NaN,10\n", "line 3, column Close: missing value"),
+    ("date with words", GOOD + "2024-02-05 is a monday,1,2,0.5,1.5,10\n",
+     "line 3, column Date: '2024-02-05 is a monday' is not a YYYY-MM-DD date"),
+    ("date with time and zone", GOOD + "2024-02-02T23:30:00-05:00,1,2,0.5,1.5,10\n",
+     "line 3, column Date: '2024-02-02T23:30:00-05:00' is not a YYYY-MM-DD date"),
+    ("volume -0", GOOD + "2024-02-02,1,2,0.5,1.5,-0\n", "line 3, column Volume: negative volume -0"),
+    ("line of 2,000 characters", GOOD + "2024-02-02," + "1" * 2000 + "\n", "line 3: longer than 1024 characters"),
     ("bom only", "\ufeff", "bad.csv: file is empty"),
     ("header only", HEADER.rstrip("\n"), "bad.csv: no data rows"),
 ]
@@ -113,6 +132,38 @@ def test_poisonous_files_are_refused_and_nothing_is_written(run_cli_module, shar
     result = run_cli_module("import-csv", str(bad), database_url=url)
     assert_one_error_line(result, "error: bad.csv", message)
     assert len(before.splitlines()) == 1 + len(DAYS)
+    assert run_cli_module("export", "prices", database_url=url).stdout == before  # byte for byte
+
+
+def _over_the_limit(tmp_path):
+    big = tmp_path / "big.csv"
+    with big.open("wb") as f:  # sparse: 60 MB of size, no disk
+        f.write(HEADER.encode())
+        f.truncate(60 * 2**20)
+    return big, "big.csv: file is 62,914,560 bytes; the limit is 52,428,800 (50 MB)"
+
+
+def _named_pipe(tmp_path):
+    pipe = tmp_path / "pipe.csv"
+    os.mkfifo(pipe)  # no writer: a plain open() would block for ever
+    return pipe, f"{pipe}: not a regular file"
+
+
+NOT_FILES = {
+    "/dev/zero": lambda tmp_path: (Path("/dev/zero"), "/dev/zero: not a regular file (a device, pipe or folder)"),
+    "named pipe": _named_pipe,
+    "folder": lambda tmp_path: (tmp_path, f"{tmp_path}: not a regular file"),
+    "over 50 MB": _over_the_limit,
+}
+
+
+@pytest.mark.parametrize("kind", NOT_FILES)
+def test_what_is_not_a_small_regular_file_is_refused_at_once(run_cli_module, shared_history, tmp_path, kind):
+    """Was: /dev/zero grew to 6 GB in 6 s, a named pipe blocked for ever, 211 MB used 2.7 GB."""
+    url, before = shared_history
+    path, message = NOT_FILES[kind](tmp_path)
+    result = run_cli_module("import-csv", str(path), database_url=url)  # run's timeout: a block fails the test
+    assert_one_error_line(result, "error: " + message)
     assert run_cli_module("export", "prices", database_url=url).stdout == before  # byte for byte
 
 

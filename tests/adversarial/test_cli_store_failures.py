@@ -129,6 +129,19 @@ SETTINGS = [
     ("CLOCK_MISFIRE_GRACE", "-1", ["clock"], "CLOCK_MISFIRE_GRACE=-1 is out of range"),
     ("CLOCK_TIMEZONE", "Mars/Base", ["nightly"], "CLOCK_TIMEZONE='Mars/Base' is not an IANA time zone"),
     ("PRICE_SOURCE", "bloomberg", ["init"], "PRICE_SOURCE='bloomberg' must be one of"),
+    # Issue 20, point 7: once accepted (tracebacks later, or success that stored nothing).
+    ("REDIS_URL", "http://localhost:6379/0", ["status"], "REDIS_URL scheme 'http' is not supported"),
+    ("REDIS_URL", "redis://[::1", ["clock"], "REDIS_URL is not a URL (Invalid IPv6 URL)"),
+    ("REDIS_URL", "var/redis.sock", ["nightly"], "REDIS_URL scheme '' is not supported"),
+    ("REDIS_URL", "redis://localhost:6379/99", ["status"], "REDIS_URL database '99' must be a number from 0 to 15"),
+    ("REDIS_URL", "redis://:secret@:6379/0", ["status"], "REDIS_URL names no host"),
+    ("DATABASE_URL", "sqlite://", ["init"], "DATABASE_URL is an in-memory SQLite store"),
+    ("DATABASE_URL", "sqlite:///:memory:", ["import-csv", "x.csv"], "DATABASE_URL is an in-memory SQLite store"),
+    ("DATABASE_URL", "sqlite:////proc/forecast/store.db", ["status"],
+     "DATABASE_URL: cannot create the folder /proc/forecast or write into it"),
+    ("CACHE_DIR", "/dev/null/cache", ["status"], "CACHE_DIR: cannot create the folder /dev/null/cache"),
+    ("CACHE_DIR", "/dev/null", ["clock"], "CACHE_DIR: /dev/null is not a folder"),
+    ("DATA_DIR", "/proc/forecast-data", ["init"], "DATA_DIR: cannot create the folder /proc/forecast-data"),
 ]
 
 
@@ -137,7 +150,25 @@ def test_bad_settings_stop_the_process_that_uses_them_at_start(run_cli, sqlite_u
                                                                command, why):
     result = run_cli(*command, database_url=sqlite_url, env={name: value})
     assert_one_error_line(result, why)
+    assert "secret" not in result.stderr
     assert not (tmp_path / "store.db").exists()  # checked before the store is touched
+
+
+WEB_SETTINGS = [s for s in SETTINGS if s[0] in ("REDIS_URL", "DATABASE_URL", "CACHE_DIR", "DATA_DIR")]
+
+
+@pytest.mark.parametrize("name, value, why", [s[:2] + s[3:] for s in WEB_SETTINGS], ids=[s[1] for s in WEB_SETTINGS])
+def test_the_web_refuses_a_bad_core_setting_in_one_line(sqlite_url, tmp_path, name, value, why):
+    """Was: the web died with a traceback (CACHE_DIR, DATA_DIR, REDIS_URL) or served an empty in-memory store.
+    The factory's status is gunicorn's "application failed to load" (see the gunicorn test below)."""
+    env = {**os.environ, "DATABASE_URL": sqlite_url, "DATA_DIR": str(tmp_path / "data"), name: value}
+    code = "from dashboard import app; app.create_server()"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 4, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and [line for line in result.stderr.splitlines() if line.strip()] == [
+        next(line for line in result.stderr.splitlines() if line.startswith("error: "))]
+    assert why in result.stderr and not (tmp_path / "store.db").exists()
 
 
 def test_a_clock_setting_does_not_stop_commands_that_do_not_schedule(run_cli, sqlite_url):
@@ -178,7 +209,10 @@ def test_gunicorn_with_a_bad_web_setting_stops_with_one_line_instead_of_rebootin
     "name, value, why",
     [("PIPELINE_EPOCHS", "-1", "PIPELINE_EPOCHS=-1 is out of range"),
      ("TICKERS", "AAPL,aapl", "TICKERS lists AAPL twice"),
-     ("DATABASE_URL", "mysql://u@h/db", "DATABASE_URL scheme 'mysql' is not supported")],
+     ("DATABASE_URL", "mysql://u@h/db", "DATABASE_URL scheme 'mysql' is not supported"),
+     ("REDIS_URL", "redis://localhost:6379/99", "REDIS_URL database '99' must be a number from 0 to 15"),
+     ("REDIS_URL", "http://localhost:6379/0", "REDIS_URL scheme 'http' is not supported"),
+     ("CACHE_DIR", "/dev/null/cache", "CACHE_DIR: cannot create the folder /dev/null/cache")],
 )
 def test_the_celery_worker_refuses_bad_settings_in_one_line(sqlite_url, tmp_path, name, value, why):
     celery = Path(sys.executable).with_name("celery")

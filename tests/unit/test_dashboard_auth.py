@@ -21,7 +21,7 @@ START_STATE = [(ids.Admin.ACTION, "value", "retrain"), (ids.Admin.CELLS, "value"
 
 
 def _settings(**env):
-    return load_settings({"DATABASE_URL": "sqlite://", **env})
+    return load_settings({"DATABASE_URL": "sqlite://", **env}, uses=("web",))  # auth only: no store is opened
 
 
 @pytest.mark.parametrize(
