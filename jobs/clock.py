@@ -230,9 +230,7 @@ class Clock:
 
     def start(self, first_start: bool = True) -> None:
         """Recover, schedule, and block until SIGTERM / SIGINT."""
-        failed = runs.mark_orphaned_runs_failed(
-            self.ctx.engine, self.ctx.now(), stale_after_s=self.ctx.settings.schedule.lease_ttl_s
-        )
+        failed = runs.mark_orphaned_runs_failed(self.ctx.engine, stale_after_s=self.ctx.settings.schedule.lease_ttl_s)
         if failed:
             log.warning("marked run(s) %s failed: their process died mid-run", ", ".join(map(str, failed)))
         self.add_jobs(first_start=first_start)
