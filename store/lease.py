@@ -43,6 +43,7 @@ from store.times import as_utc, db_now_expr, read_db_now
 log = logging.getLogger(__name__)
 
 TRAINING_LEASE = "training"  # prefix: the lease of a ticker is training_lease(ticker)
+CLOCK_LEASE = "clock"  # held by the one clock process while it runs (jobs.clock)
 
 
 def training_lease(ticker: str) -> str:
@@ -115,6 +116,8 @@ RUN_ID_WAIT_S = 2.0
 def _wait_for_run_id(engine: Engine, info: LeaseInfo, wait_s: float = RUN_ID_WAIT_S) -> LeaseInfo:
     """A winner records its run id a moment after taking the lease; if it took it just now,
     wait briefly for the id so the refusal can name the run rather than just a process."""
+    if info.name == CLOCK_LEASE:  # names a process, never a run
+        return info
     if info.read_at is None or (info.read_at - info.acquired_at).total_seconds() > wait_s:
         return info
     deadline = time.monotonic() + wait_s
