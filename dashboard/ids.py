@@ -108,6 +108,7 @@ class Admin:
     CHAMPIONS_TABLE = "admin-champions-table"
     CLOCK = "admin-clock"
     CLOCK_LIST = "admin-clock-list"
+    CLOCK_HOLDER = "admin-clock-holder"
     DENIED = "admin-denied"
     DISABLED = "admin-disabled"
     EPOCHS = "admin-epochs"

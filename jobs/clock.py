@@ -6,6 +6,12 @@ weekly full retrain when the retrain weekday is not a nightly day. On start it
 fails runs orphaned by a killed process and, on a fresh deployment (no prices or
 no champion), bootstraps: seeds prices and trains a first model.
 
+Exactly one clock runs: it holds the ``clock`` lease (``store.lease.CLOCK_LEASE``), renewed
+by a heartbeat thread every LEASE_TTL_SECONDS / 4 on the database's clock. A second
+``python -m jobs clock`` is refused in one ``error:`` line (exit 2) while that lease is live;
+a clock killed with ``kill -9`` stops renewing, so a restart works once its lease has
+expired. A clock that finds its lease taken (it was frozen past the TTL) stops.
+
 It writes each job's next fire time and a heartbeat into ``clock_status`` so the
 web shows "next run" without importing APScheduler. The lease in the pipeline, not
 the scheduler, is what keeps training to one run per ticker at a time across processes.
@@ -30,9 +36,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine, select
 
+from store import lease as leases
 from store import runs
 from config.settings import WEEKDAYS, ScheduleSettings
-from store.db import session_factory
+from store.db import best_effort, session_factory
 from store.prices import last_stored_date
 from store.tables import ClockStatus
 
@@ -44,6 +51,7 @@ from .backfill import bootstrap_backfill_in_child
 from .child import run_pipeline_in_child
 from .context import JobContext
 from .each_ticker import Pipeline, run_each
+from .errors import JobError
 from .run import RunHooks
 from .stopping import StopRequest
 
@@ -216,6 +224,9 @@ class Clock:
                 add(self.first_start, "date", run_date=self.ctx.now(), id=FIRST_START_JOB_ID, misfire_grace_time=None)
 
     def on_event(self, event) -> None:
+        if event.code == EVENT_SCHEDULER_STARTED and self.stopping.is_set():
+            self.scheduler.shutdown(wait=False)  # a stop signal while it was starting: stop now
+            return
         if event.code == EVENT_SCHEDULER_STARTED:
             for job in self.scheduler.get_jobs():
                 log.info("scheduled %s (%s): next at %s", job.id, job.trigger, job.next_run_time)
@@ -230,20 +241,38 @@ class Clock:
 
     def start(self, first_start: bool = True) -> None:
         """Recover, schedule, and block until SIGTERM / SIGINT."""
-        failed = runs.mark_orphaned_runs_failed(
-            self.ctx.engine, self.ctx.now(), stale_after_s=self.ctx.settings.schedule.lease_ttl_s
-        )
+        failed = runs.mark_orphaned_runs_failed(self.ctx.engine, stale_after_s=self.ctx.settings.schedule.lease_ttl_s)
         if failed:
             log.warning("marked run(s) %s failed: their process died mid-run", ", ".join(map(str, failed)))
         self.add_jobs(first_start=first_start)
         self.scheduler.add_listener(
             self.on_event, EVENT_SCHEDULER_STARTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED
         )
+        if self.stopping.is_set():  # a stop signal during the set-up: never start
+            return
         self.scheduler.start()  # BlockingScheduler: returns only after shutdown
 
 
+class ClockBusy(JobError):
+    """Another clock holds the clock lease (or took it from this one)."""
+
+
+def hold_clock_lease(ctx: JobContext) -> tuple[str, float]:
+    """Take the clock lease for this process; (holder, ttl). ClockBusy names the live clock."""
+    holder, ttl = leases.new_holder_id(), float(ctx.settings.schedule.lease_ttl_s)
+    try:
+        leases.acquire(ctx.engine, holder=holder, ttl_s=ttl, name=leases.CLOCK_LEASE)
+    except leases.LeaseBusy as exc:
+        info = exc.current
+        who = f"{info.holder}, since {info.acquired_at:%Y-%m-%d %H:%M:%S} UTC" if info else "held by another process"
+        raise ClockBusy(f"another clock is running ({who}); run one clock only. A clock that was killed "
+                        f"frees its lease {ttl:.0f} s (LEASE_TTL_SECONDS) after its last heartbeat") from None
+    return holder, ttl
+
+
 def run_clock(ctx: JobContext, first_start: bool = True) -> int:
-    """The ``clock`` command: logs to stdout, stops cleanly on SIGTERM (Heroku) or Ctrl-C."""
+    """The ``clock`` command: refused (ClockBusy) while another clock runs; logs to stdout,
+    stops cleanly on SIGTERM (Heroku) or Ctrl-C and frees the clock lease."""
     logging.basicConfig(
         level=logging.INFO, stream=sys.stdout, force=True,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -253,11 +282,39 @@ def run_clock(ctx: JobContext, first_start: bool = True) -> int:
 
     def stop() -> None:
         log.info("%s: cancelling any run at its next epoch and stopping", stopping.reason)
-        clock.scheduler.shutdown(wait=False)
+        if clock.scheduler.running:
+            clock.scheduler.shutdown(wait=False)
 
     # The same stop request as every long command (jobs.stopping); the running job polls it.
+    # Installed before the lease is taken, so a SIGTERM at any point still frees the lease.
     stopping = StopRequest(on_stop=stop).install()
     clock.stopping = stopping.event
-    clock.start(first_start=first_start)
+    holder, ttl = hold_clock_lease(ctx)
+    try:
+        return _run_holding_lease(clock, holder, ttl, first_start)
+    finally:  # a store that is down now: the lease simply expires after its TTL
+        best_effort(lambda: leases.release(ctx.engine, holder=holder, name=leases.CLOCK_LEASE),
+                    what="releasing the clock lease")
+
+
+def _run_holding_lease(clock: Clock, holder: str, ttl: float, first_start: bool) -> int:
+    """Schedule and block, renewing the clock lease; a lost lease stops this clock (ClockBusy)."""
+    engine = clock.ctx.engine
+
+    def lost() -> None:  # another clock has the lease now: this one must not fire any job again
+        clock.stopping.set()
+        if clock.scheduler.running:
+            clock.scheduler.shutdown(wait=False)
+
+    keeper = leases.LeaseKeeper(engine, holder=holder, ttl_s=ttl, name=leases.CLOCK_LEASE, on_lost=lost).start()
+    log.info("holding the clock lease as %s", holder)
+    try:
+        clock.start(first_start=first_start)
+    finally:
+        keeper.stop()
+    if keeper.lost:
+        taken = leases.current_lease(engine, leases.CLOCK_LEASE)
+        raise ClockBusy(f"this clock stopped: its lease expired and was taken by {taken.holder if taken else 'nobody'} "
+                        "(was this process frozen longer than LEASE_TTL_SECONDS?)")
     log.info("clock stopped")
     return 0

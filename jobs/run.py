@@ -76,11 +76,11 @@ class _Running:
         return _must(self.ctx, what or f"recording run {self.run_id}", fn)
 
     def step(self, name: str, message: str, **extra: Any) -> None:
-        self.save(lambda: runs.add_step(self.ctx.engine, self.run_id, name, message, self.ctx.now(), **extra))
+        self.save(lambda: runs.add_step(self.ctx.engine, self.run_id, name, message, **extra))
 
     def finish(self, status: RunStatus, **fields: Any) -> dict[str, Any]:
-        return self.save(lambda: runs.finish_run(self.ctx.engine, self.run_id, status, now=self.ctx.now(),
-                                                 detail=self.detail, **fields), "recording the end of the run")
+        return self.save(lambda: runs.finish_run(self.ctx.engine, self.run_id, status, detail=self.detail, **fields),
+                         "recording the end of the run")
 
 
 def _must(ctx: JobContext, what: str, fn: Callable[[], T], budget_s: float | None = None) -> T:
@@ -103,18 +103,18 @@ def run_pipeline(ctx: JobContext, request: RunRequest, hooks: RunHooks = RunHook
     ttl = ctx.settings.schedule.lease_ttl_s
     try:
         _must(ctx, "taking the training lease",
-              lambda: leases.acquire(ctx.engine, holder=holder, now=ctx.now(), ttl_s=ttl, name=name))
+              lambda: leases.acquire(ctx.engine, holder=holder, ttl_s=ttl, name=name))
     except leases.LeaseBusy as exc:
         raise RunInProgress(str(exc)) from None
-    keeper = leases.LeaseKeeper(ctx.engine, holder=holder, ttl_s=ttl, now=ctx.now, name=name)
+    keeper = leases.LeaseKeeper(ctx.engine, holder=holder, ttl_s=ttl, name=name)
     run_id: int | None = None
     try:
         run_id = _start_record(ctx, request, holder, name)
-        keeper.on_beat = lambda now: runs.heartbeat(ctx.engine, run_id, now)
+        keeper.on_beat = lambda: runs.heartbeat(ctx.engine, run_id)
         keeper.start()
         if hooks.on_start is not None:
             hooks.on_start(run_id)
-        running = _Running(ctx, request, run_id, RunProgress(ctx.engine, run_id, hooks.progress, ctx.now),
+        running = _Running(ctx, request, run_id, RunProgress(ctx.engine, run_id, hooks.progress),
                            CancelCheck(ctx.engine, run_id, hooks.should_cancel, keeper))
         record = _run(running)
         publish_after_run(ctx.engine, request.ticker, trigger=request.trigger, now=ctx.now())  # never raises
@@ -138,12 +138,12 @@ def _checked(ctx: JobContext, request: RunRequest) -> RunRequest:
 def _start_record(ctx: JobContext, request: RunRequest, holder: str, lease_name: str) -> int:
     ttl = ctx.settings.schedule.lease_ttl_s
     orphans = _must(ctx, "recovering orphaned runs",
-                    lambda: runs.mark_orphaned_runs_failed(ctx.engine, ctx.now(), stale_after_s=ttl))
+                    lambda: runs.mark_orphaned_runs_failed(ctx.engine, stale_after_s=ttl))
     if orphans:
         log.warning("marked orphaned run(s) %s failed", ", ".join(map(str, orphans)))
     run_id = _must(ctx, "recording the run", lambda: runs.start_run(
         ctx.engine, ticker=request.ticker, trigger=request.trigger, requested_by=request.requested_by,
-        action=request.action, now=ctx.now()))
+        action=request.action))
     _must(ctx, "naming the run on the lease",
           lambda: leases.attach_run(ctx.engine, holder=holder, run_id=run_id, name=lease_name))
     return run_id
@@ -155,7 +155,7 @@ def _record_escape(ctx: JobContext, run_id: int, exc: BaseException) -> None:
     error = _error_line(exc)
     try:
         _must(ctx, f"recording that run {run_id} {status}",
-              lambda: runs.finish_run(ctx.engine, run_id, status, now=ctx.now(), error=error),
+              lambda: runs.finish_run(ctx.engine, run_id, status, error=error),
               budget_s=min(FAILURE_RECORD_RETRY_S, ctx.settings.schedule.store_retry_s))
     except Exception as record_exc:  # the store is still down: the next run's orphan check fails it
         log.warning("could not record the end of run %s (%s); the next run marks it failed",

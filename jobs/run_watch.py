@@ -8,8 +8,6 @@ or a lost lease says so, and remembers who.
 from __future__ import annotations
 
 import time
-from datetime import datetime
-from typing import Callable
 
 from sqlalchemy import Engine
 
@@ -27,8 +25,8 @@ CANCEL_POLL_INTERVAL_S = 1.0
 class RunProgress:
     """Maps a phase's 0..1 onto the run's bar, writes it (throttled) and forwards it."""
 
-    def __init__(self, engine: Engine, run_id: int, forward: ProgressFn, now: Callable[[], datetime]):
-        self.engine, self.run_id, self.forward, self.now = engine, run_id, forward, now
+    def __init__(self, engine: Engine, run_id: int, forward: ProgressFn):
+        self.engine, self.run_id, self.forward = engine, run_id, forward
         self._last_write = 0.0
 
     def __call__(self, fraction: float, message: str, *, force: bool = False) -> None:
@@ -37,7 +35,7 @@ class RunProgress:
         if force or fraction >= 1.0 or t - self._last_write >= PROGRESS_WRITE_INTERVAL_S:
             self._last_write = t
             # Superseded by the next write: a database blip costs one bar update, not the run.
-            best_effort(lambda: runs.update_progress(self.engine, self.run_id, fraction, message, self.now()),
+            best_effort(lambda: runs.update_progress(self.engine, self.run_id, fraction, message),
                         what=f"writing the progress of run {self.run_id}")
 
     def phase(self, start: float, end: float) -> ProgressFn:

@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 from contract.errors import Refusal
 from contract.run import RunRequest, TickerOutcome, TickerState
 from store import lease as leases
-from store.times import as_utc
 
 if TYPE_CHECKING:  # pragma: no cover
     from celery import Celery, Task
@@ -90,18 +89,18 @@ def lease_retry_countdown(ctx: "JobContext", ticker: str, redelivered: bool, ret
 
     Runs now: a first delivery (a run in progress refuses it, as always), a free or
     expired lease, and a lease other than the one ``seen`` on the last wait, since it
-    was renewed or taken by someone else, so a live run holds it. The wait ends one
-    second past the expiry, so the retry finds the lease expired."""
+    was renewed or taken by someone else, so a live run holds it. "Live" and "how long
+    is left" are the database's clock (one read), never this worker's. The wait ends
+    one second past the expiry, so the retry finds the lease expired."""
     if not redelivered or retries >= LEASE_RETRIES:
         return None
-    now = as_utc(ctx.now())  # one instant for "is it live" and "how long is left"
-    held = leases.current_lease(ctx.engine, leases.training_lease(ticker), now=now)
+    held = leases.current_lease(ctx.engine, leases.training_lease(ticker), live=True)
     if held is None:
         return None
     this = {"holder": held.holder, "expires_at": held.expires_at.isoformat()}
     if seen is not None and seen != this:
         return None
-    return (held.expires_at - now).total_seconds() + 1.0, this
+    return held.seconds_left + 1.0, this
 
 
 def register_tasks(app: "Celery") -> None:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -198,3 +198,18 @@ def create_schema(engine: Engine) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def serialized_write(engine: Engine) -> Iterator[Session]:
+    """One transaction (a session) that holds the store's write lock from its first statement,
+    so what it reads stays true until it commits (a compare-and-set).
+
+    SQLite: ``BEGIN IMMEDIATE`` (a second writer waits for the busy timeout; a plain
+    deferred transaction would read first and only then queue for the lock). Postgres: an
+    ordinary transaction; the caller locks the rows it reads with ``FOR UPDATE``.
+    """
+    with session_factory(engine).begin() as session:
+        if engine.dialect.name == "sqlite":
+            session.execute(text("BEGIN IMMEDIATE"))
+        yield session

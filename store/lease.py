@@ -16,8 +16,10 @@ Works the same on SQLite and Postgres, with no server-side locking feature:
   stops renewing and its lease can be taken over once ``expires_at`` passes.
 - release deletes the row, only if we still hold it.
 
-Times are UTC; SQLite stores them as naive text, which compares correctly as long
-as every writer converts to UTC first (``store.times.as_utc``).
+One clock decides: the database's (``store.times.db_now_expr``). ``acquired_at`` and
+``expires_at`` are written from it and "expired?" is a comparison inside the statement,
+so a process whose own clock runs ahead can neither take over a live lease nor see
+one as free, and a process whose clock runs behind cannot keep a dead one alive.
 """
 from __future__ import annotations
 
@@ -28,19 +30,20 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Callable
 
-from sqlalchemy import Engine, Row, delete, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from contract.errors import Refusal
 from store.tables import Lease, Run
-from store.times import as_utc
+from store.times import as_utc, db_now_expr, read_db_now
 
 log = logging.getLogger(__name__)
 
 TRAINING_LEASE = "training"  # prefix: the lease of a ticker is training_lease(ticker)
+CLOCK_LEASE = "clock"  # held by the one clock process while it runs (jobs.clock)
 
 
 def training_lease(ticker: str) -> str:
@@ -63,6 +66,13 @@ class LeaseInfo:
     run_id: int | None
     acquired_at: datetime
     expires_at: datetime
+    read_at: datetime | None = None  # the database's time when this was read
+
+    @property
+    def seconds_left(self) -> float:
+        """Seconds until it expires, by the database's clock (0 when it has)."""
+        assert self.read_at is not None  # every LeaseInfo from current_lease has it
+        return max(0.0, (self.expires_at - self.read_at).total_seconds())
 
 
 def new_holder_id() -> str:
@@ -70,20 +80,18 @@ def new_holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _info(row: Row[Any]) -> LeaseInfo:
-    return LeaseInfo(row.name, row.holder, row.run_id, as_utc(row.acquired_at), as_utc(row.expires_at))
-
-
-def current_lease(engine: Engine, name: str, now: datetime | None = None) -> LeaseInfo | None:
-    """The lease row, or None; with ``now``, None also when it has expired."""
+def current_lease(engine: Engine, name: str, *, live: bool = False) -> LeaseInfo | None:
+    """The lease row (with the database's time it was read at), or None; with ``live``,
+    None also when it has expired by the database's clock."""
     with engine.connect() as conn:
-        row = conn.execute(select(Lease).where(Lease.name == name)).first()
-    if row is None:
-        return None
-    info = _info(row)
-    if now is not None and info.expires_at <= as_utc(now):
-        return None
-    return info
+        stmt = select(Lease).where(Lease.name == name)
+        if live:
+            stmt = stmt.where(Lease.expires_at > db_now_expr(conn.dialect.name))
+        row = conn.execute(stmt).first()
+        if row is None:
+            return None
+        return LeaseInfo(row.name, row.holder, row.run_id, as_utc(row.acquired_at), as_utc(row.expires_at),
+                         read_at=read_db_now(conn))
 
 
 def busy_message(engine: Engine, info: LeaseInfo) -> str:
@@ -105,10 +113,12 @@ def busy_message(engine: Engine, info: LeaseInfo) -> str:
 RUN_ID_WAIT_S = 2.0
 
 
-def _wait_for_run_id(engine: Engine, info: LeaseInfo, now: datetime, wait_s: float = RUN_ID_WAIT_S) -> LeaseInfo:
+def _wait_for_run_id(engine: Engine, info: LeaseInfo, wait_s: float = RUN_ID_WAIT_S) -> LeaseInfo:
     """A winner records its run id a moment after taking the lease; if it took it just now,
     wait briefly for the id so the refusal can name the run rather than just a process."""
-    if (now - info.acquired_at).total_seconds() > wait_s:
+    if info.name == CLOCK_LEASE:  # names a process, never a run
+        return info
+    if info.read_at is None or (info.read_at - info.acquired_at).total_seconds() > wait_s:
         return info
     deadline = time.monotonic() + wait_s
     while info.run_id is None and time.monotonic() < deadline:
@@ -117,50 +127,49 @@ def _wait_for_run_id(engine: Engine, info: LeaseInfo, now: datetime, wait_s: flo
     return info
 
 
-def acquire(
-    engine: Engine,
-    *,
-    holder: str,
-    now: datetime,
-    ttl_s: float,
-    name: str,
-    run_id: int | None = None,
-) -> LeaseInfo:
-    """Take the lease or raise LeaseBusy naming the live holder."""
-    now = as_utc(now)
-    expires = now + timedelta(seconds=ttl_s)
-    values: dict[str, Any] = dict(holder=holder, run_id=run_id, acquired_at=now, expires_at=expires)
-    held = LeaseInfo(name, holder, run_id, now, expires)
+def acquire(engine: Engine, *, holder: str, ttl_s: float, name: str, run_id: int | None = None) -> LeaseInfo:
+    """Take the lease or raise LeaseBusy naming the live holder. Its times are the database's."""
+    dialect = engine.dialect.name
+    values: dict[str, Any] = dict(holder=holder, run_id=run_id, acquired_at=db_now_expr(dialect),
+                                  expires_at=db_now_expr(dialect, ttl_s))
     for _attempt in range(3):
         try:
             with engine.begin() as conn:
                 conn.execute(insert(Lease).values(name=name, **values))
-            return held
+            return _held(engine, name, holder)
         except IntegrityError:
             pass  # the row exists: take it over only if it has expired
         with engine.begin() as conn:
             taken = conn.execute(
-                update(Lease).where(Lease.name == name, Lease.expires_at <= now).values(**values)
+                update(Lease).where(Lease.name == name, Lease.expires_at <= db_now_expr(dialect)).values(**values)
             ).rowcount
         if taken == 1:
             log.warning("took over the expired %r lease", name)
-            return held
+            return _held(engine, name, holder)
         info = current_lease(engine, name)
         if info is not None:
-            info = _wait_for_run_id(engine, info, now)
+            info = _wait_for_run_id(engine, info)
             raise LeaseBusy(busy_message(engine, info), info)
         # released between our two statements: try again
     raise LeaseBusy(f"could not take the {name!r} lease (it changed hands repeatedly); try again", None)  # type: ignore[arg-type]
 
 
-def renew(engine: Engine, *, holder: str, now: datetime, ttl_s: float, name: str) -> bool:
-    """Push our expiry forward; False if we no longer hold the lease (it expired and was taken)."""
-    now = as_utc(now)
+def _held(engine: Engine, name: str, holder: str) -> LeaseInfo:
+    """The lease just taken, as stored (its times come from the database)."""
+    info = current_lease(engine, name)
+    if info is None or info.holder != holder:  # only if it expired at once (a TTL shorter than this read)
+        raise LeaseBusy(f"the {name!r} lease was lost as soon as it was taken; try again", info)  # type: ignore[arg-type]
+    return info
+
+
+def renew(engine: Engine, *, holder: str, ttl_s: float, name: str) -> bool:
+    """Push our expiry to ``ttl_s`` from now by the database's clock; False if we no longer
+    hold the lease (it expired and was taken)."""
     with engine.begin() as conn:
         n = conn.execute(
             update(Lease)
             .where(Lease.name == name, Lease.holder == holder)
-            .values(expires_at=now + timedelta(seconds=ttl_s))
+            .values(expires_at=db_now_expr(conn.dialect.name, ttl_s))
         ).rowcount
     return n == 1
 
@@ -178,11 +187,12 @@ def release(engine: Engine, *, holder: str, name: str) -> bool:
 
 
 class LeaseKeeper:
-    """Renews a held lease from a background thread until stopped.
+    """Renews a held lease from a background thread until stopped (every ``ttl_s / 4``).
 
     A thread rather than renewing from progress callbacks alone, because some steps
     (importing TensorFlow, saving a model) report no progress for many seconds.
-    ``lost`` turns True if a renewal finds the lease gone; the run should then stop.
+    ``lost`` turns True (and ``on_lost`` is called) if a renewal finds the lease gone; the
+    holder should then stop.
     """
 
     def __init__(
@@ -191,12 +201,12 @@ class LeaseKeeper:
         *,
         holder: str,
         ttl_s: float,
-        now: Callable[[], datetime],
         name: str,
-        on_beat: Callable[[datetime], None] | None = None,
+        on_beat: Callable[[], None] | None = None,
+        on_lost: Callable[[], None] | None = None,
     ):
-        self.engine, self.holder, self.ttl_s, self.now, self.name = engine, holder, ttl_s, now, name
-        self.on_beat = on_beat
+        self.engine, self.holder, self.ttl_s, self.name = engine, holder, ttl_s, name
+        self.on_beat, self.on_lost = on_beat, on_lost
         self.lost = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"lease-{name}", daemon=True)
@@ -209,13 +219,14 @@ class LeaseKeeper:
         interval = max(0.5, self.ttl_s / 4)
         while not self._stop.wait(interval):
             try:
-                now = self.now()
-                if not renew(self.engine, holder=self.holder, now=now, ttl_s=self.ttl_s, name=self.name):
+                if not renew(self.engine, holder=self.holder, ttl_s=self.ttl_s, name=self.name):
                     self.lost = True
-                    log.error("lost the %r lease (expired and taken over); stopping the run", self.name)
+                    log.error("lost the %r lease (expired and taken over); stopping", self.name)
+                    if self.on_lost is not None:
+                        self.on_lost()
                     return
                 if self.on_beat is not None:
-                    self.on_beat(now)
+                    self.on_beat()
             except Exception as exc:  # a database blip: keep trying until the lease really expires
                 from store.db import short_error
 

@@ -16,12 +16,13 @@ from datetime import date, datetime
 from typing import Any, Literal, Mapping, overload
 
 from sqlalchemy import Engine, Row, Select, and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from contract.errors import Refusal
 from contract.outputs import (OUTPUT_NAMES, AllOutputs, Backtest, Forecast, LossCurve, Metrics, Output, OutputName,
                               Predictions, ResidualDiagnostics)
-from store.db import session_factory
+from store.db import serialized_write, session_factory
 from store.tables import Champion, ChampionEvent, Comparison, ModelOutput, ModelRecord
 
 
@@ -122,7 +123,7 @@ def save_model(
         raise RegistryError(f"outputs missing: {', '.join(missing)}")
     new = replace(new, hyperparams=json_safe(new.hyperparams), metrics=json_safe(new.metrics))
     payloads = {n: json_safe(outputs[n]) for n in OUTPUT_NAMES}
-    with session_factory(engine).begin() as session:
+    with serialized_write(engine) as session:
         last = session.execute(
             select(func.max(ModelRecord.version)).where(ModelRecord.ticker == new.ticker, ModelRecord.cell == new.cell)
         ).scalar()
@@ -131,7 +132,8 @@ def save_model(
         session.flush()
         session.add_all(ModelOutput(model_id=record.id, name=n, payload=payloads[n]) for n in OUTPUT_NAMES)
         if promote:
-            _promote(session, _Move(new.ticker, new.cell, record.id, "promote", actor, now))
+            move = _Move(new.ticker, new.cell, record.id, "promote", actor, now)
+            _change(session, move, _locked_champion(session, new.ticker, new.cell))
         return record.id
 
 
@@ -147,34 +149,55 @@ class _Move:
     at: datetime
 
 
-def _promote(session: Session, move: _Move) -> int | None:
-    current = session.execute(
-        select(Champion).where(Champion.ticker == move.ticker, Champion.cell == move.cell).with_for_update()
+def _locked_champion(session: Session, ticker: str, cell: str) -> int | None:
+    """The champion's model id, read inside the write transaction (``serialized_write``) and
+    locked on Postgres, so it is still the champion when the change commits."""
+    return session.execute(
+        select(Champion.model_id).where(Champion.ticker == ticker, Champion.cell == cell).with_for_update()
     ).scalar_one_or_none()
-    previous = current.model_id if current else None
-    if current is None:
+
+
+def _change(session: Session, move: _Move, expected: int | None) -> None:
+    """Compare-and-set: the champion becomes ``move.model_id`` only if it is still ``expected``
+    (None: there is none yet); then the audit event naming ``expected`` as the previous one."""
+    if move.model_id == expected:  # never an event from a model to itself
+        raise RegistryError(f"model {expected} is already the {move.ticker} {move.cell} champion")
+    if expected is None:
+        # A concurrent first promotion fails this insert on the primary key (see _changed_meanwhile).
         session.add(Champion(ticker=move.ticker, cell=move.cell, model_id=move.model_id, promoted_at=move.at))
+        session.flush()
     else:
-        current.model_id, current.promoted_at = move.model_id, move.at
-    session.add(ChampionEvent(ticker=move.ticker, cell=move.cell, model_id=move.model_id, previous_model_id=previous,
+        swapped = session.connection().execute(
+            update(Champion)
+            .where(Champion.ticker == move.ticker, Champion.cell == move.cell, Champion.model_id == expected)
+            .values(model_id=move.model_id, promoted_at=move.at)
+        ).rowcount
+        if swapped != 1:
+            raise _changed_meanwhile(move.ticker, move.cell)
+    session.add(ChampionEvent(ticker=move.ticker, cell=move.cell, model_id=move.model_id, previous_model_id=expected,
                               action=move.action, actor=move.actor, at=move.at))
-    return previous
+
+
+def _changed_meanwhile(ticker: str, cell: str) -> RegistryError:
+    return RegistryError(f"the {ticker} {cell} champion changed while this change was made; nothing was changed, "
+                         "look again and retry")
 
 
 def promote(engine: Engine, model_id: int, actor: str, *, now: datetime) -> int | None:
-    """Make ``model_id`` the champion of its ticker and cell; returns the previous champion's id."""
-    with session_factory(engine).begin() as session:
-        rec = session.execute(
-            select(ModelRecord.ticker, ModelRecord.cell).where(ModelRecord.id == model_id)
-        ).one_or_none()
-        if rec is None:
-            raise RegistryError(f"no model with id {model_id}")
-        current = session.execute(
-            select(Champion.model_id).where(Champion.ticker == rec.ticker, Champion.cell == rec.cell)
-        ).scalar_one_or_none()
-        if current == model_id:
-            raise RegistryError(f"model {model_id} is already the {rec.ticker} {rec.cell} champion")
-        return _promote(session, _Move(rec.ticker, rec.cell, model_id, "promote", actor, now))
+    """Make ``model_id`` the champion of its ticker and cell; returns the previous champion's id.
+
+    Promoting the current champion is refused (no event)."""
+    with engine.connect() as conn:
+        rec = conn.execute(select(ModelRecord.ticker, ModelRecord.cell).where(ModelRecord.id == model_id)).one_or_none()
+    if rec is None:
+        raise RegistryError(f"no model with id {model_id}")
+    try:
+        with serialized_write(engine) as session:
+            current = _locked_champion(session, rec.ticker, rec.cell)
+            _change(session, _Move(rec.ticker, rec.cell, model_id, "promote", actor, now), current)
+            return current
+    except IntegrityError:  # Postgres: a concurrent first promotion of this cell won
+        raise _changed_meanwhile(rec.ticker, rec.cell) from None
 
 
 def _champion_stack(session: Session, ticker: str, cell: str) -> list[int]:
@@ -193,16 +216,19 @@ def _champion_stack(session: Session, ticker: str, cell: str) -> list[int]:
 
 
 def rollback(engine: Engine, ticker: str, cell: str, actor: str, *, now: datetime) -> int:
-    """Serve again the model that was champion before the current one; returns its id."""
-    with session_factory(engine).begin() as session:
-        # Lock the champion row first so two rollbacks cannot pop the same entry.
-        session.execute(
-            select(Champion).where(Champion.ticker == ticker, Champion.cell == cell).with_for_update()
-        ).scalar_one_or_none()
+    """Serve again the model that was champion before the current one; returns its id.
+
+    Refused (no event) when there is none, or when the audit trail does not end at the
+    served model (then promoting the model wanted is the way back)."""
+    with serialized_write(engine) as session:
+        current = _locked_champion(session, ticker, cell)  # locked first: two rollbacks never pop one entry
         stack = _champion_stack(session, ticker, cell)
-        if len(stack) < 2:
+        if len(stack) < 2 or current is None:
             raise RegistryError(f"{ticker} {cell}: no earlier champion to roll back to")
-        _promote(session, _Move(ticker, cell, stack[-2], "rollback", actor, now))
+        if stack[-1] != current:
+            raise RegistryError(f"{ticker} {cell}: the audit trail ends at model {stack[-1]}, not at the served "
+                                f"model {current}; promote the model to serve instead")
+        _change(session, _Move(ticker, cell, stack[-2], "rollback", actor, now), current)
         return stack[-2]
 
 

@@ -5,16 +5,25 @@ read it. No TensorFlow and no APScheduler here: the web process imports this mod
 
 A run dict has the columns of ``tables.Run`` (datetimes as aware UTC) plus
 ``duration_s``; ``run_json`` makes it JSON-ready.
+
+A run's times (started, heartbeat, finished) are the database's clock, the one clock that
+leases use too: "has this run stopped beating?" is decided against it, never against the
+reading process's own clock (which may run ahead). The writers take ``now=None`` for that;
+tests pass a time to write a row as if it were written then.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import logging
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from store.tables import Lease, Run
-from store.times import as_utc
+from store.times import as_utc, db_now_expr, read_db_now
+
+log = logging.getLogger(__name__)
 
 STATUSES = ("running", "succeeded", "failed", "skipped", "cancelled")
 FINAL_STATUSES = frozenset(STATUSES) - {"running"}
@@ -50,6 +59,14 @@ def run_json(run: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in run.items()}
 
 
+def _at(conn: Connection, now: datetime | None) -> datetime | ColumnElement[Any]:
+    """The time to write: ``now`` when a test gives one, else the database's clock."""
+    return db_now_expr(conn.dialect.name) if now is None else as_utc(now)
+
+
+_RUNNING = Run.status == "running"
+
+
 def start_run(
     engine: Engine,
     *,
@@ -57,15 +74,15 @@ def start_run(
     trigger: str,
     requested_by: str,
     action: str,
-    now: datetime,
+    now: datetime | None = None,
 ) -> int:
     """Record a new run as ``running``; returns its id (its ``detail`` is filled as the run decides)."""
     if trigger not in TRIGGERS:
         raise ValueError(f"trigger {trigger!r} must be one of {', '.join(TRIGGERS)}")
     if action not in ACTIONS:
         raise ValueError(f"action {action!r} must be one of {', '.join(ACTIONS)}")
-    now = as_utc(now)
     with engine.begin() as conn:
+        now_or_db = _at(conn, now)
         result = conn.execute(
             insert(Run).values(
                 ticker=ticker,
@@ -73,8 +90,8 @@ def start_run(
                 requested_by=requested_by[:64],
                 action=action,
                 status="running",
-                started_at=now,
-                heartbeat_at=now,
+                started_at=now_or_db,
+                heartbeat_at=now_or_db,
                 steps=[],
                 progress=0.0,
                 progress_message="starting",
@@ -93,33 +110,34 @@ def get_run(engine: Engine, run_id: int) -> dict[str, Any] | None:
     return None if row is None else _as_dict(row)
 
 
-def add_step(engine: Engine, run_id: int, step: str, message: str, now: datetime, **info: Any) -> None:
-    """Append a finished step (``{"step", "message", "at", ...}``) to the run's list."""
-    now = as_utc(now)
-    entry = {"step": step, "message": message, "at": now.isoformat(), **info}
+def add_step(engine: Engine, run_id: int, step: str, message: str, now: datetime | None = None, **info: Any) -> None:
+    """Append a finished step (``{"step", "message", "at", ...}``) to a running run's list."""
     # Read-modify-write is safe: only the process holding the training lease writes a run.
     with engine.begin() as conn:
+        at = as_utc(now) if now is not None else read_db_now(conn)
+        entry = {"step": step, "message": message, "at": at.isoformat(), **info}
         steps = conn.execute(select(Run.steps).where(Run.id == run_id)).scalar() or []
         conn.execute(
-            update(Run).where(Run.id == run_id).values(steps=[*steps, entry], heartbeat_at=now, progress_message=message)
+            update(Run).where(Run.id == run_id, _RUNNING)
+            .values(steps=[*steps, entry], heartbeat_at=at, progress_message=message)
         )
 
 
 def update_progress(engine: Engine, run_id: int, fraction: float, message: str, now: datetime | None = None) -> None:
-    """Set progress (0..1) and its one-line message; also bumps the heartbeat."""
-    now = as_utc(now or datetime.now(timezone.utc))
+    """Set a running run's progress (0..1) and its one-line message; also bumps the heartbeat."""
     fraction = min(1.0, max(0.0, float(fraction)))
     with engine.begin() as conn:
         conn.execute(
             update(Run)
-            .where(Run.id == run_id)
-            .values(progress=fraction, progress_message=message[:500], heartbeat_at=now)
+            .where(Run.id == run_id, _RUNNING)
+            .values(progress=fraction, progress_message=message[:500], heartbeat_at=_at(conn, now))
         )
 
 
-def heartbeat(engine: Engine, run_id: int, now: datetime) -> None:
+def heartbeat(engine: Engine, run_id: int, now: datetime | None = None) -> None:
+    """The run's process is alive (by the database's clock); a run no longer running is left alone."""
     with engine.begin() as conn:
-        conn.execute(update(Run).where(Run.id == run_id).values(heartbeat_at=as_utc(now)))
+        conn.execute(update(Run).where(Run.id == run_id, _RUNNING).values(heartbeat_at=_at(conn, now)))
 
 
 def record(engine: Engine, run_id: int, **fields: Any) -> None:
@@ -136,16 +154,19 @@ def finish_run(
     run_id: int,
     status: str,
     *,
-    now: datetime,
+    now: datetime | None = None,
     message: str | None = None,
     **fields: Any,
 ) -> dict[str, Any]:
-    """Close a run with a final status; ``fields`` as in ``record`` (an ``error`` is kept as one line,
-    and ``error=None`` leaves the column as it is). Returns the run."""
+    """Close a running run with a final status; ``fields`` as in ``record`` (an ``error`` is kept as
+    one line, and ``error=None`` leaves the column as it is). Returns the run as stored.
+
+    Only a run still ``running`` is closed: a run that another process already closed (marked
+    failed as dead) keeps that status and error; this writes nothing and logs why."""
     if status not in FINAL_STATUSES:
         raise ValueError(f"final status {status!r} must be one of {', '.join(sorted(FINAL_STATUSES))}")
     error = fields.pop("error", None)
-    values: dict[str, Any] = dict(status=status, finished_at=as_utc(now), heartbeat_at=as_utc(now), **fields)
+    values: dict[str, Any] = dict(status=status, **fields)
     if error is not None:
         values["error"] = one_line(error)
     if message is not None:
@@ -153,8 +174,15 @@ def finish_run(
     if status in ("succeeded", "skipped"):
         values["progress"] = 1.0  # done; failed/cancelled runs keep the point they reached
     with engine.begin() as conn:
-        conn.execute(update(Run).where(Run.id == run_id).values(**values))
-    return get_run(engine, run_id)  # type: ignore[return-value]
+        at = _at(conn, now)
+        closed = conn.execute(
+            update(Run).where(Run.id == run_id, _RUNNING).values(finished_at=at, heartbeat_at=at, **values)
+        ).rowcount
+    run = get_run(engine, run_id)
+    if not closed and run is not None:
+        log.warning("run %s was already %s (%s); its end (%s) is not recorded over that",
+                    run_id, run["status"], run.get("error") or "no error", status)
+    return run  # type: ignore[return-value]
 
 
 def request_cancel(engine: Engine, run_id: int) -> bool:
@@ -201,57 +229,55 @@ def as_shown(run: dict[str, Any], now: datetime, stale_after_s: float) -> dict[s
     return {**run, "status": "failed", "error": run.get("error") or STALE_ERROR.format(ttl=stale_after_s)}
 
 
-def active_run(engine: Engine, ticker: str | None = None, now: datetime | None = None,
-               stale_after_s: float | None = None) -> dict[str, Any] | None:
+def _stale(dialect: str, stale_after_s: float) -> ColumnElement[bool]:
+    """SQL: a run marked running with no heartbeat for ``stale_after_s`` by the database's clock."""
+    beat = func.coalesce(Run.heartbeat_at, Run.started_at)
+    return and_(_RUNNING, beat <= db_now_expr(dialect, -stale_after_s))
+
+
+def active_run(engine: Engine, ticker: str | None = None, stale_after_s: float | None = None
+               ) -> dict[str, Any] | None:
     """The newest run still marked running (of ``ticker`` when given), or None.
 
-    With ``now`` and ``stale_after_s``, a run whose heartbeat is older than that is not
-    active: its process is gone, and it must never block a new run or hold the UI."""
-    stmt = select(Run).where(Run.status == "running").order_by(Run.id.desc())
+    With ``stale_after_s``, a run with no heartbeat for that long (by the database's clock)
+    is not active: its process is gone, and it must never block a new run or hold the UI."""
+    stmt = select(Run).where(_RUNNING).order_by(Run.id.desc())
     if ticker is not None:
         stmt = stmt.where(Run.ticker == ticker)
     with engine.connect() as conn:
-        rows = conn.execute(stmt.limit(20)).all()
-    for row in rows:
-        run = _as_dict(row)
-        if now is None or stale_after_s is None or not is_stale(run, now, stale_after_s):
-            return run
-    return None
+        if stale_after_s is not None:
+            stmt = stmt.where(~_stale(conn.dialect.name, stale_after_s))
+        row = conn.execute(stmt.limit(1)).first()
+    return None if row is None else _as_dict(row)
 
 
-def mark_orphaned_runs_failed(engine: Engine, now: datetime, stale_after_s: float = 120) -> list[int]:
+def mark_orphaned_runs_failed(engine: Engine, stale_after_s: float = 120) -> list[int]:
     """Fail runs left ``running`` by a process that died (kill -9, lost machine).
 
-    A run is orphaned when no live lease names it and it has not sent a heartbeat
-    for ``stale_after_s`` (the lease TTL). Returns the ids marked failed.
+    A run is orphaned when no live lease names it and it has not sent a heartbeat for
+    ``stale_after_s`` (the lease TTL), both by the database's clock; each update checks
+    that again, so a heartbeat landing meanwhile keeps its run. Returns the ids marked failed.
     """
-    now = as_utc(now)
-    stale_before = now - timedelta(seconds=stale_after_s)
     with engine.begin() as conn:
-        live = {
-            r
-            for r in conn.execute(select(Lease.run_id).where(Lease.expires_at > now)).scalars()
-            if r is not None
-        }
-        candidates = conn.execute(select(Run.id, Run.heartbeat_at, Run.started_at).where(Run.status == "running")).all()
-        orphans = [
-            rid
-            for rid, beat, started in candidates
-            if rid not in live and as_utc(beat or started) <= stale_before
-        ]
-        for rid in orphans:
-            conn.execute(
+        dialect = conn.dialect.name
+        live_leases = select(Lease.run_id).where(Lease.run_id.is_not(None), Lease.expires_at > db_now_expr(dialect))
+        orphaned = and_(_stale(dialect, stale_after_s), Run.id.not_in(live_leases))
+        failed = []
+        for rid in conn.execute(select(Run.id).where(orphaned)).scalars().all():
+            n = conn.execute(
                 update(Run)
-                .where(Run.id == rid, Run.status == "running")
+                .where(Run.id == rid, orphaned)
                 .values(
                     status="failed",
-                    finished_at=now,
+                    finished_at=db_now_expr(dialect),
                     error="process stopped mid-run (killed or crashed): no finish was recorded and its "
                     "lease expired; models it had not finished were never registered",
                     progress_message="abandoned",
                 )
-            )
-    return orphans
+            ).rowcount
+            if n == 1:
+                failed.append(rid)
+    return failed
 
 
 def clock_status(engine: Engine) -> list[dict[str, Any]]:

@@ -39,5 +39,4 @@ def chosen_ticker(value: Any) -> str:
 
 def active_run(ticker: str) -> dict | None:
     """The live run of ``ticker``: a run whose heartbeat is older than the lease TTL is dead and never blocks."""
-    return run_history.active_run(data.engine(), ticker, now=data.now(),
-                                  stale_after_s=data.settings().schedule.lease_ttl_s)
+    return run_history.active_run(data.engine(), ticker, stale_after_s=data.settings().schedule.lease_ttl_s)

@@ -8,7 +8,9 @@ from dash import Dash, Input, Output, State, html, no_update
 from config.celery_app import queue_status
 from contract.errors import Refusal
 from store import prices, registry as model_registry, runs as run_history
+from store import lease as leases
 from store.pause import paused
+from store.times import db_now
 
 from dashboard import auth, data, ids, inputs
 from dashboard.admin import actions, views
@@ -77,12 +79,14 @@ def poll_view(engine, ticker: str | None = None):
     settings = data.settings()
     ticker = ticker or settings.default_ticker
     now, ttl = data.now(), settings.schedule.lease_ttl_s
-    run = run_history.active_run(engine, ticker, now=now, stale_after_s=ttl)
-    runs = [run_history.as_shown(r, now, ttl) for r in run_history.list_runs(engine, limit=15)]
+    run = run_history.active_run(engine, ticker, stale_after_s=ttl)
+    store_now = db_now(engine)  # dead runs by the clock heartbeats are written with
+    runs = [run_history.as_shown(r, store_now, ttl) for r in run_history.list_runs(engine, limit=15)]
     last = next((r for r in runs if r["ticker"] == ticker), None)
     pct, bar_label, text = _progress(run, last, ticker)
     queue_ok, queue_why = queue_status(settings, timeout_s=0.3)
     clock_view = html.Div([views.pause_view(paused(engine)),
+                           views.clock_holder_view(leases.current_lease(engine, leases.CLOCK_LEASE, live=True)),
                            views.clock_view(run_history.clock_status(engine), settings.schedule.timezone, now),
                            html.P(queue_why[0].upper() + queue_why[1:] + ".", id=ids.Admin.QUEUE,
                                   className="mb-0 mt-1 " + ("text-muted" if queue_ok else "text-danger fw-bold"))])

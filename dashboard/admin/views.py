@@ -10,6 +10,7 @@ from dash import html
 from dashboard import fmt, ids
 from dashboard.components import ago, fmt_dt
 from dashboard.figures.common import label
+from store.lease import LeaseInfo
 from store.registry import ChampionChange, ModelInfo
 
 MODELS_PAGE_SIZE = 8
@@ -106,6 +107,18 @@ def pause_view(pause) -> html.P:
     return html.P(f"Nightly schedule: PAUSED by {pause.by} at {pause.at[:16].replace('T', ' ')} UTC; "
                   "scheduled runs are skipped until it is resumed.", id=ids.Admin.PAUSE_STATE,
                   className="mb-1 text-warning fw-bold")
+
+
+def clock_holder_view(holder: LeaseInfo | None):
+    """Which clock process runs: the live holder of the clock lease (host, pid, since when)."""
+    if holder is None:
+        return html.P("Clock process: none is running (no live clock lease). Start one with: python -m jobs clock",
+                      id=ids.Admin.CLOCK_HOLDER, className="mb-1 text-danger fw-bold")
+    parts = holder.holder.rsplit(":", 2)  # host:pid:random (store.lease.new_holder_id)
+    where = f"{parts[0]} pid {parts[1]}" if len(parts) == 3 else holder.holder
+    return html.P(f"Clock process: {where} ({holder.holder}), running since {holder.acquired_at:%Y-%m-%d %H:%M:%S} "
+                  f"UTC; its heartbeat renews its lease (expires in {holder.seconds_left:.0f} s without one).",
+                  id=ids.Admin.CLOCK_HOLDER, className="mb-1")
 
 
 def clock_view(clock: list[dict], tz_name: str, now: datetime):

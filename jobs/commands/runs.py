@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 
 from store import runs
+from store.times import db_now
 
 from ..context import build_context
 from ..errors import JobError
@@ -31,7 +32,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     ctx = build_context()
     # A run whose process died still reads "running" in its row; show it as the web does.
     ttl = ctx.settings.schedule.lease_ttl_s
-    history = [runs.as_shown(r, ctx.now(), ttl) for r in runs.list_runs(ctx.engine, limit=args.limit)]
+    store_now = db_now(ctx.engine)  # the clock heartbeats are written with, not this process's
+    history = [runs.as_shown(r, store_now, ttl) for r in runs.list_runs(ctx.engine, limit=args.limit)]
     if args.json:
         print(json.dumps([runs.run_json(r) for r in history], indent=2, default=str))
         return 0

@@ -30,8 +30,7 @@ def ctx(engine, database_url, tmp_path):
 
 def test_a_refusal_in_the_child_reaches_the_caller_as_run_in_progress(ctx):
     # Another process holds AAPL's training lease: the child must be refused, record nothing.
-    leases.acquire(ctx.engine, holder="someone-else", now=datetime.now(timezone.utc), ttl_s=600,
-                   name=leases.training_lease("AAPL"))
+    leases.acquire(ctx.engine, holder="someone-else", ttl_s=600, name=leases.training_lease("AAPL"))
     with pytest.raises(RunInProgress, match="another training run is (starting|in progress)"):
         run_pipeline_in_child(ctx, RunRequest.build("AAPL", trigger="nightly", requested_by="clock"))
     assert runs.list_runs(ctx.engine) == []
@@ -43,7 +42,7 @@ def test_the_callers_cancel_reaches_the_child_and_the_run_is_recorded_cancelled(
     assert run.status == "cancelled"
     assert runs.get_run(ctx.engine, run.run_id)["status"] == "cancelled"
     # The lease was released by the child: a new in-child run can start at once.
-    assert leases.current_lease(ctx.engine, leases.training_lease("AAPL"), datetime.now(timezone.utc)) is None
+    assert leases.current_lease(ctx.engine, leases.training_lease("AAPL"), live=True) is None
 
 
 @pytest.mark.slow

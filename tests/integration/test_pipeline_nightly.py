@@ -283,7 +283,7 @@ def test_a_refused_ticker_never_stops_the_others(ctx):
     from contract.run import TickerState
     from jobs.each_ticker import run_each
 
-    leases.acquire(ctx.engine, holder="another-process", now=FRI_EVENING, ttl_s=600, name=AAPL_LEASE)
+    leases.acquire(ctx.engine, holder="another-process", ttl_s=600, name=AAPL_LEASE)
     msft = ReplaySource(history("MSFT"), visible=300, name="offline-sample")
     requests = [RunRequest.build(t, trigger="nightly", requested_by="clock", cells=["gru"]) for t in ("AAPL", "MSFT")]
     aapl_out, msft_out = run_each(replace(ctx, sources=[msft]), requests, run_pipeline, RunHooks())

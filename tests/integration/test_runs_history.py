@@ -8,6 +8,7 @@ import pytest
 
 from store import lease as leases
 from store import runs
+from tests.support.aging import age_run, expire_lease
 
 T0 = datetime(2026, 3, 6, 23, 30, tzinfo=timezone.utc)
 
@@ -61,17 +62,21 @@ def test_finish_rejects_non_final_status(engine, status):
 
 def test_orphaned_run_is_failed_only_once_its_lease_expired(engine):
     """A killed process leaves a running row and a lease; recovery waits for the lease."""
-    run_id = _start(engine)
-    leases.acquire(engine, holder="killed", now=T0, ttl_s=60, name=leases.training_lease("AAPL"))
+    run_id = _start(engine)  # its heartbeat is long past (T0)
+    leases.acquire(engine, holder="killed", ttl_s=60, name=leases.training_lease("AAPL"))
     leases.attach_run(engine, holder="killed", run_id=run_id, name=leases.training_lease("AAPL"))
     # Lease still live: the run may just be busy, leave it alone.
-    assert runs.mark_orphaned_runs_failed(engine, T0 + timedelta(seconds=30), stale_after_s=60) == []
-    assert runs.mark_orphaned_runs_failed(engine, T0 + timedelta(seconds=61), stale_after_s=60) == [run_id]
+    assert runs.mark_orphaned_runs_failed(engine, stale_after_s=60) == []
+    expire_lease(engine, leases.training_lease("AAPL"))
+    assert runs.mark_orphaned_runs_failed(engine, stale_after_s=60) == [run_id]
     failed = runs.get_run(engine, run_id)
     assert failed["status"] == "failed" and "killed or crashed" in failed["error"]
 
 
 def test_a_live_run_with_fresh_heartbeat_is_not_orphaned(engine):
     run_id = _start(engine)
-    runs.heartbeat(engine, run_id, T0 + timedelta(seconds=100))
-    assert runs.mark_orphaned_runs_failed(engine, T0 + timedelta(seconds=130), stale_after_s=60) == []
+    age_run(engine, run_id, beat_age_s=100)
+    runs.heartbeat(engine, run_id)  # by the database's clock: just now
+    assert runs.mark_orphaned_runs_failed(engine, stale_after_s=60) == []
+    age_run(engine, run_id, beat_age_s=61)
+    assert runs.mark_orphaned_runs_failed(engine, stale_after_s=60) == [run_id]

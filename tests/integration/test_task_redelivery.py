@@ -9,6 +9,7 @@ acknowledged, which would lose the work. The real task runs here (Celery's eager
 from __future__ import annotations
 
 import logging
+import time
 from types import SimpleNamespace
 from datetime import datetime, timedelta, timezone
 
@@ -21,52 +22,57 @@ from jobs.context import JobContext
 from jobs.tasks import LEASE_RETRIES, TASK_NAME, lease_retry_countdown, redelivered, register_tasks
 from store import lease as leases
 from store import runs
+from tests.support.aging import expire_lease
 
 T0 = datetime(2026, 3, 6, 23, 30, tzinfo=timezone.utc)
 AAPL = leases.training_lease("AAPL")
 
 
 def context(engine, now=T0) -> JobContext:
+    """A worker's context; its ``now`` plays no part in lease decisions (the database's clock does)."""
     return JobContext(settings=load_settings({}), engine=engine, now=lambda: now)
 
 
 def test_a_redelivered_task_waits_until_a_dead_workers_lease_expires(engine):
-    leases.acquire(engine, holder="dead-worker", now=T0 - timedelta(seconds=3), ttl_s=8, name=AAPL)
+    leases.acquire(engine, holder="dead-worker", ttl_s=8, name=AAPL)
     wait_s, seen = lease_retry_countdown(context(engine), "AAPL", redelivered=True, retries=0)
-    assert wait_s == pytest.approx(6.0)  # 5 s of lease left, and one past its expiry
+    assert wait_s == pytest.approx(9.0, abs=1.0)  # up to 8 s of lease left, and one past its expiry
     assert seen["holder"] == "dead-worker"
+    # A worker whose own clock is 10 minutes ahead (or behind) waits just as long: one clock decides.
+    for skew in (timedelta(minutes=10), -timedelta(minutes=10)):
+        skewed = context(engine, now=datetime.now(timezone.utc) + skew)
+        assert lease_retry_countdown(skewed, "AAPL", redelivered=True, retries=1, seen=seen)[0] == pytest.approx(
+            wait_s, abs=1.0)
     # The retry finds the lease expired: it runs (and the pipeline takes the lease over).
-    after = context(engine, now=T0 + timedelta(seconds=6))
-    assert lease_retry_countdown(after, "aapl", redelivered=True, retries=1, seen=seen) is None
-    # A clock behind the dead worker's sees the same unrenewed lease still live: it waits again.
-    behind = context(engine, now=T0 + timedelta(seconds=4))
-    assert lease_retry_countdown(behind, "AAPL", redelivered=True, retries=1, seen=seen)[0] == pytest.approx(2.0)
+    expire_lease(engine, AAPL)
+    assert lease_retry_countdown(context(engine), "aapl", redelivered=True, retries=1, seen=seen) is None
 
 
 def test_a_lease_renewed_or_taken_while_waiting_is_a_live_run_that_refuses_the_task(engine):
-    leases.acquire(engine, holder="slow-but-alive", now=T0, ttl_s=8, name=AAPL)
+    leases.acquire(engine, holder="slow-but-alive", ttl_s=8, name=AAPL)
     _, seen = lease_retry_countdown(context(engine), "AAPL", redelivered=True, retries=0)
-    assert leases.renew(engine, holder="slow-but-alive", now=T0 + timedelta(seconds=3), ttl_s=8, name=AAPL)
-    assert lease_retry_countdown(context(engine, T0 + timedelta(seconds=4)), "AAPL", True, 1, seen) is None
+    time.sleep(0.05)  # the renewal moves expires_at on, however fine the store's clock
+    assert leases.renew(engine, holder="slow-but-alive", ttl_s=8, name=AAPL)
+    assert lease_retry_countdown(context(engine), "AAPL", True, 1, seen) is None
     leases.release(engine, holder="slow-but-alive", name=AAPL)
-    leases.acquire(engine, holder="another-run", now=T0 + timedelta(seconds=5), ttl_s=8, name=AAPL)
-    assert lease_retry_countdown(context(engine, T0 + timedelta(seconds=6)), "AAPL", True, 1, seen) is None
+    leases.acquire(engine, holder="another-run", ttl_s=8, name=AAPL)
+    assert lease_retry_countdown(context(engine), "AAPL", True, 1, seen) is None
 
 
 def test_a_first_delivery_or_a_free_lease_runs_at_once(engine):
     assert lease_retry_countdown(context(engine), "AAPL", redelivered=True, retries=0) is None
-    leases.acquire(engine, holder="live", now=T0, ttl_s=60, name=AAPL)
+    leases.acquire(engine, holder="live", ttl_s=60, name=AAPL)
     # A first delivery meeting a live run is refused by the pipeline as before.
     assert lease_retry_countdown(context(engine), "AAPL", redelivered=False, retries=0) is None
     # Another ticker's lease is not this ticker's.
     assert lease_retry_countdown(context(engine), "MSFT", redelivered=True, retries=0) is None
     # An expired lease is taken over by the run itself.
-    later = context(engine, now=T0 + timedelta(seconds=61))
-    assert lease_retry_countdown(later, "AAPL", redelivered=True, retries=0) is None
+    expire_lease(engine, AAPL)
+    assert lease_retry_countdown(context(engine), "AAPL", redelivered=True, retries=0) is None
 
 
 def test_a_task_out_of_retries_runs_and_is_refused_by_a_live_lease(engine):
-    leases.acquire(engine, holder="live", now=T0, ttl_s=60, name=AAPL)
+    leases.acquire(engine, holder="live", ttl_s=60, name=AAPL)
     assert lease_retry_countdown(context(engine), "AAPL", redelivered=True, retries=LEASE_RETRIES) is None
 
 
@@ -101,7 +107,7 @@ def test_the_task_retries_on_a_held_lease_then_is_refused_without_a_run(worker_e
     unrenewed shows the whole path: the waits up to LEASE_RETRIES, then the pipeline's usual
     refusal. Eager ``apply`` cannot mark a message redelivered, so the task starts as a first
     retry (``retries=1``), which the task treats the same way."""
-    leases.acquire(worker_env, holder="someone", now=datetime.now(timezone.utc), ttl_s=600, name=AAPL)
+    leases.acquire(worker_env, holder="someone", ttl_s=600, name=AAPL)
     app = make_celery(load_settings({"REDIS_URL": "redis://127.0.0.1:1/0"}))  # never reached: eager
     register_tasks(app)
     message = RunRequest.build("AAPL", action="retrain", epochs=2).to_json()
@@ -116,7 +122,7 @@ def test_the_task_retries_on_a_held_lease_then_is_refused_without_a_run(worker_e
 
 
 def test_a_first_delivery_is_refused_at_once_by_a_live_run(worker_env, caplog):
-    leases.acquire(worker_env, holder="someone", now=datetime.now(timezone.utc), ttl_s=600, name=AAPL)
+    leases.acquire(worker_env, holder="someone", ttl_s=600, name=AAPL)
     app = make_celery(load_settings({"REDIS_URL": "redis://127.0.0.1:1/0"}))
     register_tasks(app)
     with caplog.at_level(logging.WARNING, logger="jobs.tasks"):

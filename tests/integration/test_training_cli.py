@@ -135,7 +135,7 @@ def test_train_is_refused_while_the_ticker_is_training(run_cli, sqlite_url):
     create_schema(eng)
     now = datetime.now(timezone.utc)
     run_id = runs.start_run(eng, ticker="AAPL", trigger="nightly", requested_by="clock", action="auto", now=now)
-    leases.acquire(eng, holder="other", now=now, ttl_s=600, name=leases.training_lease("AAPL"))
+    leases.acquire(eng, holder="other", ttl_s=600, name=leases.training_lease("AAPL"))
     leases.attach_run(eng, holder="other", run_id=run_id, name=leases.training_lease("AAPL"))
     eng.dispose()
     out = run_cli("train", "--cells", "gru", database_url=sqlite_url)

@@ -1,0 +1,137 @@
+"""Exactly one clock, with real `python -m jobs clock` processes on real SQLite and Postgres: a second
+clock is refused in one line while the first holds the clock lease; a killed clock's lease expires
+so a restart works; the admin page names the clock that runs (issue 20, point 10)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from store import lease as leases
+from store.db import make_engine
+from tests.support.services import ROOT
+
+pytestmark = pytest.mark.e2e
+
+TTL = 15  # LEASE_TTL_SECONDS: renewed every TTL/4; long enough for a slow start on a busy machine
+
+
+def _admin_poll(client) -> str:
+    """The admin page's poll callback (progress, runs, clock, models), as the browser posts it."""
+    from tests.support.dash_client import basic, call
+    from tests.support.dashboard_env import ADMIN
+    from dashboard import ids
+
+    a = ids.Admin
+    out = (f"..{a.PROGRESS}.value...{a.PROGRESS}.label...{a.PROGRESS_TEXT}.children...{a.CANCEL}.disabled"
+           f"...{a.RUNS}.children...{a.CLOCK}.children...{a.MODELS}.children...{a.PROMOTE_MODEL}.options..")
+    r = call(client, out, [(a.POLL, "n_intervals", 1)], [(a.TICKER, "value", None)], headers=basic(*ADMIN))
+    assert r.status_code == 200
+    return str(r.json["response"][a.CLOCK]["children"])
+
+
+def _env(url: str, tmp_path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    return {**env, "DATABASE_URL": url, "PRICE_SOURCE": "offline", "DATA_DIR": str(tmp_path / "data"),
+            "LEASE_TTL_SECONDS": str(TTL)}
+
+
+def _clock(url: str, tmp_path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "jobs", "clock", "--no-bootstrap"], cwd=ROOT,
+                            env=_env(url, tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _second_clock(url: str, tmp_path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "jobs", "clock", "--no-bootstrap"], cwd=ROOT, env=_env(url, tmp_path),
+                          capture_output=True, text=True, timeout=90)
+
+
+def _holder(url: str) -> leases.LeaseInfo | None:
+    engine = make_engine(url)
+    try:
+        return leases.current_lease(engine, leases.CLOCK_LEASE, live=True)
+    finally:
+        engine.dispose()
+
+
+def _wait_for_lease(url: str, proc: subprocess.Popen, timeout: float = 90) -> leases.LeaseInfo:
+    """Poll until ``proc`` holds the clock lease; the lease."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"the clock exited: {proc.communicate()}"
+        info = _holder(url)
+        if info is not None and f":{proc.pid}:" in info.holder:
+            return info
+        time.sleep(0.2)
+    raise AssertionError("the clock never took the clock lease")
+
+
+def _stop(proc: subprocess.Popen) -> int:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=60)
+    proc.communicate()
+    return code
+
+
+def _refused_in_one_line(result: subprocess.CompletedProcess, pid: int) -> None:
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and result.stdout == "", (result.stdout, result.stderr)
+    assert lines[0].startswith("error: another clock is running (") and f":{pid}:" in lines[0], lines[0]
+    assert "run one clock only" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_a_second_clock_is_refused_while_the_first_runs(engine, database_url, tmp_path, dash_client):
+    """Was: a second clock started silently and both fired every job."""
+    from tests.support.dashboard_env import admin_env
+
+    first = _clock(database_url, tmp_path)
+    try:
+        held = _wait_for_lease(database_url, first)
+        _refused_in_one_line(_second_clock(database_url, tmp_path), first.pid)
+        assert first.poll() is None and _holder(database_url).holder == held.holder  # the first one never noticed
+        client = dash_client(database_url, **admin_env())
+        page = _admin_poll(client)
+        assert f"pid {first.pid}" in page and held.holder in page
+        assert f"running since {held.acquired_at:%Y-%m-%d %H:%M:%S} UTC" in page
+    finally:
+        code = _stop(first)
+    assert code == 0 and _holder(database_url) is None  # a clean stop frees the lease at once
+    again = _clock(database_url, tmp_path)
+    try:
+        _wait_for_lease(database_url, again, timeout=30)
+    finally:
+        assert _stop(again) == 0
+
+
+def test_a_killed_clocks_lease_expires_and_a_restart_works(engine, database_url, tmp_path):
+    """kill -9 leaves the lease; it is refused until the lease expires, then a new clock runs."""
+    first = _clock(database_url, tmp_path)
+    try:
+        _wait_for_lease(database_url, first)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+        first.communicate()
+    _refused_in_one_line(_second_clock(database_url, tmp_path), first.pid)
+    deadline = time.monotonic() + TTL + 10
+    while _holder(database_url) is not None:  # the dead clock's heartbeat stopped: its lease runs out
+        assert time.monotonic() < deadline, "the killed clock's lease never expired"
+        time.sleep(0.5)
+    restarted = _clock(database_url, tmp_path)
+    try:
+        assert f":{restarted.pid}:" in _wait_for_lease(database_url, restarted).holder
+    finally:
+        assert _stop(restarted) == 0
+
+
+def test_the_admin_page_says_when_no_clock_runs(dash_client, sqlite_url):
+    """No live clock lease: the page says so and how to start one."""
+    from tests.support.dashboard_env import admin_env
+
+    page = _admin_poll(dash_client(sqlite_url, **admin_env()))
+    assert "Clock process: none is running" in page and "python -m jobs clock" in page
