@@ -10,7 +10,7 @@ from dash import Dash, Input, Output, State, html, no_update
 
 from config.celery_app import queue_status
 from contract.errors import Refusal
-from store import prices, registry as model_registry, run_requests, runs as run_history
+from store import lease as leases, prices, registry as model_registry, run_requests, runs as run_history
 from store.pause import paused
 
 from dashboard import auth, data, ids, inputs
@@ -104,13 +104,22 @@ def _run_named(run: dict) -> str:
 
 
 def _behind(engine, waiting: run_requests.StoredRequest) -> str:
-    """What a queued request waits for: its ticker's live run, else any live run (a busy
-    worker), and how many requests asked before it."""
+    """What a queued request waits for: its ticker's live run or training lease, else any live
+    run (a busy worker), and how many requests asked before it."""
     now, ttl = data.now(), data.settings().schedule.lease_ttl_s
     run = (run_history.active_run(engine, waiting.ticker, now=now, stale_after_s=ttl)
            or run_history.active_run(engine, None, now=now, stale_after_s=ttl))
+    held = leases.current_lease(engine, leases.training_lease(waiting.ticker), now=now)
+    if run and run["ticker"] != waiting.ticker and held is not None:
+        run = None  # its own ticker's lease is what it waits for
+    parts = []
+    if run:
+        parts.append(f"behind {_run_named(run)}")
+    elif held:
+        parts.append(f"behind the {waiting.ticker} training lease held by {held.holder} since {held.acquired_at:%H:%M} UTC")
     ahead = run_requests.ahead_of(engine, waiting.id)
-    parts = ([f"behind {_run_named(run)}"] if run else []) + ([f"{ahead} ahead"] if ahead else [])
+    if ahead:
+        parts.append(f"{ahead} ahead")
     return "; ".join(parts) if parts else "waiting for a free worker"
 
 
