@@ -12,6 +12,7 @@ import importlib.util
 import os
 import signal
 import subprocess
+from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -111,3 +112,53 @@ def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_data
             os.killpg(worker.pid, signal.SIGKILL)
         engine.dispose()
 
+
+
+def test_embedded_default_queues_behind_a_held_lease_cancels_and_runs(chromium, tmp_path):
+    """Without REDIS_URL (a diskcache background process): the same stored request, queued while
+    another process holds the ticker's training lease; cancelled from the page it never starts;
+    queued again, it runs once the lease is released."""
+    if importlib.util.find_spec("tensorflow") is None:
+        pytest.skip("needs TensorFlow to train")
+    from store import lease as leases
+    from store.db import make_engine
+    from tests.support.browser import web_env
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    env = web_env(url, tmp_path)
+    assert jobs("init", env={**os.environ, **env}).returncode == 0  # prices, no models yet
+    engine = make_engine(url)
+    name, holder = leases.training_lease("AAPL"), "cli-host:4242:test"
+    leases.acquire(engine, holder=holder, now=datetime.now(timezone.utc), ttl_s=600, name=name)
+    try:
+        with WebServer(env, workers=1, log_path=tmp_path / "web.log") as web:
+            page = open_page(chromium)
+            page.goto(web.url + "/admin")
+            page.wait_for_selector(f"#{ids.Admin.RUNS_TABLE}", timeout=30000)
+            page.check("input[value='retrain']", force=True)
+            page.fill(f"#{ids.Admin.EPOCHS}", "1")
+            for attempt in ("cancel", "run"):
+                page.wait_for_selector(f"#{ids.Admin.START}:not([disabled])", timeout=30000)
+                page.click(f"#{ids.Admin.START}")
+                page.wait_for_function(f"(document.querySelector('#{ids.Admin.QUEUED}') || {{}}).innerText"
+                                       "?.includes('is queued')", timeout=20000)
+                assert f"behind the AAPL training lease held by {holder} since " in _text(page, ids.Admin.QUEUED)
+                if attempt == "cancel":
+                    page.wait_for_selector(f"#{ids.Admin.CANCEL_QUEUED}:not([disabled])", timeout=10000)
+                    page.click(f"#{ids.Admin.CANCEL_QUEUED}")
+                    page.wait_for_function(f"(document.querySelector('#{ids.Admin.RUN_OUTCOME}') || {{}}).innerText"
+                                           "?.includes('was cancelled by ui:boss')", timeout=20000)
+                    assert "Cancelled AAPL request #1: it will not start." in _text(page, ids.Admin.QUEUED_MSG)
+                else:
+                    leases.release(engine, holder=holder, name=name)
+                    page.wait_for_function(f"(document.querySelector('#{ids.Admin.RUN_OUTCOME}') || {{}}).innerText"
+                                           "?.startsWith('Run finished')", timeout=300000)
+            outcome = _text(page, ids.Admin.RUN_OUTCOME)
+            assert " succeeded " in outcome, outcome
+            assert page.errors == []
+            page.context.close()
+        assert [(r.id, r.status) for r in _requests(engine)] == [(1, "cancelled"), (2, "ended")]
+        assert [r.ticker for r in runs(engine)] == ["AAPL"]  # the cancelled request never ran
+    finally:
+        leases.release(engine, holder=holder, name=name)
+        engine.dispose()
