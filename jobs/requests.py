@@ -42,8 +42,10 @@ def _read(ctx: JobContext, request_id: int) -> StoredRequest:
     if stored is None:
         raise NotStarted(f"there is no run request #{request_id}")
     if stored.status is not RequestStatus.QUEUED:
-        why = {RequestStatus.CANCELLED: stored.outcome or "cancelled", RequestStatus.CLAIMED: "already claimed",
-               RequestStatus.ENDED: "already run"}[stored.status]
+        # A second copy of the message (a replay, a redelivery) may report after the first: say what became of it.
+        why = {RequestStatus.CANCELLED: stored.outcome or "cancelled",
+               RequestStatus.CLAIMED: "already claimed by another executor (its run is under way)",
+               RequestStatus.ENDED: f"already run ({stored.outcome})"}[stored.status]
         raise NotStarted(f"run request #{request_id} was {why}")
     return stored
 
