@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from contract.errors import Refusal
 from contract.run import RunRequest, RunResult
@@ -30,15 +31,19 @@ log = logging.getLogger(__name__)
 POLL_S = 1.0  # how often a waiting request looks at its lease and at a cancel
 
 Runner = Callable[[JobContext, RunRequest], RunResult]
+T = TypeVar("T")
 
 
 class NotStarted(Refusal):
     """The request was not started: cancelled while it waited, already claimed, or unknown."""
 
 
-def _read(ctx: JobContext, request_id: int) -> StoredRequest:
-    stored = retry_on_outage(lambda: run_requests.get(ctx.engine, request_id), what="reading the run request",
-                             budget_s=ctx.settings.schedule.store_retry_s)
+def _store(ctx: JobContext, what: str, fn: Callable[[], T]) -> T:
+    """``fn`` retried through a database outage for at most STORE_RETRY_SECONDS, as a run's own steps are."""
+    return retry_on_outage(fn, what=what, budget_s=ctx.settings.schedule.store_retry_s)
+
+
+def _still_queued(stored: StoredRequest | None, request_id: int) -> StoredRequest:
     if stored is None:
         raise NotStarted(f"there is no run request #{request_id}")
     if stored.status is not RequestStatus.QUEUED:
@@ -50,8 +55,21 @@ def _read(ctx: JobContext, request_id: int) -> StoredRequest:
     return stored
 
 
-def _lease_free(ctx: JobContext, ticker: str) -> bool:
-    return leases.current_lease(ctx.engine, leases.training_lease(ticker), now=ctx.now()) is None
+def _claim_when_free(ctx: JobContext, request_id: int, claimer: str, poll_s: float) -> StoredRequest:
+    """Wait while the request's ticker is leased by another run, then claim it; NotStarted if it is
+    cancelled or taken meanwhile."""
+    while True:
+        stored = _still_queued(_store(ctx, "reading the run request", lambda: run_requests.get(ctx.engine, request_id)),
+                               request_id)
+        name = leases.training_lease(stored.ticker)
+        if _store(ctx, "looking at the training lease", lambda: leases.current_lease(ctx.engine, name, now=ctx.now())):
+            time.sleep(poll_s)
+            continue
+        claimed = _store(ctx, "claiming the run request",
+                         lambda: run_requests.claim(ctx.engine, request_id, claimer, ctx.now()))
+        if claimed is not None:
+            return claimed
+        # cancelled or claimed meanwhile: the next read says which
 
 
 def execute_request(ctx: JobContext, request_id: int, claimer: str, run: Runner = run_pipeline,
@@ -62,23 +80,18 @@ def execute_request(ctx: JobContext, request_id: int, claimer: str, run: Runner 
     run of the ticker that takes the lease between the look and the claim puts the
     request back in the queue, still waiting."""
     while True:
-        stored = _read(ctx, request_id)
-        if not _lease_free(ctx, stored.ticker):
-            time.sleep(poll_s)
-            continue
-        claimed = run_requests.claim(ctx.engine, request_id, claimer, ctx.now())
-        if claimed is None:
-            continue  # cancelled or claimed meanwhile: the next read says which
+        claimed = _claim_when_free(ctx, request_id, claimer, poll_s)
         try:
             result = run(ctx, claimed.request)
         except RunInProgress:
-            run_requests.unclaim(ctx.engine, request_id, claimer)
+            _store(ctx, "putting the run request back", lambda: run_requests.unclaim(ctx.engine, request_id, claimer))
             time.sleep(poll_s)
             continue
         except BaseException as exc:  # a refusal, a store outage, a signal: the request says so, then it goes on
             best_effort(lambda: run_requests.finish(ctx.engine, request_id, claimer, ctx.now(), f"not run: {exc}"),
                         what="recording how the run request ended")
             raise
-        run_requests.finish(ctx.engine, request_id, claimer, ctx.now(), result.summary(), run_id=result.run_id)
+        best_effort(lambda: run_requests.finish(ctx.engine, request_id, claimer, ctx.now(), result.summary(),
+                                                run_id=result.run_id), what="recording how the run request ended")
         log.info("run request #%s: %s", request_id, result.summary())
         return result
