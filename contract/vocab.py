@@ -55,6 +55,16 @@ class RunStatus(StrEnum):
         return self is not RunStatus.RUNNING
 
 
+class RequestStatus(StrEnum):
+    """Where a requested run is: waiting for an executor, claimed by one (its run under way),
+    ended (``outcome`` says how; ``run_id`` names the run), or cancelled while it waited."""
+
+    QUEUED = "queued"
+    CLAIMED = "claimed"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+
 class PlanKind(StrEnum):
     """What a run decided to do once it had the prices."""
 

@@ -5,9 +5,10 @@
   and ADMIN_PASSWORD; with either unset, admin actions are disabled (403), never a
   default password. A Flask ``before_request`` guard refuses such callback requests
   before Dash runs them, and each admin callback checks again itself.
-- Background callbacks run in another process without a request, so the retrain
-  is started through a short-lived (60 s) HMAC-signed ticket that only an
-  authenticated normal callback can issue, spent once (``store.tickets``).
+- Background callbacks run in another process without a request, so they start from
+  an HMAC-signed ticket that only an authenticated normal callback can issue: a price
+  fetch's lives 60 s and is spent once (``store.tickets``); a run's names the run request
+  that callback queued, and is spent by claiming it, once (``store.run_requests``).
 - Failed logins are logged and limited per address (``LoginGate``); forged,
   oversized and malformed requests are refused first (``dashboard.security``).
 Secrets are compared with ``hmac.compare_digest``.
@@ -225,8 +226,12 @@ def issue_ticket(settings: Settings, actor: str, request_fields: dict, now: floa
     return fields | {"sig": hmac.new(_ticket_key(settings), _body(fields), hashlib.sha256).hexdigest()}
 
 
-def verify_ticket(settings: Settings, ticket: Any, now: float | None = None) -> dict:
-    """The ticket's fields if it is genuine and fresh; raise NotAuthorized otherwise."""
+def verify_ticket(settings: Settings, ticket: Any, now: float | None = None,
+                  max_age_s: float | None = TICKET_TTL_S) -> dict:
+    """The ticket's fields if it is genuine and fresh; raise NotAuthorized otherwise.
+
+    ``max_age_s`` None: no age limit, for a ticket naming a queued run request, which waits
+    as long as the queue does and is spent by claiming the request (``store.run_requests``)."""
     if not settings.admin_enabled:
         raise NotAuthorized("admin actions are disabled: set ADMIN_USER and ADMIN_PASSWORD")
     if not isinstance(ticket, dict) or not isinstance(ticket.get("sig"), str):
@@ -236,7 +241,7 @@ def verify_ticket(settings: Settings, ticket: Any, now: float | None = None) -> 
     if not hmac.compare_digest(expected, ticket["sig"]):
         raise NotAuthorized("run ticket signature is wrong")
     age = (now if now is not None else time.time()) - float(fields.get("issued", 0))
-    if not 0 <= age <= TICKET_TTL_S:
+    if age < 0 or (max_age_s is not None and age > max_age_s):
         raise NotAuthorized("run ticket expired; press Start again")
     return fields
 

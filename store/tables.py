@@ -199,6 +199,28 @@ class UsedRunTicket(Base):
     used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
+class RunRequestRecord(Base):
+    """A run someone asked for (the admin page), queued until one executor claims it.
+
+    Recorded in the request that asks for it, so it is never lost while it waits behind a
+    busy worker or a busy lease; the claim (``queued`` -> ``claimed``, one UPDATE) lets exactly
+    one executor start it, however often its message is delivered (``store.run_requests``)."""
+
+    __tablename__ = "run_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticker: Mapped[str] = mapped_column(String(16), index=True)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)  # contract.run.RunRequest.to_json()
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # queued|claimed|ended|cancelled
+    claimed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class LoginFailure(Base):
     """Failed logins per client address in the current window (the web's login rate limit).
 

@@ -1,8 +1,9 @@
 """What the admin page does, as plain functions (the page's callbacks only wire them up).
 
-The training pipeline (and so TensorFlow) is imported only inside
-:func:`execute_run`, which runs in the background-callback process (a diskcache
-subprocess or a Celery worker), never in the web worker.
+A run is a request queued in the store (:func:`queue_run`) by the page's callback; the
+training pipeline (and so TensorFlow) is imported only inside :func:`execute_run`, which
+runs in the background-callback process (a diskcache subprocess or a Celery worker),
+never in the web worker.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from config.settings import Settings
 from contract.errors import EXPECTED, Failure, Refusal
 from contract.run import RunRequest, RunResult
 from contract.vocab import CELLS, RunStatus
-from store import registry, runs, tickets
+from store import lease as leases, registry, run_requests, runs, tickets
 
 from dashboard import auth, inputs
 
@@ -51,37 +52,63 @@ def refusal_for_running(run: dict | None) -> str | None:
             f"is in progress since {run['started_at']:%Y-%m-%d %H:%M}; wait for it or cancel it.")
 
 
+def queue_run(engine: Engine, settings: Settings, user: str, req: dict, now: datetime) -> int:
+    """Record the admin's checked request (``validate_request``) in the store as a queued
+    run request; its id. Refused while the ticker already has one queued."""
+    request = RunRequest.build(req.get("ticker") or settings.default_ticker, trigger="manual",
+                               requested_by=f"ui:{user}", action=req["action"], cells=req["cells"],
+                               epochs=req["epochs"])
+    return run_requests.add(engine, request, now)
+
+
+def _ticket_request(settings: Settings, ticket: Any, now: datetime) -> tuple[int, str]:
+    """(run request id, who asked) from a genuine run ticket, or NotAuthorized. No age limit:
+    the ticket waits as long as its request does, and claiming the request spends it."""
+    fields = auth.verify_ticket(settings, ticket, now=now.timestamp(), max_age_s=None)
+    req = fields["request"]
+    request_id = req.get("request_id") if isinstance(req, dict) else None
+    if not isinstance(request_id, int) or isinstance(request_id, bool) or "kind" in req:
+        raise auth.NotAuthorized("this ticket is not for a run")
+    return request_id, str(fields.get("actor"))
+
+
 def execute_run(settings: Settings, ticket: dict[str, Any], now: datetime) -> tuple[str, str]:
-    """Verify the ticket and run the pipeline; returns (bootstrap colour, message). Runs in the background process."""
+    """Verify the ticket, then wait for, claim and run the request it names; returns
+    (bootstrap colour, message). Runs in the background process (a diskcache child, a Celery worker)."""
     try:
-        fields = auth.verify_ticket(settings, ticket, now=now.timestamp())
-        req = fields["request"]
-        if not isinstance(req, dict) or "kind" in req or "action" not in req:
-            raise auth.NotAuthorized("this ticket is not for a run")
+        request_id, actor = _ticket_request(settings, ticket, now)
     except auth.NotAuthorized as exc:
         return "danger", f"Not started: {exc}."
     try:
         from jobs.context import build_context
-        from jobs.run import run_pipeline
+        from jobs.requests import NotStarted, execute_request
     except ImportError as exc:
         return "warning", f"Not started: the training pipeline is not installed in this deployment ({exc})."
     try:
-        request = RunRequest.build(req.get("ticker") or settings.default_ticker, trigger="manual",
-                                   requested_by=f"ui:{fields['actor']}", action=req["action"], cells=req["cells"],
-                                   epochs=req["epochs"])
         ctx = build_context()
     except EXPECTED as exc:
         return "danger", f"Not started: {exc}"
     try:
-        if not tickets.claim(ctx.engine, str(fields.get("nonce")), str(fields.get("actor")), ctx.now()):
-            return "danger", "Not started: this run ticket was already used; press Start again."
-        return describe_run(run_pipeline(ctx, request))
-    except Refusal as exc:  # another run of the ticker holds its lease, a setting out of range
+        return describe_run(execute_request(ctx, request_id, claimer=f"ui:{actor}:{leases.new_holder_id()}"))
+    except NotStarted as exc:
+        return "secondary", f"Not started: {exc}."
+    except Refusal as exc:  # a setting out of range
         return "warning", f"Refused: {exc}"
     except Failure as exc:  # the store stayed down past the run's retries
         return "danger", f"Run failed: {exc}"
     finally:
         ctx.engine.dispose()
+
+
+def cancel_queued(engine: Engine, ticker: str, actor: str, now: datetime) -> str:
+    """Cancel the ticker's queued run request; what happened, as a sentence."""
+    waiting = run_requests.queued(engine, ticker)
+    if not waiting:
+        return f"No {ticker} run request is queued."
+    req = waiting[0]
+    if not run_requests.cancel(engine, req.id, actor, now):
+        return f"{ticker} request #{req.id} has already started; cancel its run instead."
+    return f"Cancelled {ticker} request #{req.id}: it will not start."
 
 
 def describe_run(result: RunResult) -> tuple[str, str]:

@@ -1,8 +1,10 @@
 """The admin's slow work, as Dash background callbacks: a run and a price fetch.
 
 They run in another process (a diskcache child of the web worker, or the Celery worker),
-without the browser's request, so each starts from a short-lived signed ticket that an
-authenticated callback issued (``dashboard.auth``) and spends it once. This module imports
+without the browser's request, so each starts from a signed ticket that an authenticated
+callback issued (``dashboard.auth``): a fetch's lives a minute and is spent once; a run's names
+the run request that callback queued in the store, waits with it as long as the queue is busy,
+and is spent by claiming the request (``jobs.requests``). This module imports
 no page and no app: the Celery worker (``dashboard.worker``) registers these callbacks
 with its manager by calling :func:`register_callbacks` with ``dash.callback``.
 """

@@ -50,12 +50,17 @@ def start_form(tickers, default: str):
                      dbc.Input(id=ids.Admin.EPOCHS, type="number", step="any", value=10)], md=3),
         ], className="my-2"),
         dbc.Button("Start run", id=ids.Admin.START, color="primary", className="me-2"),
-        dbc.Button("Cancel the running run", id=ids.Admin.CANCEL, color="danger", outline=True, disabled=True),
+        dbc.Button("Cancel the running run", id=ids.Admin.CANCEL, color="danger", outline=True, disabled=True,
+                   className="me-2"),
+        dbc.Button("Cancel the queued request", id=ids.Admin.CANCEL_QUEUED, color="secondary", outline=True,
+                   disabled=True),
         html.Div(id=ids.Admin.START_MSG, className="mt-2"),
         html.Div(id=ids.Admin.RUN_RESULT),
         html.Div(id=ids.Admin.CANCEL_MSG),
         dbc.Progress(id=ids.Admin.PROGRESS, value=0, className="mt-2", style={"height": "22px"}),
         html.Div(id=ids.Admin.PROGRESS_TEXT, className="small text-muted mt-1"),
+        html.Div(id=ids.Admin.QUEUED, className="small mt-1"),  # a request waiting, and behind what
+        html.Div(id=ids.Admin.QUEUED_MSG),
         dcc.Store(id=ids.Admin.TICKET),
     ]), className="mb-3")
 

@@ -1,14 +1,16 @@
-"""Admin callbacks for runs and the schedule: start (a signed ticket), live progress and history,
-a run's steps, cancel, pause and resume. The run itself is ``background_callbacks``."""
+"""Admin callbacks for runs and the schedule: start (a queued run request and a signed ticket
+naming it), the queued request and what it waits behind, live progress and history, a run's
+steps, cancel (a run or a queued request), pause and resume. The run itself is ``background_callbacks``."""
 from __future__ import annotations
+
+from typing import Any
 
 import dash
 from dash import Dash, Input, Output, State, html, no_update
 
 from config.celery_app import queue_status
 from contract.errors import Refusal
-from store import prices, registry as model_registry, runs as run_history
-from store import lease as leases
+from store import lease as leases, prices, registry as model_registry, run_requests, runs as run_history
 from store.pause import paused
 from store.times import db_now
 
@@ -44,7 +46,10 @@ def on_start(user: str, _n, action, cells, epochs, ticker=None):
     refusal = actions.refusal_for_running(active_run(ticker))
     if refusal:
         raise actions.Refused(refusal)
-    return auth.issue_ticket(settings, user, req, now=data.now().timestamp()), alert("info", f"Starting {_what(req)} of {ticker}...")
+    request_id = actions.queue_run(data.engine(), settings, user, req, data.now())
+    ticket = auth.issue_ticket(settings, user, {"request_id": request_id}, now=data.now().timestamp())
+    return ticket, alert("info", f"Queued {_what(req)} of {ticker} as request #{request_id}: it starts when "
+                                 "a worker and the ticker are free.")
 
 
 def _what(req: dict) -> str:
@@ -95,6 +100,51 @@ def poll_view(engine, ticker: str | None = None):
     models = model_registry.list_models(engine, ticker)
     options = [{"label": f"#{m.id} {label(m.cell)} v{m.version}", "value": m.id} for m in models]
     return (pct, bar_label, text, run is None, runs_view, clock_view, views.champions_view(models, ticker), options)
+
+
+def _run_named(run: dict) -> str:
+    return f"run #{run['id']} ({run['ticker']} {run['action']}, started {run['started_at']:%H:%M} UTC)"
+
+
+def _behind(engine, waiting: run_requests.StoredRequest) -> str:
+    """What a queued request waits for: its ticker's live run or training lease, else any live
+    run (a busy worker), and how many requests asked before it."""
+    now, ttl = data.now(), data.settings().schedule.lease_ttl_s
+    run = (run_history.active_run(engine, waiting.ticker, now=now, stale_after_s=ttl)
+           or run_history.active_run(engine, None, now=now, stale_after_s=ttl))
+    held = leases.current_lease(engine, leases.training_lease(waiting.ticker), now=now)
+    if run and run["ticker"] != waiting.ticker and held is not None:
+        run = None  # its own ticker's lease is what it waits for
+    parts = []
+    if run:
+        parts.append(f"behind {_run_named(run)}")
+    elif held:
+        parts.append(f"behind the {waiting.ticker} training lease held by {held.holder} since {held.acquired_at:%H:%M} UTC")
+    ahead = run_requests.ahead_of(engine, waiting.id)
+    if ahead:
+        parts.append(f"{ahead} ahead")
+    return "; ".join(parts) if parts else "waiting for a free worker"
+
+
+def queue_view(engine, ticker: str) -> tuple[Any, bool]:
+    """(what the ticker's queued request waits for, cancel-queued disabled)."""
+    waiting = run_requests.queued(engine, ticker)
+    if not waiting:
+        return None, True
+    req = waiting[0]
+    asked = (f"{ticker} request #{req.id} ({req.request.action}, asked by {req.request.requested_by} "
+             f"at {req.requested_at:%H:%M} UTC) is queued, {_behind(engine, req)}.")
+    return html.Span(asked, className="text-warning-emphasis fw-bold"), False
+
+
+@admin_callback(on_refusal=_keep)
+def on_poll_queue(_user: str, _n, ticker=None):
+    return queue_view(data.engine(), chosen_ticker(ticker))
+
+
+@admin_callback(on_refusal=lambda exc: notice("warning", f"Refused: {exc}."))
+def on_cancel_queued(user: str, _n, ticker=None):
+    return notice("info", actions.cancel_queued(data.engine(), chosen_ticker(ticker), f"ui:{user}", data.now()))
 
 
 def _poll_refused(exc: Refusal):
@@ -195,5 +245,9 @@ def register_callbacks(app: Dash) -> None:
                  prevent_initial_call=True)(on_run_pick)
     app.callback(Output(ids.Admin.CANCEL_MSG, "children"), Input(ids.Admin.CANCEL, "n_clicks"),
                  State(ids.Admin.TICKER, "value"), prevent_initial_call=True)(on_cancel)
+    app.callback(Output(ids.Admin.QUEUED, "children"), Output(ids.Admin.CANCEL_QUEUED, "disabled"),
+                 Input(ids.Admin.POLL, "n_intervals"), State(ids.Admin.TICKER, "value"))(on_poll_queue)
+    app.callback(Output(ids.Admin.QUEUED_MSG, "children"), Input(ids.Admin.CANCEL_QUEUED, "n_clicks"),
+                 State(ids.Admin.TICKER, "value"), prevent_initial_call=True)(on_cancel_queued)
     app.callback(Output(ids.Admin.PAUSE_MSG, "children"), Input(ids.Admin.PAUSE, "n_clicks"),
                  Input(ids.Admin.RESUME, "n_clicks"), prevent_initial_call=True)(on_pause)

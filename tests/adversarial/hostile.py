@@ -44,6 +44,18 @@ def cancel_body(ticker="AAPL") -> dict:
     return callback_body(CANCEL_OUT, [(ids.Admin.CANCEL, "n_clicks", 1)], [(ids.Admin.TICKER, "value", ticker)])
 
 
+def cancel_queued_body(ticker="AAPL") -> dict:
+    """The page's "Cancel the queued request" button."""
+    return callback_body(f"{ids.Admin.QUEUED_MSG}.children", [(ids.Admin.CANCEL_QUEUED, "n_clicks", 1)],
+                         [(ids.Admin.TICKER, "value", ticker)])
+
+
+def queue_poll_body(ticker="AAPL") -> dict:
+    """The poll that says what a queued request waits behind."""
+    return callback_body(f"..{ids.Admin.QUEUED}.children...{ids.Admin.CANCEL_QUEUED}.disabled..",
+                         [(ids.Admin.POLL, "n_intervals", 1)], [(ids.Admin.TICKER, "value", ticker)])
+
+
 def poll_body(ticker="AAPL") -> dict:
     return callback_body(POLL_OUT, [(ids.Admin.POLL, "n_intervals", 1)], [(ids.Admin.TICKER, "value", ticker)])
 

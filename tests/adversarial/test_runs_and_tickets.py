@@ -1,5 +1,5 @@
-"""A dead run never blocks, per ticker; a run ticket starts at most one run and expires
-within a minute. Over real HTTP against gunicorn, on SQLite and on Postgres."""
+"""A dead run never blocks, per ticker; a run ticket names a queued run request and starts it
+at most once, however late or often it arrives. Over real HTTP against gunicorn, on SQLite and on Postgres."""
 from __future__ import annotations
 
 import importlib.util
@@ -11,11 +11,13 @@ import requests
 
 from dashboard import auth, ids
 from dashboard.admin import actions as admin_actions
-from store import runs, tickets
+from contract.run import RunRequest
+from store import run_requests, runs, tickets
 from config.settings import load_settings
 from store.db import make_engine
 from tests.support.store_checks import store_state
-from tests.adversarial.hostile import background, cancel_body, poll_body, post, response_text, start_body
+from tests.adversarial.hostile import (background, cancel_body, cancel_queued_body, poll_body, post, response_text,
+                                      start_body)
 from tests.support.dash_client import callback_body
 from tests.support.dashboard_env import ADMIN
 
@@ -51,6 +53,7 @@ def test_a_dead_run_blocks_nothing_and_shows_as_failed(web, store_url):
         assert view[ids.Admin.CANCEL]["disabled"] is True
         r = post(web.url, start_body(ticker=ticker))
         assert ids.Admin.TICKET in r.json()["response"], r.text[:300]  # a ticket: the start was allowed
+        assert "Cancelled" in response_text(post(web.url, cancel_queued_body(ticker)))  # its request never runs here
     history = json.dumps(_poll(web.url, "AAPL")[ids.Admin.RUNS])
     assert "failed" in history and "process stopped mid-run" in history and '"running"' not in history
     assert "No MSFT run is in progress." in response_text(post(web.url, cancel_body("MSFT")))
@@ -64,6 +67,7 @@ def test_a_live_run_blocks_only_its_own_ticker_and_everything_names_it(web, stor
         refused = response_text(post(web.url, start_body(ticker="MSFT")))
         assert f"Refused: MSFT run #{live}" in refused
         assert ids.Admin.TICKET in post(web.url, start_body(ticker="AAPL")).json()["response"]
+        assert "Cancelled" in response_text(post(web.url, cancel_queued_body("AAPL")))
         assert _poll(web.url, "AAPL")[ids.Admin.PROGRESS_TEXT]["children"] == "No AAPL run in progress."
         msft = _poll(web.url, "MSFT")
         assert msft[ids.Admin.PROGRESS_TEXT]["children"].startswith(f"MSFT run #{live} (retrain, manual by ")
@@ -88,15 +92,27 @@ def test_a_ticket_is_spent_once_in_the_store(store_url):
         engine.dispose()
 
 
-def test_an_old_or_forged_ticket_is_refused_before_anything_starts(store_url):
+def test_a_cancelled_or_forged_ticket_is_refused_before_anything_starts(store_url, monkeypatch):
+    """An hour-old ticket is no longer refused for its age (it waits as long as its request),
+    but one naming a cancelled request starts nothing, and a forged one never reaches the store."""
     settings = load_settings({"DATABASE_URL": store_url, "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1]})
-    request = {"action": "retrain", "cells": ["gru"], "epochs": 1, "ticker": "AAPL"}
-    before = store_state(store_url)
-    old = auth.issue_ticket(settings, ADMIN[0], request, now=datetime.now(timezone.utc).timestamp() - 61)
-    assert admin_actions.execute_run(settings, old, datetime.now(timezone.utc)) == ("danger", "Not started: run ticket expired; press Start again.")
-    forged = {**auth.issue_ticket(settings, ADMIN[0], request), "request": {**request, "epochs": 500}}
-    assert admin_actions.execute_run(settings, forged, datetime.now(timezone.utc))[1].startswith("Not started: run ticket signature is wrong")
-    assert store_state(store_url) == before
+    monkeypatch.setenv("DATABASE_URL", store_url)  # the background process reads its own settings
+    engine = make_engine(store_url)
+    now = datetime.now(timezone.utc)
+    request_id = run_requests.add(engine, RunRequest.build("MSFT", action="retrain", cells=["gru"], epochs=1,
+                                                           requested_by=f"ui:{ADMIN[0]}"), now)
+    try:
+        forged = {**auth.issue_ticket(settings, ADMIN[0], {"request_id": request_id + 1}), "request": {"request_id": request_id}}
+        assert admin_actions.execute_run(settings, forged, now)[1].startswith("Not started: run ticket signature is wrong")
+        assert run_requests.get(engine, request_id).status == "queued"  # untouched by the forgery
+        assert run_requests.cancel(engine, request_id, "ui:boss", now)
+        before = store_state(store_url)
+        old = auth.issue_ticket(settings, ADMIN[0], {"request_id": request_id}, now=now.timestamp() - 3600)
+        assert admin_actions.execute_run(settings, old, now) == (
+            "secondary", f"Not started: run request #{request_id} was cancelled by ui:boss.")
+        assert store_state(store_url) == before
+    finally:
+        engine.dispose()
 
 
 def _background_output(base: str) -> str:
@@ -118,5 +134,5 @@ def test_a_replayed_ticket_starts_one_run(web, store_url):
     outcomes = [background(web.url, body) for _ in range(3)]
     assert "Run finished: run #" in outcomes[0], outcomes[0]
     for replay in outcomes[1:]:
-        assert "this run ticket was already used" in replay, replay
+        assert "was already claimed" in replay or "was already run" in replay, replay
     assert store_state(store_url)["runs"] == before["runs"] + 1

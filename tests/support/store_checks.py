@@ -4,11 +4,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from store.db import make_engine
-from store.tables import Champion, ChampionEvent, LoginFailure, Run, UsedRunTicket
+from store.tables import Champion, ChampionEvent, LoginFailure, Run, RunRequestRecord, UsedRunTicket
 
 
 def store_state(url: str) -> dict:
-    """What an attack must not change: champions, the audit trail, runs, spent tickets."""
+    """What an attack must not change: champions, the audit trail, runs, spent tickets, run requests."""
     engine = make_engine(url)
     with engine.connect() as conn:
         state = {
@@ -17,6 +17,7 @@ def store_state(url: str) -> dict:
             "runs": conn.execute(select(func.count()).select_from(Run)).scalar(),
             "cancels": conn.execute(select(func.count()).select_from(Run).where(Run.cancel_requested)).scalar(),
             "tickets": conn.execute(select(func.count()).select_from(UsedRunTicket)).scalar(),
+            "requests": sorted(conn.execute(select(RunRequestRecord.id, RunRequestRecord.status)).all()),
         }
     engine.dispose()
     return state

@@ -11,6 +11,7 @@ from werkzeug.datastructures import Authorization
 from dashboard import auth, ids
 from dashboard.admin import actions as admin_actions
 from config.settings import load_settings
+from store import run_requests
 from store.db import make_engine
 from store.tables import Run
 from tests.support.dash_client import basic, call, render_page
@@ -148,7 +149,13 @@ def test_admin_start_with_credentials_issues_a_ticket(dash_client, fixture_store
     r = call(client, START, [(ids.Admin.START, "n_clicks", 1)], START_STATE, headers=basic(*ADMIN))
     assert r.status_code == 200
     ticket = r.json["response"][ids.Admin.TICKET]["data"]
-    assert ticket["request"] == {"action": "retrain", "cells": ["gru"], "epochs": 2, "ticker": None} and ticket["actor"] == "boss"
+    # the ticket names the run request the callback queued in the store; the request holds what to run
+    assert set(ticket["request"]) == {"request_id"} and ticket["actor"] == "boss"
+    engine = make_engine(fixture_store_url)
+    stored = run_requests.get(engine, ticket["request"]["request_id"])
+    engine.dispose()
+    assert stored is not None and stored.status == "queued" and stored.request.requested_by == "ui:boss"
+    assert (stored.ticker, stored.request.action, stored.request.cells, stored.request.epochs) == ("AAPL", "retrain", ("gru",), 2)
 
 
 def test_admin_page_needs_admin_login(dash_client, fixture_store_url):
@@ -187,7 +194,7 @@ def test_a_fetch_ticket_fetches_once_and_never_starts_a_run(tmp_path):
     create_schema(engine)
     now = datetime.now(timezone.utc)
     fetch = auth.issue_ticket(s, "boss", {"kind": admin_actions.FETCH, "ticker": "AAPL"}, now=now.timestamp())
-    run = auth.issue_ticket(s, "boss", {"action": "finetune", "cells": ["gru"], "epochs": 2}, now=now.timestamp())
+    run = auth.issue_ticket(s, "boss", {"request_id": 1}, now=now.timestamp())
 
     assert admin_actions.execute_run(s, fetch, now) == ("danger", "Not started: this ticket is not for a run.")
     assert admin_actions.execute_fetch(s, run, now) == ("danger", "Not fetched: this ticket is not for a price fetch.")

@@ -1,0 +1,164 @@
+"""An admin's run waits behind a busy worker and starts when it is free (issue 20, point 5).
+
+The deployment of app.json for real: Postgres, Redis, one Celery worker, gunicorn, and the
+admin page in Chromium. A long MSFT retrain keeps the one worker busy; the admin presses
+Start for AAPL; the page says the request is queued and behind which run; when the MSFT run
+ends the worker claims the request and the AAPL run starts and finishes. Nothing expires
+on the way (was: "Not started: run ticket expired; press Start again").
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from dashboard import ids
+from scripts.web_server import WebServer
+from tests.e2e.test_drill_queue import ROOT, jobs, runs, start_worker, wait_for
+from tests.support.browser import open_page
+from tests.support.dashboard_env import ADMIN
+from tests.support.services import REDIS_URL, fresh_postgres, service_missing
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
+
+SHOTS = ROOT / "artifacts" / "screenshots"
+
+
+@pytest.fixture
+def redis_url():
+    """The test Redis database, emptied before and after."""
+    import redis as redis_py
+
+    client = redis_py.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except Exception as exc:
+        service_missing(f"Redis not reachable at {REDIS_URL}: {type(exc).__name__}")
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+
+
+def _requests(engine) -> list:
+    with engine.connect() as conn:
+        return conn.execute(sa.text("select id, ticker, status, run_id, outcome from run_requests order by id")).all()
+
+
+def _text(page, id_: str) -> str:
+    return page.evaluate(f"(document.querySelector('#{id_}') || {{innerText: ''}}).innerText")
+
+
+def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_database, redis_url, chromium, tmp_path):
+    """Start behind a busy worker: "queued, behind run #1 (MSFT retrain ...)", then the AAPL run."""
+    if importlib.util.find_spec("tensorflow") is None:
+        pytest.skip("needs TensorFlow to train")
+    url = fresh_postgres(postgres_database)
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "PRICE_SOURCE": "offline",
+           "TICKERS": "AAPL,MSFT", "DATA_DIR": str(tmp_path / "data"), "CACHE_DIR": str(tmp_path / "cache"),
+           "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "ANALYST_USER": "", "ANALYST_PASSWORD": "",
+           "LEASE_TTL_SECONDS": "30"}
+    assert jobs("init", env=env).returncode == 0
+    engine = sa.create_engine(url)
+    log = tmp_path / "worker.log"
+    worker = start_worker(env, log)
+    try:
+        busy = jobs("nightly", "--queue", "--ticker", "MSFT", "--action", "retrain", "--cells", "gru,lstm",
+                    "--epochs", "60", env=env)
+        assert busy.returncode == 0 and "queued" in busy.stdout, busy.stderr
+        msft = wait_for(lambda: [r for r in runs(engine) if r.ticker == "MSFT" and r.status == "running"], 180,
+                        "the worker to be busy with the MSFT retrain", (log,))[0]
+        with WebServer(env, workers=2, log_path=tmp_path / "web.log") as web:
+            page = open_page(chromium)
+            page.goto(web.url + "/admin")
+            page.wait_for_selector(f"#{ids.Admin.RUNS_TABLE}", timeout=30000)
+            page.check("input[value='retrain']", force=True)
+            page.fill(f"#{ids.Admin.EPOCHS}", "1")
+            page.click(f"#{ids.Admin.START}")
+            # queued, and behind what: the worker's MSFT run
+            page.wait_for_function(f"(document.querySelector('#{ids.Admin.QUEUED}') || {{}}).innerText"
+                                   "?.includes('is queued')", timeout=20000)
+            queued = _text(page, ids.Admin.QUEUED)
+            assert queued.startswith("AAPL request #1 (retrain, asked by ui:boss at "), queued
+            assert f"behind run #{msft.id} (MSFT retrain, started " in queued, queued
+            assert "Queued a retrain of GRU (1 epochs) of AAPL as request #1" in _text(page, ids.Admin.START_MSG)
+            page.screenshot(path=str(SHOTS / "admin-queued.png"), full_page=True)
+            assert [r.status for r in _requests(engine)] == ["queued"]
+            assert [r.ticker for r in runs(engine)] == ["MSFT"]  # the AAPL run has not started: the worker is busy
+            # the worker frees: the request is claimed and its run shows its progress, then its outcome
+            page.wait_for_function(f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText"
+                                   ".startsWith('AAPL run #')", timeout=300000)
+            assert _text(page, ids.Admin.QUEUED) == ""
+            page.wait_for_selector(f"#{ids.Admin.RUN_OUTCOME}", timeout=300000)
+            outcome = _text(page, ids.Admin.RUN_OUTCOME)
+            assert outcome.startswith("Run finished: run #2 succeeded"), outcome
+            assert page.errors == []
+            page.context.close()
+        finished = {r.ticker: r.status for r in runs(engine)}
+        assert finished == {"MSFT": "succeeded", "AAPL": "succeeded"}, runs(engine)
+        (request,) = _requests(engine)
+        assert (request.status, request.run_id) == ("ended", 2) and "succeeded" in request.outcome
+        assert "ticket expired" not in log.read_text()
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+        engine.dispose()
+
+
+
+def test_embedded_default_queues_behind_a_held_lease_cancels_and_runs(chromium, tmp_path):
+    """Without REDIS_URL (a diskcache background process): the same stored request, queued while
+    another process holds the ticker's training lease; cancelled from the page it never starts;
+    queued again, it runs once the lease is released."""
+    if importlib.util.find_spec("tensorflow") is None:
+        pytest.skip("needs TensorFlow to train")
+    from store import lease as leases
+    from store.db import make_engine
+    from tests.support.browser import web_env
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    env = web_env(url, tmp_path)
+    assert jobs("init", env={**os.environ, **env}).returncode == 0  # prices, no models yet
+    engine = make_engine(url)
+    name, holder = leases.training_lease("AAPL"), "cli-host:4242:test"
+    leases.acquire(engine, holder=holder, now=datetime.now(timezone.utc), ttl_s=600, name=name)
+    try:
+        with WebServer(env, workers=1, log_path=tmp_path / "web.log") as web:
+            page = open_page(chromium)
+            page.goto(web.url + "/admin")
+            page.wait_for_selector(f"#{ids.Admin.RUNS_TABLE}", timeout=30000)
+            page.check("input[value='retrain']", force=True)
+            page.fill(f"#{ids.Admin.EPOCHS}", "1")
+            for attempt in ("cancel", "run"):
+                page.wait_for_selector(f"#{ids.Admin.START}:not([disabled])", timeout=30000)
+                page.click(f"#{ids.Admin.START}")
+                page.wait_for_function(f"(document.querySelector('#{ids.Admin.QUEUED}') || {{}}).innerText"
+                                       "?.includes('is queued')", timeout=20000)
+                assert f"behind the AAPL training lease held by {holder} since " in _text(page, ids.Admin.QUEUED)
+                if attempt == "cancel":
+                    page.wait_for_selector(f"#{ids.Admin.CANCEL_QUEUED}:not([disabled])", timeout=10000)
+                    page.click(f"#{ids.Admin.CANCEL_QUEUED}")
+                    page.wait_for_function(f"(document.querySelector('#{ids.Admin.RUN_OUTCOME}') || {{}}).innerText"
+                                           "?.includes('was cancelled by ui:boss')", timeout=20000)
+                    assert "Cancelled AAPL request #1: it will not start." in _text(page, ids.Admin.QUEUED_MSG)
+                else:
+                    leases.release(engine, holder=holder, name=name)
+                    page.wait_for_function(f"(document.querySelector('#{ids.Admin.RUN_OUTCOME}') || {{}}).innerText"
+                                           "?.startsWith('Run finished')", timeout=300000)
+            outcome = _text(page, ids.Admin.RUN_OUTCOME)
+            assert " succeeded " in outcome, outcome
+            assert page.errors == []
+            page.context.close()
+        assert [(r.id, r.status) for r in _requests(engine)] == [(1, "cancelled"), (2, "ended")]
+        assert [r.ticker for r in runs(engine)] == ["AAPL"]  # the cancelled request never ran
+    finally:
+        leases.release(engine, holder=holder, name=name)
+        engine.dispose()
