@@ -21,7 +21,7 @@ from flask import Flask
 from config.settings import PROCESS_GROUPS, ConfigError, Settings, load_settings
 from store.times import utc_now
 
-from dashboard import auth, data, delivery, health, navigation, security
+from dashboard import auth, data, delivery, health, navigation, security, timeouts
 from dashboard.background import make_manager
 
 HERE = Path(__file__).resolve().parent
@@ -51,14 +51,27 @@ def create_app(settings: Settings, now: Callable[[], datetime] = utc_now) -> Das
     server = app.server
     server.add_url_rule("/healthz", "healthz", lambda: health.healthz(web.engine))
     auth.install_signout(server)
-    security.install(server, trusted_proxies=settings.web_trusted_proxies)
+    security.install(server, trusted_proxies=settings.web_trusted_proxies, allowed_hosts=settings.allowed_hosts)
+    timeouts.install(server, settings.web_request_timeout_s)
     # Dash answers a request for a script no component registered with an exception (a 500).
     server.register_error_handler(dash.exceptions.DependencyException,
                                   lambda _exc: security.plain("no such script", 404))
     auth.install_guard(server, lambda: web.settings, web.engine,
-                       callback_spec=lambda output: app.callback_map.get(output), now=web.now)
+                       callback_spec=lambda output: app.callback_map.get(output), now=web.now,
+                       is_admin_path=lambda path: _routes_to(app, path) == auth.ADMIN_PATH)
     delivery.install(app)  # compression, asset caching (the Plotly bundle is in assets/)
     return app
+
+
+def _routes_to(app: Dash, pathname: str) -> str | None:
+    """The registered path of the page Dash's router renders for ``pathname`` (None: its 404 page).
+
+    The router's own lookup (Dash 4's ``_path_to_page`` after ``strip_relative_path``), so the guard
+    and the router cannot disagree on which page a pathname is."""
+    from dash._pages import _path_to_page
+
+    page, _variables = _path_to_page(app.strip_relative_path(pathname))
+    return page.get("path") if page else None
 
 
 def _register_page_callbacks(app: Dash) -> None:
