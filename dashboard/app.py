@@ -58,20 +58,24 @@ def create_app(settings: Settings, now: Callable[[], datetime] = utc_now) -> Das
                                   lambda _exc: security.plain("no such script", 404))
     auth.install_guard(server, lambda: web.settings, web.engine,
                        callback_spec=lambda output: app.callback_map.get(output), now=web.now,
-                       is_admin_path=lambda path: _routes_to(app, path) == auth.ADMIN_PATH)
+                       is_admin_path=lambda path: _renders_admin(app, path))
     delivery.install(app)  # compression, asset caching (the Plotly bundle is in assets/)
     return app
 
 
-def _routes_to(app: Dash, pathname: str) -> str | None:
-    """The registered path of the page Dash's router renders for ``pathname`` (None: its 404 page).
+def _renders_admin(app: Dash, pathname: str) -> bool:
+    """Whether Dash's page router renders the admin page for ``pathname``; True too for a pathname
+    it cannot route (it raises), so the guard never has to guess in the client's favour.
 
     The router's own lookup (Dash 4's ``_path_to_page`` after ``strip_relative_path``), so the guard
     and the router cannot disagree on which page a pathname is."""
     from dash._pages import _path_to_page
 
-    page, _variables = _path_to_page(app.strip_relative_path(pathname))
-    return page.get("path") if page else None
+    try:
+        page, _variables = _path_to_page(app.strip_relative_path(pathname))
+    except Exception:
+        return True
+    return bool(page) and page.get("path") == auth.ADMIN_PATH
 
 
 def _register_page_callbacks(app: Dash) -> None:
