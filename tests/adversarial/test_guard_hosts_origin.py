@@ -99,3 +99,38 @@ def test_the_origin_scheme_must_match_the_request(web, origin, status):
     r = requests.post(web.url + CALLBACK, data=json.dumps(body), timeout=10,
                       headers={"Content-Type": "application/json", "Origin": origin.format(host=host)})
     assert r.status_code == status, r.text[:200]
+
+
+@pytest.fixture(scope="module")
+def rebinding_browser(chromium_browser):
+    """A second Chromium of the session's Playwright whose resolver maps evil.test to 127.0.0.1: what
+    a DNS-rebinding attacker's name does once its short TTL has run out."""
+    browser = chromium_browser.browser_type.launch(
+        executable_path="/usr/bin/chromium",
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--host-resolver-rules=MAP evil.test 127.0.0.1"])
+    yield browser
+    browser.close()
+
+
+def test_a_rebound_name_gets_nothing_in_a_real_browser(web, store_url, rebinding_browser):
+    """The admin's browser, credentials cached, opens evil.test (now 127.0.0.1): the page is refused,
+    and a same-origin fetch from it to the promote callback changes nothing."""
+    from tests.support.store_checks import store_state
+    from tests.adversarial.hostile import promote_body
+
+    before = store_state(store_url)
+    port = web.url.rsplit(":", 1)[1]
+    ctx = rebinding_browser.new_context(http_credentials={"username": ADMIN[0], "password": ADMIN[1]})
+    page = ctx.new_page()
+    try:
+        answer = page.goto(f"http://evil.test:{port}/admin", timeout=30_000)
+        assert answer.status == 400 and "unknown host" in page.content()
+        status = page.evaluate("""async body => (await fetch("/_dash-update-component", {method: "POST",
+            headers: {"Content-Type": "application/json"}, body})).status""", json.dumps(promote_body(3)))
+        assert status == 400
+        # the control: the same browser on the app's own name gets the dashboard
+        assert page.goto(f"http://127.0.0.1:{port}/", timeout=30_000).status == 200
+    finally:
+        ctx.close()
+    assert store_state(store_url) == before
