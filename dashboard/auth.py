@@ -109,7 +109,8 @@ def _path_value(body: dict, spec: dict | None) -> tuple[bool, Any]:
     so the pathname is the body's input at the position where the registration has
     ``_pages_location.pathname``. Without a registration (a malformed body), any input of the
     location component counts."""
-    given = body.get("inputs") if isinstance(body.get("inputs"), list) else []
+    raw = body.get("inputs")
+    given: list = raw if isinstance(raw, list) else []
     if spec is not None:
         wanted = spec.get("inputs") or []
         for position, dep in enumerate(wanted):
@@ -247,7 +248,7 @@ def _check_login(settings: Settings, kind: str | None, gate: "LoginGate | None")
     one where the user signed in before), whatever it sends next."""
     auth, address = request.authorization, request.remote_addr or "unknown"
     limited = gate if auth is not None else None
-    standing = limited.standing(auth.username or "", address) if limited is not None else None
+    standing = limited.standing(auth.username or "", address) if limited is not None and auth is not None else None
     refused = standing.refused(limited.limit) if limited is not None and standing is not None else None
     if limited is not None and refused is not None:
         return limited.too_many(refused)
