@@ -32,11 +32,13 @@ def normalize_database_url(url: str) -> str:
 
 
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+_HOST_NAME = re.compile(r"\.?(\[[0-9a-f:]+\]|[0-9a-f]*:[0-9a-f]*:[0-9a-f:]*|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)")
 
 # Which settings each process uses, by group. A process checks only its groups at
 # start, so the web boots whatever the clock's settings are (and vice versa):
 #   core     - DATABASE_URL, DATA_DIR, TICKERS, CACHE_DIR, REDIS_URL, CELERY_VISIBILITY_TIMEOUT
-#   web      - ADMIN_*, ANALYST_*, WEB_TRUSTED_PROXIES
+#   web      - ADMIN_*, ANALYST_*, WEB_*, ALLOWED_HOSTS
 #   prices   - PRICE_SOURCE, YAHOO_TIMEOUT, YAHOO_RETRIES, PRICE_OVERLAP_DAYS
 #   pipeline - LEASE_TTL_SECONDS, STORE_RETRY_SECONDS, PIPELINE_*EPOCHS, RETRAIN_*, CLOCK_TIMEZONE
 #   clock    - CLOCK_TIME, CLOCK_DAYS, CLOCK_MISFIRE_GRACE
@@ -177,6 +179,10 @@ class Settings:
     # Proxies in front of the web that append X-Forwarded-For (Heroku's router: 1). The
     # login rate limit is per client address, so it must not be the router's address.
     web_trusted_proxies: int = 0
+    # Seconds a web request may run (below Heroku's 30 s router limit); its store work stops then.
+    web_request_timeout_s: int = 25
+    # Host names the web answers to (DNS rebinding); ".example.com" also allows its subdomains.
+    allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
     # (group, message) of every setting that could not be used; ``check`` raises for a group.
     problems: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
 
@@ -244,6 +250,8 @@ def load_settings(env: Mapping[str, str] | None = None, uses: Iterable[str] | No
         analyst_user=env.get("ANALYST_USER") or None,
         analyst_password=env.get("ANALYST_PASSWORD") or None,
         web_trusted_proxies=r.int("web", "WEB_TRUSTED_PROXIES", 0, 0, 5, " (Heroku: 1)"),
+        web_request_timeout_s=r.int("web", "WEB_REQUEST_TIMEOUT", 25, 1, 29, " s (Heroku's router stops at 30 s)"),
+        allowed_hosts=_allowed_hosts(r),
         schedule=schedule,
         problems=tuple(r.problems),
     )
@@ -279,6 +287,19 @@ def _check_folders(r: _Reader, env: Mapping[str, str], data_dir: Path, url: str)
         if problem:
             r.bad("core", problem)
             return  # the first: a bad DATA_DIR also spoils the default CACHE_DIR and store
+
+
+def _allowed_hosts(r: _Reader) -> tuple[str, ...]:
+    """ALLOWED_HOSTS: comma-separated host names (no port); a leading dot allows subdomains too."""
+    env = r.env
+    raw = env.get("ALLOWED_HOSTS", "")
+    hosts = tuple(h.strip().lower().strip("[]") for h in raw.split(",") if h.strip())
+    bad = next((h for h in hosts if not _HOST_NAME.fullmatch(h) or len(h) > 253), None)
+    if bad is not None:
+        r.bad("web", f"ALLOWED_HOSTS: {bad[:40]!r} is not a host name; use names like "
+                     "my-app.herokuapp.com,.example.com (no scheme, no port)")
+        return LOCAL_HOSTS
+    return hosts or LOCAL_HOSTS
 
 
 # --- the nightly clock, the training pipeline and its lease -----------------------

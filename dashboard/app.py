@@ -21,7 +21,7 @@ from flask import Flask
 from config.settings import PROCESS_GROUPS, ConfigError, Settings, load_settings
 from store.times import utc_now
 
-from dashboard import auth, data, delivery, health, navigation, security
+from dashboard import auth, data, delivery, health, navigation, security, timeouts
 from dashboard.background import make_manager
 
 HERE = Path(__file__).resolve().parent
@@ -51,14 +51,31 @@ def create_app(settings: Settings, now: Callable[[], datetime] = utc_now) -> Das
     server = app.server
     server.add_url_rule("/healthz", "healthz", lambda: health.healthz(web.engine))
     auth.install_signout(server)
-    security.install(server, trusted_proxies=settings.web_trusted_proxies)
+    security.install(server, trusted_proxies=settings.web_trusted_proxies, allowed_hosts=settings.allowed_hosts)
+    timeouts.install(server, settings.web_request_timeout_s)
     # Dash answers a request for a script no component registered with an exception (a 500).
     server.register_error_handler(dash.exceptions.DependencyException,
                                   lambda _exc: security.plain("no such script", 404))
     auth.install_guard(server, lambda: web.settings, web.engine,
-                       callback_spec=lambda output: app.callback_map.get(output), now=web.now)
+                       callback_spec=lambda output: app.callback_map.get(output), now=web.now,
+                       is_admin_path=lambda path: _renders_admin(app, path))
     delivery.install(app)  # compression, asset caching (the Plotly bundle is in assets/)
     return app
+
+
+def _renders_admin(app: Dash, pathname: str) -> bool:
+    """Whether Dash's page router renders the admin page for ``pathname``; True too for a pathname
+    it cannot route (it raises), so the guard never has to guess in the client's favour.
+
+    The router's own lookup (Dash 4's ``_path_to_page`` after ``strip_relative_path``), so the guard
+    and the router cannot disagree on which page a pathname is."""
+    from dash._pages import _path_to_page
+
+    try:
+        page, _variables = _path_to_page(app.strip_relative_path(pathname))
+    except Exception:
+        return True
+    return bool(page) and page.get("path") == auth.ADMIN_PATH
 
 
 def _register_page_callbacks(app: Dash) -> None:

@@ -9,7 +9,8 @@
   an HMAC-signed ticket that only an authenticated normal callback can issue: a price
   fetch's lives 60 s and is spent once (``store.tickets``); a run's names the run request
   that callback queued, and is spent by claiming it, once (``store.run_requests``).
-- Failed logins are logged and limited per address (``LoginGate``); forged,
+- Failed logins are logged and limited per user and address with a global budget
+  (``LoginGate``, ``store.logins``); forged,
   oversized and malformed requests are refused first (``dashboard.security``).
 Secrets are compared with ``hmac.compare_digest``.
 """
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 ADMIN_PATH = "/admin"
 CALLBACK_PATH = "/_dash-update-component"
+LOCATION_ID = "_pages_location"  # Dash Pages' location component: the router's pathname input
 OPEN_PATHS = ("/healthz",)
 _ID_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 TICKET_TTL_S = 60  # a ticket is redeemed within seconds; single use is enforced in the store
@@ -93,16 +95,55 @@ def _id_tokens(text: str) -> set[str]:
     return set(_ID_TOKEN.findall(text))
 
 
-def admin_callback_kind(body: dict) -> str | None:
+def _spec_words(spec: dict | None) -> set[str]:
+    """The component ids a registered callback (``app.callback_map`` entry) outputs, reads and keeps."""
+    if spec is None:
+        return set()
+    named = _ids(spec.get("inputs")) + _ids(spec.get("state"))
+    return set(named).union(*map(_id_tokens, named), _id_tokens(str(spec.get("output") or "")))
+
+
+def _path_value(body: dict, spec: dict | None) -> tuple[bool, Any]:
+    """(whether this is the page router, the pathname it will route).
+
+    Dash hands a callback its inputs by position, whatever property names the body gives them,
+    so the pathname is the body's input at the position where the registration has
+    ``_pages_location.pathname``. Without a registration (a malformed body), any input of the
+    location component counts."""
+    raw = body.get("inputs")
+    given: list = raw if isinstance(raw, list) else []
+    if spec is not None:
+        wanted = spec.get("inputs") or []
+        for position, dep in enumerate(wanted):
+            if isinstance(dep, dict) and (dep.get("id"), dep.get("property")) == (LOCATION_ID, "pathname"):
+                item = given[position] if position < len(given) else None
+                return True, item.get("value") if isinstance(item, dict) else None
+        return False, None
+    for item in given:
+        if isinstance(item, dict) and item.get("id") == LOCATION_ID:
+            return True, item.get("value")
+    return False, None
+
+
+def _is_admin_path(path: str) -> bool:
+    return path.rstrip("/").endswith(ADMIN_PATH)
+
+
+def admin_callback_kind(body: dict, spec: dict | None = None,
+                        is_admin_path: Callable[[str], bool] = _is_admin_path) -> str | None:
     """"action" when a ``/_dash-update-component`` body touches an admin component (``ids.ADMIN``),
-    "page" when it renders the admin page (client-side navigation, no GET /admin), else None."""
+    "page" when it renders the admin page (client-side navigation, no GET /admin), else None.
+
+    Decided by the registered callback ``spec`` (what Dash will run) and the path the router will
+    route (``is_admin_path``), never by names the client chooses; the ids the body names count too.
+    A router request whose pathname is not text is treated as the admin page (it needs admin)."""
     named = _ids(body.get("outputs")) + _ids(body.get("inputs")) + _ids(body.get("state"))
     words = set(named).union(*map(_id_tokens, named), _id_tokens(str(body.get("output") or "")))
-    if words & ids.ADMIN:
+    if (words | _spec_words(spec)) & ids.ADMIN:
         return "action"
-    for item in body.get("inputs") or []:
-        if isinstance(item, dict) and item.get("property") == "pathname" and str(item.get("value", "")).rstrip("/").endswith(ADMIN_PATH):
-            return "page"
+    router, path = _path_value(body, spec)
+    if router and (not isinstance(path, str) or is_admin_path(path)):
+        return "page"
     return None
 
 
@@ -110,7 +151,8 @@ def callback_is_admin(body: dict) -> bool:
     return admin_callback_kind(body) is not None
 
 
-def _request_kind(callback_spec: Callable[[str], dict | None]) -> tuple[str | None, Response | None]:
+def _request_kind(callback_spec: Callable[[str], dict | None],
+                  is_admin_path: Callable[[str], bool] = _is_admin_path) -> tuple[str | None, Response | None]:
     """(admin kind of this request, a 400 refusal for a callback body Dash cannot run or None).
 
     The kind is read even from a malformed body, so that the login check comes first and an
@@ -123,45 +165,62 @@ def _request_kind(callback_spec: Callable[[str], dict | None]) -> tuple[str | No
     # does not parse (or nests too deep) is refused here instead of failing inside Dash.
     body = request.get_json(silent=True)
     problem = security.callback_body_problem(body, callback_spec)
-    kind = admin_callback_kind(body) if isinstance(body, dict) else None
+    spec = callback_spec(body["output"]) if isinstance(body, dict) and isinstance(body.get("output"), str) else None
+    kind = admin_callback_kind(body, spec, is_admin_path) if isinstance(body, dict) else None
     return kind, security.plain(f"bad callback request: {problem}", 400) if problem else None
 
 
 class LoginGate:
-    """Failed logins: logged (user name and address, never the password) and limited per
-    address in the store (``store.logins``), so the limit holds across workers."""
+    """Failed logins: logged (user name and address, never the password) and limited per user
+    and address with a global budget, in the store (``store.logins``), so the limit holds
+    across workers; right sign-ins are noted, so their addresses stay known to the limit."""
 
     def __init__(self, get_engine: Callable[[], Any], now: Callable[[], datetime] = utc_now,
                  limit: logins.LoginLimit = logins.LoginLimit()):
         self.get_engine, self.now, self.limit = get_engine, now, limit
 
-    def blocked(self, address: str) -> bool:
+    def standing(self, user: str, address: str) -> logins.Standing | None:
+        """The limit's view of this user and address; None when the store cannot say."""
         try:
-            return logins.blocked(self.get_engine(), address, self.now(), self.limit)
+            return logins.standing(self.get_engine(), user, address, self.now(), self.limit)
         except Exception as exc:  # the store is down: the credential check still applies
             log.warning("could not read the login limit (%s); checking credentials only", type(exc).__name__)
-            return False
+            return None
 
-    def failed(self, auth: Any, address: str, role: str) -> None:
+    def failed(self, auth: Any, address: str, role: str, standing: logins.Standing | None) -> None:
         log.warning("failed %s login: user %s from %s on %s", role, security.shorten(auth.username or ""), address,
                     security.shorten(request.path))
         try:
-            logins.record_failure(self.get_engine(), address, self.now(), self.limit)
+            logins.record_failure(self.get_engine(), auth.username or "", address, self.now(), self.limit,
+                                  known=standing is not None and standing.known_since is not None)
         except Exception as exc:
             log.warning("could not count the failed login (%s)", type(exc).__name__)
 
-    def too_many(self) -> Response:
+    def succeeded(self, auth: Any, address: str, standing: logins.Standing | None) -> None:
+        """Note a right sign-in (at most once a day per user and address)."""
+        now = self.now()
+        if standing is None or (standing.known_since is not None and now - standing.known_since < logins.KNOWN_REFRESH):
+            return
+        try:
+            logins.record_success(self.get_engine(), auth.username or "", address, now, self.limit)
+        except Exception as exc:
+            log.warning("could not note the sign-in (%s)", type(exc).__name__)
+
+    def too_many(self, which: str) -> Response:
         minutes = max(1, self.limit.window_s // 60)
-        return security.plain(f"too many failed logins from this address; try again in {minutes} minutes", 429,
+        whom = "for this user from this address" if which == "pair" else "on this site (an attack is under way)"
+        return security.plain(f"too many failed logins {whom}; try again in {minutes} minutes", 429,
                               {"Retry-After": str(self.limit.window_s)})
 
 
 def install_guard(server: Flask, get_settings: Callable[[], Settings], get_engine: Callable[[], Any] | None,
-                  callback_spec: Callable[[str], dict | None], now: Callable[[], datetime] = utc_now) -> None:
+                  callback_spec: Callable[[str], dict | None], now: Callable[[], datetime] = utc_now,
+                  is_admin_path: Callable[[str], bool] = _is_admin_path) -> None:
     """Refuse forged, malformed and unauthenticated requests before Dash sees them.
 
     ``callback_spec(output)``: Dash's registration of a callback, or None (see
-    ``security.callback_body_problem``); ``get_engine`` gives the store of the login limit."""
+    ``security.callback_body_problem``); ``is_admin_path(pathname)``: whether Dash's page router
+    renders the admin page for it; ``get_engine`` gives the store of the login limit."""
     gate = LoginGate(get_engine, now) if get_engine is not None else None
 
     @server.before_request
@@ -172,7 +231,7 @@ def install_guard(server: Flask, get_settings: Callable[[], Settings], get_engin
         if refused is not None:
             return refused
         settings = get_settings()
-        kind, malformed = _request_kind(callback_spec)
+        kind, malformed = _request_kind(callback_spec, is_admin_path)
         if kind is not None and not settings.admin_enabled:
             if kind == "action":
                 return security.plain("admin actions are disabled: set ADMIN_USER and ADMIN_PASSWORD", 403)
@@ -185,19 +244,26 @@ def install_guard(server: Flask, get_settings: Callable[[], Settings], get_engin
 
 
 def _check_login(settings: Settings, kind: str | None, gate: "LoginGate | None") -> Response | None:
-    """Credentials for an analyst page (``kind`` None) or an admin page/action; 429 once an
-    address has used up its failed tries, whatever it sends next."""
+    """Credentials for an analyst page (``kind`` None) or an admin page/action; 429 once this user
+    and address used up its failed tries (or everyone's budget is spent and the address is not
+    one where the user signed in before), whatever it sends next."""
     auth, address = request.authorization, request.remote_addr or "unknown"
-    if auth is not None and gate is not None and gate.blocked(address):
-        return gate.too_many()
+    limited = gate if auth is not None else None
+    standing = limited.standing(auth.username or "", address) if limited is not None and auth is not None else None
+    refused = standing.refused(limited.limit) if limited is not None and standing is not None else None
+    if limited is not None and refused is not None:
+        return limited.too_many(refused)
     if not analyst_allowed(auth, settings):
-        if auth is not None and gate is not None:
-            gate.failed(auth, address, "analyst")
+        if limited is not None:
+            limited.failed(auth, address, "analyst", standing)
         return challenge("login required", "forecast dashboard")
     if kind is not None and admin_name(auth, settings) is None:
-        if auth is not None and gate is not None:
-            gate.failed(auth, address, "admin")
+        # An analyst's right credentials on an admin request are not a failed admin login.
+        if limited is not None and not credentials_match(auth, settings.analyst_user, settings.analyst_password):
+            limited.failed(auth, address, "admin", standing)
         return challenge("admin credentials required", "forecast admin")
+    if limited is not None and (settings.analyst_login_required or kind is not None):
+        limited.succeeded(auth, address, standing)
     return None
 
 

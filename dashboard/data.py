@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 
 from config.settings import Settings
+from store import deadline
 from store.db import create_schema, make_engine
 from store.queries import ReadCache, Snapshot
 from store.times import utc_now
@@ -40,7 +41,7 @@ class Web:
 
     @cached_property
     def _engine(self) -> Engine:
-        eng = make_engine(self.settings.database_url)
+        eng = deadline.install(make_engine(self.settings.database_url))  # each request's reads stop at its deadline
         try:
             # A first start before `python -m jobs migrate` still gets empty tables, so
             # every page can say what is missing instead of failing on "no such table".

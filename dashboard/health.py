@@ -1,5 +1,8 @@
 """``/healthz``: 200 when the store answers a read within a short timeout, else 503.
 
+The answer is open to anyone, so it says only ok/unavailable and a short reason (no host,
+port, database or role names); the database's own error goes to the log.
+
 The read runs on one helper thread so a database that hangs (a blackholed host, a
 stuck lock) cannot hold the request: past ``TIMEOUT_S`` the answer is 503. While an
 earlier check is still hanging, no second one is queued behind it (503 at once), so
@@ -8,6 +11,7 @@ arrive while one is in flight wait on that same read (threaded workers), up to t
 """
 from __future__ import annotations
 
+import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -17,6 +21,8 @@ from sqlalchemy import Engine, select
 
 from store.db import short_error
 from store.tables import Price
+
+log = logging.getLogger(__name__)
 
 TIMEOUT_S = 2.0
 
@@ -31,7 +37,8 @@ def _read(get_engine: Callable[[], Engine]) -> None:
 
 
 def check(get_engine: Callable[[], Engine], timeout_s: float = TIMEOUT_S) -> tuple[bool, str]:
-    """(store readable, why not); a check still hanging from before counts against this one."""
+    """(store readable, why not: short, naming nothing of the store); a check still hanging from
+    before counts against this one. The database's error is logged."""
     global _pending
     with _lock:
         if _pending is None or _pending.done():
@@ -40,12 +47,14 @@ def check(get_engine: Callable[[], Engine], timeout_s: float = TIMEOUT_S) -> tup
     try:
         future.result(timeout=timeout_s)
     except FutureTimeout:
+        log.warning("healthz: the store did not answer within %.0f s", timeout_s)
         return False, f"the store did not answer within {timeout_s:.0f} s"
-    except Exception as exc:  # any failure to read is "not healthy", said in one line
-        return False, short_error(exc)
+    except Exception as exc:  # any failure to read is "not healthy"; the details only in the log
+        log.warning("healthz: the store cannot be read: %s", short_error(exc))
+        return False, "the store cannot be read"
     return True, ""
 
 
 def healthz(get_engine: Callable[[], Engine]) -> tuple[dict, int]:
     ok, why = check(get_engine)
-    return ({"status": "ok"}, 200) if ok else ({"status": "unavailable", "error": why}, 503)
+    return ({"status": "ok"}, 200) if ok else ({"status": "unavailable", "reason": why}, 503)

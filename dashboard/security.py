@@ -21,7 +21,7 @@ import logging
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, request
 from flask.json.provider import DefaultJSONProvider
 
 log = logging.getLogger(__name__)
@@ -67,23 +67,43 @@ class BoundedJSONProvider(DefaultJSONProvider):
         return value
 
 
-def _host_of(url: str) -> str:
+def _origin_of(url: str) -> tuple[str, str]:
+    """(scheme, host[:port]) of a URL, lower-cased; empty strings for one that does not parse."""
     try:
-        return urlsplit(url).netloc.lower()
+        parts = urlsplit(url)
     except ValueError:
-        return ""
+        return "", ""
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def host_name(host: str) -> str | None:
+    """The name in a Host header (no port, no IPv6 brackets), lower-cased; None if it does not parse."""
+    try:
+        name = urlsplit("//" + host).hostname
+    except ValueError:
+        return None
+    return name.lower() if name else None
+
+
+def host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
+    """True when the Host header names one of ``allowed`` (".example.com": it and its subdomains)."""
+    name = host_name(host)
+    if name is None:
+        return False
+    return any(name == a or (a.startswith(".") and (name == a[1:] or name.endswith(a))) for a in allowed)
 
 
 def same_origin(request: Request) -> bool:
-    """True when the browser says the request comes from a page of this app's own host
-    (or says nothing: a non-browser client). ``Origin: null`` (sandboxed frames, data:
-    URLs) is not this host."""
+    """True when the browser says the request comes from a page of this app's own host and
+    scheme (or says nothing: a non-browser client). ``Origin: null`` (sandboxed frames, data:
+    URLs) is not this host; ``https://`` is not an ``http`` app (behind trusted proxies the
+    request's scheme is X-Forwarded-Proto)."""
     source = request.headers.get("Origin")
     if source is None:
         source = request.headers.get("Referer")
         if source is None:
             return True
-    return _host_of(source) == request.host.lower()
+    return _origin_of(source) == (request.scheme.lower(), request.host.lower())
 
 
 def plain(message: str, status: int, headers: dict | None = None) -> Response:
@@ -143,8 +163,8 @@ def shorten(value: Any, limit: int = 64) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def install(server: Flask, trusted_proxies: int = 0) -> None:
-    """Body limit, bounded JSON parsing and security headers on ``server``."""
+def install(server: Flask, trusted_proxies: int = 0, allowed_hosts: tuple[str, ...] | None = None) -> None:
+    """Body limit, bounded JSON parsing, the Host allow-list and security headers on ``server``."""
     server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES  # Werkzeug: 413 however the body arrives (chunked too)
     server.json = BoundedJSONProvider(server)
     if trusted_proxies:
@@ -154,6 +174,14 @@ def install(server: Flask, trusted_proxies: int = 0) -> None:
         # Flask documents wrapping wsgi_app by assignment; its stubs type it as a method.
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=trusted_proxies, x_proto=trusted_proxies,  # type: ignore[method-assign]
                                    x_host=0, x_port=0)
+
+    if allowed_hosts is not None:
+        @server.before_request
+        def _host():  # noqa: ANN202 - Flask hook; first of all (DNS rebinding: a foreign name for this address)
+            if host_allowed(request.host, allowed_hosts):
+                return None
+            log.warning("refused a request for host %s from %s", shorten(request.host), request.remote_addr)
+            return plain("unknown host: set ALLOWED_HOSTS to the names this app is reached by", 400)
 
     @server.after_request
     def _headers(response: Response) -> Response:  # every response, refusals and errors included

@@ -2,6 +2,7 @@
 
     python -m scripts.bench_memory                       # SQLite in a temp dir, offline prices
     python -m scripts.bench_memory --redis-url redis://127.0.0.1:6379/13   # also the Celery worker
+    python -m scripts.bench_memory --only web --web-baseline /tmp/main   # the web beside another checkout's
 
 Each process is started the way the Procfile starts it, and a sampler thread adds up
 the RSS of its whole process tree (psutil, children included: the clock's training
@@ -114,17 +115,17 @@ def _env(base: dict[str, str], **extra: str) -> dict[str, str]:
     return {**os.environ, **base, **extra}
 
 
-def _procfile(kind: str) -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
+def _procfile(kind: str, root: Path = ROOT) -> str:
+    for line in (root / "Procfile").read_text().splitlines():
         if line.startswith(f"{kind}:"):
             return line.split(":", 1)[1].strip()
     raise SystemExit(f"error: no {kind}: line in Procfile")
 
 
-def _start(cmd: str, env: dict[str, str], log: Path) -> subprocess.Popen:
+def _start(cmd: str, env: dict[str, str], log: Path, cwd: Path = ROOT) -> subprocess.Popen:
     """A Procfile command under bash, in its own process group, PATH with this venv's bin first."""
     env = {**env, "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}"}
-    return subprocess.Popen(["bash", "-c", f"exec {cmd}"], cwd=ROOT, env=env, stdout=open(log, "wb"),
+    return subprocess.Popen(["bash", "-c", f"exec {cmd}"], cwd=cwd, env=env, stdout=open(log, "wb"),
                             stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -180,13 +181,14 @@ def bench_training(env: dict[str, str], tmp: Path, action: str, label: str) -> R
     return Row("training process", label, tree.peak(), None)
 
 
-def bench_web(env: dict[str, str], tmp: Path, clients: int, rounds: int, idle_s: float) -> Row:
+def bench_web(env: dict[str, str], tmp: Path, clients: int, rounds: int, idle_s: float, code_dir: Path = ROOT) -> Row:
     from contract.vocab import CELLS
     from scripts.load_test import forecast_callback_body, page_route_body
     from scripts.web_server import free_port
 
     port = free_port()
-    proc = _start(_procfile("web"), {**env, "PORT": str(port), "WEB_CONCURRENCY": "2"}, tmp / "web.log")
+    proc = _start(_procfile("web", code_dir), {**env, "PORT": str(port), "WEB_CONCURRENCY": "2"},
+                  tmp / f"web-{code_dir.name}.log", cwd=code_dir)
     base = f"http://127.0.0.1:{port}"
     tree = Tree(proc.pid).start()
     pages = ["/", "/residuals", "/compare", "/admin"]
@@ -206,7 +208,8 @@ def bench_web(env: dict[str, str], tmp: Path, clients: int, rounds: int, idle_s:
     finally:
         tree.stop()
         _stop(proc)
-    return Row("web", f"WEB_CONCURRENCY=2, every page, {clients} clients x {rounds} requests", tree.peak(),
+    where = "" if code_dir == ROOT else f" ({code_dir})"
+    return Row("web", f"WEB_CONCURRENCY=2, every page, {clients} clients x {rounds} requests{where}", tree.peak(),
                tree.idle())
 
 
@@ -267,6 +270,7 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=15, help="requests per web client")
     ap.add_argument("--idle-seconds", type=float, default=10.0)
+    ap.add_argument("--web-baseline", type=Path, help="also measure the web of this checkout (its own Procfile)")
     ap.add_argument("--only", default="clock,training,web,worker", help="comma-separated parts to run")
     args = ap.parse_args()
     only = set(args.only.split(","))
@@ -283,6 +287,8 @@ def main() -> int:
         rows.append(bench_training(env, tmp, "finetune", "nightly fine-tune of the GRU"))
         rows.append(bench_training(env, tmp, "retrain", "3-cell retrain, full history"))
     if "web" in only:
+        if args.web_baseline:
+            rows.append(bench_web(env, tmp, args.clients, args.rounds, args.idle_seconds, args.web_baseline.resolve()))
         rows.append(bench_web(env, tmp, args.clients, args.rounds, args.idle_seconds))
     if args.redis_url and "worker" in only:
         queue_db = {"DATABASE_URL": f"sqlite:///{tmp / 'queue-store.db'}", "REDIS_URL": args.redis_url}

@@ -1,4 +1,5 @@
-"""Start ``gunicorn 'dashboard.app:create_server()'`` as a real process on a free localhost port."""
+"""Start ``gunicorn 'dashboard.app:create_server()'`` as a real process on a free localhost port,
+with threaded workers as the Procfile's ``web:`` runs them."""
 from __future__ import annotations
 
 import os
@@ -47,7 +48,9 @@ class WebServer:
         log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
         self.started_at = time.perf_counter()
         self.proc = subprocess.Popen(
+            # threaded workers, as the Procfile runs them
             [gunicorn_bin(), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", "--timeout", "120",
+             "--worker-class", "gthread", "--threads", "64",
              *self.extra_args, "dashboard.app:create_server()"],
             cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )

@@ -222,10 +222,10 @@ class RunRequestRecord(Base):
 
 
 class LoginFailure(Base):
-    """Failed logins per client address in the current window (the web's login rate limit).
-
-    One row per address, reset when its window has passed and purged after it, so the
-    table holds at most the addresses that failed within one window."""
+    """The web's login rate limit (``store.logins``): ``address`` holds a key, not an address:
+    ``*`` all failures in the current window, ``f:<hash of user and address>`` one pair's
+    failures, ``k:<hash>`` a pair's last right sign-in (failures 0). Bounded: rows of a passed
+    window are purged, no pair row is written past the global budget, known rows are capped."""
 
     __tablename__ = "login_failures"
 

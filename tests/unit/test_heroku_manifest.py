@@ -31,7 +31,8 @@ def _variables_config_reads() -> set[str]:
         func = node.func
         reads_env = (isinstance(func, ast.Attribute) and func.attr == "get"
                      and isinstance(func.value, ast.Name) and func.value.id == "env")
-        if reads_env or (isinstance(func, ast.Name) and func.id == "_int"):
+        reads_int = isinstance(func, ast.Attribute) and func.attr == "int" and isinstance(func.value, ast.Name)
+        if reads_env or reads_int or (isinstance(func, ast.Name) and func.id == "_int"):
             names |= {a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
                       and re.fullmatch(r"[A-Z][A-Z0-9_]+", a.value)}
     return names
