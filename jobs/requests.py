@@ -62,7 +62,7 @@ def _claim_when_free(ctx: JobContext, request_id: int, claimer: str, poll_s: flo
         stored = _still_queued(_store(ctx, "reading the run request", lambda: run_requests.get(ctx.engine, request_id)),
                                request_id)
         name = leases.training_lease(stored.ticker)
-        if _store(ctx, "looking at the training lease", lambda: leases.current_lease(ctx.engine, name, now=ctx.now())):
+        if _store(ctx, "looking at the training lease", lambda: leases.current_lease(ctx.engine, name, live=True)):
             time.sleep(poll_s)
             continue
         claimed = _store(ctx, "claiming the run request",

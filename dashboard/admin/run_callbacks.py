@@ -109,10 +109,10 @@ def _run_named(run: dict) -> str:
 def _behind(engine, waiting: run_requests.StoredRequest) -> str:
     """What a queued request waits for: its ticker's live run or training lease, else any live
     run (a busy worker), and how many requests asked before it."""
-    now, ttl = data.now(), data.settings().schedule.lease_ttl_s
-    run = (run_history.active_run(engine, waiting.ticker, now=now, stale_after_s=ttl)
-           or run_history.active_run(engine, None, now=now, stale_after_s=ttl))
-    held = leases.current_lease(engine, leases.training_lease(waiting.ticker), now=now)
+    ttl = data.settings().schedule.lease_ttl_s  # staleness is judged by the database's clock
+    run = (run_history.active_run(engine, waiting.ticker, stale_after_s=ttl)
+           or run_history.active_run(engine, None, stale_after_s=ttl))
+    held = leases.current_lease(engine, leases.training_lease(waiting.ticker), live=True)
     if run and run["ticker"] != waiting.ticker and held is not None:
         run = None  # its own ticker's lease is what it waits for
     parts = []
