@@ -17,11 +17,14 @@ from sqlalchemy import create_engine
 
 from store.schema import _config
 
+FOUR_DIGITS = re.compile(r"\d{4}")
+
 
 def next_id() -> str:
     """Revisions are numbered 0001, 0002, ...: the order they run in, readable in a listing."""
     ids = [rev.revision for rev in ScriptDirectory.from_config(_config()).walk_revisions()]
-    return f"{max(int(i) for i in ids if re.fullmatch(r'\d{4}', i)) + 1:04d}"
+    newest = max(int(i) for i in ids if FOUR_DIGITS.fullmatch(i))
+    return f"{newest + 1:04d}"
 
 
 def main() -> None:

@@ -110,3 +110,29 @@ def test_migrate_command_reports_the_revision(database_url):
     again = subprocess.run([sys.executable, "-m", "jobs", "migrate"], cwd=ROOT, env=env, capture_output=True,
                            text=True, timeout=120)
     assert again.returncode == 0 and "already at revision" in again.stdout
+
+
+def _ledger_row(conn, row_id: int, model_id: int, horizon: int = 1, extra: str = "") -> None:
+    conn.execute(text(
+        "INSERT INTO forecast_ledger (id, ticker, cell, model_id, model_version, origin, origin_close, target_date, "
+        f"horizon, predicted, lower80, upper80, lower95, upper95, published_at, kind{extra and ', of_record'}) "
+        f"VALUES (:id, 'AAPL', 'gru', :m, 1, :o, 50.0, :t, :h, 51.0, 49.0, 53.0, 48.0, 54.0, :p, 'live'{extra})"),
+        {"id": row_id, "m": model_id, "o": date(2013, 3, 1), "t": date(2013, 3, 4), "h": horizon,
+         "p": datetime(2013, 3, 1, 22, tzinfo=timezone.utc)})
+
+
+def test_revision_0002_keeps_the_first_publication_of_an_origin_as_the_forecast_of_record(engine):
+    """Three same-evening publications stored by version 2: after the upgrade the first counts, the
+    others are superseded, and the per-model key (an expression index SQLite cannot reflect) still holds."""
+    _baseline_store(engine)
+    with engine.begin() as conn:
+        for row_id, model_id in ((1, 7), (2, 8), (3, 9)):
+            _ledger_row(conn, row_id, model_id)
+        _ledger_row(conn, 4, 8, horizon=2)  # a later model's first row for horizon 2 counts
+    upgrade(engine)
+    with engine.connect() as conn:
+        flags = dict(conn.execute(text("SELECT id, of_record FROM forecast_ledger ORDER BY id")).all())
+    assert {k: bool(v) for k, v in flags.items()} == {1: True, 2: False, 3: False, 4: True}
+    with pytest.raises(Exception, match="(?i)unique"):
+        with engine.begin() as conn:
+            _ledger_row(conn, 5, 7, extra=", false")  # model 7's key again, superseded: only the old key refuses it
