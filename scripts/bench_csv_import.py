@@ -10,7 +10,7 @@ under ``/usr/bin/time -v``:
 - ``python -m jobs import-csv`` on it (refused at once: over ``MAX_FILE_BYTES``);
 - the reader itself with the limit raised above the file (streams the whole file to the
   bad last row);
-- ``python -m jobs import-csv /dev/zero`` and on a named pipe with no writer (30 s timeout).
+- ``python -m jobs import-csv /dev/zero`` and on a named pipe with no writer (300 s timeout).
 
 Prints one line per case: exit status, seconds, max RSS in MB, the first stderr line.
 """
@@ -53,9 +53,9 @@ def measure(label: str, argv: list[str], env: dict[str, str]) -> str:
     started = time.monotonic()
     try:
         done = subprocess.run(["/usr/bin/time", "-v", *argv], cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=30)
+                              timeout=300)
     except subprocess.TimeoutExpired:
-        return f"{label}: still running after 30 s (blocked)"
+        return f"{label}: still running after 300 s (blocked)"
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
     first = next((line for line in done.stderr.splitlines() if line.startswith("error:")), "(no error line)")
     mb = int(rss.group(1)) / 1024 if rss else float("nan")

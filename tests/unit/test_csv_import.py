@@ -152,3 +152,11 @@ def test_no_source_can_hand_the_store_an_absurd_price(column, value):
     frame.loc[frame.index[0], column] = value
     with pytest.raises(PriceDataError, match=f"Yahoo AAPL, 2024-01-02, column {column}: "):
         validate_price_frame(frame, "Yahoo AAPL")
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+def test_line_numbers_hold_for_every_line_ending(tmp_path, newline):
+    """The reader streams the file line by line; its line numbers are the editor's."""
+    text = newline.join([HEADER.strip(), "2024-01-02,1,2,0.5,1.5,10", "", "2024-01-02,1,2,0.5,1.5,10", ""])
+    with pytest.raises(PriceDataError, match="prices.csv, line 4, column Date: duplicate date 2024-01-02"):
+        read_price_csv(write(tmp_path, text), today=TODAY)
