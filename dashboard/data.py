@@ -142,6 +142,8 @@ def plain(fig: Any) -> dict:
 
     import plotly.io as pio
 
+    deadline.check()  # between figures too, not only at store reads: a long page stops at its deadline
+
     # Six significant digits is far below what a chart can show and halves the payload
     # of stored full-precision floats (and the time Dash spends encoding it).
     result: dict = json.loads(pio.to_json(fig, validate=False), parse_float=lambda x: float(f"{float(x):.6g}"))

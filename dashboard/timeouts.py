@@ -167,8 +167,9 @@ class Deadline:
                                   "try again in a moment.", 503, {"Retry-After": "5"})
             return busy(environ, start_response)
         try:
-            # Dash answers with a complete body (no streaming), so the slot covers all the work.
-            return list(self.app(environ, start_response))
+            # Flask builds the whole answer (Dash's JSON, compressed) inside this call, so the slot
+            # covers the work; a file is sent afterwards, from the returned iterable, outside it.
+            return self.app(environ, start_response)
         finally:
             self.slots.release()
 
