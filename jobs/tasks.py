@@ -41,8 +41,9 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 TASK_NAME = "jobs.run_ticker"
-# A backstop only: a dead worker's lease is gone after one timed wait; more waits happen
-# only when clocks disagree by more than the wait's one-second margin.
+# A backstop only: a dead worker's lease is gone after one timed wait (its expiry is read on
+# the database's clock); more waits happen only when Celery runs the retry early, since its
+# countdown is an ETA on the workers' own clocks.
 LEASE_RETRIES = 3
 
 

@@ -236,7 +236,8 @@ def test_one_training_per_ticker_a_second_is_refused_another_ticker_runs(ctx, so
         with pytest.raises(RunInProgress) as refused:
             _run(ctx, source)
         msg = str(refused.value)
-        assert "requested by alice) of AAPL" in msg and "started 2026-03-06 23:30:00 UTC" in msg
+        since = runs.active_run(ctx.engine, "AAPL")["started_at"]  # the store's clock, not the injected one
+        assert "requested by alice) of AAPL" in msg and f"started {since:%Y-%m-%d %H:%M:%S} UTC" in msg
         msft = _run(ctx, ReplaySource(history("MSFT"), visible=300), ticker="MSFT")
         assert msft["status"] == "succeeded" and msft["ticker"] == "MSFT"
     finally:
