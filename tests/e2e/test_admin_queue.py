@@ -49,12 +49,21 @@ def _requests(engine) -> list:
         return conn.execute(sa.text("select id, ticker, status, run_id, outcome from run_requests order by id")).all()
 
 
+def _times(engine) -> tuple:
+    """(AAPL request asked, claimed, MSFT run finished)."""
+    with engine.connect() as conn:
+        asked, claimed = conn.execute(sa.text("select requested_at, claimed_at from run_requests")).one()
+        done = conn.execute(sa.text("select finished_at from runs where ticker = 'MSFT'")).scalar_one()
+    return asked, claimed, done
+
+
 def _text(page, id_: str) -> str:
     return page.evaluate(f"(document.querySelector('#{id_}') || {{innerText: ''}}).innerText")
 
 
 def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_database, redis_url, chromium, tmp_path):
-    """Start behind a busy worker: "queued, behind run #1 (MSFT retrain ...)", then the AAPL run."""
+    """Start behind a busy worker: "queued, behind run #1 (MSFT retrain ...)" until that run ends,
+    then the AAPL run; the request is claimed only once the worker is free, however long that takes."""
     if importlib.util.find_spec("tensorflow") is None:
         pytest.skip("needs TensorFlow to train")
     url = fresh_postgres(postgres_database)
@@ -68,7 +77,7 @@ def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_data
     worker = start_worker(env, log)
     try:
         busy = jobs("nightly", "--queue", "--ticker", "MSFT", "--action", "retrain", "--cells", "gru,lstm",
-                    "--epochs", "60", env=env)
+                    "--epochs", "500", env=env)  # until early stopping: about 85 s here
         assert busy.returncode == 0 and "queued" in busy.stdout, busy.stderr
         msft = wait_for(lambda: [r for r in runs(engine) if r.ticker == "MSFT" and r.status == "running"], 180,
                         "the worker to be busy with the MSFT retrain", (log,))[0]
@@ -102,6 +111,10 @@ def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_data
         assert finished == {"MSFT": "succeeded", "AAPL": "succeeded"}, runs(engine)
         (request,) = _requests(engine)
         assert (request.status, request.run_id) == ("ended", 2) and "succeeded" in request.outcome
+        asked, claimed, msft_done = _times(engine)
+        assert asked < msft_done <= claimed  # it waited for the worker, and started as soon as it was free
+        print(f"the AAPL request waited {(claimed - asked).total_seconds():.0f} s; "
+              f"claimed {(claimed - msft_done).total_seconds():.1f} s after the MSFT run ended")
         assert "ticket expired" not in log.read_text()
     finally:
         if worker.poll() is None:
