@@ -187,7 +187,7 @@ class ClockStatus(Base):
 
 
 class UsedRunTicket(Base):
-    """A run ticket (the admin page's signed permission to start one run) that was spent.
+    """A price-fetch ticket (the admin page's signed permission to fetch once) that was spent.
 
     The primary key makes a ticket single-use across every web worker, diskcache
     child and Celery worker that shares the store: a second claim fails to insert."""

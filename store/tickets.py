@@ -1,9 +1,10 @@
-"""Single use of run tickets, recorded in the store.
+"""Single use of price-fetch tickets, recorded in the store.
 
 The admin page signs a short-lived ticket that the background process (a diskcache
-child of some web worker, or a Celery worker on another machine) redeems to start
-one run. The signature proves who issued it; this table proves it was not spent
-before, whichever process redeems it.
+child of some web worker, or a Celery worker on another machine) redeems to fetch
+prices once. The signature proves who issued it; this table proves it was not spent
+before, whichever process redeems it. (A run's ticket names a queued run request
+instead, and is spent by claiming it: ``store.run_requests``.)
 """
 from __future__ import annotations
 

@@ -107,18 +107,14 @@ def _run_named(run: dict) -> str:
 
 
 def _behind(engine, waiting: run_requests.StoredRequest) -> str:
-    """What a queued request waits for: its ticker's live run or training lease, else any live
-    run (a busy worker), and how many requests asked before it."""
+    """What a queued request waits for: its ticker's live run; else any live run (a busy worker)
+    and its ticker's training lease if another process holds it; and how many asked before it."""
     ttl = data.settings().schedule.lease_ttl_s  # staleness is judged by the database's clock
-    run = (run_history.active_run(engine, waiting.ticker, stale_after_s=ttl)
-           or run_history.active_run(engine, None, stale_after_s=ttl))
-    held = leases.current_lease(engine, leases.training_lease(waiting.ticker), live=True)
-    if run and run["ticker"] != waiting.ticker and held is not None:
-        run = None  # its own ticker's lease is what it waits for
-    parts = []
-    if run:
-        parts.append(f"behind {_run_named(run)}")
-    elif held:
+    own = run_history.active_run(engine, waiting.ticker, stale_after_s=ttl)
+    other = None if own else run_history.active_run(engine, None, stale_after_s=ttl)
+    held = None if own else leases.current_lease(engine, leases.training_lease(waiting.ticker), live=True)
+    parts = [f"behind {_run_named(run)}" for run in (own or other,) if run]
+    if held:
         parts.append(f"behind the {waiting.ticker} training lease held by {held.holder} since {held.acquired_at:%H:%M} UTC")
     ahead = run_requests.ahead_of(engine, waiting.id)
     if ahead:

@@ -187,3 +187,20 @@ def test_a_genuine_ticket_must_name_a_request(request_field, store_url):
     settings = load_settings({"DATABASE_URL": store_url, "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1]})
     ticket = auth.issue_ticket(settings, ADMIN[0], request_field)
     assert admin_actions.execute_run(settings, ticket, _now()) == ("danger", "Not started: this ticket is not for a run.")
+
+
+def test_an_hour_old_ticket_still_starts_its_queued_request_once(store_url, ctx, monkeypatch):
+    """Was: "run ticket expired; press Start again" after 60 s in a busy queue. Now the ticket
+    waits as long as its request; the claim, not the clock, makes it single-use."""
+    import jobs.requests
+
+    settings = load_settings({"DATABASE_URL": store_url, "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1]})
+    monkeypatch.setenv("DATABASE_URL", store_url)
+    runner, real = FakeRunner(), jobs.requests.execute_request
+    monkeypatch.setattr(jobs.requests, "execute_request", lambda c, rid, claimer: real(c, rid, claimer, run=runner))
+    request_id = _queue(ctx)
+    old = auth.issue_ticket(settings, ADMIN[0], {"request_id": request_id}, now=_now().timestamp() - 3600)
+    assert admin_actions.execute_run(settings, old, _now()) == ("success", "Run finished: run #99 succeeded; the champion was kept.")
+    assert admin_actions.execute_run(settings, old, _now())[1].startswith(
+        f"Not started: run request #{request_id} was already run (run #99 MSFT succeeded")
+    assert len(runner.calls) == 1 and run_requests.get(ctx.engine, request_id).claimed_by.startswith(f"ui:{ADMIN[0]}:")

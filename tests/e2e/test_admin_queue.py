@@ -12,13 +12,15 @@ import importlib.util
 import os
 import signal
 import subprocess
+import time
 from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
 
-from dashboard import ids
+from dashboard import auth, ids
 from scripts.web_server import WebServer
+from store import lease as leases
 from tests.e2e.test_drill_queue import ROOT, jobs, runs, start_worker, wait_for
 from tests.support.browser import open_page
 from tests.support.dashboard_env import ADMIN
@@ -27,6 +29,7 @@ from tests.support.services import REDIS_URL, fresh_postgres, service_missing
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
 SHOTS = ROOT / "artifacts" / "screenshots"
+HOLDER, AAPL_LEASE = "cli-host:4242:test", "training:AAPL"
 
 
 @pytest.fixture
@@ -49,12 +52,34 @@ def _requests(engine) -> list:
         return conn.execute(sa.text("select id, ticker, status, run_id, outcome from run_requests order by id")).all()
 
 
+def _age_s(engine) -> float:
+    """How long the (one) request has been queued."""
+    with engine.connect() as conn:
+        asked = conn.execute(sa.text("select requested_at from run_requests")).scalar_one()
+    return (datetime.now(timezone.utc) - asked).total_seconds()
+
+
+def _lease_taken(engine) -> datetime:
+    with engine.connect() as conn:
+        taken = conn.execute(sa.text("select acquired_at from leases where name = :n"), {"n": AAPL_LEASE}).scalar_one()
+    return taken.astimezone(timezone.utc)
+
+
+def _times(engine) -> tuple:
+    """(AAPL request asked, claimed, last MSFT run finished)."""
+    with engine.connect() as conn:
+        asked, claimed = conn.execute(sa.text("select requested_at, claimed_at from run_requests")).one()
+        done = conn.execute(sa.text("select max(finished_at) from runs where ticker = 'MSFT'")).scalar_one()
+    return asked, claimed, done
+
+
 def _text(page, id_: str) -> str:
     return page.evaluate(f"(document.querySelector('#{id_}') || {{innerText: ''}}).innerText")
 
 
 def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_database, redis_url, chromium, tmp_path):
-    """Start behind a busy worker: "queued, behind run #1 (MSFT retrain ...)", then the AAPL run."""
+    """Start behind a busy worker: "queued, behind run #1 (MSFT retrain ...)", then behind run #2, then
+    the AAPL run; the request is claimed only once the worker is free, however long that takes."""
     if importlib.util.find_spec("tensorflow") is None:
         pytest.skip("needs TensorFlow to train")
     url = fresh_postgres(postgres_database)
@@ -68,7 +93,7 @@ def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_data
     worker = start_worker(env, log)
     try:
         busy = jobs("nightly", "--queue", "--ticker", "MSFT", "--action", "retrain", "--cells", "gru,lstm",
-                    "--epochs", "60", env=env)
+                    "--epochs", "500", env=env)  # to early stopping: 40-90 s here, with the machine's load
         assert busy.returncode == 0 and "queued" in busy.stdout, busy.stderr
         msft = wait_for(lambda: [r for r in runs(engine) if r.ticker == "MSFT" and r.status == "running"], 180,
                         "the worker to be busy with the MSFT retrain", (log,))[0]
@@ -78,17 +103,31 @@ def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_data
             page.wait_for_selector(f"#{ids.Admin.RUNS_TABLE}", timeout=30000)
             page.check("input[value='retrain']", force=True)
             page.fill(f"#{ids.Admin.EPOCHS}", "1")
+            # Another process (a command-line run, say) holds AAPL's training lease until the request has
+            # waited longer than a run ticket used to live: first behind the busy worker, then behind the lease.
+            leases.acquire(engine, holder=HOLDER, now=datetime.now(timezone.utc), ttl_s=600, name=AAPL_LEASE)
             page.click(f"#{ids.Admin.START}")
-            # queued, and behind what: the worker's MSFT run
+            # queued, and behind what: the worker's MSFT run and the lease
             page.wait_for_function(f"(document.querySelector('#{ids.Admin.QUEUED}') || {{}}).innerText"
                                    "?.includes('is queued')", timeout=20000)
             queued = _text(page, ids.Admin.QUEUED)
             assert queued.startswith("AAPL request #1 (retrain, asked by ui:boss at "), queued
             assert f"behind run #{msft.id} (MSFT retrain, started " in queued, queued
+            assert f"behind the AAPL training lease held by {HOLDER} since " in queued, queued
             assert "Queued a retrain of GRU (1 epochs) of AAPL as request #1" in _text(page, ids.Admin.START_MSG)
             page.screenshot(path=str(SHOTS / "admin-queued.png"), full_page=True)
             assert [r.status for r in _requests(engine)] == ["queued"]
             assert [r.ticker for r in runs(engine)] == ["MSFT"]  # the AAPL run has not started: the worker is busy
+            # the worker frees and takes the request's message; the request still waits, now only for the lease
+            wait_for(lambda: [r for r in runs(engine) if r.status == "succeeded"], 300, "the MSFT run to end", (log,))
+            page.wait_for_function(f"!document.querySelector('#{ids.Admin.QUEUED}').innerText.includes('MSFT')",
+                                   timeout=20000)
+            time.sleep(max(0.0, auth.TICKET_TTL_S + 5 - _age_s(engine)))
+            assert [r.status for r in _requests(engine)] == ["queued"]  # nothing expired
+            assert _text(page, ids.Admin.QUEUED).endswith(f"is queued, behind the AAPL training lease held by {HOLDER} "
+                                                          f"since {_lease_taken(engine):%H:%M} UTC.")
+            assert _text(page, ids.Admin.RUN_RESULT) == ""  # no "Not started: run ticket expired; press Start again"
+            leases.release(engine, holder=HOLDER, name=AAPL_LEASE)
             # the worker frees: the request is claimed and its run shows its progress, then its outcome
             page.wait_for_function(f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText"
                                    ".startsWith('AAPL run #')", timeout=300000)
@@ -98,12 +137,17 @@ def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_data
             assert outcome.startswith("Run finished: run #2 succeeded"), outcome
             assert page.errors == []
             page.context.close()
-        finished = {r.ticker: r.status for r in runs(engine)}
-        assert finished == {"MSFT": "succeeded", "AAPL": "succeeded"}, runs(engine)
+        assert [(r.ticker, r.status) for r in runs(engine)] == [("MSFT", "succeeded"), ("AAPL", "succeeded")]
         (request,) = _requests(engine)
         assert (request.status, request.run_id) == ("ended", 2) and "succeeded" in request.outcome
+        asked, claimed, msft_done = _times(engine)
+        assert asked < msft_done < claimed  # it waited for the worker, then for the lease
+        assert (claimed - asked).total_seconds() > auth.TICKET_TTL_S
+        print(f"the AAPL request waited {(msft_done - asked).total_seconds():.0f} s for the worker and "
+              f"{(claimed - asked).total_seconds():.0f} s in all before it was claimed")
         assert "ticket expired" not in log.read_text()
     finally:
+        leases.release(engine, holder=HOLDER, name=AAPL_LEASE)
         if worker.poll() is None:
             os.killpg(worker.pid, signal.SIGTERM)
         try:
@@ -120,7 +164,6 @@ def test_embedded_default_queues_behind_a_held_lease_cancels_and_runs(chromium, 
     queued again, it runs once the lease is released."""
     if importlib.util.find_spec("tensorflow") is None:
         pytest.skip("needs TensorFlow to train")
-    from store import lease as leases
     from store.db import make_engine
     from tests.support.browser import web_env
 

@@ -44,9 +44,11 @@ def test_the_page_says_what_a_queued_request_waits_behind(dash_client, database_
     assert _says("AAPL").endswith(f"is queued, behind run #{msft_run} (MSFT auto, started {started:%H:%M} UTC).")
 
     lease = leases.acquire(data.engine(), holder="cli-host:42", now=_now(), ttl_s=60, name=leases.training_lease("AAPL"))
-    assert f"is queued, behind the AAPL training lease held by cli-host:42 since {lease.acquired_at:%H:%M} UTC." in _says("AAPL")
-    leases.release(data.engine(), holder="cli-host:42", name=leases.training_lease("AAPL"))
+    held = f"behind the AAPL training lease held by cli-host:42 since {lease.acquired_at:%H:%M} UTC."
+    assert _says("AAPL").endswith(f"is queued, behind run #{msft_run} (MSFT auto, started {started:%H:%M} UTC); {held}")
     runs.finish_run(data.engine(), msft_run, "succeeded", now=_now())
+    assert _says("AAPL").endswith(f"is queued, {held}")
+    leases.release(data.engine(), holder="cli-host:42", name=leases.training_lease("AAPL"))
 
     msft = _queue("MSFT")
     assert _says("MSFT") == (f"MSFT request #{msft} (retrain, asked by ui:boss at "
