@@ -24,7 +24,9 @@ from store import lease as leases
 from tests.e2e.test_drill_queue import ROOT, jobs, runs, start_worker, wait_for
 from tests.support.browser import open_page
 from tests.support.dashboard_env import ADMIN
-from tests.support.services import REDIS_URL, fresh_postgres, service_missing
+from tests.support.services import fresh_postgres, own_redis_url, service_missing
+
+REDIS_URL = own_redis_url(11)  # emptied by this module: a database no other module uses
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 

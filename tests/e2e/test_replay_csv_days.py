@@ -11,7 +11,9 @@ import pytest
 import redis
 
 from scripts.replay_csv_days import CELLS, HORIZON, replay_days
-from tests.support.services import REDIS_URL, fresh_postgres, service_missing
+from tests.support.services import fresh_postgres, own_redis_url, service_missing
+
+REDIS_URL = own_redis_url(12)  # emptied by this module: a database no other module uses
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -16,6 +16,12 @@ POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://p
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+def own_redis_url(database: int) -> str:
+    """The test Redis server's database ``database``: a module that empties its Redis database
+    (FLUSHDB) takes one of its own, so two test processes never empty each other's queue."""
+    return f"{REDIS_URL.rsplit('/', 1)[0]}/{database}"
+
+
 def service_missing(reason: str) -> None:
     """Skip, or fail when CI promised the service would be there."""
     if os.environ.get("REQUIRE_SERVICES") == "1":
