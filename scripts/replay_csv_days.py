@@ -52,7 +52,7 @@ def real_prices() -> tuple[str, pd.DataFrame]:
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     """``frame`` as a Yahoo-style CSV (Date,Open,High,Low,Close,Volume)."""
-    out = pd.DataFrame({"Date": frame.index.strftime("%Y-%m-%d"), "Open": frame["open"].round(4),
+    out = pd.DataFrame({"Date": pd.DatetimeIndex(frame.index).strftime("%Y-%m-%d"), "Open": frame["open"].round(4),
                         "High": frame["high"].round(4), "Low": frame["low"].round(4),
                         "Close": frame["close"].round(4), "Volume": frame["volume"].astype("int64")})
     out.to_csv(path, index=False)

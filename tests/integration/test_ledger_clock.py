@@ -45,7 +45,9 @@ def test_bootstrap_publishes_live_rows_and_backfills_replayed_ones_once(clock):
     live, replayed = rows[rows.kind == "live"], rows[rows.kind == "replayed"]
     assert len(live) == 15 and live.actual.isna().all()  # the first models' forecasts, still in the future
     assert not replayed.empty and replayed.actual.notna().any() and replayed.model_id.isna().all()
-    assert sorted(replayed.origin.dt.date.unique())[0] == history().index[306].date()  # 3 days before the newest
+    # three days are three origins, the newest three, each served by every cell
+    assert sorted(replayed.origin.dt.date.unique()) == [history().index[i].date() for i in (307, 308, 309)]
+    assert len(replayed) == 3 * 3 * 5 and set(replayed.cell) == {"simplernn", "lstm", "gru"}
     before = len(rows)
     clock.first_start()  # a restart: the bootstrap run has nothing new and the backfill is not repeated
     assert len(ledger.load_ledger(clock.ctx.engine, "AAPL")) == before
