@@ -188,19 +188,32 @@ def test_the_web_boots_whatever_the_clock_and_training_settings_are(sqlite_url, 
     assert result.stdout.strip().endswith("('AAPL',)")
 
 
-def test_gunicorn_with_a_bad_web_setting_stops_with_one_line_instead_of_rebooting_workers(tmp_path):
-    """The factory exits with gunicorn's "application failed to load" status: the master stops
-    (any other status makes it boot a new worker that fails again, forever)."""
+def test_gunicorn_with_a_bad_web_setting_stops_with_one_line_and_status_2_before_any_worker(tmp_path):
+    """gunicorn.conf.py checks the web's settings in the master: one error line, exit 2, no worker booted
+    (was: each worker printed the line and the master stopped with gunicorn's load-error status 4)."""
     from scripts.web_server import free_port, gunicorn_bin
 
     env = {**os.environ, "DATABASE_URL": "mysql://u@h/db", "DATA_DIR": str(tmp_path / "data")}
     env.pop("REDIS_URL", None)
     result = subprocess.run([gunicorn_bin(), "-w", "2", "-b", f"127.0.0.1:{free_port()}", "dashboard.app:create_server()"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert [line for line in result.stderr.splitlines() if "error" in line.lower()] == [  # beside gunicorn's INFO
+        "error: DATABASE_URL scheme 'mysql' is not supported; use sqlite:///... or "
+        "postgresql://... (or Heroku's postgres://...)"]
+    assert "Booting worker" not in result.stderr
+
+
+def test_the_factory_alone_still_stops_gunicorn_when_started_without_the_settings_file(tmp_path):
+    """Started with another settings file (-c /dev/null), the worker's factory refuses: status 4, no reboot loop."""
+    from scripts.web_server import free_port, gunicorn_bin
+
+    env = {**os.environ, "DATABASE_URL": "mysql://u@h/db", "DATA_DIR": str(tmp_path / "data")}
+    env.pop("REDIS_URL", None)
+    result = subprocess.run([gunicorn_bin(), "-c", "/dev/null", "-w", "2", "-b", f"127.0.0.1:{free_port()}",
+                             "dashboard.app:create_server()"], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
     assert result.returncode == 4, result.stderr[-2000:]
-    ours = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert ours and set(ours) == {"error: DATABASE_URL scheme 'mysql' is not supported; use sqlite:///... or "
-                                  "postgresql://... (or Heroku's postgres://...)"}
     assert "Traceback" not in result.stderr and "App failed to load" in result.stderr
     assert result.stderr.count("Booting worker") == 2  # one per worker, none booted again
 
