@@ -98,8 +98,10 @@ def adaptive_halfwidths(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Relative half-widths (N, H) at each origin (NaN before ``min_scores`` scores are known).
 
-    ``sigma`` indexable by origin (``ewma_vol``). ``extra_origin`` (the day after
-    the data) also gets a half-width row, returned second: the live forecast's band.
+    ``sigma`` indexable by origin (``ewma_vol``: the scale is ``sigma[t] * sqrt(h)``), or (rows, H)
+    with the scale of every horizon itself (``sigma[t, h-1]``, e.g. a GARCH h-day standard deviation).
+    ``extra_origin`` (the day after the data) also gets a half-width row, returned second: the live
+    forecast's band.
     """
     origins, pred, actual = paths.origins, paths.predicted, paths.actual
     n, horizon = pred.shape
@@ -107,7 +109,7 @@ def adaptive_halfwidths(
     extra = np.full(horizon, np.nan)
     stops = list(origins) + ([extra_origin] if extra_origin is not None else [])
     for h in range(1, horizon + 1):
-        scale = sigma[np.asarray(stops)] * math.sqrt(h)  # (N [+1],)
+        scale = sigma[np.asarray(stops)] * math.sqrt(h) if np.ndim(sigma) == 1 else sigma[np.asarray(stops), h - 1]
         score = np.abs(actual[:, h - 1] / pred[:, h - 1] - 1.0) / scale[:n]  # (N,)
         alpha, known, nxt = 1.0 - level, [], 0
         for k, t in enumerate(stops):

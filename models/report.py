@@ -20,14 +20,21 @@ import numpy as np
 from contract.outputs import Backtest, Metrics, Predictions, ResidualDiagnostics, ScoreRow
 
 from . import skill
+from .calibration import band_calibration, holm_family, terciles
 from .evaluation import NetworkFacts
 from .features import Prepared
+from .garch import garch_halfwidths, garch_scale
 from .intervals import Z, IntervalSpec, PathsAtOrigins, adaptive_halfwidths, ewma_vol, rolling_std, winkler
 from .rolling import RollingForecasts, RollingSpec, compound, daily_returns, training_scale
 
 LEVELS = (0.80, 0.95)
 BASELINE_NAMES = ("persistence", "drift", "ridge")
 BAND = "random_walk_band"  # persistence +- z * rolling 20-day std * sqrt(h)
+GARCH_BAND = "garch_band"  # persistence +- GARCH(1,1)-t quantile, refit every K origins (models.garch)
+CONFORMAL_BAND = "conformal_band"  # persistence +- conformal quantile of its trailing absolute errors
+BAND_BASELINES = (BAND, GARCH_BAND, CONFORMAL_BAND)  # bands around persistence, no point forecast of their own
+# plain rolling split conformal: the last 250 known |actual/persistence - 1| at each horizon, no scaling, no ACI
+CONFORMAL_SPEC = IntervalSpec(window=250, gamma=0.0, min_scores=20)
 
 
 # name -> level -> (lower (N, H), upper (N, H)) price bands
@@ -56,11 +63,10 @@ def _floats(a, nd: int | None = None) -> list:
         if a.ndim == 1 else [_floats(row, nd) for row in a]
 
 
-def _bands(fc: RollingForecasts, p: Prepared, names: list[str], spec: IntervalSpec) -> tuple[Bands, dict[float, np.ndarray]]:
+def _bands(fc: RollingForecasts, p: Prepared, names: list[str], spec: IntervalSpec,
+           blocks: list[int]) -> tuple[Bands, dict[float, np.ndarray]]:
     """name -> level -> (lower (N,H), upper (N,H)); plus the live forecast's half-widths per level."""
-    r = daily_returns(p)
-    sigma, rw = ewma_vol(r), rolling_std(r)
-    steps = np.sqrt(np.arange(1, p.horizon + 1))
+    sigma = ewma_vol(daily_returns(p))
     bands: Bands = {}
     live: dict[float, np.ndarray] = {}
     for name in names:
@@ -72,31 +78,53 @@ def _bands(fc: RollingForecasts, p: Prepared, names: list[str], spec: IntervalSp
             bands[name][level] = (path * (1 - half), path * (1 + half))
             if name == names[0] and extra is not None:  # extra_origin given: never None
                 live[level] = extra
-    bands[BAND] = {}
-    for level in LEVELS:
-        half = Z[level] * rw[fc.origins][:, None] * steps[None, :]
-        bands[BAND][level] = (fc.base[:, None] * (1 - half), fc.base[:, None] * (1 + half))
+    bands.update(baseline_bands(fc, p, blocks))
     return bands, live
 
 
-def _interval_rows(fc: RollingForecasts, bands: Bands, rows: np.ndarray) -> dict[str, dict[str, list[Any]]]:
-    """Coverage, mean relative width and mean Winkler score (both % of the base close) per horizon."""
-    out: dict[str, dict[str, list[Any]]] = {}
+def baseline_bands(fc: RollingForecasts, p: Prepared, blocks: list[int]) -> Bands:
+    """The bands around persistence: random walk, GARCH(1,1)-t (refit at ``blocks``) and plain rolling conformal."""
+    r = daily_returns(p)
+    rw = rolling_std(r)
+    steps = np.sqrt(np.arange(1, p.horizon + 1))
+    base = fc.base[:, None]
+    halves = {BAND: {lv: Z[lv] * rw[fc.origins][:, None] * steps[None, :] for lv in LEVELS},
+              GARCH_BAND: garch_halfwidths(*garch_scale(r, fc.origins, blocks, p.horizon), LEVELS), CONFORMAL_BAND: {}}
+    pers = PathsAtOrigins(fc.origins, fc.paths["persistence"], fc.actual)
+    for lv in LEVELS:
+        halves[CONFORMAL_BAND][lv] = adaptive_halfwidths(pers, np.ones(p.n + 1), lv, CONFORMAL_SPEC)[0]
+    return {name: {lv: (base * (1 - h), base * (1 + h)) for lv, h in by_level.items()} for name, by_level in halves.items()}
+
+
+def _interval_rows(fc: RollingForecasts, bands: Bands, rows: np.ndarray,
+                   group: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Per band: coverage, mean relative width and mean Winkler score (both % of the base close) per
+    horizon; coverage per volatility tercile (``group``: 0 calm .. 2 turbulent, per reported origin) and
+    the violation tests (models.calibration) per horizon, Holm-adjusted across the band's family."""
+    out: dict[str, dict[str, Any]] = {}
     a, base = fc.actual[rows], fc.base[rows][:, None]
     for name, levels in bands.items():
         out[name] = {}
+        family: dict[str, dict[str, Any]] = {}
         for level, (lo, hi) in levels.items():
             lo, hi = lo[rows], hi[rows]
             ok = np.isfinite(a) & np.isfinite(lo)
             tag = f"{int(level * 100)}"
-            cover = np.where(ok, (a >= lo) & (a <= hi), np.nan)
-            width = np.where(ok, (hi - lo) / base * 100, np.nan)
-            wink = np.where(ok, winkler(lo, hi, np.where(ok, a, 0.0), level) / base * 100, np.nan)
+            inside = np.where(ok, a, np.nan)
             with np.errstate(invalid="ignore"):
+                covered = (inside >= lo) & (inside <= hi)
+                cover = np.where(ok, covered, np.nan)
                 out[name][f"coverage{tag}"] = _floats(np.nanmean(cover, axis=0))
-                out[name][f"width{tag}"] = _floats(np.nanmean(width, axis=0))
+                out[name][f"width{tag}"] = _floats(np.nanmean(np.where(ok, (hi - lo) / base * 100, np.nan), axis=0))
+                wink = np.where(ok, winkler(lo, hi, np.where(ok, a, 0.0), level) / base * 100, np.nan)
                 out[name][f"winkler{tag}"] = _floats(np.nanmean(wink, axis=0))
             out[name][f"origins{tag}"] = [int(v) for v in ok.sum(axis=0)]
+            family[tag] = band_calibration(covered, ok, group, level)
+        holm_family(family)
+        for tag, cal in family.items():
+            out[name][f"tercile_coverage{tag}"] = cal["coverage"]
+            out[name][f"tercile_origins{tag}"] = cal["origins"]
+            out[name][f"tests{tag}"] = {k: _floats(v) for k, v in cal["tests"].items()}
     return out
 
 
@@ -195,20 +223,22 @@ def rolling_report(p: Prepared, fc: RollingForecasts, cell: str, rolling: Rollin
                    intervals: IntervalSpec = IntervalSpec(), *, facts: NetworkFacts = NetworkFacts()) -> RollingReport:
     """Score ``fc`` (network ``cell`` plus the baselines, evaluation-period origins) on the reported origins."""
     r = _reported(p, fc, cell, rolling)
-    bands, live = _bands(fc, p, [cell, "ridge"], intervals)
+    bands, live = _bands(fc, p, [cell, "ridge"], intervals, rolling.blocks(p.test_start, p.n))
+    group, cuts = terciles(rolling_std(daily_returns(p))[fc.origins[r.rows]])
     scale = training_scale(p)
     sums = skill.Sums(r.actual, r.base, {k: v[r.rows] for k, v in fc.paths.items()}, fc.paths["drift"][r.rows], scale)
     pairs = [(cell, b) for b in ("ridge", "drift", "persistence")]
     boot = skill.bootstrap_intervals(sums, skill.bootstrap_indices(len(r.rows), r.block), pairs)
     scored = _score_rows(fc, r.rows, scale, boot, skill.Sums(fc.actual, fc.base, fc.paths, fc.paths["drift"], scale))
-    ivals = _interval_rows(fc, bands, r.rows)
+    ivals = _interval_rows(fc, bands, r.rows, group)
     for name in (cell, "ridge"):
         scored[name]["coverage80"] = ivals[name]["coverage80"][0]
         scored[name]["coverage95"] = ivals[name]["coverage95"][0]
     scored[cell].update({"param_count": facts.param_count, "train_seconds": facts.train_seconds})
     direction = _direction(fc, r, cell, scored)
     metrics: Metrics = {"cell": cell, "horizon": p.horizon, "test_days": len(r.rows), "rows": scored,
-                        "evaluation": _evaluation(p, rolling, intervals, r, facts), "direction": direction,
+                        "evaluation": {**_evaluation(p, rolling, intervals, r, facts), "vol_tercile_cuts": cuts},
+                        "direction": direction,
                         "intervals": ivals, "pairs": _pairs_payload(boot[1])}
     return RollingReport(metrics=metrics, predictions=_predictions(p, fc, cell, bands, r),
                          backtest=_backtest(p, fc, bands, r.rows), residual_diagnostics=_diagnostics(fc, r, cell, scored),
@@ -248,6 +278,11 @@ def _backtest(p: Prepared, fc: RollingForecasts, bands: Bands, rows: np.ndarray)
                 entry[f"lower{int(level * 100)}"] = _floats(lo[rows], 4)
                 entry[f"upper{int(level * 100)}"] = _floats(hi[rows], 4)
         models[name] = entry
+    for name in (GARCH_BAND, CONFORMAL_BAND):  # bands around persistence: its path is their centre
+        models[name] = {"predicted": models["persistence"]["predicted"]}
+        for level, (lo, hi) in bands[name].items():
+            models[name][f"lower{int(level * 100)}"] = _floats(lo[rows], 4)
+            models[name][f"upper{int(level * 100)}"] = _floats(hi[rows], 4)
     return {"horizon": p.horizon, "dates": dates, "actual": _floats(fc.actual[rows], 4), "models": models}
 
 
