@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from contract.outputs import BASELINE_LABELS
+
 VOL_DAYS = 20  # trailing days of the volatility that splits origins into terciles
 TESTS = ("kupiec", "independence", "cc")
 
@@ -144,3 +146,54 @@ def holm_family(entry: dict[str, dict[str, Any]]) -> None:
             entry[tag]["tests"][f"{k}_holm"] = [float("nan")] * len(entry[tag]["tests"][k])
     for (tag, k, h), p in zip(keys, adjusted):
         entry[tag]["tests"][f"{k}_holm"][h] = p
+
+
+# Issue 24's goals for a network's band: points from nominal allowed in every tercile at every horizon.
+TERCILE_TOLERANCE = {"80": 5.0, "95": 3.0}
+CC_ALPHA = 0.05
+TERCILE_NAMES = ("calm", "middle", "turbulent")
+
+
+def _tercile_goal(entry: dict[str, Any], tag: str) -> dict[str, Any]:
+    nominal, tol = int(tag), TERCILE_TOLERANCE[tag]
+    worst = (0.0, 0, 0)  # (deviation in points, tercile, h)
+    for g, row in enumerate(entry[f"tercile_coverage{tag}"]):
+        for h, c in enumerate(row):
+            if c is not None and abs(c * 100 - nominal) > abs(worst[0]):
+                worst = (c * 100 - nominal, g, h)
+    dev, g, h = worst
+    return {"goal": f"{tag}% coverage within {tol:g} points in every volatility tercile at every horizon",
+            "met": abs(dev) <= tol,
+            "detail": f"worst {nominal + dev:.1f}% ({TERCILE_NAMES[g]} third, h={h + 1}): "
+                      f"{abs(dev):.1f} points {'under' if dev < 0 else 'over'}"
+                      + ("" if abs(dev) <= tol else f", {abs(dev) - tol:.1f} beyond the goal")}
+
+
+def _cc_goal(entry: dict[str, Any], tag: str) -> dict[str, Any]:
+    p = entry[f"tests{tag}"]["cc"][0]
+    return {"goal": f"{tag}% band: Christoffersen conditional-coverage p above {CC_ALPHA} at h=1",
+            "met": p is not None and p > CC_ALPHA, "detail": "no test" if p is None else f"p = {p:.3f}"}
+
+
+def _winkler_goals(intervals: dict[str, dict[str, Any]], cell: str, tag: str) -> list[dict[str, Any]]:
+    mine, rw = intervals[cell][f"winkler{tag}"], intervals["random_walk_band"][f"winkler{tag}"]
+    worse = [h + 1 for h, (a, b) in enumerate(zip(mine, rw)) if a is None or b is None or a >= b]
+    vs = intervals[cell]["versus_best"][tag]
+    beyond = [h + 1 for h, lo in enumerate(vs["low"]) if lo is not None and lo > 0]
+    return [
+        {"goal": f"{tag}% band: Winkler score below the random-walk band's at every horizon", "met": not worse,
+         "detail": "below at every horizon" if not worse else f"not below at h={', '.join(map(str, worse))}"},
+        {"goal": f"{tag}% band: Winkler score no worse than the best baseline band beyond its 95% bootstrap interval",
+         "met": not beyond,
+         "detail": "; ".join(f"h={h + 1}: {d:+.2f} [{lo:+.2f}, {hi:+.2f}] vs {BASELINE_LABELS.get(b, b)}" for h, (d, lo, hi, b) in
+                             enumerate(zip(vs["difference"], vs["low"], vs["high"], vs["baseline"]))
+                             if d is not None and lo is not None and hi is not None)},
+    ]
+
+
+def band_goals(intervals: dict[str, dict[str, Any]], cell: str) -> list[dict[str, Any]]:
+    """Each goal for ``cell``'s band (``intervals``: the metrics' interval tables): goal, met, detail."""
+    out = []
+    for tag in ("80", "95"):
+        out += [_tercile_goal(intervals[cell], tag), _cc_goal(intervals[cell], tag), *_winkler_goals(intervals, cell, tag)]
+    return out

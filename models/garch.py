@@ -78,6 +78,17 @@ def t_quantile(level: float, nu: float) -> float:
     return float(stats.t.ppf(0.5 + level / 2, nu) * math.sqrt((nu - 2) / nu))
 
 
+def history_scale(returns: np.ndarray, end: int, horizon: int) -> np.ndarray:
+    """(end+1, H) h-day standard deviation (fraction) at origins 0..end from one fit on ``returns[:end]``.
+
+    In-sample (the fit saw every return these origins' outcomes include): for tuning on data before
+    ``end`` only, never for a reported band.
+    """
+    r = np.asarray(returns, float)[:end]
+    params = fit_garch(r)
+    return np.sqrt(cumulative_variance(one_step_variance(r, params), params, horizon)) / 100.0
+
+
 def garch_scale(returns: np.ndarray, origins: np.ndarray, blocks: list[int],
                 horizon: int) -> tuple[np.ndarray, np.ndarray]:
     """(N, H) standard deviation of the 1..H-day return (fraction) at ``origins`` (ascending), refit at each

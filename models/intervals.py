@@ -73,9 +73,9 @@ def rolling_std(daily_returns: np.ndarray, days: int = RW_STD_DAYS) -> np.ndarra
 
 def _quantile(scores: np.ndarray, level: float) -> float:
     """Finite-sample conformal quantile: the ceil((n+1) level)-th smallest score (max if beyond)."""
-    s = np.sort(scores)
-    k = math.ceil((len(s) + 1) * min(max(level, 0.0), 1.0))
-    return float(s[min(max(k, 1), len(s)) - 1])
+    k = math.ceil((len(scores) + 1) * min(max(level, 0.0), 1.0))
+    k = min(max(k, 1), len(scores)) - 1
+    return float(np.partition(scores, k)[k])
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def adaptive_halfwidths(
     for h in range(1, horizon + 1):
         scale = sigma[np.asarray(stops)] * math.sqrt(h) if np.ndim(sigma) == 1 else sigma[np.asarray(stops), h - 1]
         score = np.abs(actual[:, h - 1] / pred[:, h - 1] - 1.0) / scale[:n]  # (N,)
-        alpha, known, nxt = 1.0 - level, [], 0
+        alpha, known, m, nxt = 1.0 - level, np.empty(n), 0, 0  # known[:m]: the scores known so far
         for k, t in enumerate(stops):
             # outcomes of origins j with j + h <= t have closed by origin t
             while nxt < min(k, n) and origins[nxt] + h <= t:
@@ -119,10 +119,11 @@ def adaptive_halfwidths(
                     issued = out[nxt, h - 1] / scale[nxt]
                     if not math.isnan(issued):  # ACI: only intervals actually issued move alpha
                         alpha += spec.gamma * ((1.0 - level) - float(score[nxt] > issued))
-                    known.append(score[nxt])
+                    known[m] = score[nxt]
+                    m += 1
                 nxt += 1
-            if len(known) >= spec.min_scores:
-                q = _quantile(np.asarray(known[-spec.window:]), 1.0 - alpha) * scale[k]
+            if m >= spec.min_scores:
+                q = _quantile(known[max(0, m - spec.window): m], 1.0 - alpha) * scale[k]
                 if k < n:
                     out[k, h - 1] = q
                 else:
@@ -136,3 +137,22 @@ def winkler(lower: np.ndarray, upper: np.ndarray, actual: np.ndarray, level: flo
     below = np.maximum(lower - actual, 0.0)
     above = np.maximum(actual - upper, 0.0)
     return (upper - lower) + (2.0 / a) * (below + above)
+
+
+def scale_exponent(errors: np.ndarray, scale: np.ndarray, clip: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
+    """(H,) ``b_h`` in |error| ~ scale^b_h: the slope of log|error| on log scale at each horizon.
+
+    ``errors``, ``scale``: (M, H); entries not finite, or zero, are left out. A forecast volatility is
+    noisy (and a GARCH forecast reverts to its mean at its own pace), so ``b_h`` is below 1 when the
+    spread of h-day errors follows it less than one for one; dividing scores by ``scale ** b_h`` then
+    leaves them independent of the volatility level, which coverage within each volatility regime
+    needs. 1.0 (the plain scale) at a horizon with fewer than 30 entries.
+    """
+    out = np.ones(errors.shape[1])
+    for h in range(errors.shape[1]):
+        ok = np.isfinite(errors[:, h]) & np.isfinite(scale[:, h]) & (errors[:, h] != 0) & (scale[:, h] > 0)
+        x, y = np.log(scale[ok, h]), np.log(np.abs(errors[ok, h]))
+        x, y = x - x.mean() if len(x) else x, y - y.mean() if len(y) else y
+        if len(x) >= 30 and float(x @ x) > 0:
+            out[h] = float(np.clip((x @ y) / (x @ x), *clip))
+    return out
