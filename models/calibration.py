@@ -113,7 +113,7 @@ def terciles(vol: np.ndarray) -> tuple[np.ndarray, list[float]]:
     """
     v = np.asarray(vol, float)
     cuts = [float(np.quantile(v, 1 / 3)), float(np.quantile(v, 2 / 3))]
-    return np.searchsorted(cuts, v, side="right"), cuts
+    return np.searchsorted(cuts, v, side="left"), cuts
 
 
 def band_calibration(covered: np.ndarray, ok: np.ndarray, group: np.ndarray, level: float) -> dict[str, Any]:
