@@ -57,6 +57,7 @@ class Compare:
     BEST = "compare-best"
     DIRECTION = "compare-direction"
     EMPTY = "compare-empty"
+    GOALS = "compare-goals"
     HORIZON = "compare-horizon"
     INTERVALS = "compare-intervals"
     LOSS = "compare-loss"
@@ -66,6 +67,8 @@ class Compare:
     OVERLAY = "compare-overlay"
     PAIRS = "compare-pairs"
     TABLE = "compare-table"
+    TERCILES = "compare-terciles"
+    TESTS = "compare-tests"
     TICKER = "compare-ticker"
     VERDICT = "compare-verdict"
 
