@@ -36,6 +36,9 @@ GARCH_BAND = "garch_band"  # persistence +- GARCH(1,1)-t quantile, refit every K
 CONFORMAL_BAND = "conformal_band"  # persistence +- conformal quantile of its trailing absolute errors
 # plain rolling split conformal: the last 250 known |actual/persistence - 1| at each horizon, no scaling, no ACI
 CONFORMAL_SPEC = IntervalSpec(window=250, gamma=0.0, min_scores=20)
+# The networks' and ridge's bands: every known score up to 1000, ACI off; chosen by scripts/tune_bands.py on the
+# history before the evaluation period (the lowest Winkler score at 80% and 95% of 3 windows x 4 step sizes).
+BAND_SPEC = IntervalSpec(window=1000, gamma=0.0)
 
 
 # name -> level -> (lower (N, H), upper (N, H)) price bands
@@ -87,15 +90,26 @@ def tuned_exponent(p: Prepared) -> np.ndarray:
     return scale_exponent(errors, sd[origins])
 
 
+def band_scale(p: Prepared, stops: np.ndarray, sd: np.ndarray, exponent: np.ndarray) -> np.ndarray:
+    """(n+1, H) the networks' band scale for ``adaptive_halfwidths``, NaN except at ``stops``.
+
+    ``sd``: ``models.garch.garch_scale(daily_returns(p), stops, blocks, H)[0]``; ``exponent``:
+    ``tuned_exponent(p)``. A serving step computing a live band the way the reported figures were
+    computed calls ``adaptive_halfwidths(paths, band_scale(...), level, BAND_SPEC, extra_origin=p.n)``
+    with ``stops`` = the evaluation origins plus ``p.n``.
+    """
+    scale = np.full((p.n + 1, p.horizon), np.nan)
+    scale[stops] = sd ** np.asarray(exponent)[None, :]
+    return scale
+
+
 def _bands(fc: RollingForecasts, p: Prepared, names: list[str], spec: IntervalSpec, blocks: list[int]) -> _BandSet:
     """Every band at every evaluation origin. Each of ``names`` (forecasters) gets volatility-scaled conformal
     bands with ACI whose scale is the GARCH h-day sd (refit at ``blocks``) to the powers ``tuned_exponent``."""
-    r = daily_returns(p)
     stops = np.r_[fc.origins, p.n]  # the evaluation origins and the live forecast's origin
-    sd, nus = garch_scale(r, stops, blocks, p.horizon)
+    sd, nus = garch_scale(daily_returns(p), stops, blocks, p.horizon)
     b = tuned_exponent(p)
-    scale = np.full((p.n + 1, p.horizon), np.nan)
-    scale[stops] = sd ** b[None, :]
+    scale = band_scale(p, stops, sd, b)
     bands: Bands = {}
     live: dict[float, np.ndarray] = {}
     for name in names:
@@ -236,9 +250,9 @@ def _evaluation(p: Prepared, rolling: RollingSpec, intervals: IntervalSpec, rows
         "promotion_start": _iso(dates[p.test_start]),
         "report_start": _iso(dates[rows.start]), "report_end": _iso(dates[-1]),
         "bootstrap_block": rows.block, "bootstrap_reps": skill.BOOTSTRAP_REPS,
-        "interval_method": f"volatility-scaled conformal (GARCH(1,1)-t h-day sd to the power b, refit every "
-                           f"{rolling.refit_every} origins) with adaptive conformal inference "
-                           f"(gamma {intervals.gamma}, trailing {intervals.window} scores)",
+        "interval_method": f"volatility-scaled conformal (GARCH(1,1)-t h-day sd to the power b_h, refit every "
+                           f"{rolling.refit_every} origins; trailing {intervals.window} scores"
+                           + (f"; adaptive conformal inference, gamma {intervals.gamma})" if intervals.gamma else ")"),
     }
 
 
@@ -285,7 +299,7 @@ def _diagnostics(fc: RollingForecasts, r: _Reported, cell: str, scored: dict[str
 
 
 def rolling_report(p: Prepared, fc: RollingForecasts, cell: str, rolling: RollingSpec,
-                   intervals: IntervalSpec = IntervalSpec(), *, facts: NetworkFacts = NetworkFacts()) -> RollingReport:
+                   intervals: IntervalSpec = BAND_SPEC, *, facts: NetworkFacts = NetworkFacts()) -> RollingReport:
     """Score ``fc`` (network ``cell`` plus the baselines, evaluation-period origins) on the reported origins."""
     r = _reported(p, fc, cell, rolling)
     band_set = _bands(fc, p, [cell, "ridge"], intervals, rolling.blocks(p.test_start, p.n))

@@ -295,10 +295,10 @@ def band_sentence(metrics_by_cell: Mapping[str, Metrics]) -> str:
         return "These models were stored before the conditional-calibration figures; retrain to get them."
     lo, hi = ev["vol_tercile_cuts"]
     b = " / ".join(f"{v:.2f}" for v in ev.get("interval_scale_exponent") or [])
-    return ("Networks' and ridge's bands: conformal quantiles of the last 500 known errors, each divided by the GARCH(1,1)-t "
-            f"forecast of the h-day volatility raised to a power b (h=1..H: {b}, fitted on the errors of the days "
-            "before the evaluation period: a forecast volatility is noisy, so errors follow it less than one for one), "
-            "with adaptive conformal inference. Baseline bands around yesterday's close: GARCH(1,1) with Student-t "
+    return ("Networks' and ridge's bands: conformal quantiles of the known errors before each origin, each divided by "
+            f"the GARCH(1,1)-t forecast of the h-day volatility raised to a power b (h=1..H: {b}, fitted on the days "
+            "before the evaluation period: a forecast volatility is noisy, so errors follow it less than one for one). "
+            "Baseline bands around yesterday's close: GARCH(1,1) with Student-t "
             "shocks (refit on the networks' cadence, only data before each origin), a plain rolling conformal band "
             "on persistence's errors (last 250, no scaling) and the random-walk band (z times the 20-day standard "
             "deviation times sqrt(h)). Thirds of the reported origins by the 20-day volatility known at the origin: "
