@@ -91,6 +91,7 @@ class Track:
     SCORES = "track-scores"
     TABLE = "track-table"
     TABLE_COUNT = "track-table-count"
+    THIRDS = "track-thirds"
     TICKER = "track-ticker"
     VERDICT = "track-verdict"
 
