@@ -2,11 +2,13 @@
 
 Method (volatility-scaled split conformal with adaptive conformal inference):
 
-* ``sigma[t]`` is the RiskMetrics EWMA volatility (lambda 0.94) of the daily close
-  returns known at origin ``t`` (rows ``< t``), so a calm spell gives narrow bands
-  and a turbulent one wide bands.
+* ``sigma[t]`` is a volatility known at origin ``t`` (rows ``< t``), so a calm spell
+  gives narrow bands and a turbulent one wide bands: the RiskMetrics EWMA volatility
+  (lambda 0.94, ``ewma_vol``) times sqrt(h), or a scale per horizon ``sigma[t, h-1]``
+  (the networks' bands: the GARCH(1,1)-t h-day sd to a power ``scale_exponent``, see
+  ``models.report``).
 * The score of origin ``j`` at horizon ``h`` is ``|actual/predicted - 1| /
-  (sigma[j] * sqrt(h))``. It is known from origin ``j + h`` on (the target day
+  scale[j, h]``. It is known from origin ``j + h`` on (the target day
   ``j + h - 1`` has closed).
 * At origin ``t`` the half-width is the conformal quantile, at level
   ``1 - alpha_t``, of the last ``window`` scores already known, times

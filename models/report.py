@@ -9,6 +9,11 @@ Windows of one model (feature rows):
 
 Intervals are calibrated online from outcomes known before each origin
 (``models.intervals``), so calibration has its own trailing window at every origin.
+The networks' (and ridge's) band scale is the GARCH(1,1)-t h-day sd (``models.garch``,
+refit every K origins) to the power ``tuned_exponent``, fitted on rows before
+``test_start``; beside them three baseline bands around persistence (random walk,
+GARCH(1,1)-t, plain rolling conformal), each judged overall, per volatility third and
+by the tests of ``models.calibration``.
 """
 from __future__ import annotations
 
