@@ -141,6 +141,9 @@ def winkler(lower: np.ndarray, upper: np.ndarray, actual: np.ndarray, level: flo
     return (upper - lower) + (2.0 / a) * (below + above)
 
 
+MIN_EXPONENT_ROWS = 250  # about a year of origins: fewer give too noisy a slope, and the plain scale is kept
+
+
 def scale_exponent(errors: np.ndarray, scale: np.ndarray, clip: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
     """(H,) ``b_h`` in |error| ~ scale^b_h: the slope of log|error| on log scale at each horizon.
 
@@ -148,13 +151,13 @@ def scale_exponent(errors: np.ndarray, scale: np.ndarray, clip: tuple[float, flo
     noisy (and a GARCH forecast reverts to its mean at its own pace), so ``b_h`` is below 1 when the
     spread of h-day errors follows it less than one for one; dividing scores by ``scale ** b_h`` then
     leaves them independent of the volatility level, which coverage within each volatility regime
-    needs. 1.0 (the plain scale) at a horizon with fewer than 30 entries.
+    needs. 1.0 (the plain scale) at a horizon with fewer than ``MIN_EXPONENT_ROWS`` entries.
     """
     out = np.ones(errors.shape[1])
     for h in range(errors.shape[1]):
         ok = np.isfinite(errors[:, h]) & np.isfinite(scale[:, h]) & (errors[:, h] != 0) & (scale[:, h] > 0)
         x, y = np.log(scale[ok, h]), np.log(np.abs(errors[ok, h]))
         x, y = x - x.mean() if len(x) else x, y - y.mean() if len(y) else y
-        if len(x) >= 30 and float(x @ x) > 0:
+        if len(x) >= MIN_EXPONENT_ROWS and float(x @ x) > 0:
             out[h] = float(np.clip((x @ y) / (x @ x), *clip))
     return out

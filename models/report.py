@@ -17,6 +17,7 @@ by the tests of ``models.calibration``.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -85,11 +86,10 @@ def tuned_exponent(p: Prepared) -> np.ndarray:
     Errors: persistence's h-day relative errors (the h-day returns; every forecaster here is within
     about 1% of persistence's RMSE); scale: the GARCH h-day sd from one fit on the rows before test_start.
     """
-    r = daily_returns(p)
-    sd = history_scale(r, p.test_start, p.horizon)  # (test_start + 1, H)
     origins = np.arange(MIN_RETURNS, p.test_start - p.horizon + 1)
-    if len(origins) == 0:
+    if len(origins) == 0:  # too short a history to fit: the plain scale
         return np.ones(p.horizon)
+    sd = history_scale(daily_returns(p), p.test_start, p.horizon)  # (test_start + 1, H)
     steps = np.arange(p.horizon)
     errors = p.close[origins[:, None] + steps[None, :]] / p.base[origins][:, None] - 1.0  # (M, H)
     return scale_exponent(errors, sd[origins])
@@ -175,7 +175,8 @@ def _interval_rows(fc: RollingForecasts, bands: Bands, rows: np.ndarray,
         family: dict[str, dict[str, Any]] = {}
         for level, band in levels.items():
             sc, tag = _band_scores(fc, band, rows, level), f"{int(level * 100)}"
-            with np.errstate(invalid="ignore"):
+            with warnings.catch_warnings():  # a horizon with no known outcome yet: None, not a warning
+                warnings.simplefilter("ignore", RuntimeWarning)
                 out[name][f"coverage{tag}"] = _floats(np.nanmean(np.where(sc.ok, sc.covered, np.nan), axis=0))
                 out[name][f"width{tag}"] = _floats(np.nanmean(sc.width, axis=0))
                 out[name][f"winkler{tag}"] = _floats(np.nanmean(sc.winkler, axis=0))
@@ -199,14 +200,15 @@ def _versus_best(fc: RollingForecasts, bands: Bands, rows: np.ndarray, cell: str
         theirs = {b: _band_scores(fc, bands[b][level], rows, level).winkler for b in BAND_BASELINES}
         entry: dict[str, list[Any]] = {"baseline": [], "difference": [], "low": [], "high": []}
         for h in range(mine.shape[1]):
-            with np.errstate(invalid="ignore"):
+            with warnings.catch_warnings():  # a horizon with no known outcome yet: None, not a warning
+                warnings.simplefilter("ignore", RuntimeWarning)
                 best = min(theirs, key=lambda b: np.nanmean(theirs[b][:, h]) if np.isfinite(theirs[b][:, h]).any() else np.inf)
                 d = mine[:, h] - theirs[best][:, h]
                 draws = np.nanmean(d[index], axis=1)
-            entry["baseline"].append(best)
-            entry["difference"].append(float(np.nanmean(d)))
-            entry["low"].append(float(np.nanpercentile(draws, 2.5)))
-            entry["high"].append(float(np.nanpercentile(draws, 97.5)))
+                entry["baseline"].append(best)
+                entry["difference"].append(float(np.nanmean(d)))
+                entry["low"].append(float(np.nanpercentile(draws, 2.5)))
+                entry["high"].append(float(np.nanpercentile(draws, 97.5)))
         out[f"{int(level * 100)}"] = {k: (_floats(v) if k != "baseline" else v) for k, v in entry.items()}
     return out
 

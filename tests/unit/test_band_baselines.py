@@ -119,3 +119,14 @@ def test_metrics_carry_coverage_tests_and_goals_for_every_band(frames):
     goals = iv["gru"]["goals"]
     assert len(goals) == 8 and all(set(g) == {"goal", "met", "detail"} for g in goals)
     assert len(rep.metrics["evaluation"]["interval_scale_exponent"]) == 5
+
+
+def test_a_short_history_keeps_the_plain_scale_and_claims_no_goal():
+    """Too few days before the evaluation period to fit b, too few reported origins to judge: said so, not passed."""
+    p = prepare(prices(120), 3, 5, SplitSpec(test_days=40))
+    spec = RollingSpec(refit_every=20)
+    fc = network_forecasts(p, baseline_forecasts(p, spec), "gru", ridge_paths(p, spec))
+    rep = rolling_report(p, fc, "gru", spec)
+    assert rep.metrics["evaluation"]["interval_scale_exponent"] == [1.0] * 5
+    goals = rep.metrics["intervals"]["gru"]["goals"]
+    assert not any(g["met"] for g in goals) and goals[0]["detail"] == "no coverage yet (too few reported origins)"
