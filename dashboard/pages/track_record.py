@@ -157,7 +157,7 @@ def thirds_view(view: LedgerView, cell: str) -> Component:
         # as in _table: mypy sees no DataTable in dash_table
         return html.Div([head, note, dash_table.DataTable(  # type: ignore[attr-defined]
             data=frame.to_dict("records"), columns=[{"name": c, "id": c} for c in frame.columns],
-            style_cell={"fontSize": 13, "padding": "3px 6px"}, style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1"})])
+            style_table={"overflowX": "auto"}, style_cell={"fontSize": 13, "padding": "3px 6px"}, style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1"})])
     return view.memo(("thirds", cell), build)
 
 
