@@ -13,8 +13,11 @@ OUTPUT_NAMES = ("predictions", "forecast", "loss_curve", "metrics", "residual_di
 # What the analyst pages read (the per-origin backtest is for exports only: it is the biggest payload).
 ANALYST_OUTPUTS = OUTPUT_NAMES[:5]
 BASELINES = ("persistence", "drift", "ridge")
+# Bands around persistence with no point forecast of their own (metrics "intervals", backtest "models")
+BAND_BASELINES = ("random_walk_band", "garch_band", "conformal_band")
 BASELINE_LABELS = {"persistence": "Persistence", "drift": "Drift", "ridge": "Linear AR (ridge)",
-                   "always_up": "Always up", "random_walk_band": "Random-walk band"}
+                   "always_up": "Always up", "random_walk_band": "Random-walk band",
+                   "garch_band": "GARCH(1,1)-t band", "conformal_band": "Conformal band (persistence)"}
 
 
 class SplitDates(TypedDict):
@@ -101,7 +104,12 @@ class Metrics(TypedDict):
     (promotion_start, report_start, report_end), evaluation_days, bootstrap block and reps.
     ``direction``: up_share, days, rows[name] (hit_rate, low, high, up_calls, pt_stat, pt_pvalue)
     for the cell, ridge, drift and always_up. ``intervals``: name -> coverage80/95, width80/95,
-    winkler80/95 (lists by horizon, % of the base close) for the cell, ridge and random_walk_band.
+    winkler80/95 (lists by horizon, % of the base close), tercile_coverage80/95 and tercile_origins80/95
+    ([calm, middle, turbulent third] x horizon, thirds of the reported origins by the 20-day volatility
+    known at the origin, cut at ``evaluation.vol_tercile_cuts``), tests80/95 (kupiec, independence, cc
+    and each ``_holm``: p by horizon, models.calibration) for the cell, ridge and ``BAND_BASELINES``; the
+    cell's entry adds versus_best (Winkler difference to the best baseline band, with its bootstrap
+    interval) and goals (goal, met, detail). ``evaluation.interval_scale_exponent``: b_h of the bands' scale.
     ``pairs``: the cell against each baseline (low/high of the rmse_ratio difference, verdict).
     """
 
@@ -122,7 +130,7 @@ class Backtest(TypedDict):
     Origin k forecasts from the close of ``dates[k]``; its h-step target is ``dates[k + h]``.
     ``models[name]``: predicted (N, H) closes and, where the forecaster has bands,
     lower80/upper80/lower95/upper95 (N, H); name is the cell, persistence (the random-walk
-    band), drift (no band) or ridge.
+    band), drift (no band), ridge, garch_band or conformal_band (bands around persistence).
     """
 
     horizon: int

@@ -58,6 +58,7 @@ class Compare:
     BEST = "compare-best"
     DIRECTION = "compare-direction"
     EMPTY = "compare-empty"
+    GOALS = "compare-goals"
     HORIZON = "compare-horizon"
     INTERVALS = "compare-intervals"
     LOSS = "compare-loss"
@@ -67,6 +68,8 @@ class Compare:
     OVERLAY = "compare-overlay"
     PAIRS = "compare-pairs"
     TABLE = "compare-table"
+    TERCILES = "compare-terciles"
+    TESTS = "compare-tests"
     TICKER = "compare-ticker"
     VERDICT = "compare-verdict"
 
@@ -90,6 +93,7 @@ class Track:
     SUMMARY = "track-summary"
     TABLE = "track-table"
     TABLE_COUNT = "track-table-count"
+    THIRDS = "track-thirds"
     TICKER = "track-ticker"
     VERDICT = "track-verdict"
 

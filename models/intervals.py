@@ -2,11 +2,13 @@
 
 Method (volatility-scaled split conformal with adaptive conformal inference):
 
-* ``sigma[t]`` is the RiskMetrics EWMA volatility (lambda 0.94) of the daily close
-  returns known at origin ``t`` (rows ``< t``), so a calm spell gives narrow bands
-  and a turbulent one wide bands.
+* ``sigma[t]`` is a volatility known at origin ``t`` (rows ``< t``), so a calm spell
+  gives narrow bands and a turbulent one wide bands: the RiskMetrics EWMA volatility
+  (lambda 0.94, ``ewma_vol``) times sqrt(h), or a scale per horizon ``sigma[t, h-1]``
+  (the networks' bands: the GARCH(1,1)-t h-day sd to a power ``scale_exponent``, see
+  ``models.report``).
 * The score of origin ``j`` at horizon ``h`` is ``|actual/predicted - 1| /
-  (sigma[j] * sqrt(h))``. It is known from origin ``j + h`` on (the target day
+  scale[j, h]``. It is known from origin ``j + h`` on (the target day
   ``j + h - 1`` has closed).
 * At origin ``t`` the half-width is the conformal quantile, at level
   ``1 - alpha_t``, of the last ``window`` scores already known, times
@@ -73,9 +75,9 @@ def rolling_std(daily_returns: np.ndarray, days: int = RW_STD_DAYS) -> np.ndarra
 
 def _quantile(scores: np.ndarray, level: float) -> float:
     """Finite-sample conformal quantile: the ceil((n+1) level)-th smallest score (max if beyond)."""
-    s = np.sort(scores)
-    k = math.ceil((len(s) + 1) * min(max(level, 0.0), 1.0))
-    return float(s[min(max(k, 1), len(s)) - 1])
+    k = math.ceil((len(scores) + 1) * min(max(level, 0.0), 1.0))
+    k = min(max(k, 1), len(scores)) - 1
+    return float(np.partition(scores, k)[k])
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,10 @@ def adaptive_halfwidths(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Relative half-widths (N, H) at each origin (NaN before ``min_scores`` scores are known).
 
-    ``sigma`` indexable by origin (``ewma_vol``). ``extra_origin`` (the day after
-    the data) also gets a half-width row, returned second: the live forecast's band.
+    ``sigma`` indexable by origin (``ewma_vol``: the scale is ``sigma[t] * sqrt(h)``), or (rows, H)
+    with the scale of every horizon itself (``sigma[t, h-1]``, e.g. a GARCH h-day standard deviation).
+    ``extra_origin`` (the day after the data) also gets a half-width row, returned second: the live
+    forecast's band.
     """
     origins, pred, actual = paths.origins, paths.predicted, paths.actual
     n, horizon = pred.shape
@@ -107,9 +111,9 @@ def adaptive_halfwidths(
     extra = np.full(horizon, np.nan)
     stops = list(origins) + ([extra_origin] if extra_origin is not None else [])
     for h in range(1, horizon + 1):
-        scale = sigma[np.asarray(stops)] * math.sqrt(h)  # (N [+1],)
+        scale = sigma[np.asarray(stops)] * math.sqrt(h) if np.ndim(sigma) == 1 else sigma[np.asarray(stops), h - 1]
         score = np.abs(actual[:, h - 1] / pred[:, h - 1] - 1.0) / scale[:n]  # (N,)
-        alpha, known, nxt = 1.0 - level, [], 0
+        alpha, known, m, nxt = 1.0 - level, np.empty(n), 0, 0  # known[:m]: the scores known so far
         for k, t in enumerate(stops):
             # outcomes of origins j with j + h <= t have closed by origin t
             while nxt < min(k, n) and origins[nxt] + h <= t:
@@ -117,10 +121,11 @@ def adaptive_halfwidths(
                     issued = out[nxt, h - 1] / scale[nxt]
                     if not math.isnan(issued):  # ACI: only intervals actually issued move alpha
                         alpha += spec.gamma * ((1.0 - level) - float(score[nxt] > issued))
-                    known.append(score[nxt])
+                    known[m] = score[nxt]
+                    m += 1
                 nxt += 1
-            if len(known) >= spec.min_scores:
-                q = _quantile(np.asarray(known[-spec.window:]), 1.0 - alpha) * scale[k]
+            if m >= spec.min_scores:
+                q = _quantile(known[max(0, m - spec.window): m], 1.0 - alpha) * scale[k]
                 if k < n:
                     out[k, h - 1] = q
                 else:
@@ -134,3 +139,25 @@ def winkler(lower: np.ndarray, upper: np.ndarray, actual: np.ndarray, level: flo
     below = np.maximum(lower - actual, 0.0)
     above = np.maximum(actual - upper, 0.0)
     return (upper - lower) + (2.0 / a) * (below + above)
+
+
+MIN_EXPONENT_ROWS = 250  # about a year of origins: fewer give too noisy a slope, and the plain scale is kept
+
+
+def scale_exponent(errors: np.ndarray, scale: np.ndarray, clip: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
+    """(H,) ``b_h`` in |error| ~ scale^b_h: the slope of log|error| on log scale at each horizon.
+
+    ``errors``, ``scale``: (M, H); entries not finite, or zero, are left out. A forecast volatility is
+    noisy (and a GARCH forecast reverts to its mean at its own pace), so ``b_h`` is below 1 when the
+    spread of h-day errors follows it less than one for one; dividing scores by ``scale ** b_h`` then
+    leaves them independent of the volatility level, which coverage within each volatility regime
+    needs. 1.0 (the plain scale) at a horizon with fewer than ``MIN_EXPONENT_ROWS`` entries.
+    """
+    out = np.ones(errors.shape[1])
+    for h in range(errors.shape[1]):
+        ok = np.isfinite(errors[:, h]) & np.isfinite(scale[:, h]) & (errors[:, h] != 0) & (scale[:, h] > 0)
+        x, y = np.log(scale[ok, h]), np.log(np.abs(errors[ok, h]))
+        x, y = x - x.mean() if len(x) else x, y - y.mean() if len(y) else y
+        if len(x) >= MIN_EXPONENT_ROWS and float(x @ x) > 0:
+            out[h] = float(np.clip((x @ y) / (x @ x), *clip))
+    return out

@@ -9,25 +9,42 @@ Windows of one model (feature rows):
 
 Intervals are calibrated online from outcomes known before each origin
 (``models.intervals``), so calibration has its own trailing window at every origin.
+The networks' (and ridge's) band scale is the GARCH(1,1)-t h-day sd (``models.garch``,
+refit every K origins) to the power ``tuned_exponent``, fitted on rows before
+``test_start``; beside them three baseline bands around persistence (random walk,
+GARCH(1,1)-t, plain rolling conformal), each judged overall, per volatility third and
+by the tests of ``models.calibration``.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
 
-from contract.outputs import Backtest, Metrics, Predictions, ResidualDiagnostics, ScoreRow
+from contract.outputs import BAND_BASELINES, Backtest, Metrics, Predictions, ResidualDiagnostics, ScoreRow
 
 from . import skill
+from .calibration import band_calibration, band_goals, holm_family, terciles
 from .evaluation import NetworkFacts
 from .features import Prepared
-from .intervals import Z, IntervalSpec, PathsAtOrigins, adaptive_halfwidths, ewma_vol, rolling_std, winkler
+from .garch import MIN_RETURNS, garch_halfwidths, garch_scale, history_scale
+from .intervals import (
+    Z, IntervalSpec, PathsAtOrigins, adaptive_halfwidths, rolling_std, scale_exponent, winkler,
+)
 from .rolling import RollingForecasts, RollingSpec, compound, daily_returns, training_scale
 
 LEVELS = (0.80, 0.95)
 BASELINE_NAMES = ("persistence", "drift", "ridge")
 BAND = "random_walk_band"  # persistence +- z * rolling 20-day std * sqrt(h)
+GARCH_BAND = "garch_band"  # persistence +- GARCH(1,1)-t quantile, refit every K origins (models.garch)
+CONFORMAL_BAND = "conformal_band"  # persistence +- conformal quantile of its trailing absolute errors
+# plain rolling split conformal: the last 250 known |actual/persistence - 1| at each horizon, no scaling, no ACI
+CONFORMAL_SPEC = IntervalSpec(window=250, gamma=0.0, min_scores=20)
+# The networks' and ridge's bands: every known score up to 1000, ACI off; chosen by scripts/tune_bands.py on the
+# history before the evaluation period (the lowest Winkler score at 80% and 95% of 3 windows x 4 step sizes).
+BAND_SPEC = IntervalSpec(window=1000, gamma=0.0)
 
 
 # name -> level -> (lower (N, H), upper (N, H)) price bands
@@ -56,47 +73,143 @@ def _floats(a, nd: int | None = None) -> list:
         if a.ndim == 1 else [_floats(row, nd) for row in a]
 
 
-def _bands(fc: RollingForecasts, p: Prepared, names: list[str], spec: IntervalSpec) -> tuple[Bands, dict[float, np.ndarray]]:
-    """name -> level -> (lower (N,H), upper (N,H)); plus the live forecast's half-widths per level."""
-    r = daily_returns(p)
-    sigma, rw = ewma_vol(r), rolling_std(r)
-    steps = np.sqrt(np.arange(1, p.horizon + 1))
+@dataclass(frozen=True)
+class _BandSet:
+    bands: Bands
+    live: dict[float, np.ndarray]  # level -> (H,) relative half-widths of the first name's live forecast
+    exponent: np.ndarray  # (H,) b_h of the networks' scale, GARCH h-day sd ** b_h (models.intervals.scale_exponent)
+
+
+def tuned_exponent(p: Prepared) -> np.ndarray:
+    """(H,) the scale exponent b_h per horizon, estimated on origins whose whole H-day outcome closed before ``test_start``.
+
+    Errors: persistence's h-day relative errors (the h-day returns; every forecaster here is within
+    about 1% of persistence's RMSE); scale: the GARCH h-day sd from one fit on the rows before test_start.
+    """
+    origins = np.arange(MIN_RETURNS, p.test_start - p.horizon + 1)
+    if len(origins) == 0:  # too short a history to fit: the plain scale
+        return np.ones(p.horizon)
+    sd = history_scale(daily_returns(p), p.test_start, p.horizon)  # (test_start + 1, H)
+    steps = np.arange(p.horizon)
+    errors = p.close[origins[:, None] + steps[None, :]] / p.base[origins][:, None] - 1.0  # (M, H)
+    return scale_exponent(errors, sd[origins])
+
+
+def band_scale(p: Prepared, stops: np.ndarray, sd: np.ndarray, exponent: np.ndarray) -> np.ndarray:
+    """(n+1, H) the networks' band scale for ``adaptive_halfwidths``, NaN except at ``stops``.
+
+    ``sd``: ``models.garch.garch_scale(daily_returns(p), stops, blocks, H)[0]``; ``exponent``:
+    ``tuned_exponent(p)``. A serving step computing a live band the way the reported figures were
+    computed calls ``adaptive_halfwidths(paths, band_scale(...), level, BAND_SPEC, extra_origin=p.n)``
+    with ``stops`` = the evaluation origins plus ``p.n``.
+    """
+    scale = np.full((p.n + 1, p.horizon), np.nan)
+    scale[stops] = sd ** np.asarray(exponent)[None, :]
+    return scale
+
+
+def _bands(fc: RollingForecasts, p: Prepared, names: list[str], spec: IntervalSpec, blocks: list[int]) -> _BandSet:
+    """Every band at every evaluation origin. Each of ``names`` (forecasters) gets volatility-scaled conformal
+    bands with ACI whose scale is the GARCH h-day sd (refit at ``blocks``) to the powers ``tuned_exponent``."""
+    stops = np.r_[fc.origins, p.n]  # the evaluation origins and the live forecast's origin
+    sd, nus = garch_scale(daily_returns(p), stops, blocks, p.horizon)
+    b = tuned_exponent(p)
+    scale = band_scale(p, stops, sd, b)
     bands: Bands = {}
     live: dict[float, np.ndarray] = {}
     for name in names:
-        bands[name] = {}
+        path = fc.paths[name]
         for level in LEVELS:
-            half, extra = adaptive_halfwidths(PathsAtOrigins(fc.origins, fc.paths[name], fc.actual), sigma, level,
-                                              spec, extra_origin=p.n)
-            path = fc.paths[name]
-            bands[name][level] = (path * (1 - half), path * (1 + half))
+            half, extra = adaptive_halfwidths(PathsAtOrigins(fc.origins, path, fc.actual), scale, level, spec, extra_origin=p.n)
+            bands.setdefault(name, {})[level] = (path * (1 - half), path * (1 + half))
             if name == names[0] and extra is not None:  # extra_origin given: never None
                 live[level] = extra
-    bands[BAND] = {}
-    for level in LEVELS:
-        half = Z[level] * rw[fc.origins][:, None] * steps[None, :]
-        bands[BAND][level] = (fc.base[:, None] * (1 - half), fc.base[:, None] * (1 + half))
-    return bands, live
+    bands.update(baseline_bands(fc, p, garch_halfwidths(sd[:-1], nus[:-1], LEVELS)))
+    return _BandSet(bands, live, b)
 
 
-def _interval_rows(fc: RollingForecasts, bands: Bands, rows: np.ndarray) -> dict[str, dict[str, list[Any]]]:
-    """Coverage, mean relative width and mean Winkler score (both % of the base close) per horizon."""
-    out: dict[str, dict[str, list[Any]]] = {}
+def baseline_bands(fc: RollingForecasts, p: Prepared, garch: dict[float, np.ndarray]) -> Bands:
+    """The bands around persistence: random walk, GARCH(1,1)-t (``garch``: level -> (N, H) half-widths,
+    models.garch) and plain rolling conformal."""
+    rw = rolling_std(daily_returns(p))
+    steps = np.sqrt(np.arange(1, p.horizon + 1))
+    base = fc.base[:, None]
+    halves = {BAND: {lv: Z[lv] * rw[fc.origins][:, None] * steps[None, :] for lv in LEVELS},
+              GARCH_BAND: garch, CONFORMAL_BAND: {}}
+    pers = PathsAtOrigins(fc.origins, fc.paths["persistence"], fc.actual)
+    for lv in LEVELS:
+        halves[CONFORMAL_BAND][lv] = adaptive_halfwidths(pers, np.ones(p.n + 1), lv, CONFORMAL_SPEC)[0]
+    return {name: {lv: (base * (1 - h), base * (1 + h)) for lv, h in by_level.items()} for name, by_level in halves.items()}
+
+
+@dataclass(frozen=True)
+class _BandScores:
+    """One band at one level on the reported origins: (R, H) arrays."""
+
+    ok: np.ndarray  # outcome known and band issued
+    covered: np.ndarray  # inside the band (False where not ok)
+    width: np.ndarray  # % of the base close, NaN where not ok
+    winkler: np.ndarray  # % of the base close, NaN where not ok
+
+
+def _band_scores(fc: RollingForecasts, band: tuple[np.ndarray, np.ndarray], rows: np.ndarray, level: float) -> _BandScores:
     a, base = fc.actual[rows], fc.base[rows][:, None]
+    lo, hi = band[0][rows], band[1][rows]
+    ok = np.isfinite(a) & np.isfinite(lo)
+    inside = np.where(ok, a, np.nan)
+    with np.errstate(invalid="ignore"):
+        covered = (inside >= lo) & (inside <= hi)
+    width = np.where(ok, (hi - lo) / base * 100, np.nan)
+    wink = np.where(ok, winkler(lo, hi, np.where(ok, a, 0.0), level) / np.where(ok, base, 1.0) * 100, np.nan)
+    return _BandScores(ok, covered, width, wink)
+
+
+def _interval_rows(fc: RollingForecasts, bands: Bands, rows: np.ndarray,
+                   group: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Per band: coverage, mean relative width and mean Winkler score (both % of the base close) per
+    horizon; coverage per volatility tercile (``group``: 0 calm .. 2 turbulent, per reported origin) and
+    the violation tests (models.calibration) per horizon, Holm-adjusted across the band's family."""
+    out: dict[str, dict[str, Any]] = {}
     for name, levels in bands.items():
         out[name] = {}
-        for level, (lo, hi) in levels.items():
-            lo, hi = lo[rows], hi[rows]
-            ok = np.isfinite(a) & np.isfinite(lo)
-            tag = f"{int(level * 100)}"
-            cover = np.where(ok, (a >= lo) & (a <= hi), np.nan)
-            width = np.where(ok, (hi - lo) / base * 100, np.nan)
-            wink = np.where(ok, winkler(lo, hi, np.where(ok, a, 0.0), level) / base * 100, np.nan)
-            with np.errstate(invalid="ignore"):
-                out[name][f"coverage{tag}"] = _floats(np.nanmean(cover, axis=0))
-                out[name][f"width{tag}"] = _floats(np.nanmean(width, axis=0))
-                out[name][f"winkler{tag}"] = _floats(np.nanmean(wink, axis=0))
-            out[name][f"origins{tag}"] = [int(v) for v in ok.sum(axis=0)]
+        family: dict[str, dict[str, Any]] = {}
+        for level, band in levels.items():
+            sc, tag = _band_scores(fc, band, rows, level), f"{int(level * 100)}"
+            with warnings.catch_warnings():  # a horizon with no known outcome yet: None, not a warning
+                warnings.simplefilter("ignore", RuntimeWarning)
+                out[name][f"coverage{tag}"] = _floats(np.nanmean(np.where(sc.ok, sc.covered, np.nan), axis=0))
+                out[name][f"width{tag}"] = _floats(np.nanmean(sc.width, axis=0))
+                out[name][f"winkler{tag}"] = _floats(np.nanmean(sc.winkler, axis=0))
+            out[name][f"origins{tag}"] = [int(v) for v in sc.ok.sum(axis=0)]
+            family[tag] = band_calibration(sc.covered, sc.ok, group, level)
+        holm_family(family)
+        for tag, cal in family.items():
+            out[name][f"tercile_coverage{tag}"] = cal["coverage"]
+            out[name][f"tercile_origins{tag}"] = cal["origins"]
+            out[name][f"tests{tag}"] = {k: _floats(v) for k, v in cal["tests"].items()}
+    return out
+
+
+def _versus_best(fc: RollingForecasts, bands: Bands, rows: np.ndarray, cell: str, index: np.ndarray) -> dict[str, Any]:
+    """Per level: the network's mean Winkler score minus the best baseline band's at each horizon, with a
+    95% stationary-bootstrap interval (``index``: (B, R) resampled rows); the best is the lowest mean score
+    among ``BAND_BASELINES`` at that horizon."""
+    out: dict[str, Any] = {}
+    for level in LEVELS:
+        mine = _band_scores(fc, bands[cell][level], rows, level).winkler
+        theirs = {b: _band_scores(fc, bands[b][level], rows, level).winkler for b in BAND_BASELINES}
+        entry: dict[str, list[Any]] = {"baseline": [], "difference": [], "low": [], "high": []}
+        for h in range(mine.shape[1]):
+            with warnings.catch_warnings():  # a horizon with no known outcome yet: None, not a warning
+                warnings.simplefilter("ignore", RuntimeWarning)
+                best = min(theirs, key=lambda b: np.nanmean(theirs[b][:, h]) if np.isfinite(theirs[b][:, h]).any() else np.inf)
+                d = mine[:, h] - theirs[best][:, h]
+                draws = np.nanmean(d[index], axis=1)
+                entry["baseline"].append(best)
+                entry["difference"].append(float(np.nanmean(d)))
+                entry["low"].append(float(np.nanpercentile(draws, 2.5)))
+                entry["high"].append(float(np.nanpercentile(draws, 97.5)))
+        out[f"{int(level * 100)}"] = {k: (_floats(v) if k != "baseline" else v) for k, v in entry.items()}
     return out
 
 
@@ -144,8 +257,9 @@ def _evaluation(p: Prepared, rolling: RollingSpec, intervals: IntervalSpec, rows
         "promotion_start": _iso(dates[p.test_start]),
         "report_start": _iso(dates[rows.start]), "report_end": _iso(dates[-1]),
         "bootstrap_block": rows.block, "bootstrap_reps": skill.BOOTSTRAP_REPS,
-        "interval_method": f"volatility-scaled conformal (EWMA 0.94) with adaptive conformal inference "
-                           f"(gamma {intervals.gamma}, trailing {intervals.window} scores)",
+        "interval_method": f"volatility-scaled conformal (GARCH(1,1)-t h-day sd to the power b_h, refit every "
+                           f"{rolling.refit_every} origins; trailing {intervals.window} scores"
+                           + (f"; adaptive conformal inference, gamma {intervals.gamma})" if intervals.gamma else ")"),
     }
 
 
@@ -192,27 +306,34 @@ def _diagnostics(fc: RollingForecasts, r: _Reported, cell: str, scored: dict[str
 
 
 def rolling_report(p: Prepared, fc: RollingForecasts, cell: str, rolling: RollingSpec,
-                   intervals: IntervalSpec = IntervalSpec(), *, facts: NetworkFacts = NetworkFacts()) -> RollingReport:
+                   intervals: IntervalSpec = BAND_SPEC, *, facts: NetworkFacts = NetworkFacts()) -> RollingReport:
     """Score ``fc`` (network ``cell`` plus the baselines, evaluation-period origins) on the reported origins."""
     r = _reported(p, fc, cell, rolling)
-    bands, live = _bands(fc, p, [cell, "ridge"], intervals)
+    band_set = _bands(fc, p, [cell, "ridge"], intervals, rolling.blocks(p.test_start, p.n))
+    bands = band_set.bands
+    group, cuts = terciles(rolling_std(daily_returns(p))[fc.origins[r.rows]])
     scale = training_scale(p)
     sums = skill.Sums(r.actual, r.base, {k: v[r.rows] for k, v in fc.paths.items()}, fc.paths["drift"][r.rows], scale)
     pairs = [(cell, b) for b in ("ridge", "drift", "persistence")]
-    boot = skill.bootstrap_intervals(sums, skill.bootstrap_indices(len(r.rows), r.block), pairs)
+    index = skill.bootstrap_indices(len(r.rows), r.block)
+    boot = skill.bootstrap_intervals(sums, index, pairs)
     scored = _score_rows(fc, r.rows, scale, boot, skill.Sums(fc.actual, fc.base, fc.paths, fc.paths["drift"], scale))
-    ivals = _interval_rows(fc, bands, r.rows)
+    ivals = _interval_rows(fc, bands, r.rows, group)
+    ivals[cell]["versus_best"] = _versus_best(fc, bands, r.rows, cell, index)
+    ivals[cell]["goals"] = band_goals(ivals, cell)
     for name in (cell, "ridge"):
         scored[name]["coverage80"] = ivals[name]["coverage80"][0]
         scored[name]["coverage95"] = ivals[name]["coverage95"][0]
     scored[cell].update({"param_count": facts.param_count, "train_seconds": facts.train_seconds})
     direction = _direction(fc, r, cell, scored)
     metrics: Metrics = {"cell": cell, "horizon": p.horizon, "test_days": len(r.rows), "rows": scored,
-                        "evaluation": _evaluation(p, rolling, intervals, r, facts), "direction": direction,
+                        "evaluation": {**_evaluation(p, rolling, intervals, r, facts), "vol_tercile_cuts": cuts,
+                                       "interval_scale_exponent": _floats(band_set.exponent)},
+                        "direction": direction,
                         "intervals": ivals, "pairs": _pairs_payload(boot[1])}
     return RollingReport(metrics=metrics, predictions=_predictions(p, fc, cell, bands, r),
                          backtest=_backtest(p, fc, bands, r.rows), residual_diagnostics=_diagnostics(fc, r, cell, scored),
-                         forecast_halfwidths=live, one_step_rmse=scored[cell]["rmse"])
+                         forecast_halfwidths=band_set.live, one_step_rmse=scored[cell]["rmse"])
 
 
 def _predictions(p: Prepared, fc: RollingForecasts, cell: str, bands: Bands, r: _Reported) -> Predictions:
@@ -248,6 +369,11 @@ def _backtest(p: Prepared, fc: RollingForecasts, bands: Bands, rows: np.ndarray)
                 entry[f"lower{int(level * 100)}"] = _floats(lo[rows], 4)
                 entry[f"upper{int(level * 100)}"] = _floats(hi[rows], 4)
         models[name] = entry
+    for name in BAND_BASELINES[1:]:  # bands around persistence (its path is their centre); [0] is persistence's own
+        models[name] = {"predicted": models["persistence"]["predicted"]}
+        for level, (lo, hi) in bands[name].items():
+            models[name][f"lower{int(level * 100)}"] = _floats(lo[rows], 4)
+            models[name][f"upper{int(level * 100)}"] = _floats(hi[rows], 4)
     return {"horizon": p.horizon, "dates": dates, "actual": _floats(fc.actual[rows], 4), "models": models}
 
 

@@ -10,7 +10,9 @@ import json
 import sys
 
 LABELS = {"simplernn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU", "persistence": "persistence", "drift": "drift",
-          "ridge": "linear AR (ridge)", "always_up": "always up", "random_walk_band": "random-walk band"}
+          "ridge": "linear AR (ridge)", "always_up": "always up", "random_walk_band": "random-walk band",
+          "garch_band": "GARCH(1,1)-t band", "conformal_band": "conformal band (persistence)"}
+BANDS = ("ridge", "random_walk_band", "garch_band", "conformal_band")
 
 
 def _f(v, fmt: str, unit: str = "") -> str:
@@ -61,12 +63,27 @@ def pair_table(doc: dict) -> list[str]:
 def interval_table(doc: dict) -> list[str]:
     cells = doc["cells"]
     first = next(iter(cells.values()))
-    lines = ["| band | 80% coverage h=1..5 | 95% coverage h=1..5 | mean width 80% h=1 (% of price) | Winkler 80% h=1 (% of price) |", "| --- | --- | --- | ---: | ---: |"]
-    entries = [(c, m["intervals"][c]) for c, m in cells.items()] + [(k, first["intervals"][k]) for k in ("ridge", "random_walk_band")]
+    lines = ["| band | 80% coverage h=1..5 | 95% coverage h=1..5 | Winkler 80% h=1..5 (% of price) | Winkler 95% h=1..5 |",
+             "| --- | --- | --- | --- | --- |"]
+    entries = [(c, m["intervals"][c]) for c, m in cells.items()] + [(k, first["intervals"][k]) for k in BANDS if k in first["intervals"]]
     for key, iv in entries:
-        c80 = " ".join(f"{v * 100:.1f}" for v in iv["coverage80"])
-        c95 = " ".join(f"{v * 100:.1f}" for v in iv["coverage95"])
-        lines.append(f"| {LABELS[key]} | {c80} | {c95} | {iv['width80'][0]:.3f} | {iv['winkler80'][0]:.3f} |")
+        c80, c95 = (" ".join(f"{v * 100:.1f}" for v in iv[f"coverage{t}"]) for t in ("80", "95"))
+        w80, w95 = (" ".join(f"{v:.2f}" for v in iv[f"winkler{t}"]) for t in ("80", "95"))
+        lines.append(f"| {LABELS[key]} | {c80} | {c95} | {w80} | {w95} |")
+    return lines + [""] + tercile_table(entries)
+
+
+def tercile_table(entries: list[tuple[str, dict]]) -> list[str]:
+    """Coverage per volatility third at h=1 and h=5, and the conditional-coverage test at h=1 (raw and after Holm)."""
+    lines = ["| band | 80%: calm / middle / turbulent, h=1 | h=5 | 95%: calm / middle / turbulent, h=1 | h=5 "
+             "| cond. coverage p h=1 (80 / 95) | after Holm |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for key, iv in entries:
+        if "tercile_coverage80" not in iv:
+            continue
+        thirds = [" / ".join(f"{t[h] * 100:.1f}" for t in iv[f"tercile_coverage{tag}"]) for tag in ("80", "95") for h in (0, -1)]
+        cc = " / ".join(_f(iv[f"tests{t}"]["cc"][0], ".2f") for t in ("80", "95"))
+        holm = " / ".join(_f(iv[f"tests{t}"]["cc_holm"][0], ".2f") for t in ("80", "95"))
+        lines.append(f"| {LABELS[key]} | {' | '.join(thirds)} | {cc} | {holm} |")
     return lines
 
 

@@ -199,3 +199,40 @@ def verdict(frame: pd.DataFrame, cell: str, days: int = 60) -> str:
         parts.append(_judged(s, f"In a replay of {s.n} past trading day{'s' if s.n != 1 else ''} "
                                 f"(forecasts made after the fact, not live) the {name}"))
     return " ".join(parts)
+
+
+LIVE_THIRDS_DAYS = 60  # live origins scored one day ahead before coverage per volatility third is shown
+VOL_DAYS = 20
+THIRDS = ("calm", "middle", "turbulent")
+
+
+def origin_volatility(closes: pd.Series, days: int = VOL_DAYS) -> pd.Series:
+    """Per date: the standard deviation of the ``days`` daily close returns ending at that close (known then)."""
+    return closes.astype(float).pct_change().rolling(days).std(ddof=1)
+
+
+def coverage_by_third(frame: pd.DataFrame, cell: str, closes: pd.Series) -> tuple[pd.DataFrame, int]:
+    """Live scored rows of ``cell`` by volatility third of their origin and by horizon, and the live origins scored.
+
+    Thirds: equal thirds of the live origins scored one day ahead, by ``origin_volatility`` at the
+    origin (a value equal to a cut point goes to the lower third), as Compare cuts the reported
+    origins. Columns: third, horizon, n, coverage80, coverage95; empty below ``LIVE_THIRDS_DAYS``.
+    """
+    empty = pd.DataFrame(columns=["third", "horizon", "n", "coverage80", "coverage95"])
+    rows = scored(frame[(frame["cell"] == cell) & (frame["kind"] == "live")])
+    vol = origin_volatility(closes).reindex(pd.DatetimeIndex(rows["origin"])).to_numpy()
+    rows = rows[np.isfinite(vol)]
+    vol = vol[np.isfinite(vol)]
+    days = rows.loc[rows["horizon"] == 1, "origin"].nunique()
+    if days < LIVE_THIRDS_DAYS:
+        return empty, int(days)
+    per_origin = pd.Series(vol, index=rows["origin"].to_numpy()).groupby(level=0).first()
+    cuts = np.quantile(per_origin.to_numpy(), [1 / 3, 2 / 3])
+    third = np.searchsorted(cuts, vol, side="left")
+    inside80 = (rows["lower80"] <= rows["actual"]) & (rows["actual"] <= rows["upper80"])
+    inside95 = (rows["lower95"] <= rows["actual"]) & (rows["actual"] <= rows["upper95"])
+    grouped = pd.DataFrame({"third": np.asarray(THIRDS)[third], "order": third, "horizon": rows["horizon"].to_numpy(),
+                            "in80": inside80.to_numpy(), "in95": inside95.to_numpy()})
+    out = grouped.groupby(["order", "third", "horizon"]).agg(n=("in80", "size"), coverage80=("in80", "mean"),
+                                                            coverage95=("in95", "mean"))
+    return out.reset_index().drop(columns="order"), int(days)

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from contract.outputs import BASELINES, LossCurve, Metrics, Predictions
+from contract.outputs import BAND_BASELINES, BASELINES, LossCurve, Metrics, Predictions
 
 from dashboard import fmt
 
@@ -19,6 +19,11 @@ TABLE_COLUMNS = ["model", "origins", "RMSE $", "RMSE / persistence", "95% interv
                  "R2 vs mean (%)", "MASE", "DM p vs persistence", COVERAGE80, COVERAGE95, "parameters", "train s"]
 DIRECTION_COLUMNS = ["forecaster", "right on", "95% interval", "says up on", "Pesaran-Timmermann p"]
 INTERVAL_COLUMNS = ["band", "level", "coverage by horizon (%)", "mean width (% of price)", "Winkler score (% of price)"]
+TERCILE_COLUMNS = ["band", "level", "calm third: % inside, h=1..H", "middle third: % inside, h=1..H",
+                   "turbulent third: % inside, h=1..H"]
+TESTS_COLUMNS = ["band", "level", "Kupiec p, h=1..H", "Christoffersen independence p, h=1..H",
+                 "conditional coverage p, h=1..H", "conditional coverage p after Holm, h=1..H"]
+GOAL_COLUMNS = ["network", "goal", "met", "detail"]
 PAIR_COLUMNS = ["pair", "difference in RMSE ratio", "95% interval", "DM p", "verdict", "verdict by horizon h=1..H"]
 MEASURES = {"rmse_ratio": "RMSE / persistence", "rmse": "RMSE ($)", "mae": "MAE ($)", "mape": "MAPE (%)",
             "mase": "MASE", "r2_mean": "R2 vs mean return (%)"}
@@ -125,9 +130,57 @@ def interval_frame(metrics_by_cell: Mapping[str, Metrics]) -> pd.DataFrame:
         first = first or m
         rows += _interval_rows(label(cell), m["intervals"].get(cell))
     if first:
-        for key in ("ridge", "random_walk_band"):
+        for key in ("ridge", *BAND_BASELINES):
             rows += _interval_rows(label(key), first["intervals"].get(key))
     return pd.DataFrame(rows, columns=INTERVAL_COLUMNS)
+
+
+def _bands(metrics_by_cell: Mapping[str, Metrics]) -> list[tuple[str, dict]]:
+    """(label, interval table) of each network's band, then ridge's and the baseline bands (from the first model)."""
+    order = [(c, m) for c, m in metrics_by_cell.items() if m.get("intervals")]
+    out = [(label(c), m["intervals"][c]) for c, m in order if c in m["intervals"]]
+    if order:
+        first = order[0][1]["intervals"]
+        out += [(label(k), first[k]) for k in ("ridge", *BAND_BASELINES) if k in first]
+    return out
+
+
+def _by_h(values, fmt_one) -> str:
+    return " / ".join("-" if v is None else fmt_one(v) for v in values or [])
+
+
+def tercile_frame(metrics_by_cell: Mapping[str, Metrics]) -> pd.DataFrame:
+    """Coverage of every band in the calm, middle and turbulent third of the reported origins, by horizon."""
+    rows = []
+    for name, iv in _bands(metrics_by_cell):
+        for tag in ("80", "95"):
+            thirds = iv.get(f"tercile_coverage{tag}")
+            if not thirds:
+                continue
+            rows.append({"band": name, "level": f"{tag}%", **{col: _by_h(third, lambda c: f"{c * 100:.1f}")
+                                                               for col, third in zip(TERCILE_COLUMNS[2:], thirds)}})
+    return pd.DataFrame(rows, columns=TERCILE_COLUMNS)
+
+
+def tests_frame(metrics_by_cell: Mapping[str, Metrics]) -> pd.DataFrame:
+    """Kupiec and Christoffersen p-values of every band by horizon, with the Holm-adjusted conditional-coverage p."""
+    rows = []
+    for name, iv in _bands(metrics_by_cell):
+        for tag in ("80", "95"):
+            t = iv.get(f"tests{tag}")
+            if not t:
+                continue
+            vals = [t["kupiec"], t["independence"], t["cc"], t["cc_holm"]]
+            rows.append({"band": name, "level": f"{tag}%",
+                         **{col: _by_h(v, lambda p: f"{p:.3f}") for col, v in zip(TESTS_COLUMNS[2:], vals)}})
+    return pd.DataFrame(rows, columns=TESTS_COLUMNS)
+
+
+def goals_frame(metrics_by_cell: Mapping[str, Metrics]) -> pd.DataFrame:
+    """Each network's band against issue 24's goals: met or not, and by how much."""
+    rows = [{"network": label(c), "goal": g["goal"], "met": "yes" if g["met"] else "no", "detail": g["detail"]}
+            for c, m in metrics_by_cell.items() for g in (m.get("intervals") or {}).get(c, {}).get("goals", [])]
+    return pd.DataFrame(rows, columns=GOAL_COLUMNS)
 
 
 def _interval_rows(name: str, iv: dict | None) -> list[dict]:
@@ -233,3 +286,20 @@ def horizon_figure(metrics_by_cell: Mapping[str, Metrics], measure: str = "rmse_
     fig = base_layout(fig, "By horizon step, rolling origins" + (" (bars: 95% bootstrap intervals)" if measure == "rmse_ratio" else ""))
     fig.update_layout(hovermode="closest")
     return fig
+
+
+def band_sentence(metrics_by_cell: Mapping[str, Metrics]) -> str:
+    """How the networks' bands and the baseline bands are made, and where the volatility thirds are cut."""
+    ev = next((m.get("evaluation") for m in metrics_by_cell.values() if (m.get("evaluation") or {}).get("vol_tercile_cuts")), None)
+    if not ev:
+        return "These models were stored before the conditional-calibration figures; retrain to get them."
+    lo, hi = ev["vol_tercile_cuts"]
+    b = " / ".join(f"{v:.2f}" for v in ev.get("interval_scale_exponent") or [])
+    return ("Networks' and ridge's bands: conformal quantiles of the known errors before each origin, each divided by "
+            f"the GARCH(1,1)-t forecast of the h-day volatility raised to a power b (h=1..H: {b}, fitted on the days "
+            "before the evaluation period: a forecast volatility is noisy, so errors follow it less than one for one). "
+            "Baseline bands around yesterday's close: GARCH(1,1) with Student-t "
+            "shocks (refit on the networks' cadence, only data before each origin), a plain rolling conformal band "
+            "on persistence's errors (last 250, no scaling) and the random-walk band (z times the 20-day standard "
+            "deviation times sqrt(h)). Thirds of the reported origins by the 20-day volatility known at the origin: "
+            f"calm below {lo * 100:.2f}% a day, turbulent above {hi * 100:.2f}%.")

@@ -15,8 +15,8 @@ from dashboard import data, fmt, ids, inputs
 from dashboard.components import graph, missing, refused_page, ticker_bar
 from dashboard.figures.common import empty_figure
 from dashboard.figures.compare import (
-    MEASURES, best_networks, direction_frame, horizon_figure, interval_frame, loss_figure, metrics_frame, overlay_figure, pairs_frame,
-    verdict_sentence,
+    MEASURES, band_sentence, best_networks, direction_frame, goals_frame, horizon_figure, interval_frame, loss_figure, metrics_frame,
+    overlay_figure, pairs_frame, tercile_frame, tests_frame, verdict_sentence,
 )
 from dashboard.figures.loss_note import loss_note
 from dashboard.navigation import page_title
@@ -48,7 +48,8 @@ def compare_view(snap: Snapshot):
             tables = {"metrics": metrics_frame(metrics), "pairs": pairs_frame(snap.comparison),
                       "direction": direction, "intervals": interval_frame(metrics),
                       "verdict": verdict_sentence(snap.comparison, metrics), "direction_words": direction_words,
-                      "method": method_sentence(metrics)}
+                      "method": method_sentence(metrics), "terciles": tercile_frame(metrics), "tests": tests_frame(metrics),
+                      "goals": goals_frame(metrics), "bands": band_sentence(metrics)}
         return (tables, data.plain(overlay_figure(preds)) if preds else None,
                 data.plain(loss_figure(losses)) if losses else None,
                 data.plain(horizon_figure(metrics)) if metrics else None)
@@ -136,11 +137,34 @@ def _table_parts(tables: dict[str, Any]) -> list[Component]:
         html.P(tables["direction_words"], className="text-muted small"),
         _table(ids.Compare.DIRECTION, tables["direction"], "forecaster"),
         html.H5("Prediction intervals at every horizon", className="mt-3"),
-        html.P("Coverage should be near the level at every horizon (within 2 points is the goal); narrower bands "
-               "and a lower Winkler score are better at equal coverage. The random-walk band is yesterday's close "
-               "plus or minus z times the 20-day standard deviation of returns times sqrt(h).",
-               className="text-muted small"),
+        html.P("Coverage should be near the level at every horizon; narrower bands and a lower Winkler score are "
+               "better at equal coverage.", className="text-muted small"),
+        html.P(tables["bands"], className="text-muted small"),
         _table(ids.Compare.INTERVALS, tables["intervals"], "band"),
+        *_band_parts(tables),
+    ]
+
+
+def _band_parts(tables: dict[str, Any]) -> list[Component]:
+    """Coverage in calm and turbulent times, the tests a risk desk runs, and the networks' bands against the goals."""
+    return [
+        html.H5("Coverage in calm and in turbulent times", className="mt-3"),
+        html.P("The reported origins in three equal thirds by the 20-day volatility known at each origin. A band "
+               "that holds its level only on average is too narrow in one third and too wide in another; with about "
+               "150 origins a third, one standard error is about 3 points at 80% and 2 at 95%.",
+               className="text-muted small"),
+        _table(ids.Compare.TERCILES, tables["terciles"], "band"),
+        html.H5("Are the misses clustered?", className="mt-3"),
+        html.P("Kupiec: is the share of misses the nominal one. Christoffersen: is a miss followed by a miss more "
+               "often than by chance (independence), and both at once (conditional coverage); p below 0.05 rejects. "
+               "Beyond one day the h-day outcomes of consecutive origins overlap, so each test runs on the h "
+               "interleaved series of origins h days apart and reports h times the smallest p (Bonferroni). Holm's "
+               "adjustment is across each band's family: 2 levels x 3 tests x every horizon.",
+               className="text-muted small"),
+        _table(ids.Compare.TESTS, tables["tests"], "band"),
+        html.H5("The networks' bands against their goals", className="mt-3"),
+        _table(ids.Compare.GOALS, tables["goals"], "network") if len(tables["goals"]) else
+        html.P("No goals stored for these models yet: retrain.", className="text-muted"),
     ]
 
 

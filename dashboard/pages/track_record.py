@@ -119,6 +119,7 @@ def page_body(view: LedgerView):
         dbc.Row([dbc.Col(graph(ids.Track.FAN, {}), lg=6), dbc.Col(graph(ids.Track.COVERAGE, {}), lg=6)],
                 className="g-2"),
         graph(ids.Track.CUMULATIVE, {}),
+        html.Div(id=ids.Track.THIRDS),
         html.H5("Figures by horizon: live first, replayed apart", className="mt-3"),
         # as in _table: mypy sees no DataTable in dash_table
         dash_table.DataTable(id=ids.Track.SCORES, data=[], columns=score_columns(), sort_action="native",  # type: ignore[attr-defined]
@@ -138,6 +139,40 @@ def on_cell(cell: str, ticker: str | None = None):
     except inputs.Refused as exc:
         return no_update, no_update, no_update, f"Refused: {exc}.", no_update
     return cell_view(view, cell)
+
+
+def thirds_view(view: LedgerView, cell: str) -> Component:
+    """Live band coverage per volatility third of the origin (by horizon), once enough live days are scored."""
+    def build():
+        table, days = lm.coverage_by_third(view.frame, cell, data.snapshot(view.ticker).closes)
+        head = html.H5("Live coverage in calm and in turbulent times", className="mt-3")
+        if table.empty:
+            return html.Div([head, html.P(f"Shown once {lm.LIVE_THIRDS_DAYS} live days are scored one day ahead "
+                                          f"({days} so far).", className="text-muted small")])
+        rows = []
+        for third in lm.THIRDS:
+            mine = table[table["third"] == third]
+            for tag in ("80", "95"):
+                rows.append({"third": third, "level": f"{tag}%", **{f"h={int(r['horizon'])}": f"{r['coverage' + tag] * 100:.1f} ({int(r['n'])})"
+                                                                    for r in mine.to_dict("records")}})
+        frame = pd.DataFrame(rows)
+        note = html.P("The live origins in three equal thirds by the 20-day volatility of returns known at each origin: "
+                      "% of closes inside the band (forecasts scored). Compare shows the same split on the backtest.",
+                      className="text-muted small")
+        # as in _table: mypy sees no DataTable in dash_table
+        return html.Div([head, note, dash_table.DataTable(  # type: ignore[attr-defined]
+            data=frame.to_dict("records"), columns=[{"name": c, "id": c} for c in frame.columns],
+            style_table={"overflowX": "auto"}, style_cell={"fontSize": 13, "padding": "3px 6px"}, style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1"})])
+    return view.memo(("thirds", cell), build)
+
+
+def on_thirds(cell: str, ticker: str | None = None):
+    try:
+        view = _view(ticker)
+        cell = inputs.choice(cell, CELLS, "cell type")
+    except inputs.Refused as exc:
+        return f"Refused: {exc}."
+    return thirds_view(view, cell)
 
 
 def filtered(view: LedgerView, cell: str, kind: str, horizon: int, scored: str) -> pd.DataFrame:
@@ -236,6 +271,7 @@ def register_callbacks(app: Dash) -> None:
     app.callback(Output(ids.Track.FAN, "figure"), Output(ids.Track.CUMULATIVE, "figure"), Output(ids.Track.COVERAGE, "figure"),
               Output(ids.Track.VERDICT, "children"), Output(ids.Track.SCORES, "data"),
               Input(ids.Track.CELL, "value"), State(ids.Track.TICKER, "data"))(on_cell)
+    app.callback(Output(ids.Track.THIRDS, "children"), Input(ids.Track.CELL, "value"), State(ids.Track.TICKER, "data"))(on_thirds)
     app.callback(Output(ids.Track.TABLE, "data"), Output(ids.Track.TABLE, "page_count"), Output(ids.Track.TABLE_COUNT, "children"),
               Output(ids.Track.TABLE, "page_current"), Input(ids.Track.TABLE, "page_current"), Input(ids.Track.CELL, "value"), Input(ids.Track.FILTER_KIND, "value"),
               Input(ids.Track.FILTER_HORIZON, "value"), Input(ids.Track.FILTER_SCORED, "value"), State(ids.Track.TICKER, "data"))(on_table)

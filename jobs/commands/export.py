@@ -95,7 +95,9 @@ def export_ledger(ctx, args) -> None:
     sys.stdout.write(csv_text(export_frame(ctx.engine, ticker=ticker, kind=args.kind)))
 
 
-BACKTEST_BASELINES = {"persistence": "persistence", "drift": "drift", "ridge": "ridge", "linear": "ridge"}
+# --cell name -> key in the stored backtest; persistence carries the random-walk band
+BACKTEST_BASELINES = {"persistence": "persistence", "random_walk": "persistence", "drift": "drift", "ridge": "ridge",
+                      "linear": "ridge", "garch": "garch_band", "conformal": "conformal_band"}
 
 
 def export_backtest(ctx, args) -> None:
@@ -118,9 +120,12 @@ def export_backtest(ctx, args) -> None:
     else:
         raise JobError(f"unknown --cell {name!r}; choose from {', '.join((*CELLS, *BACKTEST_BASELINES))}")
     bt = load_output(ctx.engine, owner.id, "backtest")
-    if not bt or key not in bt.get("models", {}):
+    if not bt:
         raise JobError(f"model {owner.id} ({owner.cell}) has no rolling backtest stored (trained before rolling "
                        f"evaluation); retrain: python -m jobs train --cells {owner.cell}")
+    if key not in bt.get("models", {}):
+        raise JobError(f"model {owner.id} ({owner.cell}) stored no {name} band (trained before the baseline bands); "
+                       f"retrain: python -m jobs train --cells {owner.cell}")
     write_backtest_csv(bt, key, sys.stdout)
 
 
@@ -146,7 +151,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("what", choices=sorted(EXPORTERS_CHOICES()))
     p.add_argument("--ticker", type=argtypes.ticker, help="default: first of TICKERS")
     p.add_argument("--cell", default="gru", help="cell type for predictions/backtest (simplernn, lstm, gru); "
-                                                 "backtest also takes persistence, drift, ridge (or linear)")
+                                                 "backtest also takes persistence (or random_walk: its band), drift, ridge (or linear), "
+                                                 "garch, conformal")
     p.add_argument("--kind", choices=["live", "replayed"], help="ledger rows of this kind only (default: both)")
     p.set_defaults(handler=cmd_export)
 

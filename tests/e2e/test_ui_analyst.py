@@ -190,6 +190,20 @@ def test_compare_table_in_house_format_with_the_best_row_marked(web, page):
     assert sorted_ratios == sorted(sorted_ratios)  # numbers sort as numbers
 
 
+def test_compare_shows_every_band_by_volatility_third_with_its_tests_and_goals(web, page):
+    """The bands an analyst uses, judged in calm and in storm, in a real browser."""
+    page.goto(web.url + "/compare")
+    page.wait_for_selector(f"#{ids.Compare.TERCILES} td", timeout=20000)
+    bands = page.locator(f"#{ids.Compare.TERCILES} td[data-dash-column=band]").all_inner_texts()
+    assert {"GRU", "GARCH(1,1)-t band", "Conformal band (persistence)", "Random-walk band"} <= set(bands)
+    calm = page.locator(f"#{ids.Compare.TERCILES} td[data-dash-column='calm third: % inside, h=1..H']").all_inner_texts()
+    assert all(len(c.split(" / ")) == 5 for c in calm)
+    assert "after Holm" in page.inner_text(f"#{ids.Compare.TESTS}")
+    assert page.locator(f"#{ids.Compare.TESTS} td[data-dash-column=band]").count() == len(bands)  # every band, both levels
+    met = page.locator(f"#{ids.Compare.GOALS} td[data-dash-column=met]").all_inner_texts()
+    assert met and set(met) <= {"yes", "no"}
+
+
 def test_residual_hovers_carry_their_unit(web, page):
     """Was: hovers showed '-0.205059' with no unit beside 2-decimal prices."""
     page.goto(web.url + "/residuals")

@@ -30,7 +30,7 @@ def trained(tmp_path_factory):
     train = run("train", "--epochs", "5", url=url)
     preds = run("export", "predictions", "--cell", "gru", url=url)
     metrics = run("export", "metrics", url=url)
-    backtests = {c: run("export", "backtest", "--cell", c, url=url) for c in ("gru", "persistence", "linear")}
+    backtests = {c: run("export", "backtest", "--cell", c, url=url) for c in ("gru", "persistence", "linear", "garch", "conformal", "random_walk")}
     return {"run": run, "tmp": tmp, "train": train, "predictions": preds, "metrics": metrics, "backtests": backtests}
 
 
@@ -176,6 +176,25 @@ def test_metrics_export_carries_every_figure(trained):
     assert {"r2_zero", "r2_mean", "mase", "per_horizon_dm_pvalue", "rmse_ratio_low"} <= set(gru["rows"]["gru"])
     assert "always_up" in gru["direction"]["rows"] and "random_walk_band" in gru["intervals"]
     assert doc["comparison"]["origins"] > 0 and len(doc["comparison"]["pairs"]) == 6  # 3 cells + ridge, pairwise
+
+
+def _coverage_by_horizon(text: str, level: str) -> dict[int, float]:
+    rows = [r for r in csv.DictReader(io.StringIO(text)) if r[f"Lower{level}"]]
+    return {h: sum(float(r[f"Lower{level}"]) <= float(r["Actual"]) <= float(r[f"Upper{level}"]) for r in rows
+                   if int(r["Horizon"]) == h) / sum(int(r["Horizon"]) == h for r in rows) for h in range(1, 6)}
+
+
+@pytest.mark.parametrize("cell, key", [("garch", "garch_band"), ("conformal", "conformal_band"),
+                                       ("random_walk", "random_walk_band"), ("gru", "gru")])
+def test_band_exports_recompute_the_stored_coverage(trained, cell, key):
+    """Every band's CSV gives back its stored coverage at both levels and every horizon."""
+    out = trained["backtests"][cell]
+    assert out.returncode == 0, out.stderr
+    stored = json.loads(trained["metrics"].stdout)["cells"]["gru"]["intervals"][key]
+    for level in ("80", "95"):
+        cov = _coverage_by_horizon(out.stdout, level)
+        assert [cov[h] for h in range(1, 6)] == pytest.approx(stored[f"coverage{level}"], abs=2e-3)
+    assert trained["backtests"]["random_walk"].stdout == trained["backtests"]["persistence"].stdout
 
 
 def test_backtest_export_refuses_an_unknown_forecaster(trained):

@@ -180,10 +180,32 @@ def test_pairs_say_indistinguishable_when_the_interval_covers_zero():
     assert "is not a ranking" in compare.verdict_sentence(comparison, {})
 
 
-def test_interval_table_has_every_horizon_and_the_random_walk_band(payloads):
+BANDS = ["GRU", "Linear AR (ridge)", "Random-walk band", "GARCH(1,1)-t band", "Conformal band (persistence)"]
+
+
+def test_interval_table_has_every_horizon_and_every_baseline_band(payloads):
     frame = compare.interval_frame({"gru": payloads["metrics"]})
-    assert list(frame["band"]) == ["GRU", "GRU", "Linear AR (ridge)", "Linear AR (ridge)", "Random-walk band", "Random-walk band"]
+    assert list(frame["band"]) == [b for b in BANDS for _ in range(2)]
     assert all(len(c.split(" / ")) == 5 for c in frame["coverage by horizon (%)"])
+
+
+def test_tercile_and_test_tables_show_every_band_at_both_levels(payloads):
+    m = payloads["metrics"]
+    terciles = compare.tercile_frame({"gru": m})
+    assert list(terciles["band"]) == [b for b in BANDS for _ in range(2)] and list(terciles["level"][:2]) == ["80%", "95%"]
+    calm = m["intervals"]["gru"]["tercile_coverage80"][0]
+    assert terciles.loc[0, "calm third: % inside, h=1..H"] == " / ".join(f"{c * 100:.1f}" for c in calm)
+    tests = compare.tests_frame({"gru": m})
+    assert len(tests) == 10 and all(len(v.split(" / ")) == 5 for v in tests["conditional coverage p after Holm, h=1..H"])
+    goals = compare.goals_frame({"gru": m})
+    assert len(goals) == 8 and set(goals["met"]) <= {"yes", "no"}
+    assert "calm below" in compare.band_sentence({"gru": m})
+
+
+def test_band_tables_are_empty_for_models_stored_before_them(payloads):
+    m = {k: v for k, v in payloads["metrics"].items() if k not in ("intervals", "evaluation")}
+    assert compare.tercile_frame({"gru": m}).empty and compare.tests_frame({"gru": m}).empty
+    assert compare.goals_frame({"gru": m}).empty and "retrain" in compare.band_sentence({"gru": m})
 
 
 def test_compare_figures_one_trace_per_model(payloads):

@@ -212,3 +212,12 @@ def test_compare_page_shows_rolling_origins_noise_and_base_rates(dash_client, fi
     assert "Always up (baseline)" in text and "Linear AR (ridge) (baseline)" in text
     # the comparison of the served models is stored, so pairs carry a verdict, never a bare ranking
     assert "indistinguishable" in text or " better" in text
+
+
+def test_compare_page_shows_bands_by_volatility_third_their_tests_and_goals(dash_client, fixture_store_url):
+    r = render_page(dash_client(fixture_store_url), "/compare")
+    text = r.get_data(as_text=True)
+    assert {ids.Compare.TERCILES, ids.Compare.TESTS, ids.Compare.GOALS} <= ids_in(r.json)
+    for band in ("GARCH(1,1)-t band", "Conformal band (persistence)", "Random-walk band"):
+        assert band in text
+    assert "calm below" in text and "Holm" in text and "Christoffersen conditional-coverage p above 0.05" in text

@@ -153,3 +153,17 @@ def test_a_superseded_publication_is_shown_marked_and_never_counted(dash_client,
     fan = call(client, CELL_OUT, [(ids.Track.CELL, "value", "gru")], [(ids.Track.TICKER, "data", None)]).json
     predicted = [t for t in fan["response"][ids.Track.FAN]["figure"]["data"] if t.get("name") == "published forecast"][0]
     assert max(predicted["y"]) < 2 * min(predicted["y"])  # the fan draws the forecast of record, not the doubled one
+
+
+def test_live_coverage_per_volatility_third_follows_the_cell(dash_client, ledger_url):
+    """The live band coverage by third of origin volatility is drawn, or says how many live days it still waits for."""
+    r = call(dash_client(ledger_url), f"{ids.Track.THIRDS}.children", [(ids.Track.CELL, "value", "gru")],
+             [(ids.Track.TICKER, "data", None)])
+    text = str(r.json["response"][ids.Track.THIRDS]["children"])
+    assert r.status_code == 200 and "Live coverage in calm and in turbulent times" in text
+    # the fixture ledger has more than 60 live GRU days: the table is drawn, 2 levels x 3 thirds
+    assert "live days are scored one day ahead" not in text and text.count("'third': 'calm'") == 2
+    assert text.count("'third': 'turbulent'") == 2 and "'h=1'" in text
+    refused = call(dash_client(ledger_url), f"{ids.Track.THIRDS}.children", [(ids.Track.CELL, "value", "evil")],
+                   [(ids.Track.TICKER, "data", None)])
+    assert refused.json["response"][ids.Track.THIRDS]["children"].startswith("Refused:")
