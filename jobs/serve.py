@@ -75,6 +75,8 @@ def _serve_cell(ctx: JobContext, ticker: str, cell: str, prices: pd.DataFrame) -
     """One champion's forecast from the newest close of ``prices``, stored as its ``forecast`` output."""
     from models.serving import ServeInputs, fallback_halfwidths, serve_forecast  # TensorFlow's side
 
+    from .candidates import rolling_spec
+
     champ = _retry(ctx, lambda: registry.champion(ctx.engine, ticker, cell), f"reading the {cell} champion")
     if champ is None:
         return
@@ -83,7 +85,7 @@ def _serve_cell(ctx: JobContext, ticker: str, cell: str, prices: pd.DataFrame) -
     previous = _retry(ctx, lambda: registry.load_output(ctx.engine, champ.id, "forecast"), "reading its forecast")
     future = [d.isoformat() for d in next_trading_days(prices.index[-1].date(), stored.hp.horizon)]
     forecast = serve_forecast(ServeInputs(stored, prices, backtest, fallback_halfwidths(previous, stored.hp.horizon)),
-                              future)
+                              future, rolling_spec(ctx))
     _retry(ctx, lambda: registry.replace_forecast(ctx.engine, champ.id, forecast), f"storing the {cell} forecast")
 
 

@@ -1,8 +1,9 @@
 """A stored network's forecast from the newest close, without training (the serve step).
 
 The point forecast is what training stores as its "forecast" output: the stored
-model, as it is, on the newest window. The bands come from the same interval method
-(``models.intervals.adaptive_halfwidths``, as ``models.report`` calls it), with the
+model, as it is, on the newest window. The bands come from the method the reported
+figures use (``models.report``: volatility-scaled conformal, the scale a GARCH(1,1)-t
+h-day sd refit every K origins to the tuned powers, ``BAND_SPEC``), with the
 calibration state rolled forward: the scores of the origins training reported (the
 stored ``backtest`` paths) plus those of every origin since, forecast by this model
 as it is, over the outcomes known now.
@@ -19,10 +20,11 @@ from contract.outputs import Backtest, Forecast
 
 from .evaluation import actual_paths, forecast_payload, price_paths
 from .features import Prepared
-from .intervals import IntervalSpec, PathsAtOrigins, adaptive_halfwidths, ewma_vol
+from .garch import garch_scale
+from .intervals import IntervalSpec, PathsAtOrigins, adaptive_halfwidths
 from .pipeline import predict_returns
-from .report import LEVELS
-from .rolling import daily_returns
+from .report import BAND_SPEC, LEVELS, band_scale, tuned_exponent
+from .rolling import RollingSpec, daily_returns
 from .serialization import StoredCell
 
 
@@ -59,19 +61,29 @@ def _calibration(p: Prepared, model: Any, backtest: Backtest | None, cell: str) 
     return PathsAtOrigins(all_origins, all_paths, actual_paths(p, all_origins)), live
 
 
-def serve_forecast(inputs: ServeInputs, future: list[str], intervals: IntervalSpec = IntervalSpec()) -> Forecast:
+def _scale(p: Prepared, origins: np.ndarray, rolling: RollingSpec) -> np.ndarray:
+    """(n+1, H) the band scale at every scored origin and the live one, as training computes it
+    (``models.report._bands``): GARCH refit at the same block starts, the same tuned powers."""
+    stops = np.r_[origins, p.n].astype(int)
+    sd, _ = garch_scale(daily_returns(p), stops, rolling.blocks(p.test_start, p.n), p.horizon)
+    return band_scale(p, stops, sd, tuned_exponent(p))
+
+
+def serve_forecast(inputs: ServeInputs, future: list[str], rolling: RollingSpec = RollingSpec(),
+                   intervals: IntervalSpec = BAND_SPEC) -> Forecast:
     """The H-day forecast (a ``Forecast`` payload) from the newest close of ``inputs.prices``.
 
-    ``future`` names the H sessions after that close. No weight changes: the stored
-    model and scaler are used as they are.
+    ``future`` names the H sessions after that close; ``rolling`` is the evaluation's spec (its
+    refit cadence places the GARCH refits). No weight changes: the stored model and scaler are
+    used as they are.
     """
     p = inputs.stored.prepare(inputs.prices)
     model = inputs.stored.load()
     paths, live = _calibration(p, model, inputs.backtest, inputs.stored.hp.cell)
-    sigma = ewma_vol(daily_returns(p))  # (n+1,) known at each origin
+    scale = _scale(p, paths.origins, rolling)
     half: dict[float, np.ndarray] = {}
     for level in LEVELS:
-        _, extra = adaptive_halfwidths(paths, sigma, level, intervals, extra_origin=p.n)
+        _, extra = adaptive_halfwidths(paths, scale, level, intervals, extra_origin=p.n)
         assert extra is not None  # extra_origin given
         half[level] = np.where(np.isnan(extra), inputs.fallback[level], extra)
     return forecast_payload(p, live, half[0.80], half[0.95], future)

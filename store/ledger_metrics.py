@@ -219,7 +219,7 @@ def coverage_by_third(frame: pd.DataFrame, cell: str, closes: pd.Series) -> tupl
     origins. Columns: third, horizon, n, coverage80, coverage95; empty below ``LIVE_THIRDS_DAYS``.
     """
     empty = pd.DataFrame(columns=["third", "horizon", "n", "coverage80", "coverage95"])
-    rows = scored(frame[(frame["cell"] == cell) & (frame["kind"] == "live")])
+    rows = scored(of_record(frame[(frame["cell"] == cell) & (frame["kind"] == "live")]))
     vol = origin_volatility(closes).reindex(pd.DatetimeIndex(rows["origin"])).to_numpy()
     rows = rows[np.isfinite(vol)]
     vol = vol[np.isfinite(vol)]

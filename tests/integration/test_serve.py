@@ -121,3 +121,28 @@ def test_a_csv_ticker_is_never_fetched_and_no_source_replaces_another(engine):
     pd.testing.assert_frame_equal(load_prices(engine, "MSFT"), msft)
     switched = switch_source(engine, "AAPL", OfflineSampleSource(), NOW)  # the explicit command's step
     assert switched.replaced_history and load_prices(engine, "AAPL")["close"].iloc[-1] == sample["close"].iloc[-1]
+
+
+@pytest.mark.slow
+def test_serving_on_the_data_training_saw_reproduces_training_s_forecast_and_bands(ctx):
+    """The serve step's band is the reported method's band: on the prices the model was trained on,
+    serving gives the forecast training stored, point and bands (issue 24: one method for every band)."""
+    from jobs.candidates import rolling_spec
+    from jobs.stored import load_stored_cell, stored_split
+    from marketdata.calendar import next_trading_days
+    from models.serving import ServeInputs, fallback_halfwidths, serve_forecast
+
+    source = ReplaySource(history(), visible=300, name="offline-sample")
+    assert _night(ctx, source)["detail"]["plan"] == "first"
+    prices = load_prices(ctx.engine, "AAPL")
+    for cell in ("gru", "lstm"):
+        champ = registry.champion(ctx.engine, "AAPL", cell)
+        trained = registry.load_output(ctx.engine, champ.id, "forecast")
+        stored = load_stored_cell(ctx, champ, stored_split(champ, prices))
+        future = [d.isoformat() for d in next_trading_days(prices.index[-1].date(), stored.hp.horizon)]
+        nan = fallback_halfwidths(None, stored.hp.horizon)  # no stand-in: every band must come from the method
+        served = serve_forecast(ServeInputs(stored, prices, registry.load_output(ctx.engine, champ.id, "backtest"),
+                                            nan), future, rolling_spec(ctx))
+        assert served["last_date"] == trained["last_date"] and served["dates"] == trained["dates"]
+        for key in ("predicted", "lower80", "upper80", "lower95", "upper95"):
+            assert served[key] == pytest.approx(trained[key], rel=1e-4), (cell, key)
