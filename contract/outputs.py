@@ -7,7 +7,7 @@ every list in one payload has the same length unless said otherwise.
 """
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict, Union
+from typing import Any, Literal, NotRequired, TypedDict, Union
 
 OUTPUT_NAMES = ("predictions", "forecast", "loss_curve", "metrics", "residual_diagnostics", "backtest")
 # What the analyst pages read (the per-origin backtest is for exports only: it is the biggest payload).
@@ -137,6 +137,18 @@ class Backtest(TypedDict):
     dates: list[str]
     actual: list[list[float | None]]  # (N, H); None past the end of the data
     models: dict[str, dict[str, list[list[float | None]]]]
+    calibration: NotRequired["Calibration"]  # absent on models trained before the serve step read it
+
+
+class Calibration(TypedDict):
+    """The network's paths at every evaluation origin, promotion window included, at full precision:
+    the state its live band is calibrated on, which the serve step rolls forward (``models.serving``).
+
+    Origin k forecasts from the close of ``dates[k]`` (one date per origin, unlike ``Backtest.dates``).
+    """
+
+    dates: list[str]
+    predicted: list[list[float | None]]  # (M, H) price paths
 
 
 class ResidualDiagnostics(TypedDict, total=False):

@@ -23,7 +23,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from contract.outputs import BAND_BASELINES, Backtest, Metrics, Predictions, ResidualDiagnostics, ScoreRow
+from contract.outputs import BAND_BASELINES, Backtest, Calibration, Metrics, Predictions, ResidualDiagnostics, ScoreRow
 
 from . import skill
 from .calibration import band_calibration, band_goals, holm_family, terciles
@@ -332,7 +332,7 @@ def rolling_report(p: Prepared, fc: RollingForecasts, cell: str, rolling: Rollin
                         "direction": direction,
                         "intervals": ivals, "pairs": _pairs_payload(boot[1])}
     return RollingReport(metrics=metrics, predictions=_predictions(p, fc, cell, bands, r),
-                         backtest=_backtest(p, fc, bands, r.rows), residual_diagnostics=_diagnostics(fc, r, cell, scored),
+                         backtest=_backtest(p, fc, bands, r.rows) | {"calibration": _calibration(p, fc, cell)}, residual_diagnostics=_diagnostics(fc, r, cell, scored),
                          forecast_halfwidths=band_set.live, one_step_rmse=scored[cell]["rmse"])
 
 
@@ -351,6 +351,11 @@ def _predictions(p: Prepared, fc: RollingForecasts, cell: str, bands: Bands, r: 
         "lower80": _floats(lo80[rows, 0]), "upper80": _floats(hi80[rows, 0]),
         "lower95": _floats(lo95[rows, 0]), "upper95": _floats(hi95[rows, 0]),
     }
+
+
+def _calibration(p: Prepared, fc: RollingForecasts, cell: str) -> Calibration:
+    """The network's paths at every evaluation origin (the live band's calibration state), full precision."""
+    return {"dates": [_iso(d) for d in p.dates[fc.origins - 1]], "predicted": _floats(fc.paths[cell])}
 
 
 def _backtest(p: Prepared, fc: RollingForecasts, bands: Bands, rows: np.ndarray) -> Backtest:

@@ -39,12 +39,22 @@ class ServeInputs:
 
 
 def _stored_paths(p: Prepared, backtest: Backtest | None, cell: str) -> tuple[np.ndarray, np.ndarray]:
-    """(origins (N,), price paths (N, H)) of the stored backtest, as rows of ``p`` (dropping unknown dates)."""
-    if not backtest or cell not in backtest.get("models", {}):
+    """(origins (N,), price paths (N, H)) training calibrated the live band on, as rows of ``p``.
+
+    Every evaluation origin at full precision where the backtest carries its ``calibration``;
+    a model trained before that has only its reported origins (rounded), so its first served
+    bands differ a little from the ones its training would have drawn."""
+    if not backtest:
         return np.zeros(0, dtype=int), np.zeros((0, p.horizon))
-    pred = np.asarray([[np.nan if v is None else v for v in row] for row in backtest["models"][cell]["predicted"]],
-                      dtype=float).reshape(-1, p.horizon)  # (N, H)
-    base_dates = pd.DatetimeIndex(pd.to_datetime(backtest["dates"][: len(pred)]))
+    state = backtest.get("calibration")
+    if state is not None:
+        rows, dates = state["predicted"], state["dates"]
+    elif cell in backtest.get("models", {}):
+        rows, dates = backtest["models"][cell]["predicted"], backtest["dates"]
+    else:
+        return np.zeros(0, dtype=int), np.zeros((0, p.horizon))
+    pred = np.asarray([[np.nan if v is None else v for v in row] for row in rows], dtype=float).reshape(-1, p.horizon)
+    base_dates = pd.DatetimeIndex(pd.to_datetime(dates[: len(pred)]))  # (N, H) above; origin k forecasts from dates[k]
     pos = p.dates.get_indexer(base_dates)  # the origin forecasting from dates[k] is the next feature row
     keep = (pos >= 0) & (pos + 1 < p.n)
     return pos[keep] + 1, pred[keep]
