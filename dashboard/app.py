@@ -99,4 +99,14 @@ def create_server() -> Flask:
         # has it boot a new worker that fails the same way, forever
         raise SystemExit(GUNICORN_APP_LOAD_ERROR) from None
     server: Flask = create_app(settings).server
+    _first_request(server, settings)
     return server
+
+
+def _first_request(server: Flask, settings: Settings) -> None:
+    """Dash finishes its set-up in the first request's hooks (it registers the page router's
+    callback and walks the callback map), which is not thread-safe: two first requests at once in
+    a threaded worker fail with "dictionary changed size during iteration". So each worker makes
+    its first request itself, before gunicorn's threads serve any; it reads nothing from the store."""
+    host = settings.allowed_hosts[0].lstrip(".")
+    server.test_client().get("/_dash-dependencies", headers={"Host": f"[{host}]" if ":" in host else host})

@@ -64,3 +64,19 @@ def test_a_request_past_its_deadline_gets_503_with_a_sentence(app):
     r = app.test_client().get("/overrun")
     assert r.status_code == 503 and r.headers["Retry-After"] == "5"
     assert "took longer than 0.01 s and was stopped" in r.get_data(as_text=True)
+
+
+def test_each_worker_finishes_dashs_first_request_set_up_before_serving(monkeypatch, tmp_path):
+    """Dash registers the page router and walks its callback map in the first request's hooks, not
+    thread-safely; create_server runs them once, so threaded workers never race on them."""
+    from dashboard.app import create_server
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
+    monkeypatch.setenv("ALLOWED_HOSTS", ".herokuapp.com")  # the warm-up asks for an allowed name
+    monkeypatch.setenv("ANALYST_USER", "ana")
+    monkeypatch.setenv("ANALYST_PASSWORD", "pw")  # and needs no credentials
+    server = create_server()
+    dash_app = next(f.__self__ for f in server.before_request_funcs[None] if f.__name__ == "_setup_server")
+    assert dash_app._got_first_request == {"pages": True, "setup_server": True}
+    assert ".._pages_content.children..._pages_store.data.." in dash_app.callback_map
+    assert not (tmp_path / "store.db").exists()  # the warm-up read nothing from the store
