@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy import Engine, Row, func, insert, select, update
 
 from contract.errors import Refusal
@@ -54,14 +55,16 @@ def _stored(row: Row[Any]) -> StoredRequest:
 def add(engine: Engine, request: RunRequest, now: datetime) -> int:
     """Queue ``request``; its id. Refused while the ticker already has a queued request
     (one waits per ticker: the queue stays as short as the list of tickers)."""
-    with engine.begin() as conn:
-        waiting = conn.execute(select(Rec.id).where(Rec.ticker == request.ticker, Rec.status == RequestStatus.QUEUED)
-                               .order_by(Rec.id).limit(1)).scalar()
-        if waiting is not None:
-            raise Refusal(f"{request.ticker} request #{waiting} is already queued; wait for it to start or cancel it")
-        key = conn.execute(insert(Rec).values(
-            ticker=request.ticker, request=request.to_json(), requested_by=request.requested_by[:64],
-            requested_at=as_utc(now), status=RequestStatus.QUEUED)).inserted_primary_key
+    try:
+        with engine.begin() as conn:
+            key = conn.execute(insert(Rec).values(
+                ticker=request.ticker, request=request.to_json(), requested_by=request.requested_by[:64],
+                requested_at=as_utc(now), status=RequestStatus.QUEUED)).inserted_primary_key
+    except IntegrityError:  # uq_run_requests_one_queued: another request of the ticker waits (or won a race)
+        with engine.connect() as conn:
+            waiting = conn.execute(select(Rec.id).where(Rec.ticker == request.ticker,
+                                                        Rec.status == RequestStatus.QUEUED).limit(1)).scalar()
+        raise Refusal(f"{request.ticker} request #{waiting} is already queued; wait for it to start or cancel it") from None
     assert key is not None  # an INSERT of one row always has its key
     return int(key[0])
 

@@ -207,6 +207,9 @@ class RunRequestRecord(Base):
     one executor start it, however often its message is delivered (``store.run_requests``)."""
 
     __tablename__ = "run_requests"
+    # At most one queued request per ticker, however many Starts race (store.run_requests.add).
+    __table_args__ = (Index("uq_run_requests_one_queued", "ticker", unique=True,
+                            sqlite_where=sa_text("status = 'queued'"), postgresql_where=sa_text("status = 'queued'")),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ticker: Mapped[str] = mapped_column(String(16), index=True)

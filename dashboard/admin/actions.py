@@ -72,6 +72,22 @@ def _ticket_request(settings: Settings, ticket: Any, now: datetime) -> tuple[int
     return request_id, str(fields.get("actor"))
 
 
+def _not_started(settings: Settings, request_id: int, now: datetime, colour: str, why: str) -> tuple[str, str]:
+    """The executor cannot start the request at all: end it with the reason (best effort), so it
+    does not stay queued for ever and block the ticker's next Start."""
+    from store.db import make_engine
+
+    try:
+        engine = make_engine(settings.database_url)
+        try:
+            run_requests.cancel(engine, request_id, f"the executor: {why}"[:200], now)
+        finally:
+            engine.dispose()
+    except Exception:  # the store is what failed: the page's cancel button remains
+        log.warning("run request #%s not started and not cancelled: %s", request_id, why)
+    return colour, f"Not started: {why}."
+
+
 def execute_run(settings: Settings, ticket: dict[str, Any], now: datetime) -> tuple[str, str]:
     """Verify the ticket, then wait for, claim and run the request it names; returns
     (bootstrap colour, message). Runs in the background process (a diskcache child, a Celery worker)."""
@@ -83,11 +99,12 @@ def execute_run(settings: Settings, ticket: dict[str, Any], now: datetime) -> tu
         from jobs.context import build_context
         from jobs.requests import NotStarted, execute_request
     except ImportError as exc:
-        return "warning", f"Not started: the training pipeline is not installed in this deployment ({exc})."
+        return _not_started(settings, request_id, now, "warning",
+                            f"the training pipeline is not installed in this deployment ({exc})")
     try:
         ctx = build_context()
     except EXPECTED as exc:
-        return "danger", f"Not started: {exc}"
+        return _not_started(settings, request_id, now, "danger", str(exc))
     try:
         return describe_run(execute_request(ctx, request_id, claimer=f"ui:{actor}:{leases.new_holder_id()}"))
     except NotStarted as exc:

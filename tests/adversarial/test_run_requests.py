@@ -112,7 +112,7 @@ def test_a_request_waits_for_a_held_lease_and_a_cancel_ends_the_wait(ctx):
     cancelled meanwhile, it never starts."""
     request_id = _queue(ctx)
     name = leases.training_lease("MSFT")
-    leases.acquire(ctx.engine, holder="clock-run", now=_now(), ttl_s=60, name=name)
+    leases.acquire(ctx.engine, holder="clock-run", ttl_s=60, name=name)
     runner, result = FakeRunner(), []
     try:
         waiter = threading.Thread(target=lambda: result.append(_expect_not_started(ctx, request_id, runner)))

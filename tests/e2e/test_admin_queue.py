@@ -107,7 +107,7 @@ def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_data
             page.fill(f"#{ids.Admin.EPOCHS}", "1")
             # Another process (a command-line run, say) holds AAPL's training lease until the request has
             # waited longer than a run ticket used to live: first behind the busy worker, then behind the lease.
-            leases.acquire(engine, holder=HOLDER, now=datetime.now(timezone.utc), ttl_s=600, name=AAPL_LEASE)
+            leases.acquire(engine, holder=HOLDER, ttl_s=600, name=AAPL_LEASE)
             page.click(f"#{ids.Admin.START}")
             # queued, and behind what: the worker's MSFT run and the lease
             page.wait_for_function(f"(document.querySelector('#{ids.Admin.QUEUED}') || {{}}).innerText"
@@ -174,7 +174,7 @@ def test_embedded_default_queues_behind_a_held_lease_cancels_and_runs(chromium, 
     assert jobs("init", env={**os.environ, **env}).returncode == 0  # prices, no models yet
     engine = make_engine(url)
     name, holder = leases.training_lease("AAPL"), "cli-host:4242:test"
-    leases.acquire(engine, holder=holder, now=datetime.now(timezone.utc), ttl_s=600, name=name)
+    leases.acquire(engine, holder=holder, ttl_s=600, name=name)
     try:
         with WebServer(env, workers=1, log_path=tmp_path / "web.log") as web:
             page = open_page(chromium)

@@ -43,7 +43,7 @@ def test_the_page_says_what_a_queued_request_waits_behind(dash_client, database_
     runs.heartbeat(data.engine(), msft_run, _now())  # live: its heartbeat is fresh
     assert _says("AAPL").endswith(f"is queued, behind run #{msft_run} (MSFT auto, started {started:%H:%M} UTC).")
 
-    lease = leases.acquire(data.engine(), holder="cli-host:42", now=_now(), ttl_s=60, name=leases.training_lease("AAPL"))
+    lease = leases.acquire(data.engine(), holder="cli-host:42", ttl_s=60, name=leases.training_lease("AAPL"))
     held = f"behind the AAPL training lease held by cli-host:42 since {lease.acquired_at:%H:%M} UTC."
     assert _says("AAPL").endswith(f"is queued, behind run #{msft_run} (MSFT auto, started {started:%H:%M} UTC); {held}")
     runs.finish_run(data.engine(), msft_run, "succeeded", now=_now())

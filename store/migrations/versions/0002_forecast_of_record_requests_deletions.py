@@ -10,7 +10,8 @@ Create Date: 2026-12-03
   index that enforces it is built. ``basis``: the price re-basing a row was published on
   (NULL: none recorded, true of every row stored before re-basings were recorded).
 - ``price_rebasings`` (uniform re-basings of a ticker's history), ``price_deletions`` (days removed
-  by ``delete-day``, as they were), ``run_requests`` (runs asked for and waiting for an executor).
+  by ``delete-day``, as they were), ``run_requests`` (runs asked for and waiting for an executor;
+  at most one queued per ticker).
 - ``login_failures`` rows are now keyed per user and address and by a global budget, not by
   address: the old rows (at most one window of failed logins) are dropped.
 
@@ -73,6 +74,8 @@ def _new_tables() -> None:
                     sa.PrimaryKeyConstraint('id'))
     op.create_index('ix_run_requests_status', 'run_requests', ['status'])
     op.create_index('ix_run_requests_ticker', 'run_requests', ['ticker'])
+    op.create_index('uq_run_requests_one_queued', 'run_requests', ['ticker'], unique=True,
+                    sqlite_where=sa.text("status = 'queued'"), postgresql_where=sa.text("status = 'queued'"))
 
 
 def upgrade() -> None:
