@@ -30,7 +30,7 @@ from flask import Flask, Response, request
 
 from config.settings import Settings
 from contract.errors import Refusal
-from store import logins
+from store import deadline, logins
 from store.times import utc_now
 
 from . import ids, security
@@ -182,7 +182,8 @@ class LoginGate:
     def standing(self, user: str, address: str) -> logins.Standing | None:
         """The limit's view of this user and address; None when the store cannot say."""
         try:
-            return logins.standing(self.get_engine(), user, address, self.now(), self.limit)
+            with deadline.exempt():  # a late slot must not skip the limit (store.deadline)
+                return logins.standing(self.get_engine(), user, address, self.now(), self.limit)
         except Exception as exc:  # the store is down: the credential check still applies
             log.warning("could not read the login limit (%s); checking credentials only", type(exc).__name__)
             return None
@@ -191,8 +192,9 @@ class LoginGate:
         log.warning("failed %s login: user %s from %s on %s", role, security.shorten(auth.username or ""), address,
                     security.shorten(request.path))
         try:
-            logins.record_failure(self.get_engine(), auth.username or "", address, self.now(), self.limit,
-                                  known=standing is not None and standing.known_since is not None)
+            with deadline.exempt():  # nor go uncounted
+                logins.record_failure(self.get_engine(), auth.username or "", address, self.now(), self.limit,
+                                      known=standing is not None and standing.known_since is not None)
         except Exception as exc:
             log.warning("could not count the failed login (%s)", type(exc).__name__)
 

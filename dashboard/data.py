@@ -44,8 +44,10 @@ class Web:
         eng = deadline.install(make_engine(self.settings.database_url))  # each request's reads stop at its deadline
         try:
             # A first start before `python -m jobs migrate` still gets empty tables, so
-            # every page can say what is missing instead of failing on "no such table".
-            create_schema(eng)
+            # every page can say what is missing instead of failing on "no such table". Never under a
+            # request's deadline: a migration stopped half-way would keep its lock on a pooled connection.
+            with deadline.exempt():
+                create_schema(eng)
         except Exception:  # pragma: no cover - read-only database user, say
             log.warning("could not create the schema; run: python -m jobs migrate", exc_info=True)
         return eng

@@ -189,6 +189,8 @@ def _run(r: _Running) -> dict[str, Any]:
         if r.cancel.reason and r.cancel.reason not in reason:
             reason = f"{reason} ({r.cancel.reason})"  # who asked: a signal, an admin, a lost lease
         log.warning("run %s cancelled: %s", r.run_id, reason)
+        if r.cancel.by_admin:
+            _serve_step(r)  # an admin stopped tonight's training, not the forecast: the champions serve
         return r.finish(RunStatus.CANCELLED, message=reason, error=reason)
     except StoreUnavailable:
         raise  # the budget is spent; run_pipeline makes one shorter attempt to record the failure

@@ -71,6 +71,12 @@ class CancelCheck:
             self.reason = "cancel requested"
         return self._db_says
 
+    @property
+    def by_admin(self) -> bool:
+        """The stop came from the run's cancel flag (an admin), not a signal (the process is ending)
+        or a lost lease (another process runs the ticker now): the champions may still serve."""
+        return self._db_says and not self.keeper.lost and not (self.external is not None and self.external())
+
     def check(self) -> None:
         if self():
             raise Cancelled(self.reason)

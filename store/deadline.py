@@ -48,6 +48,17 @@ def running(seconds: float) -> Iterator[None]:
         _deadline.reset(token)
 
 
+@contextmanager
+def exempt() -> Iterator[None]:
+    """Inside: no deadline. For the few small writes that must complete whatever time is left (the
+    login limit's count: a guess whose failure went uncounted because its slot ran late would be free)."""
+    token = _deadline.set(None)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
 def remaining() -> float | None:
     """Seconds left before the current deadline (negative once passed), or None without one."""
     current = _deadline.get()

@@ -41,9 +41,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from contract.errors import Refusal
 from contract.outputs import Forecast
 from contract.vocab import LedgerKind
-from store.prices import last_stored_date
 from store.scoring import newest_basis, score_pending_in
-from store.tables import Champion, LedgerEntry, ModelOutput, ModelRecord
+from store.tables import Champion, LedgerEntry, ModelOutput, ModelRecord, Price
 
 log = logging.getLogger(__name__)
 
@@ -154,10 +153,11 @@ def publish_champion_forecasts(engine: Engine, ticker: str, *, kind: LedgerKind,
     ``too_late``: a forecast enters the ledger only while what it forecasts is unknown.
     """
     kind = LedgerKind(kind)
-    newest = last_stored_date(engine, ticker)
     rows: list[Row_] = []
     too_late, cells = 0, []
     with engine.begin() as conn:
+        # read in the insert's transaction: a close stored meanwhile cannot let a known day in as a forecast
+        newest = conn.execute(select(func.max(Price.date)).where(Price.ticker == ticker)).scalar()
         for served in _champion_forecasts(conn, ticker):
             cells.append(served.cell)
             for row in _forecast_rows(served, kind=kind, now=now):

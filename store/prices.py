@@ -73,8 +73,15 @@ def insert_prices(session: Session, ticker: str, frame: pd.DataFrame, source: st
     return len(rows)
 
 
-def _record_if_rebased(session: Session, ticker: str, frame: pd.DataFrame, now: datetime) -> float | None:
-    """Record a re-basing when ``frame`` rewrites every stored day of ``ticker`` by one factor; returns it.
+# A whole-history refetch (replace_all_prices) may lack a few stored days (a source that dropped a
+# holiday row, say): its overlap with the store must still cover this share of the stored days.
+REFETCH_MIN_SHARE = 0.9
+
+
+def _record_if_rebased(session: Session, ticker: str, frame: pd.DataFrame, now: datetime,
+                       min_share: float = 1.0) -> float | None:
+    """Record a re-basing when ``frame`` rewrites the stored days it shares with the store (at least
+    ``min_share`` of them: all of them for an upsert) by one factor; returns it.
 
     Anything less (a correction of some days, a history that differs day by day) is no
     re-basing: the ledger then scores every row on the stored close of its date.
@@ -84,18 +91,20 @@ def _record_if_rebased(session: Session, ticker: str, frame: pd.DataFrame, now: 
     if not stored:
         return None
     incoming = dict(zip((ts.date() for ts in frame.index), frame["close"].to_numpy(dtype=float)))
-    days = [d for d, _ in stored]
-    if len(incoming) != len(frame) or not set(days) <= incoming.keys():
+    if len(incoming) != len(frame):
         return None
-    factor = uniform_factor(np.array([c for _, c in stored], dtype=float), np.array([incoming[d] for d in days]))
+    shared = [(d, c) for d, c in stored if d in incoming]
+    if len(shared) < min_share * len(stored):
+        return None
+    factor = uniform_factor(np.array([c for _, c in shared], dtype=float), np.array([incoming[d] for d, _ in shared]))
     if factor is not None:
-        record_rebasing(session.connection(), ticker, factor, len(days), now)
+        record_rebasing(session.connection(), ticker, factor, len(shared), now)
     return factor
 
 
 def replace_all_prices(session: Session, ticker: str, frame: pd.DataFrame, source: str, now: datetime) -> int:
     """Replace a ticker's whole history (used after a split re-based Yahoo's history)."""
-    _record_if_rebased(session, ticker, frame, now)
+    _record_if_rebased(session, ticker, frame, now, min_share=REFETCH_MIN_SHARE)
     session.execute(delete(Price).where(Price.ticker == ticker))
     return insert_prices(session, ticker, frame, source, now)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, case, func, insert, select, update
 
 from store.tables import Base, LedgerEntry, Price, PriceRebasing
 
@@ -61,7 +61,7 @@ def score_pending_in(conn: Connection, ticker: str, now: datetime) -> int:
     processes score at once, and a scored row is never written again. A close that is
     not positive is never used (the price store refuses one; this is the last guard).
     """
-    _, newest = newest_basis(conn, ticker)
+    newest_id, newest = newest_basis(conn, ticker)
     ledger = Base.metadata.tables[LedgerEntry.__tablename__]  # a Table, which update() accepts
     target = Price.__table__.alias("target")
     basis = PriceRebasing.__table__.alias("basis")
@@ -71,7 +71,10 @@ def score_pending_in(conn: Connection, ticker: str, now: datetime) -> int:
     published_basis = select(basis.c.cumulative).where(basis.c.id == ledger.c.basis).scalar_subquery()
     # Exactly the stored close unless the history was re-based since the row was published.
     rebased = conn.execute(select(PriceRebasing.id).where(PriceRebasing.ticker == ticker).limit(1)).first()
-    actual = target_close if rebased is None else target_close * func.coalesce(published_basis, 1.0) / newest
+    # A row published on the newest basis takes the stored close itself, not close * C / C (the last bit).
+    actual = target_close if rebased is None else case(
+        (ledger.c.basis == newest_id, target_close),
+        else_=target_close * func.coalesce(published_basis, 1.0) / newest)
     stmt = (
         update(ledger)
         .where(ledger.c.ticker == ticker, ledger.c.actual.is_(None), target_close > 0)

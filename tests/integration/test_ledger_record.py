@@ -125,7 +125,7 @@ def test_a_scored_row_never_changes(engine, aapl):
     before = [r for r in dump(engine) if r[LEDGER_ACTUAL] is not None]
     assert len(before) == 2
     fixed = aapl.iloc[-10:-9].copy()
-    fixed["close"] *= 1.05  # a correction of a target already scored
+    fixed[["open", "high", "low", "close"]] *= 1.05  # a correction of a target already scored (the whole day)
     store_prices(engine, fixed)
     split = aapl.iloc[:-7].copy()
     split[["open", "high", "low", "close"]] /= 2  # then a 2:1 split re-bases everything, and a new close arrives
@@ -227,3 +227,19 @@ def test_two_publishers_racing_for_one_origin_leave_exactly_one_forecast_of_reco
     assert sorted(results.values()) == [(H, 0), (H, H)]  # both kept, one of them entirely superseded
     stored = ledger.load_ledger(engine, "AAPL")
     assert len(stored) == 2 * H and stored.of_record.sum() == H and stored[stored.of_record].model_id.nunique() == 1
+
+
+def test_a_split_refetch_missing_a_stored_day_is_still_a_re_basing(engine, aapl):
+    """A 2:1 refetch that lacks one stored day still re-bases: a pending row published on the old basis
+    is scored on it (the new close times 2), not on the halved close."""
+    known = aapl.iloc[:-10]
+    store_prices(engine, known)
+    save_model(engine, "gru", known, 0.0)
+    publish(engine)
+    split = aapl.iloc[:-9].copy()
+    split[["open", "high", "low", "close"]] /= 2
+    split = split.drop(split.index[30])  # the refetch lacks one stored day
+    with session_factory(engine).begin() as s:
+        replace_all_prices(s, "AAPL", split, "offline-sample", NOW)
+    scored = [r for r in dump(engine) if r[LEDGER_ACTUAL] is not None]
+    assert scored and all(r[LEDGER_ACTUAL] == pytest.approx(2 * float(split["close"].iloc[-1])) for r in scored)
