@@ -27,7 +27,9 @@ import os
 import socket
 import sys
 import threading
+import time
 from datetime import datetime, timezone
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, EVENT_SCHEDULER_STARTED
@@ -257,17 +259,33 @@ class ClockBusy(JobError):
     """Another clock holds the clock lease (or took it from this one)."""
 
 
-def hold_clock_lease(ctx: JobContext) -> tuple[str, float]:
-    """Take the clock lease for this process; (holder, ttl). ClockBusy names the live clock."""
+def hold_clock_lease(ctx: JobContext, should_stop: Callable[[], bool] = lambda: False,
+                     sleep: Callable[[float], None] = time.sleep) -> tuple[str, float]:
+    """Take the clock lease for this process; (holder, ttl). ClockBusy names the live clock.
+
+    A lease held by another holder is watched until it expires (then taken) or is renewed: a live
+    clock renews every TTL/4, so a second clock is refused within about that; a clock restarted
+    right after a crash (kill -9, an out-of-memory kill: Heroku restarts it at once) waits out the
+    dead one's lease instead of exiting, which would put the restart into the platform's backoff."""
     holder, ttl = leases.new_holder_id(), float(ctx.settings.schedule.lease_ttl_s)
-    try:
-        leases.acquire(ctx.engine, holder=holder, ttl_s=ttl, name=leases.CLOCK_LEASE)
-    except leases.LeaseBusy as exc:
-        info = exc.current
-        who = f"{info.holder}, since {info.acquired_at:%Y-%m-%d %H:%M:%S} UTC" if info else "held by another process"
-        raise ClockBusy(f"another clock is running ({who}); run one clock only. A clock that was killed "
-                        f"frees its lease {ttl:.0f} s (LEASE_TTL_SECONDS) after its last heartbeat") from None
-    return holder, ttl
+    seen: leases.LeaseInfo | None = None
+    give_up = time.monotonic() + ttl + 2
+    while True:
+        try:
+            leases.acquire(ctx.engine, holder=holder, ttl_s=ttl, name=leases.CLOCK_LEASE)
+            return holder, ttl
+        except leases.LeaseBusy as exc:
+            info = exc.current
+        alive = info is not None and seen is not None and (info.holder, info.expires_at) != (seen.holder, seen.expires_at)
+        if alive or should_stop() or time.monotonic() >= give_up:
+            who = f"{info.holder}, since {info.acquired_at:%Y-%m-%d %H:%M:%S} UTC" if info else "held by another process"
+            raise ClockBusy(f"another clock is running ({who}); run one clock only. A clock that was killed "
+                            f"frees its lease {ttl:.0f} s (LEASE_TTL_SECONDS) after its last heartbeat")
+        if seen is None and info is not None:
+            log.info("the clock lease is held by %s: waiting to see whether that clock is alive "
+                     "(refused if it renews its lease; started if the lease expires)", info.holder)
+        seen = seen or info
+        sleep(1.0)
 
 
 def run_clock(ctx: JobContext, first_start: bool = True) -> int:
@@ -289,7 +307,7 @@ def run_clock(ctx: JobContext, first_start: bool = True) -> int:
     # Installed before the lease is taken, so a SIGTERM at any point still frees the lease.
     stopping = StopRequest(on_stop=stop).install()
     clock.stopping = stopping.event
-    holder, ttl = hold_clock_lease(ctx)
+    holder, ttl = hold_clock_lease(ctx, should_stop=stopping.event.is_set)
     try:
         return _run_holding_lease(clock, holder, ttl, first_start)
     finally:  # a store that is down now: the lease simply expires after its TTL
