@@ -40,17 +40,21 @@ def _live_rows(engine, origin: date) -> dict[str, int]:
     return {str(c): int(n) for c, n in rows.groupby("cell").size().items()}
 
 
+def train_holding_back(engine, data_dir, days: int) -> pd.DataFrame:
+    """Three champions trained (two epochs) on the history but its last ``days`` days; those days, not stored."""
+    frame = history()
+    settings = load_settings({"DATA_DIR": str(data_dir), "PRICE_SOURCE": "offline", "RETRAIN_WEEKDAY": "", **TINY})
+    source = ReplaySource(frame, visible=len(frame) - days, name="offline-sample")
+    ctx = JobContext(settings=settings, engine=engine, now=lambda: evening(source.today))
+    assert run_pipeline(replace(ctx, sources=[source]), RunRequest.build("AAPL", trigger="nightly")).run_id
+    assert set(registry.champion_forecast_origins(engine, "AAPL").values()) == {frame.index[-days - 1].date()}
+    return frame.iloc[-days:]
+
+
 @pytest.fixture
 def trained(engine, tmp_path) -> pd.DataFrame:
     """Three champions trained on the history but its last two days; those two days, not stored."""
-    frame = history()
-    settings = load_settings({"DATA_DIR": str(tmp_path / "data"), "PRICE_SOURCE": "offline", "RETRAIN_WEEKDAY": "",
-                              **TINY})
-    source = ReplaySource(frame, visible=len(frame) - 2, name="offline-sample")
-    ctx = JobContext(settings=settings, engine=engine, now=lambda: evening(source.today))
-    assert run_pipeline(replace(ctx, sources=[source]), RunRequest.build("AAPL", trigger="nightly")).run_id
-    assert set(registry.champion_forecast_origins(engine, "AAPL").values()) == {frame.index[-3].date()}
-    return frame.iloc[-2:]
+    return train_holding_back(engine, tmp_path / "data", 2)
 
 
 @pytest.mark.slow
