@@ -224,7 +224,10 @@ def execute_fetch(settings: Settings, ticket: dict[str, Any], now: datetime) -> 
     try:
         if not tickets.claim(engine, str(fields.get("nonce")), str(fields.get("actor")), now):
             return "danger", "Not fetched: this ticket was already used; press Fetch again."
-        return fetch_prices(settings, engine, ticker, now)
+        colour, sentence = fetch_prices(settings, engine, ticker, now)
+        if colour == "success":  # a newer close: ask for the serve, as an upload does ("" when none is due)
+            sentence = f"{sentence} {request_serve(settings, engine, ticker)}".strip()
+        return colour, sentence
     except Failure as exc:
         return "danger", f"Prices not fetched, the store is unchanged: {exc}"
     finally:
