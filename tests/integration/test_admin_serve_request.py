@@ -72,3 +72,17 @@ def test_with_a_queue_the_serve_task_is_sent_by_name(stale):
         assert actions.SERVE_TASK == SERVE_TASK_NAME  # the web's copy of the name is the task's
     finally:
         broker.flushdb()
+
+
+@pytest.mark.parametrize("clock, says", [
+    (False, "but the close of 2013-03-01 is stored: not served since"),
+    (True, "the forecast from the close of 2013-03-01 is being prepared"),
+])
+def test_the_forecast_page_says_being_prepared_only_while_a_clock_runs(stale, database_url, dash_client, clock, says):
+    """The stale card reads the clock's lease: a live clock serves within a minute, else the fix is a command."""
+    from tests.support.dash_client import render_page
+
+    if clock:
+        leases.acquire(stale, holder="clock-under-test", ttl_s=60, name=leases.CLOCK_LEASE)
+    page = render_page(dash_client(database_url), "/", search="?ticker=AAPL")
+    assert page.status_code == 200 and says in page.get_data(as_text=True)
