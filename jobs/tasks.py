@@ -121,7 +121,11 @@ def serve_ticker_task(ticker: str) -> str:
     except Exception as exc:  # store down, bad setting: one line, no traceback
         return f"{ticker}: not served: {' '.join(str(exc).split())}"
     try:
-        line = serve_and_publish(ctx, checked_tickers(ctx, ticker)[0]).line()
+        ticker = checked_tickers(ctx, ticker)[0]
+        if leases.current_lease(ctx.engine, leases.training_lease(ticker), live=True) is not None:
+            line = f"{ticker}: left to the training run in progress (a run serves as it ends)"
+        else:
+            line = serve_and_publish(ctx, ticker).line()
     except Exception as exc:  # one line in the worker's log; the clock retries within a minute
         line = f"{ticker}: not served: {' '.join(str(exc).split())}"
     finally:

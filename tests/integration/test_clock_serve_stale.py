@@ -80,3 +80,20 @@ def test_with_a_queue_the_clock_waits_for_the_workers_task_then_serves(stale):
     late = replace(soon.ctx, now=lambda: NOW + timedelta(seconds=QUEUED_SERVE_GRACE_S + 1))
     assert _clock(stale, serve, now=late.now, REDIS_URL="redis://127.0.0.1:6379/10").serve_stale()
     assert serve.calls == [["AAPL"]]  # the message was lost: the clock served
+
+
+@pytest.mark.parametrize("ticker, held, says", [
+    ("ZZZZ", False, "ZZZZ: not served: --ticker ZZZZ is not configured; TICKERS has AAPL"),
+    ("AAPL", True, "AAPL: left to the training run in progress (a run serves as it ends)"),
+])
+def test_the_serve_task_refuses_in_one_line_and_leaves_a_leased_ticker_to_its_run(stale, database_url, monkeypatch,
+                                                                                  tmp_path, ticker, held, says):
+    """The worker's serve task never raises: an unknown ticker or a running training is its one returned line."""
+    from jobs.tasks import serve_ticker_task
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("TICKERS", raising=False)
+    if held:
+        leases.acquire(stale, holder="a-run", ttl_s=60, name=leases.training_lease("AAPL"))
+    assert serve_ticker_task(ticker) == says
