@@ -115,3 +115,44 @@ def run_pipeline_in_child(ctx: JobContext, request: RunRequest, hooks: RunHooks 
     if outcome.kind == "error" or outcome.result is None:
         raise ChildFailed(outcome.message)
     return outcome.result
+
+
+def _serve_child_main(settings: Settings, tickers: list[str], conn: Any) -> None:
+    """Entry point of a serve child: serve and publish each ticker, send the ServeResults, exit."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format=LOG_FORMAT, force=True)
+    from store.db import make_engine
+
+    from .serve import ServeResult, serve_and_publish
+
+    engine = make_engine(settings.database_url)
+    results: list[ServeResult] = []
+    try:
+        ctx = JobContext(settings=settings, engine=engine)
+        for ticker in tickers:
+            try:
+                results.append(serve_and_publish(ctx, ticker))
+            except Exception as exc:  # a store outage past its retries: this ticker is tried again later
+                log.warning("%s: could not serve: %s", ticker, " ".join(str(exc).split()))
+        conn.send(results)
+    finally:
+        conn.close()
+        engine.dispose()
+
+
+def serve_in_child(ctx: JobContext, tickers: list[str]) -> list[Any]:
+    """``jobs.serve.serve_and_publish`` for each ticker in a spawned child, so the caller never holds
+    TensorFlow; the ServeResults of the tickers it served (empty when the child died)."""
+    reader, writer = _SPAWN.Pipe(duplex=False)
+    proc = _SPAWN.Process(target=_serve_child_main, args=(ctx.settings, tickers, writer), name="serve")
+    proc.start()
+    writer.close()
+    log.info("serving process %s started for %s", proc.pid, ", ".join(tickers))
+    try:
+        results = reader.recv()
+    except EOFError:  # killed or crashed before reporting
+        log.warning("serving process %s exited with code %s before reporting", proc.pid, proc.exitcode)
+        results = []
+    finally:
+        reader.close()
+        proc.join()
+    return list(results)

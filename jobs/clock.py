@@ -28,33 +28,35 @@ import socket
 import sys
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, EVENT_SCHEDULER_STARTED
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from store import lease as leases
 from store import runs
 from config.settings import WEEKDAYS, ScheduleSettings
 from store.db import best_effort, session_factory
+from store.times import as_utc
 from store.prices import last_stored_date
-from store.tables import ClockStatus
+from store.tables import ClockStatus, Price
 
 from contract.run import RunRequest, TickerOutcome, TickerState
 from contract.vocab import Action, Cell, Trigger
 from store import registry
 
 from .backfill import bootstrap_backfill_in_child
-from .child import run_pipeline_in_child
+from .child import run_pipeline_in_child, serve_in_child
 from .context import JobContext
 from .each_ticker import Pipeline, run_each
 from .errors import JobError
 from .run import RunHooks
+from .serve import ServeResult, stale_cells
 from .stopping import StopRequest
 
 log = logging.getLogger("jobs.clock")
@@ -64,6 +66,11 @@ WEEKLY_RETRAIN_JOB_ID = "weekly-retrain"
 FIRST_START_JOB_ID = "bootstrap"  # the job id the admin page and older status rows know
 HEARTBEAT_JOB_ID = "clock-heartbeat"
 HEARTBEAT_SECONDS = 60
+SERVE_JOB_ID = "serve-stale"
+SERVE_SECONDS = 60
+# With REDIS_URL the admin page's upload sends a serve task to the workers; the clock serves a
+# close stored longer ago than this itself (the message was lost, or the close came another way).
+QUEUED_SERVE_GRACE_S = 120
 
 
 def expand_days(days: str) -> set[str]:
@@ -115,7 +122,7 @@ def write_clock_status(engine: Engine, scheduler: BaseScheduler, now: datetime, 
                 if last and last.get("job_id") == row.job_id:
                     row.detail = {**(row.detail or {}), "last": {k: v for k, v in last.items() if k != "job_id"}}
         for job in scheduler.get_jobs():
-            if job.id == HEARTBEAT_JOB_ID:
+            if job.id in (HEARTBEAT_JOB_ID, SERVE_JOB_ID):  # every minute: the heartbeat says the clock runs
                 continue
             current = session.get(ClockStatus, job.id)
             detail = dict(current.detail or {}) if current else {}
@@ -134,9 +141,12 @@ class Clock:
     (``pipeline`` has ``jobs.run.run_pipeline``'s contract; by default it runs in a child)."""
 
     def __init__(self, ctx: JobContext, scheduler: BaseScheduler | None = None,
-                 pipeline: Pipeline = run_pipeline_in_child):
+                 pipeline: Pipeline = run_pipeline_in_child,
+                 serve: Callable[[JobContext, list[str]], list[ServeResult]] = serve_in_child):
         self.ctx = ctx
         self.pipeline = pipeline
+        self.serve = serve
+        self.serve_failed: dict[str, date | None] = {}  # ticker -> the close a cell could not serve from
         self.stopping = threading.Event()
         sched = ctx.settings.schedule
         self.scheduler = scheduler or BlockingScheduler(
@@ -210,6 +220,39 @@ class Clock:
     def heartbeat(self) -> None:
         write_clock_status(self.ctx.engine, self.scheduler, self.ctx.now())
 
+    def serve_stale(self) -> list[ServeResult]:
+        """Every minute: serve, in a child process, the tickers with a champion forecasting from an
+        older close than the newest stored one (after an upload, an import, a fetch). A store read
+        when nothing is stale: no child, no TensorFlow."""
+        tickers = [t for t in self.ctx.settings.tickers if self.needs_serving(t)]
+        if not tickers or self.stopping.is_set():
+            return []
+        results = self.serve(self.ctx, tickers)
+        for r in results:
+            log.info("%s %s", SERVE_JOB_ID, r.line())
+            if r.failed:  # not retried every minute: a newer close, a restart or `jobs serve` tries again
+                self.serve_failed[r.ticker] = r.origin
+                log.warning("%s: %s not retried until a newer close is stored; run: python -m jobs serve --ticker %s",
+                            SERVE_JOB_ID, r.ticker, r.ticker)
+        return results
+
+    def needs_serving(self, ticker: str) -> bool:
+        """A champion of ``ticker`` is stale, no training run holds it (a run serves as it ends), its
+        close has not already failed to serve, and no worker's serve task is still due for it."""
+        engine = self.ctx.engine
+        if leases.current_lease(engine, leases.training_lease(ticker), live=True) is not None:
+            return False
+        newest, stale, _ = stale_cells(self.ctx, ticker)
+        if not stale or self.serve_failed.get(ticker) == newest:
+            return False
+        if self.ctx.settings.redis_url and newest is not None:
+            with session_factory(engine)() as session:
+                stored_at = session.scalar(select(func.max(Price.fetched_at)).where(Price.ticker == ticker,
+                                                                                   Price.date == newest))
+            if stored_at is not None and (self.ctx.now() - as_utc(stored_at)).total_seconds() < QUEUED_SERVE_GRACE_S:
+                return False
+        return True
+
     # --- setup --------------------------------------------------------------------
     def add_jobs(self, first_start: bool = True) -> None:
         sched = self.ctx.settings.schedule
@@ -219,6 +262,8 @@ class Clock:
         if weekly is not None:
             add(self.weekly_retrain, weekly, id=WEEKLY_RETRAIN_JOB_ID, name="weekly full retrain", replace_existing=True)
         add(self.heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id=HEARTBEAT_JOB_ID, replace_existing=True)
+        add(self.serve_stale, "interval", seconds=SERVE_SECONDS, id=SERVE_JOB_ID, name="serve stale champions",
+            next_run_time=self.ctx.now(), replace_existing=True)
         if first_start:
             reasons = [r for t in self.ctx.settings.tickers if (r := first_start_reason(self.ctx.engine, t))]
             if reasons:

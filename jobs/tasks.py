@@ -41,6 +41,9 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 TASK_NAME = "jobs.run_ticker"
+# The serve step for one ticker (``jobs.serve``), sent by name by the admin page after a
+# price upload (the web never imports jobs.serve); a no-op store read when nothing is stale.
+SERVE_TASK_NAME = "jobs.serve_ticker"
 # A backstop only: a dead worker's lease is gone after one timed wait (its expiry is read on
 # the database's clock); more waits happen only when Celery runs the retry early, since its
 # countdown is an ETA on the workers' own clocks.
@@ -104,10 +107,39 @@ def lease_retry_countdown(ctx: "JobContext", ticker: str, redelivered: bool, ret
     return held.seconds_left + 1.0, this
 
 
+def serve_ticker_task(ticker: str) -> str:
+    """Serve every stale champion of ``ticker`` and publish (``jobs.serve``); its one line.
+    Never raises: a refusal or an outage is the returned line, and the clock's minute job
+    serves what is still stale."""
+    from config.settings import PROCESS_GROUPS
+
+    from .context import build_context
+    from .serve import checked_tickers, serve_and_publish
+
+    try:
+        ctx = build_context(uses=PROCESS_GROUPS["worker"])
+    except Exception as exc:  # store down, bad setting: one line, no traceback
+        return f"{ticker}: not served: {' '.join(str(exc).split())}"
+    try:
+        ticker = checked_tickers(ctx, ticker)[0]
+        if leases.current_lease(ctx.engine, leases.training_lease(ticker), live=True) is not None:
+            line = f"{ticker}: left to the training run in progress (a run serves as it ends)"
+        else:
+            line = serve_and_publish(ctx, ticker).line()
+    except Exception as exc:  # one line in the worker's log; the clock retries within a minute
+        line = f"{ticker}: not served: {' '.join(str(exc).split())}"
+    finally:
+        ctx.engine.dispose()
+    log.info("serve task: %s", line)
+    return line
+
+
 def register_tasks(app: "Celery") -> None:
-    """Register the pipeline task on ``app`` (idempotent: Celery keeps one task per name)."""
+    """Register the pipeline and serve tasks on ``app`` (idempotent: Celery keeps one task per name)."""
     if TASK_NAME not in app.tasks:
         app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True)(run_ticker)
+    if SERVE_TASK_NAME not in app.tasks:
+        app.task(name=SERVE_TASK_NAME, acks_late=True, reject_on_worker_lost=True)(serve_ticker_task)
 
 
 def fan_out(app: "Celery", requests: list[RunRequest], wait_s: float | None = None) -> list[TickerOutcome]:

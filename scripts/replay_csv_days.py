@@ -125,7 +125,8 @@ def run_replay(replay: Replay) -> None:
         day = replay.frame.iloc[len(history) + k: len(history) + k + 1]
         started = time.perf_counter()
         name = f"{replay.ticker.lower()}-{day.index[0]:%Y-%m-%d}.csv"
-        replay.jobs("import-csv", str(write_csv(day, replay.workdir / name)), "--ticker", replay.ticker)
+        # --no-serve: the night's nightly serves (what this replay measures); import-csv alone serves too.
+        replay.jobs("import-csv", str(write_csv(day, replay.workdir / name)), "--ticker", replay.ticker, "--no-serve")
         line = replay.nightly()
         replay.nights.append((f"{day.index[0]:%Y-%m-%d}", time.perf_counter() - started, line))
         print(f"night {k + 1}/{replay.days} {day.index[0]:%Y-%m-%d}: {time.perf_counter() - started:.1f}s  {line}",

@@ -182,6 +182,46 @@ def fetch_prices(settings: Settings, engine: Engine, ticker: str, now: datetime)
 
 
 FETCH = "fetch"  # the kind of a fetch ticket's request, so a run ticket is never spent as one
+SERVE_TASK = "jobs.serve_ticker"  # jobs.tasks.SERVE_TASK_NAME, sent by name: the web never imports jobs.serve
+
+
+def serve_due(engine: Engine, ticker: str) -> bool:
+    """Whether a champion of ``ticker`` forecasts from an older close than the newest stored one
+    (the question ``jobs.serve.stale_cells`` answers, read here without importing it)."""
+    from store.prices import last_stored_date
+
+    newest = last_stored_date(engine, ticker)
+    origins = registry.champion_forecast_origins(engine, ticker)
+    return newest is not None and any(o is None or o < newest for o in origins.values())
+
+
+def clock_running(engine: Engine) -> bool:
+    """Whether the clock holds its lease now (by the database's clock): it serves stale champions every minute."""
+    return leases.current_lease(engine, leases.CLOCK_LEASE, live=True) is not None
+
+
+def request_serve(settings: Settings, engine: Engine, ticker: str) -> str:
+    """After a price write: ask for a serve of ``ticker`` when a champion is stale; one sentence
+    for the page ("" when nothing is due). With REDIS_URL a task goes to the workers; the clock's
+    minute job serves without it, and after a lost message."""
+    if not serve_due(engine, ticker):
+        return ""
+    fix = f"python -m jobs serve --ticker {ticker}"
+    clock = clock_running(engine)
+    if settings.redis_url:
+        from config.celery_app import shared_celery_app
+
+        try:
+            shared_celery_app(settings).send_task(SERVE_TASK, args=[ticker])
+            return "The forecast from the new close is on its way: a worker is serving every champion now."
+        except Exception as exc:  # broker down: the clock still serves, or the operator does
+            log.warning("could not queue the serve of %s: %s", ticker, runs.one_line(exc))
+            if not clock:
+                return f"The serve could not be queued ({runs.one_line(exc)}) and no clock runs: {fix}."
+    if clock:
+        within = "a few minutes" if settings.redis_url else "a minute"  # it gives a queued task two minutes first
+        return f"The forecast from the new close is on its way: the clock serves every champion within {within}."
+    return f"No clock is running to serve the forecast from the new close: start one (python -m jobs clock) or {fix}."
 
 
 def execute_fetch(settings: Settings, ticket: dict[str, Any], now: datetime) -> tuple[str, str]:
@@ -201,7 +241,10 @@ def execute_fetch(settings: Settings, ticket: dict[str, Any], now: datetime) -> 
     try:
         if not tickets.claim(engine, str(fields.get("nonce")), str(fields.get("actor")), now):
             return "danger", "Not fetched: this ticket was already used; press Fetch again."
-        return fetch_prices(settings, engine, ticker, now)
+        colour, sentence = fetch_prices(settings, engine, ticker, now)
+        if colour == "success":  # a newer close: ask for the serve, as an upload does ("" when none is due)
+            sentence = f"{sentence} {request_serve(settings, engine, ticker)}".strip()
+        return colour, sentence
     except Failure as exc:
         return "danger", f"Prices not fetched, the store is unchanged: {exc}"
     finally:

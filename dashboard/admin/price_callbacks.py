@@ -33,8 +33,10 @@ def on_upload(_user: str, contents, filename, ticker=None):
 
 @admin_callback(on_refusal=lambda exc: alert("danger", f"Refused, nothing written: {exc}", id_=ids.Admin.IMPORT_REFUSED))
 def on_import(_user: str, _n, contents, filename, ticker=None):
-    message = csv_import.import_upload(data.engine(), contents, filename, chosen_ticker(ticker), data.now())
-    return alert("success", message, id_=ids.Admin.IMPORTED)
+    ticker = chosen_ticker(ticker)
+    message = csv_import.import_upload(data.engine(), contents, filename, ticker, data.now())
+    serving = actions.request_serve(data.settings(), data.engine(), ticker)  # "" when no champion is stale
+    return alert("success", f"{message} {serving}".strip(), id_=ids.Admin.IMPORTED)
 
 
 def register_callbacks(app: Dash) -> None:

@@ -27,11 +27,16 @@ NO_PRICES = ("No prices are stored yet.", "python -m jobs init")
 NO_MODELS = ("No trained model yet: the chart shows prices only.", "python -m jobs train (or start a retrain on the Admin page)")
 
 
-def stale_reason(fc: Forecast, status: TickerSummary | None, today: date) -> tuple[str, str] | None:
-    """(why the forecast is stale, what fixes it), or None when it starts from the newest close of a recent day."""
+def stale_reason(fc: Forecast, status: TickerSummary | None, today: date,
+                 preparing: bool = False) -> tuple[str, str] | None:
+    """(why the forecast is stale, what fixes it), or None when it starts from the newest close of a recent day.
+    ``preparing``: a clock runs, so a forecast from a newer stored close is on its way (it serves every minute)."""
     if status is None:
         return None
     origin, last, ticker = date.fromisoformat(fc["last_date"]), status.last_date, status.ticker
+    if origin < last and preparing:
+        return (f"made from the close of {origin}; the forecast from the close of {last} is being prepared",
+                f"none needed: reload in a minute (if it stays, python -m jobs serve --ticker {ticker})")
     if origin < last:  # the data moved on, the forecast did not: the serve step has not run since
         return (f"made from the close of {origin}, but the close of {last} is stored: not served since",
                 f"python -m jobs serve --ticker {ticker} (the nightly run serves every trading day)")
@@ -43,11 +48,20 @@ def stale_reason(fc: Forecast, status: TickerSummary | None, today: date) -> tup
     return None
 
 
+def _serve_on_its_way(fc: Forecast, status: TickerSummary | None) -> bool:
+    """Whether a clock runs to serve a forecast older than the newest close (read only then: one lease row)."""
+    if status is None or date.fromisoformat(fc["last_date"]) >= status.last_date:
+        return False
+    from store import lease as leases
+
+    return leases.current_lease(data.engine(), leases.CLOCK_LEASE, live=True) is not None
+
+
 def _next_day_card(fc: Forecast | None, status: TickerSummary | None):
     if not (fc and fc["dates"]):
         return card("Next-day forecast", "-", "no forecast stored for this model")
     detail: list[str | Component] = [f"for {fc['dates'][0]} · 80%: {fmt.price_range(fc['lower80'][0], fc['upper80'][0])}"]
-    why = stale_reason(fc, status, date.today())
+    why = stale_reason(fc, status, date.today(), preparing=_serve_on_its_way(fc, status))
     if why:  # a forecast made from an old close is history, not a forecast: say so, why, and what fixes it
         detail += [html.Br(), html.Span(f"stale: {why[0]}", className="text-danger fw-bold", id=ids.Forecast.STALE),
                    html.Br(), html.Span(f"Fix: {why[1]}", className="small")]

@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ticker", type=argtypes.ticker, help="ticker the file holds (default: first of TICKERS)")
     p.add_argument("--replace", action="store_true",
                    help="overwrite stored rows the file gives different values for (refused without it)")
+    p.add_argument("--no-serve", action="store_true",
+                   help="do not serve after the import (by default every stale champion forecasts from the new close)")
     p.set_defaults(handler=cmd_import_csv)
 
     p = sub.add_parser("delete-day", help="remove one stored price day, keeping a record of it (price_deletions)")
@@ -113,8 +115,31 @@ def cmd_import_csv(args) -> int:
         n = upsert_prices(session, ticker, frame, f"csv:{args.path.name}", ctx.now())
     changed = f", {overlap.differing} replaced" if overlap.differing else ""
     print(f"{ticker}: imported {n} rows from {args.path.name} ({frame.index[0].date()} to {frame.index[-1].date()}; "
-          f"{n - overlap.rows} new, {overlap.rows - overlap.differing} already stored unchanged{changed})")
+          f"{n - overlap.rows} new, {overlap.rows - overlap.differing} already stored unchanged{changed})", flush=True)
+    if not args.no_serve:
+        _serve_after_import(ctx, ticker)
     return 0
+
+
+def _serve_after_import(ctx, ticker: str) -> None:
+    """Serve ``ticker`` when the import left a champion forecasting from an older close (one line);
+    a failure is a Failure saying the import stays committed. No champion, or none stale: nothing."""
+    from contract.errors import Failure
+    from store.runs import one_line
+
+    from ..serve import serve_and_publish, stale_cells
+
+    fix = f"run: python -m jobs serve --ticker {ticker}"
+    try:
+        if not stale_cells(ctx, ticker)[1]:  # a store read, no TensorFlow
+            return
+        result = serve_and_publish(ctx, ticker)
+    except Exception as exc:  # the import is committed whatever happens here: say so, exit non-zero
+        raise Failure(f"the import is committed, but serving {ticker} failed: {one_line(exc)}; {fix}") from None
+    print(result.line())
+    if result.failed:
+        raise Failure(f"the import is committed, but {ticker}'s {', '.join(result.failed)} could not serve "
+                      f"(see the log line above); {fix}")
 
 
 def _os_user() -> str:

@@ -192,7 +192,7 @@ def test_the_command_line_import_scores_at_once(engine, database_url, run_cli, a
     path = tmp_path / "day.csv"
     day = aapl.iloc[-10:-8]
     path.write_text(base64.b64decode(_upload(day).split(",", 1)[1]).decode())
-    out = run_cli("import-csv", str(path), "--ticker", "AAPL", database_url=database_url)
+    out = run_cli("import-csv", str(path), "--ticker", "AAPL", "--no-serve", database_url=database_url)
     assert out.returncode == 0, out.stderr
     assert list(scored_rows(engine).sort_values("horizon").actual) == list(day["close"])
 

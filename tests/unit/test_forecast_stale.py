@@ -47,3 +47,10 @@ def test_a_stale_forecast_names_its_cause_and_its_fix(stale_reason, last, source
 def test_a_forecast_from_the_newest_recent_close_is_not_stale(stale_reason):
     """No warning when the forecast starts from the newest close and that close is recent."""
     assert stale_reason(FC, status(date(2013, 3, 1)), date(2013, 3, 4)) is None
+
+
+def test_a_newer_close_with_a_clock_running_is_being_prepared(stale_reason):
+    """A clock serves stale champions every minute: the page says the new forecast is being prepared."""
+    why, fix = stale_reason(FC, status(date(2013, 3, 4), "csv:goog.csv"), date(2013, 3, 4), preparing=True)
+    assert why == "made from the close of 2013-03-01; the forecast from the close of 2013-03-04 is being prepared"
+    assert fix.startswith("none needed: reload in a minute") and "python -m jobs serve --ticker GOOG" in fix

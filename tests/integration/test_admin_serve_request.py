@@ -1,0 +1,88 @@
+"""The admin page's upload asks for a serve when it left a champion stale (issue 19, point 1).
+
+The web never imports jobs.serve: with REDIS_URL it sends the serve task by name to
+the workers; without it the clock's minute job serves, and the message says which
+(or that nothing will until a clock runs). Real SQLite and Postgres; real Redis.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+import redis
+
+from config.settings import load_settings
+from dashboard.admin import actions
+from store import lease as leases
+from tests.integration.test_ledger_store import save_model, store_prices
+from tests.support.pipeline import history
+from tests.support.services import own_redis_url, service_missing
+
+REDIS_URL = own_redis_url(10)  # emptied by this module: a database no other module uses
+
+
+@pytest.fixture
+def stale(engine):
+    """A GRU champion forecasting from the close before the newest stored one."""
+    frame = history().iloc[-40:]
+    store_prices(engine, frame.iloc[:-1])
+    save_model(engine, "gru", frame.iloc[:-1], 0.0)
+    store_prices(engine, frame)
+    return engine
+
+
+def test_nothing_is_asked_when_every_champion_is_current(engine):
+    """A champion forecasting from the newest close: no serve is due, no sentence."""
+    frame = history().iloc[-40:]
+    store_prices(engine, frame)
+    save_model(engine, "gru", frame, 0.0)
+    assert not actions.serve_due(engine, "AAPL")
+    assert actions.request_serve(load_settings({}), engine, "AAPL") == ""
+
+
+def test_without_a_clock_the_message_says_what_serves_it(stale):
+    """No queue and no clock: nothing would serve, so the sentence gives the two commands that do."""
+    assert actions.serve_due(stale, "AAPL")
+    said = actions.request_serve(load_settings({}), stale, "AAPL")
+    assert said.startswith("No clock is running") and "python -m jobs serve --ticker AAPL" in said
+
+
+def test_with_a_clock_running_the_forecast_is_on_its_way(stale):
+    """A live clock lease: the clock's minute job serves it, and the page says so."""
+    leases.acquire(stale, holder="clock-under-test", ttl_s=60, name=leases.CLOCK_LEASE)
+    said = actions.request_serve(load_settings({}), stale, "AAPL")
+    assert said == "The forecast from the new close is on its way: the clock serves every champion within a minute."
+
+
+@pytest.mark.redis
+def test_with_a_queue_the_serve_task_is_sent_by_name(stale):
+    """REDIS_URL: one ``jobs.serve_ticker`` message for the ticker lands in the workers' queue."""
+    from jobs.tasks import SERVE_TASK_NAME
+
+    broker = redis.Redis.from_url(REDIS_URL)
+    try:
+        broker.flushdb()
+    except redis.RedisError as exc:
+        service_missing(f"Redis at {REDIS_URL}: {exc}")
+    try:
+        said = actions.request_serve(load_settings({"REDIS_URL": REDIS_URL}), stale, "AAPL")
+        assert said == "The forecast from the new close is on its way: a worker is serving every champion now."
+        messages = [json.loads(m) for m in broker.lrange("celery", 0, -1)]
+        assert [(m["headers"]["task"], m["headers"]["argsrepr"]) for m in messages] == [(SERVE_TASK_NAME, "['AAPL']")]
+        assert actions.SERVE_TASK == SERVE_TASK_NAME  # the web's copy of the name is the task's
+    finally:
+        broker.flushdb()
+
+
+@pytest.mark.parametrize("clock, says", [
+    (False, "but the close of 2013-03-01 is stored: not served since"),
+    (True, "the forecast from the close of 2013-03-01 is being prepared"),
+])
+def test_the_forecast_page_says_being_prepared_only_while_a_clock_runs(stale, database_url, dash_client, clock, says):
+    """The stale card reads the clock's lease: a live clock serves within a minute, else the fix is a command."""
+    from tests.support.dash_client import render_page
+
+    if clock:
+        leases.acquire(stale, holder="clock-under-test", ttl_s=60, name=leases.CLOCK_LEASE)
+    page = render_page(dash_client(database_url), "/", search="?ticker=AAPL")
+    assert page.status_code == 200 and says in page.get_data(as_text=True)
