@@ -30,7 +30,14 @@ def on_champion(user: str, _p, _r, model_id, cell, ticker=None):
         return None  # valid: the dialog shows candidate and champion side by side
     if not cell:
         return alert("warning", "Choose a cell type to roll back.")
-    return alert("success", actions.rollback(data.engine(), ticker, cell, f"ui:{user}", data.now()))
+    msg = actions.rollback(data.engine(), ticker, cell, f"ui:{user}", data.now())
+    return alert("success", _and_serve(msg, ticker))
+
+
+def _and_serve(msg: str, ticker: str) -> str:
+    """A new champion serves at once: its stored forecast may be from an older close (its training's)."""
+    serve = actions.request_serve(data.settings(), data.engine(), ticker)
+    return f"{msg} {serve}" if serve else msg
 
 
 @admin_callback(on_refusal=lambda _exc: (False, None))  # on_champion says why
@@ -45,8 +52,9 @@ def on_promote_ask(_user: str, _n, _c, _a, model_id, ticker=None):
 def on_promote_confirm(user: str, _c, model_id, ticker=None):
     if model_id is None:
         return alert("warning", "Choose a model to promote.")
-    msg = actions.promote(data.engine(), model_id, chosen_ticker(ticker), f"ui:{user}", data.now())
-    return alert("success", msg, id_=ids.Admin.PROMOTED)
+    ticker = chosen_ticker(ticker)
+    msg = actions.promote(data.engine(), model_id, ticker, f"ui:{user}", data.now())
+    return alert("success", _and_serve(msg, ticker), id_=ids.Admin.PROMOTED)
 
 
 def register_callbacks(app: Dash) -> None:

@@ -86,3 +86,26 @@ def test_the_forecast_page_says_being_prepared_only_while_a_clock_runs(stale, da
         leases.acquire(stale, holder="clock-under-test", ttl_s=60, name=leases.CLOCK_LEASE)
     page = render_page(dash_client(database_url), "/", search="?ticker=AAPL")
     assert page.status_code == 200 and says in page.get_data(as_text=True)
+
+
+def test_a_promotion_from_the_page_asks_for_a_serve_of_the_new_champion(dash_client, database_url):
+    """A model promoted (or restored) forecasts from its training's close: the page asks for a serve at once
+    (review finding: it kept that old forecast until the nightly)."""
+    from dashboard import data, ids
+    from tests.support.dash_client import basic, call
+    from tests.support.dashboard_env import ADMIN, admin_env
+
+    client = dash_client(database_url, **admin_env())
+    engine = data.engine()  # the web's own: its first use creates the schema
+    frame = history().iloc[-40:]
+    store_prices(engine, frame.iloc[:-1])
+    older = save_model(engine, "gru", frame.iloc[:-1], 0.0, promote=False)  # trained a day before the newest close
+    store_prices(engine, frame)
+    save_model(engine, "gru", frame, 0.0)  # the champion, current
+    leases.acquire(engine, holder="clock-under-test", ttl_s=60, name=leases.CLOCK_LEASE)
+    r = call(client, f"{ids.Admin.PROMOTE_DONE}.children", [(ids.Admin.PROMOTE_CONFIRM, "n_clicks", 1)],
+             [(ids.Admin.PROMOTE_MODEL, "value", older), (ids.Admin.TICKER, "value", "AAPL")], headers=basic(*ADMIN))
+    said = r.get_data(as_text=True)
+    assert f"Model #{older} is now the champion of AAPL gru" in said
+    assert "The forecast from the new close is on its way: the clock serves every champion within a minute." in said
+    assert actions.serve_due(data.engine(), "AAPL")  # what the clock's minute job will find
