@@ -63,8 +63,10 @@ def _next_day_card(fc: Forecast | None, status: TickerSummary | None):
     detail: list[str | Component] = [f"for {fc['dates'][0]} · 80%: {fmt.price_range(fc['lower80'][0], fc['upper80'][0])}"]
     why = stale_reason(fc, status, date.today(), preparing=_serve_on_its_way(fc, status))
     if why:  # a forecast made from an old close is history, not a forecast: say so, why, and what fixes it
-        detail += [html.Br(), html.Span(f"stale: {why[0]}", className="text-danger fw-bold", id=ids.Forecast.STALE),
-                   html.Br(), html.Span(f"Fix: {why[1]}", className="small")]
+        # One line on the card (a phone keeps the chart on its first screen); why and the fix one tap away.
+        detail += [html.Details([
+            html.Summary(f"stale: from the close of {fc['last_date']}", className="text-danger fw-bold"),
+            html.Span(why[0]), html.Br(), html.Span(f"Fix: {why[1]}", className="small")], id=ids.Forecast.STALE)]
     return card("Next-day forecast", fmt.price(fc["predicted"][0]), detail, id_=ids.Forecast.NEXT_CARD)
 
 
