@@ -166,6 +166,12 @@ class TickerSummary:
     sources: list[str]  # most rows first
     latest_source: str  # where the newest day came from
     last_fetched_at: datetime
+    home_source: str = ""  # the source the ticker keeps: its oldest row's (store.price_updates.home_source)
+
+    def source_line(self) -> str:
+        """The source the ticker keeps, then how many other sources wrote days (not their ~250 file names)."""
+        others = len([s for s in self.sources if s != self.home_source])
+        return self.home_source + (f" (+{others} other source{'s' if others > 1 else ''})" if others else "")
 
     def as_json(self) -> dict[str, str | int | list[str]]:
         return {
@@ -173,6 +179,7 @@ class TickerSummary:
             "first_date": self.first_date.isoformat(),
             "last_date": self.last_date.isoformat(),
             "rows": self.rows,
+            "source": self.home_source,
             "sources": self.sources,
             "last_fetched_at": self.last_fetched_at.isoformat(),
         }
@@ -197,6 +204,12 @@ def price_summaries(engine: Engine, ticker: str | None = None) -> list[TickerSum
             .join(newest, and_(Price.ticker == newest.c.ticker, Price.date == newest.c.day))
             .group_by(Price.ticker)
         ).tuples().all())
+        oldest = select(Price.ticker, func.min(Price.date).label("day")).where(*mine).group_by(Price.ticker).subquery()
+        home = dict(conn.execute(
+            select(Price.ticker, func.min(Price.source))
+            .join(oldest, and_(Price.ticker == oldest.c.ticker, Price.date == oldest.c.day))
+            .group_by(Price.ticker)
+        ).tuples().all())
     by_ticker: dict[str, list[tuple[int, str]]] = {}
     for name, source, n in sources:
         by_ticker.setdefault(name, []).append((n, source))
@@ -209,6 +222,7 @@ def price_summaries(engine: Engine, ticker: str | None = None) -> list[TickerSum
             sources=[s for _, s in sorted(by_ticker.get(t, []), reverse=True)],
             latest_source=latest[t],
             last_fetched_at=fetched,
+            home_source=home[t],
         )
         for t, first, last, n, fetched in ranges
     ]

@@ -140,7 +140,7 @@ def clock_view(clock: list[dict], tz_name: str, now: datetime):
 
 def prices_view(summaries, now: datetime):
     rows = [dict(ticker=s.ticker, rows=f"{s.rows:,}", first=s.first_date, last=s.last_date,
-                 source=", ".join(s.sources), fetched=ago(s.last_fetched_at, now)) for s in summaries]
+                 source=s.source_line(), fetched=ago(s.last_fetched_at, now)) for s in summaries]
     return table(rows, [("ticker", "ticker"), ("rows", "rows"), ("first", "first day"), ("last", "last day"),
                         ("source", "source"), ("fetched", "fetched")], ids.Admin.PRICES_TABLE, "No prices stored yet.")
 

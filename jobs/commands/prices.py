@@ -175,6 +175,6 @@ def cmd_status(args) -> int:
     for s in summaries:
         print(
             f"{s.ticker:<8}{s.first_date.isoformat():<12}{s.last_date.isoformat():<12}{s.rows:>7}  "
-            f"{', '.join(s.sources)} ({s.last_fetched_at:%Y-%m-%d %H:%M})"
+            f"{s.source_line()} ({s.last_fetched_at:%Y-%m-%d %H:%M})"
         )
     return 0

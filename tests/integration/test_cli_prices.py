@@ -34,8 +34,21 @@ def test_init_twice_is_harmless(run_cli, seeded):
 def test_status_json_names_source_and_range(run_cli, seeded):
     out = run_cli("status", "--json", database_url=seeded)
     [aapl] = json.loads(out.stdout)
-    assert aapl["ticker"] == "AAPL" and aapl["sources"] == ["offline-sample"]
+    assert aapl["ticker"] == "AAPL" and aapl["sources"] == ["offline-sample"] and aapl["source"] == "offline-sample"
     assert (aapl["first_date"], aapl["last_date"], aapl["rows"]) == ("2000-03-01", "2013-03-01", 3270)
+
+
+def test_status_names_the_source_a_ticker_keeps_not_every_imported_file(run_cli, seeded, tmp_path):
+    """Days imported by CSV on top of the sample: status names the sample (the ticker's source) and counts the
+    other sources, where it listed every file name (issue 21: about 250 after a year of daily imports)."""
+    for day, close in (("2013-03-04", 60.5), ("2013-03-05", 61.0)):
+        path = tmp_path / f"{day}.csv"
+        path.write_text(f"Date,Open,High,Low,Close,Volume\n{day},60,62,59,{close},100\n")
+        assert run_cli("import-csv", str(path), "--no-serve", database_url=seeded).returncode == 0
+    out = run_cli("status", database_url=seeded)
+    assert out.returncode == 0 and "offline-sample (+2 other sources)" in out.stdout and ".csv" not in out.stdout
+    [aapl] = json.loads(run_cli("status", "--json", database_url=seeded).stdout)
+    assert aapl["source"] == "offline-sample" and len(aapl["sources"]) == 3
 
 
 def test_malformed_csv_changes_nothing(run_cli, seeded, tmp_path):
