@@ -71,6 +71,7 @@ def _admin(page, url: str, ticker: str | None = None) -> None:
 def _pick(page, dropdown: str, option_text: str) -> None:
     """Choose an option of a dcc.Dropdown the way a user does: open it, click the option."""
     # Centred first, as a user scrolls: opened at the viewport's bottom edge, its menu falls outside.
+    page.wait_for_selector(dropdown, timeout=20000)  # the page's sections render one callback after another
     page.eval_on_selector(dropdown, "e => e.scrollIntoView({block: 'center'})")
     page.click(dropdown)
     page.locator("[role=option]", has_text=option_text).first.click()
