@@ -14,7 +14,7 @@ from store import ledger
 from store.db import session_factory
 from store.prices import upsert_prices
 from store.tables import Price
-from tests.integration.test_ledger_store import NOW, H, save_model, store_prices
+from tests.support.ledger import NOW, H, save_model, store_prices
 from tests.support.cli import assert_one_error_line
 from tests.support.ledger import dump
 

@@ -14,7 +14,7 @@ import redis
 from config.settings import load_settings
 from dashboard.admin import actions
 from store import lease as leases
-from tests.integration.test_ledger_store import save_model, store_prices
+from tests.support.ledger import save_model, store_prices, stale_champion
 from tests.support.pipeline import history
 from tests.support.services import own_redis_url, service_missing
 
@@ -24,11 +24,7 @@ REDIS_URL = own_redis_url(10)  # emptied by this module: a database no other mod
 @pytest.fixture
 def stale(engine):
     """A GRU champion forecasting from the close before the newest stored one."""
-    frame = history().iloc[-40:]
-    store_prices(engine, frame.iloc[:-1])
-    save_model(engine, "gru", frame.iloc[:-1], 0.0)
-    store_prices(engine, frame)
-    return engine
+    return stale_champion(engine, history().iloc[-40:])
 
 
 def test_nothing_is_asked_when_every_champion_is_current(engine):

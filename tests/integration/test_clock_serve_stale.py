@@ -17,7 +17,7 @@ from jobs.context import JobContext
 from jobs.serve import ServeResult
 from store import lease as leases
 from store.times import utc_now
-from tests.integration.test_ledger_store import NOW, save_model, store_prices
+from tests.support.ledger import NOW, save_model, store_prices, stale_champion
 from tests.support.pipeline import history
 
 
@@ -41,11 +41,7 @@ def _clock(engine, serve, now=utc_now, **env: str) -> Clock:
 @pytest.fixture
 def stale(engine):
     """A GRU champion forecasting from the close before the newest stored one."""
-    frame = history().iloc[-40:]
-    store_prices(engine, frame.iloc[:-1])
-    save_model(engine, "gru", frame.iloc[:-1], 0.0)
-    store_prices(engine, frame)
-    return engine
+    return stale_champion(engine, history().iloc[-40:])
 
 
 def test_a_current_champion_starts_no_child(engine):

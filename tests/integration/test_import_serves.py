@@ -21,7 +21,7 @@ from jobs.simulate import evening
 from marketdata.sources.replay import ReplaySource
 from store import ledger, registry
 from store.prices import last_stored_date
-from tests.integration.test_ledger_store import save_model, store_prices
+from tests.support.ledger import save_model, store_prices
 from tests.support.cli import assert_one_error_line
 from tests.support.pipeline import TINY, history
 

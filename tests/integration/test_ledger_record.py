@@ -21,7 +21,7 @@ from store.db import session_factory
 from store.ledger_reads import LedgerCache
 from store.prices import load_prices, replace_all_prices
 from store.tables import PriceRebasing
-from tests.integration.test_ledger_store import NOW, H, save_model, store_prices
+from tests.support.ledger import NOW, H, save_model, store_prices
 from tests.support.ledger import dump
 
 

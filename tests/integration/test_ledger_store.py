@@ -1,53 +1,27 @@
 """The forecast ledger on real SQLite and real Postgres: append-only, one row per key, scored exactly once."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pandas as pd
 import pytest
 from sqlalchemy import delete, or_
 
 from store import ledger, registry
-from marketdata.calendar import next_trading_days
 from store.db import session_factory
 from contract.vocab import LedgerKind
-from contract.outputs import OUTPUT_NAMES
-from store.prices import replace_all_prices, upsert_prices
+from store.prices import replace_all_prices
 from marketdata.sources.offline import OfflineSampleSource
 from marketdata.sources.replay import ReplaySource
 from store.tables import ChampionEvent, ModelOutput, ModelRecord
 from store.price_updates import update_from_sources
-from tests.support.ledger import dump
-
-NOW = datetime(2013, 1, 2, 23, 0, tzinfo=timezone.utc)
-H = 5
+from tests.support.ledger import NOW, H, dump, save_model, store_prices
 
 
 @pytest.fixture(scope="module")
 def aapl() -> pd.DataFrame:
     """The last 80 days of the offline AAPL sample."""
     return OfflineSampleSource().fetch("AAPL").iloc[-80:]
-
-
-def store_prices(engine, frame: pd.DataFrame) -> None:
-    with session_factory(engine).begin() as s:
-        upsert_prices(s, "AAPL", frame, "offline-sample", NOW)
-
-
-def save_model(engine, cell: str, known: pd.DataFrame, drift: float, promote: bool = True) -> int:
-    """A registry model (placeholder bytes) whose stored forecast starts from ``known``'s last close."""
-    last = float(known["close"].iloc[-1])
-    path = [last * (1 + drift) ** h for h in range(1, H + 1)]
-    forecast = {"last_date": known.index[-1].strftime("%Y-%m-%d"), "last_close": last,
-                "dates": [d.isoformat() for d in next_trading_days(known.index[-1].date(), H)],
-                "predicted": path, "lower80": [p * 0.97 for p in path], "upper80": [p * 1.03 for p in path],
-                "lower95": [p * 0.95 for p in path], "upper95": [p * 1.05 for p in path]}
-    day = known.index[-1].date()
-    new = registry.NewModel(ticker="AAPL", cell=cell, kind="train", hyperparams={}, seed=1, data_start=day,
-                            data_end=day, val_start=day, test_start=day, data_hash="x", metrics={"test_days": 1},
-                            train_seconds=0.1, param_count=1, keras_bytes=b"not a model")
-    outputs = {n: {} for n in OUTPUT_NAMES} | {"forecast": forecast}
-    return registry.save_model(engine, new, outputs, promote=promote, now=NOW)
 
 
 def test_publication_keeps_the_forecast_as_shown_and_never_twice(engine, aapl):
