@@ -133,7 +133,8 @@ def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_data
             # the worker frees: the request is claimed and its run shows its progress, then its outcome
             page.wait_for_function(f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText"
                                    ".startsWith('AAPL run #')", timeout=300000)
-            assert _text(page, ids.Admin.QUEUED) == ""
+            # the queue line has its own poll callback: it empties on the same tick or the next one
+            page.wait_for_function(f"document.querySelector('#{ids.Admin.QUEUED}').innerText === ''", timeout=20000)
             page.wait_for_selector(f"#{ids.Admin.RUN_OUTCOME}", timeout=300000)
             outcome = _text(page, ids.Admin.RUN_OUTCOME)
             assert outcome.startswith("Run finished: run #2 succeeded"), outcome
