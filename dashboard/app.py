@@ -21,7 +21,7 @@ from flask import Flask
 from config.settings import PROCESS_GROUPS, ConfigError, Settings, load_settings
 from store.times import utc_now
 
-from dashboard import auth, data, delivery, health, navigation, security, timeouts
+from dashboard import auth, data, delivery, health, metrics, navigation, security, timeouts
 from dashboard.background import make_manager
 
 HERE = Path(__file__).resolve().parent
@@ -50,6 +50,8 @@ def create_app(settings: Settings, now: Callable[[], datetime] = utc_now) -> Das
     _register_page_callbacks(app)
     server = app.server
     server.add_url_rule("/healthz", "healthz", lambda: health.healthz(web.engine))
+    server.add_url_rule("/metrics", "metrics", metrics.endpoint(metrics.Sources(
+        lambda: web.settings, web.engine, web.now, lambda ticker: web.ledger_reads().get(ticker).frame)))
     auth.install_signout(server)
     security.install(server, trusted_proxies=settings.web_trusted_proxies, allowed_hosts=settings.allowed_hosts)
     timeouts.install(server, settings.web_request_timeout_s)

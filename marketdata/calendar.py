@@ -1,11 +1,14 @@
 """NYSE trading days, from ``exchange_calendars`` rather than a hand-written holiday list."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
+
+_NEW_YORK = ZoneInfo("America/New_York")
 
 
 @lru_cache(maxsize=1)
@@ -38,3 +41,15 @@ def on_nyse_calendar(ticker: str) -> bool:
     suffix (``0700.HK``), not an index (``^N225``), not a currency or future (``EURUSD=X``).
     """
     return not any(mark in ticker for mark in ".^=")
+
+
+def closes_missed(last_close: date, now: datetime) -> int:
+    """NYSE sessions after ``last_close`` whose close (16:00 New York, earlier on a half day) has passed
+    at ``now`` (aware): how many trading days old the newest stored close is (0: up to date)."""
+    cal = _nyse()
+    today = now.astimezone(_NEW_YORK).date()
+    if today <= last_close:
+        return 0
+    sessions = cal.sessions_in_range(pd.Timestamp(last_close) + pd.Timedelta(days=1), pd.Timestamp(today))
+    closes = cal.closes.reindex(sessions)
+    return int((closes <= pd.Timestamp(now).tz_convert("UTC")).sum())
