@@ -9,7 +9,7 @@ from contract.vocab import CELL_LABELS, CELLS
 from store import registry as model_registry
 
 from dashboard import data, ids
-from dashboard.admin import actions, views
+from dashboard.admin import actions, health_view, views
 
 POLL_MS = 1000
 NOTICE_S = 8  # how long a message about no particular run stays up
@@ -153,7 +153,7 @@ def page(user: str, settings: Settings) -> html.Div:
                          width="auto")], align="center", className="g-2 mb-2"),
         dbc.Row([
             dbc.Col([start_form(settings.tickers, settings.default_ticker), champion_form(), *lists_column()], lg=6),
-            dbc.Col(status_column(), lg=6),
+            dbc.Col([health_view.card(), *status_column()], lg=6),
         ]),
         dcc.Interval(id=ids.Admin.POLL, interval=POLL_MS),
     ])

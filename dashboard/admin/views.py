@@ -103,7 +103,8 @@ def audit_view(events: list[ChampionChange]):
 
 def pause_view(pause) -> html.P:
     if pause is None:
-        return html.P("Nightly schedule: running.", id=ids.Admin.PAUSE_STATE, className="mb-1")
+        return html.P("Nightly schedule: not paused (whether a clock runs: see Health).", id=ids.Admin.PAUSE_STATE,
+                      className="mb-1")
     return html.P(f"Nightly schedule: PAUSED by {pause.by} at {pause.at[:16].replace('T', ' ')} UTC; "
                   "scheduled runs are skipped until it is resumed.", id=ids.Admin.PAUSE_STATE,
                   className="mb-1 text-warning fw-bold")

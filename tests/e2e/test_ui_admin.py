@@ -225,7 +225,7 @@ def test_pause_and_resume_the_nightly_schedule(web, page, engine):
                            timeout=10000)
     assert paused(engine).by == "ui:boss"  # the flag the clock reads (tests/integration/test_schedule_pause.py)
     page.click(f"#{ids.Admin.RESUME}")
-    page.wait_for_function(f"document.querySelector('#{ids.Admin.PAUSE_STATE}').innerText.includes('running')", timeout=10000)
+    page.wait_for_function(f"document.querySelector('#{ids.Admin.PAUSE_STATE}').innerText.includes('not paused')", timeout=10000)
     assert paused(engine) is None
 
 
