@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent(
     from tests.support.dash_client import basic, call, render_page
     c = server.test_client()
     h = basic("boss", "pw")
-    statuses = [c.get(p, headers=h).status_code for p in ["/", "/residuals", "/compare", "/admin", "/track-record", "/healthz"]]
+    statuses = [c.get(p, headers=h).status_code for p in ["/", "/residuals", "/compare", "/admin", "/track-record", "/healthz", "/metrics"]]
     statuses += [render_page(c, p, headers=h).status_code for p in ["/", "/residuals", "/compare", "/admin", "/track-record"]]
     statuses.append(call(c, "..track-fan.figure...track-cumulative.figure...track-coverage.figure...track-verdict.children...track-scores.data..",
                          [("track-cell", "value", "lstm")], [("track-ticker", "data", None)]).status_code)
@@ -44,6 +44,7 @@ SCRIPT = textwrap.dedent(
     statuses.append(call(c, "admin-champion-msg.children", [("admin-promote", "n_clicks", None), ("admin-rollback", "n_clicks", 1)],
                          [("admin-promote-model", "value", None), ("admin-rollback-cell", "value", "gru"), ("admin-ticker", "value", None)], headers=h,
                          changed=["admin-rollback.n_clicks"]).status_code)
+    statuses.append(call(c, "admin-health.children", [("admin-health-poll", "n_intervals", 1)], [], headers=h).status_code)
     forbidden = sorted(m for m in sys.modules if m.split(".")[0] in {"tensorflow", "keras", "apscheduler", "models", "jobs"})
     print(json.dumps({"statuses": statuses, "forbidden": forbidden}))
     """
