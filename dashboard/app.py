@@ -50,8 +50,7 @@ def create_app(settings: Settings, now: Callable[[], datetime] = utc_now) -> Das
     _register_page_callbacks(app)
     server = app.server
     server.add_url_rule("/healthz", "healthz", lambda: health.healthz(web.engine))
-    server.add_url_rule("/metrics", "metrics", metrics.endpoint(metrics.Sources(
-        lambda: web.settings, web.engine, web.now, lambda ticker: web.ledger_reads().get(ticker).frame)))
+    server.add_url_rule("/metrics", "metrics", metrics.endpoint(metrics.Sources.of(web)))
     auth.install_signout(server)
     security.install(server, trusted_proxies=settings.web_trusted_proxies, allowed_hosts=settings.allowed_hosts)
     timeouts.install(server, settings.web_request_timeout_s)

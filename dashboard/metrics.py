@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
-import pandas as pd
 from flask import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -31,6 +30,8 @@ from store.db import short_error
 from store.ledger_metrics import Score
 from store.runs import STATUSES
 
+from dashboard.data import Web
+
 log = logging.getLogger(__name__)
 
 PREFIX = "forecast_"
@@ -38,12 +39,23 @@ PREFIX = "forecast_"
 
 @dataclass(frozen=True)
 class Sources:
-    """Where a scrape reads: the settings, the store, the clock and each ticker's ledger frame."""
+    """Where a scrape reads: the settings, the store, the clock and each ticker's live skill per cell."""
 
     settings: Callable[[], Settings]
     engine: Callable[[], Engine]
     now: Callable[[], datetime]
-    ledger: Callable[[str], pd.DataFrame]
+    skill: Callable[[str], dict[str, Score]]
+
+    @classmethod
+    def of(cls, web: Web) -> Sources:
+        """The web's own: its ledger cache re-reads a ticker's frame only when the store changed, and the
+        skill is computed once per version of it."""
+        def skill(ticker: str) -> dict[str, Score]:
+            view = web.ledger_reads().get(ticker)
+            result: dict[str, Score] = view.memo("operations.live_skill", lambda: ops.live_skill(view.frame))
+            return result
+
+        return cls(lambda: web.settings, web.engine, web.now, skill)
 
 
 def _gauge(name: str, doc: str, labels: tuple[str, ...] = ()) -> GaugeMetricFamily:
@@ -79,7 +91,7 @@ class StoreCollector:
         settings, engine, now = self.sources.settings(), self.sources.engine(), self.sources.now()
         tickers = settings.tickers
         yield from _ticker_families(ops.ticker_facts(engine, tickers, now))
-        yield from _skill_families({t: ops.live_skill(self.sources.ledger(t)) for t in tickers})
+        yield from _skill_families({t: self.sources.skill(t) for t in tickers})
         yield from _queue_families(ops.queue_facts(engine, now, settings.schedule.lease_ttl_s), tickers, now)
         yield from _clock_families(ops.clock_facts(engine), now)
         champion = _gauge("champion_model_id", "model id served as the champion of a ticker's cell", ("ticker", "cell"))
@@ -153,7 +165,7 @@ def _clock_families(clock: ops.ClockFacts, now: datetime) -> Iterator[Metric]:
 def registry(sources: Sources) -> CollectorRegistry:
     """A registry of this app's collector only (no describe at registration: nothing is read until a scrape)."""
     reg = CollectorRegistry(auto_describe=False)
-    reg.register(StoreCollector(sources))  # type: ignore[arg-type]  # a Collector by duck typing
+    reg.register(StoreCollector(sources))
     return reg
 
 
