@@ -24,7 +24,6 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
-import numpy as np
 import pandas as pd
 
 from store import registry
@@ -215,9 +214,8 @@ def _outputs(fit) -> dict:
     p, rep = fit.prepared, fit.report
     future = [d.isoformat() for d in next_trading_days(p.dates[-1].date(), p.horizon)]
     # Bands of the live forecast from the newest calibration state; with too few known outcomes
-    # (an evaluation period under ~25 days) the validation-period conformal widths stand in.
-    live = {lv: np.where(np.isnan(rep.forecast_halfwidths[lv]), q, rep.forecast_halfwidths[lv])
-            for lv, q in ((0.80, fit.evaluation.q80), (0.95, fit.evaluation.q95))}
+    # (an evaluation period under ~25 days) the plain conformal widths of the evaluation's known errors stand in.
+    live = rep.live_halfwidths()
     return {
         "predictions": rep.predictions,
         "forecast": forecast_payload(p, fit.next_returns, live[0.80], live[0.95], future),

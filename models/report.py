@@ -18,7 +18,7 @@ by the tests of ``models.calibration``.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
@@ -27,7 +27,7 @@ from contract.outputs import BAND_BASELINES, Backtest, Calibration, Metrics, Pre
 
 from . import skill
 from .calibration import band_calibration, band_goals, holm_family, terciles
-from .evaluation import NetworkFacts
+from .evaluation import NetworkFacts, conformal_quantiles
 from .features import Prepared
 from .garch import MIN_RETURNS, garch_halfwidths, garch_scale, history_scale
 from .intervals import (
@@ -61,6 +61,20 @@ class RollingReport:
     residual_diagnostics: ResidualDiagnostics
     forecast_halfwidths: dict[float, np.ndarray]  # level -> (H,) relative half-widths for the live forecast
     one_step_rmse: float
+    # level -> (H,) the stand-in where ``forecast_halfwidths`` is NaN (too few known outcomes for the adaptive
+    # band): the plain conformal quantile of the network's |actual/predicted - 1| over every evaluation origin
+    # whose outcome is known (``fallback_halfwidths``)
+    fallback: dict[float, np.ndarray] = field(default_factory=dict)
+
+    def live_halfwidths(self) -> dict[float, np.ndarray]:
+        """level -> (H,) the live forecast's relative half-widths: the adaptive band, else the fallback."""
+        return {lv: np.where(np.isnan(h), self.fallback.get(lv, np.nan), h) for lv, h in self.forecast_halfwidths.items()}
+
+
+def fallback_halfwidths(fc: RollingForecasts, cell: str) -> dict[float, np.ndarray]:
+    """level -> (H,) split-conformal half-widths of ``cell``'s rolling paths over the evaluation origins
+    with a known outcome (NaN at a horizon with none): every forecast there was made out of sample."""
+    return {lv: conformal_quantiles(fc.paths[cell], fc.actual, lv) for lv in LEVELS}
 
 
 def _iso(d) -> str:
@@ -333,7 +347,8 @@ def rolling_report(p: Prepared, fc: RollingForecasts, cell: str, rolling: Rollin
                         "intervals": ivals, "pairs": _pairs_payload(boot[1])}
     return RollingReport(metrics=metrics, predictions=_predictions(p, fc, cell, bands, r),
                          backtest=_backtest(p, fc, bands, r.rows) | {"calibration": _calibration(p, fc, cell)}, residual_diagnostics=_diagnostics(fc, r, cell, scored),
-                         forecast_halfwidths=band_set.live, one_step_rmse=scored[cell]["rmse"])
+                         forecast_halfwidths=band_set.live, one_step_rmse=scored[cell]["rmse"],
+                         fallback=fallback_halfwidths(fc, cell))
 
 
 def _predictions(p: Prepared, fc: RollingForecasts, cell: str, bands: Bands, r: _Reported) -> Predictions:
