@@ -29,7 +29,7 @@ import pandas as pd
 from store import registry
 from marketdata.calendar import next_trading_days
 from store.db import retry_on_outage
-from contract.vocab import CELLS, Cell, parse, parse_cells
+from contract.vocab import CELLS, DEFAULT_CELL, FINETUNE_EPOCHS, FINETUNE_LR_FACTOR, Cell, parse, parse_cells
 from marketdata.frames import data_fingerprint
 from store.prices import load_prices
 
@@ -40,8 +40,6 @@ from .stored import load_stored_cell, stored_split
 
 log = logging.getLogger(__name__)
 
-FINETUNE_EPOCHS = 5
-FINETUNE_LR_FACTOR = 0.1
 
 
 @dataclass
@@ -399,7 +397,7 @@ def _continue_champion(ctx, champ, frame: pd.DataFrame, split: tuple[int, int], 
 def finetune_champion(
     ctx: JobContext,
     ticker: str,
-    cell: str = "gru",
+    cell: str = DEFAULT_CELL,
     controls: TrainControls = TrainControls(),
     follow: Follow = Follow(),
     *,

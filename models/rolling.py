@@ -25,6 +25,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from contract.vocab import FINETUNE_LR_FACTOR, Baseline
+
 from .evaluation import actual_paths
 from .features import Prepared
 from .network import Hyperparams
@@ -39,7 +41,7 @@ class RollingSpec:
 
     refit_every: int = 20  # K trading days between refits
     epochs: int = 2  # warm-start epochs per refit
-    lr_factor: float = 0.1
+    lr_factor: float = FINETUNE_LR_FACTOR
     promotion_fraction: float = 0.3  # first share of the evaluation period: the promotion window
 
     def __post_init__(self) -> None:
@@ -178,15 +180,34 @@ def compound(base: np.ndarray, returns: np.ndarray) -> np.ndarray:
     return base[:, None] * np.cumprod(1.0 + returns, axis=1)
 
 
-def baseline_forecasts(p: Prepared, spec: RollingSpec) -> RollingForecasts:
-    """Persistence, drift and ridge at every origin of the evaluation period."""
-    origins = np.arange(p.test_start, p.n)
-    base = p.base[origins]
+def _persistence(p: Prepared, spec: RollingSpec, origins: np.ndarray) -> np.ndarray:
+    return np.repeat(p.base[origins][:, None], p.horizon, axis=1)
+
+
+def _drift(p: Prepared, spec: RollingSpec, origins: np.ndarray) -> np.ndarray:
     steps = np.arange(1, p.horizon + 1)
-    fc = RollingForecasts(origins=origins, actual=actual_paths(p, origins), base=base)
-    fc.paths["persistence"] = np.repeat(base[:, None], p.horizon, axis=1)
-    fc.paths["drift"] = base[:, None] * (1.0 + drift_returns(p, origins))[:, None] ** steps[None, :]
-    fc.paths["ridge"] = compound(base, ridge_paths(p, spec))
+    return p.base[origins][:, None] * (1.0 + drift_returns(p, origins))[:, None] ** steps[None, :]
+
+
+def _ridge(p: Prepared, spec: RollingSpec, origins: np.ndarray) -> np.ndarray:
+    return compound(p.base[origins], ridge_paths(p, spec))
+
+
+# Every baseline of contract.vocab.Baseline: (prepared, spec, evaluation origins (N,)) -> (N, H) price paths,
+# each from rows before its origin only.
+BASELINE_PATHS: dict[Baseline, Callable[[Prepared, RollingSpec, np.ndarray], np.ndarray]] = {
+    Baseline.PERSISTENCE: _persistence,
+    Baseline.DRIFT: _drift,
+    Baseline.RIDGE: _ridge,
+}
+
+
+def baseline_forecasts(p: Prepared, spec: RollingSpec) -> RollingForecasts:
+    """Every baseline (``BASELINE_PATHS``) at every origin of the evaluation period."""
+    origins = np.arange(p.test_start, p.n)
+    fc = RollingForecasts(origins=origins, actual=actual_paths(p, origins), base=p.base[origins])
+    for name in Baseline:
+        fc.paths[name.value] = BASELINE_PATHS[name](p, spec, origins)
     return fc
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from contract.outputs import LossCurve
+from contract.vocab import FINETUNE_EPOCHS, FINETUNE_LR_FACTOR
 
 from .features import TrainArrays
 
@@ -62,8 +63,8 @@ class FitSchedule:
 class WarmStart:
     """Continuing a trained network: a few epochs at a fraction of its learning rate."""
 
-    epochs: int = 5
-    lr_factor: float = 0.1
+    epochs: int = FINETUNE_EPOCHS
+    lr_factor: float = FINETUNE_LR_FACTOR
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
