@@ -117,7 +117,7 @@ class Metrics(TypedDict):
     cell: str  # which key of ``rows`` is this model
     horizon: int
     test_days: int  # reported origins at h = 1
-    rows: dict[str, ScoreRow]  # keys: the cell name, "persistence", "drift", "ridge"
+    rows: dict[str, ScoreRow]  # keys: the cell name and every baseline of contract.vocab.Baseline
     # Nested tables described above; their keys vary with the baselines, so they stay open.
     evaluation: dict[str, Any]
     direction: dict[str, Any]

@@ -21,8 +21,8 @@ from . import argtypes
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train SimpleRNN/LSTM/GRU networks from scratch and store them")
-    p.add_argument("--cells", type=argtypes.cells, default=CELLS, help="comma-separated cell types (default: all three)")
+    p = sub.add_parser("train", help=f"train {'/'.join(c.label for c in CELLS)} networks from scratch and store them")
+    p.add_argument("--cells", type=argtypes.cells, default=CELLS, help=f"comma-separated cell types (default: all of {','.join(CELLS)})")
     p.add_argument("--epochs", type=argtypes.epochs, help="maximum epochs per cell (early stopping may end sooner)")
     p.add_argument("--seed", type=argtypes.seed, default=42)
     p.add_argument("--ticker", type=argtypes.ticker, help="default: first of TICKERS")
