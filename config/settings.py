@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from contract.errors import Refusal
+from contract.vocab import MAX_EPOCHS
 from marketdata.tickers import TickerError, parse_ticker_list
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -147,6 +148,13 @@ def usable_folder_problem(name: str, folder: Path) -> str | None:
     return None
 
 
+def _default(name: str) -> int:
+    """The default of a ``Settings`` field, as its dataclass states it (the readers never restate one)."""
+    value = Settings.__dataclass_fields__[name].default
+    assert isinstance(value, int), name  # only int fields are read with r.int
+    return value
+
+
 def _sqlite_folder(url: str) -> Path | None:
     """The folder of a SQLite file store, None for any other store."""
     from sqlalchemy.engine import make_url
@@ -239,9 +247,9 @@ def load_settings(env: Mapping[str, str] | None = None, uses: Iterable[str] | No
         data_dir=data_dir,
         tickers=tickers,
         price_source=source,
-        yahoo_timeout_s=r.int("prices", "YAHOO_TIMEOUT", 10, 1, 300, " s"),
-        yahoo_retries=r.int("prices", "YAHOO_RETRIES", 3, 1, 20),
-        overlap_days=r.int("prices", "PRICE_OVERLAP_DAYS", 10, 1, 365),
+        yahoo_timeout_s=r.int("prices", "YAHOO_TIMEOUT", _default("yahoo_timeout_s"), 1, 300, " s"),
+        yahoo_retries=r.int("prices", "YAHOO_RETRIES", _default("yahoo_retries"), 1, 20),
+        overlap_days=r.int("prices", "PRICE_OVERLAP_DAYS", _default("overlap_days"), 1, 365),
         redis_url=redis_url,
         celery_visibility_timeout_s=visibility_s,
         cache_dir=Path(env.get("CACHE_DIR") or data_dir / "cache"),
@@ -249,8 +257,8 @@ def load_settings(env: Mapping[str, str] | None = None, uses: Iterable[str] | No
         admin_password=env.get("ADMIN_PASSWORD") or None,
         analyst_user=env.get("ANALYST_USER") or None,
         analyst_password=env.get("ANALYST_PASSWORD") or None,
-        web_trusted_proxies=r.int("web", "WEB_TRUSTED_PROXIES", 0, 0, 5, " (Heroku: 1)"),
-        web_request_timeout_s=r.int("web", "WEB_REQUEST_TIMEOUT", 25, 1, 29, " s (Heroku's router stops at 30 s)"),
+        web_trusted_proxies=r.int("web", "WEB_TRUSTED_PROXIES", _default("web_trusted_proxies"), 0, 5, " (Heroku: 1)"),
+        web_request_timeout_s=r.int("web", "WEB_REQUEST_TIMEOUT", _default("web_request_timeout_s"), 1, 29, " s (Heroku's router stops at 30 s)"),
         allowed_hosts=_allowed_hosts(r),
         schedule=schedule,
         problems=tuple(r.problems),
@@ -332,21 +340,24 @@ def load_schedule_settings(env: Mapping[str, str] | None = None) -> ScheduleSett
     return _schedule_settings(_Reader(os.environ if env is None else env, strict=True))
 
 
+_SCHEDULE = ScheduleSettings()  # the defaults, stated once in the dataclass above
+
+
 def _clock_time(r: _Reader) -> tuple[int, int]:
-    at = r.env.get("CLOCK_TIME") or "18:30"
+    at = r.env.get("CLOCK_TIME") or f"{_SCHEDULE.hour:02d}:{_SCHEDULE.minute:02d}"
     try:
         hour, minute = (int(x) for x in at.split(":"))
         if not (0 <= hour < 24 and 0 <= minute < 60):
             raise ValueError
     except ValueError:
         r.bad("clock", f"CLOCK_TIME={at[:40]!r} must be HH:MM, e.g. 18:30")
-        return 18, 30
+        return _SCHEDULE.hour, _SCHEDULE.minute
     return hour, minute
 
 
 def _visibility_timeout(r: _Reader, queued: bool, lease_ttl_s: int) -> int:
     """CELERY_VISIBILITY_TIMEOUT, which with a queue must leave room for the lease wait."""
-    visibility_s = r.int("core", "CELERY_VISIBILITY_TIMEOUT", 3600, 10, 7 * 86400, " s")
+    visibility_s = r.int("core", "CELERY_VISIBILITY_TIMEOUT", _default("celery_visibility_timeout_s"), 10, 7 * 86400, " s")
     # A redelivered task may wait up to a lease TTL for a dead worker's lease and must then still
     # finish its run inside the visibility timeout, or Redis hands the task out a second time.
     if queued and 2 * lease_ttl_s > visibility_s:
@@ -358,37 +369,37 @@ def _visibility_timeout(r: _Reader, queued: bool, lease_ttl_s: int) -> int:
 
 def _schedule_settings(r: _Reader) -> ScheduleSettings:
     env = r.env
-    tz = env.get("CLOCK_TIMEZONE") or "America/New_York"
+    tz = env.get("CLOCK_TIMEZONE") or _SCHEDULE.timezone
     try:
         from zoneinfo import ZoneInfo
 
         ZoneInfo(tz)
     except Exception:
         r.bad("pipeline", f"CLOCK_TIMEZONE={tz[:40]!r} is not an IANA time zone such as America/New_York")
-        tz = "America/New_York"
+        tz = _SCHEDULE.timezone
     hour, minute = _clock_time(r)
-    days = (env.get("CLOCK_DAYS") or "mon-fri").lower()
+    days = (env.get("CLOCK_DAYS") or _SCHEDULE.days).lower()
     if any(part not in WEEKDAYS for part in re.split(r"[,-]", days)):
         r.bad("clock", f"CLOCK_DAYS={days[:40]!r}: use weekday names like mon-fri or mon,wed,fri")
-        days = "mon-fri"
-    weekday = env.get("RETRAIN_WEEKDAY", "sat").strip().lower() or None
+        days = _SCHEDULE.days
+    weekday = env.get("RETRAIN_WEEKDAY", _SCHEDULE.retrain_weekday or "").strip().lower() or None
     if weekday is not None and weekday not in WEEKDAYS:
         r.bad("pipeline", f"RETRAIN_WEEKDAY={weekday[:40]!r} must be one of {', '.join(WEEKDAYS)} or empty")
-        weekday = "sat"
+        weekday = _SCHEDULE.retrain_weekday
     return ScheduleSettings(
         timezone=tz,
         days=days,
         hour=hour,
         minute=minute,
-        misfire_grace_s=r.int("clock", "CLOCK_MISFIRE_GRACE", 6 * 3600, 1, 7 * 86400, " s"),
+        misfire_grace_s=r.int("clock", "CLOCK_MISFIRE_GRACE", _SCHEDULE.misfire_grace_s, 1, 7 * 86400, " s"),
         retrain_weekday=weekday,
-        retrain_every_nights=r.int("pipeline", "RETRAIN_EVERY_N_NIGHTS", 0, 0, 1000),
-        lease_ttl_s=r.int("pipeline", "LEASE_TTL_SECONDS", 120, 2, 86400, " s"),
+        retrain_every_nights=r.int("pipeline", "RETRAIN_EVERY_N_NIGHTS", _SCHEDULE.retrain_every_nights, 0, 1000),
+        lease_ttl_s=r.int("pipeline", "LEASE_TTL_SECONDS", _SCHEDULE.lease_ttl_s, 2, 86400, " s"),
         # 0 (the default) means: no override.
-        epochs=r.int("pipeline", "PIPELINE_EPOCHS", 0, 0, 10000) or None,
-        finetune_epochs=r.int("pipeline", "PIPELINE_FINETUNE_EPOCHS", 0, 0, 10000) or None,
-        store_retry_s=r.int("pipeline", "STORE_RETRY_SECONDS", 60, 0, 86400, " s"),
-        eval_refit_every=r.int("pipeline", "EVAL_REFIT_EVERY", 20, 1, 1000, " trading days"),
-        eval_refit_epochs=r.int("pipeline", "EVAL_REFIT_EPOCHS", 2, 0, 50),
-        ledger_bootstrap_days=r.int("pipeline", "LEDGER_BOOTSTRAP_DAYS", 20, 0, 250, " trading days"),
+        epochs=r.int("pipeline", "PIPELINE_EPOCHS", 0, 0, MAX_EPOCHS) or None,
+        finetune_epochs=r.int("pipeline", "PIPELINE_FINETUNE_EPOCHS", 0, 0, MAX_EPOCHS) or None,
+        store_retry_s=r.int("pipeline", "STORE_RETRY_SECONDS", _SCHEDULE.store_retry_s, 0, 86400, " s"),
+        eval_refit_every=r.int("pipeline", "EVAL_REFIT_EVERY", _SCHEDULE.eval_refit_every, 1, 1000, " trading days"),
+        eval_refit_epochs=r.int("pipeline", "EVAL_REFIT_EPOCHS", _SCHEDULE.eval_refit_epochs, 0, 50),
+        ledger_bootstrap_days=r.int("pipeline", "LEDGER_BOOTSTRAP_DAYS", _SCHEDULE.ledger_bootstrap_days, 0, 250, " trading days"),
     )

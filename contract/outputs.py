@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict, Union
 
+from .vocab import BASELINE_LABELS as _POINT_LABELS, Baseline
+
 OUTPUT_NAMES = ("predictions", "forecast", "loss_curve", "metrics", "residual_diagnostics", "backtest")
 # What the analyst pages read (the per-origin backtest is for exports only: it is the biggest payload).
 ANALYST_OUTPUTS = OUTPUT_NAMES[:5]
-BASELINES = ("persistence", "drift", "ridge")
+BASELINES: tuple[str, ...] = tuple(b.value for b in Baseline)  # the point forecasters (contract.vocab)
 # Bands around persistence with no point forecast of their own (metrics "intervals", backtest "models")
 BAND_BASELINES = ("random_walk_band", "garch_band", "conformal_band")
-BASELINE_LABELS = {"persistence": "Persistence", "drift": "Drift", "ridge": "Linear AR (ridge)",
-                   "always_up": "Always up", "random_walk_band": "Random-walk band",
+BASELINE_LABELS = {**_POINT_LABELS, "always_up": "Always up", "random_walk_band": "Random-walk band",
                    "garch_band": "GARCH(1,1)-t band", "conformal_band": "Conformal band (persistence)"}
 
 
@@ -116,7 +117,7 @@ class Metrics(TypedDict):
     cell: str  # which key of ``rows`` is this model
     horizon: int
     test_days: int  # reported origins at h = 1
-    rows: dict[str, ScoreRow]  # keys: the cell name, "persistence", "drift", "ridge"
+    rows: dict[str, ScoreRow]  # keys: the cell name and every baseline of contract.vocab.Baseline
     # Nested tables described above; their keys vary with the baselines, so they stay open.
     evaluation: dict[str, Any]
     direction: dict[str, Any]

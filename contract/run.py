@@ -13,9 +13,8 @@ from enum import StrEnum
 from typing import Any, Mapping
 
 from .errors import Refusal
-from .vocab import Action, Cell, ModelKind, PlanKind, RunStatus, Trigger, parse, parse_cells
+from .vocab import MAX_EPOCHS, Action, Cell, ModelKind, PlanKind, RunStatus, Trigger, parse, parse_cells
 
-MAX_EPOCHS = 10_000  # a bound on what one request may start; the admin page allows fewer
 MAX_SEED = 2**32 - 1  # numpy and TensorFlow seeds are 32-bit
 
 

@@ -1,11 +1,17 @@
-"""Every vocabulary of the product as an enum, parsed once at the edge.
+"""Every vocabulary and default of the product, defined once, parsed once at the edge.
 
 The members are ``StrEnum``s: they are stored, serialised to JSON and compared as
 their plain values (``Cell.GRU == "gru"``), so the database and the exports keep
 the strings they always had.
+
+The cell and baseline registries (``CELL_INFO``, ``BASELINE_INFO``) drive everything
+else: the network builder (``models.network``), the score tables, the charts' colours
+and labels, the CLI's choices, the admin form. Adding a cell or a baseline starts here
+(docs/incoming-vocab.md, "How to extend").
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
@@ -23,7 +29,65 @@ class Cell(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"simplernn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}[self.value]
+        return CELL_INFO[self].label
+
+
+@dataclass(frozen=True)
+class CellInfo:
+    """What the product needs to know about a cell type."""
+
+    label: str  # its display name
+    colour: str  # its line in every chart
+    layer: str  # the ``keras.layers`` class of its recurrent layers (models.network builds with it)
+
+
+CELL_INFO: dict[Cell, CellInfo] = {
+    Cell.SIMPLERNN: CellInfo("SimpleRNN", "#e67e22", "SimpleRNN"),
+    Cell.LSTM: CellInfo("LSTM", "#8e44ad", "LSTM"),
+    Cell.GRU: CellInfo("GRU", "#18bc9c", "GRU"),
+}
+# The lesson's cell: the one the nightly fine-tune continues, the one a page opens on, the CLI's default.
+DEFAULT_CELL = Cell.GRU
+
+
+class Baseline(StrEnum):
+    """A forecaster with no network, scored beside every cell (``models.rolling.BASELINE_PATHS`` forecasts it)."""
+
+    PERSISTENCE = "persistence"  # tomorrow = today: the yardstick every ratio is taken to
+    DRIFT = "drift"  # the mean daily return before the origin, compounded: the R-squared reference
+    RIDGE = "ridge"  # a linear autoregression on the networks' own inputs
+
+
+@dataclass(frozen=True)
+class BaselineInfo:
+    label: str  # its display name
+    colour: str  # its line in every chart
+    learned: bool = False  # fitted on the windows like a network: gets the networks' band and their tables' rows
+    aliases: tuple[str, ...] = ()  # other names ``export backtest --cell`` accepts
+
+
+BASELINE_INFO: dict[Baseline, BaselineInfo] = {
+    Baseline.PERSISTENCE: BaselineInfo("Persistence", "#7f8c8d", aliases=("random_walk",)),
+    Baseline.DRIFT: BaselineInfo("Drift", "#95a5a6"),
+    Baseline.RIDGE: BaselineInfo("Linear AR (ridge)", "#2980b9", learned=True, aliases=("linear",)),
+}
+BASELINES: tuple[Baseline, ...] = tuple(Baseline)
+LEARNED_BASELINES: tuple[Baseline, ...] = tuple(b for b in Baseline if BASELINE_INFO[b].learned)
+# Baselines that call a direction (persistence never does), the learned ones first: the direction table's rows.
+DIRECTION_BASELINES: tuple[Baseline, ...] = tuple(sorted((b for b in Baseline if b is not Baseline.PERSISTENCE),
+                                                         key=lambda b: not BASELINE_INFO[b].learned))
+# Every baseline a cell is paired with in the bootstrap and Diebold-Mariano tables, persistence last.
+PAIRED_BASELINES: tuple[Baseline, ...] = (*DIRECTION_BASELINES, Baseline.PERSISTENCE)
+
+
+# --- training defaults and bounds ---------------------------------------------------
+
+# One bound on the epochs any request may ask for, from the CLI, the admin page or the environment:
+# a fit stops early long before it (about 20-60 epochs here), and 500 epochs of a 3-cell retrain
+# already hold the one executor for most of an hour on a 2-core machine.
+MAX_EPOCHS = 500
+FINETUNE_EPOCHS = 5  # a fine-tune's epochs (nightly, admin, CLI, the walk-forward backtest's updates)
+FINETUNE_LR_FACTOR = 0.1  # a fine-tune trains at this fraction of the network's learning rate
 
 
 class Action(StrEnum):
@@ -90,6 +154,9 @@ class LedgerKind(StrEnum):
 
 CELLS: tuple[Cell, ...] = tuple(Cell)
 CELL_LABELS: dict[str, str] = {c.value: c.label for c in Cell}
+BASELINE_LABELS: dict[str, str] = {b.value: BASELINE_INFO[b].label for b in Baseline}
+# every cell's and baseline's colour, by its stored name
+COLOURS: dict[str, str] = {**{c.value: CELL_INFO[c].colour for c in Cell}, **{b.value: BASELINE_INFO[b].colour for b in Baseline}}
 
 
 def parse(enum: type[E], value: object, what: str) -> E:

@@ -8,7 +8,7 @@ from dash import dcc, html
 
 from dashboard import data, ids
 
-from contract.vocab import CELL_LABELS
+from contract.vocab import CELL_LABELS, DEFAULT_CELL
 
 # The toolbar only while the pointer is over a chart: always shown it covers range buttons and titles.
 GRAPH_CONFIG: dcc.Graph.Config = {"displaylogo": False, "displayModeBar": "hover"}
@@ -47,7 +47,7 @@ def cell_selector(id_: str, cells: list[str], value: str) -> dbc.RadioItems:
 
 def default_cell(cells) -> str:
     cells = list(cells)
-    return "gru" if "gru" in cells else cells[0]
+    return DEFAULT_CELL if DEFAULT_CELL in cells else cells[0]
 
 
 def ago(when: datetime | date | None, now: datetime | None = None) -> str:

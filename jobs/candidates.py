@@ -24,13 +24,12 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
-import numpy as np
 import pandas as pd
 
 from store import registry
 from marketdata.calendar import next_trading_days
 from store.db import retry_on_outage
-from contract.vocab import CELLS, Cell, parse, parse_cells
+from contract.vocab import CELLS, DEFAULT_CELL, FINETUNE_EPOCHS, FINETUNE_LR_FACTOR, Cell, parse, parse_cells
 from marketdata.frames import data_fingerprint
 from store.prices import load_prices
 
@@ -41,8 +40,6 @@ from .stored import load_stored_cell, stored_split
 
 log = logging.getLogger(__name__)
 
-FINETUNE_EPOCHS = 5
-FINETUNE_LR_FACTOR = 0.1
 
 
 @dataclass
@@ -215,9 +212,8 @@ def _outputs(fit) -> dict:
     p, rep = fit.prepared, fit.report
     future = [d.isoformat() for d in next_trading_days(p.dates[-1].date(), p.horizon)]
     # Bands of the live forecast from the newest calibration state; with too few known outcomes
-    # (an evaluation period under ~25 days) the validation-period conformal widths stand in.
-    live = {lv: np.where(np.isnan(rep.forecast_halfwidths[lv]), q, rep.forecast_halfwidths[lv])
-            for lv, q in ((0.80, fit.evaluation.q80), (0.95, fit.evaluation.q95))}
+    # (an evaluation period under ~25 days) the plain conformal widths of the evaluation's known errors stand in.
+    live = rep.live_halfwidths()
     return {
         "predictions": rep.predictions,
         "forecast": forecast_payload(p, fit.next_returns, live[0.80], live[0.95], future),
@@ -401,7 +397,7 @@ def _continue_champion(ctx, champ, frame: pd.DataFrame, split: tuple[int, int], 
 def finetune_champion(
     ctx: JobContext,
     ticker: str,
-    cell: str = "gru",
+    cell: str = DEFAULT_CELL,
     controls: TrainControls = TrainControls(),
     follow: Follow = Follow(),
     *,

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 import pandas as pd
 
 from store import registry
-from contract.vocab import Cell, parse
+from contract.vocab import DEFAULT_CELL, FINETUNE_EPOCHS, FINETUNE_LR_FACTOR, Cell, parse
 
 from .errors import Cancelled, JobError
 from .progress import Follow
-from .candidates import FINETUNE_LR_FACTOR, prices_to_train_on, tf_models
+from .candidates import prices_to_train_on, tf_models
 from .stored import load_stored_cell, stored_split
 
 
@@ -20,13 +20,13 @@ class BacktestPlan:
 
     every: int = 20
     mode: str = "finetune"
-    epochs: int = 5
+    epochs: int = FINETUNE_EPOCHS
 
 
 def backtest_cell(
     ctx,
     ticker: str,
-    cell: str = "gru",
+    cell: str = DEFAULT_CELL,
     plan: BacktestPlan = BacktestPlan(),
     follow: Follow = Follow(),
     *,

@@ -47,7 +47,7 @@ from store.prices import last_stored_date
 from store.tables import ClockStatus, Price
 
 from contract.run import RunRequest, TickerOutcome, TickerState
-from contract.vocab import Action, Cell, Trigger
+from contract.vocab import DEFAULT_CELL, Action, Trigger
 from store import registry
 
 from .backfill import bootstrap_backfill_in_child
@@ -103,7 +103,7 @@ def first_start_reason(engine: Engine, ticker: str) -> str | None:
     """Why a fresh deployment needs a first run, or None when prices and a champion exist."""
     if last_stored_date(engine, ticker) is None:
         return f"no prices stored for {ticker}"
-    if registry.champion(engine, ticker, Cell.GRU) is None:
+    if registry.champion(engine, ticker, DEFAULT_CELL) is None:
         return f"no champion model for {ticker}"
     return None
 

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select
 
 from config.settings import ScheduleSettings
 from contract.run import RunRequest
-from contract.vocab import CELLS, Action, Cell, PlanKind, RunStatus
+from contract.vocab import CELLS, DEFAULT_CELL, Action, Cell, PlanKind, RunStatus
 from marketdata.calendar import is_trading_day
 from store import registry
 from store.tables import ModelRecord, Run
@@ -102,16 +102,16 @@ def choose_plan(engine: Engine, schedule: ScheduleSettings, request: RunRequest,
         return Plan(PlanKind.RETRAIN, cells, "full retrain requested")
     if explicit is not None:
         return explicit
-    gru = registry.champion(engine, request.ticker, Cell.GRU)
-    if gru is None:
-        return Plan(PlanKind.FIRST, cells, "first-time training: no GRU champion yet")
+    default = registry.champion(engine, request.ticker, DEFAULT_CELL)
+    if default is None:
+        return Plan(PlanKind.FIRST, cells, f"first-time training: no {DEFAULT_CELL.label} champion yet")
     if request.action is Action.FINETUNE:
-        return Plan(PlanKind.FINETUNE, (Cell.GRU,), f"fine-tune of GRU champion #{gru.id} requested")
+        return Plan(PlanKind.FINETUNE, (DEFAULT_CELL,), f"fine-tune of {DEFAULT_CELL.label} champion #{default.id} requested")
     through = trained_through(engine, request.ticker)
     if through is not None and last_price <= through:
         return Plan(PlanKind.SKIP, (), _no_new_day_reason(last_price, through, local_day))
     due = _retrain_due(engine, request.ticker, schedule, local_day)
     if due:
         return Plan(PlanKind.RETRAIN, cells, due)
-    return Plan(PlanKind.FINETUNE, (Cell.GRU,),
-                f"nightly fine-tune of GRU champion #{gru.id} on data through {last_price}")
+    return Plan(PlanKind.FINETUNE, (DEFAULT_CELL,),
+                f"nightly fine-tune of {DEFAULT_CELL.label} champion #{default.id} on data through {last_price}")

@@ -37,7 +37,7 @@ from marketdata.tickers import parse_ticker
 from store.price_updates import update_from_sources
 
 from contract.run import RunRequest, RunResult
-from contract.vocab import RunStatus
+from contract.vocab import DEFAULT_CELL, RunStatus
 
 from .context import JobContext
 from .errors import Cancelled, JobError
@@ -69,9 +69,9 @@ class _OneStep:
     def __call__(self, ctx: JobContext, ticker: str, known: pd.DataFrame) -> float:
         from models import pipeline
 
-        champ = registry.champion(ctx.engine, ticker, "gru")
+        champ = registry.champion(ctx.engine, ticker, DEFAULT_CELL)
         if champ is None:
-            raise JobError(f"no GRU champion for {ticker} in the replay store")
+            raise JobError(f"no {DEFAULT_CELL.label} champion for {ticker} in the replay store")
         split = stored_split(champ, known)
         if champ.id not in self._cache:
             stored = load_stored_cell(ctx, champ, split)
@@ -147,7 +147,7 @@ class _Replay:
     def run(self, ctx: JobContext, source: ReplaySource, action: str, epochs: int | None) -> RunResult:
         """One real pipeline run on a replay store, the GRU only."""
         request = RunRequest.build(self.ticker, trigger="simulate", requested_by="simulate", action=action,
-                                   cells=["gru"], epochs=epochs)
+                                   cells=[DEFAULT_CELL], epochs=epochs)
         return run_pipeline(replace(ctx, sources=[source]), request, RunHooks(should_cancel=self.should_cancel))
 
 

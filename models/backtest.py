@@ -16,6 +16,7 @@ import pandas as pd
 
 from .features import Prepared, TrainArrays
 from .network import Hyperparams, build_network
+from .rolling import WalkHooks, walk
 from .serialization import StoredCell
 from .training import FitControls, FitSchedule, WarmStart, fit_network, set_determinism
 
@@ -73,25 +74,32 @@ def walk_forward(stored: StoredCell, prices: pd.DataFrame, plan: WalkPlan = Walk
     """
     set_determinism(controls.seed)
     p = stored.prepare(prices)
-    model = stored.load()
-    blocks = list(range(p.test_start, p.n, plan.every))
-    preds, updates = [], []
-    for k, start in enumerate(blocks):
-        controls.cancel_if_asked(f"backtest cancelled at block {k + 1}/{len(blocks)}")
-        if k > 0:  # the first block is the stored model as it is
-            if plan.mode == "refit":
-                set_determinism(controls.seed)  # every refit starts from the same initial weights
-                model = build_network(stored.hp, p.x.shape[1])
-            _update(model, stored.hp, p, start, plan, seed=controls.seed + k)
-            updates.append(p.dates[start].strftime("%Y-%m-%d"))
-        preds.append(_one_step(model, p, np.arange(start, min(start + plan.every, p.n))))
+    current = [stored.load()]
+    updates: list[str] = []
+
+    def update(k: int, start: int) -> None:
+        if k == 0:  # the first block is the stored model as it is
+            return
+        if plan.mode == "refit":
+            set_determinism(controls.seed)  # every refit starts from the same initial weights
+            current[0] = build_network(stored.hp, p.x.shape[1])
+        _update(current[0], stored.hp, p, start, plan, seed=controls.seed + k)
+        updates.append(p.dates[start].strftime("%Y-%m-%d"))
+
+    def check(k: int, blocks: int) -> None:
+        controls.cancel_if_asked(f"backtest cancelled at block {k + 1}/{blocks}")
+
+    def step(k: int, blocks: int) -> None:
         if on_step is not None:
-            on_step(k + 1, len(blocks))
+            on_step(k + 1, blocks)
+
+    blocks = list(range(p.test_start, p.n, plan.every))
+    predicted = walk(blocks, p.n, update, lambda origins: _one_step(current[0], p, origins), WalkHooks(check, step))
     test = np.arange(p.test_start, p.n)
     return WalkForward(
         dates=[d.strftime("%Y-%m-%d") for d in p.dates[test]],
         actual=p.close[test],
-        predicted=np.concatenate(preds),
+        predicted=predicted,
         persistence=p.base[test],
         updates=updates,
     )

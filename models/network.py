@@ -1,9 +1,9 @@
-"""One builder for the three recurrent cell types; the lesson's network by default."""
+"""One builder for every recurrent cell type of ``contract.vocab.CELL_INFO``; the lesson's network by default."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-CELL_TYPES = ("simplernn", "lstm", "gru")
+from contract.vocab import CELL_INFO, CELLS, DEFAULT_CELL, Cell
 
 
 @dataclass(frozen=True)
@@ -14,7 +14,7 @@ class Hyperparams:
     We predict ``horizon`` future daily close returns at once instead of one.
     """
 
-    cell: str = "gru"
+    cell: str = DEFAULT_CELL
     window: int = 3  # L: trading days per input window
     horizon: int = 5  # H: future daily returns predicted
     units: tuple[int, ...] = (16, 8)  # one recurrent layer per entry
@@ -27,8 +27,8 @@ class Hyperparams:
     unroll: bool = True  # short windows: unrolled cells run faster on CPU
 
     def __post_init__(self):
-        if self.cell not in CELL_TYPES:
-            raise ValueError(f"cell must be one of {', '.join(CELL_TYPES)}, got {self.cell!r}")
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
         object.__setattr__(self, "units", tuple(int(u) for u in self.units))
         checks = [
             (self.window >= 1, f"window must be >= 1 trading day, got {self.window}"),
@@ -61,7 +61,7 @@ def build_network(hp: Hyperparams, n_features: int):
     import keras
     from keras import layers
 
-    cell = {"simplernn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}[hp.cell]
+    cell = getattr(layers, CELL_INFO[Cell(hp.cell)].layer)  # e.g. layers.GRU
     model = keras.Sequential(name=f"{hp.cell}_forecaster")
     model.add(keras.Input(shape=(hp.window, n_features)))  # (batch, L, F)
     for k, units in enumerate(hp.units):

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .evaluation import Evaluation, NetworkFacts, evaluate
-from .features import Prepared, Scaler, SplitSpec, prepare, returns_frame, split_at_dates
+from .evaluation import NetworkFacts
+from .features import Prepared, Scaler, SplitSpec, prepare
 from .network import Hyperparams, build_network
 from .report import RollingReport, network_forecasts, rolling_report
 from .rolling import RollingSpec, baseline_forecasts, network_paths
@@ -17,7 +17,7 @@ from .serialization import StoredCell, model_from_bytes
 from .training import FitControls, FitHistory, FitSchedule, WarmStart, fit_network, set_determinism
 
 __all__ = ["CellFit", "StoredCell", "continue_training", "fit_cell", "model_from_bytes", "one_step_between",
-           "predict_returns", "rolling_evaluation", "score_model", "score_stored"]  # jobs loads champions here too
+           "predict_returns", "rolling_evaluation"]  # jobs loads champions here too
 
 
 @dataclass
@@ -26,10 +26,9 @@ class CellFit:
     hp: Hyperparams
     prepared: Prepared
     history: FitHistory
-    evaluation: Evaluation  # the stored model as it is, one split (promotion scores from it)
     next_returns: np.ndarray  # (H,) predicted daily returns after the last stored day
     param_count: int
-    report: RollingReport | None = None  # rolling-origin figures: what is stored and shown
+    report: RollingReport  # the rolling-origin evaluation: what is stored and shown (the only evaluation)
     rolling_seconds: float = 0.0
 
 
@@ -45,18 +44,14 @@ def predict_returns(model: Any, p: Prepared, start: int) -> tuple[np.ndarray, np
     return origins, p.to_returns(scaled)
 
 
-def _finish(model: Any, hp: Hyperparams, p: Prepared, history: FitHistory, rolling: RollingSpec | None,
+def _finish(model: Any, hp: Hyperparams, p: Prepared, history: FitHistory, rolling: RollingSpec,
             controls: FitControls) -> CellFit:
-    """Score the fitted ``model`` on the split and, given ``rolling``, on rolling origins."""
-    origins, returns = predict_returns(model, p, p.val_start)  # (N,), (N, H); the last row is origin n
-    params = int(model.count_params())
-    ev = evaluate(p, returns[:-1], origins[:-1], hp.cell, NetworkFacts(params, round(history.seconds, 3)))
-    fit = CellFit(model, hp, p, history, ev, returns[-1], params)
-    if rolling is not None:
-        started = time.perf_counter()
-        fit.report = rolling_evaluation(model, hp, p, rolling, controls, train_seconds=round(history.seconds, 3))
-        fit.rolling_seconds = time.perf_counter() - started
-    return fit
+    """Forecast from the newest window and score the fitted ``model`` on rolling origins."""
+    _, returns = predict_returns(model, p, p.n)  # (1, H): origin n, the day after the data
+    started = time.perf_counter()
+    report = rolling_evaluation(model, hp, p, rolling, controls, train_seconds=round(history.seconds, 3))
+    return CellFit(model, hp, p, history, returns[-1], int(model.count_params()), report,
+                   rolling_seconds=time.perf_counter() - started)
 
 
 def rolling_evaluation(model: Any, hp: Hyperparams, p: Prepared, rolling: RollingSpec,
@@ -72,7 +67,7 @@ def rolling_evaluation(model: Any, hp: Hyperparams, p: Prepared, rolling: Rollin
 
 
 def fit_cell(prices: pd.DataFrame, hp: Hyperparams, split: SplitSpec = SplitSpec(), *,
-             controls: FitControls = FitControls(), rolling: RollingSpec | None = None) -> CellFit:
+             controls: FitControls = FitControls(), rolling: RollingSpec = RollingSpec()) -> CellFit:
     """Train a fresh network of ``hp.cell`` and evaluate it on the test period."""
     set_determinism(controls.seed)
     p = prepare(prices, hp.window, hp.horizon, split)
@@ -82,7 +77,7 @@ def fit_cell(prices: pd.DataFrame, hp: Hyperparams, split: SplitSpec = SplitSpec
 
 
 def continue_training(stored: StoredCell, prices: pd.DataFrame, warm_start: WarmStart = WarmStart(), *,
-                      controls: FitControls = FitControls(), rolling: RollingSpec | None = None) -> CellFit:
+                      controls: FitControls = FitControls(), rolling: RollingSpec = RollingSpec()) -> CellFit:
     """Continue training a stored model on ``prices`` at ``warm_start.lr_factor`` x its learning rate.
 
     The stored scaler is kept (the weights are tuned to it); ``stored.split`` gives the
@@ -94,30 +89,6 @@ def continue_training(stored: StoredCell, prices: pd.DataFrame, warm_start: Warm
     model = stored.load()
     history = fit_network(model, data, warm_start.schedule(stored.hp), controls)
     return _finish(model, stored.hp, p, history, rolling, controls)  # the stored hp keep the base learning rate
-
-
-def score_model(
-    model: Any,
-    hp: Hyperparams,
-    scaler: Scaler,
-    prices: pd.DataFrame,
-    val_start: pd.Timestamp,
-    test_start: pd.Timestamp,
-) -> Evaluation:
-    """Evaluate a model on ``prices`` with validation from ``val_start`` and test from ``test_start``.
-
-    Used to put a champion and a candidate on the same evaluation window.
-    """
-    dates = cast(pd.DatetimeIndex, returns_frame(prices).index)
-    p = prepare(prices, hp.window, hp.horizon, split_at_dates(dates, val_start, test_start), scaler=scaler)
-    origins, returns = predict_returns(model, p, p.val_start)
-    return evaluate(p, returns[:-1], origins[:-1], hp.cell, NetworkFacts(param_count=int(model.count_params())))
-
-
-def score_stored(model_bytes: bytes, hp: Hyperparams, scaler: Scaler, prices: pd.DataFrame,
-                 val_start: pd.Timestamp, test_start: pd.Timestamp) -> Evaluation:
-    """``score_model`` for a model stored as ``.keras`` bytes."""
-    return score_model(model_from_bytes(model_bytes), hp, scaler, prices, val_start, test_start)
 
 
 def one_step_between(model: Any, hp: Hyperparams, scaler: Scaler, prices: pd.DataFrame,

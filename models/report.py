@@ -18,16 +18,17 @@ by the tests of ``models.calibration``.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
 
+from contract.vocab import BASELINES, DIRECTION_BASELINES, LEARNED_BASELINES, PAIRED_BASELINES, Baseline
 from contract.outputs import BAND_BASELINES, Backtest, Calibration, Metrics, Predictions, ResidualDiagnostics, ScoreRow
 
 from . import skill
 from .calibration import band_calibration, band_goals, holm_family, terciles
-from .evaluation import NetworkFacts
+from .evaluation import NetworkFacts, conformal_quantiles
 from .features import Prepared
 from .garch import MIN_RETURNS, garch_halfwidths, garch_scale, history_scale
 from .intervals import (
@@ -36,7 +37,6 @@ from .intervals import (
 from .rolling import RollingForecasts, RollingSpec, compound, daily_returns, training_scale
 
 LEVELS = (0.80, 0.95)
-BASELINE_NAMES = ("persistence", "drift", "ridge")
 BAND = "random_walk_band"  # persistence +- z * rolling 20-day std * sqrt(h)
 GARCH_BAND = "garch_band"  # persistence +- GARCH(1,1)-t quantile, refit every K origins (models.garch)
 CONFORMAL_BAND = "conformal_band"  # persistence +- conformal quantile of its trailing absolute errors
@@ -61,6 +61,20 @@ class RollingReport:
     residual_diagnostics: ResidualDiagnostics
     forecast_halfwidths: dict[float, np.ndarray]  # level -> (H,) relative half-widths for the live forecast
     one_step_rmse: float
+    # level -> (H,) the stand-in where ``forecast_halfwidths`` is NaN (too few known outcomes for the adaptive
+    # band): the plain conformal quantile of the network's |actual/predicted - 1| over every evaluation origin
+    # whose outcome is known (``fallback_halfwidths``)
+    fallback: dict[float, np.ndarray] = field(default_factory=dict)
+
+    def live_halfwidths(self) -> dict[float, np.ndarray]:
+        """level -> (H,) the live forecast's relative half-widths: the adaptive band, else the fallback."""
+        return {lv: np.where(np.isnan(h), self.fallback.get(lv, np.nan), h) for lv, h in self.forecast_halfwidths.items()}
+
+
+def fallback_halfwidths(fc: RollingForecasts, cell: str) -> dict[float, np.ndarray]:
+    """level -> (H,) split-conformal half-widths of ``cell``'s rolling paths over the evaluation origins
+    with a known outcome (NaN at a horizon with none): every forecast there was made out of sample."""
+    return {lv: conformal_quantiles(fc.paths[cell], fc.actual, lv) for lv in LEVELS}
 
 
 def _iso(d) -> str:
@@ -136,7 +150,7 @@ def baseline_bands(fc: RollingForecasts, p: Prepared, garch: dict[float, np.ndar
     base = fc.base[:, None]
     halves = {BAND: {lv: Z[lv] * rw[fc.origins][:, None] * steps[None, :] for lv in LEVELS},
               GARCH_BAND: garch, CONFORMAL_BAND: {}}
-    pers = PathsAtOrigins(fc.origins, fc.paths["persistence"], fc.actual)
+    pers = PathsAtOrigins(fc.origins, fc.paths[Baseline.PERSISTENCE], fc.actual)
     for lv in LEVELS:
         halves[CONFORMAL_BAND][lv] = adaptive_halfwidths(pers, np.ones(p.n + 1), lv, CONFORMAL_SPEC)[0]
     return {name: {lv: (base * (1 - h), base * (1 + h)) for lv, h in by_level.items()} for name, by_level in halves.items()}
@@ -216,7 +230,7 @@ def _versus_best(fc: RollingForecasts, bands: Bands, rows: np.ndarray, cell: str
 def _score_rows(fc: RollingForecasts, rows: np.ndarray, scale: float, boot: tuple[dict, dict] | None,
                 sums: skill.Sums) -> dict[str, ScoreRow]:
     figs = sums.figures(rows)
-    pers = fc.paths["persistence"][rows]
+    pers = fc.paths[Baseline.PERSISTENCE][rows]
     out: dict[str, ScoreRow] = {}
     for name, path in fc.paths.items():
         t = skill.horizon_table(fc.actual[rows], fc.base[rows], path[rows], pers, scale)
@@ -287,9 +301,9 @@ def _direction(fc: RollingForecasts, r: _Reported, cell: str, scored: dict[str, 
     a, b = r.actual, r.base
     direction: dict[str, Any] = {"up_share": float(np.mean(a[:, 0] > b)), "days": len(r.rows),
                                  "rows": {name: skill.direction_row(a, b, fc.paths[name][r.rows])
-                                          for name in (cell, "ridge", "drift")}}
+                                          for name in (cell, *DIRECTION_BASELINES)}}
     direction["rows"]["always_up"] = skill.direction_row(a, b, None)
-    for name in (cell, "ridge", "drift"):
+    for name in (cell, *DIRECTION_BASELINES):
         d = direction["rows"][name]
         scored[name].update({"directional_accuracy": d["hit_rate"], "directional_low": d["low"], "directional_high": d["high"]})
     return direction
@@ -309,19 +323,19 @@ def rolling_report(p: Prepared, fc: RollingForecasts, cell: str, rolling: Rollin
                    intervals: IntervalSpec = BAND_SPEC, *, facts: NetworkFacts = NetworkFacts()) -> RollingReport:
     """Score ``fc`` (network ``cell`` plus the baselines, evaluation-period origins) on the reported origins."""
     r = _reported(p, fc, cell, rolling)
-    band_set = _bands(fc, p, [cell, "ridge"], intervals, rolling.blocks(p.test_start, p.n))
+    band_set = _bands(fc, p, [cell, *LEARNED_BASELINES], intervals, rolling.blocks(p.test_start, p.n))
     bands = band_set.bands
     group, cuts = terciles(rolling_std(daily_returns(p))[fc.origins[r.rows]])
     scale = training_scale(p)
-    sums = skill.Sums(r.actual, r.base, {k: v[r.rows] for k, v in fc.paths.items()}, fc.paths["drift"][r.rows], scale)
-    pairs = [(cell, b) for b in ("ridge", "drift", "persistence")]
+    sums = skill.Sums(r.actual, r.base, {k: v[r.rows] for k, v in fc.paths.items()}, fc.paths[Baseline.DRIFT][r.rows], scale)
+    pairs = [(cell, b.value) for b in PAIRED_BASELINES]
     index = skill.bootstrap_indices(len(r.rows), r.block)
     boot = skill.bootstrap_intervals(sums, index, pairs)
-    scored = _score_rows(fc, r.rows, scale, boot, skill.Sums(fc.actual, fc.base, fc.paths, fc.paths["drift"], scale))
+    scored = _score_rows(fc, r.rows, scale, boot, skill.Sums(fc.actual, fc.base, fc.paths, fc.paths[Baseline.DRIFT], scale))
     ivals = _interval_rows(fc, bands, r.rows, group)
     ivals[cell]["versus_best"] = _versus_best(fc, bands, r.rows, cell, index)
     ivals[cell]["goals"] = band_goals(ivals, cell)
-    for name in (cell, "ridge"):
+    for name in (cell, *LEARNED_BASELINES):
         scored[name]["coverage80"] = ivals[name]["coverage80"][0]
         scored[name]["coverage95"] = ivals[name]["coverage95"][0]
     scored[cell].update({"param_count": facts.param_count, "train_seconds": facts.train_seconds})
@@ -333,7 +347,8 @@ def rolling_report(p: Prepared, fc: RollingForecasts, cell: str, rolling: Rollin
                         "intervals": ivals, "pairs": _pairs_payload(boot[1])}
     return RollingReport(metrics=metrics, predictions=_predictions(p, fc, cell, bands, r),
                          backtest=_backtest(p, fc, bands, r.rows) | {"calibration": _calibration(p, fc, cell)}, residual_diagnostics=_diagnostics(fc, r, cell, scored),
-                         forecast_halfwidths=band_set.live, one_step_rmse=scored[cell]["rmse"])
+                         forecast_halfwidths=band_set.live, one_step_rmse=scored[cell]["rmse"],
+                         fallback=fallback_halfwidths(fc, cell))
 
 
 def _predictions(p: Prepared, fc: RollingForecasts, cell: str, bands: Bands, r: _Reported) -> Predictions:
@@ -368,14 +383,14 @@ def _backtest(p: Prepared, fc: RollingForecasts, bands: Bands, rows: np.ndarray)
     models: dict[str, dict[str, list[Any]]] = {}
     for name, path in fc.paths.items():
         entry = {"predicted": _floats(path[rows], 4)}
-        src = bands.get(name) or (bands[BAND] if name == "persistence" else None)
+        src = bands.get(name) or (bands[BAND] if name == Baseline.PERSISTENCE else None)
         if src:
             for level, (lo, hi) in src.items():
                 entry[f"lower{int(level * 100)}"] = _floats(lo[rows], 4)
                 entry[f"upper{int(level * 100)}"] = _floats(hi[rows], 4)
         models[name] = entry
     for name in BAND_BASELINES[1:]:  # bands around persistence (its path is their centre); [0] is persistence's own
-        models[name] = {"predicted": models["persistence"]["predicted"]}
+        models[name] = {"predicted": models[Baseline.PERSISTENCE]["predicted"]}
         for level, (lo, hi) in bands[name].items():
             models[name][f"lower{int(level * 100)}"] = _floats(lo[rows], 4)
             models[name][f"upper{int(level * 100)}"] = _floats(hi[rows], 4)
@@ -417,7 +432,7 @@ def _shared(backtests: dict[str, Backtest]) -> _Shared | None:
 
     actual = np.asarray([[np.nan if v is None else v for v in r] for r in backtests[first]["actual"]], float)[rows[first]]
     paths = {cell: take(cell, cell) for cell in backtests}
-    for b in BASELINE_NAMES:
+    for b in BASELINES:
         paths[b] = take(first, b)
     return _Shared(first, common, rows, actual, paths)
 
@@ -445,10 +460,10 @@ def compare_backtests(backtests: dict[str, Backtest]) -> dict[str, Any] | None:
     s = _shared(backtests)
     if s is None:
         return None
-    base = s.paths["persistence"][:, 0]
+    base = s.paths[Baseline.PERSISTENCE][:, 0]
     horizon = s.actual.shape[1]
-    sums = skill.Sums(s.actual, base, s.paths, s.paths["drift"])
-    names = list(backtests) + ["ridge"]
+    sums = skill.Sums(s.actual, base, s.paths, s.paths[Baseline.DRIFT])
+    names = list(backtests) + [b.value for b in LEARNED_BASELINES]
     d1 = (s.actual[:, 0] - s.paths[s.first][:, 0]) ** 2 - (s.actual[:, 0] - base) ** 2
     block = skill.block_length(d1, horizon)
     per, diffs = skill.bootstrap_intervals(sums, skill.bootstrap_indices(len(s.common), block), skill.all_pairs(names))

@@ -12,7 +12,7 @@ by a model fitted only on targets realised before ``t``.
   ``s``. No early stopping, so no day at or after ``s`` chooses anything. This is
   what the nightly fine-tune does in production, and costs a few epochs per block
   instead of a full fit (a from-scratch refit per block would cost ~K/2 times more).
-  One traced train step serves all blocks of a model.
+  One traced train step (``models.training``) serves all blocks of a model.
 * Ridge: a linear autoregression on the very same scaled lagged windows (L x F
   inputs, H outputs), refit from scratch at every block on the same rows.
 * Persistence (tomorrow = today) and drift (the mean daily return of all rows
@@ -25,10 +25,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from contract.vocab import FINETUNE_LR_FACTOR, Baseline
+
 from .evaluation import actual_paths
 from .features import Prepared
 from .network import Hyperparams
-from .training import FitControls
+from .training import FitControls, warm_trainer
 
 RIDGE_ALPHA = 1.0  # fixed, never tuned on evaluation days
 
@@ -39,7 +41,7 @@ class RollingSpec:
 
     refit_every: int = 20  # K trading days between refits
     epochs: int = 2  # warm-start epochs per refit
-    lr_factor: float = 0.1
+    lr_factor: float = FINETUNE_LR_FACTOR
     promotion_fraction: float = 0.3  # first share of the evaluation period: the promotion window
 
     def __post_init__(self) -> None:
@@ -75,34 +77,36 @@ def daily_returns(p: Prepared) -> np.ndarray:
     return p.close / p.base - 1.0
 
 
-def _warm_starter(model: Any, learning_rate: float, batch_size: int, seed: int) -> Callable[[np.ndarray, np.ndarray, int], None]:
-    """A function (x, y, epochs) -> None continuing ``model``'s training; traced once."""
-    import keras
-    import tensorflow as tf
+BlockFn = Callable[[int, int], None]  # (block index k from 0, block start row)
+PredictFn = Callable[[np.ndarray], np.ndarray]  # origins (K,) -> predictions (K, ...)
 
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
-    weights = model.trainable_variables
-    optimizer.build(weights)
-    spec = [tf.TensorSpec((None, *model.input_shape[1:]), tf.float32), tf.TensorSpec((None, model.output_shape[-1]), tf.float32)]
 
-    @tf.function(input_signature=spec, autograph=False)
-    def step(xb: Any, yb: Any) -> Any:
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(yb - model(xb, training=True)))
-        optimizer.apply(tape.gradient(loss, weights), weights)
-        return loss
+@dataclass(frozen=True)
+class WalkHooks:
+    """What a caller hears from the walk: ``before(k, blocks)`` before block k's update (a cancel
+    check raises here), ``after(k, blocks)`` once its origins are predicted (progress)."""
 
-    rng = np.random.default_rng(seed)
+    before: BlockFn | None = None
+    after: BlockFn | None = None
 
-    def train(x: np.ndarray, y: np.ndarray, epochs: int) -> None:
-        x, y = np.asarray(x, np.float32), np.asarray(y, np.float32)
-        for _ in range(epochs):
-            order = rng.permutation(len(x))
-            for s in range(0, len(x), batch_size):
-                idx = order[s: s + batch_size]
-                step(x[idx], y[idx])
 
-    return train
+def walk(starts: list[int], end: int, update: BlockFn, predict: PredictFn, hooks: WalkHooks = WalkHooks()) -> np.ndarray:
+    """The one walk-forward loop (rolling evaluation, its ridge baseline and the champion backtest).
+
+    Block k covers origins ``[starts[k], starts[k+1])`` (the last ends at ``end``): ``update(k, start)``
+    fits whatever predicts them on targets realised before ``start``, then ``predict`` forecasts them.
+    Returns the blocks' predictions concatenated in origin order.
+    """
+    out = []
+    for k, start in enumerate(starts):
+        if hooks.before is not None:
+            hooks.before(k, len(starts))
+        update(k, start)
+        stop = starts[k + 1] if k + 1 < len(starts) else end
+        out.append(predict(np.arange(start, stop)))
+        if hooks.after is not None:
+            hooks.after(k, len(starts))
+    return np.concatenate(out)
 
 
 def _clone(model: Any) -> Any:
@@ -121,18 +125,22 @@ def network_paths(model: Any, p: Prepared, spec: RollingSpec, hp: Hyperparams,
     shuffled from ``controls.seed``. ``model`` itself is never changed: the warm starts train a copy.
     """
     twin = _clone(model) if spec.epochs > 0 else model
-    train = _warm_starter(twin, hp.learning_rate * spec.lr_factor, hp.batch_size, controls.seed) if spec.epochs > 0 else None
-    out, refits = [], []
-    for k, start in enumerate(spec.blocks(p.test_start, p.n)):
-        controls.cancel_if_asked(f"rolling evaluation cancelled at block {k + 1}")
-        if k > 0 and train is not None:
+    train = warm_trainer(twin, hp.learning_rate * spec.lr_factor, hp.batch_size, controls.seed) if spec.epochs > 0 else None
+    refits: list[int] = []
+
+    def update(k: int, start: int) -> None:
+        if k > 0 and train is not None:  # the first block is the stored model as it is
             rows = p.targets_between(0, start)  # whole H-step targets realised before the block
             train(p.windows(rows), p.y[rows], spec.epochs)  # (N, L, F), (N, H)
             refits.append(start)
-        origins = np.arange(start, min(start + spec.refit_every, p.n))
-        scaled = np.asarray(twin(p.windows(origins), training=False), dtype=float)  # (K, H)
-        out.append(p.to_returns(scaled))
-    return np.concatenate(out), refits
+
+    def predict(origins: np.ndarray) -> np.ndarray:
+        return p.to_returns(np.asarray(twin(p.windows(origins), training=False), dtype=float))  # (K, H)
+
+    def check(k: int, blocks: int) -> None:
+        controls.cancel_if_asked(f"rolling evaluation cancelled at block {k + 1}")
+
+    return walk(spec.blocks(p.test_start, p.n), p.n, update, predict, WalkHooks(before=check)), refits
 
 
 def ridge_fit(x: np.ndarray, y: np.ndarray, alpha: float = RIDGE_ALPHA) -> tuple[np.ndarray, np.ndarray]:
@@ -148,15 +156,17 @@ def ridge_fit(x: np.ndarray, y: np.ndarray, alpha: float = RIDGE_ALPHA) -> tuple
 
 def ridge_paths(p: Prepared, spec: RollingSpec) -> np.ndarray:
     """(N, H) daily returns of the linear AR baseline, refit at every block start."""
-    out = []
-    for start in spec.blocks(p.test_start, p.n):
+    fitted: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def update(k: int, start: int) -> None:
         rows = p.targets_between(0, start)
-        x = p.windows(rows).reshape(len(rows), -1).astype(float)
-        coef, icpt = ridge_fit(x, p.y[rows].astype(float))
-        origins = np.arange(start, min(start + spec.refit_every, p.n))
-        scaled = p.windows(origins).reshape(len(origins), -1) @ coef + icpt
-        out.append(p.to_returns(scaled))
-    return np.concatenate(out)
+        fitted[:] = [ridge_fit(p.windows(rows).reshape(len(rows), -1).astype(float), p.y[rows].astype(float))]
+
+    def predict(origins: np.ndarray) -> np.ndarray:
+        coef, icpt = fitted[0]
+        return p.to_returns(p.windows(origins).reshape(len(origins), -1) @ coef + icpt)
+
+    return walk(spec.blocks(p.test_start, p.n), p.n, update, predict)
 
 
 def drift_returns(p: Prepared, origins: np.ndarray) -> np.ndarray:
@@ -170,15 +180,34 @@ def compound(base: np.ndarray, returns: np.ndarray) -> np.ndarray:
     return base[:, None] * np.cumprod(1.0 + returns, axis=1)
 
 
-def baseline_forecasts(p: Prepared, spec: RollingSpec) -> RollingForecasts:
-    """Persistence, drift and ridge at every origin of the evaluation period."""
-    origins = np.arange(p.test_start, p.n)
-    base = p.base[origins]
+def _persistence(p: Prepared, spec: RollingSpec, origins: np.ndarray) -> np.ndarray:
+    return np.repeat(p.base[origins][:, None], p.horizon, axis=1)
+
+
+def _drift(p: Prepared, spec: RollingSpec, origins: np.ndarray) -> np.ndarray:
     steps = np.arange(1, p.horizon + 1)
-    fc = RollingForecasts(origins=origins, actual=actual_paths(p, origins), base=base)
-    fc.paths["persistence"] = np.repeat(base[:, None], p.horizon, axis=1)
-    fc.paths["drift"] = base[:, None] * (1.0 + drift_returns(p, origins))[:, None] ** steps[None, :]
-    fc.paths["ridge"] = compound(base, ridge_paths(p, spec))
+    return p.base[origins][:, None] * (1.0 + drift_returns(p, origins))[:, None] ** steps[None, :]
+
+
+def _ridge(p: Prepared, spec: RollingSpec, origins: np.ndarray) -> np.ndarray:
+    return compound(p.base[origins], ridge_paths(p, spec))
+
+
+# Every baseline of contract.vocab.Baseline: (prepared, spec, evaluation origins (N,)) -> (N, H) price paths,
+# each from rows before its origin only.
+BASELINE_PATHS: dict[Baseline, Callable[[Prepared, RollingSpec, np.ndarray], np.ndarray]] = {
+    Baseline.PERSISTENCE: _persistence,
+    Baseline.DRIFT: _drift,
+    Baseline.RIDGE: _ridge,
+}
+
+
+def baseline_forecasts(p: Prepared, spec: RollingSpec) -> RollingForecasts:
+    """Every baseline (``BASELINE_PATHS``) at every origin of the evaluation period."""
+    origins = np.arange(p.test_start, p.n)
+    fc = RollingForecasts(origins=origins, actual=actual_paths(p, origins), base=p.base[origins])
+    for name in Baseline:
+        fc.paths[name.value] = BASELINE_PATHS[name](p, spec, origins)
     return fc
 
 

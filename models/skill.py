@@ -26,6 +26,7 @@ import numpy as np
 from scipy import stats
 
 from contract.outputs import ResidualDiagnostics
+from contract.vocab import Baseline
 
 from .evaluation import diebold_mariano, wilson_interval
 
@@ -109,7 +110,7 @@ class Sums:
         def total(a: np.ndarray) -> np.ndarray:
             return a[rows].sum(-2)
 
-        pers, count = total(self.sq_price["persistence"]), total(self.ok)
+        pers, count = total(self.sq_price[Baseline.PERSISTENCE]), total(self.ok)
         zero, mean = total(self.sq_r), total(self.sq_rdrift)
         out: dict[str, dict[str, np.ndarray]] = {}
         with np.errstate(divide="ignore", invalid="ignore"):

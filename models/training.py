@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from contract.outputs import LossCurve
+from contract.vocab import FINETUNE_EPOCHS, FINETUNE_LR_FACTOR
 
 from .features import TrainArrays
 
@@ -62,8 +63,8 @@ class FitSchedule:
 class WarmStart:
     """Continuing a trained network: a few epochs at a fraction of its learning rate."""
 
-    epochs: int = 5
-    lr_factor: float = 0.1
+    epochs: int = FINETUNE_EPOCHS
+    lr_factor: float = FINETUNE_LR_FACTOR
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -101,13 +102,16 @@ class FitHistory:
         return {"epoch": self.epoch, "loss": self.loss, "val_loss": self.val_loss}
 
 
-def _steps(model: Any, optimizer: Any, data: TrainArrays) -> tuple[Any, Any]:
-    """(train_step, val_step) as ``tf.function``s traced once for any batch size."""
+def _steps(model: Any, optimizer: Any) -> tuple[Any, Any]:
+    """(train_step, val_step) as ``tf.function``s traced once for any batch size.
+
+    The one training step of the package: a fit and a warm start (``warm_trainer``) both use it.
+    """
     import tensorflow as tf
 
     weights = model.trainable_variables
-    spec = [tf.TensorSpec((None, *data.x_train.shape[1:]), tf.float32),  # (batch, L, F)
-            tf.TensorSpec((None, *data.y_train.shape[1:]), tf.float32)]  # (batch, H)
+    spec = [tf.TensorSpec((None, *model.input_shape[1:]), tf.float32),  # (batch, L, F)
+            tf.TensorSpec((None, model.output_shape[-1]), tf.float32)]  # (batch, H)
 
     @tf.function(input_signature=spec, autograph=False)  # no Python control flow inside: skip AutoGraph
     def train_step(xb: Any, yb: Any) -> Any:
@@ -121,6 +125,14 @@ def _steps(model: Any, optimizer: Any, data: TrainArrays) -> tuple[Any, Any]:
         return tf.reduce_mean(tf.square(yb - model(xb, training=False)))
 
     return train_step, val_step
+
+
+def _adam(model: Any, learning_rate: float) -> Any:
+    import keras
+
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    optimizer.build(model.trainable_variables)
+    return optimizer
 
 
 def _epoch_loss(train_step: Any, x: np.ndarray, y: np.ndarray, order: np.ndarray, batch_size: int) -> float:
@@ -145,12 +157,8 @@ def fit_network(model: Any, data: TrainArrays, schedule: FitSchedule, controls: 
     batch size, and a plain Python loop over shuffled numpy batches is about
     4x faster per epoch here (see scripts/bench_training.py).
     """
-    import keras
-
     controls.cancel_if_asked("cancelled before training started")
-    optimizer = keras.optimizers.Adam(learning_rate=schedule.learning_rate)
-    optimizer.build(model.trainable_variables)
-    train_step, val_step = _steps(model, optimizer, data)
+    train_step, val_step = _steps(model, _adam(model, schedule.learning_rate))
     rng = np.random.default_rng(controls.seed)
     x_train, y_train = np.asarray(data.x_train, np.float32), np.asarray(data.y_train, np.float32)
     x_val, y_val = np.asarray(data.x_val, np.float32), np.asarray(data.y_val, np.float32)
@@ -178,3 +186,23 @@ def fit_network(model: Any, data: TrainArrays, schedule: FitSchedule, controls: 
         best_epoch=int(np.argmin(val_losses)) + 1,
         seconds=time.perf_counter() - started,
     )
+
+
+WarmTrainer = Callable[[np.ndarray, np.ndarray, int], None]  # (x (N, L, F), y (N, H), epochs) -> None
+
+
+def warm_trainer(model: Any, learning_rate: float, batch_size: int, seed: int) -> WarmTrainer:
+    """A function (x, y, epochs) continuing ``model``'s training with no validation and no early stopping.
+
+    The same step and batches as ``fit_network`` (one optimizer across calls, shuffled from ``seed``):
+    the rolling evaluation's warm starts train with it.
+    """
+    train_step, _ = _steps(model, _adam(model, learning_rate))
+    rng = np.random.default_rng(seed)
+
+    def train(x: np.ndarray, y: np.ndarray, epochs: int) -> None:
+        x, y = np.asarray(x, np.float32), np.asarray(y, np.float32)
+        for _ in range(epochs):
+            _epoch_loss(train_step, x, y, rng.permutation(len(x)), batch_size)
+
+    return train

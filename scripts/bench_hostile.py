@@ -27,6 +27,7 @@ import psutil
 import requests
 
 from scripts.web_server import WebServer
+from contract.vocab import CELLS
 from dashboard import ids
 
 ADMIN = ("bench", "bench-password")
@@ -109,7 +110,7 @@ def warm_up(base: str) -> None:
             requests.get(base + path, headers=_auth(*ADMIN), timeout=60)
             requests.post(base + CALLBACK, headers=hdrs, timeout=60, data=json.dumps(
                 _body(PAGE_OUT, [("_pages_location", "pathname", path), ("_pages_location", "search", "")])))
-    for cell in ("simplernn", "lstm", "gru") * 4:
+    for cell in CELLS * 4:
         requests.post(base + CALLBACK, headers=hdrs, timeout=60, data=json.dumps(
             _body(FORECAST_OUT, [(ids.Forecast.CELL, "value", cell)], [(ids.Forecast.TICKER, "data", "AAPL")])))
 

@@ -35,10 +35,12 @@ from store.prices import load_prices
 from marketdata.sources.offline import OfflineSampleSource
 from store.tables import LedgerEntry
 from store.price_updates import seed_prices
+from contract.vocab import CELLS, DEFAULT_CELL
 from dashboard import ids
 
 TICKERS = ("AAPL", "MSFT", "IBM", "GOOG")
-CELL_NOISE = {"simplernn": 0.35, "lstm": 0.22, "gru": 0.18}  # share of daily volatility
+# share of daily volatility (0.25 for a cell added to contract.vocab since)
+CELL_NOISE = {c: {"simplernn": 0.35, "lstm": 0.22, "gru": 0.18}.get(c, 0.25) for c in CELLS}
 H = 5
 NOW = datetime(2013, 3, 1, 23, 0, tzinfo=timezone.utc)
 
@@ -55,7 +57,7 @@ def _rows(ticker: str, prices: pd.DataFrame, days: int, seed: int) -> list[dict]
         targets = [*dates[i + 1:i + 1 + H], *future][:H]
         for c, (cell, noise) in enumerate(CELL_NOISE.items()):
             step = rng.normal(0, noise * vol[i], H).cumsum()
-            kinds = ["live", "replayed"] if cell == "gru" and i >= len(close) - 60 else ["live"]
+            kinds = ["live", "replayed"] if cell == DEFAULT_CELL and i >= len(close) - 60 else ["live"]
             for kind in kinds:
                 version = 1 + (i - first) // 20
                 for h in range(1, H + 1):
@@ -97,7 +99,7 @@ def _track_table_body(i: int, ticker: str) -> bytes:
     from tests.support.dash_client import callback_body
 
     out = f"..{ids.Track.TABLE}.data...{ids.Track.TABLE}.page_count...{ids.Track.TABLE_COUNT}.children...{ids.Track.TABLE}.page_current.."
-    inputs = [(ids.Track.TABLE, "page_current", i % 50), (ids.Track.CELL, "value", ("gru", "lstm", "simplernn")[i % 3]),
+    inputs = [(ids.Track.TABLE, "page_current", i % 50), (ids.Track.CELL, "value", CELLS[i % len(CELLS)]),
               (ids.Track.FILTER_KIND, "value", ("all", "live", "replayed")[i % 3]),
               (ids.Track.FILTER_HORIZON, "value", i % 6), (ids.Track.FILTER_SCORED, "value", ("all", "scored")[i % 2])]
     return json.dumps(callback_body(out, inputs, [(ids.Track.TICKER, "data", ticker)])).encode()
@@ -106,7 +108,7 @@ def _track_table_body(i: int, ticker: str) -> bytes:
 def _download_body(ticker: str) -> bytes:
     from tests.support.dash_client import callback_body
 
-    state = [(ids.Track.CELL, "value", "gru"), (ids.Track.FILTER_KIND, "value", "all"),
+    state = [(ids.Track.CELL, "value", DEFAULT_CELL), (ids.Track.FILTER_KIND, "value", "all"),
              (ids.Track.FILTER_HORIZON, "value", 0), (ids.Track.FILTER_SCORED, "value", "all"), (ids.Track.TICKER, "data", ticker)]
     return json.dumps(callback_body(f"..{ids.Track.DOWNLOAD}.data...{ids.Track.DOWNLOAD_MSG}.children..", [(ids.Track.DOWNLOAD_BTN, "n_clicks", 1)], state)).encode()
 

@@ -26,6 +26,7 @@ from store.registry import json_safe
 from marketdata.sources.offline import OfflineSampleSource
 from store.tables import Champion, ChampionEvent, Comparison, ModelOutput, ModelRecord
 from store.price_updates import seed_prices
+from contract.vocab import CELLS, DEFAULT_CELL
 from models.evaluation import NetworkFacts, forecast_payload
 from models.features import SplitSpec, prepare
 from models.report import compare_backtests, network_forecasts, rolling_report
@@ -39,6 +40,7 @@ _STAND_INS = {
     "lstm": (-0.02, 0.22, 11_617, 48.0),
     "gru": (-0.03, 0.18, 8_865, 39.0),
 }
+_OTHER = (0.0, 0.25, 5_000, 30.0)  # a cell added to contract.vocab since: middling stand-in figures
 
 
 def _stand_in_returns(p, cell: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -48,7 +50,7 @@ def _stand_in_returns(p, cell: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
     before each origin, like a real forecaster would.
     """
     rng = np.random.default_rng(seed)
-    mom_w, noise, _, _ = _STAND_INS[cell]
+    mom_w, noise, _, _ = _STAND_INS.get(cell, _OTHER)
     r = daily_returns(p)
     mu, vol = float(r[: p.val_start].mean()), float(r[: p.val_start].std())
     mom = pd.Series(r).rolling(5).mean().to_numpy()  # mom[t-1]: mean of rows t-5..t-1
@@ -66,7 +68,7 @@ def build_payloads(prices: pd.DataFrame, cell: str, seed: int, now: datetime, ep
     origins, baselines, intervals, bootstrap) so the pages read exactly what training stores.
     """
     rng = np.random.default_rng(seed)
-    _, _, params, seconds = _STAND_INS[cell]
+    _, _, params, seconds = _STAND_INS.get(cell, _OTHER)
     p = prepare(prices, 3, HORIZON, SplitSpec())
     spec = RollingSpec()
     returns, next_returns = _stand_in_returns(p, cell, seed)
@@ -97,7 +99,7 @@ def build_payloads(prices: pd.DataFrame, cell: str, seed: int, now: datetime, ep
 
 
 def write_fixture_models(engine: Engine, ticker: str = "AAPL", now: datetime | None = None,
-                         cells: tuple[str, ...] = ("simplernn", "lstm", "gru")) -> list[int]:
+                         cells: tuple[str, ...] = CELLS) -> list[int]:
     """Seed prices if needed, write stand-in models + outputs, promote each; return model ids."""
     now = now or datetime.now(timezone.utc)
     create_schema(engine)
@@ -105,7 +107,7 @@ def write_fixture_models(engine: Engine, ticker: str = "AAPL", now: datetime | N
     prices = load_prices(engine, ticker)
     fingerprint = data_fingerprint(prices)
     ids: list[int] = []
-    plan = [(c, 1, "train") for c in cells] + ([("gru", 2, "finetune")] if "gru" in cells else [])
+    plan = [(c, 1, "train") for c in cells] + ([(DEFAULT_CELL, 2, "finetune")] if DEFAULT_CELL in cells else [])
     backtests: dict[str, dict] = {}
     with session_factory(engine).begin() as session:
         parent = {}

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import sys
 
-LABELS = {"simplernn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU", "persistence": "persistence", "drift": "drift",
-          "ridge": "linear AR (ridge)", "always_up": "always up", "random_walk_band": "random-walk band",
-          "garch_band": "GARCH(1,1)-t band", "conformal_band": "conformal band (persistence)"}
-BANDS = ("ridge", "random_walk_band", "garch_band", "conformal_band")
+from contract.outputs import BAND_BASELINES, BASELINE_LABELS
+from contract.vocab import CELL_LABELS, LEARNED_BASELINES, PAIRED_BASELINES
+
+LABELS = {**CELL_LABELS, **BASELINE_LABELS}
+BANDS = (*LEARNED_BASELINES, *BAND_BASELINES)
 
 
 def _f(v, fmt: str, unit: str = "") -> str:
@@ -30,7 +31,7 @@ def score_table(doc: dict) -> list[str]:
              "| one day ahead | RMSE / persistence [95%] | R2 vs 0 | R2 vs mean | MASE | DM p | direction right | PT p | 80% / 95% coverage |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     rows = [(c, m["rows"][c], m["direction"]["rows"].get(c)) for c, m in cells.items()]
-    rows += [(b, first["rows"][b], first["direction"]["rows"].get(b)) for b in ("ridge", "drift", "persistence")]
+    rows += [(b, first["rows"][b], first["direction"]["rows"].get(b)) for b in PAIRED_BASELINES]
     rows += [("always_up", None, first["direction"]["rows"]["always_up"])]
     for key, r, d in rows:
         ratio = "-" if r is None else (f"{r['rmse_ratio']:.4f}" + ("" if key == "persistence" else

@@ -31,8 +31,9 @@ from typing import Iterator
 
 import pandas as pd
 
+from contract.vocab import CELLS
+
 ROOT = Path(__file__).resolve().parents[1]
-CELLS = ("gru", "lstm", "simplernn")
 HORIZON = 5
 
 

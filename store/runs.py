@@ -20,15 +20,17 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from contract.vocab import Action, RunStatus, Trigger
 from store.tables import Lease, Run
 from store.times import as_utc, db_now_expr, read_db_now
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("running", "succeeded", "failed", "skipped", "cancelled")
-FINAL_STATUSES = frozenset(STATUSES) - {"running"}
-TRIGGERS = ("nightly", "manual", "bootstrap", "simulate")
-ACTIONS = ("auto", "finetune", "retrain")
+# the vocabularies of contract.vocab, as the plain strings the table holds
+STATUSES = tuple(s.value for s in RunStatus)
+FINAL_STATUSES = frozenset(s.value for s in RunStatus if s.final)
+TRIGGERS = tuple(t.value for t in Trigger)
+ACTIONS = tuple(a.value for a in Action)
 
 _COLUMNS = [c.name for c in Run.__table__.columns]
 
@@ -64,7 +66,7 @@ def _at(conn: Connection, now: datetime | None) -> datetime | ColumnElement[Any]
     return db_now_expr(conn.dialect.name) if now is None else as_utc(now)
 
 
-_RUNNING = Run.status == "running"
+_RUNNING = Run.status == RunStatus.RUNNING.value
 
 
 def start_run(
@@ -89,7 +91,7 @@ def start_run(
                 trigger=trigger,
                 requested_by=requested_by[:64],
                 action=action,
-                status="running",
+                status=RunStatus.RUNNING.value,
                 started_at=now_or_db,
                 heartbeat_at=now_or_db,
                 steps=[],
@@ -171,7 +173,7 @@ def finish_run(
         values["error"] = one_line(error)
     if message is not None:
         values["progress_message"] = message[:500]
-    if status in ("succeeded", "skipped"):
+    if status in (RunStatus.SUCCEEDED, RunStatus.SKIPPED):
         values["progress"] = 1.0  # done; failed/cancelled runs keep the point they reached
     with engine.begin() as conn:
         at = _at(conn, now)
@@ -189,7 +191,7 @@ def request_cancel(engine: Engine, run_id: int) -> bool:
     """Ask a running run to stop at its next safe point; False if it is not running."""
     with engine.begin() as conn:
         n = conn.execute(
-            update(Run).where(Run.id == run_id, Run.status == "running").values(cancel_requested=True)
+            update(Run).where(Run.id == run_id, Run.status == RunStatus.RUNNING.value).values(cancel_requested=True)
         ).rowcount
     return n == 1
 
@@ -211,7 +213,7 @@ def list_runs(engine: Engine, limit: int = 50, ticker: str | None = None) -> lis
 def is_stale(run: dict[str, Any], now: datetime, stale_after_s: float) -> bool:
     """True for a run still marked running whose process has sent no heartbeat for
     ``stale_after_s`` (the lease TTL): it died, was killed or was terminated."""
-    if run.get("status") != "running":
+    if run.get("status") != RunStatus.RUNNING:
         return False
     beat = run.get("heartbeat_at") or run.get("started_at")
     return beat is not None and as_utc(beat) <= as_utc(now) - timedelta(seconds=stale_after_s)
@@ -226,7 +228,7 @@ def as_shown(run: dict[str, Any], now: datetime, stale_after_s: float) -> dict[s
     read; the next run of any ticker also records it, see :func:`mark_orphaned_runs_failed`)."""
     if not is_stale(run, now, stale_after_s):
         return run
-    return {**run, "status": "failed", "error": run.get("error") or STALE_ERROR.format(ttl=stale_after_s)}
+    return {**run, "status": RunStatus.FAILED.value, "error": run.get("error") or STALE_ERROR.format(ttl=stale_after_s)}
 
 
 def _stale(dialect: str, stale_after_s: float) -> ColumnElement[bool]:
@@ -268,7 +270,7 @@ def mark_orphaned_runs_failed(engine: Engine, stale_after_s: float = 120) -> lis
                 update(Run)
                 .where(Run.id == rid, orphaned)
                 .values(
-                    status="failed",
+                    status=RunStatus.FAILED.value,
                     finished_at=db_now_expr(dialect),
                     error="process stopped mid-run (killed or crashed): no finish was recorded and its "
                     "lease expired; models it had not finished were never registered",

@@ -16,15 +16,15 @@ from sqlalchemy import Engine
 from config.settings import Settings
 from contract.errors import EXPECTED, Failure, Refusal
 from contract.run import RunRequest, RunResult
-from contract.vocab import CELLS, RunStatus
+from contract.vocab import CELLS, DEFAULT_CELL, MAX_EPOCHS, Action, RunStatus
 from store import lease as leases, registry, run_requests, runs, tickets
 
 from dashboard import auth, inputs
 
 log = logging.getLogger(__name__)
 
-ACTIONS = ("finetune", "retrain", "auto")  # auto: the nightly pipeline (fetch prices, then decide), now
-MAX_EPOCHS = 500
+# the form's order; auto: the nightly pipeline (fetch prices, then decide), now
+ACTIONS = (Action.FINETUNE, Action.RETRAIN, Action.AUTO)
 
 Refused = inputs.Refused  # the admin page shows its message
 
@@ -37,12 +37,12 @@ def validate_request(action, cells, epochs, ticker=None, tickers: tuple[str, ...
     action = inputs.choice(action, ACTIONS, "action")
     if ticker is not None:
         ticker = inputs.ticker(ticker, tickers)
-    if action == "auto":  # the schedule's own choice of cells and epochs, as the clock would run it
-        return {"action": "auto", "cells": None, "epochs": None, "ticker": ticker}
+    if action == Action.AUTO:  # the schedule's own choice of cells and epochs, as the clock would run it
+        return {"action": Action.AUTO.value, "cells": None, "epochs": None, "ticker": ticker}
     n = inputs.whole_number(epochs, "epochs", 1, MAX_EPOCHS)
-    if action == "finetune":
-        return {"action": "finetune", "cells": ["gru"], "epochs": n, "ticker": ticker}
-    return {"action": "retrain", "cells": inputs.cells(cells, CELLS), "epochs": n, "ticker": ticker}
+    if action == Action.FINETUNE:
+        return {"action": Action.FINETUNE.value, "cells": [DEFAULT_CELL.value], "epochs": n, "ticker": ticker}
+    return {"action": Action.RETRAIN.value, "cells": inputs.cells(cells, CELLS), "epochs": n, "ticker": ticker}
 
 
 def refusal_for_running(run: dict | None) -> str | None:

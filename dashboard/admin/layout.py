@@ -5,7 +5,7 @@ import dash_bootstrap_components as dbc
 from dash import dash_table, dcc, html
 
 from config.settings import Settings
-from contract.vocab import CELL_LABELS, CELLS
+from contract.vocab import CELL_LABELS, CELLS, DEFAULT_CELL, MAX_EPOCHS
 from store import registry as model_registry
 
 from dashboard import data, ids
@@ -25,8 +25,8 @@ def notice(color: str, text: str, id_: str | None = None) -> dbc.Alert:
 
 
 def default_action(ticker: str) -> str:
-    """Fine-tune needs a GRU champion to start from; without one the working choice is a full retrain."""
-    return "finetune" if model_registry.champion(data.engine(), ticker, "gru") else "retrain"
+    """Fine-tune needs a champion of the default cell to start from; without one the working choice is a full retrain."""
+    return "finetune" if model_registry.champion(data.engine(), ticker, DEFAULT_CELL) else "retrain"
 
 
 def start_form(tickers, default: str):
@@ -36,17 +36,17 @@ def start_form(tickers, default: str):
         html.Div(dcc.Dropdown(id=ids.Admin.TICKER, options=list(tickers), value=default, clearable=False),
                  style={"maxWidth": "12rem"} if len(tickers) > 1 else {"display": "none"}, className="mb-2"),
         dbc.RadioItems(id=ids.Admin.ACTION, value=default_action(default), options=[
-            {"label": "Fine-tune the GRU champion on the newest prices", "value": "finetune"},
+            {"label": f"Fine-tune the {DEFAULT_CELL.label} champion on the newest prices", "value": "finetune"},
             {"label": "Full retrain of the chosen cell types", "value": "retrain"},
             {"label": "Run the nightly pipeline now (fetch prices, then fine-tune or retrain as scheduled)",
              "value": "auto"}]),
         dbc.Row([
             dbc.Col([dbc.Label("Cell types (full retrain)"),
-                     dbc.Checklist(id=ids.Admin.CELLS, value=["gru"], inline=True,
+                     dbc.Checklist(id=ids.Admin.CELLS, value=[DEFAULT_CELL.value], inline=True,
                                    options=[{"label": CELL_LABELS[c], "value": c} for c in CELLS])], md=7),
             # No min/max/step: with them the browser sends None for 0, 9999 or 2.5 and the refusal
             # could only say "blank"; the server checks the range and says what was wrong.
-            dbc.Col([dbc.Label(f"Epochs (1-{actions.MAX_EPOCHS})"),
+            dbc.Col([dbc.Label(f"Epochs (1-{MAX_EPOCHS})"),
                      dbc.Input(id=ids.Admin.EPOCHS, type="number", step="any", value=10)], md=3),
         ], className="my-2"),
         dbc.Button("Start run", id=ids.Admin.START, color="primary", className="me-2"),

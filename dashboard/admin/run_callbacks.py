@@ -10,6 +10,7 @@ from dash import Dash, Input, Output, State, html, no_update
 
 from config.celery_app import queue_status
 from contract.errors import Refusal
+from contract.vocab import DEFAULT_CELL, RunStatus
 from store import lease as leases, prices, registry as model_registry, run_requests, runs as run_history
 from store.pause import paused
 from store.times import db_now
@@ -55,7 +56,7 @@ def on_start(user: str, _n, action, cells, epochs, ticker=None):
 def _what(req: dict) -> str:
     if req["action"] == "auto":
         return "the nightly pipeline"
-    cells = "the GRU" if req["action"] == "finetune" else ", ".join(map(label, req["cells"]))
+    cells = f"the {DEFAULT_CELL.label}" if req["action"] == "finetune" else ", ".join(map(label, req["cells"]))
     verb = "a fine-tune of" if req["action"] == "finetune" else "a retrain of"
     return f"{verb} {cells} ({req['epochs']} epochs)"
 
@@ -71,7 +72,7 @@ def _progress(run: dict | None, last: dict | None, ticker: str) -> tuple[int, st
         return pct, f"{pct}%", text + (" - cancel requested" if run["cancel_requested"] else "")
     if not last:
         return 0, "", f"No {ticker} run in progress."
-    if last["status"] in ("succeeded", "skipped"):
+    if last["status"] in (RunStatus.SUCCEEDED, RunStatus.SKIPPED):
         return 100, "100%", f"Last {ticker} run #{last['id']} {last['status']}: {last.get('progress_message') or ''}"
     pct = round(100 * float(last.get("progress") or 0))
     why = last.get("error") or last.get("progress_message") or last["status"]

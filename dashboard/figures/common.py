@@ -3,18 +3,10 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from contract.vocab import CELL_LABELS
+from contract.vocab import CELL_LABELS, COLOURS
 from contract.outputs import BASELINE_LABELS, SplitDates
 
-COLORS = {
-    "actual": "#2c3e50",
-    "simplernn": "#e67e22",
-    "lstm": "#8e44ad",
-    "gru": "#18bc9c",
-    "persistence": "#7f8c8d",
-    "drift": "#95a5a6",
-    "ridge": "#2980b9",
-}
+COLORS = {"actual": "#2c3e50", **COLOURS}  # every cell's and baseline's from contract.vocab
 PERIOD_TEXT = {"promotion": "promotion window", "test": "reported origins"}  # with a rolling evaluation
 PERIOD_FILL = {"train": "rgba(52,152,219,0.07)", "validation": "rgba(243,156,18,0.12)",
                "promotion": "rgba(155,89,182,0.10)", "test": "rgba(231,76,60,0.07)"}

@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from contract.outputs import BAND_BASELINES, BASELINES, LossCurve, Metrics, Predictions
+from contract.vocab import DIRECTION_BASELINES, LEARNED_BASELINES
 
 from dashboard import fmt
 
@@ -92,7 +93,7 @@ def direction_frame(metrics_by_cell: Mapping[str, Metrics]) -> tuple[pd.DataFram
         first = first or d
         rows.append(_direction_row(label(cell), d["rows"].get(cell)))
     if first:
-        for key in ("ridge", "drift", "always_up"):
+        for key in (*DIRECTION_BASELINES, "always_up"):
             rows.append(_direction_row(label(key) + " (baseline)", first["rows"].get(key)))
     if not first:
         return pd.DataFrame(columns=DIRECTION_COLUMNS), ""
@@ -130,7 +131,7 @@ def interval_frame(metrics_by_cell: Mapping[str, Metrics]) -> pd.DataFrame:
         first = first or m
         rows += _interval_rows(label(cell), m["intervals"].get(cell))
     if first:
-        for key in ("ridge", *BAND_BASELINES):
+        for key in (*LEARNED_BASELINES, *BAND_BASELINES):
             rows += _interval_rows(label(key), first["intervals"].get(key))
     return pd.DataFrame(rows, columns=INTERVAL_COLUMNS)
 
@@ -141,7 +142,7 @@ def _bands(metrics_by_cell: Mapping[str, Metrics]) -> list[tuple[str, dict]]:
     out = [(label(c), m["intervals"][c]) for c, m in order if c in m["intervals"]]
     if order:
         first = order[0][1]["intervals"]
-        out += [(label(k), first[k]) for k in ("ridge", *BAND_BASELINES) if k in first]
+        out += [(label(k), first[k]) for k in (*LEARNED_BASELINES, *BAND_BASELINES) if k in first]
     return out
 
 

@@ -10,6 +10,7 @@ from dash import Dash, Input, Output, State, dash_table, html
 from dash.development.base_component import Component
 
 from contract.outputs import LossCurve, Metrics, Predictions
+from contract.vocab import CELLS
 
 from dashboard import data, fmt, ids, inputs
 from dashboard.components import graph, missing, refused_page, ticker_bar
@@ -104,7 +105,7 @@ def page_body(snap: Snapshot):
         return html.Div([html.H3(f"{snap.ticker}: compare cell types"),
                          missing("No trained models to compare yet.", "python -m jobs train", id_=ids.Compare.EMPTY)])
     tables, overlay, loss, horizon = compare_view(snap)
-    missing_cells = [c for c in ("simplernn", "lstm", "gru") if c not in snap.cells]
+    missing_cells = [c for c in CELLS if c not in snap.cells]
     parts: list[Component] = [html.H3(f"{snap.ticker}: compare cell types")]
     if missing_cells:
         parts.append(missing(f"Not trained yet: {', '.join(missing_cells)}.", "python -m jobs train --cells " + ",".join(missing_cells)))

@@ -8,8 +8,8 @@ from datetime import date
 from typing import Callable, TypeVar
 
 from contract.errors import Refusal
-from contract.run import MAX_EPOCHS, MAX_SEED
-from contract.vocab import Cell, parse_cells
+from contract.run import MAX_SEED
+from contract.vocab import MAX_EPOCHS, Cell, parse_cells
 from marketdata.tickers import TickerError, parse_ticker
 
 N = TypeVar("N", int, float)

@@ -8,7 +8,7 @@ from typing import Callable, TextIO
 
 import pandas as pd
 
-from contract.vocab import CELLS, Cell, parse
+from contract.vocab import BASELINE_INFO, CELLS, DEFAULT_CELL, Baseline, Cell, parse
 from contract.outputs import BASELINES, Backtest
 from store.prices import load_prices
 
@@ -96,8 +96,8 @@ def export_ledger(ctx, args) -> None:
 
 
 # --cell name -> key in the stored backtest; persistence carries the random-walk band
-BACKTEST_BASELINES = {"persistence": "persistence", "random_walk": "persistence", "drift": "drift", "ridge": "ridge",
-                      "linear": "ridge", "garch": "garch_band", "conformal": "conformal_band"}
+BACKTEST_BASELINES = {**{name: b.value for b in Baseline for name in (b.value, *BASELINE_INFO[b].aliases)},
+                      "garch": "garch_band", "conformal": "conformal_band"}
 
 
 def export_backtest(ctx, args) -> None:
@@ -114,7 +114,7 @@ def export_backtest(ctx, args) -> None:
         owner, key = _champion(ctx, ticker, name), name
     elif name in BACKTEST_BASELINES:
         key = BACKTEST_BASELINES[name]
-        owner = next((c for c in (champion(ctx.engine, ticker, x) for x in ("gru", "lstm", "simplernn")) if c), None)
+        owner = next((c for c in (champion(ctx.engine, ticker, x) for x in (DEFAULT_CELL, *CELLS)) if c), None)
         if owner is None:
             raise JobError(f"no trained models for {ticker} yet; run: python -m jobs train")
     else:
@@ -150,9 +150,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="write prices, predictions, metrics or a rolling backtest to stdout")
     p.add_argument("what", choices=sorted(EXPORTERS_CHOICES()))
     p.add_argument("--ticker", type=argtypes.ticker, help="default: first of TICKERS")
-    p.add_argument("--cell", default="gru", help="cell type for predictions/backtest (simplernn, lstm, gru); "
-                                                 "backtest also takes persistence (or random_walk: its band), drift, ridge (or linear), "
-                                                 "garch, conformal")
+    p.add_argument("--cell", default=DEFAULT_CELL, help=f"cell type for predictions/backtest ({', '.join(CELLS)}); "
+                                                      f"backtest also takes {', '.join(BACKTEST_BASELINES)} (random_walk: "
+                                                      "persistence with its band)")
     p.add_argument("--kind", choices=["live", "replayed"], help="ledger rows of this kind only (default: both)")
     p.set_defaults(handler=cmd_export)
 

@@ -5,6 +5,7 @@ import argparse
 import json
 from datetime import datetime
 
+from contract.vocab import RunStatus
 from store import runs
 from store.times import db_now
 
@@ -44,8 +45,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
           f"{'prom':<4}  note")
     for r in history:
         plan = (r.get("detail") or {}).get("plan") or r["action"]
-        note = r["error"] if r["status"] in ("failed", "cancelled") else r["progress_message"]
-        if r["status"] == "running":
+        note = r["error"] if r["status"] in (RunStatus.FAILED, RunStatus.CANCELLED) else r["progress_message"]
+        if r["status"] == RunStatus.RUNNING:
             note = f"{r['progress']:.0%} {note}"
         promoted = {True: "yes", False: "no", None: "-"}[r["promoted"]]
         secs = f"{r['duration_s']:.1f}" if r["duration_s"] is not None else "-"

@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from contract.run import RunRequest
-from contract.vocab import CELLS, RunStatus
+from contract.vocab import CELLS, DEFAULT_CELL, FINETUNE_EPOCHS, RunStatus
 
 from ..context import build_context
 from ..errors import JobError
@@ -21,8 +21,8 @@ from . import argtypes
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train SimpleRNN/LSTM/GRU networks from scratch and store them")
-    p.add_argument("--cells", type=argtypes.cells, default=CELLS, help="comma-separated cell types (default: all three)")
+    p = sub.add_parser("train", help=f"train {'/'.join(c.label for c in CELLS)} networks from scratch and store them")
+    p.add_argument("--cells", type=argtypes.cells, default=CELLS, help=f"comma-separated cell types (default: all of {','.join(CELLS)})")
     p.add_argument("--epochs", type=argtypes.epochs, help="maximum epochs per cell (early stopping may end sooner)")
     p.add_argument("--seed", type=argtypes.seed, default=42)
     p.add_argument("--ticker", type=argtypes.ticker, help="default: first of TICKERS")
@@ -30,16 +30,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_train, long_running=True)
 
     p = sub.add_parser("finetune", help="continue the champion on the newest data; promote if not worse")
-    p.add_argument("--cell", default="gru", choices=CELLS)
-    p.add_argument("--epochs", type=argtypes.epochs, help="fine-tune epochs (default 5)")
+    p.add_argument("--cell", default=DEFAULT_CELL, choices=CELLS)
+    p.add_argument("--epochs", type=argtypes.epochs, help=f"fine-tune epochs (default {FINETUNE_EPOCHS})")
     p.add_argument("--ticker", type=argtypes.ticker, help="default: first of TICKERS")
     p.set_defaults(handler=cmd_finetune, long_running=True)
 
     p = sub.add_parser("backtest", help="walk the champion forward over its test period (CSV to stdout)")
-    p.add_argument("--cell", default="gru", choices=CELLS)
+    p.add_argument("--cell", default=DEFAULT_CELL, choices=CELLS)
     p.add_argument("--every", type=argtypes.int_in(1, 10_000), default=20, help="update the model every K trading days (default 20)")
     p.add_argument("--mode", default="finetune", choices=["finetune", "refit"])
-    p.add_argument("--epochs", type=argtypes.epochs, default=5, help="epochs per fine-tune update (default 5)")
+    p.add_argument("--epochs", type=argtypes.epochs, default=FINETUNE_EPOCHS,
+                   help=f"epochs per fine-tune update (default {FINETUNE_EPOCHS})")
     p.add_argument("--ticker", type=argtypes.ticker, help="default: first of TICKERS")
     p.set_defaults(handler=cmd_backtest, long_running=True)
 

@@ -85,7 +85,7 @@ def test_hostile_tickers_setting_stops_commands_in_one_line(run_cli, sqlite_url,
 
 
 NUMBERS = [
-    (["backtest", "--epochs", "0"], "argument --epochs: 0 is out of range; use 1 to 10000"),
+    (["backtest", "--epochs", "0"], "argument --epochs: 0 is out of range; use 1 to 500"),
     (["cancel", "99999999999999999999999"], "argument run_id: 99999999999999999999999 is out of range"),
     (["cancel", "0"], "argument run_id: 0 is out of range"),
     (["cancel", "3.7"], "argument run_id: '3.7' is not a whole number"),

@@ -117,7 +117,7 @@ def test_an_unwritable_data_dir_is_one_line(run_cli, unwritable_data_dir, comman
 
 SETTINGS = [
     # (setting, value, command, fragment): each checked at start by the processes that use it.
-    ("PIPELINE_EPOCHS", "-1", ["nightly"], "PIPELINE_EPOCHS=-1 is out of range: use 0 to 10000"),
+    ("PIPELINE_EPOCHS", "-1", ["nightly"], "PIPELINE_EPOCHS=-1 is out of range: use 0 to 500"),
     ("PIPELINE_FINETUNE_EPOCHS", "1e308", ["train"], "PIPELINE_FINETUNE_EPOCHS='1e308' is not a whole number"),
     ("YAHOO_RETRIES", "-1", ["update"], "YAHOO_RETRIES=-1 is out of range: use 1 to 20"),
     ("YAHOO_TIMEOUT", "0", ["init"], "YAHOO_TIMEOUT=0 is out of range"),

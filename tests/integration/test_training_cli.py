@@ -100,7 +100,7 @@ def test_backtest_walks_forward_over_the_test_period(trained):
         (("finetune",), "no gru champion"),
         (("backtest", "--cell", "lstm"), "no lstm champion"),
         (("train", "--cells", "gru,transformer"), "cell type 'transformer' must be one of simplernn, lstm, gru"),
-        (("train", "--epochs", "0"), "argument --epochs: 0 is out of range; use 1 to 10000"),
+        (("train", "--epochs", "0"), "argument --epochs: 0 is out of range; use 1 to 500"),
     ],
 )
 def test_expected_errors_are_one_line(run_cli, sqlite_url, args, message):

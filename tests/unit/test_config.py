@@ -54,7 +54,7 @@ def test_rolling_evaluation_settings():
     [
         ({"TICKERS": "AAPL,AAPL,aapl"}, "TICKERS lists AAPL twice"),  # refused, not de-duplicated
         ({"TICKERS": "AAPL,../../etc"}, "TICKERS: ticker '../../etc' is not a ticker symbol"),
-        ({"PIPELINE_EPOCHS": "-5"}, "PIPELINE_EPOCHS=-5 is out of range: use 0 to 10000"),
+        ({"PIPELINE_EPOCHS": "-5"}, "PIPELINE_EPOCHS=-5 is out of range: use 0 to 500"),
         ({"PIPELINE_FINETUNE_EPOCHS": "1e308"}, "PIPELINE_FINETUNE_EPOCHS='1e308' is not a whole number"),
         ({"YAHOO_RETRIES": "-1"}, "YAHOO_RETRIES=-1 is out of range: use 1 to 20"),
         ({"YAHOO_RETRIES": "0"}, "YAHOO_RETRIES=0 is out of range"),

@@ -1,10 +1,12 @@
-"""Evaluation statistics against known values and simple cases."""
+"""Evaluation statistics against known values and simple cases (the rolling-origin evaluation is the only one)."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from models.evaluation import conformal_quantiles, diebold_mariano, evaluate, wilson_interval
+from models.evaluation import conformal_quantiles, diebold_mariano, wilson_interval
 from models.features import SplitSpec, prepare
+from models.report import network_forecasts, rolling_report
+from models.rolling import RollingSpec, baseline_forecasts
 from tests.support.prices import prices
 
 
@@ -30,32 +32,54 @@ def test_conformal_quantile_is_the_finite_sample_order_statistic():
     assert conformal_quantiles(pred, actual, 0.8)[0] == pytest.approx(0.08)
 
 
+SPEC = RollingSpec()
+
+
 def _oracle(p):
-    """Perfect foresight of daily returns (NaN past the data is replaced by 0)."""
-    origins = np.arange(p.val_start, p.n)
-    returns = np.nan_to_num(p.to_returns(p.y[origins]).astype(float))
-    return origins, returns
+    """Perfect foresight of daily returns at every evaluation origin (NaN past the data is replaced by 0)."""
+    origins = np.arange(p.test_start, p.n)
+    return np.nan_to_num(p.to_returns(p.y[origins]).astype(float))
+
+
+def _report(p, returns):
+    """The rolling-origin report of a stand-in network predicting ``returns`` (N, H) at every evaluation origin."""
+    return rolling_report(p, network_forecasts(p, baseline_forecasts(p, SPEC), "gru", returns), "gru", SPEC)
 
 
 def test_perfect_forecaster_scores_zero_and_persistence_is_its_own_yardstick():
     p = prepare(prices(), 3, 5, SplitSpec(test_days=60))
-    origins, returns = _oracle(p)
-    ev = evaluate(p, returns, origins, "gru")
-    rows = ev.metrics["rows"]
-    assert set(rows) == {"gru", "persistence", "drift"}
+    rep = _report(p, _oracle(p))
+    rows = rep.metrics["rows"]
+    assert set(rows) == {"gru", "persistence", "drift", "ridge"}
     assert rows["gru"]["rmse"] == pytest.approx(0, abs=1e-3)
     assert rows["gru"]["directional_accuracy"] == 1.0
     assert rows["persistence"]["rmse_ratio"] == 1.0 and rows["persistence"]["dm_stat"] is None
     assert len(rows["drift"]["per_horizon_rmse"]) == 5
-    assert len(ev.predictions["dates"]) == 60 == ev.metrics["test_days"]
-    assert ev.predictions["split"]["test_start"] == p.dates[p.test_start].strftime("%Y-%m-%d")
-    assert len(ev.residual_diagnostics["acf"]) == 20
+    reported = p.n - SPEC.promotion_end(p.test_start, p.n)  # the promotion window's origins are not reported
+    assert len(rep.predictions["dates"]) == reported == rep.metrics["test_days"]
+    assert rep.predictions["split"]["test_start"] == p.dates[p.test_start].strftime("%Y-%m-%d")
+    assert len(rep.residual_diagnostics["acf"]) == 20
 
 
 def test_persistence_errors_are_the_daily_moves():
     p = prepare(prices(), 3, 5, SplitSpec(test_days=60))
-    origins = np.arange(p.val_start, p.n)
-    ev = evaluate(p, np.zeros((len(origins), 5)), origins, "gru")  # a network that predicts no change
-    moves = p.close[p.test_start:] - p.base[p.test_start:]
-    assert ev.metrics["rows"]["persistence"]["rmse"] == pytest.approx(np.sqrt(np.mean(moves**2)))
-    assert ev.metrics["rows"]["gru"]["rmse_ratio"] == pytest.approx(1.0)
+    rep = _report(p, np.zeros((p.n - p.test_start, 5)))  # a network that predicts no change
+    start = SPEC.promotion_end(p.test_start, p.n)
+    moves = p.close[start:] - p.base[start:]
+    assert rep.metrics["rows"]["persistence"]["rmse"] == pytest.approx(np.sqrt(np.mean(moves**2)))
+    assert rep.metrics["rows"]["gru"]["rmse_ratio"] == pytest.approx(1.0)
+
+
+def test_the_live_band_falls_back_to_the_evaluations_own_conformal_widths():
+    """Too few known outcomes for the adaptive band (60 origins, the first 20 scores only calibrate): the
+    stand-in is the plain conformal quantile of the network's errors over the evaluation origins, never NaN."""
+    p = prepare(prices(), 3, 5, SplitSpec(test_days=60))
+    rep = _report(p, np.zeros((p.n - p.test_start, 5)))
+    fc = network_forecasts(p, baseline_forecasts(p, SPEC), "gru", np.zeros((p.n - p.test_start, 5)))
+    for level in (0.80, 0.95):
+        expected = conformal_quantiles(fc.paths["gru"], fc.actual, level)
+        assert rep.fallback[level] == pytest.approx(expected)
+        live = rep.live_halfwidths()[level]
+        assert np.all(np.isfinite(live))
+        adaptive = rep.forecast_halfwidths[level]
+        assert np.where(np.isnan(adaptive), expected, adaptive) == pytest.approx(live)

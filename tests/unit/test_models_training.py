@@ -18,7 +18,7 @@ def test_same_seed_same_predictions():
     frame = prices(400)
     a = fit_cell(frame, SMALL, SPLIT, controls=FitControls(seed=7))
     b = fit_cell(frame, SMALL, SPLIT, controls=FitControls(seed=7))
-    assert a.evaluation.predictions["predicted"] == b.evaluation.predictions["predicted"]
+    assert a.report.predictions["predicted"] == b.report.predictions["predicted"]
     assert a.history.val_loss == b.history.val_loss
 
 
@@ -36,8 +36,8 @@ def test_changing_test_prices_does_not_change_earlier_predictions():
     changed = frame.copy()
     changed.loc[change_at:, ["open", "high", "low", "close"]] *= 1.3
     changed.loc[change_at:, "volume"] *= 2
-    a = fit_cell(frame, SMALL, SPLIT, controls=FitControls(seed=3)).evaluation.predictions
-    b = fit_cell(changed, SMALL, SPLIT, controls=FitControls(seed=3)).evaluation.predictions
+    a = fit_cell(frame, SMALL, SPLIT, controls=FitControls(seed=3)).report.predictions
+    b = fit_cell(changed, SMALL, SPLIT, controls=FitControls(seed=3)).report.predictions
     day = change_at.strftime("%Y-%m-%d")
     k = a["dates"].index(day)
     assert a["dates"] == b["dates"]
