@@ -100,6 +100,9 @@ def create_server() -> Flask:
         raise SystemExit(GUNICORN_APP_LOAD_ERROR) from None
     server: Flask = create_app(settings).server
     _first_request(server, settings)
+    from alerts.watch import start_clock_watch  # the clock cannot report its own silence: the web does
+
+    start_clock_watch(data.engine, settings, utc_now)
     return server
 
 

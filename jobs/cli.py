@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "jobs.commands.simulate",
     "jobs.commands.ledger",
     "jobs.commands.serve",
+    "jobs.commands.alerts",
 ]
 
 class OneLineParser(argparse.ArgumentParser):

@@ -68,6 +68,7 @@ HEARTBEAT_JOB_ID = "clock-heartbeat"
 HEARTBEAT_SECONDS = 60
 SERVE_JOB_ID = "serve-stale"
 SERVE_SECONDS = 60
+ALERTS_JOB_ID = "alerts-check"  # every ALERT_CHECK_SECONDS: alerts.check (reads the store; no child needed)
 # With REDIS_URL the admin page's upload sends a serve task to the workers; the clock serves a
 # close stored longer ago than this itself (the message was lost, or the close came another way).
 QUEUED_SERVE_GRACE_S = 120
@@ -122,7 +123,7 @@ def write_clock_status(engine: Engine, scheduler: BaseScheduler, now: datetime, 
                 if last and last.get("job_id") == row.job_id:
                     row.detail = {**(row.detail or {}), "last": {k: v for k, v in last.items() if k != "job_id"}}
         for job in scheduler.get_jobs():
-            if job.id in (HEARTBEAT_JOB_ID, SERVE_JOB_ID):  # every minute: the heartbeat says the clock runs
+            if job.id in (HEARTBEAT_JOB_ID, SERVE_JOB_ID, ALERTS_JOB_ID):  # every minute: the heartbeat says the clock runs
                 continue
             current = session.get(ClockStatus, job.id)
             detail = dict(current.detail or {}) if current else {}
@@ -220,6 +221,15 @@ class Clock:
     def heartbeat(self) -> None:
         write_clock_status(self.ctx.engine, self.scheduler, self.ctx.now())
 
+    def check_alerts(self) -> list[str]:
+        """Every ALERT_CHECK_SECONDS: every alert condition but the clock's own silence (the web watches
+        that, ``alerts.check``). In this process: store reads and a webhook POST, no TensorFlow."""
+        from alerts.check import ALL_KINDS, check
+        from store.incidents import IncidentKind
+
+        kinds = [k for k in ALL_KINDS if k is not IncidentKind.CLOCK_SILENT]
+        return check(self.ctx.engine, self.ctx.settings, self.ctx.now(), kinds=kinds)
+
     def serve_stale(self) -> list[ServeResult]:
         """Every minute: serve, in a child process, the tickers with a champion forecasting from an
         older close than the newest stored one (after an upload, an import, a fetch). A store read
@@ -264,6 +274,8 @@ class Clock:
         add(self.heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id=HEARTBEAT_JOB_ID, replace_existing=True)
         add(self.serve_stale, "interval", seconds=SERVE_SECONDS, id=SERVE_JOB_ID, name="serve stale champions",
             next_run_time=self.ctx.now(), replace_existing=True)
+        add(self.check_alerts, "interval", seconds=self.ctx.settings.alerts.check_seconds, id=ALERTS_JOB_ID,
+            name="alert checks", replace_existing=True)
         if first_start:
             reasons = [r for t in self.ctx.settings.tickers if (r := first_start_reason(self.ctx.engine, t))]
             if reasons:
