@@ -41,7 +41,7 @@ def apply(engine: Engine, settings: Settings, outcomes: Iterable[Outcome], now: 
             if opened is not None:
                 changes.append(f"opened #{opened} {o.kind} {o.subject}: {o.finding.message}")
         else:
-            cleared = clear_alert(engine, settings.alerts, o.kind, o.subject, o.clear, now, sleep)
+            cleared = clear_alert(engine, settings.alerts, (o.kind, o.subject), o.clear, now, sleep)
             if cleared is not None:
                 changes.append(f"cleared #{cleared} {o.kind} {o.subject}: {o.clear}")
     return changes

@@ -39,9 +39,10 @@ def raise_alert(engine: Engine, settings: AlertSettings, finding: Finding, now: 
     return opened
 
 
-def clear_alert(engine: Engine, settings: AlertSettings, kind: IncidentKind, subject: str, message: str,
+def clear_alert(engine: Engine, settings: AlertSettings, key: tuple[IncidentKind, str], message: str,
                 now: datetime, sleep: Sleep = time.sleep) -> int | None:
-    """Clear the open incident of (kind, subject) and send the all-clear; its id when this call cleared it."""
+    """Clear the open incident of ``key`` (kind, subject) and send the all-clear; its id when this call cleared it."""
+    kind, subject = key
     try:
         cleared = incidents.clear_incident(engine, kind, subject, message, now)
     except Exception as exc:
