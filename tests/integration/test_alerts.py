@@ -247,3 +247,21 @@ def test_which_run_ends_alert(status, error, by_admin, alerts):
 def test_bad_alert_settings_are_refused_naming_the_setting(tmp_path, name, value):
     with pytest.raises(ConfigError, match=name):
         settings_for(tmp_path, **{name: value})
+
+
+def test_a_failed_run_alerts_at_its_end_and_a_later_success_clears(engine, tmp_path, receiver):
+    from jobs.context import JobContext
+    from jobs.run import run_pipeline
+    from marketdata.sources.yahoo import YahooSource
+
+    def download(*args, **kwargs):
+        raise ConnectionError("network down")
+
+    settings = settings_for(tmp_path, ALERT_WEBHOOK_URL=receiver.url)
+    ctx = JobContext(settings=settings, engine=engine, now=lambda: NOW,
+                     sources=[YahooSource(download=download, sleep=NO_WAIT)])
+    result = run_pipeline(ctx, RunRequest.build("AAPL", trigger="nightly", requested_by="clock"))
+    assert result.status is RunStatus.FAILED
+    # sent by the run's own end, before run_pipeline returned: no check had to run
+    assert [(b["kind"], b["run_id"], b["state"]) for b in receiver.bodies] == [("run_failed", result.run_id, "open")]
+    assert "network down" in receiver.bodies[0]["text"]
