@@ -6,6 +6,7 @@ there (Heroku's documented setting); ``redis://`` stays plain.
 """
 from __future__ import annotations
 
+import logging
 import ssl
 from typing import TYPE_CHECKING, Any
 
@@ -34,13 +35,25 @@ def broker_transport_options(visibility_timeout_s: int) -> dict[str, Any]:
     }
 
 
+def _worker_logging(loglevel: object = None, **_: object) -> None:
+    from config.logs import setup_logging
+
+    setup_logging("worker", loglevel if isinstance(loglevel, int) else logging.INFO)
+    # "Task ... succeeded in 3.1s: {...}" says the task returned, not how its run went (failed runs too):
+    # jobs.tasks logs the run's own outcome line instead.
+    logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
+
+
 def make_celery(settings: Settings) -> "Celery":
     """A Celery app on REDIS_URL; creating it does not connect to anything.
 
     Tasks are registered by the modules that define them (the worker imports them);
     configuration names none of them."""
     from celery import Celery
+    from celery.signals import setup_logging as celery_sets_up_logging
 
+    # Connected, Celery leaves logging to us: one format in every process (config.logs).
+    celery_sets_up_logging.connect(_worker_logging, weak=False)
     if not settings.redis_url:
         raise ValueError("REDIS_URL is not set; Celery needs a Redis broker")
     app = Celery("forecast", broker=settings.redis_url, backend=settings.redis_url)

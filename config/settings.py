@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from config.alerts import AlertSettings, read_alert_settings
 from contract.errors import Refusal
 from contract.vocab import MAX_EPOCHS
 from marketdata.tickers import TickerError, parse_ticker_list
@@ -38,7 +39,7 @@ _HOST_NAME = re.compile(r"\.?(\[[0-9a-f:]+\]|[0-9a-f]*:[0-9a-f]*:[0-9a-f:]*|[a-z
 
 # Which settings each process uses, by group. A process checks only its groups at
 # start, so the web boots whatever the clock's settings are (and vice versa):
-#   core     - DATABASE_URL, DATA_DIR, TICKERS, CACHE_DIR, REDIS_URL, CELERY_VISIBILITY_TIMEOUT
+#   core     - DATABASE_URL, DATA_DIR, TICKERS, CACHE_DIR, REDIS_URL, CELERY_VISIBILITY_TIMEOUT, ALERT_*, LOG_*
 #   web      - ADMIN_*, ANALYST_*, WEB_*, ALLOWED_HOSTS
 #   prices   - PRICE_SOURCE, YAHOO_TIMEOUT, YAHOO_RETRIES, PRICE_OVERLAP_DAYS
 #   pipeline - LEASE_TTL_SECONDS, STORE_RETRY_SECONDS, PIPELINE_*EPOCHS, RETRAIN_*, CLOCK_TIMEZONE
@@ -191,6 +192,7 @@ class Settings:
     web_request_timeout_s: int = 25
     # Host names the web answers to (DNS rebinding); ".example.com" also allows its subdomains.
     allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
+    alerts: AlertSettings = field(default_factory=AlertSettings)  # ALERT_*: config.alerts
     # (group, message) of every setting that could not be used; ``check`` raises for a group.
     problems: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
 
@@ -261,6 +263,7 @@ def load_settings(env: Mapping[str, str] | None = None, uses: Iterable[str] | No
         web_request_timeout_s=r.int("web", "WEB_REQUEST_TIMEOUT", _default("web_request_timeout_s"), 1, 29, " s (Heroku's router stops at 30 s)"),
         allowed_hosts=_allowed_hosts(r),
         schedule=schedule,
+        alerts=read_alert_settings(env, lambda message: r.bad("core", message)),
         problems=tuple(r.problems),
     )
     return settings.check(*(GROUPS if uses is None else tuple(uses)))

@@ -99,8 +99,14 @@ def create_server() -> Flask:
         # gunicorn's "application failed to load" status: the master stops, where any other status
         # has it boot a new worker that fails the same way, forever
         raise SystemExit(GUNICORN_APP_LOAD_ERROR) from None
+    from config.logs import setup_logging
+
+    setup_logging("web")
     server: Flask = create_app(settings).server
     _first_request(server, settings)
+    from alerts.watch import start_clock_watch  # the clock cannot report its own silence: the web does
+
+    start_clock_watch(data.engine, settings, utc_now)
     return server
 
 

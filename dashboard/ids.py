@@ -101,6 +101,7 @@ class Track:
 class Admin:
     """The admin page (/admin). Every id here is an admin component: the auth guard refuses a callback touching one without admin credentials."""
     ACTION = "admin-action"
+    ALERTS = "admin-alerts"
     AUDIT = "admin-audit"
     AUDIT_TABLE = "admin-audit-table"
     CANCEL = "admin-cancel"

@@ -135,14 +135,14 @@ def bootstrap_backfill(ctx: JobContext, days: int, should_stop: Callable[[], boo
 def _backfill_child(settings, days: int, cancel) -> None:
     """Entry point of the spawned child: the bootstrap backfill, then exit (taking TensorFlow with it)."""
     import signal
-    import sys
+
+    from config.logs import setup_logging
     from store.db import make_engine
     from store.times import utc_now
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: cancel.set())
-    logging.basicConfig(level=logging.INFO, stream=sys.stdout, force=True,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging("clock-child")
     engine = make_engine(settings.database_url)
     try:
         bootstrap_backfill(JobContext(settings=settings, engine=engine, now=utc_now), days, cancel.is_set)

@@ -19,7 +19,6 @@ but not promoted, and the reason says so. Both figures go into the run history.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass, replace
 from typing import Any, Iterable
@@ -76,7 +75,9 @@ class TrainOutcome:
 
 def tf_models():
     """Import the TensorFlow side only when training actually runs."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # silence TF's C++ info lines on stderr
+    from .quiet_tf import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # TF's banners silenced before its first import
     from models import features, network, pipeline, training
 
     return features, network, pipeline, training

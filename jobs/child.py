@@ -18,10 +18,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import signal
-import sys
 from dataclasses import dataclass
 from typing import Any
 
+from config.logs import setup_logging
 from config.settings import Settings
 from contract.errors import Failure, Refusal
 from contract.run import RunRequest, RunResult
@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 
 _SPAWN = multiprocessing.get_context("spawn")
 POLL_S = 0.5
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class ChildFailed(Failure):
@@ -55,7 +54,7 @@ def _child_main(settings: Settings, request: RunRequest, conn: Any, cancel: Any)
     """Entry point of the child: run the pipeline, send one Outcome, exit."""
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: cancel.set())
-    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format=LOG_FORMAT, force=True)
+    setup_logging("clock-child")
     from store import runs
     from store.db import make_engine
 
@@ -119,7 +118,7 @@ def run_pipeline_in_child(ctx: JobContext, request: RunRequest, hooks: RunHooks 
 
 def _serve_child_main(settings: Settings, tickers: list[str], conn: Any) -> None:
     """Entry point of a serve child: serve and publish each ticker, send the ServeResults, exit."""
-    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format=LOG_FORMAT, force=True)
+    setup_logging("clock-child")
     from store.db import make_engine
 
     from .serve import ServeResult, serve_and_publish

@@ -11,6 +11,7 @@ import importlib
 import logging
 import sys
 
+from config.logs import setup_logging
 from config.settings import load_settings
 from contract.errors import EXPECTED
 from store.db import store_failures_as_errors
@@ -27,6 +28,7 @@ COMMAND_MODULES = [
     "jobs.commands.simulate",
     "jobs.commands.ledger",
     "jobs.commands.serve",
+    "jobs.commands.alerts",
 ]
 
 class OneLineParser(argparse.ArgumentParser):
@@ -50,11 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    # stdout is the command's answer; its log lines go to stderr
+    setup_logging("jobs", logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr)
     if getattr(args, "long_running", False):
         # SIGTERM / Ctrl-C: the run stops at its next epoch and is recorded as cancelled.
         args.should_cancel = StopRequest().install()

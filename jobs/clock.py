@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +39,7 @@ from sqlalchemy import Engine, func, select
 
 from store import lease as leases
 from store import runs
+from config.logs import setup_logging
 from config.settings import WEEKDAYS, ScheduleSettings
 from store.db import best_effort, session_factory
 from store.times import as_utc
@@ -68,6 +68,7 @@ HEARTBEAT_JOB_ID = "clock-heartbeat"
 HEARTBEAT_SECONDS = 60
 SERVE_JOB_ID = "serve-stale"
 SERVE_SECONDS = 60
+ALERTS_JOB_ID = "alerts-check"  # every ALERT_CHECK_SECONDS: alerts.check (reads the store; no child needed)
 # With REDIS_URL the admin page's upload sends a serve task to the workers; the clock serves a
 # close stored longer ago than this itself (the message was lost, or the close came another way).
 QUEUED_SERVE_GRACE_S = 120
@@ -122,7 +123,7 @@ def write_clock_status(engine: Engine, scheduler: BaseScheduler, now: datetime, 
                 if last and last.get("job_id") == row.job_id:
                     row.detail = {**(row.detail or {}), "last": {k: v for k, v in last.items() if k != "job_id"}}
         for job in scheduler.get_jobs():
-            if job.id in (HEARTBEAT_JOB_ID, SERVE_JOB_ID):  # every minute: the heartbeat says the clock runs
+            if job.id in (HEARTBEAT_JOB_ID, SERVE_JOB_ID, ALERTS_JOB_ID):  # every minute: the heartbeat says the clock runs
                 continue
             current = session.get(ClockStatus, job.id)
             detail = dict(current.detail or {}) if current else {}
@@ -146,6 +147,7 @@ class Clock:
         self.ctx = ctx
         self.pipeline = pipeline
         self.serve = serve
+        self.reported: set[int] | None = None  # runs the clock queued whose end it logged (None: not read yet)
         self.serve_failed: dict[str, date | None] = {}  # ticker -> the close a cell could not serve from
         self.stopping = threading.Event()
         sched = ctx.settings.schedule
@@ -220,6 +222,30 @@ class Clock:
     def heartbeat(self) -> None:
         write_clock_status(self.ctx.engine, self.scheduler, self.ctx.now())
 
+    def check_alerts(self) -> list[str]:
+        """Every ALERT_CHECK_SECONDS: every alert condition but the clock's own silence (the web watches
+        that, ``alerts.check``). In this process: store reads and a webhook POST, no TensorFlow."""
+        from alerts.check import ALL_KINDS, check
+        from store.incidents import IncidentKind
+
+        self.log_queued_outcomes()
+        kinds = [k for k in ALL_KINDS if k is not IncidentKind.CLOCK_SILENT]
+        return check(self.ctx.engine, self.ctx.settings, self.ctx.now(), kinds=kinds)
+
+    def log_queued_outcomes(self) -> None:
+        """With REDIS_URL the workers run what the clock queued: one line per such run once it ends
+        (``queued`` alone said nothing of how it went). Without a queue ``remember`` logs each outcome."""
+        if not self.ctx.settings.redis_url:
+            return
+        recent = [r for r in runs.list_runs(self.ctx.engine, limit=20)
+                  if r["requested_by"] == "clock" and r["status"] != "running"]
+        if self.reported is not None:
+            for r in reversed(recent):
+                if r["id"] not in self.reported:
+                    line = f"run #{r['id']} {r['ticker']} {r['status']}: {r['error'] or r['progress_message'] or ''}"
+                    (log.info if r["status"] in ("succeeded", "skipped") else log.warning)("queued %s", line.rstrip(": "))
+        self.reported = {r["id"] for r in recent}  # what the next round has already seen (bounded: 20)
+
     def serve_stale(self) -> list[ServeResult]:
         """Every minute: serve, in a child process, the tickers with a champion forecasting from an
         older close than the newest stored one (after an upload, an import, a fetch). A store read
@@ -264,6 +290,8 @@ class Clock:
         add(self.heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id=HEARTBEAT_JOB_ID, replace_existing=True)
         add(self.serve_stale, "interval", seconds=SERVE_SECONDS, id=SERVE_JOB_ID, name="serve stale champions",
             next_run_time=self.ctx.now(), replace_existing=True)
+        add(self.check_alerts, "interval", seconds=self.ctx.settings.alerts.check_seconds, id=ALERTS_JOB_ID,
+            name="alert checks", replace_existing=True)
         if first_start:
             reasons = [r for t in self.ctx.settings.tickers if (r := first_start_reason(self.ctx.engine, t))]
             if reasons:
@@ -276,7 +304,8 @@ class Clock:
             return
         if event.code == EVENT_SCHEDULER_STARTED:
             for job in self.scheduler.get_jobs():
-                log.info("scheduled %s (%s): next at %s", job.id, job.trigger, job.next_run_time)
+                next_at = job.next_run_time.astimezone(timezone.utc).isoformat() if job.next_run_time else "never"
+                log.info("scheduled %s (%s): next at %s", job.id, job.trigger, next_at)
         elif event.code == EVENT_JOB_MISSED:
             log.warning("job %s missed its %s run (beyond the misfire grace)", event.job_id, event.scheduled_run_time)
         elif event.code == EVENT_JOB_ERROR:
@@ -336,11 +365,10 @@ def hold_clock_lease(ctx: JobContext, should_stop: Callable[[], bool] = lambda: 
 def run_clock(ctx: JobContext, first_start: bool = True) -> int:
     """The ``clock`` command: refused (ClockBusy) while another clock runs; logs to stdout,
     stops cleanly on SIGTERM (Heroku) or Ctrl-C and frees the clock lease."""
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stdout, force=True,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("apscheduler").setLevel(logging.INFO)
+    setup_logging("clock")
+    # APScheduler says "Running job"/"executed successfully" twice a minute for the heartbeat alone; the
+    # clock logs each job's outcome itself (``remember``), so only its warnings are kept.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     clock = Clock(ctx)
 
     def stop() -> None:

@@ -25,7 +25,11 @@ class JobContext:
     sources: Sequence[PriceSource] | None = field(default=None)
 
     def price_sources(self) -> list[PriceSource]:
-        return list(self.sources) if self.sources is not None else configured_sources(self.settings)
+        """The same source objects for every ticker of this context, so a source found unreachable for
+        one ticker is not retried (with its backoff) for the next ones of the same command or run."""
+        if self.sources is None:
+            self.sources = configured_sources(self.settings)
+        return list(self.sources)
 
 
 def build_context(

@@ -118,6 +118,7 @@ def run_pipeline(ctx: JobContext, request: RunRequest, hooks: RunHooks = RunHook
                            CancelCheck(ctx.engine, run_id, hooks.should_cancel, keeper))
         record = _run(running)
         publish_after_run(ctx.engine, request.ticker, trigger=request.trigger, now=ctx.now())  # never raises
+        _alert_run_end(ctx, record, running.cancel.by_admin)  # never raises
         return RunResult.from_record(record)
     except BaseException as exc:  # SystemExit/KeyboardInterrupt too: never leave a run "running"
         if run_id is not None:
@@ -160,6 +161,25 @@ def _record_escape(ctx: JobContext, run_id: int, exc: BaseException) -> None:
     except Exception as record_exc:  # the store is still down: the next run's orphan check fails it
         log.warning("could not record the end of run %s (%s); the next run marks it failed",
                     run_id, runs.one_line(record_exc))
+        return
+    record = best_effort(lambda: runs.get_run(ctx.engine, run_id), what=f"reading run {run_id}")
+    if record is not None:
+        _alert_run_end(ctx, record, by_admin=False)
+
+
+def _alert_run_end(ctx: JobContext, record: dict[str, Any], by_admin: bool) -> None:
+    """A failed run (or one stopped by a fault) opens its ticker's incident at once; a run that
+    succeeded or was skipped clears it (``alerts``). Never raises: an alert never breaks a run."""
+    from alerts.check import apply
+    from alerts.conditions import run_outcome
+
+    try:
+        outcome = run_outcome(record["ticker"], record["id"], RunStatus(record["status"]), record.get("error"),
+                              record.get("finished_at") or ctx.now(), by_admin=by_admin)
+        if outcome is not None:
+            apply(ctx.engine, ctx.settings, [outcome], ctx.now())
+    except Exception as exc:
+        log.error("run %s: could not evaluate its alert: %s", record.get("id"), runs.one_line(exc))
 
 
 def _error_line(exc: BaseException) -> str:

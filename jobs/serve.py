@@ -73,6 +73,9 @@ def stale_cells(ctx: JobContext, ticker: str) -> tuple[date | None, list[str], l
 
 def _serve_cell(ctx: JobContext, ticker: str, cell: str, prices: pd.DataFrame) -> None:
     """One champion's forecast from the newest close of ``prices``, stored as its ``forecast`` output."""
+    from .quiet_tf import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     from models.serving import ServeInputs, fallback_halfwidths, serve_forecast  # TensorFlow's side
 
     from .candidates import rolling_spec

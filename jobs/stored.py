@@ -29,6 +29,9 @@ def load_stored_cell(ctx: JobContext, record: ModelInfo, split: tuple[int, int])
     database outage (STORE_RETRY_SECONDS)."""
     from models.serialization import StoredCell
 
+    from .quiet_tf import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     model_bytes = retry_on_outage(lambda: registry.load_model_bytes(ctx.engine, record.id),
                                   what=f"loading model {record.id}", budget_s=ctx.settings.schedule.store_retry_s)
     return StoredCell.from_record(model_bytes, record.hyperparams, split)

@@ -75,7 +75,10 @@ def run_ticker(task: "Task", request_json: dict[str, Any], seen_lease: dict[str,
                         request.ticker, wait_s, held["holder"])
             raise task.retry(args=[request_json], kwargs={"seen_lease": held}, countdown=wait_s,
                              max_retries=LEASE_RETRIES)
-        return run_one(ctx, request, run_pipeline, RunHooks()).to_json()
+        outcome = run_one(ctx, request, run_pipeline, RunHooks())
+        # Celery's own "Task ... succeeded" means only that the task returned; this line says how the run went.
+        log.log(logging.INFO if outcome.ok else logging.WARNING, "task %s: %s", task.request.id, outcome.line())
+        return outcome.to_json()
     finally:
         ctx.engine.dispose()
 
@@ -154,7 +157,20 @@ def fan_out(app: "Celery", requests: list[RunRequest], wait_s: float | None = No
     if wait_s is None:
         return [TickerOutcome(r.ticker, TickerState.QUEUED, message=f"task {t.id}")
                 for r, t in zip(requests, result.results)]
-    answers = result.get(timeout=wait_s, propagate=False)
-    return [TickerOutcome.from_json(a) if isinstance(a, dict)
-            else TickerOutcome(r.ticker, TickerState.FAILED, message=f"task error: {a}")
-            for r, a in zip(requests, answers)]
+    from celery.exceptions import TimeoutError as WaitedTooLong
+
+    try:
+        answers = result.get(timeout=wait_s, propagate=False)
+    except WaitedTooLong:  # some finished, some did not: say which, and how to follow the rest
+        return [_answer(r, t.result) if t.ready() else TickerOutcome(
+                    r.ticker, TickerState.QUEUED, message=f"task {t.id} not finished after {wait_s:g} s; "
+                    "follow it with: python -m jobs runs (its run appears when a worker starts it)")
+                for r, t in zip(requests, result.results)]
+    return [_answer(r, a) for r, a in zip(requests, answers)]
+
+
+def _answer(request: RunRequest, answer: Any) -> TickerOutcome:
+    """A finished task's outcome (its JSON), or the task's error as a failed outcome."""
+    if isinstance(answer, dict):
+        return TickerOutcome.from_json(answer)
+    return TickerOutcome(request.ticker, TickerState.FAILED, message=f"task error: {answer}")

@@ -331,3 +331,31 @@ class PriceDeletion(Base):
     fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # when it had been written
     deleted_by: Mapped[str] = mapped_column(String(64))  # cli:<user> or --by
     deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Incident(Base):
+    """Something an operator must hear about (``store.incidents``): open until its condition clears.
+
+    At most one open incident per (kind, subject), however many processes see the condition at
+    once: the partial unique index makes opening insert-or-nothing, so one alert goes out."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("uq_incidents_one_open", "kind", "subject", unique=True,
+                            sqlite_where=sa_text("cleared_at IS NULL"), postgresql_where=sa_text("cleared_at IS NULL")),
+                      Index("ix_incidents_opened_at", "opened_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))  # store.incidents.IncidentKind
+    subject: Mapped[str] = mapped_column(String(64))  # what it is about: a ticker, "clock", "AAPL/gru", "request 7"
+    ticker: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    message: Mapped[str] = mapped_column(Text)  # one line, as the alert's text says it
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # when the condition began
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cleared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    cleared_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sent_open_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    sent_clear_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    sending_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # a sender's claim
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # delivery rounds that failed
+    delivery_error: Mapped[str | None] = mapped_column(Text, nullable=True)  # the last failure, one line

@@ -171,7 +171,7 @@ def cmd_status(args) -> int:
     if not summaries:
         print("no prices stored yet; run: python -m jobs init")
         return 0
-    print(f"{'ticker':<8}{'first':<12}{'last':<12}{'rows':>7}  source (fetched)")
+    print(f"{'ticker':<8}{'first':<12}{'last':<12}{'rows':>7}  source (last import, UTC)")
     for s in summaries:
         print(
             f"{s.ticker:<8}{s.first_date.isoformat():<12}{s.last_date.isoformat():<12}{s.rows:>7}  "

@@ -41,7 +41,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not history:
         print("no runs yet; run: python -m jobs nightly")
         return 0
-    print(f"{'id':>4}  {'trigger':<9} {'by':<14} {'plan':<9} {'status':<10} {'started (UTC)':<17} {'secs':>6}  "
+    print(f"{'id':>4}  {'ticker':<8} {'trigger':<9} {'by':<14} {'plan':<9} {'status':<10} {'started (UTC)':<17} {'secs':>6}  "
           f"{'prom':<4}  note")
     for r in history:
         plan = (r.get("detail") or {}).get("plan") or r["action"]
@@ -50,7 +50,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
             note = f"{r['progress']:.0%} {note}"
         promoted = {True: "yes", False: "no", None: "-"}[r["promoted"]]
         secs = f"{r['duration_s']:.1f}" if r["duration_s"] is not None else "-"
-        print(f"{r['id']:>4}  {r['trigger']:<9} {r['requested_by'][:14]:<14} {plan:<9} {r['status']:<10} "
+        print(f"{r['id']:>4}  {r['ticker']:<8} {r['trigger']:<9} {r['requested_by'][:14]:<14} {plan:<9} {r['status']:<10} "
               f"{_fmt_time(r['started_at']):<17} {secs:>6}  {promoted:<4}  {note or ''}")
     status = runs.clock_status(ctx.engine)
     for s in status:

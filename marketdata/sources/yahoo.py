@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 import warnings
 from datetime import date
@@ -72,6 +73,20 @@ class _CapturedErrors(logging.Handler):
             yf_log.propagate = old_propagate
 
 
+UNREACHABLE_MEMORY_S = 1800.0  # a Yahoo found unreachable is not tried again for this long (the other tickers of a run)
+_CURL = re.compile(r"curl: \(\d+\) (.*?)(?:\.?\s+See https?://|\s+\(|\.?'?\)?$)")
+
+
+def plain_reason(reason: str) -> str:
+    """An error without libcurl's boilerplate: ``curl: (6) Could not resolve host: X. See https://...`` ->
+    ``Could not resolve host: X``; a reason without it loses its URLs' query strings and stays one line."""
+    found = _CURL.search(reason)
+    if found:
+        return found.group(1).strip()
+    text = re.sub(r"\s*See https?://\S+.*$", "", " ".join(reason.split()))
+    return re.sub(r"(https?://[^\s?]+)\?\S*", r"\1", text)[:200]
+
+
 def _is_retryable(exc: BaseException) -> bool:
     name = type(exc).__name__
     return name in {"YFRateLimitError", "ConnectionError", "Timeout", "TimeoutError", "DNSError", "CurlError"} or (
@@ -121,6 +136,7 @@ class YahooSource(PriceSource):
         self._retries = retries
         self._backoff = backoff_s
         self._sleep = sleep
+        self._unreachable: tuple[float, str] | None = None  # (monotonic time, reason) of the last full failure
 
     def fetch(self, ticker: str, start: date | None = None) -> pd.DataFrame:
         kwargs: dict[str, Any] = dict(
@@ -131,6 +147,8 @@ class YahooSource(PriceSource):
         else:
             # No end: yfinance then asks up to now, so today is included (its end is exclusive).
             kwargs["start"] = start.isoformat()
+        if self._unreachable is not None and time.monotonic() - self._unreachable[0] < UNREACHABLE_MEMORY_S:
+            raise SourceUnavailable(f"Yahoo unreachable (not retried: {self._unreachable[1]})")
         last_error = "no answer"
         for attempt in range(1, self._retries + 1):
             captured = _CapturedErrors()
@@ -140,7 +158,7 @@ class YahooSource(PriceSource):
             except Exception as exc:  # yfinance raises only a few errors; all are worth a retry or a clear message
                 if not _is_retryable(exc):
                     raise SourceUnavailable(f"Yahoo download of {ticker} failed: {type(exc).__name__}: {exc}") from exc
-                last_error = f"{type(exc).__name__}: {exc}"
+                last_error = plain_reason(f"{type(exc).__name__}: {exc}")
             else:
                 if raw is not None and not raw.empty:
                     frame = frame_from_download(raw, ticker)
@@ -150,9 +168,10 @@ class YahooSource(PriceSource):
                         except PriceDataError as exc:
                             raise SourceUnavailable(str(exc)) from exc
                 # An empty frame is how yfinance reports a failure it swallowed.
-                last_error = captured.reason()
+                last_error = plain_reason(captured.reason())
             if attempt < self._retries:
                 delay = self._backoff * 2 ** (attempt - 1)
-                log.warning("Yahoo %s attempt %d failed (%s); retrying in %.0fs", ticker, attempt, last_error, delay)
+                log.debug("Yahoo %s attempt %d failed (%s); retrying in %.0fs", ticker, attempt, last_error, delay)
                 self._sleep(delay)
+        self._unreachable = (time.monotonic(), last_error)
         raise SourceUnavailable(f"Yahoo unreachable for {ticker} after {self._retries} attempts: {last_error}")

@@ -7,6 +7,7 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from jobs.clock import (
+    ALERTS_JOB_ID,
     FIRST_START_JOB_ID,
     HEARTBEAT_JOB_ID,
     NIGHTLY_JOB_ID,
@@ -122,7 +123,7 @@ def test_jobs_have_stable_ids_and_safe_defaults():
     clock.add_jobs(first_start=False)
     clock.add_jobs(first_start=False)  # a restart re-adds: replaced, not doubled
     jobs = {j.id: j for j in clock.scheduler.get_jobs()}
-    assert set(jobs) == {NIGHTLY_JOB_ID, WEEKLY_RETRAIN_JOB_ID, HEARTBEAT_JOB_ID, SERVE_JOB_ID}
+    assert set(jobs) == {NIGHTLY_JOB_ID, WEEKLY_RETRAIN_JOB_ID, HEARTBEAT_JOB_ID, SERVE_JOB_ID, ALERTS_JOB_ID}
     assert FIRST_START_JOB_ID not in jobs
     default = Clock(ctx)
     assert default.scheduler._job_defaults == {"coalesce": True, "max_instances": 1, "misfire_grace_time": 21600}

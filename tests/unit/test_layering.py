@@ -1,6 +1,6 @@
 """The package layers, read from the source: a lower layer never names a higher one.
 
-contract < marketdata < config < store < {jobs, dashboard}; models sits beside the core
+contract < marketdata < config < store < alerts < {jobs, dashboard}; models sits beside the core
 and may use only contract. Every import counts, lazy ones inside functions too, and so
 does a higher package's name written as a dotted string (``"jobs.tasks"``).
 """
@@ -11,18 +11,19 @@ import pytest
 
 from tests.support.services import ROOT
 
-OURS = ("contract", "marketdata", "config", "store", "models", "jobs", "dashboard")
+OURS = ("contract", "marketdata", "config", "store", "alerts", "models", "jobs", "dashboard")
 # What each package may import of ours (itself always).
 ALLOWED = {
     "contract": set(),
     "marketdata": {"contract"},
     "config": {"contract", "marketdata"},
     "store": {"contract", "marketdata", "config"},
+    "alerts": {"contract", "marketdata", "config", "store"},
     "models": {"contract"},
-    "jobs": {"contract", "marketdata", "config", "store", "models"},
+    "jobs": {"contract", "marketdata", "config", "store", "alerts", "models"},
     # The admin page's background callback starts a run through jobs (in the background
     # process, never the web worker: test_dashboard_no_tensorflow pins that).
-    "dashboard": {"contract", "marketdata", "config", "store", "jobs"},
+    "dashboard": {"contract", "marketdata", "config", "store", "alerts", "jobs"},
 }
 
 
