@@ -18,7 +18,7 @@ from contract.vocab import LedgerKind
 from store import ledger, registry
 from store import ledger_metrics as lm
 from store.db import session_factory
-from store.ledger_reads import LedgerCache
+from dashboard.cache import ledgers
 from store.prices import load_prices, replace_all_prices
 from store.tables import PriceRebasing
 from tests.support.ledger import NOW, H, save_model, store_prices
@@ -172,7 +172,7 @@ def test_an_admin_upload_scores_in_its_own_transaction_and_the_next_read_shows_i
     store_prices(engine, known)
     save_model(engine, "gru", known, 0.0)
     publish(engine)
-    cache = LedgerCache(engine)
+    cache = ledgers(engine)
     view = cache.get("AAPL")
     assert view.frame.actual.isna().all()
     day = aapl.iloc[-10:-9]
