@@ -13,6 +13,7 @@ from dash.development.base_component import Component
 
 from dashboard import data, ids, inputs
 from dashboard.navigation import page_title
+from dashboard.verdicts import verdict
 from dashboard.components import cell_selector, default_cell, download_button, graph, missing, refused_page, ticker_bar
 from dashboard.figures.track_record import (coverage_figure, cumulative_figure, fan_figure, score_columns, scores_frame,
                                             table_columns, table_records)
@@ -64,7 +65,7 @@ def cell_view(view: LedgerView, cell: str) -> tuple:
         return (data.plain(fan_figure(closes, lm.last_publication(frame, cell), cell)),
                 data.plain(cumulative_figure(curve, lm.champion_changes(curve), cell)),
                 data.plain(coverage_figure(lm.coverage_by_horizon(frame, cell), cell)),
-                lm.verdict(frame, cell), scores.astype(object).where(scores.notna(), None).to_dict("records"))
+                verdict(frame, cell), scores.astype(object).where(scores.notna(), None).to_dict("records"))
     return _memo(view, ("cell", cell), build)
 
 
