@@ -34,7 +34,7 @@ from store.db import create_schema, make_engine
 from store.prices import load_prices
 from marketdata.sources.offline import OfflineSampleSource
 from store.tables import LedgerEntry
-from store.price_updates import seed_prices
+from jobs.price_updates import seed_prices
 from dashboard import ids
 
 TICKERS = ("AAPL", "MSFT", "IBM", "GOOG")

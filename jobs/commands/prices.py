@@ -11,7 +11,7 @@ from marketdata.sources.base import SourceUnavailable
 from store.prices import compare_with_stored, price_summaries, upsert_prices
 from marketdata.sources.csv_file import read_price_csv
 from config.price_sources import configured_sources
-from store.price_updates import seed_prices, switch_source, update_from_sources
+from jobs.price_updates import seed_prices, switch_source, update_from_sources
 
 from ..context import build_context
 from ..errors import JobError
