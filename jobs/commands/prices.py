@@ -124,8 +124,7 @@ def cmd_import_csv(args) -> int:
 def _serve_after_import(ctx, ticker: str) -> None:
     """Serve ``ticker`` when the import left a champion forecasting from an older close (one line);
     a failure is a Failure saying the import stays committed. No champion, or none stale: nothing."""
-    from contract.errors import Failure
-    from store.runs import one_line
+    from contract.errors import Failure, one_line
 
     from ..serve import serve_and_publish, stale_cells
 
