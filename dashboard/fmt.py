@@ -75,7 +75,7 @@ RATE_HOVER = "%{y:.1f}%"  # a rate (coverage, direction right) whose values are 
 def table_format(column: str):
     """dash_table column spec pieces for a metric column, by what its name says it holds: numbers stay
     numbers (sortable) and show a fixed number of decimals, so 1 is written 1.0000 beside 1.0010."""
-    from dash.dash_table.Format import Format, Scheme, Symbol
+    from dash.dash_table.Format import Format, Scheme
 
     if column.endswith("$"):
         return price_table_format()

@@ -1,6 +1,5 @@
 """Evaluation statistics against known values and simple cases."""
 import numpy as np
-import pandas as pd
 import pytest
 
 from models.evaluation import conformal_quantiles, diebold_mariano, evaluate, wilson_interval
