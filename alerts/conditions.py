@@ -17,7 +17,8 @@ from marketdata.calendar import on_nyse_calendar, trading_days_between
 from store import incidents, run_requests, runs
 from store.incidents import Finding, IncidentKind
 from store.ledger import load_ledger
-from store.ledger_metrics import FEW_ROWS, last_days, score
+from contract.vocab import FEW_ROWS
+from store.ledger_metrics import last_days, score
 from store.prices import last_stored_date
 
 NEW_YORK = ZoneInfo("America/New_York")

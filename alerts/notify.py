@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from config.alerts import AlertSettings
 from store import incidents
-from store.incidents import Delivery, Finding, IncidentKind
+from store.incidents import Finding, IncidentKind
 
 from .webhook import BACKOFF_S, payload, post
 

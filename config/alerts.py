@@ -32,7 +32,7 @@ def _url(env: Mapping[str, str], name: str, bad: Bad) -> str | None:
         return None
     try:
         parts = urlsplit(raw)
-        parts.port  # a non-numeric port fails only when read
+        _ = parts.port  # a non-numeric port fails only when read
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in raw):

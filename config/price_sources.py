@@ -15,7 +15,7 @@ def configured_sources(settings: Settings) -> list[PriceSource]:
     """Sources tried in order, for seeding and for updates alike.
 
     In ``auto`` mode an update falls back to the offline sample only for a ticker
-    whose stored history came from it (``store.price_updates.update_from_sources`` checks), so
+    whose stored history came from it (the price update checks), so
     Yahoo rows and sample rows are never mixed by accident.
     """
     if settings.price_source == "offline":

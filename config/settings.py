@@ -89,7 +89,7 @@ def check_database_url(url: str) -> str:
 
     try:
         parsed = make_url(normalize_database_url(url))
-        parsed.port  # a non-numeric port only fails when read
+        _ = parsed.port  # a non-numeric port only fails when read
     except Exception:
         raise ConfigError("DATABASE_URL is not a database URL; use sqlite:///path/to/file.db or "
                           "postgresql://user:password@host:5432/dbname") from None

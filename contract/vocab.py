@@ -178,3 +178,6 @@ def parse_cells(values: object, what: str = "cell") -> tuple[Cell, ...]:
     if len(set(cells)) != len(cells):
         raise Refusal(f"{what}s {', '.join(cells)} name a cell twice")
     return cells
+
+# Below this many scored forecasts a figure is "too few to judge": no verdict sentence, no alert on skill.
+FEW_ROWS = 20

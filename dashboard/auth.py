@@ -226,7 +226,7 @@ def install_guard(server: Flask, get_settings: Callable[[], Settings], get_engin
     gate = LoginGate(get_engine, now) if get_engine is not None else None
 
     @server.before_request
-    def _guard():  # noqa: ANN202 - Flask hook
+    def _guard():  # a Flask hook
         if request.path in OPEN_PATHS:
             return None
         refused = security.refuse_unsafe(request)

@@ -13,20 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Engine
 
 from config.settings import Settings
 from store import deadline
 from store.db import create_schema, make_engine
-from store.queries import ReadCache, Snapshot
+from store.ledger_reads import LedgerView
+from store.queries import Snapshot
 from store.times import utc_now
 
-from . import inputs
-
-if TYPE_CHECKING:  # pragma: no cover
-    from store.ledger_reads import LedgerCache
+from . import cache, inputs
 
 log = logging.getLogger(__name__)
 
@@ -53,23 +51,21 @@ class Web:
         return eng
 
     @cached_property
-    def _reads(self) -> ReadCache:
+    def _reads(self) -> cache.VersionedCache[Snapshot]:
         # Bounded: only configured tickers reach it (see ticker_choice), and it evicts anyway.
-        return ReadCache(self.engine(), max_entries=max(4, len(self.settings.tickers)))
+        return cache.snapshots(self.engine(), max_entries=max(4, len(self.settings.tickers)))
 
     @cached_property
-    def _ledger_reads(self) -> "LedgerCache":
-        from store.ledger_reads import LedgerCache
-
-        return LedgerCache(self.engine(), max_entries=max(4, len(self.settings.tickers)))
+    def _ledger_reads(self) -> cache.VersionedCache[LedgerView]:
+        return cache.ledgers(self.engine(), max_entries=max(4, len(self.settings.tickers)))
 
     def engine(self) -> Engine:
         return self._engine
 
-    def reads(self) -> ReadCache:
+    def reads(self) -> cache.VersionedCache[Snapshot]:
         return self._reads
 
-    def ledger_reads(self) -> "LedgerCache":
+    def ledger_reads(self) -> cache.VersionedCache[LedgerView]:
         """The forecast ledger's read cache (the Track record page)."""
         return self._ledger_reads
 
@@ -106,11 +102,11 @@ def engine() -> Engine:
     return current().engine()
 
 
-def reads() -> ReadCache:
+def reads() -> cache.VersionedCache[Snapshot]:
     return current().reads()
 
 
-def ledger_reads() -> "LedgerCache":
+def ledger_reads() -> cache.VersionedCache[LedgerView]:
     return current().ledger_reads()
 
 

@@ -51,8 +51,9 @@ class Sources:
         """The web's own: its ledger cache re-reads a ticker's frame only when the store changed, and the
         skill is computed once per version of it."""
         def skill(ticker: str) -> dict[str, Score]:
-            view = web.ledger_reads().get(ticker)
-            result: dict[str, Score] = view.memo("operations.live_skill", lambda: ops.live_skill(view.frame))
+            cache = web.ledger_reads()
+            view = cache.get(ticker)
+            result: dict[str, Score] = cache.memo(view, "operations.live_skill", lambda: ops.live_skill(view.frame))
             return result
 
         return cls(lambda: web.settings, web.engine, web.now, skill)

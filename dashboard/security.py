@@ -177,7 +177,7 @@ def install(server: Flask, trusted_proxies: int = 0, allowed_hosts: tuple[str, .
 
     if allowed_hosts is not None:
         @server.before_request
-        def _host():  # noqa: ANN202 - Flask hook; first of all (DNS rebinding: a foreign name for this address)
+        def _host():  # a Flask hook; first of all (DNS rebinding: a foreign name for this address)
             if host_allowed(request.host, allowed_hosts):
                 return None
             log.warning("refused a request for host %s from %s", shorten(request.host), request.remote_addr)

@@ -282,7 +282,7 @@ def refresh_comparison(ctx, ticker: str) -> int | None:
 
     try:
         return _retry(ctx, work, f"comparing the served {ticker} models")
-    except Exception as exc:  # noqa: BLE001 - the models are stored; the comparison can be redone next run
+    except Exception as exc:  # any error: the models are stored; the comparison can be redone next run
         log.warning("could not compare the served %s models: %s", ticker, exc)
         return None
 

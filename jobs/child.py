@@ -23,7 +23,7 @@ from typing import Any
 
 from config.logs import setup_logging
 from config.settings import Settings
-from contract.errors import Failure, Refusal
+from contract.errors import Failure, Refusal, one_line
 from contract.run import RunRequest, RunResult
 
 from .context import JobContext
@@ -55,7 +55,6 @@ def _child_main(settings: Settings, request: RunRequest, conn: Any, cancel: Any)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: cancel.set())
     setup_logging("clock-child")
-    from store import runs
     from store.db import make_engine
 
     from .run import run_pipeline
@@ -67,7 +66,7 @@ def _child_main(settings: Settings, request: RunRequest, conn: Any, cancel: Any)
     except (Refusal, Failure) as exc:  # our error classes take one message: they pickle whole
         outcome = Outcome("expected", message=str(exc), error=exc)
     except BaseException as exc:  # anything else: one line back to the caller, who logs it
-        outcome = Outcome("error", message=runs.one_line(exc))
+        outcome = Outcome("error", message=one_line(exc))
     try:
         conn.send(outcome)
     finally:

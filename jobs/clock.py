@@ -46,6 +46,7 @@ from store.times import as_utc
 from store.prices import last_stored_date
 from store.tables import ClockStatus, Price
 
+from contract.errors import one_line
 from contract.run import RunRequest, TickerOutcome, TickerState
 from contract.vocab import DEFAULT_CELL, Action, Trigger
 from store import registry
@@ -177,8 +178,8 @@ class Clock:
         try:
             return fan_out(shared_celery_app(self.ctx.settings), requests)
         except Exception as exc:  # broker down: log one line, try again at the next fire time
-            log.error("%s: could not queue the pipeline: %s", job_id, runs.one_line(exc))
-            return [TickerOutcome(r.ticker, TickerState.FAILED, message=f"queue unavailable: {runs.one_line(exc)}")
+            log.error("%s: could not queue the pipeline: %s", job_id, one_line(exc))
+            return [TickerOutcome(r.ticker, TickerState.FAILED, message=f"queue unavailable: {one_line(exc)}")
                     for r in requests]
 
     def remember(self, job_id: str, outcomes: list[TickerOutcome]) -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 import logging
 from typing import Callable, Iterable
 
-from contract.errors import Failure, Refusal
+from contract.errors import Failure, Refusal, one_line
 from contract.run import RunRequest, RunResult, TickerOutcome, TickerState
 from store.db import store_failures_as_errors
-from store.runs import one_line
 
 from .context import JobContext
 from .run import RunHooks

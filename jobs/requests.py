@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -62,7 +63,7 @@ def _claim_when_free(ctx: JobContext, request_id: int, claimer: str, poll_s: flo
         stored = _still_queued(_store(ctx, "reading the run request", lambda: run_requests.get(ctx.engine, request_id)),
                                request_id)
         name = leases.training_lease(stored.ticker)
-        if _store(ctx, "looking at the training lease", lambda: leases.current_lease(ctx.engine, name, live=True)):
+        if _store(ctx, "looking at the training lease", partial(leases.current_lease, ctx.engine, name, live=True)):
             time.sleep(poll_s)
             continue
         claimed = _store(ctx, "claiming the run request",
@@ -88,10 +89,10 @@ def execute_request(ctx: JobContext, request_id: int, claimer: str, run: Runner 
             time.sleep(poll_s)
             continue
         except BaseException as exc:  # a refusal, a store outage, a signal: the request says so, then it goes on
-            best_effort(lambda: run_requests.finish(ctx.engine, request_id, claimer, ctx.now(), f"not run: {exc}"),
+            best_effort(partial(run_requests.finish, ctx.engine, request_id, claimer, ctx.now(), f"not run: {exc}"),
                         what="recording how the run request ended")
             raise
-        best_effort(lambda: run_requests.finish(ctx.engine, request_id, claimer, ctx.now(), result.summary(),
-                                                run_id=result.run_id), what="recording how the run request ended")
+        best_effort(partial(run_requests.finish, ctx.engine, request_id, claimer, ctx.now(), result.summary(),
+                            run_id=result.run_id), what="recording how the run request ended")
         log.info("run request #%s: %s", request_id, result.summary())
         return result

@@ -24,7 +24,7 @@ from datetime import date
 from typing import Any, Callable, TypeVar
 from zoneinfo import ZoneInfo
 
-from contract.errors import EXPECTED
+from contract.errors import EXPECTED, one_line
 from contract.run import RunRequest, RunResult
 from contract.vocab import PlanKind, RunStatus
 from marketdata.sources.base import SourceUnavailable
@@ -33,7 +33,7 @@ from store import lease as leases
 from store import registry, runs
 from store.db import StoreUnavailable, best_effort, retry_on_outage
 from store.ledger import publish_after_run
-from store.price_updates import update_from_sources
+from jobs.price_updates import update_from_sources
 from store.prices import last_stored_date
 
 from .context import JobContext
@@ -160,7 +160,7 @@ def _record_escape(ctx: JobContext, run_id: int, exc: BaseException) -> None:
               budget_s=min(FAILURE_RECORD_RETRY_S, ctx.settings.schedule.store_retry_s))
     except Exception as record_exc:  # the store is still down: the next run's orphan check fails it
         log.warning("could not record the end of run %s (%s); the next run marks it failed",
-                    run_id, runs.one_line(record_exc))
+                    run_id, one_line(record_exc))
         return
     record = best_effort(lambda: runs.get_run(ctx.engine, run_id), what=f"reading run {run_id}")
     if record is not None:
@@ -179,19 +179,19 @@ def _alert_run_end(ctx: JobContext, record: dict[str, Any], by_admin: bool) -> N
         if outcome is not None:
             apply(ctx.engine, ctx.settings, [outcome], ctx.now())
     except Exception as exc:
-        log.error("run %s: could not evaluate its alert: %s", record.get("id"), runs.one_line(exc))
+        log.error("run %s: could not evaluate its alert: %s", record.get("id"), one_line(exc))
 
 
 def _error_line(exc: BaseException) -> str:
     """The run's one-line error: an expected error's own message, else ``Type: first line``."""
-    return str(exc) if isinstance(exc, EXPECTED) else runs.one_line(exc)
+    return str(exc) if isinstance(exc, EXPECTED) else one_line(exc)
 
 
 def _release(ctx: JobContext, holder: str, name: str) -> None:
     try:
         best_effort(lambda: leases.release(ctx.engine, holder=holder, name=name), what="releasing the training lease")
     except Exception as exc:  # the lease then simply expires after its TTL
-        log.warning("could not release the training lease: %s", runs.one_line(exc))
+        log.warning("could not release the training lease: %s", one_line(exc))
 
 
 def _run(r: _Running) -> dict[str, Any]:
@@ -215,7 +215,7 @@ def _run(r: _Running) -> dict[str, Any]:
     except StoreUnavailable:
         raise  # the budget is spent; run_pipeline makes one shorter attempt to record the failure
     except Exception as exc:
-        log.error("run %s failed: %s", r.run_id, runs.one_line(exc), exc_info=log.isEnabledFor(logging.DEBUG))
+        log.error("run %s failed: %s", r.run_id, one_line(exc), exc_info=log.isEnabledFor(logging.DEBUG))
         error = _error_line(exc)
         _serve_step(r)
         return r.finish(RunStatus.FAILED, error=error, message="failed; the last promoted champions stay served")
@@ -249,8 +249,8 @@ def _on_stored_prices(r: _Running, exc: SourceUnavailable) -> None:
     origins = r.save(lambda: registry.champion_forecast_origins(ctx.engine, ticker))
     served = [d for d in origins.values() if d is not None]
     if newest is None or (served and newest <= min(served)):
-        raise PriceUpdateFailed(f"price update failed, nothing trained: {runs.one_line(str(exc))}") from exc
-    line = (f"{ticker}: price source not reachable ({runs.one_line(str(exc))}); "
+        raise PriceUpdateFailed(f"price update failed, nothing trained: {one_line(str(exc))}") from exc
+    line = (f"{ticker}: price source not reachable ({one_line(str(exc))}); "
             f"working on the stored prices up to {newest}")
     log.warning("run %s: %s", r.run_id, line)
     r.step("prices", line, source="store", added=0)
@@ -332,7 +332,7 @@ def _serve_step(r: _Running) -> str:
     except StoreUnavailable:
         raise
     except Exception as exc:
-        line = f"{r.request.ticker}: serving failed ({runs.one_line(exc)}); the stored forecasts stay"
+        line = f"{r.request.ticker}: serving failed ({one_line(exc)}); the stored forecasts stay"
         log.warning("run %s: %s", r.run_id, line)
     r.detail["served"] = line
     r.step("serve", line)

@@ -255,7 +255,7 @@ def _pairs_payload(diffs: dict) -> list[dict]:
     out = []
     for (a, b), (lo, hi) in diffs.items():
         out.append({"a": a, "b": b, "low": _floats(lo), "high": _floats(hi),
-                    "verdict": [skill.verdict(float(l), float(h), a, b) for l, h in zip(lo, hi)]})
+                    "verdict": [skill.verdict(float(low), float(h), a, b) for low, h in zip(lo, hi)]})
     return out
 
 

@@ -34,7 +34,7 @@ from store.db import create_schema, make_engine
 from store.prices import load_prices
 from marketdata.sources.offline import OfflineSampleSource
 from store.tables import LedgerEntry
-from store.price_updates import seed_prices
+from jobs.price_updates import seed_prices
 from contract.vocab import CELLS, DEFAULT_CELL
 from dashboard import ids
 
@@ -160,7 +160,9 @@ def main() -> None:
                 _request(base, "POST", post, _track_table_body(0, ticker))
             _request(base, "POST", post, _forecast_body("gru"))
         print(f"warm-up (each worker reads each ticker's ledger once): {time.perf_counter() - t:.1f} s")
-        tick = lambda i: TICKERS[i % len(TICKERS)]  # noqa: E731
+        def tick(i: int) -> str:
+            return TICKERS[i % len(TICKERS)]
+
         cells = list(CELL_NOISE)
         scenarios = {
             "baseline GET /healthz": lambda i: _request(base, "GET", "/healthz"),

@@ -7,6 +7,7 @@ cell and horizon, over all time and the last 20 and 60 trading days (the newest
 20 or 60 target dates that have an actual). Persistence (tomorrow = today, the
 close at the origin) stands beside every error figure; direction hits stand beside
 the share of up days, which is what always calling "up" would have scored.
+The plain-words verdict built from these figures is presentation: ``dashboard.verdicts``.
 """
 from __future__ import annotations
 
@@ -16,11 +17,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from contract.numbers import pct, price
-from contract.vocab import CELL_LABELS
 
 WINDOWS: tuple[tuple[str, int | None], ...] = (("all", None), ("last 60", 60), ("last 20", 20))
-FEW_ROWS = 20  # below this many scored forecasts a verdict says it is too early to judge
 
 
 @dataclass(frozen=True)
@@ -154,51 +152,6 @@ def last_publication(frame: pd.DataFrame, cell: str) -> pd.DataFrame:
             newest: pd.DataFrame = mine[mine["origin"] == mine["origin"].max()]
             return newest.sort_values("horizon")
     return rows.iloc[0:0]
-
-
-def _judged(s: Score, what: str) -> str:
-    """'... the GRU was 3.1% less accurate than repeating the last close ...; its 80% band ...'."""
-    ratio = s.rmse_ratio or 1.0
-    if ratio < 0.995:
-        how = f"{(1 - ratio) * 100:.1f}% more accurate"
-    elif ratio > 1.005:
-        how = f"{(ratio - 1) * 100:.1f}% less accurate"
-    else:
-        how = "about as accurate"
-    text = f"{what} was {how} than repeating the last close (RMSE {price(s.rmse)} against {price(s.persistence_rmse)})"
-    if s.dm_pvalue is not None and s.dm_pvalue >= 0.05 and how != "about as accurate":
-        text += f", a difference too small to tell from luck (p = {s.dm_pvalue:.2f})"
-    text += (f"; its 80% band held the close on {pct(s.coverage80)} of days, against a target of 80% "
-             f"(its 95% band on {pct(s.coverage95)}, target 95%)")
-    if s.direction_hits is not None:
-        text += (f", and it called the direction right on {pct(s.direction_hits)} of the days that moved, "
-                 f"where {pct(s.up_share)} of them went up")
-    return text + "."
-
-
-def verdict(frame: pd.DataFrame, cell: str, days: int = 60) -> str:
-    """The plain-words verdict on the one-day forecasts of ``cell``: live first, a replay apart."""
-    name = CELL_LABELS.get(cell, cell)
-    one_day = of_record(frame[(frame["cell"] == cell) & (frame["horizon"] == 1)])
-    parts = []
-    live = scored(one_day[one_day["kind"] == "live"]).sort_values("target_date").tail(days)
-    if live.empty:
-        pending = one_day[(one_day["kind"] == "live") & one_day["actual"].isna()]
-        when = (f"; the first is scored when the close of {pending['target_date'].min():%Y-%m-%d} arrives"
-                if not pending.empty else "")
-        parts.append(f"No live one-day forecast of the {name} has been scored yet{when}.")
-    else:
-        s = score(live)
-        lead = (f"Only {s.n} live one-day forecast{'s' if s.n != 1 else ''} of the {name} "
-                f"{'have' if s.n != 1 else 'has'} been scored so far, too few to judge: over them the {name}"
-                if s.n < FEW_ROWS else f"Over the last {s.n} live one-day forecasts the {name}")
-        parts.append(_judged(s, lead))
-    replay = scored(one_day[one_day["kind"] == "replayed"]).sort_values("target_date").tail(days)
-    if not replay.empty:
-        s = score(replay)
-        parts.append(_judged(s, f"In a replay of {s.n} past trading day{'s' if s.n != 1 else ''} "
-                                f"(forecasts made after the fact, not live) the {name}"))
-    return " ".join(parts)
 
 
 LIVE_THIRDS_DAYS = 60  # live origins scored one day ahead before coverage per volatility third is shown

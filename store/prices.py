@@ -166,7 +166,7 @@ class TickerSummary:
     sources: list[str]  # most rows first
     latest_source: str  # where the newest day came from
     last_fetched_at: datetime
-    home_source: str = ""  # the source the ticker keeps: its oldest row's (store.price_updates.home_source)
+    home_source: str = ""  # the source the ticker keeps: its oldest row's (home_source below)
 
     def source_line(self) -> str:
         """The source the ticker keeps, then how many other sources wrote days (not their ~250 file names)."""
@@ -231,3 +231,15 @@ def price_summaries(engine: Engine, ticker: str | None = None) -> list[TickerSum
 def price_summary(engine: Engine, ticker: str) -> TickerSummary | None:
     """The :class:`TickerSummary` of ``ticker``, or None when it has no prices."""
     return next(iter(price_summaries(engine, ticker)), None)
+
+
+def source_family(name: str) -> str:
+    """``csv`` for every imported file (``csv:<file>``), else the source's own name."""
+    return "csv" if name.startswith("csv:") else name
+
+
+def home_source(engine: Engine, ticker: str) -> str | None:
+    """The source a ticker's history came from: that of its oldest stored row (None: no rows)."""
+    with engine.connect() as conn:
+        return conn.execute(select(Price.source).where(Price.ticker == ticker)
+                            .order_by(Price.date).limit(1)).scalar()

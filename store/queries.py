@@ -1,22 +1,19 @@
-"""Read-side queries the analyst pages need, and a cache that knows when they go stale.
+"""Read-side queries the analyst pages need, and the fingerprint that says when they go stale.
 
 (Run history, the active run and the clock's status come from ``store.runs``.)
 
 Every function here only reads. Analyst pages read one :class:`Snapshot` per
 ticker: the close history, where prices came from, and for each cell type the
-served model with its precomputed outputs. :class:`ReadCache` keeps the snapshot
-in process memory keyed on :func:`store_version`, which every price, ledger and model
-write changes (a promotion or rollback, a new or deleted model, a new, corrected or
-re-based close, a published or scored forecast), so the next read after any of them
-rebuilds it: no time-to-live, no page showing yesterday beside today.
+served model with its precomputed outputs. :func:`store_version` is a fingerprint
+every price, ledger and model write changes (a promotion or rollback, a new or deleted
+model, a new, corrected or re-based close, a published or scored forecast), so the web's
+cache (``dashboard.cache``) rebuilds a snapshot on the next read after any of them.
 """
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, func, select
@@ -26,8 +23,6 @@ from contract.vocab import CELLS
 from store.prices import TickerSummary, price_summary
 from store.registry import ModelInfo, get_model, outputs_query
 from store.tables import Champion, ChampionEvent, Comparison, LedgerEntry, ModelRecord, Price, PriceRebasing
-
-MAX_DERIVED = 64  # memoised figures per snapshot (a page needs about ten)
 
 # What store_version returns: scalars of the store (ids, counts, dates as ISO text).
 StoreVersion = tuple[object, ...]
@@ -130,7 +125,6 @@ class Snapshot:
     status: TickerSummary | None
     cells: dict[str, CellView]
     comparison: dict[str, Any] | None = None  # cross-cell comparison of exactly these served models (rolling origins)
-    derived: dict[str, Any] = field(default_factory=dict)  # memoised figures etc. for this version
 
     @property
     def has_prices(self) -> bool:
@@ -149,52 +143,3 @@ def load_snapshot(engine: Engine, ticker: str, version: StoreVersion | None = No
     return Snapshot(ticker=ticker, version=version, closes=close_history(engine, ticker),
                     status=price_summary(engine, ticker), cells=cells,
                     comparison=latest_comparison(engine, ticker, served) if len(served) > 1 else None)
-
-
-class ReadCache:
-    """Process-local cache of :class:`Snapshot` per ticker.
-
-    Each ``get`` costs one small query (:func:`store_version`); the snapshot is
-    rebuilt exactly when that version changed, so the next read after any write
-    shows it.
-    """
-
-    def __init__(self, engine: Engine, max_entries: int = 16) -> None:
-        self.engine = engine
-        self.max_entries = max_entries  # least recently used snapshots go first: memory stays bounded
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[str, Snapshot] = OrderedDict()
-        self.loads = 0  # how many times a snapshot was (re)built; tests read it
-
-    def get(self, ticker: str) -> Snapshot:
-        version = store_version(self.engine, ticker)
-        with self._lock:
-            hit = self._entries.get(ticker)
-            if hit and hit.version == version:
-                self._entries.move_to_end(ticker)
-                return hit
-        snap = load_snapshot(self.engine, ticker, version)
-        with self._lock:
-            self._entries[ticker] = snap
-            self._entries.move_to_end(ticker)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-            self.loads += 1
-        return snap
-
-    def memo(self, snapshot: Snapshot, key: Any, build: Callable[[], Any]) -> Any:
-        """Compute something derived from ``snapshot`` once per snapshot version.
-
-        At most ``MAX_DERIVED`` keys are kept per snapshot; past that the value is built
-        and not stored, so no key a client can vary grows memory."""
-        try:
-            return snapshot.derived[key]
-        except KeyError:
-            value = build()
-            if len(snapshot.derived) < MAX_DERIVED:
-                snapshot.derived[key] = value
-            return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from contract.errors import one_line
 from contract.vocab import Action, RunStatus, Trigger
 from store.tables import Lease, Run
 from store.times import as_utc, db_now_expr, read_db_now
@@ -33,16 +34,6 @@ TRIGGERS = tuple(t.value for t in Trigger)
 ACTIONS = tuple(a.value for a in Action)
 
 _COLUMNS = [c.name for c in Run.__table__.columns]
-
-
-def one_line(exc_or_text: BaseException | str, limit: int = 300) -> str:
-    """A readable single line for the history table: ``Type: first line of the message``."""
-    if isinstance(exc_or_text, BaseException):
-        msg = str(exc_or_text).strip().splitlines()
-        text = f"{type(exc_or_text).__name__}: {msg[0]}" if msg else type(exc_or_text).__name__
-    else:
-        text = " ".join(str(exc_or_text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _as_dict(row: Row[Any]) -> dict[str, Any]:

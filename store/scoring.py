@@ -23,7 +23,7 @@ from sqlalchemy import Connection, case, func, insert, select, update
 
 from store.tables import Base, LedgerEntry, Price, PriceRebasing
 
-# Yahoo rounds adjusted prices: ratios within this of one another are one factor (store.price_updates agrees).
+# Yahoo rounds adjusted prices: ratios within this of one another are one factor (the overlap check's tolerance).
 FACTOR_RTOL = 5e-4
 MIN_REBASE_DAYS = 2  # one day rewritten is a correction, whatever its ratio
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from config.settings import Settings
-from contract.errors import EXPECTED, Failure, Refusal
+from contract.errors import EXPECTED, Failure, Refusal, one_line
 from contract.run import RunRequest, RunResult
 from contract.vocab import CELLS, DEFAULT_CELL, MAX_EPOCHS, Action, RunStatus
 from store import lease as leases, registry, run_requests, runs, tickets
@@ -172,12 +172,12 @@ def fetch_prices(settings: Settings, engine: Engine, ticker: str, now: datetime)
     (overlap check, split refetch, all-or-nothing); (colour, sentence)."""
     from marketdata.sources.base import SourceUnavailable
     from config.price_sources import configured_sources
-    from store.price_updates import update_from_sources
+    from jobs.price_updates import update_from_sources
 
     try:
         result = update_from_sources(engine, ticker, configured_sources(settings), settings.overlap_days, now)
     except SourceUnavailable as exc:
-        return "danger", f"Prices not fetched, the store is unchanged: {runs.one_line(exc)}"
+        return "danger", f"Prices not fetched, the store is unchanged: {one_line(exc)}"
     return "success", f"{result.message} (source {result.source})."
 
 
@@ -215,9 +215,9 @@ def request_serve(settings: Settings, engine: Engine, ticker: str) -> str:
             shared_celery_app(settings).send_task(SERVE_TASK, args=[ticker])
             return "The forecast from the new close is on its way: a worker is serving every champion now."
         except Exception as exc:  # broker down: the clock still serves, or the operator does
-            log.warning("could not queue the serve of %s: %s", ticker, runs.one_line(exc))
+            log.warning("could not queue the serve of %s: %s", ticker, one_line(exc))
             if not clock:
-                return f"The serve could not be queued ({runs.one_line(exc)}) and no clock runs: {fix}."
+                return f"The serve could not be queued ({one_line(exc)}) and no clock runs: {fix}."
     if clock:
         within = "a few minutes" if settings.redis_url else "a minute"  # it gives a queued task two minutes first
         return f"The forecast from the new close is on its way: the clock serves every champion within {within}."

@@ -9,7 +9,7 @@ from contract.vocab import CELL_LABELS, CELLS, DEFAULT_CELL, MAX_EPOCHS
 from store import registry as model_registry
 
 from dashboard import data, ids
-from dashboard.admin import actions, alerts_view, health_view, views
+from dashboard.admin import alerts_view, health_view, views
 
 POLL_MS = 1000
 NOTICE_S = 8  # how long a message about no particular run stays up

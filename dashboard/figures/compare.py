@@ -278,7 +278,7 @@ def horizon_figure(metrics_by_cell: Mapping[str, Metrics], measure: str = "rmse_
         lo, hi = row.get(f"{key}_low"), row.get(f"{key}_high")
         if measure == "rmse_ratio" and lo and hi and name != "persistence":
             err = dict(type="data", symmetric=False, array=[h - v for h, v in zip(hi, vals)],
-                       arrayminus=[v - l for v, l in zip(vals, lo)], thickness=1)
+                       arrayminus=[v - low for v, low in zip(vals, lo)], thickness=1)
         fig.add_trace(go.Scatter(x=list(range(1, len(vals) + 1)), y=vals, mode="lines+markers", name=label(name),
                                  error_y=err,
                                  line=dict(color=COLORS.get(name), dash="dash" if name in BASELINES else "solid")))

@@ -151,7 +151,6 @@ def dm_sentence(diag: ResidualDiagnostics, cell: str) -> str:
 def bias_sentence(diag: ResidualDiagnostics) -> str:
     b = diag["mean_bias"]
     side = "under-predicts" if b > 0 else "over-predicts"
-    sign = "-" if b < 0 else "+"
     pct = diag.get("mean_bias_pct")
     rel = f" ({pct:+.3f}% of the previous close)" if pct is not None else ""
     if abs(b) < 0.005:  # rounds to $0.00: "under-predicts by $0.00" would say a side it does not have

@@ -134,8 +134,12 @@ def score_columns() -> list[dict]:
 def scores_frame(table: pd.DataFrame, cell: str) -> pd.DataFrame:
     """The score table of one cell, shaped for display (one row per kind, window and horizon)."""
     rows = table[table["cell"] == cell]
-    pct = lambda s: (s.astype(float) * 100).round(fmt.PCT_DECIMALS)  # noqa: E731 - the precision shown
-    cents = lambda s: s.astype(float).round(fmt.PRICE_DECIMALS)  # noqa: E731
+    def pct(s: pd.Series) -> pd.Series:
+        return (s.astype(float) * 100).round(fmt.PCT_DECIMALS)  # the precision shown
+
+    def cents(s: pd.Series) -> pd.Series:
+        return s.astype(float).round(fmt.PRICE_DECIMALS)
+
     out = pd.DataFrame({
         "kind": rows["kind"], "window": rows["window"], "horizon": rows["horizon"], "n": rows["n"],
         "RMSE $": cents(rows["rmse"]), "persistence RMSE $": cents(rows["persistence_rmse"]),
@@ -154,7 +158,9 @@ def table_records(columns: dict) -> list[dict]:
     ``columns``: the page's values per ledger column (numpy arrays of equal length).
     """
     c = columns
-    day = lambda v: str(v)[:10]  # noqa: E731 - numpy datetime64 and Timestamp both print ISO first
+    def day(v: object) -> str:
+        return str(v)[:10]  # numpy datetime64 and Timestamp both print ISO first
+
     return [{
         "origin": day(c["origin"][i]), "target_date": day(c["target_date"][i]), "horizon": int(c["horizon"][i]),
         "model": f"v{int(c['model_version'][i])}" + ("" if c["model_id"][i] != c["model_id"][i]

@@ -13,6 +13,7 @@ from dash.development.base_component import Component
 
 from dashboard import data, ids, inputs
 from dashboard.navigation import page_title
+from dashboard.verdicts import verdict
 from dashboard.components import cell_selector, default_cell, download_button, graph, missing, refused_page, ticker_bar
 from dashboard.figures.track_record import (coverage_figure, cumulative_figure, fan_figure, score_columns, scores_frame,
                                             table_columns, table_records)
@@ -38,6 +39,11 @@ def _view(ticker: str | None) -> LedgerView:
     return data.ledger_reads().get(data.ticker_choice(ticker))
 
 
+def _memo(view: LedgerView, key, build):
+    """``build()`` once per version of ``view`` (the web's read cache keeps it beside the view)."""
+    return data.ledger_reads().memo(view, key, build)
+
+
 def _header(view: LedgerView) -> tuple[list[str], int, int, int]:
     """(cells in the ledger, live rows of record, replayed rows of record, superseded rows), once per version."""
     def build():
@@ -46,7 +52,7 @@ def _header(view: LedgerView) -> tuple[list[str], int, int, int]:
         kinds = counted["kind"].value_counts()
         return ([c for c in CELLS if c in cells], int(kinds.get("live", 0)), int(kinds.get("replayed", 0)),
                 len(view.frame) - len(counted))
-    return view.memo("header", build)
+    return _memo(view, "header", build)
 
 
 def cell_view(view: LedgerView, cell: str) -> tuple:
@@ -55,12 +61,12 @@ def cell_view(view: LedgerView, cell: str) -> tuple:
         frame = view.frame
         curve = lm.cumulative_advantage(frame, cell, horizon=1)
         closes = data.snapshot(view.ticker).closes
-        scores = scores_frame(view.memo("scores", lambda: lm.score_table(frame)), cell)
+        scores = scores_frame(_memo(view, "scores", lambda: lm.score_table(frame)), cell)
         return (data.plain(fan_figure(closes, lm.last_publication(frame, cell), cell)),
                 data.plain(cumulative_figure(curve, lm.champion_changes(curve), cell)),
                 data.plain(coverage_figure(lm.coverage_by_horizon(frame, cell), cell)),
-                lm.verdict(frame, cell), scores.astype(object).where(scores.notna(), None).to_dict("records"))
-    return view.memo(("cell", cell), build)
+                verdict(frame, cell), scores.astype(object).where(scores.notna(), None).to_dict("records"))
+    return _memo(view, ("cell", cell), build)
 
 
 def _filters() -> dbc.Row:
@@ -163,7 +169,7 @@ def thirds_view(view: LedgerView, cell: str) -> Component:
         return html.Div([head, note, dash_table.DataTable(  # type: ignore[attr-defined]
             data=frame.to_dict("records"), columns=[{"name": c, "id": c} for c in frame.columns],
             style_table={"overflowX": "auto"}, style_cell={"fontSize": 13, "padding": "3px 6px"}, style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1"})])
-    return view.memo(("thirds", cell), build)
+    return _memo(view, ("thirds", cell), build)
 
 
 def on_thirds(cell: str, ticker: str | None = None):
@@ -186,7 +192,7 @@ def _order(view: LedgerView) -> np.ndarray:
         f = view.frame.reset_index(drop=True)
         return f.sort_values(["origin", "published_at", "cell", "horizon"],
                              ascending=[False, False, True, True]).index.to_numpy()
-    return view.memo("table-order", build)
+    return _memo(view, "table-order", build)
 
 
 DISPLAY = ("origin", "target_date", "horizon", "model_version", "model_id", "predicted", "lower80", "upper80",
@@ -205,7 +211,7 @@ def _columns(view: LedgerView) -> dict:
         return {"cell": (cells.astype(np.int8), list(cell_names)), "kind": (kinds.astype(np.int8), list(kind_names)),
                 "horizon": t["horizon"].to_numpy(np.int16), "scored": t["actual"].notna().to_numpy(),
                 "display": arrays}
-    return view.memo("table-columns", build)
+    return _memo(view, "table-columns", build)
 
 
 def _is(column: tuple, value: str):

@@ -9,7 +9,7 @@ from typing import Callable, TextIO
 import pandas as pd
 
 from contract.vocab import BASELINE_INFO, CELLS, DEFAULT_CELL, Baseline, Cell, parse
-from contract.outputs import BASELINES, Backtest
+from contract.outputs import Backtest
 from store.prices import load_prices
 
 from ..context import build_context
@@ -133,7 +133,9 @@ def write_backtest_csv(bt: Backtest, key: str, out: TextIO) -> None:
     """``Origin,Date,Horizon,Actual,Predicted,Lower80,Upper80,Lower95,Upper95``; realised targets only."""
     entry, dates = bt["models"][key], bt["dates"]
     out.write("Origin,Date,Horizon,Actual,Predicted,Lower80,Upper80,Lower95,Upper95\n")
-    fmt = lambda v: "" if v is None else f"{v:.4f}"  # noqa: E731 - empty where a forecaster has no band
+    def fmt(v: float | None) -> str:
+        return "" if v is None else f"{v:.4f}"  # empty where a forecaster has no band
+
     for k, actual in enumerate(bt["actual"]):
         for h, value in enumerate(actual, start=1):
             if value is None:  # the target lies past the end of the data

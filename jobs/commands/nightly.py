@@ -7,7 +7,7 @@ import sys
 import time
 
 from contract.run import RunRequest, TickerOutcome, TickerState
-from contract.vocab import Action, Trigger
+from contract.vocab import Action
 
 from ..context import JobContext, build_context
 from ..errors import JobError

@@ -11,7 +11,7 @@ from marketdata.sources.base import SourceUnavailable
 from store.prices import compare_with_stored, price_summaries, upsert_prices
 from marketdata.sources.csv_file import read_price_csv
 from config.price_sources import configured_sources
-from store.price_updates import seed_prices, switch_source, update_from_sources
+from jobs.price_updates import seed_prices, switch_source, update_from_sources
 
 from ..context import build_context
 from ..errors import JobError
@@ -124,8 +124,7 @@ def cmd_import_csv(args) -> int:
 def _serve_after_import(ctx, ticker: str) -> None:
     """Serve ``ticker`` when the import left a champion forecasting from an older close (one line);
     a failure is a Failure saying the import stays committed. No champion, or none stale: nothing."""
-    from contract.errors import Failure
-    from store.runs import one_line
+    from contract.errors import Failure, one_line
 
     from ..serve import serve_and_publish, stale_cells
 

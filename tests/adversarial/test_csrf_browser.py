@@ -58,7 +58,7 @@ def attacker(web):
     pages = _pages(web.url + CALLBACK)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
+        def do_GET(self):  # http.server's name
             page = pages.get(self.path)
             self.send_response(200 if page else 404)
             self.send_header("Content-Type", "text/html; charset=utf-8")

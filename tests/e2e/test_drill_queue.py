@@ -190,7 +190,7 @@ def test_web_clock_and_worker_on_postgres_and_redis(pg_url, shared_redis_url, tm
             # Same seed, same data: the retrained GRU is not worse, so it is promoted.
             for ticker in ("AAPL", "MSFT"):
                 assert after[(ticker, "gru")] == before[(ticker, "gru")] + 1
-                shown = wait_for(lambda: f"GRU v{after[(ticker, 'gru')]}" in page(web.url, "/", f"?ticker={ticker}").text,
+                shown = wait_for(lambda t=ticker: f"GRU v{after[(t, 'gru')]}" in page(web.url, "/", f"?ticker={t}").text,
                                  30, f"the web to show {ticker}'s new champion")
                 assert shown
             with engine.connect() as conn:

@@ -15,7 +15,7 @@ from store.db import make_engine
 from store.ledger import CSV_HEADER
 from scripts.bench_ledger import fill_ledger
 from scripts.web_server import WebServer
-from tests.e2e.test_dashboard_browser import SHOTS, browser  # noqa: F401
+from tests.e2e.test_dashboard_browser import SHOTS
 from tests.support.dashboard_env import ADMIN
 from dashboard import ids
 
@@ -35,8 +35,9 @@ def web(fixture_store_url, tmp_path):
 
 
 @pytest.fixture
-def page(browser):  # noqa: F811 - the browser fixture of the dashboard tests
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+def page(chromium_browser):
+    """A desktop-width page of the session's one Chromium (tests/conftest.py), downloads allowed."""
+    ctx = chromium_browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     pg = ctx.new_page()
     pg.errors = []
     pg.on("console", lambda m: m.type == "error" and pg.errors.append(m.text))
@@ -174,9 +175,10 @@ def test_the_downloaded_csv_has_a_ticker_column_and_prices_to_the_cent(web, page
 
 
 @pytest.mark.parametrize("width", [1400, 390])
-def test_track_record_screenshot_at_desktop_and_phone_width(web, browser, width):  # noqa: F811
+def test_track_record_screenshot_at_desktop_and_phone_width(web, chromium_browser, width):
     """A full-page screenshot per width (artifacts/screenshots/track-record-<width>.png), and no sideways page."""
-    ctx = browser.new_context(viewport={"width": width, "height": 900})
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    ctx = chromium_browser.new_context(viewport={"width": width, "height": 900})
     pg = ctx.new_page()
     _open(pg, web.url)
     pg.screenshot(path=str(SHOTS / f"track-record-{width}.png"), full_page=True)

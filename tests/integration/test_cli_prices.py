@@ -18,9 +18,9 @@ def test_init_gives_adjusted_aapl_without_split_crashes(run_cli, seeded):
     lines = out.stdout.splitlines()
     assert lines[0] == "Date,Open,High,Low,Close,Volume"
     assert len(lines) - 1 >= 3000
-    closes = {l.split(",")[0]: float(l.split(",")[4]) for l in lines[1:]}
+    closes = {line.split(",")[0]: float(line.split(",")[4]) for line in lines[1:]}
     dates = sorted(closes)
-    assert dates == [l.split(",")[0] for l in lines[1:]]  # oldest first
+    assert dates == [line.split(",")[0] for line in lines[1:]]  # oldest first
     for day in ["2000-06-21", "2005-02-28"]:
         prev = dates[dates.index(day) - 1]
         assert closes[day] / closes[prev] - 1 > -0.40

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import delete, update
 
+from dashboard.cache import ledgers, snapshots
 from store import queries, registry
 from store.db import session_factory
 from store.tables import Champion, ChampionEvent
@@ -62,7 +63,7 @@ def _promote(engine, cell: str, model_id: int) -> None:
 
 
 def test_cache_is_reused_until_a_champion_changes(filled):
-    cache = queries.ReadCache(filled)
+    cache = snapshots(filled)
     first = cache.get("AAPL")
     assert cache.get("AAPL") is first and cache.loads == 1  # same version: no reload
     _promote(filled, "gru", 3)  # a rollback to GRU v1
@@ -85,7 +86,7 @@ def _correct_one_close(engine, factor: float) -> None:
 def test_every_price_write_reloads_the_next_read_and_nothing_else_does(filled, write):
     """No time-to-live: a snapshot lives exactly as long as the store is unchanged."""
     from store.tables import Price
-    cache = queries.ReadCache(filled)
+    cache = snapshots(filled)
     before = cache.get("AAPL")
     assert cache.get("AAPL") is before and cache.loads == 1
     if write == "fetch time":
@@ -104,8 +105,7 @@ def test_every_price_write_reloads_the_next_read_and_nothing_else_does(filled, w
 
 def test_the_caches_stay_bounded(filled):
     """However many tickers are asked for, at most max_entries snapshots and ledger views are kept."""
-    from store.ledger_reads import LedgerCache
-    snaps, views = queries.ReadCache(filled, max_entries=2), LedgerCache(filled, max_entries=2)
+    snaps, views = snapshots(filled, max_entries=2), ledgers(filled, max_entries=2)
     for ticker in ("AAPL", "MSFT", "GOOG", "AMZN"):
         snaps.get(ticker), views.get(ticker)
     assert len(snaps._entries) == 2 and len(views._entries) == 2

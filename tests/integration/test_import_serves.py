@@ -71,7 +71,7 @@ def test_import_serves_every_champion_from_the_new_close_and_no_serve_skips(engi
     out = run_cli("import-csv", _csv(trained.iloc[1:], tmp_path / "b.csv"), database_url=database_url)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert len(lines) == 2 and lines[1].startswith(f"AAPL: served ") and f"from the close of {second}" in lines[1]
+    assert len(lines) == 2 and lines[1].startswith("AAPL: served ") and f"from the close of {second}" in lines[1]
     assert registry.champion_forecast_origins(engine, "AAPL") == {c: second for c in CELLS}  # the origin moved
     assert _live_rows(engine, second) == {c: 5 for c in CELLS}  # h=1..5 published for every cell
 

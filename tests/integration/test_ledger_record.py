@@ -15,10 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from contract.vocab import LedgerKind
+from dashboard.cache import ledgers
+from dashboard.verdicts import verdict
 from store import ledger, registry
 from store import ledger_metrics as lm
 from store.db import session_factory
-from store.ledger_reads import LedgerCache
 from store.prices import load_prices, replace_all_prices
 from store.tables import PriceRebasing
 from tests.support.ledger import NOW, H, save_model, store_prices
@@ -58,7 +59,7 @@ def test_a_same_evening_retrain_and_promote_do_not_double_count(engine, aapl):
     assert set(rows[~rows.of_record].model_id) == {second}
     table = lm.score_table(rows)
     assert set(table[table.window == "all"].n) == {1}  # one live one-day forecast, not two
-    assert "Only 1 live one-day forecast of the GRU has been scored" in lm.verdict(rows, "gru")
+    assert "Only 1 live one-day forecast of the GRU has been scored" in verdict(rows, "gru")
     assert set(lm.last_publication(rows, "gru").model_id) == {first}
     counts = [line.split(",")[-1] for line in ledger.csv_text(ledger.export_frame(engine, ticker="AAPL")).splitlines()]
     assert counts[0] == "Counts" and sorted(counts[1:]) == ["superseded"] * H + ["yes"] * H
@@ -172,7 +173,7 @@ def test_an_admin_upload_scores_in_its_own_transaction_and_the_next_read_shows_i
     store_prices(engine, known)
     save_model(engine, "gru", known, 0.0)
     publish(engine)
-    cache = LedgerCache(engine)
+    cache = ledgers(engine)
     view = cache.get("AAPL")
     assert view.frame.actual.isna().all()
     day = aapl.iloc[-10:-9]

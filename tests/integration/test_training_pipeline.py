@@ -1,7 +1,6 @@
 """jobs.candidates: the one code path that trains, evaluates, stores and promotes."""
 from datetime import datetime, timezone
 
-import pandas as pd
 import pytest
 from sqlalchemy import func, select
 

@@ -110,7 +110,7 @@ def test_metrics_carry_coverage_tests_and_goals_for_every_band(frames):
     _, rep = _report(frame)
     iv = rep.metrics["intervals"]
     assert set(iv) == {"gru", "ridge", *BAND_BASELINES}
-    for name, entry in iv.items():
+    for entry in iv.values():
         for tag in ("80", "95"):
             assert len(entry[f"tercile_coverage{tag}"]) == 3 and len(entry[f"tercile_coverage{tag}"][0]) == 5
             tests = entry[f"tests{tag}"]

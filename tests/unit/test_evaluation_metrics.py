@@ -1,6 +1,5 @@
 """Evaluation statistics against known values and simple cases (the rolling-origin evaluation is the only one)."""
 import numpy as np
-import pandas as pd
 import pytest
 
 from models.evaluation import conformal_quantiles, diebold_mariano, wilson_interval

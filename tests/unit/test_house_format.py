@@ -1,11 +1,10 @@
-"""The house number format (contract.numbers), shared by the dashboard and the track record's verdict."""
+"""The house number format (dashboard.fmt): every card, table, hover, CSV and the track record's verdict."""
 import math
 
 import numpy as np
 import pytest
 
-from contract import numbers as n
-from dashboard import fmt
+from dashboard import fmt as n
 
 
 @pytest.mark.parametrize("absent", [None, math.nan, np.nan, "12.3", True])
@@ -22,7 +21,3 @@ def test_prices_to_the_cent_rates_as_percentages_ratios_to_four_decimals():
     assert n.rate_vs(0.8333, 0.8, "target") == "83.3% (target 80%)"
     assert n.rate_vs(0.512, 0.5234, "base rate") == "51.2% (base rate 52.3%)"
     assert n.round_price(np.float64(56.1449)) == 56.14
-
-
-def test_the_dashboard_format_is_the_same_functions():
-    assert fmt.price is n.price and fmt.pct is n.pct and fmt.PCT_DECIMALS == n.PCT_DECIMALS

@@ -80,24 +80,3 @@ def test_last_publication_prefers_live_rows():
     pub = lm.last_publication(f, "gru")
     assert set(pub.kind) == {"live"} and set(pub.origin) == {DAYS[39]}
     assert set(lm.last_publication(f[f.kind == "replayed"], "gru").origin) == {DAYS[59]}
-
-
-@pytest.mark.parametrize("scored, says", [
-    (0, "No live one-day forecast of the GRU has been scored yet; the first is scored when the close of"),
-    (5, "Only 5 live one-day forecasts of the GRU have been scored so far, too few to judge"),
-    (80, "Over the last 60 live one-day forecasts the GRU was"),
-])
-def test_the_verdict_is_honest_about_how_much_it_rests_on(scored, says):
-    words = lm.verdict(frame(scored=scored), "gru")
-    assert words.startswith(says)
-    if scored:
-        live = frame(scored=scored).dropna(subset=["actual"]).tail(60)
-        coverage = ((live.lower80 <= live.actual) & (live.actual <= live.upper80)).mean()
-        assert f"its 80% band held the close on {coverage * 100:.1f}% of days, against a target of 80%" in words
-
-
-def test_the_verdict_tells_a_replay_apart():
-    f = pd.concat([frame(n=10, kind="live", scored=0), frame(n=50, kind="replayed")], ignore_index=True)
-    words = lm.verdict(f, "gru")
-    assert "No live one-day forecast" in words and "In a replay of 50 past trading days (forecasts made after the " \
-                                                   "fact, not live)" in words

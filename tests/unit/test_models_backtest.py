@@ -2,7 +2,7 @@
 import pytest
 
 from models.backtest import WalkPlan, walk_forward
-from models.features import SplitSpec, prepare
+from models.features import SplitSpec
 from models.network import Hyperparams
 from models.pipeline import fit_cell
 from models.rolling import RollingSpec

@@ -1,5 +1,4 @@
 """Training: reproducible with a seed, cancellable between epochs, and free of look-ahead."""
-import numpy as np
 import pytest
 
 from models.features import SplitSpec

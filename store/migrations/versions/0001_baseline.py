@@ -1,7 +1,7 @@
 """version 2 schema: the baseline of every store made before migrations
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-12-03
 
 The tables exactly as version 2 of the product made them with ``create_all``; a store made

@@ -1,4 +1,5 @@
-"""Seeding and incremental update of the price store.
+"""Seeding and incremental update of the price store: which source to ask, what to fetch, and
+whether the answer appends, replaces or is refused (the store's writes are ``store.prices``).
 
 Yahoo's adjusted history is re-based after every split or dividend, so appending
 new days night after night drifts out of step. Each update therefore refetches an
@@ -13,11 +14,11 @@ from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from store.db import session_factory
-from store.tables import Price
-from store.prices import insert_prices, last_stored_date, last_stored_source, load_prices, replace_all_prices
+from store.prices import (home_source, insert_prices, last_stored_date, last_stored_source, load_prices,
+                          replace_all_prices, source_family)
 from marketdata.sources.base import PriceSource, SourceUnavailable
 
 log = logging.getLogger(__name__)
@@ -113,18 +114,6 @@ def update_prices(
         added = insert_prices(session, ticker, new, source.name, now)
     newest = new.index[-1].date() if added else last
     return UpdateResult(ticker, added, False, source.name, newest, f"{ticker}: added {added} new rows (last {newest})")
-
-
-def source_family(name: str) -> str:
-    """``csv`` for every imported file (``csv:<file>``), else the source's own name."""
-    return "csv" if name.startswith("csv:") else name
-
-
-def home_source(engine: Engine, ticker: str) -> str | None:
-    """The source a ticker's history came from: that of its oldest stored row (None: no rows)."""
-    with engine.connect() as conn:
-        return conn.execute(select(Price.source).where(Price.ticker == ticker)
-                            .order_by(Price.date).limit(1)).scalar()
 
 
 def switch_source(engine: Engine, ticker: str, source: PriceSource, now: datetime) -> UpdateResult:
