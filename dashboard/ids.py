@@ -11,6 +11,7 @@ class Nav:
     """The navbar, on every page."""
     BAR = "nav-bar"
     CONFIG = "nav-config"
+    CLOSED = "nav-closed"  # the clientside callback that folds the phone menu after a navigation writes here
 
 
 class Forecast:
@@ -18,6 +19,7 @@ class Forecast:
 
     PAGE = "forecast"  # the prefix of the ids shared by every analyst page (components.ticker_bar)
     CARDS = "forecast-cards"
+    CHANGE = "forecast-change"
     CELL = "forecast-cell"
     DATA_CARD = "forecast-data-card"
     DOWNLOAD = "forecast-download"
@@ -32,6 +34,7 @@ class Forecast:
     RMSE_WORDS = "forecast-rmse-words"
     STALE = "forecast-stale"
     TICKER = "forecast-ticker"
+    TRUST = "forecast-trust"
     YSCALE = "forecast-yscale"
     ZOOM = "forecast-zoom"
 

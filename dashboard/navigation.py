@@ -27,6 +27,17 @@ function(search, pathname, cfg) {
 """
 
 
+# A phone's menu (the collapsed navbar) stays open after a link is followed, over the new page: fold it.
+CLOSE_MENU_JS = """
+function(pathname) {
+    const open = document.querySelector("#%s .navbar-collapse.show");
+    const toggler = document.querySelector("#%s .navbar-toggler");
+    if (open && toggler && getComputedStyle(toggler).display !== "none") { toggler.click(); }
+    return pathname;
+}
+""" % (ids.Nav.BAR, ids.Nav.BAR)
+
+
 def _pages() -> list[dict]:
     return sorted(dash.page_registry.values(), key=lambda p: p.get("order", 99))
 
@@ -45,6 +56,7 @@ def navbar() -> html.Div:
            "paths": [p["relative_path"] for p in _pages()]}
     return html.Div([
         dcc.Store(id=ids.Nav.CONFIG, data=cfg),
+        dcc.Store(id=ids.Nav.CLOSED),
         dbc.NavbarSimple(links, id=ids.Nav.BAR, brand=f"{settings.default_ticker} {BRAND}", brand_href="/",
                          color="primary", dark=True, className="mb-3"),
     ])
@@ -57,6 +69,8 @@ def install(app: Dash) -> None:
     outputs += [Output(_link_id(p), "active") for p in _pages()]
     app.clientside_callback(FOLLOW_TICKER_JS, *outputs, Input("_pages_location", "search"),
                             Input("_pages_location", "pathname"), State(ids.Nav.CONFIG, "data"))
+    app.clientside_callback(CLOSE_MENU_JS, Output(ids.Nav.CLOSED, "data"), Input("_pages_location", "pathname"),
+                            prevent_initial_call=True)
 
 
 def shown_ticker() -> str | None:

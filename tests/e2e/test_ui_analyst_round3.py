@@ -80,3 +80,47 @@ def test_band_coverage_of_zero_is_drawn_and_a_small_count_is_no_rate(web, page):
     labels = page.locator(f"#{ids.Track.COVERAGE} .bartext").all_text_contents()
     assert labels and all(re.fullmatch(r"n=\d+", t) for t in labels), labels
     assert "too few to judge" in page.inner_text(f"#{ids.Track.COVERAGE}")
+
+
+SHOTS = __import__("pathlib").Path("artifacts/screenshots")
+
+
+@pytest.fixture
+def phone(chromium):
+    pg = open_page(chromium, **PHONE, is_mobile=True, has_touch=True)
+    yield pg
+    pg.context.close()
+
+
+def _on_first_screen(page, selector: str) -> bool:
+    box = page.locator(selector).first.bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"]
+
+
+def test_phone_first_screen_has_the_forecast_its_change_band_and_trust(web, phone):
+    """Was: the trust sentence three screens below the forecast; no change from the last close on the card."""
+    phone.goto(web.url + "/")
+    phone.wait_for_selector(f"#{ids.Forecast.GRAPH} .main-svg", timeout=30000)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    phone.screenshot(path=str(SHOTS / "forecast-390-first-screen.png"))
+    card = phone.inner_text(f"#{ids.Forecast.NEXT_CARD}")
+    assert re.search(r"[+-]\$[\d,]+\.\d{2} \([+-]\d+\.\d{2}%\) vs last close", card), card
+    assert re.search(r"80%: \$[\d,]+\.\d{2}", card), card
+    trust = phone.inner_text(f"#{ids.Forecast.TRUST}")
+    assert trust.startswith("Trust: ") and trust.count(". ") == 0, trust  # one sentence
+    for part in (ids.Forecast.NEXT_CARD, ids.Forecast.CHANGE, ids.Forecast.TRUST):
+        assert _on_first_screen(phone, f"#{part}"), part
+    assert phone.errors == []
+
+
+def test_phone_menu_folds_after_a_navigation(web, phone):
+    """Was: the hamburger menu stayed open after every navigation, covering 30% of the new page."""
+    phone.goto(web.url + "/")
+    phone.wait_for_selector(f"#{ids.Forecast.GRAPH} .main-svg", timeout=30000)
+    phone.click(f"#{ids.Nav.BAR} .navbar-toggler")
+    phone.wait_for_selector(f"#{ids.Nav.BAR} .navbar-collapse.show", timeout=5000)
+    phone.click("#nav-residuals")
+    phone.wait_for_url("**/residuals", timeout=10000)
+    phone.wait_for_function(f"!document.querySelector('#{ids.Nav.BAR} .navbar-collapse.show, "
+                            f"#{ids.Nav.BAR} .navbar-collapse.collapsing')", timeout=5000)
+    assert not phone.locator("#nav-compare").is_visible()
