@@ -58,6 +58,7 @@ class Compare:
     """The compare page (/compare)."""
 
     PAGE = "compare"  # the prefix of the ids shared by every analyst page (components.ticker_bar)
+    EXPLAIN = "compare-explain"
     BEST = "compare-best"
     DIRECTION = "compare-direction"
     EMPTY = "compare-empty"

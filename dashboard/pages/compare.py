@@ -16,7 +16,7 @@ from dashboard.components import graph, missing, refused_page, ticker_bar
 from dashboard.figures.common import empty_figure
 from dashboard.figures.compare import (
     MEASURES, band_sentence, best_networks, direction_frame, goals_frame, horizon_figure, interval_frame, loss_figure, metrics_frame,
-    overlay_figure, pairs_frame, tercile_frame, tests_frame, verdict_sentence,
+    overlay_figure, pairs_frame, persistence_words, tercile_frame, tests_frame, verdict_sentence,
 )
 from dashboard.figures.loss_note import loss_note
 from dashboard.navigation import page_title
@@ -124,8 +124,10 @@ def _table_parts(tables: dict[str, Any]) -> list[Component]:
         html.H5("One day ahead, networks and baselines"),
         html.P("RMSE ratio below 1: smaller errors than repeating yesterday's close; its 95% interval says how "
                "sure that is. R2 in returns: against predicting no change (vs 0) and against the historical mean "
-               "return (Campbell-Thompson, vs mean); above 0 is skill. MASE: mean absolute return error over the "
-               "training period's typical daily move.", className="text-muted small"),
+               "return (Campbell-Thompson, vs mean); skill only where its whole 95% interval is above 0. MASE: mean "
+               "absolute return error over the training period's typical daily move. DM p: Diebold-Mariano against "
+               "persistence, Holm-adjusted across the rows of this table. " + persistence_words(tables["metrics"]),
+               id=ids.Compare.EXPLAIN, className="text-muted small"),
         _table(ids.Compare.TABLE, tables["metrics"], "model", best_networks(tables["metrics"])),
         html.P(f"Highlighted: the lowest RMSE ratio among the networks ({', '.join(best_networks(tables['metrics'])) or '-'}"
                f", at {fmt.RATIO_DECIMALS} decimals); whether that lead is real is in the differences below.",

@@ -124,3 +124,29 @@ def test_phone_menu_folds_after_a_navigation(web, phone):
     phone.wait_for_function(f"!document.querySelector('#{ids.Nav.BAR} .navbar-collapse.show, "
                             f"#{ids.Nav.BAR} .navbar-collapse.collapsing')", timeout=5000)
     assert not phone.locator("#nav-compare").is_visible()
+
+
+def test_compare_shows_each_p_with_its_holm_value_and_each_skill_figure_with_its_interval(web, page):
+    """Was: "Pesaran-Timmermann p < 0.05: they do" on a raw p; R2 +0.72% without its interval; MASE 0.608 beside
+    persistence's unstated 0.608."""
+    page.goto(web.url + "/compare")
+    page.wait_for_selector(f"#{ids.Compare.TABLE} td", timeout=30000)
+    heads = page.locator(f"#{ids.Compare.TABLE} th").all_inner_texts()
+    for column in ("DM p after Holm", "R2 vs 0: 95% interval", "R2 vs mean: 95% interval", "MASE: 95% interval"):
+        assert any(column in h for h in heads), (column, heads)
+    r2 = page.locator(f"#{ids.Compare.TABLE} td[data-dash-column='R2 vs 0: 95% interval']").all_inner_texts()
+    assert r2 and all(re.fullmatch(r"\[[+-]\d+\.\d\d, [+-]\d+\.\d\d\]", c) for c in r2), r2
+    assert re.search(r"Repeating the last close scores .* MASE \d\.\d{3}", page.inner_text(f"#{ids.Compare.EXPLAIN}"))
+    for table in (ids.Compare.PAIRS, ids.Compare.DIRECTION):
+        assert "after Holm" in page.inner_text(f"#{table}"), table
+    words = page.inner_text("body")
+    assert "p < 0.05: they do" not in words and "Holm-adjusted across the" in words
+
+
+def test_residuals_sentences_give_the_holm_adjusted_p(web, page):
+    page.goto(web.url + "/residuals")
+    page.wait_for_selector(f"#{ids.Residuals.NOTES}", timeout=30000)
+    page.wait_for_function(f"document.querySelector('#{ids.Residuals.NOTES}').innerText.includes('Ljung-Box')",
+                           timeout=20000)
+    notes = page.inner_text(f"#{ids.Residuals.NOTES}")
+    assert notes.count("after Holm across this page's tests") >= 3, notes  # Ljung-Box, ARCH-LM, Diebold-Mariano
