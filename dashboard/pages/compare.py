@@ -67,7 +67,16 @@ def method_sentence(metrics: Mapping[str, Metrics]) -> str:
             f"refit (warm-started) every {ev['refit_every']} trading days. These origins come after the validation "
             f"window (early stopping) and the promotion window ({ev['promotion_start']} to {ev['report_start']}), so no "
             "figure here chose the model it describes. Baselines are scored on the very same origins. Intervals: "
-            f"95% stationary block bootstrap ({ev['bootstrap_reps']} resamples, mean block {ev['bootstrap_block']} days).")
+            f"95% stationary block bootstrap ({ev['bootstrap_reps']} resamples, {_blocks(ev)}).")
+
+
+def _blocks(ev: Mapping[str, Any]) -> str:
+    """The bootstrap's mean block: per horizon by Politis-White where stored, else the one block used."""
+    blocks = ev.get("bootstrap_blocks")
+    if blocks:
+        return (f"mean block {' / '.join(str(b) for b in blocks)} days at h=1..{len(blocks)}, each chosen for its "
+                "horizon by the Politis-White rule (arch's optimal_block_length), at least h days")
+    return f"mean block {ev['bootstrap_block']} days at every horizon (stored before per-horizon blocks: retrain)"
 
 
 def _table(id_: str, frame, left: str, best: Sequence[str] = ()):

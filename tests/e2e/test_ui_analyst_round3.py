@@ -150,3 +150,14 @@ def test_residuals_sentences_give_the_holm_adjusted_p(web, page):
                            timeout=20000)
     notes = page.inner_text(f"#{ids.Residuals.NOTES}")
     assert notes.count("after Holm across this page's tests") >= 3, notes  # Ljung-Box, ARCH-LM, Diebold-Mariano
+
+
+def test_compare_states_a_bootstrap_block_per_horizon_by_a_published_rule(web, page):
+    """Was: "mean block 5 days" at every horizon, chosen from h=1 (a data-driven choice at h=4-5 gives 8-12)."""
+    page.goto(web.url + "/compare")
+    page.wait_for_selector(f"#{ids.Compare.METHOD}", timeout=30000)
+    method = page.inner_text(f"#{ids.Compare.METHOD}")
+    found = re.search(r"mean block ((?:\d+ / )+\d+) days at h=1\.\.(\d), each chosen for its horizon by the "
+                      r"Politis-White rule", method)
+    assert found, method
+    assert len(found.group(1).split(" / ")) == int(found.group(2))
