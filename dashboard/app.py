@@ -21,7 +21,7 @@ from flask import Flask
 from config.settings import PROCESS_GROUPS, ConfigError, Settings, load_settings
 from store.times import utc_now
 
-from dashboard import auth, data, delivery, health, navigation, security, timeouts
+from dashboard import auth, data, delivery, health, navigation, not_found, security, timeouts
 from dashboard.background import make_manager
 
 HERE = Path(__file__).resolve().parent
@@ -47,6 +47,7 @@ def create_app(settings: Settings, now: Callable[[], datetime] = utc_now) -> Das
     )
     app.layout = shell
     navigation.install(app)
+    not_found.install(app)
     _register_page_callbacks(app)
     server = app.server
     server.add_url_rule("/healthz", "healthz", lambda: health.healthz(web.engine))

@@ -14,6 +14,12 @@ class Nav:
     CLOSED = "nav-closed"  # the clientside callback that folds the phone menu after a navigation writes here
 
 
+class NotFound:
+    """The page drawn for an address with no page."""
+    PAGE = "not-found"
+    HOME = "not-found-home"
+
+
 class Forecast:
     """The forecast page (/)."""
 

@@ -8,7 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, dcc, html
 
-from dashboard import auth, data, ids, inputs
+from dashboard import auth, data, ids, inputs, not_found
 
 BRAND = "recurrent forecasts"
 
@@ -39,7 +39,8 @@ function(pathname) {
 
 
 def _pages() -> list[dict]:
-    return sorted(dash.page_registry.values(), key=lambda p: p.get("order", 99))
+    """The pages the navbar links to, in their order (the not-found page is none)."""
+    return sorted((p for p in dash.page_registry.values() if not_found.is_page(p)), key=lambda p: p.get("order", 99))
 
 
 def _link_id(page: dict) -> str:

@@ -13,7 +13,8 @@ from dash.development.base_component import Component
 
 from dashboard import data, ids, inputs
 from dashboard.navigation import page_title
-from dashboard.components import cell_selector, default_cell, download_button, graph, missing, refused_page, ticker_bar
+from dashboard.components import (cell_selector, default_cell, download_button, graph, loading, missing, refused_page,
+                                  ticker_bar)
 from dashboard.figures.track_record import (coverage_figure, cumulative_figure, fan_figure, score_columns, scores_frame,
                                             table_columns, table_records)
 from store import ledger_metrics as lm
@@ -116,9 +117,9 @@ def page_body(view: LedgerView):
                   f"(a retrain, promotion or rollback the same day: kept, marked superseded, never counted)"
                   if superseded else "") + ".", className="text-muted", id=ids.Track.SUMMARY),
         dbc.Alert("", id=ids.Track.VERDICT, color="light"),
-        dbc.Row([dbc.Col(graph(ids.Track.FAN, {}), lg=6), dbc.Col(graph(ids.Track.COVERAGE, {}), lg=6)],
-                className="g-2"),
-        graph(ids.Track.CUMULATIVE, {}),
+        dbc.Row([dbc.Col(loading(graph(ids.Track.FAN, {}, height=400)), lg=6),
+                 dbc.Col(loading(graph(ids.Track.COVERAGE, {}, height=380)), lg=6)], className="g-2"),
+        loading(graph(ids.Track.CUMULATIVE, {}, height=380)),
         html.Div(id=ids.Track.THIRDS),
         html.H5("Figures by horizon: live first, replayed apart", className="mt-3"),
         # as in _table: mypy sees no DataTable in dash_table

@@ -161,3 +161,42 @@ def test_compare_states_a_bootstrap_block_per_horizon_by_a_published_rule(web, p
                       r"Politis-White rule", method)
     assert found, method
     assert len(found.group(1).split(" / ")) == int(found.group(2))
+
+
+@pytest.mark.parametrize("address", ["/nope", "/?ticker=IBM", "/track-record?ticker=IBM"])
+def test_an_address_with_no_page_answers_404_with_a_plain_message(web, page, address):
+    """Was: HTTP 200 with "Refused: unknown ticker" jargon, and Dash's bare "404 - Page not found" heading."""
+    response = page.goto(web.url + address)
+    assert response is not None and response.status == 404
+    page.wait_for_function("document.body.innerText.includes('not found') || "
+                           "document.body.innerText.includes('No such ticker here')", timeout=20000)
+    body = page.inner_text("body")
+    assert "Refused" not in body
+    if address == "/nope":
+        assert "Page not found" in body and page.locator(f"#{ids.NotFound.HOME}").get_attribute("href") == "/"
+        assert "Not found" not in page.inner_text(f"#{ids.Nav.BAR}")
+    else:
+        assert "No such ticker here: unknown ticker 'IBM'; configured: AAPL, MSFT" in body
+
+
+def test_track_record_charts_say_loading_never_an_empty_frame(web, page):
+    """Was: empty Plotly frames with axes -1..6 until the cell callback answered."""
+    held = []
+
+    def hold(route):  # the cell callback waits; the router's answer (the layout) goes through
+        if ids.Track.FAN in (route.request.post_data or ""):
+            held.append(route)
+        else:
+            route.continue_()
+    page.route(re.compile(r"_dash-update-component"), hold)
+    page.goto(web.url + "/track-record")
+    page.wait_for_selector(f"#{ids.Track.CUMULATIVE} .main-svg", timeout=30000)
+    page.wait_for_timeout(500)
+    for part in (ids.Track.FAN, ids.Track.COVERAGE, ids.Track.CUMULATIVE):
+        assert "Loading the chart" in (page.locator(f"#{part}").text_content() or ""), part
+        assert page.locator(f"#{part} .xtick text").count() == 0, part  # no axes of an empty frame
+    assert held, "the cell callback was not held"
+    for route in held:
+        route.continue_()
+    page.wait_for_function(f"document.querySelector('#{ids.Track.CUMULATIVE} .js-plotly-plot')?.data?.length > 0",
+                           timeout=20000)
