@@ -108,13 +108,13 @@ def layout(ticker: str | None = None, **_query):
 
 def page_body(snap: Snapshot):
     if not snap.has_prices:
-        return html.Div([html.H3(f"{snap.ticker}: compare cell types"), missing("No prices are stored yet.", "python -m jobs init", id_=ids.Compare.EMPTY)])
+        return html.Div([html.H1(f"{snap.ticker}: compare cell types", className="h3"), missing("No prices are stored yet.", "python -m jobs init", id_=ids.Compare.EMPTY)])
     if not snap.has_models:
-        return html.Div([html.H3(f"{snap.ticker}: compare cell types"),
+        return html.Div([html.H1(f"{snap.ticker}: compare cell types", className="h3"),
                          missing("No trained models to compare yet.", "python -m jobs train", id_=ids.Compare.EMPTY)])
     tables, overlay, loss, horizon = compare_view(snap)
     missing_cells = [c for c in ("simplernn", "lstm", "gru") if c not in snap.cells]
-    parts: list[Component] = [html.H3(f"{snap.ticker}: compare cell types")]
+    parts: list[Component] = [html.H1(f"{snap.ticker}: compare cell types", className="h3")]
     if missing_cells:
         parts.append(missing(f"Not trained yet: {', '.join(missing_cells)}.", "python -m jobs train --cells " + ",".join(missing_cells)))
     if tables is not None:

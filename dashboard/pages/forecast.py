@@ -129,16 +129,16 @@ def layout(ticker: str | None = None, **_query):
 
 def page_body(snap: Snapshot):
     if not snap.has_prices:
-        return html.Div([html.H3(f"{snap.ticker} forecast"), missing(*NO_PRICES, id_=ids.Forecast.EMPTY)])
+        return html.Div([html.H1(f"{snap.ticker} forecast", className="h3"), missing(*NO_PRICES, id_=ids.Forecast.EMPTY)])
     if not snap.has_models:
-        return html.Div([html.H3(f"{snap.ticker} forecast"), missing(*NO_MODELS, id_=ids.Forecast.EMPTY),
+        return html.Div([html.H1(f"{snap.ticker} forecast", className="h3"), missing(*NO_MODELS, id_=ids.Forecast.EMPTY),
                          graph(ids.Forecast.GRAPH, history_figure(snap.closes, snap.ticker)), dcc.Store(id=ids.Forecast.YSCALE)])
     cell = default_cell(snap.cells)
     fig, zoom, cards, words = forecast_view(snap, cell)
     return html.Div([
         # On a phone the title and the download share a line, the selector the next: the first screen is short.
         dbc.Row([
-            dbc.Col(html.H3(f"{snap.ticker} forecast", className="mb-0"), xs="auto"),
+            dbc.Col(html.H1(f"{snap.ticker} forecast", className="h3 mb-0"), xs="auto"),
             dbc.Col(cell_selector(ids.Forecast.CELL, list(snap.cells), cell), xs=12, md="auto",
                     className="order-last order-md-0"),
             dbc.Col([download_button(ids.Forecast.DOWNLOAD_BTN, "Download forecast CSV"),

@@ -102,13 +102,13 @@ def layout(ticker: str | None = None, **_query):
 
 def page_body(view: LedgerView):
     if view.empty:
-        return html.Div([html.H3(f"{view.ticker} track record"), missing(*EMPTY, id_=ids.Track.EMPTY)])
+        return html.Div([html.H1(f"{view.ticker} track record", className="h3"), missing(*EMPTY, id_=ids.Track.EMPTY)])
     cells, live, replayed, superseded = _header(view)
     cell = default_cell(cells)
     # The charts, verdict and scores come from on_cell, which the cell selector fires as the page
     # loads: the layout itself stays small, and each of the two requests stays quick under load.
     return html.Div([
-        dbc.Row([dbc.Col(html.H3(f"{view.ticker} track record"), md="auto"),
+        dbc.Row([dbc.Col(html.H1(f"{view.ticker} track record", className="h3"), md="auto"),
                  dbc.Col(cell_selector(ids.Track.CELL, cells, cell), md="auto")], align="center", className="mb-2 g-2"),
         html.P(f"Every forecast the product published, kept as it was shown and scored as the closes arrived: "
                f"{live:,} live rows and {replayed:,} replayed rows (made after the "
