@@ -94,7 +94,7 @@ def _table(id_: str, frame, left: str, best: Sequence[str] = ()):
         style_cell={"fontFamily": "inherit", "fontSize": 14, "padding": "4px 8px"},
         style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1", "whiteSpace": "normal"},
         style_cell_conditional=[{"if": {"column_id": left}, "textAlign": "left"}],
-        style_data_conditional=[{"if": {"filter_query": f'{{{left}}} contains "baseline"'}, "color": "#7b8a8b"}, *marks],
+        style_data_conditional=[{"if": {"filter_query": f'{{{left}}} contains "baseline"'}, "color": "#566573"}, *marks],
     )
 
 

@@ -88,7 +88,7 @@ def _table() -> Component:
         page_action="custom", page_current=0, page_size=PAGE_SIZE, page_count=1,
         style_table={"overflowX": "auto"}, style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "3px 6px"},
         style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1"},
-        style_data_conditional=[{"if": {"filter_query": '{kind} = "replayed"'}, "color": "#7b8a8b"}],
+        style_data_conditional=[{"if": {"filter_query": '{kind} = "replayed"'}, "color": "#566573"}],
     )
 
 
