@@ -21,7 +21,7 @@ from flask import Flask
 from config.settings import PROCESS_GROUPS, ConfigError, Settings, load_settings
 from store.times import utc_now
 
-from dashboard import auth, data, delivery, health, metrics, navigation, security, timeouts
+from dashboard import auth, data, delivery, health, metrics, navigation, not_found, security, timeouts
 from dashboard.background import make_manager
 
 HERE = Path(__file__).resolve().parent
@@ -29,7 +29,8 @@ GUNICORN_APP_LOAD_ERROR = 4  # gunicorn.arbiter.Arbiter.APP_LOAD_ERROR
 
 
 def shell() -> html.Div:
-    return html.Div([navigation.navbar(), dbc.Container(dash.page_container, fluid=True, className="pb-4")])
+    # <main>: the landmark a screen reader jumps to past the navbar
+    return html.Div([navigation.navbar(), html.Main(dbc.Container(dash.page_container, fluid=True, className="pb-4"))])
 
 
 def create_app(settings: Settings, now: Callable[[], datetime] = utc_now) -> Dash:
@@ -46,7 +47,9 @@ def create_app(settings: Settings, now: Callable[[], datetime] = utc_now) -> Das
         update_title=None,  # type: ignore[arg-type]  # Dash documents None (keep the tab title); its hint says str
     )
     app.layout = shell
+    app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)  # screen readers pick the voice
     navigation.install(app)
+    not_found.install(app)
     _register_page_callbacks(app)
     server = app.server
     server.add_url_rule("/healthz", "healthz", lambda: health.healthz(web.engine))

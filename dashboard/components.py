@@ -5,8 +5,10 @@ from datetime import date, datetime, timezone
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from dash.development.base_component import Component
 
 from dashboard import data, ids
+from dashboard.figures.common import empty_figure
 
 from contract.vocab import CELL_LABELS, DEFAULT_CELL
 
@@ -15,7 +17,17 @@ GRAPH_CONFIG: dcc.Graph.Config = {"displaylogo": False, "displayModeBar": "hover
 
 
 def graph(id_: str, figure, height: int | None = None) -> dcc.Graph:
+    """A chart; one whose figure a callback sends later (``figure`` empty) says so meanwhile, never an empty
+    Plotly frame with axes -1..6."""
+    if not figure:
+        figure = empty_figure("Loading the chart...", height=height or 300)
     return dcc.Graph(id=id_, figure=figure, config=GRAPH_CONFIG, className="dash-graph-panel")
+
+
+def loading(child: Component) -> dcc.Loading:
+    """``child`` with a spinner over it while a callback is drawing it (shown after a short delay, so a quick
+    answer does not flicker)."""
+    return dcc.Loading(child, type="circle", delay_show=300, overlay_style={"visibility": "visible", "opacity": 0.5})
 
 
 def download_button(id_: str, text: str) -> dbc.Button:
@@ -95,5 +107,5 @@ def refused_page(page: str, path: str, reason: Exception, tickers) -> html.Div:
     that are (never another ticker's data in its place)."""
     links = [dbc.Button(t, href=f"{path}?ticker={t}", external_link=True, size="sm", outline=True, color="primary",
                         id=ids.ticker_button(page, t)) for t in tickers]
-    return html.Div([dbc.Alert(f"Refused: {reason}.", color="warning", id=ids.refused(page)),
+    return html.Div([dbc.Alert(f"No such ticker here: {reason}.", color="warning", id=ids.refused(page)),
                      dbc.ButtonGroup(links, className="mb-2")])

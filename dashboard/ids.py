@@ -11,6 +11,13 @@ class Nav:
     """The navbar, on every page."""
     BAR = "nav-bar"
     CONFIG = "nav-config"
+    CLOSED = "nav-closed"  # the clientside callback that folds the phone menu after a navigation writes here
+
+
+class NotFound:
+    """The page drawn for an address with no page."""
+    PAGE = "not-found"
+    HOME = "not-found-home"
 
 
 class Forecast:
@@ -18,6 +25,7 @@ class Forecast:
 
     PAGE = "forecast"  # the prefix of the ids shared by every analyst page (components.ticker_bar)
     CARDS = "forecast-cards"
+    CHANGE = "forecast-change"
     CELL = "forecast-cell"
     DATA_CARD = "forecast-data-card"
     DOWNLOAD = "forecast-download"
@@ -32,6 +40,7 @@ class Forecast:
     RMSE_WORDS = "forecast-rmse-words"
     STALE = "forecast-stale"
     TICKER = "forecast-ticker"
+    TRUST = "forecast-trust"
     YSCALE = "forecast-yscale"
     ZOOM = "forecast-zoom"
 
@@ -55,6 +64,7 @@ class Compare:
     """The compare page (/compare)."""
 
     PAGE = "compare"  # the prefix of the ids shared by every analyst page (components.ticker_bar)
+    EXPLAIN = "compare-explain"
     BEST = "compare-best"
     DIRECTION = "compare-direction"
     EMPTY = "compare-empty"

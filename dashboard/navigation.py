@@ -8,7 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, dcc, html
 
-from dashboard import auth, data, ids, inputs
+from dashboard import auth, data, ids, inputs, not_found
 
 BRAND = "recurrent forecasts"
 
@@ -27,8 +27,20 @@ function(search, pathname, cfg) {
 """
 
 
+# A phone's menu (the collapsed navbar) stays open after a link is followed, over the new page: fold it.
+CLOSE_MENU_JS = """
+function(pathname) {
+    const open = document.querySelector("#%s .navbar-collapse.show");
+    const toggler = document.querySelector("#%s .navbar-toggler");
+    if (open && toggler && getComputedStyle(toggler).display !== "none") { toggler.click(); }
+    return pathname;
+}
+""" % (ids.Nav.BAR, ids.Nav.BAR)
+
+
 def _pages() -> list[dict]:
-    return sorted(dash.page_registry.values(), key=lambda p: p.get("order", 99))
+    """The pages the navbar links to, in their order (the not-found page is none)."""
+    return sorted((p for p in dash.page_registry.values() if not_found.is_page(p)), key=lambda p: p.get("order", 99))
 
 
 def _link_id(page: dict) -> str:
@@ -45,6 +57,7 @@ def navbar() -> html.Div:
            "paths": [p["relative_path"] for p in _pages()]}
     return html.Div([
         dcc.Store(id=ids.Nav.CONFIG, data=cfg),
+        dcc.Store(id=ids.Nav.CLOSED),
         dbc.NavbarSimple(links, id=ids.Nav.BAR, brand=f"{settings.default_ticker} {BRAND}", brand_href="/",
                          color="primary", dark=True, className="mb-3"),
     ])
@@ -57,6 +70,8 @@ def install(app: Dash) -> None:
     outputs += [Output(_link_id(p), "active") for p in _pages()]
     app.clientside_callback(FOLLOW_TICKER_JS, *outputs, Input("_pages_location", "search"),
                             Input("_pages_location", "pathname"), State(ids.Nav.CONFIG, "data"))
+    app.clientside_callback(CLOSE_MENU_JS, Output(ids.Nav.CLOSED, "data"), Input("_pages_location", "pathname"),
+                            prevent_initial_call=True)
 
 
 def shown_ticker() -> str | None:

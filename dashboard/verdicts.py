@@ -9,6 +9,13 @@ from dashboard.fmt import pct, price
 from store.ledger_metrics import Score, of_record, score, scored
 
 
+def _too_few(s: Score, what: str) -> str:
+    """Below ``FEW_ROWS`` scored days: the count and the dollar errors, no rate or ratio stated as a finding."""
+    return (f"Only {s.n} {what} {'have' if s.n != 1 else 'has'} been scored so far, too few to judge "
+            f"({FEW_ROWS} are needed before a rate or a comparison means anything). For the record, RMSE "
+            f"{price(s.rmse)} against {price(s.persistence_rmse)} for repeating the last close.")
+
+
 def _judged(s: Score, what: str) -> str:
     """'... the GRU was 3.1% less accurate than repeating the last close ...; its 80% band ...'."""
     ratio = s.rmse_ratio or 1.0
@@ -17,9 +24,9 @@ def _judged(s: Score, what: str) -> str:
     elif ratio > 1.005:
         how = f"{(ratio - 1) * 100:.1f}% less accurate"
     else:
-        how = "about as accurate"
-    text = f"{what} was {how} than repeating the last close (RMSE {price(s.rmse)} against {price(s.persistence_rmse)})"
-    if s.dm_pvalue is not None and s.dm_pvalue >= 0.05 and how != "about as accurate":
+        how = "about as accurate as"
+    text = f"{what} was {how}{'' if how.endswith(' as') else ' than'} repeating the last close (RMSE {price(s.rmse)} against {price(s.persistence_rmse)})"
+    if s.dm_pvalue is not None and s.dm_pvalue >= 0.05 and not how.endswith(" as"):
         text += f", a difference too small to tell from luck (p = {s.dm_pvalue:.2f})"
     text += (f"; its 80% band held the close on {pct(s.coverage80)} of days, against a target of 80% "
              f"(its 95% band on {pct(s.coverage95)}, target 95%)")
@@ -42,13 +49,14 @@ def verdict(frame: pd.DataFrame, cell: str, days: int = 60) -> str:
         parts.append(f"No live one-day forecast of the {name} has been scored yet{when}.")
     else:
         s = score(live)
-        lead = (f"Only {s.n} live one-day forecast{'s' if s.n != 1 else ''} of the {name} "
-                f"{'have' if s.n != 1 else 'has'} been scored so far, too few to judge: over them the {name}"
-                if s.n < FEW_ROWS else f"Over the last {s.n} live one-day forecasts the {name}")
-        parts.append(_judged(s, lead))
+        parts.append(_too_few(s, f"live one-day forecast{'s' if s.n != 1 else ''} of the {name}") if s.n < FEW_ROWS
+                     else _judged(s, f"Over the last {s.n} live one-day forecasts the {name}"))
     replay = scored(one_day[one_day["kind"] == "replayed"]).sort_values("target_date").tail(days)
     if not replay.empty:
         s = score(replay)
-        parts.append(_judged(s, f"In a replay of {s.n} past trading day{'s' if s.n != 1 else ''} "
-                                f"(forecasts made after the fact, not live) the {name}"))
+        what = (f"past trading day{'s' if s.n != 1 else ''} replayed (forecasts made after the fact, not live) "
+                f"for the {name}")
+        parts.append(_too_few(s, what) if s.n < FEW_ROWS else
+                     _judged(s, f"In a replay of {s.n} past trading days (forecasts made after the fact, not live) "
+                                f"the {name}"))
     return " ".join(parts)

@@ -270,7 +270,7 @@ def _evaluation(p: Prepared, rolling: RollingSpec, intervals: IntervalSpec, rows
         "evaluation_days": int(p.n - p.test_start), "evaluation_start": _iso(dates[p.test_start]),
         "promotion_start": _iso(dates[p.test_start]),
         "report_start": _iso(dates[rows.start]), "report_end": _iso(dates[-1]),
-        "bootstrap_block": rows.block, "bootstrap_reps": skill.BOOTSTRAP_REPS,
+        "bootstrap_block": rows.block, "bootstrap_blocks": rows.blocks, "bootstrap_reps": skill.BOOTSTRAP_REPS,
         "interval_method": f"volatility-scaled conformal (GARCH(1,1)-t h-day sd to the power b_h, refit every "
                            f"{rolling.refit_every} origins; trailing {intervals.window} scores"
                            + (f"; adaptive conformal inference, gamma {intervals.gamma})" if intervals.gamma else ")"),
@@ -285,7 +285,8 @@ class _Reported:
     rows: np.ndarray  # (R,) rows of the RollingForecasts that are reported
     actual: np.ndarray  # (R, H)
     base: np.ndarray  # (R,)
-    block: int  # the stationary bootstrap's mean block length
+    block: int  # the stationary bootstrap's mean block length where one serves every horizon (band comparisons)
+    blocks: list[int]  # per horizon h = 1..H: Politis-White on that horizon's loss difference (skill intervals)
 
 
 def _reported(p: Prepared, fc: RollingForecasts, cell: str, rolling: RollingSpec) -> _Reported:
@@ -293,7 +294,8 @@ def _reported(p: Prepared, fc: RollingForecasts, cell: str, rolling: RollingSpec
     rows = np.flatnonzero(fc.origins >= start)
     # the block length follows the dependence of the network's one-day loss difference to persistence
     d1 = (fc.actual[rows, 0] - fc.paths[cell][rows, 0]) ** 2 - (fc.actual[rows, 0] - fc.base[rows]) ** 2
-    return _Reported(start, rows, fc.actual[rows], fc.base[rows], skill.block_length(d1, p.horizon))
+    blocks = skill.block_lengths(fc.actual[rows], fc.paths[cell][rows], fc.base[rows])
+    return _Reported(start, rows, fc.actual[rows], fc.base[rows], skill.block_length(d1, p.horizon), blocks)
 
 
 def _direction(fc: RollingForecasts, r: _Reported, cell: str, scored: dict[str, ScoreRow]) -> dict[str, Any]:
@@ -330,7 +332,7 @@ def rolling_report(p: Prepared, fc: RollingForecasts, cell: str, rolling: Rollin
     sums = skill.Sums(r.actual, r.base, {k: v[r.rows] for k, v in fc.paths.items()}, fc.paths[Baseline.DRIFT][r.rows], scale)
     pairs = [(cell, b.value) for b in PAIRED_BASELINES]
     index = skill.bootstrap_indices(len(r.rows), r.block)
-    boot = skill.bootstrap_intervals(sums, index, pairs)
+    boot = skill.bootstrap_by_horizon(sums, len(r.rows), r.blocks, pairs)
     scored = _score_rows(fc, r.rows, scale, boot, skill.Sums(fc.actual, fc.base, fc.paths, fc.paths[Baseline.DRIFT], scale))
     ivals = _interval_rows(fc, bands, r.rows, group)
     ivals[cell]["versus_best"] = _versus_best(fc, bands, r.rows, cell, index)
@@ -466,7 +468,8 @@ def compare_backtests(backtests: dict[str, Backtest]) -> dict[str, Any] | None:
     names = list(backtests) + [b.value for b in LEARNED_BASELINES]
     d1 = (s.actual[:, 0] - s.paths[s.first][:, 0]) ** 2 - (s.actual[:, 0] - base) ** 2
     block = skill.block_length(d1, horizon)
-    per, diffs = skill.bootstrap_intervals(sums, skill.bootstrap_indices(len(s.common), block), skill.all_pairs(names))
+    blocks = skill.block_lengths(s.actual, s.paths[s.first], base)  # per horizon, Politis-White
+    per, diffs = skill.bootstrap_by_horizon(sums, len(s.common), blocks, skill.all_pairs(names))
     point = sums.figures()
     out_pairs = _pairs_payload(diffs)
     for entry in out_pairs:
@@ -478,7 +481,7 @@ def compare_backtests(backtests: dict[str, Backtest]) -> dict[str, Any] | None:
 
     return {
         "origins": len(s.common), "first_origin": target(0), "last_origin": target(-1), "horizon": horizon,
-        "bootstrap_block": block, "bootstrap_reps": skill.BOOTSTRAP_REPS,
+        "bootstrap_block": block, "bootstrap_blocks": blocks, "bootstrap_reps": skill.BOOTSTRAP_REPS,
         "models": {m: {"rmse_ratio": _floats(point[m]["rmse_ratio"]), "low": _floats(per[m]["rmse_ratio"][0]),
                        "high": _floats(per[m]["rmse_ratio"][1])} for m in names},
         "pairs": out_pairs,

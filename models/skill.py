@@ -72,6 +72,33 @@ def block_length(loss_diff: np.ndarray, horizon: int) -> int:
     return max(horizon, int(math.ceil(b)) if math.isfinite(b) else horizon)
 
 
+def block_lengths(actual: np.ndarray, pred: np.ndarray, base: np.ndarray) -> list[int]:
+    """Per horizon h = 1..H: the Politis-White block length of that horizon's squared-error difference to
+    persistence (``actual``, ``pred`` (n, H); ``base`` (n,)), at least h (the overlap of h-day outcomes)."""
+    return [block_length((actual[:, h] - pred[:, h]) ** 2 - (actual[:, h] - base) ** 2, h + 1)
+            for h in range(actual.shape[1])]
+
+
+def bootstrap_by_horizon(sums: Sums, n: int, blocks: list[int], pairs: list[tuple[str, str]]) -> tuple[dict, dict]:
+    """As :func:`bootstrap_intervals`, each horizon h resampled with its own mean block ``blocks[h]``: one
+    bootstrap per distinct block length, horizon h's interval taken from the run with its block."""
+    runs = {b: bootstrap_intervals(sums, bootstrap_indices(n, b), pairs) for b in sorted(set(blocks))}
+
+    def pick(side: int, *path: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(low (H,), high (H,)) of the figure at ``path`` in ``runs[b][side]``, horizon h from block ``blocks[h]``."""
+        def at(b: int) -> tuple[np.ndarray, np.ndarray]:
+            node: Any = runs[b][side]
+            for key in path:
+                node = node[key]
+            return node
+        return (np.array([at(b)[0][h] for h, b in enumerate(blocks)]),
+                np.array([at(b)[1][h] for h, b in enumerate(blocks)]))
+
+    per = {m: {f: pick(0, m, f) for f in FIGURES} for m in sums.names}
+    diffs = {k: pick(1, k) for k in pairs}
+    return per, diffs
+
+
 def bootstrap_indices(n: int, block: int, reps: int = BOOTSTRAP_REPS, seed: int = BOOTSTRAP_SEED) -> np.ndarray:
     """(reps, n) resampled row indices from arch's StationaryBootstrap."""
     from arch.bootstrap import StationaryBootstrap

@@ -9,7 +9,7 @@ from contract.outputs import BASELINE_LABELS, SplitDates
 COLORS = {"actual": "#2c3e50", **COLOURS}  # every cell's and baseline's from contract.vocab
 PERIOD_TEXT = {"promotion": "promotion window", "test": "reported origins"}  # with a rolling evaluation
 PERIOD_FILL = {"train": "rgba(52,152,219,0.07)", "validation": "rgba(243,156,18,0.12)",
-               "promotion": "rgba(155,89,182,0.10)", "test": "rgba(231,76,60,0.07)"}
+               "promotion": "rgba(155,89,182,0.10)", "test": "rgba(127,140,141,0.08)"}  # a neutral grey: pink read as a warning
 
 
 def label(key: str) -> str:

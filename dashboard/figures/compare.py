@@ -10,22 +10,28 @@ import plotly.graph_objects as go
 from contract.outputs import BAND_BASELINES, BASELINES, LossCurve, Metrics, Predictions
 from contract.vocab import DIRECTION_BASELINES, LEARNED_BASELINES
 
+from contract.multiple import holm
 from dashboard import fmt
 
 from .common import COLORS, base_layout, label
 
 # Coverage in percent with its target in the heading, so 75.4 is read against 80.
 COVERAGE80, COVERAGE95 = "80% band coverage (%, target 80)", "95% band coverage (%, target 95)"
-TABLE_COLUMNS = ["model", "origins", "RMSE $", "RMSE / persistence", "95% interval", "R2 vs 0 (%)",
-                 "R2 vs mean (%)", "MASE", "DM p vs persistence", COVERAGE80, COVERAGE95, "parameters", "train s"]
-DIRECTION_COLUMNS = ["forecaster", "right on", "95% interval", "says up on", "Pesaran-Timmermann p"]
+HOLM = "after Holm"
+TABLE_COLUMNS = ["model", "origins", "RMSE $", "RMSE / persistence", "95% interval", "R2 vs 0 (%)", "R2 vs 0: 95% interval",
+                 "R2 vs mean (%)", "R2 vs mean: 95% interval", "MASE", "MASE: 95% interval", "DM p vs persistence",
+                 f"DM p {HOLM}", COVERAGE80, COVERAGE95, "parameters", "train s"]
+DIRECTION_COLUMNS = ["forecaster", "right on", "95% interval", "says up on", "Pesaran-Timmermann p",
+                     f"Pesaran-Timmermann p {HOLM}"]
+ONE_SIDED = 0.80  # a forecaster calling one direction on more than this share of days is named as such
 INTERVAL_COLUMNS = ["band", "level", "coverage by horizon (%)", "mean width (% of price)", "Winkler score (% of price)"]
 TERCILE_COLUMNS = ["band", "level", "calm third: % inside, h=1..H", "middle third: % inside, h=1..H",
                    "turbulent third: % inside, h=1..H"]
 TESTS_COLUMNS = ["band", "level", "Kupiec p, h=1..H", "Christoffersen independence p, h=1..H",
                  "conditional coverage p, h=1..H", "conditional coverage p after Holm, h=1..H"]
 GOAL_COLUMNS = ["network", "goal", "met", "detail"]
-PAIR_COLUMNS = ["pair", "difference in RMSE ratio", "95% interval", "DM p", "verdict", "verdict by horizon h=1..H"]
+PAIR_COLUMNS = ["pair", "difference in RMSE ratio", "95% interval", "DM p", f"DM p {HOLM}", "verdict",
+                "verdict by horizon h=1..H"]
 MEASURES = {"rmse_ratio": "RMSE / persistence", "rmse": "RMSE ($)", "mae": "MAE ($)", "mape": "MAPE (%)",
             "mase": "MASE", "r2_mean": "R2 vs mean return (%)"}
 
@@ -72,15 +78,40 @@ def metrics_frame(metrics_by_cell: Mapping[str, Metrics], h: int = 0) -> pd.Data
             "RMSE / persistence": _r(_at(row, "rmse_ratio", h), fmt.RATIO_DECIMALS),
             "95% interval": "" if key == "persistence" else _ci(_at(row, "rmse_ratio_low", h), _at(row, "rmse_ratio_high", h)),
             "R2 vs 0 (%)": _pct(_at(row, "r2_zero", h)),
+            "R2 vs 0: 95% interval": _pct_ci(row, "r2_zero", h),
             "R2 vs mean (%)": _pct(_at(row, "r2_mean", h)),
+            "R2 vs mean: 95% interval": _pct_ci(row, "r2_mean", h),
             "MASE": _r(_at(row, "mase", h)),
+            "MASE: 95% interval": _ci(_at(row, "mase_low", h), _at(row, "mase_high", h), 3),
             "DM p vs persistence": _r(_at(row, "dm_pvalue", h)),
             COVERAGE80: _pct(row.get("coverage80"), 1) if h == 0 else None,
             COVERAGE95: _pct(row.get("coverage95"), 1) if h == 0 else None,
             "parameters": row.get("param_count"),
             "train s": _r(row.get("train_seconds"), 1),
         })
-    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    frame[f"DM p {HOLM}"] = [_r(p) for p in holm(list(frame["DM p vs persistence"].astype(object)))]
+    return frame
+
+
+def _pct_ci(row: Mapping[str, Any], key: str, h: int) -> str:
+    """A 95% interval of a share, in percent to two decimals: [-0.84, +2.35]."""
+    lo, hi = _at(row, f"{key}_low", h), _at(row, f"{key}_high", h)
+    return "" if lo is None or hi is None else f"[{100 * lo:+.2f}, {100 * hi:+.2f}]"
+
+
+def persistence_words(frame: pd.DataFrame) -> str:
+    """Persistence's own R2 and MASE, the figures a network must beat (MASE 0.608 is no skill if persistence scores it)."""
+    rows = frame[frame["model"].str.startswith(label("persistence"))]
+    if rows.empty:
+        return ""
+    r = rows.iloc[0]
+    return (f"Repeating the last close scores R2 vs 0 of {_num(r['R2 vs 0 (%)'], '%')} and MASE {_num(r['MASE'])}: "
+            "a network shows skill only where its interval clears persistence's own value.")
+
+
+def _num(v, unit: str = "") -> str:
+    return "-" if v is None or v != v else f"{v:.3f}{unit}" if not unit else f"{v:.2f}{unit}"
 
 
 def direction_frame(metrics_by_cell: Mapping[str, Metrics]) -> tuple[pd.DataFrame, str]:
@@ -97,11 +128,30 @@ def direction_frame(metrics_by_cell: Mapping[str, Metrics]) -> tuple[pd.DataFram
             rows.append(_direction_row(label(key) + " (baseline)", first["rows"].get(key)))
     if not first:
         return pd.DataFrame(columns=DIRECTION_COLUMNS), ""
+    frame = pd.DataFrame([r for r in rows if r], columns=DIRECTION_COLUMNS)
+    raw = [p if isinstance(p, float) else None for p in frame["Pesaran-Timmermann p"]]
+    frame[f"Pesaran-Timmermann p {HOLM}"] = [round(a, 3) if a is not None else "no test" for a in holm(raw)]
+    frame["Pesaran-Timmermann p"] = [round(p, 3) if isinstance(p, float) else p for p in frame["Pesaran-Timmermann p"]]
+    tested = sum(p is not None for p in raw)
+    beat = [str(f) for f, a in zip(frame["forecaster"], holm(raw)) if a is not None and a < 0.05]
     words = (f"{fmt.pct(first['up_share'])} of the {first['days']} reported days closed up, so always saying "
              f"\"up\" is right on {fmt.pct(first['rows']['always_up']['hit_rate'])} of them: a hit rate means "
-             "something only above that, and the Pesaran-Timmermann test asks whether the calls beat chance "
-             "given how often each forecaster says up (p < 0.05: they do).")
-    return pd.DataFrame([r for r in rows if r], columns=DIRECTION_COLUMNS), words
+             "something only above that. The Pesaran-Timmermann test asks whether the calls beat chance given how "
+             f"often each forecaster says up; its p-values are Holm-adjusted across the {tested} tests of this table, "
+             "and only an adjusted p below 0.05 says they do: "
+             + (f"{', '.join(beat)}." if beat else "none does.") + _one_sided(metrics_by_cell))
+    return frame, words
+
+
+def _one_sided(metrics_by_cell: Mapping[str, Metrics]) -> str:
+    """Name each network that calls one direction on more than ``ONE_SIDED`` of days: its hit rate is mostly the base rate."""
+    named = []
+    for cell, m in metrics_by_cell.items():
+        d = ((m.get("direction") or {}).get("rows") or {}).get(cell)
+        if d and d.get("up_calls") is not None and max(d["up_calls"], 1 - d["up_calls"]) > ONE_SIDED:
+            side = "up" if d["up_calls"] > 0.5 else "down"
+            named.append(f"the {label(cell)} calls \"{side}\" on {fmt.pct(max(d['up_calls'], 1 - d['up_calls']))} of days")
+    return (" One-sided: " + "; ".join(named) + ", so its hit rate mostly repeats the base rate.") if named else ""
 
 
 def best_networks(frame: pd.DataFrame) -> list[str]:
@@ -120,7 +170,7 @@ def _direction_row(name: str, d: dict | None) -> dict | None:
             "95% interval": f"[{fmt.pct(d['low'])}, {fmt.pct(d['high'])}]",
             "says up on": f"{fmt.pct(d['up_calls'])} of days",
             "Pesaran-Timmermann p": "no test (never changes its call)" if d.get("pt_pvalue") is None
-            else round(d["pt_pvalue"], 3)}
+            else float(d["pt_pvalue"])}  # rounded for display once Holm has used the stored value
 
 
 def interval_frame(metrics_by_cell: Mapping[str, Metrics]) -> pd.DataFrame:
@@ -206,10 +256,13 @@ def pairs_frame(comparison: dict | None) -> pd.DataFrame:
             "difference in RMSE ratio": _r((p.get("difference") or [None])[0], 4),
             "95% interval": _ci(p["low"][0], p["high"][0]),
             "DM p": _r((p.get("dm_pvalue") or [None])[0]),
+            f"DM p {HOLM}": None,
             "verdict": _verdict_words(p["verdict"][0], p),
             "verdict by horizon h=1..H": " / ".join("=" if v == "indistinguishable" else label(v.split()[0]) for v in p["verdict"]),
         })
-    return pd.DataFrame(rows, columns=PAIR_COLUMNS)
+    frame = pd.DataFrame(rows, columns=PAIR_COLUMNS)
+    frame[f"DM p {HOLM}"] = [_r(p) for p in holm(list(frame["DM p"].astype(object)))]
+    return frame
 
 
 def _verdict_words(v: str, p: dict) -> str:

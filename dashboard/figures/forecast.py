@@ -190,3 +190,20 @@ def rmse_in_words(metrics: Metrics, cell: str) -> str:
         verdict = "about the same as"
     return (f"{where} the {label(cell)}'s typical one-day error "
             f"(RMSE {fmt.price(own)}) was {verdict} simply repeating yesterday's close ({fmt.price(base)}).")
+
+
+def trust_in_words(metrics: Metrics, cell: str) -> str:
+    """One sentence for the first screen: how far to trust the one-day forecast, from the ratio's interval."""
+    row = metrics["rows"][cell]
+    base = metrics["rows"]["persistence"]["rmse"]
+    ratio = row["rmse"] / base if base else float("nan")
+    lo, hi = row.get("rmse_ratio_low"), row.get("rmse_ratio_high")
+    span = f" [{lo:.4f}, {hi:.4f}]" if lo is not None and hi is not None else ""
+    what = f"error ratio {ratio:.4f}{span} over {metrics['test_days']} past forecasts"
+    if lo is not None and hi is not None and lo <= 1.0 <= hi:
+        return f"Trust: no better than the last close ({what})."
+    if hi is not None and hi < 1.0:
+        return f"Trust: beats the last close ({what})."
+    if lo is not None and lo > 1.0:
+        return f"Trust: worse than the last close ({what})."
+    return f"Trust: not established ({what}, no interval stored)."

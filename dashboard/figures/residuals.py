@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from contract.multiple import holm
 from contract.outputs import Predictions, ResidualDiagnostics
 from dashboard import fmt
 
@@ -104,47 +105,66 @@ def _p(v) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
+FAMILY = ("ljung_box_pvalue", "arch_lm_pvalue", "dm_pvalue")  # the tests this page states, one family for Holm
+
+
+def holm_adjusted(diag: ResidualDiagnostics) -> dict[str, float | None]:
+    """The page's p-values after Holm across its family (``FAMILY``): each sentence decides on these."""
+    raw = [_p(diag.get(k)) for k in FAMILY]  # FAMILY: ResidualDiagnostics keys
+    return dict(zip(FAMILY, holm(raw)))
+
+
+def _both(raw: float, adjusted: float | None) -> str:
+    """'p = 0.012, 0.036 after Holm across this page's tests'."""
+    tested = "" if adjusted is None else f", {adjusted:.3f} after Holm across this page's tests"
+    return f"p = {raw:.3f}{tested}"
+
+
 def ljung_box_sentence(diag: ResidualDiagnostics) -> str:
-    """What Ljung-Box on the relative residuals says, read together with ARCH-LM and persistence's own errors."""
-    p, arch = _p(diag.get("ljung_box_pvalue")), _p(diag.get("arch_lm_pvalue"))
+    """What Ljung-Box on the relative residuals says, read together with ARCH-LM and persistence's own errors;
+    decided on the Holm-adjusted p-values."""
+    adj = holm_adjusted(diag)
+    raw = _p(diag.get("ljung_box_pvalue"))
+    p, arch = adj["ljung_box_pvalue"], adj["arch_lm_pvalue"]
     pers = _p((diag.get("persistence") or {}).get("ljung_box_pvalue"))
     ref = f" (Persistence's errors, the returns themselves: p = {pers:.3f}.)" if pers is not None else ""
-    if p is None:
+    if p is None or raw is None:
         return "Ljung-Box: too few days to test."
+    said = _both(raw, p)
     if p >= 0.05:
-        return (f"Ljung-Box (20 lags) on the relative residuals: p = {p:.3f}, so we cannot tell them from white "
+        return (f"Ljung-Box (20 lags) on the relative residuals: {said}, so we cannot tell them from white "
                 "noise: no linear day-to-day pattern is left that the model should have caught." + ref)
     if arch is None:  # a model stored before rolling evaluation: no ARCH-LM to tell the two causes apart
-        return (f"Ljung-Box (20 lags): p = {p:.3f}, so the residuals are not white noise at the 5% level; no "
+        return (f"Ljung-Box (20 lags): {said}, so the residuals are not white noise at the 5% level; no "
                 "ARCH-LM test is stored for this model, and changing variance alone can make Ljung-Box reject." + ref)
     if arch < 0.05:
-        return (f"Ljung-Box (20 lags) on the relative residuals: p = {p:.3f}, so they are not white noise at the 5% "
-                f"level; but their variance clusters (ARCH-LM p = {arch:.3f}), and changing variance alone makes "
+        return (f"Ljung-Box (20 lags) on the relative residuals: {said}, so they are not white noise at the 5% "
+                f"level; but their variance clusters (ARCH-LM p = {arch:.3f} after Holm), and changing variance alone makes "
                 "Ljung-Box reject, so this is not by itself a pattern the model missed." + ref)
-    return (f"Ljung-Box (20 lags) on the relative residuals: p = {p:.3f}, so they are not white noise at the 5% "
+    return (f"Ljung-Box (20 lags) on the relative residuals: {said}, so they are not white noise at the 5% "
             "level and their variance is steady: some day-to-day pattern in returns is left that a model could "
             "use." + ref)
 
 
 def arch_sentence(diag: ResidualDiagnostics) -> str:
-    p = _p(diag.get("arch_lm_pvalue"))
-    if p is None:
+    raw, p = _p(diag.get("arch_lm_pvalue")), holm_adjusted(diag)["arch_lm_pvalue"]
+    if p is None or raw is None:
         return "ARCH-LM: not computed for this model."
     if p < 0.05:
-        return (f"ARCH-LM (5 lags): p = {p:.3f}: calm and turbulent spells cluster, so a fixed-width band would be "
+        return (f"ARCH-LM (5 lags): {_both(raw, p)}: calm and turbulent spells cluster, so a fixed-width band would be "
                 "too wide in calm weeks and too narrow in turbulent ones; the bands here scale with recent volatility.")
-    return (f"ARCH-LM (5 lags): p = {p:.3f}: no clear volatility clustering in these residuals over this window.")
+    return (f"ARCH-LM (5 lags): {_both(raw, p)}: no clear volatility clustering in these residuals over this window.")
 
 
 def dm_sentence(diag: ResidualDiagnostics, cell: str) -> str:
-    stat, p = diag.get("dm_stat"), diag.get("dm_pvalue")
-    if stat is None or p is None or (isinstance(p, float) and math.isnan(p)):
+    stat, raw, p = diag.get("dm_stat"), _p(diag.get("dm_pvalue")), holm_adjusted(diag)["dm_pvalue"]
+    if stat is None or p is None or raw is None:
         return "Diebold-Mariano: not computed for this model."
     if p >= 0.05:
-        return (f"Diebold-Mariano vs persistence (one day ahead, rolling origins): p = {p:.3f}, so the "
+        return (f"Diebold-Mariano vs persistence (one day ahead, rolling origins): {_both(raw, p)}, so the "
                 f"{label(cell)}'s errors are not distinguishable from just repeating yesterday's close.")
     better = "smaller" if stat < 0 else "larger"
-    return (f"Diebold-Mariano vs persistence: p = {p:.3f}; the {label(cell)}'s squared errors are "
+    return (f"Diebold-Mariano vs persistence: {_both(raw, p)}; the {label(cell)}'s squared errors are "
             f"significantly {better} than repeating yesterday's close.")
 
 

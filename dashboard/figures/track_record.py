@@ -5,13 +5,16 @@ dashed and lighter, and never pooled with live ones.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard import fmt
+from contract.vocab import FEW_ROWS
 
 from .common import COLORS, base_layout, empty_figure, label
 
+MARKER_DAYS = 40  # up to this many scored days the cumulative line carries a marker per day
 KIND_STYLE = {"live": dict(dash="solid", width=2), "replayed": dict(dash="dot", width=1.5)}
 KIND_OPACITY = {"live": 1.0, "replayed": 0.6}
 TABLE_COLUMNS = [("origin", "Origin"), ("target_date", "Date"), ("horizon", "Horizon"), ("model", "Model"),
@@ -78,7 +81,9 @@ def cumulative_figure(curve: pd.DataFrame, changes: pd.DataFrame, cell: str) -> 
     fig = go.Figure()
     for group, rows in curve.groupby("kind", sort=False):
         kind = str(group)
-        fig.add_trace(go.Scatter(x=_days(rows["target_date"]), y=rows["cum"].round(2), mode="lines",
+        # markers while the days are few: a line through one x value draws nothing
+        fig.add_trace(go.Scatter(x=_days(rows["target_date"]), y=rows["cum"].round(2),
+                                 mode="lines+markers" if len(rows) <= MARKER_DAYS else "lines",
                                  name=f"{kind} ({len(rows)} days)", opacity=KIND_OPACITY[kind],
                                  line=dict(color=COLORS.get(cell, "#18bc9c"), **KIND_STYLE[kind]),
                                  hovertemplate="%{y:,.2f} $²"))
@@ -88,8 +93,20 @@ def cumulative_figure(curve: pd.DataFrame, changes: pd.DataFrame, cell: str) -> 
                                  text=changes["label"], hovertemplate="%{text}"))
     fig.add_hline(y=0, line=dict(color=COLORS["persistence"], width=1, dash="dash"))
     fig.update_yaxes(title="cumulative squared-error difference ($²)")
+    _date_axis(fig, curve["target_date"])
+    days = curve.groupby("kind").size().max()
     return _subtitled(base_layout(fig, "One-day forecasts vs the last close", height=380),
-                      "summed squared-error difference: down = better")
+                      "summed squared-error difference: down = better" +
+                      (f"; {days} scored day{'s' if days != 1 else ''}, too few to judge" if days < FEW_ROWS else ""))
+
+
+def _date_axis(fig: go.Figure, days: pd.Series) -> None:
+    """A date axis (never a time of day): a lone day gets a week either side instead of milliseconds."""
+    first, last = pd.Timestamp(days.min()), pd.Timestamp(days.max())
+    pad = pd.Timedelta(days=3) if (last - first) < pd.Timedelta(days=6) else pd.Timedelta(0)
+    fig.update_xaxes(type="date", tickformat="%b %d\n%Y", **({"range": [f"{first - pad:%Y-%m-%d}",
+                                                                        f"{last + pad:%Y-%m-%d}"], "dtick": 86400000}
+                                                             if pad else {}))
 
 
 def coverage_figure(coverage: pd.DataFrame, cell: str) -> go.Figure:
@@ -104,7 +121,8 @@ def coverage_figure(coverage: pd.DataFrame, cell: str) -> go.Figure:
         for level in ("80", "95"):
             fig.add_trace(go.Bar(x=rows["horizon"], y=(rows[f"coverage{level}"] * 100).round(fmt.PCT_DECIMALS),
                                  name=f"{level}% band, {kind}", marker_color=shades[(kind, level)],
-                                 customdata=rows["n"],
+                                 customdata=rows["n"], text=[_bar_text(v, n) for v, n in zip(rows[f"coverage{level}"], rows["n"])],
+                                 textposition="outside", cliponaxis=False, textfont_size=9,  # a 0% bar has no height: its label shows it
                                  hovertemplate=f"{fmt.RATE_HOVER} of %{{customdata}} closes (target {level}%)"))
     target = dict(color="#7f8c8d", dash="dash", width=1)
     for nominal in (80, 95):  # labelled in the legend: a label on the line sits over the bars
@@ -114,13 +132,22 @@ def coverage_figure(coverage: pd.DataFrame, cell: str) -> go.Figure:
     fig.update_xaxes(title="horizon (trading days ahead)", dtick=1)
     fig.update_yaxes(title="closes inside the band (%)", range=[0, 105])
     fig.update_layout(barmode="group")
-    return base_layout(fig, "Band coverage by horizon", height=380)
+    fig = base_layout(fig, "Band coverage by horizon", height=380)
+    fewest = int(coverage["n"].min())
+    return _subtitled(fig, f"as few as {fewest} scored: too few to judge below {FEW_ROWS}") if fewest < FEW_ROWS else fig
+
+
+def _bar_text(share: float, n: int) -> str:
+    """The label on a coverage bar: the rate from 20 closes on, only the count below (no rate as a finding)."""
+    return f"{share * 100:.0f}%" if n >= FEW_ROWS else f"n={n}"
 
 
 COVERAGE80, COVERAGE95, DIRECTION, BASE_RATE = ("80% band coverage", "95% band coverage", "direction right",
                                                 "base rate (up days)")
+NOTE = "note"
 SCORE_COLUMNS = ["kind", "window", "horizon", "n", "RMSE $", "persistence RMSE $", "RMSE / persistence", "MAE $",
-                 "persistence MAE $", COVERAGE80, COVERAGE95, DIRECTION, BASE_RATE]
+                 "persistence MAE $", COVERAGE80, COVERAGE95, DIRECTION, BASE_RATE, NOTE]
+JUDGED = ["RMSE / persistence", COVERAGE80, COVERAGE95, DIRECTION, BASE_RATE]  # blank below FEW_ROWS
 # Rates in percent, beside their target (coverage) or their base rate (direction: the share of up days).
 RATE_TARGETS = {COVERAGE80: 0.80, COVERAGE95: 0.95, DIRECTION: None, BASE_RATE: None}
 
@@ -128,7 +155,7 @@ RATE_TARGETS = {COVERAGE80: 0.80, COVERAGE95: 0.95, DIRECTION: None, BASE_RATE: 
 def score_columns() -> list[dict]:
     """The score table's column specs in the house format (fmt): numbers stay numbers (sortable)."""
     return [{"name": c, "id": c, **(fmt.rate_table_format(RATE_TARGETS[c]) if c in RATE_TARGETS else
-                                    fmt.table_format(c))} for c in SCORE_COLUMNS]
+                                    {} if c == NOTE else fmt.table_format(c))} for c in SCORE_COLUMNS]
 
 
 def scores_frame(table: pd.DataFrame, cell: str) -> pd.DataFrame:
@@ -147,6 +174,12 @@ def scores_frame(table: pd.DataFrame, cell: str) -> pd.DataFrame:
         "persistence MAE $": cents(rows["persistence_mae"]), COVERAGE80: pct(rows["coverage80"]),
         COVERAGE95: pct(rows["coverage95"]), DIRECTION: pct(rows["direction_hits"]), BASE_RATE: pct(rows["up_share"]),
     })
+    # A window holding no more days than "all" repeats its row: one row per distinct set of days.
+    widest = out.groupby(["kind", "horizon"])["n"].transform("max")
+    out = out[(out["window"] == "all") | (out["n"] < widest)].copy()
+    few = out["n"] < FEW_ROWS  # below 20 scored: the count and the dollar errors, no rate or ratio as a finding
+    out.loc[few, JUDGED] = None
+    out[NOTE] = np.where(few, "too few to judge", "")
     live_first = out["kind"].map({"live": 0, "replayed": 1})
     return out.assign(order=live_first).sort_values(["order", "horizon", "window"])[SCORE_COLUMNS]
 

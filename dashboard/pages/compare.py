@@ -17,7 +17,7 @@ from dashboard.components import graph, missing, refused_page, ticker_bar
 from dashboard.figures.common import empty_figure
 from dashboard.figures.compare import (
     MEASURES, band_sentence, best_networks, direction_frame, goals_frame, horizon_figure, interval_frame, loss_figure, metrics_frame,
-    overlay_figure, pairs_frame, tercile_frame, tests_frame, verdict_sentence,
+    overlay_figure, pairs_frame, persistence_words, tercile_frame, tests_frame, verdict_sentence,
 )
 from dashboard.figures.loss_note import loss_note
 from dashboard.navigation import page_title
@@ -68,7 +68,16 @@ def method_sentence(metrics: Mapping[str, Metrics]) -> str:
             f"refit (warm-started) every {ev['refit_every']} trading days. These origins come after the validation "
             f"window (early stopping) and the promotion window ({ev['promotion_start']} to {ev['report_start']}), so no "
             "figure here chose the model it describes. Baselines are scored on the very same origins. Intervals: "
-            f"95% stationary block bootstrap ({ev['bootstrap_reps']} resamples, mean block {ev['bootstrap_block']} days).")
+            f"95% stationary block bootstrap ({ev['bootstrap_reps']} resamples, {_blocks(ev)}).")
+
+
+def _blocks(ev: Mapping[str, Any]) -> str:
+    """The bootstrap's mean block: per horizon by Politis-White where stored, else the one block used."""
+    blocks = ev.get("bootstrap_blocks")
+    if blocks:
+        return (f"mean block {' / '.join(str(b) for b in blocks)} days at h=1..{len(blocks)}, each chosen for its "
+                "horizon by the Politis-White rule (arch's optimal_block_length), at least h days")
+    return f"mean block {ev['bootstrap_block']} days at every horizon (stored before per-horizon blocks: retrain)"
 
 
 def _table(id_: str, frame, left: str, best: Sequence[str] = ()):
@@ -86,7 +95,7 @@ def _table(id_: str, frame, left: str, best: Sequence[str] = ()):
         style_cell={"fontFamily": "inherit", "fontSize": 14, "padding": "4px 8px"},
         style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1", "whiteSpace": "normal"},
         style_cell_conditional=[{"if": {"column_id": left}, "textAlign": "left"}],
-        style_data_conditional=[{"if": {"filter_query": f'{{{left}}} contains "baseline"'}, "color": "#7b8a8b"}, *marks],
+        style_data_conditional=[{"if": {"filter_query": f'{{{left}}} contains "baseline"'}, "color": "#566573"}, *marks],
     )
 
 
@@ -100,13 +109,13 @@ def layout(ticker: str | None = None, **_query):
 
 def page_body(snap: Snapshot):
     if not snap.has_prices:
-        return html.Div([html.H3(f"{snap.ticker}: compare cell types"), missing("No prices are stored yet.", "python -m jobs init", id_=ids.Compare.EMPTY)])
+        return html.Div([html.H1(f"{snap.ticker}: compare cell types", className="h3"), missing("No prices are stored yet.", "python -m jobs init", id_=ids.Compare.EMPTY)])
     if not snap.has_models:
-        return html.Div([html.H3(f"{snap.ticker}: compare cell types"),
+        return html.Div([html.H1(f"{snap.ticker}: compare cell types", className="h3"),
                          missing("No trained models to compare yet.", "python -m jobs train", id_=ids.Compare.EMPTY)])
     tables, overlay, loss, horizon = compare_view(snap)
     missing_cells = [c for c in CELLS if c not in snap.cells]
-    parts: list[Component] = [html.H3(f"{snap.ticker}: compare cell types")]
+    parts: list[Component] = [html.H1(f"{snap.ticker}: compare cell types", className="h3")]
     if missing_cells:
         parts.append(missing(f"Not trained yet: {', '.join(missing_cells)}.", "python -m jobs train --cells " + ",".join(missing_cells)))
     if tables is not None:
@@ -125,8 +134,10 @@ def _table_parts(tables: dict[str, Any]) -> list[Component]:
         html.H5("One day ahead, networks and baselines"),
         html.P("RMSE ratio below 1: smaller errors than repeating yesterday's close; its 95% interval says how "
                "sure that is. R2 in returns: against predicting no change (vs 0) and against the historical mean "
-               "return (Campbell-Thompson, vs mean); above 0 is skill. MASE: mean absolute return error over the "
-               "training period's typical daily move.", className="text-muted small"),
+               "return (Campbell-Thompson, vs mean); skill only where its whole 95% interval is above 0. MASE: mean "
+               "absolute return error over the training period's typical daily move. DM p: Diebold-Mariano against "
+               "persistence, Holm-adjusted across the rows of this table. " + persistence_words(tables["metrics"]),
+               id=ids.Compare.EXPLAIN, className="text-muted small"),
         _table(ids.Compare.TABLE, tables["metrics"], "model", best_networks(tables["metrics"])),
         html.P(f"Highlighted: the lowest RMSE ratio among the networks ({', '.join(best_networks(tables['metrics'])) or '-'}"
                f", at {fmt.RATIO_DECIMALS} decimals); whether that lead is real is in the differences below.",

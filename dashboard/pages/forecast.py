@@ -13,7 +13,8 @@ from dashboard import data, fmt, ids, inputs
 from dashboard.components import (ago, card, cell_selector, default_cell, download_button, fmt_dt, graph, missing,
                                   refused_page, ticker_bar)
 from dashboard.figures.common import empty_figure, label
-from dashboard.figures.forecast import forecast_figure, forecast_table, forecast_zoom_figure, history_figure, rmse_in_words
+from dashboard.figures.forecast import (forecast_figure, forecast_table, forecast_zoom_figure, history_figure,
+                                        rmse_in_words, trust_in_words)
 from dashboard.navigation import page_title
 from store.prices import TickerSummary
 from store.queries import Snapshot
@@ -57,10 +58,20 @@ def _serve_on_its_way(fc: Forecast, status: TickerSummary | None) -> bool:
     return leases.current_lease(data.engine(), leases.CLOCK_LEASE, live=True) is not None
 
 
-def _next_day_card(fc: Forecast | None, status: TickerSummary | None):
+def _change(predicted: float, close: float | None) -> str:
+    """'+$0.42 (+0.22%) vs the last close': how far the forecast moves from the close it starts from."""
+    if close is None or not close:
+        return ""
+    move = predicted - close
+    return f"{fmt.signed_price(move)} ({'+' if move >= 0 else '-'}{abs(move) / close * 100:.2f}%) vs last close"
+
+
+def _next_day_card(fc: Forecast | None, status: TickerSummary | None, close: float | None = None):
     if not (fc and fc["dates"]):
         return card("Next-day forecast", "-", "no forecast stored for this model")
-    detail: list[str | Component] = [f"for {fc['dates'][0]} · 80%: {fmt.price_range(fc['lower80'][0], fc['upper80'][0])}"]
+    detail: list[str | Component] = [
+        html.Div(_change(fc["predicted"][0], close), id=ids.Forecast.CHANGE, className="fw-bold text-body"),
+        f"for {fc['dates'][0]} · 80%: {fmt.price_range(fc['lower80'][0], fc['upper80'][0])}"]
     why = stale_reason(fc, status, date.today(), preparing=_serve_on_its_way(fc, status))
     if why:  # a forecast made from an old close is history, not a forecast: say so, why, and what fixes it
         # One line on the card (a phone keeps the chart on its first screen); why and the fix one tap away.
@@ -87,9 +98,12 @@ def headline_cards(snap: Snapshot, cell: str) -> dbc.Row:
         f"last day {last_day or '-'} ",
         html.Span(f"({ago(last_day)})", className="text-danger fw-bold" if stale else None),
         f" · fetched {ago(status.last_fetched_at if status else None)}"], id_=ids.Forecast.DATA_CARD)
-    cards = (last_close, _next_day_card(fc, status), model, source)
-    # Two by two on a phone, so the chart still starts on the first screen.
-    return dbc.Row([dbc.Col(c, xs=6, md=3, className="mb-2") for c in cards], className="g-2")
+    cards = (last_close, _next_day_card(fc, status, float(newest) if newest is not None else None), model, source)
+    metrics = view.outputs.get("metrics")
+    trust = html.P(trust_in_words(metrics, cell) if metrics else "Not yet scored: no rolling evaluation is stored.",
+                   id=ids.Forecast.TRUST, className="fw-semibold mb-2")
+    # Two by two on a phone, so the chart still starts on the first screen; the trust verdict right under them.
+    return html.Div([dbc.Row([dbc.Col(c, xs=6, md=3, className="mb-2") for c in cards], className="g-2"), trust])
 
 
 def forecast_view(snap: Snapshot, cell: str):
@@ -115,19 +129,21 @@ def layout(ticker: str | None = None, **_query):
 
 def page_body(snap: Snapshot):
     if not snap.has_prices:
-        return html.Div([html.H3(f"{snap.ticker} forecast"), missing(*NO_PRICES, id_=ids.Forecast.EMPTY)])
+        return html.Div([html.H1(f"{snap.ticker} forecast", className="h3"), missing(*NO_PRICES, id_=ids.Forecast.EMPTY)])
     if not snap.has_models:
-        return html.Div([html.H3(f"{snap.ticker} forecast"), missing(*NO_MODELS, id_=ids.Forecast.EMPTY),
+        return html.Div([html.H1(f"{snap.ticker} forecast", className="h3"), missing(*NO_MODELS, id_=ids.Forecast.EMPTY),
                          graph(ids.Forecast.GRAPH, history_figure(snap.closes, snap.ticker)), dcc.Store(id=ids.Forecast.YSCALE)])
     cell = default_cell(snap.cells)
     fig, zoom, cards, words = forecast_view(snap, cell)
     return html.Div([
+        # On a phone the title and the download share a line, the selector the next: the first screen is short.
         dbc.Row([
-            dbc.Col(html.H3(f"{snap.ticker} forecast"), md="auto"),
-            dbc.Col(cell_selector(ids.Forecast.CELL, list(snap.cells), cell), md="auto"),
+            dbc.Col(html.H1(f"{snap.ticker} forecast", className="h3 mb-0"), xs="auto"),
+            dbc.Col(cell_selector(ids.Forecast.CELL, list(snap.cells), cell), xs=12, md="auto",
+                    className="order-last order-md-0"),
             dbc.Col([download_button(ids.Forecast.DOWNLOAD_BTN, "Download forecast CSV"),
                      dcc.Download(id=ids.Forecast.DOWNLOAD),
-                     html.Div(id=ids.Forecast.DOWNLOAD_MSG, className="small text-danger")], md="auto", className="ms-auto"),
+                     html.Div(id=ids.Forecast.DOWNLOAD_MSG, className="small text-danger")], xs="auto", className="ms-auto"),
         ], align="center", className="mb-2 g-2"),
         html.Div(cards, id=ids.Forecast.CARDS),
         dbc.Row([dbc.Col(graph(ids.Forecast.GRAPH, fig), lg=8), dbc.Col(graph(ids.Forecast.ZOOM, zoom), lg=4)], className="g-2"),

@@ -54,15 +54,15 @@ def layout(ticker: str | None = None, **_query):
 
 def page_body(snap: Snapshot):
     if not snap.has_prices:
-        return html.Div([html.H3(f"{snap.ticker} residuals"), missing("No prices are stored yet.", "python -m jobs init", id_=ids.Residuals.EMPTY)])
+        return html.Div([html.H1(f"{snap.ticker} residuals", className="h3"), missing("No prices are stored yet.", "python -m jobs init", id_=ids.Residuals.EMPTY)])
     cells = _ready(snap)
     if not cells:
-        return html.Div([html.H3(f"{snap.ticker} residuals"), missing("No trained model has residuals yet.", "python -m jobs train", id_=ids.Residuals.EMPTY)])
+        return html.Div([html.H1(f"{snap.ticker} residuals", className="h3"), missing("No trained model has residuals yet.", "python -m jobs train", id_=ids.Residuals.EMPTY)])
     cell = default_cell(cells)
     figs, notes = residual_view(snap, cell)
     g = dict(zip(GRAPH_IDS, figs))
     return html.Div([
-        dbc.Row([dbc.Col(html.H3(f"{snap.ticker} residuals (rolling origins)"), md="auto"),
+        dbc.Row([dbc.Col(html.H1(f"{snap.ticker} residuals (rolling origins)", className="h3"), md="auto"),
                  dbc.Col(cell_selector(ids.Residuals.CELL, cells, cell), md="auto")], align="center", className="mb-2 g-2"),
         dbc.Alert(notes, id=ids.Residuals.NOTES, color="light"),
         graph(ids.Residuals.TIME, g[ids.Residuals.TIME]),

@@ -14,7 +14,8 @@ from dash.development.base_component import Component
 from dashboard import data, ids, inputs
 from dashboard.navigation import page_title
 from dashboard.verdicts import verdict
-from dashboard.components import cell_selector, default_cell, download_button, graph, missing, refused_page, ticker_bar
+from dashboard.components import (cell_selector, default_cell, download_button, graph, loading, missing, refused_page,
+                                  ticker_bar)
 from dashboard.figures.track_record import (coverage_figure, cumulative_figure, fan_figure, score_columns, scores_frame,
                                             table_columns, table_records)
 from store import ledger_metrics as lm
@@ -93,7 +94,7 @@ def _table() -> Component:
         page_action="custom", page_current=0, page_size=PAGE_SIZE, page_count=1,
         style_table={"overflowX": "auto"}, style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "3px 6px"},
         style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1"},
-        style_data_conditional=[{"if": {"filter_query": '{kind} = "replayed"'}, "color": "#7b8a8b"}],
+        style_data_conditional=[{"if": {"filter_query": '{kind} = "replayed"'}, "color": "#566573"}],
     )
 
 
@@ -107,13 +108,13 @@ def layout(ticker: str | None = None, **_query):
 
 def page_body(view: LedgerView):
     if view.empty:
-        return html.Div([html.H3(f"{view.ticker} track record"), missing(*EMPTY, id_=ids.Track.EMPTY)])
+        return html.Div([html.H1(f"{view.ticker} track record", className="h3"), missing(*EMPTY, id_=ids.Track.EMPTY)])
     cells, live, replayed, superseded = _header(view)
     cell = default_cell(cells)
     # The charts, verdict and scores come from on_cell, which the cell selector fires as the page
     # loads: the layout itself stays small, and each of the two requests stays quick under load.
     return html.Div([
-        dbc.Row([dbc.Col(html.H3(f"{view.ticker} track record"), md="auto"),
+        dbc.Row([dbc.Col(html.H1(f"{view.ticker} track record", className="h3"), md="auto"),
                  dbc.Col(cell_selector(ids.Track.CELL, cells, cell), md="auto")], align="center", className="mb-2 g-2"),
         html.P(f"Every forecast the product published, kept as it was shown and scored as the closes arrived: "
                f"{live:,} live rows and {replayed:,} replayed rows (made after the "
@@ -122,9 +123,9 @@ def page_body(view: LedgerView):
                   f"(a retrain, promotion or rollback the same day: kept, marked superseded, never counted)"
                   if superseded else "") + ".", className="text-muted", id=ids.Track.SUMMARY),
         dbc.Alert("", id=ids.Track.VERDICT, color="light"),
-        dbc.Row([dbc.Col(graph(ids.Track.FAN, {}), lg=6), dbc.Col(graph(ids.Track.COVERAGE, {}), lg=6)],
-                className="g-2"),
-        graph(ids.Track.CUMULATIVE, {}),
+        dbc.Row([dbc.Col(loading(graph(ids.Track.FAN, {}, height=400)), lg=6),
+                 dbc.Col(loading(graph(ids.Track.COVERAGE, {}, height=380)), lg=6)], className="g-2"),
+        loading(graph(ids.Track.CUMULATIVE, {}, height=380)),
         html.Div(id=ids.Track.THIRDS),
         html.H5("Figures by horizon: live first, replayed apart", className="mt-3"),
         # as in _table: mypy sees no DataTable in dash_table

@@ -70,7 +70,7 @@ def test_unknown_tickers_are_refused_visibly_in_analyst_callbacks(web, ticker):
 def test_unknown_ticker_in_the_url_is_refused_never_replaced(web, search):
     r = post(web.url, callback_body(PAGE_OUT, page_inputs("/", search)), headers={})
     text = response_text(r)
-    assert "Refused: unknown ticker" in text and ids.Forecast.GRAPH not in text and "AAPL forecast" not in text
+    assert "No such ticker here: unknown ticker" in text and ids.Forecast.GRAPH not in text and "AAPL forecast" not in text
 
 
 def test_unknown_cell_and_measure_are_refused_visibly(web):

@@ -128,12 +128,12 @@ def test_ticker_travels_with_links_brand_title_and_heading(web, page):
     assert page.get_attribute("#nav-residuals", "href").endswith("/residuals?ticker=MSFT")
     page.click("#nav-residuals")
     page.wait_for_selector(f"#{ids.Residuals.TIME} .main-svg", timeout=20000)
-    assert "MSFT" in page.inner_text("h3")
+    assert "MSFT" in page.inner_text("h1")
     page.wait_for_function("document.title === 'Residuals - MSFT'", timeout=5000)
     assert "active" in page.get_attribute("#nav-residuals", "class")
     page.click("#nav-compare")
     page.wait_for_selector(f"#{ids.Compare.TABLE}", timeout=20000)
-    assert "MSFT" in page.inner_text("h3") and page.url.endswith("/compare?ticker=MSFT")
+    assert "MSFT" in page.inner_text("h1") and page.url.endswith("/compare?ticker=MSFT")
     for link in page.locator(f"#{ids.Nav.BAR} a.nav-link").all():  # every page, whichever pages exist
         assert link.get_attribute("href").endswith("?ticker=MSFT"), link.get_attribute("href")
     assert page.errors == []

@@ -45,7 +45,7 @@ def test_unknown_ticker_is_refused_visibly_never_replaced(dash_client, two_ticke
     client = dash_client(two_ticker_store, TICKERS="AAPL,MSFT")
     text = page_json(client, "/", "?ticker=NOPE")
     # the refusal names the ticker and offers the configured ones; no other ticker's data is shown
-    assert "Refused: unknown ticker 'NOPE'" in text and "forecast-ticker-MSFT" in text
+    assert "No such ticker here: unknown ticker 'NOPE'" in text and "forecast-ticker-MSFT" in text
     assert "AAPL forecast" not in text and ids.Forecast.GRAPH not in text
 
 
@@ -71,3 +71,23 @@ def test_admin_refuses_an_unknown_ticker(dash_client, two_ticker_store):
              [(ids.Admin.ACTION, "value", "finetune"), (ids.Admin.CELLS, "value", []), (ids.Admin.EPOCHS, "value", 2),
               (ids.Admin.TICKER, "value", "TSLA")], headers=basic(*ADMIN))
     assert "unknown ticker" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("address, status", [
+    ("/", 200), ("/?ticker=MSFT", 200), ("/compare?ticker=msft", 200), ("/track-record", 200),
+    ("/nope", 404), ("/?ticker=NOPE", 404), ("/residuals?ticker=%3Cscript%3E", 404), ("/compare/extra", 404),
+])
+def test_an_address_with_no_page_answers_404(dash_client, two_ticker_store, address, status):
+    """Was: /nope and ?ticker=NOPE answered 200 (Dash's index page for every path)."""
+    client = dash_client(two_ticker_store, TICKERS="AAPL,MSFT")
+    r = client.get(address)
+    assert r.status_code == status and r.mimetype == "text/html"  # the browser still draws the plain message
+
+
+def test_the_not_found_page_is_plain_and_not_in_the_navbar(dash_client, two_ticker_store):
+    client = dash_client(two_ticker_store, TICKERS="AAPL,MSFT")
+    text = render_page(client, "/nope", search="").get_data(as_text=True)
+    assert "Page not found" in text and ids.NotFound.HOME in text and "Refused" not in text
+    from dashboard.navigation import _pages
+
+    assert "Not found" not in [p["name"] for p in _pages()] and len(_pages()) >= 5  # every real page, no other

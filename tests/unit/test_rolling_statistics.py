@@ -9,7 +9,7 @@ from models.features import SplitSpec, prepare
 from models.intervals import IntervalSpec, PathsAtOrigins, adaptive_halfwidths, ewma_vol, rolling_std, winkler
 from models.rolling import RollingSpec, baseline_forecasts, drift_returns, ridge_fit
 from models.skill import (
-    Sums, bootstrap_indices, direction_row, horizon_table, pesaran_timmermann, residual_tests, verdict,
+    FIGURES, Sums, block_length, block_lengths, bootstrap_by_horizon, bootstrap_indices, bootstrap_intervals, direction_row, horizon_table, pesaran_timmermann, residual_tests, verdict,
 )
 from tests.support.prices import prices
 
@@ -140,6 +140,37 @@ def test_stationary_bootstrap_resamples_rows_in_blocks():
     # consecutive rows continue a block far more often than chance (1/200) would give
     runs = np.mean(np.diff(idx, axis=1) % 200 == 1)
     assert runs > 0.8
+
+
+def test_block_lengths_follow_each_horizons_own_dependence():
+    """Was: the block chosen from h=1 served every horizon; the h-day loss differences of overlapping origins are
+    more dependent, so Politis-White picks a longer block there (and never one shorter than h)."""
+    rng = np.random.default_rng(7)
+    n, horizon = 400, 5
+    shocks = rng.normal(0, 1, n + horizon)
+    base = 100 + np.zeros(n)
+    # the h-day move from origin k sums shocks k..k+h: consecutive origins share h of their h+1 shocks
+    actual = np.stack([base + np.convolve(shocks, np.ones(h + 1), "valid")[:n] for h in range(horizon)], axis=1)
+    pred = base[:, None] + 0.3 * rng.normal(0, 1, (n, horizon))
+    blocks = block_lengths(actual, pred, base)
+    assert blocks == [block_length((actual[:, h] - pred[:, h]) ** 2 - (actual[:, h] - base) ** 2, h + 1)
+                      for h in range(horizon)]
+    assert all(b >= h + 1 for h, b in enumerate(blocks)) and blocks[-1] > blocks[0]
+
+
+def test_bootstrap_by_horizon_takes_each_horizon_from_the_run_with_its_block():
+    rng = np.random.default_rng(5)
+    base = 100 + rng.normal(0, 1, 120)
+    actual = base[:, None] * (1 + rng.normal(0, 0.01, (120, 2)))
+    model = base[:, None] * (1 + rng.normal(0, 0.01, (120, 2)))
+    pers = np.repeat(base[:, None], 2, axis=1)
+    sums = Sums(actual, base, {"m": model, "persistence": pers, "drift": pers}, pers)
+    per, diffs = bootstrap_by_horizon(sums, 120, [2, 7], [("m", "persistence")])
+    two, seven = (bootstrap_intervals(sums, bootstrap_indices(120, b), [("m", "persistence")]) for b in (2, 7))
+    for f in FIGURES:
+        assert per["m"][f][0][0] == pytest.approx(two[0]["m"][f][0][0], nan_ok=True)
+        assert per["m"][f][1][1] == pytest.approx(seven[0]["m"][f][1][1], nan_ok=True)
+    assert diffs[("m", "persistence")][0][1] == pytest.approx(seven[1][("m", "persistence")][0][1])
 
 
 @pytest.mark.parametrize("low, high, word", [(-0.01, 0.02, "indistinguishable"), (-0.03, -0.001, "a better"),
