@@ -150,6 +150,8 @@ class Admin:
     QUEUED = "admin-queued"
     QUEUED_MSG = "admin-queued-msg"
     REFUSED = "admin-refused"
+    REPLACE = "admin-replace"
+    REPLACE_COUNT = "admin-replace-count"
     RESUME = "admin-resume"
     ROLLBACK = "admin-rollback"
     ROLLBACK_CELL = "admin-rollback-cell"
@@ -167,7 +169,9 @@ class Admin:
     TICKET = "admin-ticket"
     UPLOAD = "admin-upload"
     UPLOAD_PREVIEW = "admin-upload-preview"
+    UPLOAD_CHANGES = "admin-upload-changes"
     UPLOAD_REFUSED = "admin-upload-refused"
+    UPLOAD_ROWS = "admin-upload-rows"
     UPLOAD_SUMMARY = "admin-upload-summary"
 
 

@@ -123,7 +123,11 @@ def status_column():
                        children=html.Div(["Import a CSV for the chosen ticker: drop it here or ", html.A("choose a file")]),
                        className="border rounded p-2 text-center small"),
             html.Div(id=ids.Admin.UPLOAD_PREVIEW, className="mt-2 small"),
-            dbc.Button("Import these rows", id=ids.Admin.IMPORT, color="primary", size="sm", disabled=True),
+            dbc.Button("Import these rows", id=ids.Admin.IMPORT, color="primary", size="sm", disabled=True,
+                       className="me-2"),
+            # Shown, with the count, only when the file changes stored days: the explicit confirmation.
+            dbc.Button(id=ids.Admin.REPLACE, color="danger", size="sm", style={"display": "none"}),
+            dcc.Store(id=ids.Admin.REPLACE_COUNT),
             html.Div(id=ids.Admin.IMPORT_MSG, className="mt-2")])),
         _card("Run history", html.Div([
             html.Div(id=ids.Admin.RUNS),

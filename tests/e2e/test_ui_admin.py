@@ -282,12 +282,6 @@ def test_csv_import_previews_then_writes_all_or_nothing(web, page, tmp_path, sto
     page.wait_for_selector(f"#{ids.Admin.UPLOAD_REFUSED}", timeout=10000)
     assert "line 4" in page.inner_text(f"#{ids.Admin.UPLOAD_REFUSED}")  # the command line's own message
     assert page.is_disabled(f"#{ids.Admin.IMPORT}")
-    clash = tmp_path / "clash.csv"  # a stored day with other prices: refused, as the command line does without --replace
-    clash.write_text("Date,Open,High,Low,Close,Volume\n2013-03-01,1,2,1,1.5,10\n")
-    page.set_input_files(f"#{ids.Admin.UPLOAD} input[type=file]", str(clash))
-    page.wait_for_function(f"document.querySelector('#{ids.Admin.UPLOAD_REFUSED}') && "
-                           f"document.querySelector('#{ids.Admin.UPLOAD_REFUSED}').innerText.includes('already stored')", timeout=10000)
-    assert page.is_disabled(f"#{ids.Admin.IMPORT}")
     page.set_input_files(f"#{ids.Admin.UPLOAD} input[type=file]", str(good))
     page.wait_for_selector(f"#{ids.Admin.UPLOAD_SUMMARY}", timeout=10000)
     summary = page.inner_text(f"#{ids.Admin.UPLOAD_SUMMARY}")
@@ -297,3 +291,54 @@ def test_csv_import_previews_then_writes_all_or_nothing(web, page, tmp_path, sto
     page.wait_for_selector(f"#{ids.Admin.IMPORTED}", timeout=10000)
     assert str(last_stored_date(eng, "MSFT")) == "2013-03-05"
     eng.dispose()
+
+
+def _stored_day(engine, ticker: str, day: str):
+    from store.tables import Price
+
+    with session_factory(engine)() as session:
+        return session.execute(select(Price).where(Price.ticker == ticker, Price.date == datetime.strptime(day, "%Y-%m-%d").date())).scalar_one()
+
+
+def test_csv_correction_previews_a_table_then_replaces_the_confirmed_days(web, page, tmp_path, engine):
+    """Was: a file changing a stored day was refused with "the command line needs --replace", naming neither
+    the day nor the size, and the preview was one sentence. Now a table of the rows with the changed cells
+    highlighted, the changes (day, column, old, new, change), then "Replace this 1 day", recorded."""
+    from store.tables import PriceDeletion
+
+    old = _stored_day(engine, "MSFT", "2013-02-28")
+    new_close = round(old.close * 1.02, 4)
+    fixed = tmp_path / "msft-fix.csv"  # 2013-02-28's close corrected by +2%, 2013-03-01 repeated as stored
+    same = _stored_day(engine, "MSFT", "2013-03-01")
+    fixed.write_text("Date,Open,High,Low,Close,Volume\n"
+                     f"2013-02-28,{old.open},{max(old.high, new_close)},{old.low},{new_close},{old.volume}\n"
+                     f"2013-03-01,{same.open},{same.high},{same.low},{same.close},{same.volume}\n")
+    _admin(page, web.url, "MSFT")
+    page.set_input_files(f"#{ids.Admin.UPLOAD} input[type=file]", str(fixed))
+    page.wait_for_selector(f"#{ids.Admin.UPLOAD_CHANGES}", timeout=10000)
+    summary = page.inner_text(f"#{ids.Admin.UPLOAD_SUMMARY}")
+    assert "1 already stored unchanged, 1 stored day it changes" in summary
+    changes = page.inner_text(f"#{ids.Admin.UPLOAD_CHANGES}")
+    assert "2013-02-28" in changes and "close" in changes and "+2.00%" in changes  # day, column, size
+    # the rows table: the changed cell reads stored -> file and is highlighted; the other cells are not
+    cell = page.locator(f"#{ids.Admin.UPLOAD_ROWS} td[data-dash-column=close]", has_text="\u2192")
+    assert cell.count() == 1 and "2013-02-28" in page.inner_text(f"#{ids.Admin.UPLOAD_ROWS} tr:has(td[data-dash-column=close]:has-text('\u2192'))")
+    assert cell.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 243, 205)"
+    plain = page.locator(f"#{ids.Admin.UPLOAD_ROWS} td[data-dash-column=open]").first
+    assert plain.evaluate("e => getComputedStyle(e).backgroundColor") != "rgb(255, 243, 205)"
+    assert page.is_disabled(f"#{ids.Admin.IMPORT}")  # all or nothing: the plain import does not apply it
+    assert page.inner_text(f"#{ids.Admin.REPLACE}") == "Replace this 1 day"
+    assert _stored_day(engine, "MSFT", "2013-02-28").close == old.close  # the preview wrote nothing
+    page.screenshot(path=str(tmp_path / "correction-preview.png"), full_page=True)
+    page.click(f"#{ids.Admin.REPLACE}")
+    page.wait_for_selector(f"#{ids.Admin.IMPORTED}", timeout=10000)
+    said = page.inner_text(f"#{ids.Admin.IMPORTED}")
+    assert "1 replaced (2013-02-28; the old values are recorded as price deletions" in said and "by web:boss" in said
+    assert _stored_day(engine, "MSFT", "2013-02-28").close == pytest.approx(new_close)
+    with session_factory(engine)() as session:
+        record = session.execute(select(PriceDeletion).where(PriceDeletion.ticker == "MSFT")).scalars().all()
+    assert [(r.date.isoformat(), r.close, r.deleted_by) for r in record] == [
+        ("2013-02-28", old.close, "web:boss via csv:msft-fix.csv")]  # who, which day, the old value; when:
+    assert record[0].deleted_at is not None
+    page.wait_for_function(f"document.querySelector('#{ids.Admin.REPLACE}').disabled", timeout=5000)  # not twice
+    assert page.errors == []
