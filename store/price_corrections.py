@@ -33,6 +33,15 @@ class ReplacementChanged(Refusal):
 
 
 @dataclass(frozen=True)
+class Replacement:
+    """Permission to replace stored days the file changes: who replaces them, and (when a person
+    confirmed a count after a preview) how many days they confirmed."""
+
+    by: str  # recorded in price_deletions.deleted_by: web:<admin>, cli:<user>
+    confirmed_days: int | None = None
+
+
+@dataclass(frozen=True)
 class PriceChange:
     """One stored value the file would change."""
 
@@ -80,11 +89,11 @@ def price_changes(session: Session, ticker: str, frame: pd.DataFrame) -> list[Pr
     """Every (day, column) whose stored value the file changes beyond float noise, oldest day first."""
     changes: list[PriceChange] = []
     for row in _stored(session, ticker, [ts.date() for ts in frame.index]):
-        new = frame.loc[pd.Timestamp(row.date)]
-        for column in PRICE_COLUMNS:
-            old, value = float(getattr(row, column)), float(new[column])
+        new = frame.loc[pd.Timestamp(row.date), PRICE_COLUMNS].to_numpy(dtype=float)
+        for column, value in zip(PRICE_COLUMNS, new):
+            old = float(getattr(row, column))
             if not np.isclose(value, old, rtol=SAME_RTOL, atol=SAME_ATOL):
-                changes.append(PriceChange(row.date, column, old, value))
+                changes.append(PriceChange(row.date, column, old, float(value)))
     return changes
 
 
@@ -93,21 +102,23 @@ def refusal_text(name: str, ticker: str, overlap: Overlap) -> str:
             f"by up to {overlap.max_rel_diff:.2%} ({overlap.worst}); nothing imported")
 
 
-def import_prices(session: Session, ticker: str, frame: pd.DataFrame, name: str, now: datetime, *,
-                  replace_by: str | None = None, expect_replaced: int | None = None) -> ImportOutcome:
+def import_prices(session: Session, ticker: str, frame: pd.DataFrame, name: str, now: datetime,
+                  replacement: Replacement | None = None) -> ImportOutcome:
     """Write ``frame`` (from file ``name``) in ``session``'s transaction, scoring the ledger as every price
-    write does. Stored days it changes: ChangedDays unless ``replace_by`` names who replaces them; then
-    each old row is recorded in ``price_deletions``. ``expect_replaced``: the count the user confirmed;
-    another count is ReplacementChanged. A refusal raises before anything is written."""
+    write does. Stored days it changes: ChangedDays unless a ``replacement`` names who replaces them; then
+    each old row is recorded in ``price_deletions``. A confirmed count other than the days that would
+    change is ReplacementChanged. A refusal raises before anything is written."""
     overlap = compare_with_stored(session, ticker, frame)
-    if overlap.differing and not replace_by:
+    if overlap.differing and replacement is None:
         raise ChangedDays(refusal_text(name, ticker, overlap))
-    if expect_replaced is not None and overlap.differing != expect_replaced:
+    expected = replacement.confirmed_days if replacement else None
+    if expected is not None and overlap.differing != expected:
         raise ReplacementChanged(f"{name}: {overlap.differing} stored days of {ticker} would change now, not the "
-                                 f"{expect_replaced} confirmed (the store changed since the preview); nothing imported, "
+                                 f"{expected} confirmed (the store changed since the preview); nothing imported, "
                                  "upload the file again")
     changed = sorted({c.day for c in price_changes(session, ticker, frame)}) if overlap.differing else []
-    records = [_record(row, f"{replace_by} via csv:{name}", now) for row in _stored(session, ticker, changed)]
+    who = f"{replacement.by} via csv:{name}" if replacement else ""
+    records = [_record(row, who, now) for row in _stored(session, ticker, changed)]
     session.add_all(records)
     session.flush()
     written = upsert_prices(session, ticker, frame, f"csv:{name}", now)

@@ -20,7 +20,8 @@ from sqlalchemy import Engine
 
 from store.db import session_factory
 from marketdata.frames import PriceDataError
-from store.price_corrections import ChangedDays, PriceChange, days_text, import_prices, price_changes, stored_days
+from store.price_corrections import (ChangedDays, PriceChange, Replacement, days_text, import_prices, price_changes,
+                                     stored_days)
 from store.prices import compare_with_stored
 from marketdata.sources.csv_file import read_price_csv
 
@@ -82,20 +83,19 @@ def preview(engine: Engine, contents, filename, ticker: str, now: datetime) -> P
                    frame, changes, stored)
 
 
-def import_upload(engine: Engine, contents, filename, ticker: str, now: datetime, *,
-                  replace_by: str | None = None, expect_replaced: int | None = None) -> str:
+def import_upload(engine: Engine, contents, filename, ticker: str, now: datetime,
+                  replacement: Replacement | None = None) -> str:
     """Validate again and write every row in one transaction, as ``python -m jobs import-csv`` does:
-    rows that change stored ones refuse the whole file (nothing is written) unless ``replace_by``
-    names the admin who confirmed replacing ``expect_replaced`` days (recorded in price_deletions)."""
+    rows that change stored ones refuse the whole file (nothing is written) unless ``replacement``
+    names the admin who confirmed replacing that many days (recorded in price_deletions)."""
     name, frame = read_upload(contents, filename, ticker, now)
     try:
         with session_factory(engine).begin() as session:
-            done = import_prices(session, ticker, frame, name, now, replace_by=replace_by,
-                                 expect_replaced=expect_replaced)
+            done = import_prices(session, ticker, frame, name, now, replacement)
     except ChangedDays as exc:
         raise inputs.Refused(f"{exc}; review them and confirm with Replace") from None
     n, overlap = done.written, done.overlap
     replaced = (f", {len(done.replaced)} replaced ({days_text(done.replaced)}; the old values are recorded as price "
-                f"deletions #{done.record_ids[0]}-#{done.record_ids[-1]} by {replace_by})") if done.replaced else ""
+                f"deletions #{done.record_ids[0]}-#{done.record_ids[-1]} by {replacement.by if replacement else ''})") if done.replaced else ""
     return (f"{ticker}: imported {n} rows from {name} ({frame.index[0].date()} to {frame.index[-1].date()}; "
             f"{done.new_rows} new, {overlap.rows - overlap.differing} already stored unchanged{replaced}).")

@@ -2,6 +2,7 @@
 day highlighted (stored -> file), and a table of those changes (day, column, old, new, change)."""
 from __future__ import annotations
 
+import pandas as pd
 from dash import dash_table, html
 
 from marketdata.frames import PRICE_COLUMNS
@@ -23,7 +24,7 @@ def _rows(p: Preview) -> tuple[list[dict[str, str]], int]:
     """The file's rows as shown (changed cells 'old -> new'), and how many unchanged rows were left out."""
     changed = {(c.day, c.column): c for c in p.changes}
     rows, left_out = [], 0
-    for ts, values in p.frame.iterrows():
+    for ts, values in zip(pd.DatetimeIndex(p.frame.index), p.frame.to_dict("records")):
         day = ts.date()
         cells = {col: changed.get((day, col)) for col in PRICE_COLUMNS}
         status = ("changes stored" if any(cells.values()) else "stored, unchanged") if day in p.stored_days else "new"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dash import Dash, Input, Output, State, html, no_update
 
+from store.price_corrections import Replacement
+
 from dashboard import auth, data, ids, inputs
 from dashboard.admin import actions, csv_import, csv_preview
 from dashboard.admin.guard import admin_callback, chosen_ticker
@@ -50,7 +52,7 @@ def on_replace(user: str, _n, contents, filename, count, ticker=None):
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         raise inputs.Refused(f"the count of days to replace {inputs.shown(count)} is not a positive whole number")
     message = csv_import.import_upload(data.engine(), contents, filename, ticker, data.now(),
-                                       replace_by=f"web:{user}", expect_replaced=count)
+                                       Replacement(f"web:{user}", count))
     serving = actions.request_serve(data.settings(), data.engine(), ticker)  # "" when no champion is stale
     return alert("success", f"{message} {serving}".strip(), id_=ids.Admin.IMPORTED), True
 

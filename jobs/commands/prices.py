@@ -101,14 +101,14 @@ def cmd_import_csv(args) -> int:
     ticker = args.ticker or ctx.settings.default_ticker
     frame = read_price_csv(args.path, ticker=ticker, today=ctx.now().date())  # raises before anything is written
     from store.db import session_factory
-    from store.price_corrections import ChangedDays, days_text, import_prices
+    from store.price_corrections import ChangedDays, Replacement, days_text, import_prices
 
     # One transaction: the comparison sees exactly what the write replaces, and a refusal
     # (raised inside it) rolls back, so nothing is written.
     with session_factory(ctx.engine).begin() as session:
         try:
             done = import_prices(session, ticker, frame, args.path.name, ctx.now(),
-                                 replace_by=f"cli:{_os_user()}" if args.replace else None)
+                                 Replacement(f"cli:{_os_user()}") if args.replace else None)
         except ChangedDays as exc:
             raise PriceDataError(f"{exc}; pass --replace to overwrite them") from None
     overlap, n = done.overlap, done.written

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from store.db import create_schema, make_engine, session_factory
-from store.price_corrections import ChangedDays, ReplacementChanged, import_prices, price_changes
+from store.price_corrections import ChangedDays, Replacement, ReplacementChanged, import_prices, price_changes
 from store.prices import insert_prices, load_prices
 from store.tables import PriceDeletion
 from tests.support.prices import prices
@@ -60,7 +60,7 @@ def test_a_replacement_records_the_old_row_and_writes_the_file(engine):
     old = load_prices(engine, "AAPL").iloc[-1]
     frame = _file(engine)
     with session_factory(engine).begin() as session:
-        done = import_prices(session, "AAPL", frame, "fix.csv", NOW, replace_by="web:boss", expect_replaced=1)
+        done = import_prices(session, "AAPL", frame, "fix.csv", NOW, Replacement("web:boss", 1))
     assert (done.written, done.new_rows, [str(d) for d in done.replaced]) == (3, 1, ["2020-01-14"])
     after = load_prices(engine, "AAPL")
     assert len(after) == 11 and after["close"].iloc[-2] == pytest.approx(frame["close"].iloc[1])
@@ -75,7 +75,7 @@ def test_a_count_other_than_the_confirmed_one_writes_nothing(engine):
     before = load_prices(engine, "AAPL")
     with pytest.raises(ReplacementChanged, match="1 stored days of AAPL would change now, not the 2 confirmed"):
         with session_factory(engine).begin() as session:
-            import_prices(session, "AAPL", _file(engine), "fix.csv", NOW, replace_by="web:boss", expect_replaced=2)
+            import_prices(session, "AAPL", _file(engine), "fix.csv", NOW, Replacement("web:boss", 2))
     assert load_prices(engine, "AAPL").equals(before)
     with session_factory(engine)() as session:
         assert session.execute(select(PriceDeletion)).first() is None
