@@ -467,3 +467,21 @@ def test_axe_finds_no_critical_or_serious_violation(web, chromium, tmp_path, wid
     page.wait_for_selector("[role=option]", timeout=5000)
     assert page.errors == []
     page.context.close()
+
+
+def test_progress_names_the_steps_so_far(web, page, engine):
+    """Was: the bar sat at 8% then 96% for 16 s each with one unchanging line; the steps move it on."""
+    now = datetime.now(timezone.utc)
+    run_id = runs.start_run(engine, ticker="MSFT", trigger="manual", requested_by="cli", action="retrain", now=now)
+    runs.add_step(engine, run_id, "prices", "MSFT: training on the stored prices", now)
+    runs.update_progress(engine, run_id, 0.08, "gru: training on 3270 days", now)
+    try:
+        _admin(page, web.url, "MSFT")
+        page.wait_for_function(f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText.includes('steps so far: prices')",
+                               timeout=10000)
+        runs.add_step(engine, run_id, "evaluate", "rolling origins", now)
+        page.wait_for_function(f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText"
+                               ".includes('steps so far: prices, evaluate')", timeout=10000)
+        assert f"MSFT run #{run_id}" in page.inner_text(f"#{ids.Admin.PROGRESS_TEXT}")
+    finally:
+        runs.finish_run(engine, run_id, "cancelled", now=datetime.now(timezone.utc), error="test over")
