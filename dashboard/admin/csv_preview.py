@@ -27,8 +27,8 @@ def _rows(p: Preview) -> tuple[list[dict[str, str]], int]:
     for ts, values in zip(pd.DatetimeIndex(p.frame.index), p.frame.to_dict("records")):
         day = ts.date()
         cells = {col: changed.get((day, col)) for col in PRICE_COLUMNS}
-        status = ("changes stored" if any(cells.values()) else "stored, unchanged") if day in p.stored_days else "new"
-        if len(p.frame) > MAX_LISTED_ROWS and status == "stored, unchanged":
+        status = ("changed" if any(cells.values()) else "same") if day in p.stored_days else "new"
+        if len(p.frame) > MAX_LISTED_ROWS and status == "same":
             left_out += 1
             continue
         row = {"date": str(day), "status": status}
@@ -44,11 +44,13 @@ def rows_table(p: Preview) -> html.Div:
                {"name": "Status", "id": "status"}]
     note = f" ({left_out:,} stored, unchanged rows not listed)" if left_out else ""
     return html.Div([
-        html.Div(f"The file's rows{note}; a highlighted cell is a stored value the file changes (stored \u2192 file):",
+        html.Div(f"The file's rows{note}; a highlighted cell is a stored value the file changes (stored \u2192 file); "
+                 "status: new day, same as stored, or changed:",
                  className="mt-2"),
         dash_table.DataTable(  # type: ignore[attr-defined]
             id=ids.Admin.UPLOAD_ROWS, data=rows, columns=columns, page_size=8, page_action="native",
-            style_cell=_CELL, style_header={"fontWeight": "bold"}, style_table={"overflowX": "auto"},
+            style_cell={**_CELL, "whiteSpace": "normal", "height": "auto"}, style_header={"fontWeight": "bold"},
+            style_table={"overflowX": "auto"},
             style_data_conditional=[{"if": {"filter_query": f"{{{c}}} contains '\u2192'", "column_id": c}, **HIGHLIGHT}
                                     for c in PRICE_COLUMNS]),
     ])
