@@ -46,8 +46,8 @@ def create_app(settings: Settings, now: Callable[[], datetime] = utc_now) -> Das
         suppress_callback_exceptions=True,
         update_title=None,  # type: ignore[arg-type]  # Dash documents None (keep the tab title); its hint says str
     )
+    app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)  # WCAG 3.1.1 (axe html-has-lang)
     app.layout = shell
-    app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)  # screen readers pick the voice
     navigation.install(app)
     not_found.install(app)
     _register_page_callbacks(app)

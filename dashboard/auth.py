@@ -17,6 +17,7 @@ Secrets are compared with ``hmac.compare_digest``.
 from __future__ import annotations
 
 import hashlib
+import html
 import hmac
 import json
 import logging
@@ -73,9 +74,25 @@ def analyst_allowed(auth: Any, settings: Settings) -> bool:
     return credentials_match(auth, settings.analyst_user, settings.analyst_password) or admin_name(auth, settings) is not None
 
 
-def challenge(message: str, realm: str) -> Response:
-    return Response(message + "\n", 401, {"WWW-Authenticate": f'Basic realm="{realm}", charset="UTF-8"'},
-                    mimetype="text/plain")
+_PAGE_401 = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><style>body{{font-family:system-ui,sans-serif;margin:0;color:#212529}}
+main{{max-width:36rem;margin:4rem auto;padding:0 1rem}}a{{color:#0a58ca;margin-right:1.5rem}}
+a:focus{{outline:3px solid #0a58ca;outline-offset:2px}}</style></head>
+<body><main><h1>{title}</h1><p id="auth-message">{message}</p>
+<p><a id="auth-home" href="/">Back to the forecast</a><a id="auth-signin" href="/admin">Sign in to the admin page</a></p>
+</main></body></html>
+"""
+
+
+def challenge(message: str, realm: str, title: str = "Sign-in needed") -> Response:
+    """401 asking for HTTP Basic credentials: a page with a way back for a browser that navigates here
+    (shown when the user cancels the sign-in dialog, and after Sign out), plain text for anything else."""
+    headers = {"WWW-Authenticate": f'Basic realm="{realm}", charset="UTF-8"'}
+    if request.method == "GET" and request.accept_mimetypes.accept_html:
+        body = _PAGE_401.format(title=html.escape(title), message=html.escape(message[:1].upper() + message[1:] + "."))
+        return Response(body, 401, headers, mimetype="text/html")
+    return Response(message + "\n", 401, headers, mimetype="text/plain")
 
 
 def _ids(items: Any) -> list[str]:
@@ -320,6 +337,7 @@ def install_signout(server: Flask) -> None:
     drop the credentials it was sending (and ask again on the next admin page)."""
     def logout():
         realm = f"signed out {secrets.token_hex(4)}"
-        return challenge("Signed out. Close this tab, or open /admin to sign in again.", realm)
+        return challenge("you are signed out of the admin page; your browser has forgotten the admin password", realm,
+                         title="Signed out")
 
     server.add_url_rule("/logout", "logout", logout)

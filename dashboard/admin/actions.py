@@ -178,7 +178,14 @@ def fetch_prices(settings: Settings, engine: Engine, ticker: str, now: datetime)
         result = update_from_sources(engine, ticker, configured_sources(settings), settings.overlap_days, now)
     except SourceUnavailable as exc:
         return "danger", f"Prices not fetched, the store is unchanged: {one_line(exc)}"
+    if result.added == 0 and result.source == OFFLINE_SOURCE:
+        return "warning", (f"{result.message} (source {result.source}). The offline sample is a fixed file ending on "
+                           f"{result.last_date}: fetching from it never adds days. To advance, set PRICE_SOURCE=yahoo "
+                           "(network) or import a CSV below.")
     return "success", f"{result.message} (source {result.source})."
+
+
+OFFLINE_SOURCE = "offline-sample"  # marketdata.sources.offline's name: a fixed file that never advances
 
 
 FETCH = "fetch"  # the kind of a fetch ticket's request, so a run ticket is never spent as one

@@ -11,8 +11,8 @@ import base64
 import binascii
 import re
 import tempfile
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +20,9 @@ from sqlalchemy import Engine
 
 from store.db import session_factory
 from marketdata.frames import PriceDataError
-from store.prices import compare_with_stored, upsert_prices
+from store.price_corrections import (ChangedDays, PriceChange, Replacement, days_text, import_prices, price_changes,
+                                     stored_days)
+from store.prices import compare_with_stored
 from marketdata.sources.csv_file import read_price_csv
 
 from dashboard import inputs
@@ -38,7 +40,10 @@ class Preview:
     last: str
     new_rows: int  # days not stored yet
     unchanged_rows: int  # stored days the file repeats as they are
-    differing_rows: int  # stored days the file contradicts: refused, as on the command line without --replace
+    differing_rows: int  # stored days the file changes: written only after "Replace these N days"
+    frame: pd.DataFrame = field(repr=False)  # the validated rows, oldest first
+    changes: tuple[PriceChange, ...] = ()  # every stored value the file changes, oldest day first
+    stored_days: frozenset[date] = frozenset()  # the file's days already stored (changed or not)
 
 
 def _name(filename) -> str:
@@ -70,20 +75,27 @@ def preview(engine: Engine, contents, filename, ticker: str, now: datetime) -> P
     name, frame = read_upload(contents, filename, ticker, now)
     with session_factory(engine)() as session:
         overlap = compare_with_stored(session, ticker, frame)
+        changes = tuple(price_changes(session, ticker, frame)) if overlap.differing else ()
+        stored = frozenset(stored_days(session, ticker, frame))
     incoming = pd.DatetimeIndex(frame.index)
     return Preview(ticker, name, len(frame), str(incoming[0].date()), str(incoming[-1].date()),
-                   len(frame) - overlap.rows, overlap.rows - overlap.differing, overlap.differing)
+                   len(frame) - overlap.rows, overlap.rows - overlap.differing, overlap.differing,
+                   frame, changes, stored)
 
 
-def import_upload(engine: Engine, contents, filename, ticker: str, now: datetime) -> str:
+def import_upload(engine: Engine, contents, filename, ticker: str, now: datetime,
+                  replacement: Replacement | None = None) -> str:
     """Validate again and write every row in one transaction, as ``python -m jobs import-csv`` does:
-    rows that contradict stored ones refuse the whole file (nothing is written)."""
+    rows that change stored ones refuse the whole file (nothing is written) unless ``replacement``
+    names the admin who confirmed replacing that many days (recorded in price_deletions)."""
     name, frame = read_upload(contents, filename, ticker, now)
-    with session_factory(engine).begin() as session:
-        overlap = compare_with_stored(session, ticker, frame)
-        if overlap.differing:
-            raise inputs.Refused(f"{name}: {overlap.differing} of {overlap.rows} rows already stored for {ticker} "
-                                 f"differ, by up to {overlap.max_rel_diff:.2%} ({overlap.worst}); nothing imported")
-        n = upsert_prices(session, ticker, frame, f"csv:{name}", now)
+    try:
+        with session_factory(engine).begin() as session:
+            done = import_prices(session, ticker, frame, name, now, replacement)
+    except ChangedDays as exc:
+        raise inputs.Refused(f"{exc}; review them and confirm with Replace") from None
+    n, overlap = done.written, done.overlap
+    replaced = (f", {len(done.replaced)} replaced ({days_text(done.replaced)}; the old values are recorded as price "
+                f"deletions #{done.record_ids[0]}-#{done.record_ids[-1]} by {replacement.by if replacement else ''})") if done.replaced else ""
     return (f"{ticker}: imported {n} rows from {name} ({frame.index[0].date()} to {frame.index[-1].date()}; "
-            f"{n - overlap.rows} new, {overlap.rows} already stored unchanged).")
+            f"{done.new_rows} new, {overlap.rows - overlap.differing} already stored unchanged{replaced}).")

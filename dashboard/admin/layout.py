@@ -31,7 +31,7 @@ def default_action(ticker: str) -> str:
 
 def start_form(tickers, default: str):
     return dbc.Card(dbc.CardBody([
-        html.H5("Start a run"),
+        html.H2("Start a run", className="h5"),
         # With several tickers (TICKERS=AAPL,MSFT,...) the admin picks whose models to work on.
         html.Div(dcc.Dropdown(id=ids.Admin.TICKER, options=list(tickers), value=default, clearable=False),
                  style={"maxWidth": "12rem"} if len(tickers) > 1 else {"display": "none"}, className="mb-2"),
@@ -46,14 +46,16 @@ def start_form(tickers, default: str):
                                    options=[{"label": CELL_LABELS[c], "value": c} for c in CELLS])], md=7),
             # No min/max/step: with them the browser sends None for 0, 9999 or 2.5 and the refusal
             # could only say "blank"; the server checks the range and says what was wrong.
-            dbc.Col([dbc.Label(f"Epochs (1-{MAX_EPOCHS})"),
-                     dbc.Input(id=ids.Admin.EPOCHS, type="number", step="any", value=10)], md=3),
+            dbc.Col([dbc.Label(f"Epochs (1-{MAX_EPOCHS})", html_for=ids.Admin.EPOCHS),
+                     dbc.Input(id=ids.Admin.EPOCHS, type="number", step="any", value=10),
+                     dbc.FormText(id=ids.Admin.EPOCHS_HELP)], md=5),
         ], className="my-2"),
         dbc.Button("Start run", id=ids.Admin.START, color="primary", className="me-2"),
         dbc.Button("Cancel the running run", id=ids.Admin.CANCEL, color="danger", outline=True, disabled=True,
                    className="me-2"),
         dbc.Button("Cancel the queued request", id=ids.Admin.CANCEL_QUEUED, color="secondary", outline=True,
                    disabled=True),
+        html.Div(id=ids.Admin.START_BUSY, className="small mt-1"),  # why Start is disabled, while it is
         html.Div(id=ids.Admin.START_MSG, className="mt-2"),
         html.Div(id=ids.Admin.RUN_RESULT),
         html.Div(id=ids.Admin.CANCEL_MSG),
@@ -67,7 +69,7 @@ def start_form(tickers, default: str):
 
 def champion_form():
     return dbc.Card(dbc.CardBody([
-        html.H5("Champions (served models)"),
+        html.H2("Champions (served models)", className="h5"),
         html.Div(id=ids.Admin.MODELS),
         dbc.Row([
             dbc.Col(dcc.Dropdown(id=ids.Admin.PROMOTE_MODEL, placeholder="model id to promote"), md=4),
@@ -84,11 +86,17 @@ def champion_form():
             dbc.ModalFooter([dbc.Button("Cancel", id=ids.Admin.PROMOTE_ABORT, color="secondary", outline=True),
                              dbc.Button("Promote", id=ids.Admin.PROMOTE_CONFIRM, color="success")]),
         ], id=ids.Admin.PROMOTE_MODAL, is_open=False),
+        dbc.Modal([
+            dbc.ModalHeader(dbc.ModalTitle("Roll back this champion?")),
+            dbc.ModalBody(id=ids.Admin.ROLLBACK_ASK),
+            dbc.ModalFooter([dbc.Button("Cancel", id=ids.Admin.ROLLBACK_ABORT, color="secondary", outline=True),
+                             dbc.Button("Roll back", id=ids.Admin.ROLLBACK_CONFIRM, color="warning")]),
+        ], id=ids.Admin.ROLLBACK_MODAL, is_open=False),
     ]), className="mb-3")
 
 
 def _card(title: str, body, id_: str | None = None):
-    return dbc.Card(dbc.CardBody([html.H5(title), body]), className="mb-3", **({"id": id_} if id_ else {}))
+    return dbc.Card(dbc.CardBody([html.H2(title, className="h5"), body]), className="mb-3", **({"id": id_} if id_ else {}))
 
 
 def lists_column():
@@ -124,7 +132,11 @@ def status_column():
                        children=html.Div(["Import a CSV for the chosen ticker: drop it here or ", html.A("choose a file")]),
                        className="border rounded p-2 text-center small"),
             html.Div(id=ids.Admin.UPLOAD_PREVIEW, className="mt-2 small"),
-            dbc.Button("Import these rows", id=ids.Admin.IMPORT, color="primary", size="sm", disabled=True),
+            dbc.Button("Import these rows", id=ids.Admin.IMPORT, color="primary", size="sm", disabled=True,
+                       className="me-2"),
+            # Shown, with the count, only when the file changes stored days: the explicit confirmation.
+            dbc.Button(id=ids.Admin.REPLACE, color="danger", size="sm", style={"display": "none"}),
+            dcc.Store(id=ids.Admin.REPLACE_COUNT),
             html.Div(id=ids.Admin.IMPORT_MSG, className="mt-2")])),
         _card("Run history", html.Div([
             html.Div(id=ids.Admin.RUNS),
@@ -148,7 +160,7 @@ def denied(reason: str) -> html.Div:
 
 def page(user: str, settings: Settings) -> html.Div:
     return html.Div([
-        dbc.Row([dbc.Col(html.H3("Admin"), width="auto"),
+        dbc.Row([dbc.Col(html.H1("Admin", className="h3"), width="auto"),
                  dbc.Col(html.Span(f"signed in as {user}", className="text-muted"), width="auto"),
                  dbc.Col(html.A("Sign out", href="/logout", id=ids.Admin.SIGNOUT, className="btn btn-sm btn-outline-secondary"),
                          width="auto")], align="center", className="g-2 mb-2"),

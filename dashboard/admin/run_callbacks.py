@@ -69,6 +69,9 @@ def _progress(run: dict | None, last: dict | None, ticker: str) -> tuple[int, st
         cells = ", ".join(map(label, detail.get("cells") or []))
         text = (f"{ticker} run #{run['id']} ({run['action']}, {run['trigger']} by {run['requested_by']}"
                 f"{'; ' + cells if cells else ''}): {run['progress_message'] or 'working'}")
+        # the steps so far move the line on where the bar waits (data, evaluation: minutes at one percentage)
+        steps = [str(s.get("step", "")) for s in run.get("steps") or [] if isinstance(s, dict)]
+        text += f" (steps so far: {', '.join(steps)})" if steps else ""
         return pct, f"{pct}%", text + (" - cancel requested" if run["cancel_requested"] else "")
     if not last:
         return 0, "", f"No {ticker} run in progress."

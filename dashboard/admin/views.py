@@ -48,24 +48,35 @@ def before_after(run: dict) -> str:
     return "; ".join(parts)
 
 
+def _lines(*lines, **extra) -> html.Div:
+    """Several short lines in one cell (one element, so a phone's stacked row keeps them together)."""
+    return html.Div([html.Div(line) for line in lines if line], **extra)
+
+
 def run_rows(runs: list[dict]) -> list[dict]:
-    """Run history rows: who, what, on which ticker and cells, how many epochs, how it ended, and why."""
+    """Run history rows, four columns that fit the card: which run, what it did (ticker, action, cells,
+    epochs; who asked), how it ended (status, start, seconds), and why (notes; RMSE before -> after)."""
     out = []
     for r in runs:
         detail = r.get("detail") or {}
+        cells = ", ".join(map(label, detail.get("cells") or []))
+        epochs = detail.get("epochs", "")
+        seconds = f", {r['duration_s']:.0f} s" if r.get("duration_s") is not None else ""
+        ratios = before_after(r)
         out.append({
-            "id": r["id"], "ticker": r["ticker"], "trigger": r["trigger"], "requested_by": r["requested_by"],
-            "action": detail.get("plan") or r["action"], "cells": ", ".join(map(label, detail.get("cells") or [])),
-            "epochs": detail.get("epochs", ""), "status": r["status"], "started_at": r["started_at"],
-            "seconds": f"{r['duration_s']:.0f}" if r.get("duration_s") is not None else "",
-            "notes": r.get("error") or r.get("progress_message") or "", "before_after": before_after(r),
+            "id": r["id"],
+            "run": _lines(f"{r['ticker']} {detail.get('plan') or r['action']}",
+                          " · ".join(x for x in (cells, f"{epochs} epochs" if epochs != "" else "") if x),
+                          html.Span(f"{r['trigger']}, by {r['requested_by']}", className="text-muted")),
+            "outcome": _lines(f"{r['status']}{seconds}", html.Span(fmt_dt(r["started_at"]), className="text-muted")),
+            "notes": _lines(r.get("error") or r.get("progress_message") or "",
+                            html.Span(f"RMSE/persistence before -> after: {ratios}", className="text-muted")
+                            if ratios else "", className="run-notes"),
         })
     return out
 
 
-RUN_COLUMNS = [("id", "#"), ("ticker", "ticker"), ("trigger", "trigger"), ("requested_by", "by"), ("action", "action"),
-               ("cells", "cells"), ("epochs", "epochs"), ("status", "status"), ("started_at", "started"),
-               ("seconds", "s"), ("notes", "notes"), ("before_after", "RMSE/persistence before -> after")]
+RUN_COLUMNS = [("id", "#"), ("run", "run"), ("outcome", "outcome"), ("notes", "notes")]
 
 
 def run_steps(run: dict | None):
@@ -173,3 +184,14 @@ def comparison_view(c) -> html.Div:
         parts.append(dbc.Alert("Warning: the candidate's error is larger than the champion's on these days.",
                                color="warning", id=ids.Admin.PROMOTE_WORSE, className="py-2 mb-0"))
     return html.Div(parts)
+
+
+def rollback_view(ticker: str, cell: str, served: ModelInfo | None, last: list[ChampionChange]) -> html.Div:
+    """What a rollback will do: the served model stops serving; the one it replaced (audit trail) serves again."""
+    now = f"model #{served.id} (v{served.version}, {served.kind})" if served else "no model"
+    back = (f"model #{last[0].previous_model_id}" if last and served and last[0].model_id == served.id
+            and last[0].previous_model_id else "the model it replaced")
+    return html.Div([
+        html.P(f"{ticker} {label(cell)}: {now} stops serving and {back} serves again, from its stored forecast; "
+               "the change is recorded under Promotions and rollbacks."),
+        html.P("Refused when the audit trail names no earlier champion.", className="small text-muted mb-0")])

@@ -8,7 +8,7 @@ from pathlib import Path
 from store.schema import upgrade
 from marketdata.frames import PriceDataError
 from marketdata.sources.base import SourceUnavailable
-from store.prices import compare_with_stored, price_summaries, upsert_prices
+from store.prices import price_summaries
 from marketdata.sources.csv_file import read_price_csv
 from config.price_sources import configured_sources
 from jobs.price_updates import seed_prices, switch_source, update_from_sources
@@ -101,19 +101,19 @@ def cmd_import_csv(args) -> int:
     ticker = args.ticker or ctx.settings.default_ticker
     frame = read_price_csv(args.path, ticker=ticker, today=ctx.now().date())  # raises before anything is written
     from store.db import session_factory
+    from store.price_corrections import ChangedDays, Replacement, days_text, import_prices
 
     # One transaction: the comparison sees exactly what the write replaces, and a refusal
     # (raised inside it) rolls back, so nothing is written.
     with session_factory(ctx.engine).begin() as session:
-        overlap = compare_with_stored(session, ticker, frame)
-        if overlap.differing and not args.replace:
-            raise PriceDataError(
-                f"{args.path.name}: {overlap.differing} of {overlap.rows} rows already stored for {ticker} differ, "
-                f"by up to {overlap.max_rel_diff:.2%} ({overlap.worst}); nothing imported; "
-                f"pass --replace to overwrite them"
-            )
-        n = upsert_prices(session, ticker, frame, f"csv:{args.path.name}", ctx.now())
-    changed = f", {overlap.differing} replaced" if overlap.differing else ""
+        try:
+            done = import_prices(session, ticker, frame, args.path.name, ctx.now(),
+                                 Replacement(f"cli:{_os_user()}") if args.replace else None)
+        except ChangedDays as exc:
+            raise PriceDataError(f"{exc}; pass --replace to overwrite them") from None
+    overlap, n = done.overlap, done.written
+    changed = (f", {overlap.differing} replaced ({days_text(done.replaced)}; old rows kept as price deletions "
+               f"#{done.record_ids[0]}-#{done.record_ids[-1]})") if overlap.differing else ""
     print(f"{ticker}: imported {n} rows from {args.path.name} ({frame.index[0].date()} to {frame.index[-1].date()}; "
           f"{n - overlap.rows} new, {overlap.rows - overlap.differing} already stored unchanged{changed})", flush=True)
     if not args.no_serve:

@@ -173,6 +173,11 @@ def test_promotion_asks_first_and_compares_on_the_same_days(web, page, engine):
             for i in (1, 2)]
     assert (page.locator(f"#{ids.Admin.PROMOTE_WORSE}").count() == 1) == (rmse[0] > rmse[1])
     assert _champion(engine, "gru") == served  # nothing changed before the confirmation
+    worse = page.locator(f"#{ids.Admin.PROMOTE_WORSE}").count() == 1
+    confirm = page.locator(f"#{ids.Admin.PROMOTE_CONFIRM}")
+    # issue 22: not the green of a safe choice when the dialog warns the candidate is worse
+    assert ("btn-success" in confirm.get_attribute("class")) is not worse
+    assert confirm.inner_text() == ("Promote anyway (worse)" if worse else "Promote")
     page.click(f"#{ids.Admin.PROMOTE_CONFIRM}")
     page.wait_for_selector(f"#{ids.Admin.PROMOTED}", timeout=10000)
     assert _champion(engine, "gru") == candidate
@@ -220,13 +225,20 @@ def test_pause_and_resume_the_nightly_schedule(web, page, engine):
     from store.pause import paused
 
     _admin(page, web.url)
+    # issue 22: only the button that changes anything is enabled
+    page.wait_for_selector(f"#{ids.Admin.RESUME}[disabled]", timeout=10000)
+    assert not page.is_disabled(f"#{ids.Admin.PAUSE}")
     page.click(f"#{ids.Admin.PAUSE}")
     page.wait_for_function(f"document.querySelector('#{ids.Admin.PAUSE_STATE}').innerText.includes('PAUSED by ui:boss')",
                            timeout=10000)
     assert paused(engine).by == "ui:boss"  # the flag the clock reads (tests/integration/test_schedule_pause.py)
+    page.wait_for_selector(f"#{ids.Admin.PAUSE}[disabled]", timeout=10000)
+    assert not page.is_disabled(f"#{ids.Admin.RESUME}")
     page.click(f"#{ids.Admin.RESUME}")
     page.wait_for_function(f"document.querySelector('#{ids.Admin.PAUSE_STATE}').innerText.includes('not paused')", timeout=10000)
     assert paused(engine) is None
+    page.wait_for_selector(f"#{ids.Admin.RESUME}[disabled]", timeout=10000)
+    assert not page.is_disabled(f"#{ids.Admin.PAUSE}")
 
 
 def test_fetch_prices_now_runs_in_the_background_and_shows_it(web, page):
@@ -243,7 +255,9 @@ def test_fetch_prices_now_runs_in_the_background_and_shows_it(web, page):
         }).observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true}); }""")
     page.click(f"#{ids.Admin.FETCH}")
     page.wait_for_selector(f"#{ids.Admin.FETCH_RESULT}", timeout=30000)
-    assert page.inner_text(f"#{ids.Admin.FETCH_RESULT}").startswith("MSFT: added 0 new rows")  # the offline sample: nothing new
+    fetched = page.inner_text(f"#{ids.Admin.FETCH_RESULT}")
+    assert fetched.startswith("MSFT: added 0 new rows")  # the offline sample: nothing new
+    assert "fetching from it never adds days" in fetched and "PRICE_SOURCE=yahoo" in fetched  # and it says so
     seen = page.evaluate("window.seen")
     assert seen == {"disabled": True, "running": "Fetching prices..."}
     page.wait_for_function(f"!document.querySelector('#{ids.Admin.FETCH}').disabled && "
@@ -262,6 +276,22 @@ def test_sign_out_from_the_browser(web, page):
     page.wait_for_load_state()
     assert page.url.endswith("/logout")
     assert "Signed out" in page.inner_text("body") and page.locator(f"#{ids.Admin.START}").count() == 0
+    page.click("#auth-home")  # issue 22: a proper page with a way back, not a plain-text 401
+    page.wait_for_url(web.url + "/", timeout=10000)
+
+
+def test_the_401_page_has_a_way_back(web, chromium):
+    """Was: a plain-text 'admin credentials required' with nothing to click."""
+    answer = requests.get(web.url + "/admin", auth=("boss", "wrong"), headers={"Accept": "text/html"}, timeout=10)
+    assert answer.status_code == 401 and answer.headers["Content-Type"].startswith("text/html")
+    assert '<html lang="en">' in answer.text and 'href="/"' in answer.text and "Admin credentials required." in answer.text
+    api = requests.get(web.url + "/admin", auth=("boss", "wrong"), headers={"Accept": "application/json"}, timeout=10)
+    assert api.status_code == 401 and api.text == "admin credentials required\n"  # a script still reads one line
+    page = open_page(chromium, admin=False, http_credentials={"username": "boss", "password": "wrong"})
+    response = page.goto(web.url + "/admin")
+    assert response.status == 401
+    assert page.get_attribute("#auth-home", "href") == "/" and page.get_attribute("#auth-signin", "href") == "/admin"
+    page.context.close()
 
 
 GOOD_CSV = ("Date,Open,High,Low,Close,Volume\n"
@@ -282,12 +312,6 @@ def test_csv_import_previews_then_writes_all_or_nothing(web, page, tmp_path, sto
     page.wait_for_selector(f"#{ids.Admin.UPLOAD_REFUSED}", timeout=10000)
     assert "line 4" in page.inner_text(f"#{ids.Admin.UPLOAD_REFUSED}")  # the command line's own message
     assert page.is_disabled(f"#{ids.Admin.IMPORT}")
-    clash = tmp_path / "clash.csv"  # a stored day with other prices: refused, as the command line does without --replace
-    clash.write_text("Date,Open,High,Low,Close,Volume\n2013-03-01,1,2,1,1.5,10\n")
-    page.set_input_files(f"#{ids.Admin.UPLOAD} input[type=file]", str(clash))
-    page.wait_for_function(f"document.querySelector('#{ids.Admin.UPLOAD_REFUSED}') && "
-                           f"document.querySelector('#{ids.Admin.UPLOAD_REFUSED}').innerText.includes('already stored')", timeout=10000)
-    assert page.is_disabled(f"#{ids.Admin.IMPORT}")
     page.set_input_files(f"#{ids.Admin.UPLOAD} input[type=file]", str(good))
     page.wait_for_selector(f"#{ids.Admin.UPLOAD_SUMMARY}", timeout=10000)
     summary = page.inner_text(f"#{ids.Admin.UPLOAD_SUMMARY}")
@@ -297,3 +321,167 @@ def test_csv_import_previews_then_writes_all_or_nothing(web, page, tmp_path, sto
     page.wait_for_selector(f"#{ids.Admin.IMPORTED}", timeout=10000)
     assert str(last_stored_date(eng, "MSFT")) == "2013-03-05"
     eng.dispose()
+
+
+def _stored_day(engine, ticker: str, day: str):
+    from store.tables import Price
+
+    with session_factory(engine)() as session:
+        return session.execute(select(Price).where(Price.ticker == ticker, Price.date == datetime.strptime(day, "%Y-%m-%d").date())).scalar_one()
+
+
+def test_csv_correction_previews_a_table_then_replaces_the_confirmed_days(web, page, tmp_path, engine):
+    """Was: a file changing a stored day was refused with "the command line needs --replace", naming neither
+    the day nor the size, and the preview was one sentence. Now a table of the rows with the changed cells
+    highlighted, the changes (day, column, old, new, change), then "Replace this 1 day", recorded."""
+    from store.tables import PriceDeletion
+
+    old = _stored_day(engine, "MSFT", "2013-02-28")
+    new_close = round(old.close * 1.02, 4)
+    fixed = tmp_path / "msft-fix.csv"  # 2013-02-28's close corrected by +2%, 2013-03-01 repeated as stored
+    same = _stored_day(engine, "MSFT", "2013-03-01")
+    fixed.write_text("Date,Open,High,Low,Close,Volume\n"
+                     f"2013-02-28,{old.open},{max(old.high, new_close)},{old.low},{new_close},{old.volume}\n"
+                     f"2013-03-01,{same.open},{same.high},{same.low},{same.close},{same.volume}\n")
+    _admin(page, web.url, "MSFT")
+    page.set_input_files(f"#{ids.Admin.UPLOAD} input[type=file]", str(fixed))
+    page.wait_for_selector(f"#{ids.Admin.UPLOAD_CHANGES}", timeout=10000)
+    summary = page.inner_text(f"#{ids.Admin.UPLOAD_SUMMARY}")
+    assert "1 already stored unchanged, 1 stored day it changes" in summary
+    changes = page.inner_text(f"#{ids.Admin.UPLOAD_CHANGES}")
+    assert "2013-02-28" in changes and "close" in changes and "+2.00%" in changes  # day, column, size
+    # the rows table: the changed cell reads stored -> file and is highlighted; the other cells are not
+    cell = page.locator(f"#{ids.Admin.UPLOAD_ROWS} td[data-dash-column=close]", has_text="\u2192")
+    assert cell.count() == 1 and "2013-02-28" in page.inner_text(f"#{ids.Admin.UPLOAD_ROWS} tr:has(td[data-dash-column=close]:has-text('\u2192'))")
+    assert cell.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 243, 205)"
+    plain = page.locator(f"#{ids.Admin.UPLOAD_ROWS} td[data-dash-column=open]").first
+    assert plain.evaluate("e => getComputedStyle(e).backgroundColor") != "rgb(255, 243, 205)"
+    assert page.is_disabled(f"#{ids.Admin.IMPORT}")  # all or nothing: the plain import does not apply it
+    assert page.inner_text(f"#{ids.Admin.REPLACE}") == "Replace this 1 day"
+    assert _stored_day(engine, "MSFT", "2013-02-28").close == old.close  # the preview wrote nothing
+    page.screenshot(path=str(tmp_path / "correction-preview.png"), full_page=True)
+    page.click(f"#{ids.Admin.REPLACE}")
+    page.wait_for_selector(f"#{ids.Admin.IMPORTED}", timeout=10000)
+    said = page.inner_text(f"#{ids.Admin.IMPORTED}")
+    assert "1 replaced (2013-02-28; the old values are recorded as price deletions" in said and "by web:boss" in said
+    assert _stored_day(engine, "MSFT", "2013-02-28").close == pytest.approx(new_close)
+    with session_factory(engine)() as session:
+        record = session.execute(select(PriceDeletion).where(PriceDeletion.ticker == "MSFT")).scalars().all()
+    assert [(r.date.isoformat(), r.close, r.deleted_by) for r in record] == [
+        ("2013-02-28", old.close, "web:boss via csv:msft-fix.csv")]  # who, which day, the old value; when:
+    assert record[0].deleted_at is not None
+    page.wait_for_function(f"document.querySelector('#{ids.Admin.REPLACE}').disabled", timeout=5000)  # not twice
+    assert page.errors == []
+
+
+def test_roll_back_asks_first(web, page, engine):
+    """Was: Roll back acted at once, with no confirmation."""
+    served = _champion(engine, "lstm")
+    _admin(page, web.url)
+    page.wait_for_selector(f"#{ids.Admin.CHAMPIONS_TABLE}", timeout=10000)
+    _pick(page, f"#{ids.Admin.ROLLBACK_CELL}", "LSTM")
+    page.click(f"#{ids.Admin.ROLLBACK}")
+    page.wait_for_selector(f"#{ids.Admin.ROLLBACK_ASK}", state="visible", timeout=10000)
+    assert f"model #{served}" in page.inner_text(f"#{ids.Admin.ROLLBACK_ASK}") and "stops serving" in page.inner_text(f"#{ids.Admin.ROLLBACK_ASK}")
+    page.click(f"#{ids.Admin.ROLLBACK_ABORT}")
+    page.wait_for_selector(f"#{ids.Admin.ROLLBACK_ASK}", state="detached", timeout=10000)
+    assert _champion(engine, "lstm") == served  # cancelled: nothing changed
+    page.click(f"#{ids.Admin.ROLLBACK}")
+    page.wait_for_selector(f"#{ids.Admin.ROLLBACK_CONFIRM}", state="visible", timeout=10000)
+    page.click(f"#{ids.Admin.ROLLBACK_CONFIRM}")
+    page.wait_for_selector(f"#{ids.Admin.CHAMPION_MSG} .alert", timeout=10000)
+    # the fixture's LSTM has no earlier champion: the registry's refusal, after the confirmation
+    said = page.inner_text(f"#{ids.Admin.CHAMPION_MSG}")
+    assert ("Rolled back" in said) != (_champion(engine, "lstm") == served), said
+    assert page.errors == []
+
+
+def test_epochs_disabled_and_explained_for_the_nightly_run(web, page):
+    """Was: Epochs was silently ignored for "Run the nightly pipeline now"."""
+    _admin(page, web.url)
+    assert not page.is_disabled(f"#{ids.Admin.EPOCHS}")
+    page.check(f"#{ids.Admin.ACTION} input[value='auto']")
+    page.wait_for_selector(f"#{ids.Admin.EPOCHS}[disabled]", timeout=10000)
+    assert "scheduled epochs" in page.inner_text(f"#{ids.Admin.EPOCHS_HELP}")
+    page.check(f"#{ids.Admin.ACTION} input[value='retrain']")
+    page.wait_for_selector(f"#{ids.Admin.EPOCHS}:not([disabled])", timeout=10000)
+    assert page.inner_text(f"#{ids.Admin.EPOCHS_HELP}").strip() == ""
+
+
+def test_start_disabled_with_the_reason_while_another_process_holds_the_ticker(web, page, engine):
+    """Was: Start was enabled while a command-line run held the ticker's lease."""
+    from store import lease
+
+    name = lease.training_lease("MSFT")
+    lease.acquire(engine, holder="cli-host:4242:abc", ttl_s=120, name=name)
+    try:
+        _admin(page, web.url, "MSFT")
+        page.wait_for_selector(f"#{ids.Admin.START}[disabled]", timeout=10000)
+        assert "held by cli-host:4242:abc" in page.inner_text(f"#{ids.Admin.START_BUSY}")
+    finally:
+        lease.release(engine, holder="cli-host:4242:abc", name=name)
+    page.wait_for_selector(f"#{ids.Admin.START}:not([disabled])", timeout=10000)
+    assert page.inner_text(f"#{ids.Admin.START_BUSY}").strip() == ""
+
+
+@pytest.mark.parametrize("width, height", [(1400, 900), (390, 844)])
+def test_run_history_fits_its_card(web, chromium, engine, tmp_path, width, height):
+    """Was: the run history was wider than its card: notes cut mid-word, before/after off-screen."""
+    run_id = _finished_run(engine, "AAPL", status="cancelled", progress=0.5)
+    page = open_page(chromium, width=width, height=height)
+    _admin(page, web.url)
+    row = page.locator(f"#{ids.Admin.RUNS_TABLE} tr", has_text="training cancelled by the admin").first
+    row.wait_for(timeout=10000)
+    assert row.locator("td").first.inner_text().strip() == str(run_id)
+    card = page.locator(f"#{ids.Admin.RUNS}").bounding_box()
+    for cell in row.locator("td").all():  # every cell, before/after included, inside the card
+        box = cell.bounding_box()
+        assert box["x"] >= card["x"] - 1 and box["x"] + box["width"] <= card["x"] + card["width"] + 1, (cell.inner_text(), box, card)
+    table = page.locator(f"#{ids.Admin.RUNS_TABLE}")
+    assert table.evaluate("t => t.scrollWidth <= t.parentElement.clientWidth + 1")  # nothing to scroll to
+    assert "GRU 1.0410 -> 1.0526" in row.inner_text()
+    page.screenshot(path=str(tmp_path / f"runs-{width}.png"), full_page=True)
+    assert page.errors == []
+    page.context.close()
+
+
+@pytest.mark.parametrize("width, height", [(1400, 900), (390, 844)])
+def test_axe_finds_no_critical_or_serious_violation(web, chromium, tmp_path, width, height):
+    """Was (axe-core 4.14): unlabelled epochs and file inputs (critical); contrast of Promote, Roll back,
+    Sign out and the clock line, focusable aria-hidden dropdown inputs, an unnamed progress bar, no lang."""
+    from tests.support.axe_admin import violations
+
+    page = open_page(chromium, width=width, height=height)
+    _admin(page, web.url)
+    page.wait_for_selector(f"#{ids.Admin.CHAMPIONS_TABLE}", timeout=10000)
+    page.wait_for_selector(f"#{ids.Admin.RESUME}[disabled]", timeout=10000)  # the state callbacks have answered
+    assert violations(page) == []
+    fixed = tmp_path / "preview.csv"  # the upload preview's tables and its Replace button
+    fixed.write_text("Date,Open,High,Low,Close,Volume\n2013-03-01,1,2,1,1.5,10\n")
+    page.set_input_files(f"#{ids.Admin.UPLOAD} input[type=file]", str(fixed))
+    page.wait_for_selector(f"#{ids.Admin.UPLOAD_CHANGES}", timeout=10000)
+    assert violations(page) == []
+    # the dropdowns are reached with the keyboard on their own button, which opens the list
+    page.focus(f"#{ids.Admin.ROLLBACK_CELL}")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("[role=option]", timeout=5000)
+    assert page.errors == []
+    page.context.close()
+
+
+def test_progress_names_the_steps_so_far(web, page, engine):
+    """Was: the bar sat at 8% then 96% for 16 s each with one unchanging line; the steps move it on."""
+    now = datetime.now(timezone.utc)
+    run_id = runs.start_run(engine, ticker="MSFT", trigger="manual", requested_by="cli", action="retrain", now=now)
+    runs.add_step(engine, run_id, "prices", "MSFT: training on the stored prices", now)
+    runs.update_progress(engine, run_id, 0.08, "gru: training on 3270 days", now)
+    try:
+        _admin(page, web.url, "MSFT")
+        page.wait_for_function(f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText.includes('steps so far: prices')",
+                               timeout=10000)
+        runs.add_step(engine, run_id, "evaluate", "rolling origins", now)
+        page.wait_for_function(f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText"
+                               ".includes('steps so far: prices, evaluate')", timeout=10000)
+        assert f"MSFT run #{run_id}" in page.inner_text(f"#{ids.Admin.PROGRESS_TEXT}")
+    finally:
+        runs.finish_run(engine, run_id, "cancelled", now=datetime.now(timezone.utc), error="test over")

@@ -1,0 +1,51 @@
+"""Admin controls that say what applies now: Epochs only where a run uses it, Start disabled (with
+the reason) while another process holds the ticker's training lease, and only the one of Pause and
+Resume that changes anything enabled."""
+from __future__ import annotations
+
+from dash import Dash, Input, Output, State
+
+from store import lease as leases
+from store.pause import paused
+
+from dashboard import data, ids
+from dashboard.admin.guard import admin_callback, chosen_ticker
+
+NIGHTLY_EPOCHS = ("The nightly pipeline trains with its scheduled epochs (fine-tune or retrain as the plan says); "
+                  "this field applies to a fine-tune or a full retrain.")
+
+
+def on_action(action):
+    """Epochs is disabled, and says why, for "Run the nightly pipeline now" (the pipeline ignores it)."""
+    nightly = action == "auto"
+    return nightly, NIGHTLY_EPOCHS if nightly else ""
+
+
+@admin_callback(on_refusal=lambda _exc: (False, ""))
+def on_busy(_user: str, _n, ticker=None):
+    """(Start disabled, why): a live training lease of the ticker means a run in progress, whoever
+    started it (a CLI run, the clock, a worker); the store's own sentence names it."""
+    ticker = chosen_ticker(ticker)
+    engine = data.engine()
+    held = leases.current_lease(engine, leases.training_lease(ticker), live=True)
+    if held is None:
+        return False, ""
+    return True, f"Start is disabled: {ticker} has {leases.busy_message(engine, held)}."
+
+
+@admin_callback(on_refusal=lambda _exc: (False, False))
+def on_pause_state(_user: str, _clock, _msg):
+    """(Pause disabled, Resume disabled) from the stored flag the clock reads."""
+    is_paused = paused(data.engine()) is not None
+    return is_paused, not is_paused
+
+
+def register_callbacks(app: Dash) -> None:
+    app.callback(Output(ids.Admin.EPOCHS, "disabled"), Output(ids.Admin.EPOCHS_HELP, "children"),
+                 Input(ids.Admin.ACTION, "value"))(on_action)
+    # allow_duplicate: the background run's running= also disables Start while it runs
+    app.callback(Output(ids.Admin.START, "disabled", allow_duplicate=True), Output(ids.Admin.START_BUSY, "children"),
+                 Input(ids.Admin.POLL, "n_intervals"), State(ids.Admin.TICKER, "value"), prevent_initial_call=True)(on_busy)
+    # CLOCK is redrawn by every poll (run_callbacks.on_poll) and after Pause/Resume's message
+    app.callback(Output(ids.Admin.PAUSE, "disabled"), Output(ids.Admin.RESUME, "disabled"),
+                 Input(ids.Admin.CLOCK, "children"), Input(ids.Admin.PAUSE_MSG, "children"))(on_pause_state)
