@@ -1,7 +1,7 @@
 """axe-core in the admin page's browser tests (issue 22): inject the engine, run it, list violations.
 
-axe-core is not a Python package: it is read from ``tests/support/axe.min.js`` when a copy is vendored
-there, else installed once with npm (``axe-core@AXE_VERSION``) into a cache folder outside the repository.
+axe-core is not a Python package: it is read from the copy vendored in ``tests/support/axe/`` (the one the analyst
+pages' test reads too); only without it is it installed once with npm into a cache folder outside the repository.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 AXE_VERSION = "4.14.1"
-VENDORED = Path(__file__).with_name("axe.min.js")
+VENDORED = Path(__file__).with_name("axe") / "axe.min.js"
 CACHE = Path.home() / ".cache" / f"axe-core-{AXE_VERSION}"
 
 
