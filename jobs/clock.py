@@ -19,6 +19,12 @@ the scheduler, is what keeps training to one run per ticker at a time across pro
 The clock never trains in its own process: each run goes to a spawned child
 (``jobs.child``) that exits when the run ends, or, with REDIS_URL set, to the Celery
 workers. So the clock never holds TensorFlow and idles at a small dyno's memory.
+
+Every run is a request in the store's queue (``store.run_requests``). Without REDIS_URL the
+clock is the queue's executor: its nightly runs are recorded and run in its child at once, and
+every QUEUE_POLL_SECONDS it claims the queued requests (the admin page's) and runs each in a
+child. With REDIS_URL its nightly runs are queued and handed to the workers. Either way, every
+minute it sweeps the claims whose executor fell silent (``store.run_requests.sweep``).
 """
 from __future__ import annotations
 
@@ -46,15 +52,17 @@ from store.times import as_utc
 from store.prices import last_stored_date
 from store.tables import ClockStatus, Price
 
-from contract.run import RunRequest, TickerOutcome, TickerState
+from contract.run import RunRequest, RunResult, TickerOutcome, TickerState
 from contract.vocab import Action, Cell, Trigger
-from store import registry
+from store import registry, run_requests
+from store.run_requests import StoredRequest
 
 from .backfill import bootstrap_backfill_in_child
 from .child import run_pipeline_in_child, serve_in_child
 from .context import JobContext
-from .each_ticker import Pipeline, run_each
-from .errors import JobError
+from .each_ticker import Pipeline, run_each, run_one
+from .errors import JobError, RunInProgress
+from .requests import recorded, run_taken, take_next
 from .run import RunHooks
 from .serve import ServeResult, stale_cells
 from .stopping import StopRequest
@@ -68,6 +76,11 @@ HEARTBEAT_JOB_ID = "clock-heartbeat"
 HEARTBEAT_SECONDS = 60
 SERVE_JOB_ID = "serve-stale"
 SERVE_SECONDS = 60
+QUEUE_JOB_ID = "run-queued"  # without REDIS_URL: the clock's child executes the queued requests
+QUEUE_POLL_SECONDS = 3
+SWEEP_JOB_ID = "sweep-queue"
+SWEEP_SECONDS = 60
+EVERY_FEW_SECONDS = (HEARTBEAT_JOB_ID, SERVE_JOB_ID, QUEUE_JOB_ID, SWEEP_JOB_ID)  # not shown as scheduled runs
 # With REDIS_URL the admin page's upload sends a serve task to the workers; the clock serves a
 # close stored longer ago than this itself (the message was lost, or the close came another way).
 QUEUED_SERVE_GRACE_S = 120
@@ -122,7 +135,7 @@ def write_clock_status(engine: Engine, scheduler: BaseScheduler, now: datetime, 
                 if last and last.get("job_id") == row.job_id:
                     row.detail = {**(row.detail or {}), "last": {k: v for k, v in last.items() if k != "job_id"}}
         for job in scheduler.get_jobs():
-            if job.id in (HEARTBEAT_JOB_ID, SERVE_JOB_ID):  # every minute: the heartbeat says the clock runs
+            if job.id in EVERY_FEW_SECONDS:  # the heartbeat says the clock runs
                 continue
             current = session.get(ClockStatus, job.id)
             detail = dict(current.detail or {}) if current else {}
@@ -147,6 +160,7 @@ class Clock:
         self.pipeline = pipeline
         self.serve = serve
         self.serve_failed: dict[str, date | None] = {}  # ticker -> the close a cell could not serve from
+        self.claimer = f"clock:{leases.new_holder_id()}"  # who claims the requests this clock runs
         self.stopping = threading.Event()
         sched = ctx.settings.schedule
         self.scheduler = scheduler or BlockingScheduler(
@@ -160,20 +174,19 @@ class Clock:
                     for t in self.ctx.settings.tickers]
         if self.ctx.settings.redis_url:
             outcomes = self.queue(requests, job_id)
-        else:
-            outcomes = run_each(self.ctx, requests, self.pipeline, RunHooks(should_cancel=self.stopping.is_set))
+        else:  # recorded in the queue, claimed by the clock, run in its child now
+            outcomes = run_each(self.ctx, requests, recorded(self.pipeline, self.claimer),
+                                RunHooks(should_cancel=self.stopping.is_set))
         self.remember(job_id, outcomes)
         return outcomes
 
     def queue(self, requests: list[RunRequest], job_id: str) -> list[TickerOutcome]:
-        """With REDIS_URL set, fan out one task per ticker to the Celery workers (scale
-        out by adding worker dynos); the clock itself stays small and never trains."""
-        from config.celery_app import shared_celery_app
-
-        from .tasks import fan_out
+        """With REDIS_URL set, queue one request per ticker and hand each to the Celery workers
+        (scale out by adding worker dynos); the clock itself stays small and never trains."""
+        from .tasks import queue_requests
 
         try:
-            return fan_out(shared_celery_app(self.ctx.settings), requests)
+            return [outcome for _r, _id, outcome in queue_requests(self.ctx, requests)]
         except Exception as exc:  # broker down: log one line, try again at the next fire time
             log.error("%s: could not queue the pipeline: %s", job_id, runs.one_line(exc))
             return [TickerOutcome(r.ticker, TickerState.FAILED, message=f"queue unavailable: {runs.one_line(exc)}")
@@ -220,6 +233,37 @@ class Clock:
     def heartbeat(self) -> None:
         write_clock_status(self.ctx.engine, self.scheduler, self.ctx.now())
 
+    def run_queued(self) -> list[RunResult]:
+        """Without REDIS_URL: claim each queued request whose ticker is free and run it in a child,
+        oldest first, until none can start (a store read when the queue is empty)."""
+        done: list[RunResult] = []
+        while not self.stopping.is_set():
+            claimed = take_next(self.ctx, self.claimer)
+            if claimed is None:
+                return done
+            log.info("%s: request #%s (%s %s by %s) claimed", QUEUE_JOB_ID, claimed.id, claimed.ticker,
+                     claimed.request.action, claimed.request.requested_by)
+            hooks = RunHooks(should_cancel=self.stopping.is_set)
+            outcome = run_one(self.ctx, claimed.request, lambda c, _r, h: run_taken(
+                c, claimed, self.claimer, lambda c2, r2: self.pipeline(c2, r2, hooks)) or _not_yet(claimed), hooks)
+            log.info("%s: request #%s %s", QUEUE_JOB_ID, claimed.id, outcome.line())
+            if outcome.result is not None:
+                done.append(outcome.result)
+        return done
+
+    def sweep_queue(self) -> None:
+        """Every minute: take back the claims whose executor fell silent (re-queued once, else ended);
+        with REDIS_URL a re-queued request is handed to the workers again."""
+        swept = run_requests.sweep(self.ctx.engine, self.ctx.settings.schedule.lease_ttl_s, self.ctx.now())
+        for req, how in swept:
+            log.warning("%s: request #%s (%s) %s: its executor %s fell silent", SWEEP_JOB_ID, req.id, req.ticker,
+                        how, req.claimed_by)
+            if how == "requeued" and self.ctx.settings.redis_url:
+                from config.celery_app import send_run_request
+
+                best_effort(lambda: send_run_request(self.ctx.settings, req.id),
+                            what=f"handing request #{req.id} to the workers again")
+
     def serve_stale(self) -> list[ServeResult]:
         """Every minute: serve, in a child process, the tickers with a champion forecasting from an
         older close than the newest stored one (after an upload, an import, a fetch). A store read
@@ -262,6 +306,11 @@ class Clock:
         if weekly is not None:
             add(self.weekly_retrain, weekly, id=WEEKLY_RETRAIN_JOB_ID, name="weekly full retrain", replace_existing=True)
         add(self.heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id=HEARTBEAT_JOB_ID, replace_existing=True)
+        add(self.sweep_queue, "interval", seconds=SWEEP_SECONDS, id=SWEEP_JOB_ID, next_run_time=self.ctx.now(),
+            replace_existing=True)
+        if not self.ctx.settings.redis_url:
+            add(self.run_queued, "interval", seconds=QUEUE_POLL_SECONDS, id=QUEUE_JOB_ID, name="run queued requests",
+                replace_existing=True)
         add(self.serve_stale, "interval", seconds=SERVE_SECONDS, id=SERVE_JOB_ID, name="serve stale champions",
             next_run_time=self.ctx.now(), replace_existing=True)
         if first_start:
@@ -298,6 +347,11 @@ class Clock:
         if self.stopping.is_set():  # a stop signal during the set-up: never start
             return
         self.scheduler.start()  # BlockingScheduler: returns only after shutdown
+
+
+def _not_yet(claimed: StoredRequest) -> RunResult:
+    """A claimed request whose ticker another run took meanwhile: back in the queue (a refusal line)."""
+    raise RunInProgress(f"request #{claimed.id} is back in the queue: a run of {claimed.ticker} started meanwhile")
 
 
 class ClockBusy(JobError):

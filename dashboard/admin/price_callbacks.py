@@ -1,21 +1,20 @@
-"""Admin callbacks for prices: fetch now (a ticket for the background fetch), and a CSV import
+"""Admin callbacks for prices: fetch now (in the admin's own request), and a CSV import
 previewed before anything is written, then all-or-nothing with the command line's checks."""
 from __future__ import annotations
 
 from dash import Dash, Input, Output, State, html, no_update
 
-from dashboard import auth, data, ids
+from dashboard import data, ids
 from dashboard.admin import actions, csv_import
 from dashboard.admin.guard import admin_callback, chosen_ticker
 from dashboard.admin.layout import alert, notice
 
 
-@admin_callback(on_refusal=lambda exc: (no_update, notice("warning", f"Refused: {exc}.")))
-def on_fetch(user: str, _n, ticker=None):
-    """A ticket for the background fetch; the source's own timeouts bound the wait (yfinance: seconds)."""
-    ticker = chosen_ticker(ticker)
-    return auth.issue_ticket(data.settings(), user, {"kind": actions.FETCH, "ticker": ticker},
-                             now=data.now().timestamp()), None
+@admin_callback(on_refusal=lambda exc: notice("warning", f"Refused: {exc}."))
+def on_fetch(_user: str, _n, ticker=None):
+    """Fetch now, in this authenticated request; the source's own timeouts bound the wait (yfinance: seconds)."""
+    colour, message = actions.execute_fetch(data.settings(), data.engine(), chosen_ticker(ticker), data.now())
+    return alert(colour, message, id_=ids.Admin.FETCH_RESULT)
 
 
 @admin_callback(on_refusal=lambda exc: (alert("danger", f"Refused: {exc}", id_=ids.Admin.UPLOAD_REFUSED), True))
@@ -40,8 +39,12 @@ def on_import(_user: str, _n, contents, filename, ticker=None):
 
 
 def register_callbacks(app: Dash) -> None:
-    app.callback(Output(ids.Admin.FETCH_TICKET, "data"), Output(ids.Admin.FETCH_MSG, "children", allow_duplicate=True),
-                 Input(ids.Admin.FETCH, "n_clicks"), State(ids.Admin.TICKER, "value"), prevent_initial_call=True)(on_fetch)
+    app.callback(Output(ids.Admin.FETCH_MSG, "children"), Input(ids.Admin.FETCH, "n_clicks"),
+                 State(ids.Admin.TICKER, "value"), prevent_initial_call=True,
+                 running=[(Output(ids.Admin.FETCH, "disabled"), True, False),
+                          (Output(ids.Admin.FETCH_RUNNING, "children"),
+                           html.Span([html.Span(className="spinner-border spinner-border-sm me-1"), "Fetching prices..."]),
+                           None)])(on_fetch)
     app.callback(Output(ids.Admin.UPLOAD_PREVIEW, "children"), Output(ids.Admin.IMPORT, "disabled"),
                  Input(ids.Admin.UPLOAD, "contents"), State(ids.Admin.UPLOAD, "filename"), State(ids.Admin.TICKER, "value"),
                  prevent_initial_call=True)(on_upload)

@@ -9,7 +9,7 @@ import dash
 from dash import Dash, html
 
 from dashboard import auth, data
-from dashboard.admin import background_callbacks, champion_callbacks, layout as admin_layout, price_callbacks, run_callbacks
+from dashboard.admin import champion_callbacks, layout as admin_layout, price_callbacks, run_callbacks
 
 dash.register_page(__name__, path="/admin", name="Admin", title="Admin", order=3)
 
@@ -28,4 +28,3 @@ def layout(**_query) -> html.Div:
 def register_callbacks(app: Dash) -> None:
     for module in (run_callbacks, champion_callbacks, price_callbacks):
         module.register_callbacks(app)
-    background_callbacks.register_callbacks(app.callback)
