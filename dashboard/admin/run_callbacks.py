@@ -32,7 +32,7 @@ def on_ticker(_user: str, ticker):
 
 def _start_refused(exc: Refusal):
     text = str(exc) if str(exc).startswith(("Refused", "Not started")) else f"Refused: {exc}."
-    return no_update, alert("warning", text, id_=ids.Admin.REFUSED), no_update
+    return no_update, alert("warning", text, id_=ids.Admin.REFUSED)
 
 
 @admin_callback(on_refusal=_start_refused)
@@ -49,17 +49,18 @@ def on_start(user: str, _n, action, cells, epochs, ticker=None):
     request_id = actions.queue_run(data.engine(), settings, user, req, data.now())
     actions.hand_over(settings, data.engine(), request_id, data.now())
     return request_id, alert("info", f"Queued {_what(req)} of {ticker} as request #{request_id}: it starts when "
-                                     "a worker and the ticker are free."), None
+                                     "a worker and the ticker are free.")
 
 
 @admin_callback(on_refusal=_keep)
 def on_poll_outcome(_user: str, _n, request_id):
-    """How the request this page queued ended, once it has (then the page stops asking)."""
+    """How the request this page queued ended, once it has (then the page stops asking); nothing
+    while it waits or runs (the last outcome is taken down)."""
     if not isinstance(request_id, int) or isinstance(request_id, bool):
         raise dash.exceptions.PreventUpdate
     ended = actions.request_outcome(data.engine(), request_id)
     if ended is None:
-        raise dash.exceptions.PreventUpdate
+        return None, no_update, no_update
     return alert(ended[0], ended[1], id_=ids.Admin.RUN_OUTCOME), None, None
 
 
@@ -220,7 +221,6 @@ def register_callbacks(app: Dash) -> None:
     app.callback(
         Output(ids.Admin.REQUEST, "data"),
         Output(ids.Admin.START_MSG, "children"),
-        Output(ids.Admin.RUN_RESULT, "children", allow_duplicate=True),
         Input(ids.Admin.START, "n_clicks"),
         State(ids.Admin.ACTION, "value"),
         State(ids.Admin.CELLS, "value"),

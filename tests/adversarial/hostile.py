@@ -12,7 +12,7 @@ from dashboard import ids
 
 CALLBACK = "/_dash-update-component"
 PROMOTE_OUT = f"{ids.Admin.CHAMPION_MSG}.children"
-START_OUT = f"..{ids.Admin.TICKET}.data...{ids.Admin.START_MSG}.children.."
+START_OUT = f"..{ids.Admin.REQUEST}.data...{ids.Admin.START_MSG}.children.."
 CANCEL_OUT = f"{ids.Admin.CANCEL_MSG}.children"
 POLL_OUT = (f"..{ids.Admin.PROGRESS}.value...{ids.Admin.PROGRESS}.label...{ids.Admin.PROGRESS_TEXT}.children...{ids.Admin.CANCEL}.disabled..."
             f"{ids.Admin.RUNS}.children...{ids.Admin.CLOCK}.children...{ids.Admin.MODELS}.children...{ids.Admin.PROMOTE_MODEL}.options..")

@@ -146,10 +146,10 @@ def test_a_replayed_start_queues_one_request_and_a_forged_ticket_starts_nothing(
     """The Start request posted twice queues one request per ticker; a ticket whose signature
     does not match names no request; the page cancels the queued one."""
     first = post(web.url, start_body(ticker="MSFT")).json()["response"]
-    ticket = first[ids.Admin.TICKET]["data"]
+    ticket = first[ids.Admin.REQUEST]["data"]
     request_id = ticket["request"]["request_id"]
     again = response_text(post(web.url, start_body(ticker="MSFT")))
-    assert f"Refused: MSFT request #{request_id} is already queued" in again and ids.Admin.TICKET not in again
+    assert f"Refused: MSFT request #{request_id} is already queued" in again and ids.Admin.REQUEST not in again
     queued = response_text(post(web.url, queue_poll_body("MSFT")))
     assert f"MSFT request #{request_id} (retrain, asked by ui:{ADMIN[0]}" in queued and "is queued, " in queued
 

@@ -52,7 +52,7 @@ def test_a_dead_run_blocks_nothing_and_shows_as_failed(web, store_url):
         assert view[ids.Admin.PROGRESS_TEXT]["children"].startswith(expected)
         assert view[ids.Admin.CANCEL]["disabled"] is True
         r = post(web.url, start_body(ticker=ticker))
-        assert ids.Admin.TICKET in r.json()["response"], r.text[:300]  # a ticket: the start was allowed
+        assert ids.Admin.REQUEST in r.json()["response"], r.text[:300]  # a ticket: the start was allowed
         assert "Cancelled" in response_text(post(web.url, cancel_queued_body(ticker)))  # its request never runs here
     history = json.dumps(_poll(web.url, "AAPL")[ids.Admin.RUNS])
     assert "failed" in history and "process stopped mid-run" in history and '"running"' not in history
@@ -66,7 +66,7 @@ def test_a_live_run_blocks_only_its_own_ticker_and_everything_names_it(web, stor
     try:
         refused = response_text(post(web.url, start_body(ticker="MSFT")))
         assert f"Refused: MSFT run #{live}" in refused
-        assert ids.Admin.TICKET in post(web.url, start_body(ticker="AAPL")).json()["response"]
+        assert ids.Admin.REQUEST in post(web.url, start_body(ticker="AAPL")).json()["response"]
         assert "Cancelled" in response_text(post(web.url, cancel_queued_body("AAPL")))
         assert _poll(web.url, "AAPL")[ids.Admin.PROGRESS_TEXT]["children"] == "No AAPL run in progress."
         msft = _poll(web.url, "MSFT")
@@ -129,8 +129,8 @@ def test_a_replayed_ticket_starts_one_run(web, store_url):
     if importlib.util.find_spec("tensorflow") is None:
         pytest.skip("needs TensorFlow to train")
     before = store_state(store_url)
-    ticket = post(web.url, start_body(ticker="AAPL", epochs=1)).json()["response"][ids.Admin.TICKET]["data"]
-    body = callback_body(_background_output(web.url), [(ids.Admin.TICKET, "data", ticket)])
+    ticket = post(web.url, start_body(ticker="AAPL", epochs=1)).json()["response"][ids.Admin.REQUEST]["data"]
+    body = callback_body(_background_output(web.url), [(ids.Admin.REQUEST, "data", ticket)])
     outcomes = [background(web.url, body) for _ in range(3)]
     assert "Run finished: run #" in outcomes[0], outcomes[0]
     for replay in outcomes[1:]:

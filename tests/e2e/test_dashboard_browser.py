@@ -138,8 +138,8 @@ def test_request_without_credentials_is_refused(web, browser, store_url):
     assert ctx.request.get(web.url + "/admin").status == 401
     assert ctx.new_page().goto(web.url + "/").status == 200  # analyst pages are open (fresh tab: no error page racing)
     ctx.close()
-    start = {"output": f"..{ids.Admin.TICKET}.data...{ids.Admin.START_MSG}.children..",
-             "outputs": [{"id": ids.Admin.TICKET, "property": "data"}, {"id": ids.Admin.START_MSG, "property": "children"}],
+    start = {"output": f"..{ids.Admin.REQUEST}.data...{ids.Admin.START_MSG}.children..",
+             "outputs": [{"id": ids.Admin.REQUEST, "property": "data"}, {"id": ids.Admin.START_MSG, "property": "children"}],
              "inputs": [{"id": ids.Admin.START, "property": "n_clicks", "value": 1}],
              "state": [{"id": ids.Admin.ACTION, "property": "value", "value": "retrain"},
                        {"id": ids.Admin.CELLS, "property": "value", "value": ["gru"]},
@@ -149,7 +149,7 @@ def test_request_without_credentials_is_refused(web, browser, store_url):
     assert _post(web.url + "/_dash-update-component", start) == 401
     assert _post(web.url + "/_dash-update-component", start, basic("boss", "guess")) == 401
     bg = {"output": f"{ids.Admin.RUN_RESULT}.children", "outputs": {"id": ids.Admin.RUN_RESULT, "property": "children"},
-          "inputs": [{"id": ids.Admin.TICKET, "property": "data", "value": {"sig": "x"}}], "changedPropIds": [f"{ids.Admin.TICKET}.data"]}
+          "inputs": [{"id": ids.Admin.REQUEST, "property": "data", "value": {"sig": "x"}}], "changedPropIds": [f"{ids.Admin.REQUEST}.data"]}
     assert _post(web.url + "/_dash-update-component", bg) == 401
     assert _run_count(store_url) == before  # nothing started
 
@@ -199,7 +199,7 @@ def test_retrain_runs_on_a_celery_worker_when_redis_is_configured(browser, store
     env = {**os.environ, "DATABASE_URL": store_url, "CACHE_DIR": str(tmp_path / "cache"), "PRICE_SOURCE": "offline",
            "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "DATA_DIR": str(tmp_path / "data"), "REDIS_URL": REDIS_URL}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "dashboard.worker:celery_app", "worker", "--concurrency=1", "--loglevel=info"],
+        [sys.executable, "-m", "celery", "-A", "jobs.worker:celery_app", "worker", "--concurrency=1", "--loglevel=info"],
         cwd=ROOT, env=env, stdout=open(tmp_path / "celery.log", "wb"), stderr=subprocess.STDOUT, start_new_session=True)
     try:
         with WebServer(env, workers=2, log_path=tmp_path / "gunicorn.log") as server:

@@ -35,7 +35,7 @@ def celery_bin() -> str:
 def start_worker(env, log_path):
     log = open(log_path, "ab")
     return subprocess.Popen(
-        [celery_bin(), "-A", "dashboard.worker:celery_app", "worker", "--pool=solo", "--concurrency=1",
+        [celery_bin(), "-A", "jobs.worker:celery_app", "worker", "--pool=solo", "--concurrency=1",
          "--loglevel=INFO", "--without-mingle", "--without-gossip"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )

@@ -17,7 +17,7 @@ from store.tables import Run
 from tests.support.dash_client import basic, call, render_page
 from tests.support.dashboard_env import ADMIN, ANALYST, admin_env
 
-START = f"..{ids.Admin.TICKET}.data...{ids.Admin.START_MSG}.children.."
+START = f"..{ids.Admin.REQUEST}.data...{ids.Admin.START_MSG}.children.."
 START_STATE = [(ids.Admin.ACTION, "value", "retrain"), (ids.Admin.CELLS, "value", ["gru"]), (ids.Admin.EPOCHS, "value", 2), (ids.Admin.TICKER, "value", None)]
 
 
@@ -54,7 +54,7 @@ def test_settings_have_no_default_admin():
     "body, admin",
     [
         ({"output": f"{ids.Admin.RUN_RESULT}.children", "outputs": {"id": ids.Admin.RUN_RESULT, "property": "children"}}, True),
-        ({"output": f"..{ids.Admin.TICKET}.data...{ids.Admin.START_MSG}.children..", "outputs": []}, True),
+        ({"output": f"..{ids.Admin.REQUEST}.data...{ids.Admin.START_MSG}.children..", "outputs": []}, True),
         # a pattern-matching id is admin when one of its values names an admin component
         ({"output": "x.children", "outputs": {"id": {"type": ids.Admin.RUNS, "i": 1}, "property": "children"}}, True),
         # the guard knows admin components by ids.ADMIN, not by spelling: a made-up "admin-" id is no
@@ -139,7 +139,7 @@ def test_unauthenticated_retrain_request_is_refused_and_starts_nothing(dash_clie
         assert r.headers["WWW-Authenticate"].startswith("Basic")
     # the background callback itself (its real output string), called directly with a made-up ticket
     background = next(d["output"] for d in client.get("/_dash-dependencies").json if ids.Admin.RUN_RESULT in d["output"])
-    r = call(client, background, [(ids.Admin.TICKET, "data", {"sig": "x", "request": {}})], headers=headers)
+    r = call(client, background, [(ids.Admin.REQUEST, "data", {"sig": "x", "request": {}})], headers=headers)
     assert r.status_code == status
     assert _runs(fixture_store_url) == 0
 
@@ -148,7 +148,7 @@ def test_admin_start_with_credentials_issues_a_ticket(dash_client, fixture_store
     client = dash_client(fixture_store_url, **admin_env())
     r = call(client, START, [(ids.Admin.START, "n_clicks", 1)], START_STATE, headers=basic(*ADMIN))
     assert r.status_code == 200
-    ticket = r.json["response"][ids.Admin.TICKET]["data"]
+    ticket = r.json["response"][ids.Admin.REQUEST]["data"]
     # the ticket names the run request the callback queued in the store; the request holds what to run
     assert set(ticket["request"]) == {"request_id"} and ticket["actor"] == "boss"
     engine = make_engine(fixture_store_url)
