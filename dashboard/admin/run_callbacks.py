@@ -52,16 +52,15 @@ def on_start(user: str, _n, action, cells, epochs, ticker=None):
                                      "a worker and the ticker are free.")
 
 
-@admin_callback(on_refusal=_keep)
+@admin_callback(on_refusal=lambda exc: alert("warning", f"Refused: {exc}.", id_=ids.Admin.RUN_OUTCOME))
 def on_poll_outcome(_user: str, _n, request_id):
-    """How the request this page queued ended, once it has (then the page stops asking); nothing
-    while it waits or runs (the last outcome is taken down)."""
-    if not isinstance(request_id, int) or isinstance(request_id, bool):
+    """How the request this page queued ended, once it has; nothing while it waits or runs (the
+    last outcome is taken down). The id is the client's to send: it is only read, never run."""
+    if request_id is None:
         raise dash.exceptions.PreventUpdate
-    ended = actions.request_outcome(data.engine(), request_id)
-    if ended is None:
-        return None, no_update, no_update
-    return alert(ended[0], ended[1], id_=ids.Admin.RUN_OUTCOME), None, None
+    ended = actions.request_outcome(data.engine(), inputs.whole_number(request_id, "run request id", 1,
+                                                                       inputs.MAX_DB_INT))
+    return None if ended is None else alert(ended[0], ended[1], id_=ids.Admin.RUN_OUTCOME)
 
 
 def _what(req: dict) -> str:
@@ -255,8 +254,7 @@ def register_callbacks(app: Dash) -> None:
                  prevent_initial_call=True)(on_run_pick)
     app.callback(Output(ids.Admin.CANCEL_MSG, "children"), Input(ids.Admin.CANCEL, "n_clicks"),
                  State(ids.Admin.TICKER, "value"), prevent_initial_call=True)(on_cancel)
-    app.callback(Output(ids.Admin.RUN_RESULT, "children"), Output(ids.Admin.START_MSG, "children", allow_duplicate=True),
-                 Output(ids.Admin.REQUEST, "data", allow_duplicate=True), Input(ids.Admin.POLL, "n_intervals"),
+    app.callback(Output(ids.Admin.RUN_RESULT, "children"), Input(ids.Admin.POLL, "n_intervals"),
                  State(ids.Admin.REQUEST, "data"), prevent_initial_call=True)(on_poll_outcome)
     app.callback(Output(ids.Admin.QUEUED, "children"), Output(ids.Admin.CANCEL_QUEUED, "disabled"),
                  Input(ids.Admin.POLL, "n_intervals"), State(ids.Admin.TICKER, "value"))(on_poll_queue)

@@ -56,6 +56,12 @@ def queue_poll_body(ticker="AAPL") -> dict:
                          [(ids.Admin.POLL, "n_intervals", 1)], [(ids.Admin.TICKER, "value", ticker)])
 
 
+def outcome_body(request_id) -> dict:
+    """The poll that reads how the page's run request ended (``request_id``: whatever the client's store holds)."""
+    return callback_body(f"{ids.Admin.RUN_RESULT}.children", [(ids.Admin.POLL, "n_intervals", 1)],
+                         [(ids.Admin.REQUEST, "data", request_id)])
+
+
 def poll_body(ticker="AAPL") -> dict:
     return callback_body(POLL_OUT, [(ids.Admin.POLL, "n_intervals", 1)], [(ids.Admin.TICKER, "value", ticker)])
 
@@ -70,19 +76,3 @@ def post(base: str, body, headers: dict | None = None, params: dict | None = Non
 def response_text(r: requests.Response) -> str:
     assert r.status_code == 200, (r.status_code, r.text[:300])
     return json.dumps(r.json()["response"])
-
-
-def background(base: str, body: dict, timeout_s: float = 240) -> str:
-    """Run a background callback the way the renderer does (start, then poll the signed job
-    handle until the result arrives); returns the result as JSON text."""
-    first = post(base, body)
-    assert first.status_code == 200, first.text[:300]
-    handles = first.json()
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        time.sleep(0.5)
-        r = post(base, body, params={"cacheKey": handles["cacheKey"], "job": handles["job"]})
-        if r.status_code == 200 and "response" in r.json():
-            return json.dumps(r.json()["response"])
-        assert r.status_code in (200, 204), r.text[:300]
-    raise AssertionError(f"background callback gave no result in {timeout_s} s")
