@@ -117,7 +117,7 @@ def test_start_is_refused_while_another_run_is_in_progress(dash_client, fixture_
              [(ids.Admin.ACTION, "value", "finetune"), (ids.Admin.CELLS, "value", []), (ids.Admin.EPOCHS, "value", 3), (ids.Admin.TICKER, "value", None)],
              headers=basic(*ADMIN))
     body = r.json["response"]
-    assert ids.Admin.REQUEST not in body  # no ticket: nothing will start
+    assert ids.Admin.REQUEST not in body  # no request id: nothing will start
     assert f"Refused: AAPL run #{run_id}" in str(body[ids.Admin.START_MSG])
 
 
