@@ -1,4 +1,4 @@
-"""The Celery app of the queue's executor (``jobs.worker``) and of those who send it work.
+"""The Celery app of the queue's executor (the worker process) and of those who send it work.
 
 Only built when ``REDIS_URL`` is set. Heroku Redis hands out ``rediss://`` URLs
 with a self-signed certificate, so TLS is on without certificate verification
@@ -83,10 +83,10 @@ def queue_status(settings: Settings, timeout_s: float = 1.0) -> tuple[bool, str]
     return True, "queue available"
 
 
-# The tasks, by name: the worker (``jobs.tasks``) registers them; the web and the clock send them
-# by name, so the web never imports jobs.
-RUN_TASK_NAME = "jobs.run_request"  # args: [run request id] (``store.run_requests``)
-SERVE_TASK_NAME = "jobs.serve_ticker"  # args: [ticker]
+# The tasks, by name: the worker process registers them; the web and the clock send them by
+# name, so the web never imports the code that runs them.
+RUN_TASK_NAME = "forecast.run_request"  # args: [run request id] (``store.run_requests``)
+SERVE_TASK_NAME = "forecast.serve_ticker"  # args: [ticker]
 
 _shared: dict[str, "Celery"] = {}
 

@@ -202,7 +202,7 @@ def test_web_clock_and_worker_on_postgres_and_redis(pg_url, shared_redis_url, tm
             with engine.connect() as conn:
                 triggers = {r[0] for r in conn.execute(sa.text("select distinct trigger from runs"))}
             assert {"bootstrap", "manual"} <= triggers
-            assert "Task jobs.run_request" in (tmp_path / "worker.log").read_text()  # the worker did the training
+            assert "Task forecast.run_request" in (tmp_path / "worker.log").read_text()  # the worker did the training
     finally:
         for proc in (clock, worker):
             if proc.poll() is None:
