@@ -70,7 +70,7 @@ def make_celery(settings: Settings) -> "Celery":
 def queue_status(settings: Settings, timeout_s: float = 1.0) -> tuple[bool, str]:
     """Whether the Redis behind the queue answers: (ok, one-line reason)."""
     if not settings.redis_url:
-        return True, "no queue configured: background work runs on this machine (diskcache)"
+        return True, "no queue configured: the clock runs queued requests on this machine"
     import redis
 
     kwargs: dict[str, Any] = {"socket_connect_timeout": timeout_s, "socket_timeout": timeout_s}
