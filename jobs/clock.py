@@ -161,6 +161,7 @@ class Clock:
         self.serve = serve
         self.serve_failed: dict[str, date | None] = {}  # ticker -> the close a cell could not serve from
         self.claimer = f"clock:{leases.new_holder_id()}"  # who claims the requests this clock runs
+        self.draining: threading.Thread | None = None  # the thread running queued requests (run_queued)
         self.stopping = threading.Event()
         sched = ctx.settings.schedule
         self.scheduler = scheduler or BlockingScheduler(
@@ -233,9 +234,19 @@ class Clock:
     def heartbeat(self) -> None:
         write_clock_status(self.ctx.engine, self.scheduler, self.ctx.now())
 
-    def run_queued(self) -> list[RunResult]:
-        """Without REDIS_URL: claim each queued request whose ticker is free and run it in a child,
-        oldest first, until none can start (a store read when the queue is empty)."""
+    def run_queued(self) -> None:
+        """Every QUEUE_POLL_SECONDS without REDIS_URL: drain the queue in a thread of its own unless one
+        already does, so this job returns at once (no "maximum number of running instances" warning
+        every few seconds while a run trains); a stop lets the thread's run end cancelled first."""
+        if self.draining is not None and self.draining.is_alive():
+            return
+        self.draining = threading.Thread(target=lambda: best_effort(self.drain_queue, what="running the queued requests"),
+                                         name="run-queued")
+        self.draining.start()
+
+    def drain_queue(self) -> list[RunResult]:
+        """Claim each queued request whose ticker is free and run it in a child, oldest first, until
+        none can start (a store read when the queue is empty)."""
         done: list[RunResult] = []
         while not self.stopping.is_set():
             claimed = take_next(self.ctx, self.claimer)
