@@ -62,7 +62,8 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     ctx = build_context()
     requests = _requests(ctx, args)
     if args.queue:
-        outcomes = _via_queue(ctx, requests, args.wait)
+        outcomes, done = _via_queue(ctx, requests, args.wait)
+        return max(_report(outcomes, len(requests)), 0 if done else 1)  # 1: not every run ended in --wait
     else:  # recorded in the queue, claimed by this process and run here, in the foreground
         hooks = RunHooks(progress=ProgressPrinter(args.quiet), should_cancel=args.should_cancel)
         outcomes = run_each(ctx, requests, recorded(run_pipeline, cli_claimer()), hooks)
@@ -92,7 +93,7 @@ def _report(outcomes: list[TickerOutcome], asked: int) -> int:
     return 0 if len(outcomes) == asked and all(o.ok for o in outcomes) else 1
 
 
-def _via_queue(ctx: JobContext, requests: list[RunRequest], wait_s: float | None) -> list[TickerOutcome]:
+def _via_queue(ctx: JobContext, requests: list[RunRequest], wait_s: float | None) -> tuple[list[TickerOutcome], bool]:
     """Queue one request per ticker in the store and hand each to the workers; with ``wait_s``, the
     finished runs (a request still waiting or running at the timeout is named, with how to follow it)."""
     if not ctx.settings.redis_url:
@@ -104,9 +105,9 @@ def _via_queue(ctx: JobContext, requests: list[RunRequest], wait_s: float | None
     except Exception as exc:  # broker down: say so in one line
         raise JobError(f"could not queue the pipeline: {type(exc).__name__}: {exc}") from None
     if wait_s is None:
-        return [outcome for _r, _id, outcome in queued]
+        return [outcome for _r, _id, outcome in queued], True
     outcomes, done = wait_for_requests(ctx, queued, wait_s)
     if not done:
-        print(f"warning: not every run ended within {wait_s:g} s; follow them with: python -m jobs queue",
-              file=sys.stderr)
-    return outcomes
+        print(f"warning: not every run ended within {wait_s:g} s; follow them with: python -m jobs queue "
+              "(and python -m jobs runs)", file=sys.stderr)
+    return outcomes, done
