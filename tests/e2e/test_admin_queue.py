@@ -122,6 +122,9 @@ def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_data
             assert queued.startswith("AAPL request #2 (retrain, asked by ui:boss at "), queued
             assert f"behind run #{msft.id} (MSFT retrain, started " in queued, queued
             assert f"behind the AAPL training lease held by {HOLDER} since " in queued, queued
+            # the Start's answer comes after its hand-over to Redis: the queue's poll may show the request first
+            page.wait_for_function(f"(document.querySelector('#{ids.Admin.START_MSG}') || {{}}).innerText"
+                                   "?.includes('Queued a')", timeout=20000)
             assert "Queued a retrain of GRU (1 epochs) of AAPL as request #2" in _text(page, ids.Admin.START_MSG)
             page.screenshot(path=str(SHOTS / "admin-queued.png"), full_page=True)
             assert [r.status for r in _requests(engine)] == ["queued"]
