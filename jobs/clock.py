@@ -77,6 +77,7 @@ HEARTBEAT_SECONDS = 60
 SERVE_JOB_ID = "serve-stale"
 SERVE_SECONDS = 60
 QUEUE_JOB_ID = "run-queued"  # without REDIS_URL: the clock's child executes the queued requests
+QUEUE_JOB_NAME = "run queued requests"
 QUEUE_POLL_SECONDS = 3
 SWEEP_JOB_ID = "sweep-queue"
 SWEEP_SECONDS = 60
@@ -320,7 +321,7 @@ class Clock:
         add(self.sweep_queue, "interval", seconds=SWEEP_SECONDS, id=SWEEP_JOB_ID, next_run_time=self.ctx.now(),
             replace_existing=True)
         if not self.ctx.settings.redis_url:
-            add(self.run_queued, "interval", seconds=QUEUE_POLL_SECONDS, id=QUEUE_JOB_ID, name="run queued requests",
+            add(self.run_queued, "interval", seconds=QUEUE_POLL_SECONDS, id=QUEUE_JOB_ID, name=QUEUE_JOB_NAME,
                 replace_existing=True)
         add(self.serve_stale, "interval", seconds=SERVE_SECONDS, id=SERVE_JOB_ID, name="serve stale champions",
             next_run_time=self.ctx.now(), replace_existing=True)
@@ -406,6 +407,8 @@ def run_clock(ctx: JobContext, first_start: bool = True) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("apscheduler").setLevel(logging.INFO)
+    # the queue is looked at every few seconds: APScheduler's two lines per look would drown the log
+    logging.getLogger("apscheduler.executors.default").addFilter(lambda r: QUEUE_JOB_NAME not in r.getMessage())
     clock = Clock(ctx)
 
     def stop() -> None:
