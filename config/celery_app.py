@@ -1,4 +1,4 @@
-"""The Celery app shared by the web's background callbacks and the training tasks.
+"""The Celery app of the queue's executor (the worker process) and of those who send it work.
 
 Only built when ``REDIS_URL`` is set. Heroku Redis hands out ``rediss://`` URLs
 with a self-signed certificate, so TLS is on without certificate verification
@@ -83,7 +83,7 @@ def make_celery(settings: Settings) -> "Celery":
 def queue_status(settings: Settings, timeout_s: float = 1.0) -> tuple[bool, str]:
     """Whether the Redis behind the queue answers: (ok, one-line reason)."""
     if not settings.redis_url:
-        return True, "no queue configured: background work runs on this machine (diskcache)"
+        return True, "no queue configured: the clock runs queued requests on this machine"
     import redis
 
     kwargs: dict[str, Any] = {"socket_connect_timeout": timeout_s, "socket_timeout": timeout_s}
@@ -96,13 +96,23 @@ def queue_status(settings: Settings, timeout_s: float = 1.0) -> tuple[bool, str]
     return True, "queue available"
 
 
+# The tasks, by name: the worker process registers them; the web and the clock send them by
+# name, so the web never imports the code that runs them.
+RUN_TASK_NAME = "forecast.run_request"  # args: [run request id] (``store.run_requests``)
+SERVE_TASK_NAME = "forecast.serve_ticker"  # args: [ticker]
+
 _shared: dict[str, "Celery"] = {}
 
 
 def shared_celery_app(settings: Settings) -> "Celery":
-    """The one Celery app of this process, for both Dash's background callbacks and
-    the pipeline tasks, so one ``worker`` process serves both."""
+    """The one Celery app of this process (the worker's, or the one a sender sends with)."""
     key = settings.redis_url or ""
     if key not in _shared:
         _shared[key] = make_celery(settings)
     return _shared[key]
+
+
+def send_run_request(settings: Settings, request_id: int) -> str:
+    """Hand queued run request ``request_id`` to the workers; the task's id. Raises when Redis is down
+    (the request stays queued in the store: the clock's sweep sends it again)."""
+    return str(shared_celery_app(settings).send_task(RUN_TASK_NAME, args=[request_id]).id)

@@ -22,7 +22,6 @@ from config.settings import PROCESS_GROUPS, ConfigError, Settings, load_settings
 from store.times import utc_now
 
 from dashboard import auth, data, delivery, health, metrics, navigation, not_found, security, timeouts
-from dashboard.background import make_manager
 
 HERE = Path(__file__).resolve().parent
 GUNICORN_APP_LOAD_ERROR = 4  # gunicorn.arbiter.Arbiter.APP_LOAD_ERROR
@@ -41,7 +40,6 @@ def create_app(settings: Settings, now: Callable[[], datetime] = utc_now) -> Das
         use_pages=True,
         pages_folder=str(HERE / "pages"),
         assets_folder=str(HERE / "assets"),
-        background_callback_manager=make_manager(settings),
         title=f"{settings.default_ticker} recurrent forecasts",
         suppress_callback_exceptions=True,
         update_title=None,  # type: ignore[arg-type]  # Dash documents None (keep the tab title); its hint says str

@@ -5,10 +5,9 @@
   and ADMIN_PASSWORD; with either unset, admin actions are disabled (403), never a
   default password. A Flask ``before_request`` guard refuses such callback requests
   before Dash runs them, and each admin callback checks again itself.
-- Background callbacks run in another process without a request, so they start from
-  an HMAC-signed ticket that only an authenticated normal callback can issue: a price
-  fetch's lives 60 s and is spent once (``store.tickets``); a run's names the run request
-  that callback queued, and is spent by claiming it, once (``store.run_requests``).
+- Every admin action runs in the admin's own authenticated request; a run is a request the
+  callback records in the store's queue, claimed once by the queue's executor
+  (``store.run_requests``), so no permission travels to another process.
 - Failed logins are logged and limited per user and address with a global budget
   (``LoginGate``, ``store.logins``); forged,
   oversized and malformed requests are refused first (``dashboard.security``).
@@ -16,14 +15,12 @@ Secrets are compared with ``hmac.compare_digest``.
 """
 from __future__ import annotations
 
-import hashlib
 import html
 import hmac
 import json
 import logging
 import re
 import secrets
-import time
 from datetime import datetime
 from typing import Any, Callable
 
@@ -43,7 +40,6 @@ CALLBACK_PATH = "/_dash-update-component"
 LOCATION_ID = "_pages_location"  # Dash Pages' location component: the router's pathname input
 OPEN_PATHS = ("/healthz",)
 _ID_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
-TICKET_TTL_S = 60  # a ticket is redeemed within seconds; single use is enforced in the store
 
 
 class NotAuthorized(Refusal):
@@ -287,49 +283,13 @@ def _check_login(settings: Settings, kind: str | None, gate: "LoginGate | None")
 
 
 def require_admin(settings: Settings) -> str:
-    """Inside a (non-background) admin callback: the admin's name, or raise NotAuthorized."""
+    """Inside an admin callback: the admin's name, or raise NotAuthorized."""
     if not settings.admin_enabled:
         raise NotAuthorized("admin actions are disabled: set ADMIN_USER and ADMIN_PASSWORD")
     name = admin_name(request.authorization, settings)
     if name is None:
         raise NotAuthorized("admin credentials required")
     return name
-
-
-def _ticket_key(settings: Settings) -> bytes:
-    return hashlib.sha256(b"dashboard-run-ticket\0" + (settings.admin_password or "").encode()).digest()
-
-
-def _body(fields: dict) -> bytes:
-    return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
-
-
-def issue_ticket(settings: Settings, actor: str, request_fields: dict, now: float | None = None) -> dict:
-    """A signed, short-lived permission to start one run with exactly ``request_fields``."""
-    fields = {"actor": actor, "issued": now if now is not None else time.time(), "nonce": secrets.token_hex(8),
-              "request": request_fields}
-    return fields | {"sig": hmac.new(_ticket_key(settings), _body(fields), hashlib.sha256).hexdigest()}
-
-
-def verify_ticket(settings: Settings, ticket: Any, now: float | None = None,
-                  max_age_s: float | None = TICKET_TTL_S) -> dict:
-    """The ticket's fields if it is genuine and fresh; raise NotAuthorized otherwise.
-
-    ``max_age_s`` None: no age limit, for a ticket naming a queued run request, which waits
-    as long as the queue does and is spent by claiming the request (``store.run_requests``)."""
-    if not settings.admin_enabled:
-        raise NotAuthorized("admin actions are disabled: set ADMIN_USER and ADMIN_PASSWORD")
-    if not isinstance(ticket, dict) or not isinstance(ticket.get("sig"), str):
-        raise NotAuthorized("no run ticket")
-    fields = {k: v for k, v in ticket.items() if k != "sig"}
-    expected = hmac.new(_ticket_key(settings), _body(fields), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, ticket["sig"]):
-        raise NotAuthorized("run ticket signature is wrong")
-    if max_age_s is not None:  # with no age limit, another machine's clock (a worker's) decides nothing
-        age = (now if now is not None else time.time()) - float(fields.get("issued", 0))
-        if age < 0 or age > max_age_s:
-            raise NotAuthorized("run ticket expired; press Start again")
-    return fields
 
 
 def install_signout(server: Flask) -> None:

@@ -133,7 +133,6 @@ class Admin:
     FETCH_MSG = "admin-fetch-msg"
     FETCH_RESULT = "admin-fetch-result"
     FETCH_RUNNING = "admin-fetch-running"
-    FETCH_TICKET = "admin-fetch-ticket"
     HEALTH = "admin-health"
     HEALTH_CLOCK = "admin-health-clock"
     HEALTH_POLL = "admin-health-poll"
@@ -190,7 +189,7 @@ class Admin:
     START_MSG = "admin-start-msg"
     STEPS_LIST = "admin-steps-list"
     TICKER = "admin-ticker"
-    TICKET = "admin-ticket"
+    REQUEST = "admin-run-request"  # the id of the run request this page queued (a dcc.Store)
     UPLOAD = "admin-upload"
     UPLOAD_PREVIEW = "admin-upload-preview"
     UPLOAD_CHANGES = "admin-upload-changes"

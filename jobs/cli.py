@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "jobs.commands.train",
     "jobs.commands.nightly",
     "jobs.commands.runs",
+    "jobs.commands.queue",
     "jobs.commands.clock",
     "jobs.commands.simulate",
     "jobs.commands.ledger",

@@ -19,6 +19,12 @@ the scheduler, is what keeps training to one run per ticker at a time across pro
 The clock never trains in its own process: each run goes to a spawned child
 (``jobs.child``) that exits when the run ends, or, with REDIS_URL set, to the Celery
 workers. So the clock never holds TensorFlow and idles at a small dyno's memory.
+
+Every run is a request in the store's queue (``store.run_requests``). Without REDIS_URL the
+clock is the queue's executor: its nightly runs are recorded and run in its child at once, and
+every QUEUE_POLL_SECONDS it claims the queued requests (the admin page's) and runs each in a
+child. With REDIS_URL its nightly runs are queued and handed to the workers. Either way, every
+minute it sweeps the claims whose executor fell silent (``store.run_requests.sweep``).
 """
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -47,15 +54,17 @@ from store.prices import last_stored_date
 from store.tables import ClockStatus, Price
 
 from contract.errors import one_line
-from contract.run import RunRequest, TickerOutcome, TickerState
+from contract.run import RunRequest, RunResult, TickerOutcome, TickerState
 from contract.vocab import DEFAULT_CELL, Action, Trigger
-from store import registry
+from store import registry, run_requests
+from store.run_requests import StoredRequest
 
 from .backfill import bootstrap_backfill_in_child
 from .child import run_pipeline_in_child, serve_in_child
 from .context import JobContext
-from .each_ticker import Pipeline, run_each
-from .errors import JobError
+from .each_ticker import Pipeline, run_each, run_one
+from .errors import JobError, RunInProgress
+from .requests import recorded, run_taken, take_next
 from .run import RunHooks
 from .serve import ServeResult, stale_cells
 from .stopping import StopRequest
@@ -70,6 +79,12 @@ HEARTBEAT_SECONDS = 60
 SERVE_JOB_ID = "serve-stale"
 SERVE_SECONDS = 60
 ALERTS_JOB_ID = "alerts-check"  # every ALERT_CHECK_SECONDS: alerts.check (reads the store; no child needed)
+QUEUE_JOB_ID = "run-queued"  # without REDIS_URL: the clock's child executes the queued requests
+QUEUE_JOB_NAME = "run queued requests"
+QUEUE_POLL_SECONDS = 3
+SWEEP_JOB_ID = "sweep-queue"
+SWEEP_SECONDS = 60
+EVERY_FEW_SECONDS = (HEARTBEAT_JOB_ID, SERVE_JOB_ID, QUEUE_JOB_ID, SWEEP_JOB_ID, ALERTS_JOB_ID)  # not shown as scheduled runs
 # With REDIS_URL the admin page's upload sends a serve task to the workers; the clock serves a
 # close stored longer ago than this itself (the message was lost, or the close came another way).
 QUEUED_SERVE_GRACE_S = 120
@@ -124,7 +139,7 @@ def write_clock_status(engine: Engine, scheduler: BaseScheduler, now: datetime, 
                 if last and last.get("job_id") == row.job_id:
                     row.detail = {**(row.detail or {}), "last": {k: v for k, v in last.items() if k != "job_id"}}
         for job in scheduler.get_jobs():
-            if job.id in (HEARTBEAT_JOB_ID, SERVE_JOB_ID, ALERTS_JOB_ID):  # every minute: the heartbeat says the clock runs
+            if job.id in EVERY_FEW_SECONDS:  # the heartbeat says the clock runs
                 continue
             current = session.get(ClockStatus, job.id)
             detail = dict(current.detail or {}) if current else {}
@@ -150,6 +165,8 @@ class Clock:
         self.serve = serve
         self.reported: set[int] | None = None  # runs the clock queued whose end it logged (None: not read yet)
         self.serve_failed: dict[str, date | None] = {}  # ticker -> the close a cell could not serve from
+        self.claimer = f"clock:{leases.new_holder_id()}"  # who claims the requests this clock runs
+        self.draining: threading.Thread | None = None  # the thread running queued requests (run_queued)
         self.stopping = threading.Event()
         sched = ctx.settings.schedule
         self.scheduler = scheduler or BlockingScheduler(
@@ -163,20 +180,19 @@ class Clock:
                     for t in self.ctx.settings.tickers]
         if self.ctx.settings.redis_url:
             outcomes = self.queue(requests, job_id)
-        else:
-            outcomes = run_each(self.ctx, requests, self.pipeline, RunHooks(should_cancel=self.stopping.is_set))
+        else:  # recorded in the queue, claimed by the clock, run in its child now
+            outcomes = run_each(self.ctx, requests, recorded(self.pipeline, self.claimer),
+                                RunHooks(should_cancel=self.stopping.is_set))
         self.remember(job_id, outcomes)
         return outcomes
 
     def queue(self, requests: list[RunRequest], job_id: str) -> list[TickerOutcome]:
-        """With REDIS_URL set, fan out one task per ticker to the Celery workers (scale
-        out by adding worker dynos); the clock itself stays small and never trains."""
-        from config.celery_app import shared_celery_app
-
-        from .tasks import fan_out
+        """With REDIS_URL set, queue one request per ticker and hand each to the Celery workers
+        (scale out by adding worker dynos); the clock itself stays small and never trains."""
+        from .tasks import queue_requests
 
         try:
-            return fan_out(shared_celery_app(self.ctx.settings), requests)
+            return [outcome for _r, _id, outcome in queue_requests(self.ctx, requests)]
         except Exception as exc:  # broker down: log one line, try again at the next fire time
             log.error("%s: could not queue the pipeline: %s", job_id, one_line(exc))
             return [TickerOutcome(r.ticker, TickerState.FAILED, message=f"queue unavailable: {one_line(exc)}")
@@ -247,6 +263,55 @@ class Clock:
                     (log.info if r["status"] in ("succeeded", "skipped") else log.warning)("queued %s", line.rstrip(": "))
         self.reported = {r["id"] for r in recent}  # what the next round has already seen (bounded: 20)
 
+    def run_queued(self) -> None:
+        """Every QUEUE_POLL_SECONDS without REDIS_URL: drain the queue in a thread of its own unless one
+        already does, so this job returns at once (no "maximum number of running instances" warning
+        every few seconds while a run trains); a stop lets the thread's run end cancelled first."""
+        if self.draining is not None and self.draining.is_alive():
+            return
+        self.draining = threading.Thread(target=lambda: best_effort(self.drain_queue, what="running the queued requests"),
+                                         name="run-queued")
+        self.draining.start()
+
+    def drain_queue(self) -> list[RunResult]:
+        """Claim each queued request whose ticker is free and run it in a child, oldest first, until
+        none can start (a store read when the queue is empty)."""
+        done: list[RunResult] = []
+        while not self.stopping.is_set():
+            claimed = take_next(self.ctx, self.claimer)
+            if claimed is None:
+                return done
+            log.info("%s: request #%s (%s %s by %s) claimed", QUEUE_JOB_ID, claimed.id, claimed.ticker,
+                     claimed.request.action, claimed.request.requested_by)
+            hooks = RunHooks(should_cancel=self.stopping.is_set)
+            outcome = run_one(self.ctx, claimed.request, self._taken_runner(claimed, hooks), hooks)
+            log.info("%s: request #%s %s", QUEUE_JOB_ID, claimed.id, outcome.line())
+            if outcome.result is not None:
+                done.append(outcome.result)
+        return done
+
+    def _taken_runner(self, claimed: StoredRequest, hooks: RunHooks
+                      ) -> Callable[[JobContext, RunRequest, RunHooks], RunResult]:
+        """``run_one``'s runner for a request this clock claimed: its pipeline in the child, or NotStarted
+        when a run of the ticker took the lease meanwhile (the request waits on in the queue)."""
+        def run(c: JobContext, _r: RunRequest, _h: RunHooks) -> RunResult:
+            return run_taken(c, claimed, self.claimer, lambda c2, r2: self.pipeline(c2, r2, hooks)) or _not_yet(claimed)
+
+        return run
+
+    def sweep_queue(self) -> None:
+        """Every minute: take back the claims whose executor fell silent (re-queued once, else ended);
+        with REDIS_URL a re-queued request is handed to the workers again."""
+        swept = run_requests.sweep(self.ctx.engine, self.ctx.settings.schedule.lease_ttl_s, self.ctx.now())
+        for req, how in swept:
+            log.warning("%s: request #%s (%s) %s: its executor %s fell silent", SWEEP_JOB_ID, req.id, req.ticker,
+                        how, req.claimed_by)
+            if how == "requeued" and self.ctx.settings.redis_url:
+                from config.celery_app import send_run_request
+
+                best_effort(partial(send_run_request, self.ctx.settings, req.id),
+                            what=f"handing request #{req.id} to the workers again")
+
     def serve_stale(self) -> list[ServeResult]:
         """Every minute: serve, in a child process, the tickers with a champion forecasting from an
         older close than the newest stored one (after an upload, an import, a fetch). A store read
@@ -289,6 +354,11 @@ class Clock:
         if weekly is not None:
             add(self.weekly_retrain, weekly, id=WEEKLY_RETRAIN_JOB_ID, name="weekly full retrain", replace_existing=True)
         add(self.heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id=HEARTBEAT_JOB_ID, replace_existing=True)
+        add(self.sweep_queue, "interval", seconds=SWEEP_SECONDS, id=SWEEP_JOB_ID, next_run_time=self.ctx.now(),
+            replace_existing=True)
+        if not self.ctx.settings.redis_url:
+            add(self.run_queued, "interval", seconds=QUEUE_POLL_SECONDS, id=QUEUE_JOB_ID, name=QUEUE_JOB_NAME,
+                replace_existing=True)
         add(self.serve_stale, "interval", seconds=SERVE_SECONDS, id=SERVE_JOB_ID, name="serve stale champions",
             next_run_time=self.ctx.now(), replace_existing=True)
         add(self.check_alerts, "interval", seconds=self.ctx.settings.alerts.check_seconds, id=ALERTS_JOB_ID,
@@ -328,6 +398,11 @@ class Clock:
         if self.stopping.is_set():  # a stop signal during the set-up: never start
             return
         self.scheduler.start()  # BlockingScheduler: returns only after shutdown
+
+
+def _not_yet(claimed: StoredRequest) -> RunResult:
+    """A claimed request whose ticker another run took meanwhile: back in the queue (a refusal line)."""
+    raise RunInProgress(f"request #{claimed.id} is back in the queue: a run of {claimed.ticker} started meanwhile")
 
 
 class ClockBusy(JobError):

@@ -102,7 +102,7 @@ class Replay:
 def celery_worker(replay: Replay) -> Iterator[None]:
     """A Celery worker process for ``--queue`` (stopped, by its own id, on the way out)."""
     log = open(replay.workdir / "worker.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "dashboard.worker:celery_app", "worker",
+    proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "jobs.worker:celery_app", "worker",
                              "--pool=solo", "--concurrency=1", "--loglevel=INFO", "--without-mingle",
                              "--without-gossip"], cwd=ROOT, env=replay.env(), stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)

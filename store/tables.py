@@ -186,25 +186,13 @@ class ClockStatus(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
-class UsedRunTicket(Base):
-    """A price-fetch ticket (the admin page's signed permission to fetch once) that was spent.
-
-    The primary key makes a ticket single-use across every web worker, diskcache
-    child and Celery worker that shares the store: a second claim fails to insert."""
-
-    __tablename__ = "used_run_tickets"
-
-    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
-    actor: Mapped[str] = mapped_column(String(64))
-    used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-
-
 class RunRequestRecord(Base):
-    """A run someone asked for (the admin page), queued until one executor claims it.
+    """A run someone asked for (the CLI, the clock, the admin page), queued until one executor claims it.
 
     Recorded in the request that asks for it, so it is never lost while it waits behind a
     busy worker or a busy lease; the claim (``queued`` -> ``claimed``, one UPDATE) lets exactly
-    one executor start it, however often its message is delivered (``store.run_requests``)."""
+    one executor start it, however often its message is delivered (``store.run_requests``).
+    The executor heartbeats while it holds the claim; a silent one's request is swept."""
 
     __tablename__ = "run_requests"
     # At most one queued request per ticker, however many Starts race (store.run_requests.add).
@@ -222,6 +210,8 @@ class RunRequestRecord(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    requeues_left: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default=sa_text("1"))
 
 
 class LoginFailure(Base):

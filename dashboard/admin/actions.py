@@ -1,25 +1,23 @@
 """What the admin page does, as plain functions (the page's callbacks only wire them up).
 
-A run is a request queued in the store (:func:`queue_run`) by the page's callback; the
-training pipeline (and so TensorFlow) is imported only inside :func:`execute_run`, which
-runs in the background-callback process (a diskcache subprocess or a Celery worker),
-never in the web worker.
+A run is a request queued in the store (:func:`queue_run`) by the page's callback, like every
+run; the queue's executor (the clock's child without REDIS_URL, a Celery worker with it) claims
+and runs it, and the page reads how it ended from the store (:func:`request_outcome`). The web
+never imports the training pipeline.
 """
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
-
 from sqlalchemy import Engine
 
 from config.settings import Settings
-from contract.errors import EXPECTED, Failure, Refusal, one_line
+from contract.errors import Failure, one_line
 from contract.run import RunRequest, RunResult
-from contract.vocab import CELLS, DEFAULT_CELL, MAX_EPOCHS, Action, RunStatus
-from store import lease as leases, registry, run_requests, runs, tickets
+from contract.vocab import CELLS, DEFAULT_CELL, MAX_EPOCHS, Action, RequestStatus, RunStatus
+from store import lease as leases, registry, run_requests, runs
 
-from dashboard import auth, inputs
+from dashboard import inputs
 
 log = logging.getLogger(__name__)
 
@@ -61,60 +59,35 @@ def queue_run(engine: Engine, settings: Settings, user: str, req: dict, now: dat
     return run_requests.add(engine, request, now)
 
 
-def _ticket_request(settings: Settings, ticket: Any, now: datetime) -> tuple[int, str]:
-    """(run request id, who asked) from a genuine run ticket, or NotAuthorized. No age limit:
-    the ticket waits as long as its request does, and claiming the request spends it."""
-    fields = auth.verify_ticket(settings, ticket, now=now.timestamp(), max_age_s=None)
-    req = fields["request"]
-    request_id = req.get("request_id") if isinstance(req, dict) else None
-    if not isinstance(request_id, int) or isinstance(request_id, bool) or "kind" in req:
-        raise auth.NotAuthorized("this ticket is not for a run")
-    return request_id, str(fields.get("actor"))
-
-
-def _not_started(settings: Settings, request_id: int, now: datetime, colour: str, why: str) -> tuple[str, str]:
-    """The executor cannot start the request at all: end it with the reason (best effort), so it
-    does not stay queued for ever and block the ticker's next Start."""
-    from store.db import make_engine
+def hand_over(settings: Settings, engine: Engine, request_id: int, now: datetime) -> None:
+    """With REDIS_URL, hand the queued request to the workers (a task naming its id); without,
+    the clock's child claims it from the store. Refused (and the request cancelled) when Redis
+    does not take the message."""
+    if not settings.redis_url:
+        return
+    from config.celery_app import send_run_request
 
     try:
-        engine = make_engine(settings.database_url)
-        try:
-            run_requests.cancel(engine, request_id, f"the executor: {why}"[:200], now)
-        finally:
-            engine.dispose()
-    except Exception:  # the store is what failed: the page's cancel button remains
-        log.warning("run request #%s not started and not cancelled: %s", request_id, why)
-    return colour, f"Not started: {why}."
+        send_run_request(settings, request_id)
+    except Exception as exc:  # broker down since the look: the request would wait for nobody
+        why = f"the queue did not take it ({one_line(exc)})"
+        run_requests.cancel(engine, request_id, "the web", now, verb=f"not sent: {why}; cancelled")
+        raise Refused(f"Not started: {why}. Analyst pages keep serving; try again later.") from None
 
 
-def execute_run(settings: Settings, ticket: dict[str, Any], now: datetime) -> tuple[str, str]:
-    """Verify the ticket, then wait for, claim and run the request it names; returns
-    (bootstrap colour, message). Runs in the background process (a diskcache child, a Celery worker)."""
-    try:
-        request_id, actor = _ticket_request(settings, ticket, now)
-    except auth.NotAuthorized as exc:
-        return "danger", f"Not started: {exc}."
-    try:
-        from jobs.context import build_context
-        from jobs.requests import NotStarted, execute_request
-    except ImportError as exc:
-        return _not_started(settings, request_id, now, "warning",
-                            f"the training pipeline is not installed in this deployment ({exc})")
-    try:
-        ctx = build_context()
-    except EXPECTED as exc:
-        return _not_started(settings, request_id, now, "danger", str(exc))
-    try:
-        return describe_run(execute_request(ctx, request_id, claimer=f"ui:{actor}:{leases.new_holder_id()}"))
-    except NotStarted as exc:
-        return "secondary", f"Not started: {exc}."
-    except Refusal as exc:  # a setting out of range
-        return "warning", f"Refused: {exc}"
-    except Failure as exc:  # the store stayed down past the run's retries
-        return "danger", f"Run failed: {exc}"
-    finally:
-        ctx.engine.dispose()
+def request_outcome(engine: Engine, request_id: int) -> tuple[str, str] | None:
+    """(colour, sentence) for a request that ended or was cancelled; None while it waits or runs."""
+    stored = run_requests.get(engine, request_id)
+    if stored is None:
+        return "secondary", f"Not started: there is no run request #{request_id}."
+    if stored.status is RequestStatus.CANCELLED:
+        return "secondary", f"Not started: run request #{request_id} was {stored.outcome or 'cancelled'}."
+    if stored.status is not RequestStatus.ENDED:
+        return None
+    run = runs.get_run(engine, stored.run_id) if stored.run_id is not None else None
+    if run is None:
+        return "warning", f"Not started: run request #{request_id} ended: {stored.outcome or 'not run'}."
+    return describe_run(RunResult.from_record(run))
 
 
 def cancel_queued(engine: Engine, ticker: str, actor: str, now: datetime) -> str:
@@ -188,10 +161,6 @@ def fetch_prices(settings: Settings, engine: Engine, ticker: str, now: datetime)
 OFFLINE_SOURCE = "offline-sample"  # marketdata.sources.offline's name: a fixed file that never advances
 
 
-FETCH = "fetch"  # the kind of a fetch ticket's request, so a run ticket is never spent as one
-SERVE_TASK = "jobs.serve_ticker"  # jobs.tasks.SERVE_TASK_NAME, sent by name: the web never imports jobs.serve
-
-
 def serve_due(engine: Engine, ticker: str) -> bool:
     """Whether a champion of ``ticker`` forecasts from an older close than the newest stored one
     (the question ``jobs.serve.stale_cells`` answers, read here without importing it)."""
@@ -216,10 +185,10 @@ def request_serve(settings: Settings, engine: Engine, ticker: str) -> str:
     fix = f"python -m jobs serve --ticker {ticker}"
     clock = clock_running(engine)
     if settings.redis_url:
-        from config.celery_app import shared_celery_app
+        from config.celery_app import SERVE_TASK_NAME, shared_celery_app
 
         try:
-            shared_celery_app(settings).send_task(SERVE_TASK, args=[ticker])
+            shared_celery_app(settings).send_task(SERVE_TASK_NAME, args=[ticker])
             return "The forecast from the new close is on its way: a worker is serving every champion now."
         except Exception as exc:  # broker down: the clock still serves, or the operator does
             log.warning("could not queue the serve of %s: %s", ticker, one_line(exc))
@@ -231,31 +200,17 @@ def request_serve(settings: Settings, engine: Engine, ticker: str) -> str:
     return f"No clock is running to serve the forecast from the new close: start one (python -m jobs clock) or {fix}."
 
 
-def execute_fetch(settings: Settings, ticket: dict[str, Any], now: datetime) -> tuple[str, str]:
-    """Verify a fetch ticket, spend it, fetch; (colour, sentence). Runs in the background process,
-    on an engine of its own (a forked or remote process must not share the web's pool)."""
-    from store.db import make_engine
-
+def execute_fetch(settings: Settings, engine: Engine, ticker: str, now: datetime) -> tuple[str, str]:
+    """Fetch now, then ask for the serve a newer close makes due; (colour, sentence). Runs in the
+    admin's own (authenticated) request: the source's timeouts bound it."""
+    ticker = inputs.ticker(ticker, settings.tickers)
     try:
-        fields = auth.verify_ticket(settings, ticket, now=now.timestamp())
-        request = fields["request"]
-        if not isinstance(request, dict) or request.get("kind") != FETCH:
-            raise auth.NotAuthorized("this ticket is not for a price fetch")
-        ticker = inputs.ticker(request.get("ticker"), settings.tickers)
-    except Refusal as exc:
-        return "danger", f"Not fetched: {exc}."
-    engine = make_engine(settings.database_url)
-    try:
-        if not tickets.claim(engine, str(fields.get("nonce")), str(fields.get("actor")), now):
-            return "danger", "Not fetched: this ticket was already used; press Fetch again."
         colour, sentence = fetch_prices(settings, engine, ticker, now)
         if colour == "success":  # a newer close: ask for the serve, as an upload does ("" when none is due)
             sentence = f"{sentence} {request_serve(settings, engine, ticker)}".strip()
         return colour, sentence
     except Failure as exc:
         return "danger", f"Prices not fetched, the store is unchanged: {exc}"
-    finally:
-        engine.dispose()
 
 
 def set_schedule_paused(engine: Engine, pause: bool, actor: str, now: datetime) -> str:

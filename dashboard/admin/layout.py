@@ -63,7 +63,7 @@ def start_form(tickers, default: str):
         html.Div(id=ids.Admin.PROGRESS_TEXT, className="small text-muted mt-1"),
         html.Div(id=ids.Admin.QUEUED, className="small mt-1"),  # a request waiting, and behind what
         html.Div(id=ids.Admin.QUEUED_MSG),
-        dcc.Store(id=ids.Admin.TICKET),
+        dcc.Store(id=ids.Admin.REQUEST),
     ]), className="mb-3")
 
 
@@ -126,7 +126,6 @@ def status_column():
             html.Span(" for the ticker chosen under Start a run", className="small text-muted"),
             html.Div(id=ids.Admin.FETCH_RUNNING, className="small text-muted mt-1"),
             html.Div(id=ids.Admin.FETCH_MSG, className="mt-2"),
-            dcc.Store(id=ids.Admin.FETCH_TICKET),
             html.Hr(),
             dcc.Upload(id=ids.Admin.UPLOAD, multiple=False, accept=".csv,text/csv",
                        children=html.Div(["Import a CSV for the chosen ticker: drop it here or ", html.A("choose a file")]),

@@ -1,23 +1,22 @@
-"""Admin callbacks for prices: fetch now (a ticket for the background fetch), and a CSV import
+"""Admin callbacks for prices: fetch now (in the admin's own request), and a CSV import
 previewed before anything is written, then all-or-nothing with the command line's checks."""
 from __future__ import annotations
 
-from dash import Dash, Input, Output, State, no_update
+from dash import Dash, Input, Output, State, html, no_update
 
 from store.price_corrections import Replacement
 
-from dashboard import auth, data, ids, inputs
+from dashboard import data, ids, inputs
 from dashboard.admin import actions, csv_import, csv_preview
 from dashboard.admin.guard import admin_callback, chosen_ticker
 from dashboard.admin.layout import alert, notice
 
 
-@admin_callback(on_refusal=lambda exc: (no_update, notice("warning", f"Refused: {exc}.")))
-def on_fetch(user: str, _n, ticker=None):
-    """A ticket for the background fetch; the source's own timeouts bound the wait (yfinance: seconds)."""
-    ticker = chosen_ticker(ticker)
-    return auth.issue_ticket(data.settings(), user, {"kind": actions.FETCH, "ticker": ticker},
-                             now=data.now().timestamp()), None
+@admin_callback(on_refusal=lambda exc: notice("warning", f"Refused: {exc}."))
+def on_fetch(_user: str, _n, ticker=None):
+    """Fetch now, in this authenticated request; the source's own timeouts bound the wait (yfinance: seconds)."""
+    colour, message = actions.execute_fetch(data.settings(), data.engine(), chosen_ticker(ticker), data.now())
+    return alert(colour, message, id_=ids.Admin.FETCH_RESULT)
 
 
 HIDDEN = {"display": "none"}
@@ -58,8 +57,12 @@ def on_replace(user: str, _n, contents, filename, count, ticker=None):
 
 
 def register_callbacks(app: Dash) -> None:
-    app.callback(Output(ids.Admin.FETCH_TICKET, "data"), Output(ids.Admin.FETCH_MSG, "children", allow_duplicate=True),
-                 Input(ids.Admin.FETCH, "n_clicks"), State(ids.Admin.TICKER, "value"), prevent_initial_call=True)(on_fetch)
+    app.callback(Output(ids.Admin.FETCH_MSG, "children"), Input(ids.Admin.FETCH, "n_clicks"),
+                 State(ids.Admin.TICKER, "value"), prevent_initial_call=True,
+                 running=[(Output(ids.Admin.FETCH, "disabled"), True, False),
+                          (Output(ids.Admin.FETCH_RUNNING, "children"),
+                           html.Span([html.Span(className="spinner-border spinner-border-sm me-1"), "Fetching prices..."]),
+                           None)])(on_fetch)
     app.callback(Output(ids.Admin.UPLOAD_PREVIEW, "children"), Output(ids.Admin.IMPORT, "disabled"),
                  Output(ids.Admin.REPLACE, "children"), Output(ids.Admin.REPLACE, "style"),
                  Output(ids.Admin.REPLACE_COUNT, "data"), Output(ids.Admin.REPLACE, "disabled", allow_duplicate=True),

@@ -1,6 +1,6 @@
-"""Admin callbacks for runs and the schedule: start (a queued run request and a signed ticket
-naming it), the queued request and what it waits behind, live progress and history, a run's
-steps, cancel (a run or a queued request), pause and resume. The run itself is ``background_callbacks``."""
+"""Admin callbacks for runs and the schedule: start (a queued run request, handed to the queue's
+executor), the queued request and what it waits behind, how it ended, live progress and history,
+a run's steps, cancel (a run or a queued request), pause and resume."""
 from __future__ import annotations
 
 from typing import Any
@@ -48,9 +48,20 @@ def on_start(user: str, _n, action, cells, epochs, ticker=None):
     if refusal:
         raise actions.Refused(refusal)
     request_id = actions.queue_run(data.engine(), settings, user, req, data.now())
-    ticket = auth.issue_ticket(settings, user, {"request_id": request_id}, now=data.now().timestamp())
-    return ticket, alert("info", f"Queued {_what(req)} of {ticker} as request #{request_id}: it starts when "
-                                 "a worker and the ticker are free.")
+    actions.hand_over(settings, data.engine(), request_id, data.now())
+    return request_id, alert("info", f"Queued {_what(req)} of {ticker} as request #{request_id}: it starts when "
+                                     "a worker and the ticker are free.")
+
+
+@admin_callback(on_refusal=lambda exc: alert("warning", f"Refused: {exc}.", id_=ids.Admin.RUN_OUTCOME))
+def on_poll_outcome(_user: str, _n, request_id):
+    """How the request this page queued ended, once it has; nothing while it waits or runs (the
+    last outcome is taken down). The id is the client's to send: it is only read, never run."""
+    if request_id is None:
+        raise dash.exceptions.PreventUpdate
+    ended = actions.request_outcome(data.engine(), inputs.whole_number(request_id, "run request id", 1,
+                                                                       inputs.MAX_DB_INT))
+    return None if ended is None else alert(ended[0], ended[1], id_=ids.Admin.RUN_OUTCOME)
 
 
 def _what(req: dict) -> str:
@@ -123,6 +134,8 @@ def _behind(engine, waiting: run_requests.StoredRequest) -> str:
     ahead = run_requests.ahead_of(engine, waiting.id)
     if ahead:
         parts.append(f"{ahead} ahead")
+    if not parts and not data.settings().redis_url and not actions.clock_running(engine):
+        return "waiting for the clock, which runs queued requests and is not running: start it (python -m jobs clock)"
     return "; ".join(parts) if parts else "waiting for a free worker"
 
 
@@ -209,7 +222,7 @@ def on_pause(user: str, _p, _r):
 def register_callbacks(app: Dash) -> None:
     app.callback(Output(ids.Admin.ACTION, "value"), Input(ids.Admin.TICKER, "value"), prevent_initial_call=True)(on_ticker)
     app.callback(
-        Output(ids.Admin.TICKET, "data"),
+        Output(ids.Admin.REQUEST, "data"),
         Output(ids.Admin.START_MSG, "children"),
         Input(ids.Admin.START, "n_clicks"),
         State(ids.Admin.ACTION, "value"),
@@ -245,6 +258,8 @@ def register_callbacks(app: Dash) -> None:
                  prevent_initial_call=True)(on_run_pick)
     app.callback(Output(ids.Admin.CANCEL_MSG, "children"), Input(ids.Admin.CANCEL, "n_clicks"),
                  State(ids.Admin.TICKER, "value"), prevent_initial_call=True)(on_cancel)
+    app.callback(Output(ids.Admin.RUN_RESULT, "children"), Input(ids.Admin.POLL, "n_intervals"),
+                 State(ids.Admin.REQUEST, "data"), prevent_initial_call=True)(on_poll_outcome)
     app.callback(Output(ids.Admin.QUEUED, "children"), Output(ids.Admin.CANCEL_QUEUED, "disabled"),
                  Input(ids.Admin.POLL, "n_intervals"), State(ids.Admin.TICKER, "value"))(on_poll_queue)
     app.callback(Output(ids.Admin.QUEUED_MSG, "children"), Input(ids.Admin.CANCEL_QUEUED, "n_clicks"),

@@ -9,8 +9,8 @@ import dash
 from dash import Dash, html
 
 from dashboard import auth, data
-from dashboard.admin import (alerts_view, background_callbacks, champion_callbacks, health_view, layout as admin_layout,
-                             price_callbacks, run_callbacks, state_callbacks)
+from dashboard.admin import (alerts_view, champion_callbacks, health_view, layout as admin_layout, price_callbacks,
+                             run_callbacks, state_callbacks)
 
 dash.register_page(__name__, path="/admin", name="Admin", title="Admin", order=3)
 
@@ -29,4 +29,3 @@ def layout(**_query) -> html.Div:
 def register_callbacks(app: Dash) -> None:
     for module in (run_callbacks, champion_callbacks, price_callbacks, state_callbacks, health_view, alerts_view):
         module.register_callbacks(app)
-    background_callbacks.register_callbacks(app.callback)

@@ -56,16 +56,25 @@ def _requests(ctx: JobContext, args: argparse.Namespace) -> list[RunRequest]:
 def cmd_nightly(args: argparse.Namespace) -> int:
     """Every ticker runs, whatever another ticker's run did (see ``_report`` for the exit status)."""
     from ..each_ticker import run_each
+    from ..requests import recorded
     from ..run import RunHooks, run_pipeline  # no TensorFlow until a run trains
 
     ctx = build_context()
     requests = _requests(ctx, args)
     if args.queue:
-        outcomes = _via_queue(ctx, requests, args.wait)
-    else:
+        outcomes, done = _via_queue(ctx, requests, args.wait)
+        return max(_report(outcomes, len(requests)), 0 if done else 1)  # 1: not every run ended in --wait
+    else:  # recorded in the queue, claimed by this process and run here, in the foreground
         hooks = RunHooks(progress=ProgressPrinter(args.quiet), should_cancel=args.should_cancel)
-        outcomes = run_each(ctx, requests, run_pipeline, hooks)
+        outcomes = run_each(ctx, requests, recorded(run_pipeline, cli_claimer()), hooks)
     return _report(outcomes, len(requests))
+
+
+def cli_claimer() -> str:
+    """Who claims a command's own request: ``cli:<user>:<host>:<pid>:<random>``."""
+    from store.lease import new_holder_id
+
+    return f"cli:{getpass.getuser()}:{new_holder_id()}"
 
 
 def _report(outcomes: list[TickerOutcome], asked: int) -> int:
@@ -84,15 +93,21 @@ def _report(outcomes: list[TickerOutcome], asked: int) -> int:
     return 0 if len(outcomes) == asked and all(o.ok for o in outcomes) else 1
 
 
-def _via_queue(ctx: JobContext, requests: list[RunRequest], wait_s: float | None) -> list[TickerOutcome]:
-    """Fan the pipeline out to the workers: one task per ticker."""
+def _via_queue(ctx: JobContext, requests: list[RunRequest], wait_s: float | None) -> tuple[list[TickerOutcome], bool]:
+    """Queue one request per ticker in the store and hand each to the workers; with ``wait_s``, the
+    finished runs (a request still waiting or running at the timeout is named, with how to follow it)."""
     if not ctx.settings.redis_url:
         raise JobError("--queue needs REDIS_URL (the Celery broker); without it, run without --queue")
-    from config.celery_app import shared_celery_app
-
-    from ..tasks import fan_out
+    from ..tasks import queue_requests, wait_for_requests
 
     try:
-        return fan_out(shared_celery_app(ctx.settings), requests, wait_s=wait_s)
-    except Exception as exc:  # broker down, timeout: say so in one line
+        queued = queue_requests(ctx, requests)
+    except Exception as exc:  # broker down: say so in one line
         raise JobError(f"could not queue the pipeline: {type(exc).__name__}: {exc}") from None
+    if wait_s is None:
+        return [outcome for _r, _id, outcome in queued], True
+    outcomes, done = wait_for_requests(ctx, queued, wait_s)
+    if not done:
+        print(f"warning: not every run ended within {wait_s:g} s; follow them with: python -m jobs queue "
+              "(and python -m jobs runs)", file=sys.stderr)
+    return outcomes, done

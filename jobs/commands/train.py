@@ -51,13 +51,17 @@ def stderr_progress(fraction: float, message: str) -> None:
 
 def _train(args: argparse.Namespace, **fields: Any) -> int:
     """Train on the stored prices; one line per stored model, or JobError with the run's error."""
+    from ..requests import recorded
     from ..run import RunHooks, run_pipeline  # TensorFlow is imported only once training starts
+    from .nightly import cli_claimer
 
     ctx = build_context()
     request = RunRequest.build(args.ticker or ctx.settings.default_ticker, trigger="manual",
                                requested_by=f"cli:{getpass.getuser()}", epochs=args.epochs, update_prices=False,
                                **fields)
-    result = run_pipeline(ctx, request, RunHooks(progress=stderr_progress, should_cancel=args.should_cancel))
+    # recorded in the queue, claimed by this process and run here, in the foreground
+    result = recorded(run_pipeline, cli_claimer())(ctx, request, RunHooks(progress=stderr_progress,
+                                                                         should_cancel=args.should_cancel))
     if result.status is not RunStatus.SUCCEEDED:
         raise JobError(result.summary())
     for model in result.models:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import requests
 
@@ -12,7 +11,7 @@ from dashboard import ids
 
 CALLBACK = "/_dash-update-component"
 PROMOTE_OUT = f"{ids.Admin.CHAMPION_MSG}.children"
-START_OUT = f"..{ids.Admin.TICKET}.data...{ids.Admin.START_MSG}.children.."
+START_OUT = f"..{ids.Admin.REQUEST}.data...{ids.Admin.START_MSG}.children.."
 CANCEL_OUT = f"{ids.Admin.CANCEL_MSG}.children"
 POLL_OUT = (f"..{ids.Admin.PROGRESS}.value...{ids.Admin.PROGRESS}.label...{ids.Admin.PROGRESS_TEXT}.children...{ids.Admin.CANCEL}.disabled..."
             f"{ids.Admin.RUNS}.children...{ids.Admin.CLOCK}.children...{ids.Admin.MODELS}.children...{ids.Admin.PROMOTE_MODEL}.options..")
@@ -56,6 +55,12 @@ def queue_poll_body(ticker="AAPL") -> dict:
                          [(ids.Admin.POLL, "n_intervals", 1)], [(ids.Admin.TICKER, "value", ticker)])
 
 
+def outcome_body(request_id) -> dict:
+    """The poll that reads how the page's run request ended (``request_id``: whatever the client's store holds)."""
+    return callback_body(f"{ids.Admin.RUN_RESULT}.children", [(ids.Admin.POLL, "n_intervals", 1)],
+                         [(ids.Admin.REQUEST, "data", request_id)])
+
+
 def poll_body(ticker="AAPL") -> dict:
     return callback_body(POLL_OUT, [(ids.Admin.POLL, "n_intervals", 1)], [(ids.Admin.TICKER, "value", ticker)])
 
@@ -70,19 +75,3 @@ def post(base: str, body, headers: dict | None = None, params: dict | None = Non
 def response_text(r: requests.Response) -> str:
     assert r.status_code == 200, (r.status_code, r.text[:300])
     return json.dumps(r.json()["response"])
-
-
-def background(base: str, body: dict, timeout_s: float = 240) -> str:
-    """Run a background callback the way the renderer does (start, then poll the signed job
-    handle until the result arrives); returns the result as JSON text."""
-    first = post(base, body)
-    assert first.status_code == 200, first.text[:300]
-    handles = first.json()
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        time.sleep(0.5)
-        r = post(base, body, params={"cacheKey": handles["cacheKey"], "job": handles["job"]})
-        if r.status_code == 200 and "response" in r.json():
-            return json.dumps(r.json()["response"])
-        assert r.status_code in (200, 204), r.text[:300]
-    raise AssertionError(f"background callback gave no result in {timeout_s} s")

@@ -231,6 +231,6 @@ def test_the_celery_worker_refuses_bad_settings_in_one_line(sqlite_url, tmp_path
     celery = Path(sys.executable).with_name("celery")
     env = {**os.environ, "DATABASE_URL": sqlite_url, "DATA_DIR": str(tmp_path / "data"), "REDIS_URL": REDIS_URL,
            name: value}
-    result = subprocess.run([str(celery), "-A", "dashboard.worker:celery_app", "worker", "--concurrency=1"],
+    result = subprocess.run([str(celery), "-A", "jobs.worker:celery_app", "worker", "--concurrency=1"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert_one_error_line(result, why)

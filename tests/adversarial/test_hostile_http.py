@@ -103,9 +103,9 @@ def test_rollback_of_an_unconfigured_ticker_touches_no_champion(web, store_url):
 def test_epochs_out_of_range_are_refused_and_no_ticket_is_issued(web, store_url, epochs, says):
     r = post(web.url, start_body(epochs=epochs))
     body = r.json()["response"]
-    assert ids.Admin.TICKET not in body and says in json.dumps(body[ids.Admin.START_MSG])
+    assert ids.Admin.REQUEST not in body and says in json.dumps(body[ids.Admin.START_MSG])
     r = post(web.url, start_body(cells=["gru", "mamba"]))
-    assert "unknown cell type 'mamba'" in response_text(r) and ids.Admin.TICKET not in r.json()["response"]
+    assert "unknown cell type 'mamba'" in response_text(r) and ids.Admin.REQUEST not in r.json()["response"]
     assert store_state(store_url)["runs"] == 0
 
 

@@ -1,5 +1,7 @@
-"""A dead run never blocks, per ticker; a run ticket names a queued run request and starts it
-at most once, however late or often it arrives. Over real HTTP against gunicorn, on SQLite and on Postgres."""
+"""A dead run never blocks, per ticker; the page's Start records a run request that starts at
+most once, however late or often an executor is handed it, and what the page holds of it (an id)
+can only be read, never run. Over real HTTP against gunicorn, on SQLite and on Postgres.
+(Was: signed run tickets and a table of spent nonces; both are gone.)"""
 from __future__ import annotations
 
 import importlib.util
@@ -7,18 +9,15 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-import requests
 
-from dashboard import auth, ids
-from dashboard.admin import actions as admin_actions
+from dashboard import ids
 from contract.run import RunRequest
-from store import run_requests, runs, tickets
+from store import run_requests, runs
 from config.settings import load_settings
 from store.db import make_engine
 from tests.support.store_checks import store_state
-from tests.adversarial.hostile import (background, cancel_body, cancel_queued_body, poll_body, post, response_text,
+from tests.adversarial.hostile import (cancel_body, cancel_queued_body, outcome_body, poll_body, post, response_text,
                                       start_body)
-from tests.support.dash_client import callback_body
 from tests.support.dashboard_env import ADMIN
 
 pytestmark = pytest.mark.e2e
@@ -52,7 +51,7 @@ def test_a_dead_run_blocks_nothing_and_shows_as_failed(web, store_url):
         assert view[ids.Admin.PROGRESS_TEXT]["children"].startswith(expected)
         assert view[ids.Admin.CANCEL]["disabled"] is True
         r = post(web.url, start_body(ticker=ticker))
-        assert ids.Admin.TICKET in r.json()["response"], r.text[:300]  # a ticket: the start was allowed
+        assert ids.Admin.REQUEST in r.json()["response"], r.text[:300]  # a request id: the start was allowed
         assert "Cancelled" in response_text(post(web.url, cancel_queued_body(ticker)))  # its request never runs here
     history = json.dumps(_poll(web.url, "AAPL")[ids.Admin.RUNS])
     assert "failed" in history and "process stopped mid-run" in history and '"running"' not in history
@@ -66,7 +65,7 @@ def test_a_live_run_blocks_only_its_own_ticker_and_everything_names_it(web, stor
     try:
         refused = response_text(post(web.url, start_body(ticker="MSFT")))
         assert f"Refused: MSFT run #{live}" in refused
-        assert ids.Admin.TICKET in post(web.url, start_body(ticker="AAPL")).json()["response"]
+        assert ids.Admin.REQUEST in post(web.url, start_body(ticker="AAPL")).json()["response"]
         assert "Cancelled" in response_text(post(web.url, cancel_queued_body("AAPL")))
         assert _poll(web.url, "AAPL")[ids.Admin.PROGRESS_TEXT]["children"] == "No AAPL run in progress."
         msft = _poll(web.url, "MSFT")
@@ -81,58 +80,74 @@ def test_a_live_run_blocks_only_its_own_ticker_and_everything_names_it(web, stor
         _finish(store_url, live)
 
 
-def test_a_ticket_is_spent_once_in_the_store(store_url):
-    engine = make_engine(store_url)
-    now = datetime.now(timezone.utc)
-    try:
-        assert tickets.claim(engine, "n-1", "boss", now) is True
-        assert tickets.claim(engine, "n-1", "boss", now) is False  # another worker, another process: same row
-        assert tickets.claim(engine, "n-2", "boss", now) is True
-    finally:
-        engine.dispose()
-
-
-def test_a_cancelled_or_forged_ticket_is_refused_before_anything_starts(store_url, monkeypatch):
-    """An hour-old ticket is no longer refused for its age (it waits as long as its request),
-    but one naming a cancelled request starts nothing, and a forged one never reaches the store."""
-    settings = load_settings({"DATABASE_URL": store_url, "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1]})
-    monkeypatch.setenv("DATABASE_URL", store_url)  # the background process reads its own settings
+def test_a_request_is_claimed_once_in_the_store(store_url):
+    """The claim is what makes a request single-use (was: a spent-ticket row): one conditional UPDATE."""
     engine = make_engine(store_url)
     now = datetime.now(timezone.utc)
     request_id = run_requests.add(engine, RunRequest.build("MSFT", action="retrain", cells=["gru"], epochs=1,
                                                            requested_by=f"ui:{ADMIN[0]}"), now)
     try:
-        forged = {**auth.issue_ticket(settings, ADMIN[0], {"request_id": request_id + 1}), "request": {"request_id": request_id}}
-        assert admin_actions.execute_run(settings, forged, now)[1].startswith("Not started: run ticket signature is wrong")
-        assert run_requests.get(engine, request_id).status == "queued"  # untouched by the forgery
-        assert run_requests.cancel(engine, request_id, "ui:boss", now)
+        assert run_requests.claim(engine, request_id, "worker-1", now) is not None
+        assert run_requests.claim(engine, request_id, "worker-2", now) is None  # another worker, another process
+        assert run_requests.finish(engine, request_id, "worker-1", now, "not run: test over")
+    finally:
+        engine.dispose()
+
+
+def test_a_cancelled_or_made_up_request_id_shows_its_state_and_starts_nothing(web, store_url):
+    """What the page holds (a request id) is only read: an hour-old id names its request whatever its
+    age; one naming a cancelled request says so; a made-up one is refused; nothing reaches the store."""
+    engine = make_engine(store_url)
+    hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+    request_id = run_requests.add(engine, RunRequest.build("MSFT", action="retrain", cells=["gru"], epochs=1,
+                                                           requested_by=f"ui:{ADMIN[0]}"), hour_ago)
+    try:
+        assert response_text(post(web.url, outcome_body(request_id))) == '{"admin-run-result": {"children": null}}'
+        assert run_requests.cancel(engine, request_id, "ui:boss", datetime.now(timezone.utc))
         before = store_state(store_url)
-        old = auth.issue_ticket(settings, ADMIN[0], {"request_id": request_id}, now=now.timestamp() - 3600)
-        assert admin_actions.execute_run(settings, old, now) == (
-            "secondary", f"Not started: run request #{request_id} was cancelled by ui:boss.")
+        assert f"Not started: run request #{request_id} was cancelled by ui:boss." in response_text(
+            post(web.url, outcome_body(request_id)))
+        for forged in ("1; drop table runs", True, 1.5, -1, 2**40, {"request_id": request_id}):
+            assert "Refused: run request id" in response_text(post(web.url, outcome_body(forged))), forged
+        assert f"there is no run request #{request_id + 1000}" in response_text(post(web.url, outcome_body(request_id + 1000)))
         assert store_state(store_url) == before
     finally:
         engine.dispose()
 
 
-def _background_output(base: str) -> str:
-    deps = requests.get(base + "/_dash-dependencies", timeout=10).json()
-    return next(d["output"] for d in deps if ids.Admin.RUN_RESULT in d["output"])
-
-
 @pytest.mark.slow
-def test_a_replayed_ticket_starts_one_run(web, store_url):
-    """The issue's replay: one signed ticket posted three times to the background callback
-    (each post runs in the background process) starts exactly one run."""
+def test_a_request_handed_to_three_executors_starts_one_run(web, store_url):
+    """The issue's replay: the request the page queued handed to three executors at once (a replayed,
+    a redelivered and the first message) starts exactly one run; the page then shows its outcome."""
     if "sqlite" not in store_url:
         pytest.skip("one database is enough for a real training run; the claim itself is tested on both")
     if importlib.util.find_spec("tensorflow") is None:
         pytest.skip("needs TensorFlow to train")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from jobs.context import JobContext
+    from jobs.requests import NotStarted, execute_request
+    from jobs.run import run_pipeline
+
     before = store_state(store_url)
-    ticket = post(web.url, start_body(ticker="AAPL", epochs=1)).json()["response"][ids.Admin.TICKET]["data"]
-    body = callback_body(_background_output(web.url), [(ids.Admin.TICKET, "data", ticket)])
-    outcomes = [background(web.url, body) for _ in range(3)]
-    assert "Run finished: run #" in outcomes[0], outcomes[0]
-    for replay in outcomes[1:]:
-        assert "was already claimed" in replay or "was already run" in replay, replay
+    request_id = post(web.url, start_body(ticker="AAPL", epochs=1)).json()["response"][ids.Admin.REQUEST]["data"]
+    engine = make_engine(store_url)
+    ctx = JobContext(settings=load_settings({"DATABASE_URL": store_url, "PRICE_SOURCE": "offline"}), engine=engine)
+
+    def execute(k: int) -> str:
+        try:
+            return execute_request(ctx, request_id, f"executor-{k}", run=run_pipeline, poll_s=0.1).summary()
+        except NotStarted as exc:
+            return str(exc)
+
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            outcomes = sorted(pool.map(execute, range(3)))
+    finally:
+        engine.dispose()
+    ran = [o for o in outcomes if not o.startswith("run request #")]
+    assert len(ran) == 1, outcomes
+    for replay in outcomes:
+        assert replay in ran or "was already claimed" in replay or "was already run" in replay, replay
     assert store_state(store_url)["runs"] == before["runs"] + 1
+    assert "Run finished: run #" in response_text(post(web.url, outcome_body(request_id)))

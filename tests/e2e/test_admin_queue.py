@@ -18,11 +18,12 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from dashboard import auth, ids
+from dashboard import ids
 from scripts.web_server import WebServer
 from store import lease as leases
 from tests.e2e.test_drill_queue import ROOT, jobs, runs, start_worker, wait_for
 from tests.support.browser import open_page
+from tests.support.clock import running_clock
 from tests.support.dashboard_env import ADMIN
 from tests.support.services import fresh_postgres, own_redis_url, service_missing
 
@@ -32,6 +33,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.m
 
 SHOTS = ROOT / "artifacts" / "screenshots"
 HOLDER, AAPL_LEASE = "cli-host:4242:test", "training:AAPL"
+TICKET_TTL_S = 60  # how long the run tickets this queue replaced lived: the request must outwait one
 
 
 @pytest.fixture
@@ -49,15 +51,17 @@ def redis_url():
     client.flushdb()
 
 
-def _requests(engine) -> list:
+def _requests(engine, ticker: str = "AAPL") -> list:
+    """The ticker's run requests (every run is one: the MSFT run that keeps the worker busy too)."""
     with engine.connect() as conn:
-        return conn.execute(sa.text("select id, ticker, status, run_id, outcome from run_requests order by id")).all()
+        return conn.execute(sa.text("select id, ticker, status, run_id, outcome from run_requests where ticker = :t "
+                                    "order by id"), {"t": ticker}).all()
 
 
 def _age_s(engine) -> float:
-    """How long the (one) request has been queued."""
+    """How long the (one) AAPL request has been queued."""
     with engine.connect() as conn:
-        asked = conn.execute(sa.text("select requested_at from run_requests")).scalar_one()
+        asked = conn.execute(sa.text("select requested_at from run_requests where ticker = 'AAPL'")).scalar_one()
     return (datetime.now(timezone.utc) - asked).total_seconds()
 
 
@@ -70,7 +74,8 @@ def _lease_taken(engine) -> datetime:
 def _times(engine) -> tuple:
     """(AAPL request asked, claimed, last MSFT run finished)."""
     with engine.connect() as conn:
-        asked, claimed = conn.execute(sa.text("select requested_at, claimed_at from run_requests")).one()
+        asked, claimed = conn.execute(sa.text("select requested_at, claimed_at from run_requests "
+                                              "where ticker = 'AAPL'")).one()
         done = conn.execute(sa.text("select max(finished_at) from runs where ticker = 'MSFT'")).scalar_one()
     return asked, claimed, done
 
@@ -113,10 +118,14 @@ def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_data
             page.wait_for_function(f"(document.querySelector('#{ids.Admin.QUEUED}') || {{}}).innerText"
                                    "?.includes('is queued')", timeout=20000)
             queued = _text(page, ids.Admin.QUEUED)
-            assert queued.startswith("AAPL request #1 (retrain, asked by ui:boss at "), queued
+            # request #1 is the MSFT run's: the command line's --queue records its request too
+            assert queued.startswith("AAPL request #2 (retrain, asked by ui:boss at "), queued
             assert f"behind run #{msft.id} (MSFT retrain, started " in queued, queued
             assert f"behind the AAPL training lease held by {HOLDER} since " in queued, queued
-            assert "Queued a retrain of GRU (1 epochs) of AAPL as request #1" in _text(page, ids.Admin.START_MSG)
+            # the Start's answer comes after its hand-over to Redis: the queue's poll may show the request first
+            page.wait_for_function(f"(document.querySelector('#{ids.Admin.START_MSG}') || {{}}).innerText"
+                                   "?.includes('Queued a')", timeout=20000)
+            assert "Queued a retrain of GRU (1 epochs) of AAPL as request #2" in _text(page, ids.Admin.START_MSG)
             page.screenshot(path=str(SHOTS / "admin-queued.png"), full_page=True)
             assert [r.status for r in _requests(engine)] == ["queued"]
             assert [r.ticker for r in runs(engine)] == ["MSFT"]  # the AAPL run has not started: the worker is busy
@@ -124,7 +133,7 @@ def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_data
             wait_for(lambda: [r for r in runs(engine) if r.status == "succeeded"], 300, "the MSFT run to end", (log,))
             page.wait_for_function(f"!document.querySelector('#{ids.Admin.QUEUED}').innerText.includes('MSFT')",
                                    timeout=20000)
-            time.sleep(max(0.0, auth.TICKET_TTL_S + 5 - _age_s(engine)))
+            time.sleep(max(0.0, TICKET_TTL_S + 5 - _age_s(engine)))
             assert [r.status for r in _requests(engine)] == ["queued"]  # nothing expired
             assert _text(page, ids.Admin.QUEUED).endswith(f"is queued, behind the AAPL training lease held by {HOLDER} "
                                                           f"since {_lease_taken(engine):%H:%M} UTC.")
@@ -141,11 +150,12 @@ def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_data
             assert page.errors == []
             page.context.close()
         assert [(r.ticker, r.status) for r in runs(engine)] == [("MSFT", "succeeded"), ("AAPL", "succeeded")]
+        assert [(r.status, r.run_id) for r in _requests(engine, "MSFT")] == [("ended", 1)]
         (request,) = _requests(engine)
         assert (request.status, request.run_id) == ("ended", 2) and "succeeded" in request.outcome
         asked, claimed, msft_done = _times(engine)
         assert asked < msft_done < claimed  # it waited for the worker, then for the lease
-        assert (claimed - asked).total_seconds() > auth.TICKET_TTL_S
+        assert (claimed - asked).total_seconds() > TICKET_TTL_S
         print(f"the AAPL request waited {(msft_done - asked).total_seconds():.0f} s for the worker and "
               f"{(claimed - asked).total_seconds():.0f} s in all before it was claimed")
         assert "ticket expired" not in log.read_text()
@@ -162,9 +172,9 @@ def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_data
 
 
 def test_embedded_default_queues_behind_a_held_lease_cancels_and_runs(chromium, tmp_path):
-    """Without REDIS_URL (a diskcache background process): the same stored request, queued while
-    another process holds the ticker's training lease; cancelled from the page it never starts;
-    queued again, it runs once the lease is released."""
+    """Without REDIS_URL (the clock's child is the executor, as Procfile.local runs web and clock): the
+    same stored request, queued while another process holds the ticker's training lease; cancelled
+    from the page it never starts; queued again, it runs once the lease is released."""
     if importlib.util.find_spec("tensorflow") is None:
         pytest.skip("needs TensorFlow to train")
     from store.db import make_engine
@@ -177,7 +187,7 @@ def test_embedded_default_queues_behind_a_held_lease_cancels_and_runs(chromium, 
     name, holder = leases.training_lease("AAPL"), "cli-host:4242:test"
     leases.acquire(engine, holder=holder, ttl_s=600, name=name)
     try:
-        with WebServer(env, workers=1, log_path=tmp_path / "web.log") as web:
+        with running_clock(env, tmp_path / "clock.log"), WebServer(env, workers=1, log_path=tmp_path / "web.log") as web:
             page = open_page(chromium)
             page.goto(web.url + "/admin")
             page.wait_for_selector(f"#{ids.Admin.RUNS_TABLE}", timeout=30000)

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from store.db import make_engine
 from store.tables import Run
 from tests.support.services import ROOT, service_missing
+from tests.support.clock import running_clock
 from tests.support.dash_client import basic
 from tests.support.dashboard_env import ADMIN
 from scripts.web_server import WebServer
@@ -52,7 +53,8 @@ def store_url(fixture_store_file, tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def web(store_url, tmp_path_factory):
-    """gunicorn with 2 workers on the store, admin login configured."""
+    """gunicorn with 2 workers on the store, admin login configured, and the clock that runs the
+    admin's queued runs in its child (Procfile.local: web and clock)."""
     tmp = tmp_path_factory.mktemp("web")
     env = {"DATABASE_URL": store_url, "CACHE_DIR": str(tmp / "cache"), "PRICE_SOURCE": "offline",
            "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "DATA_DIR": str(tmp / "data"),
@@ -60,7 +62,7 @@ def web(store_url, tmp_path_factory):
            "PIPELINE_EPOCHS": "1", "PIPELINE_FINETUNE_EPOCHS": "1", "EVAL_REFIT_EPOCHS": "0"}
     for key in ("ANALYST_USER", "ANALYST_PASSWORD", "REDIS_URL"):
         os.environ.get(key) and env.update({key: ""})
-    with WebServer(env, workers=2, log_path=tmp / "gunicorn.log") as server:
+    with running_clock(env, tmp / "clock.log"), WebServer(env, workers=2, log_path=tmp / "gunicorn.log") as server:
         yield server
 
 
@@ -138,8 +140,8 @@ def test_request_without_credentials_is_refused(web, browser, store_url):
     assert ctx.request.get(web.url + "/admin").status == 401
     assert ctx.new_page().goto(web.url + "/").status == 200  # analyst pages are open (fresh tab: no error page racing)
     ctx.close()
-    start = {"output": f"..{ids.Admin.TICKET}.data...{ids.Admin.START_MSG}.children..",
-             "outputs": [{"id": ids.Admin.TICKET, "property": "data"}, {"id": ids.Admin.START_MSG, "property": "children"}],
+    start = {"output": f"..{ids.Admin.REQUEST}.data...{ids.Admin.START_MSG}.children..",
+             "outputs": [{"id": ids.Admin.REQUEST, "property": "data"}, {"id": ids.Admin.START_MSG, "property": "children"}],
              "inputs": [{"id": ids.Admin.START, "property": "n_clicks", "value": 1}],
              "state": [{"id": ids.Admin.ACTION, "property": "value", "value": "retrain"},
                        {"id": ids.Admin.CELLS, "property": "value", "value": ["gru"]},
@@ -148,9 +150,11 @@ def test_request_without_credentials_is_refused(web, browser, store_url):
              "changedPropIds": [f"{ids.Admin.START}.n_clicks"]}
     assert _post(web.url + "/_dash-update-component", start) == 401
     assert _post(web.url + "/_dash-update-component", start, basic("boss", "guess")) == 401
-    bg = {"output": f"{ids.Admin.RUN_RESULT}.children", "outputs": {"id": ids.Admin.RUN_RESULT, "property": "children"},
-          "inputs": [{"id": ids.Admin.TICKET, "property": "data", "value": {"sig": "x"}}], "changedPropIds": [f"{ids.Admin.TICKET}.data"]}
-    assert _post(web.url + "/_dash-update-component", bg) == 401
+    outcome = {"output": f"{ids.Admin.RUN_RESULT}.children", "outputs": {"id": ids.Admin.RUN_RESULT, "property": "children"},
+               "inputs": [{"id": ids.Admin.POLL, "property": "n_intervals", "value": 1}],
+               "state": [{"id": ids.Admin.REQUEST, "property": "data", "value": 1}],
+               "changedPropIds": [f"{ids.Admin.POLL}.n_intervals"]}
+    assert _post(web.url + "/_dash-update-component", outcome) == 401
     assert _run_count(store_url) == before  # nothing started
 
 
@@ -186,7 +190,7 @@ def test_admin_runs_the_nightly_pipeline_now(web, page, store_url):
 
 
 def test_retrain_runs_on_a_celery_worker_when_redis_is_configured(browser, store_url, tmp_path):
-    """With REDIS_URL the same button runs the background callback on a Celery worker (Procfile worker:)."""
+    """With REDIS_URL the same button's request runs on a Celery worker (Procfile worker:)."""
     _needs_training()
     import redis
 
@@ -199,7 +203,7 @@ def test_retrain_runs_on_a_celery_worker_when_redis_is_configured(browser, store
     env = {**os.environ, "DATABASE_URL": store_url, "CACHE_DIR": str(tmp_path / "cache"), "PRICE_SOURCE": "offline",
            "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "DATA_DIR": str(tmp_path / "data"), "REDIS_URL": REDIS_URL}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "dashboard.worker:celery_app", "worker", "--concurrency=1", "--loglevel=info"],
+        [sys.executable, "-m", "celery", "-A", "jobs.worker:celery_app", "worker", "--concurrency=1", "--loglevel=info"],
         cwd=ROOT, env=env, stdout=open(tmp_path / "celery.log", "wb"), stderr=subprocess.STDOUT, start_new_session=True)
     try:
         with WebServer(env, workers=2, log_path=tmp_path / "gunicorn.log") as server:

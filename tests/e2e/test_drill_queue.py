@@ -1,8 +1,9 @@
 """Fault and scale-out drills with Celery: real processes, real Redis and Postgres.
 
 - a worker killed with ``kill -9`` mid-task: the task is redelivered (late
-  acknowledgement), the dead run is marked failed, its lease is taken over, and
-  nothing half-written is served;
+  acknowledgement), takes the dead worker's silent claim back (re-queued once), waits for
+  its lease; the dead run is marked failed, its lease is taken over, and nothing
+  half-written is served;
 - the end-to-end shape: web, clock and worker on the machine's Postgres and Redis;
   the clock's bootstrap fans out one task per ticker, a nightly run is triggered,
   the worker trains and the web serves the new champion.
@@ -35,7 +36,7 @@ def celery_bin() -> str:
 def start_worker(env, log_path):
     log = open(log_path, "ab")
     return subprocess.Popen(
-        [celery_bin(), "-A", "dashboard.worker:celery_app", "worker", "--pool=solo", "--concurrency=1",
+        [celery_bin(), "-A", "jobs.worker:celery_app", "worker", "--pool=solo", "--concurrency=1",
          "--loglevel=INFO", "--without-mingle", "--without-gossip"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
@@ -89,7 +90,8 @@ def test_worker_killed_mid_task_is_redelivered_and_recovered(pg_url, tmp_path):
     first delivery, and the new worker finishes it. A worker that dies late in a long run
     leaves a lease that outlives the redelivery; the drill sets up that race for sure (the
     dead worker's lease is made to expire just after the redelivery), and the task must
-    wait for the lease, not be refused as "a run in progress" and acknowledged (lost).
+    take the dead claim back and wait for the lease, not be refused as "already claimed" or "a run
+    in progress" and acknowledged (lost).
     The visibility timeout stays well above the wait plus the run, as in production (an
     hour), or Redis would hand out the waiting task a second time: the retried message is
     fetched at about 90 s and must finish by about 180 s; the run takes 10-30 s."""
@@ -131,7 +133,11 @@ def test_worker_killed_mid_task_is_redelivered_and_recovered(pg_url, tmp_path):
         all_runs = runs(engine)
         assert all_runs[0].status == "failed" and "process" in all_runs[0].error.lower()
         assert len(done) == 1 and len(all_runs) == 2, all_runs
-        assert "redelivered task waits" in logs[1].read_text()
+        assert "requeued: worker:" in logs[1].read_text()  # the redelivered message took the dead claim back
+        assert "waits for the AAPL training lease held by" in logs[1].read_text()
+        with engine.connect() as conn:
+            request = conn.execute(sa.text("select status, run_id, requeues_left, outcome from run_requests")).one()
+        assert (request.status, request.run_id, request.requeues_left) == ("ended", done[0].id, 0), request
         assert no_partial_models(engine)
         with engine.connect() as conn:
             assert conn.execute(sa.text("select count(*) from leases where expires_at > now()")).scalar() == 0
@@ -196,7 +202,7 @@ def test_web_clock_and_worker_on_postgres_and_redis(pg_url, shared_redis_url, tm
             with engine.connect() as conn:
                 triggers = {r[0] for r in conn.execute(sa.text("select distinct trigger from runs"))}
             assert {"bootstrap", "manual"} <= triggers
-            assert "Task jobs.run_ticker" in (tmp_path / "worker.log").read_text()  # the worker did the training
+            assert "Task forecast.run_request" in (tmp_path / "worker.log").read_text()  # the worker did the training
     finally:
         for proc in (clock, worker):
             if proc.poll() is None:

@@ -17,7 +17,7 @@ from dashboard import ids
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 
-START_OUT = f"..{ids.Admin.TICKET}.data...{ids.Admin.START_MSG}.children.."
+START_OUT = f"..{ids.Admin.REQUEST}.data...{ids.Admin.START_MSG}.children.."
 START_STATE = [(ids.Admin.ACTION, "value", "finetune"), (ids.Admin.CELLS, "value", []), (ids.Admin.EPOCHS, "value", 2),
                (ids.Admin.TICKER, "value", None)]
 POLL_OUT = (f"..{ids.Admin.PROGRESS}.value...{ids.Admin.PROGRESS}.label...{ids.Admin.PROGRESS_TEXT}.children...{ids.Admin.CANCEL}.disabled"

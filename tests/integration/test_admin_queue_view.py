@@ -34,6 +34,10 @@ def test_the_page_says_what_a_queued_request_waits_behind(dash_client, database_
     client = dash_client(database_url, TICKERS="AAPL,MSFT", **admin_env())
     assert _says("AAPL") == ""
     aapl = _queue("AAPL")
+    # the embedded default's executor is the clock: none running, the page says so and how to start one
+    assert _says("AAPL").endswith("is queued, waiting for the clock, which runs queued requests and is not running: "
+                                  "start it (python -m jobs clock).")
+    leases.acquire(data.engine(), holder="clock-host:7", ttl_s=600, name=leases.CLOCK_LEASE)
     assert _says("AAPL").endswith("is queued, waiting for a free worker.")
     assert _says("AAPL").startswith(f"AAPL request #{aapl} (retrain, asked by ui:boss at ")
 
@@ -60,6 +64,7 @@ def test_the_page_says_what_a_queued_request_waits_behind(dash_client, database_
     assert r.json["response"][ids.Admin.CANCEL_QUEUED]["disabled"] is False
     denied = call(client, QUEUE_OUT, [(ids.Admin.POLL, "n_intervals", 1)], [(ids.Admin.TICKER, "value", "MSFT")])
     assert denied.status_code == 401
+    leases.release(data.engine(), holder="clock-host:7", name=leases.CLOCK_LEASE)
 
 
 def test_a_queued_request_is_cancelled_from_the_page(dash_client, database_url):

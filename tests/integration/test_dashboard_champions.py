@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from config.settings import load_settings
 from tests.support.dash_client import basic, call
 from tests.support.dashboard_env import ADMIN, admin_env
 from dashboard import ids
@@ -54,12 +53,3 @@ def test_promote_without_credentials_changes_nothing(dash_client, fixture_store_
     client = dash_client(fixture_store_url, **admin_env())
     assert _champion_action(client, ids.Admin.ROLLBACK, cell="gru", headers={}).status_code == 401
     assert "GRU v2" in _gru_card(client)
-
-
-def test_background_manager_follows_redis_url(tmp_path):
-    from dash import CeleryManager, DiskcacheManager
-
-    from dashboard.background import make_manager
-
-    assert isinstance(make_manager(load_settings({"CACHE_DIR": str(tmp_path)})), DiskcacheManager)
-    assert isinstance(make_manager(load_settings({"REDIS_URL": "redis://127.0.0.1:6379/15"})), CeleryManager)

@@ -4,11 +4,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from store.db import make_engine
-from store.tables import Champion, ChampionEvent, LoginFailure, Run, RunRequestRecord, UsedRunTicket
+from store.tables import Champion, ChampionEvent, LoginFailure, Run, RunRequestRecord
 
 
 def store_state(url: str) -> dict:
-    """What an attack must not change: champions, the audit trail, runs, spent tickets, run requests."""
+    """What an attack must not change: champions, the audit trail, runs, run requests."""
     engine = make_engine(url)
     with engine.connect() as conn:
         state = {
@@ -16,8 +16,8 @@ def store_state(url: str) -> dict:
             "events": conn.execute(select(func.count()).select_from(ChampionEvent)).scalar(),
             "runs": conn.execute(select(func.count()).select_from(Run)).scalar(),
             "cancels": conn.execute(select(func.count()).select_from(Run).where(Run.cancel_requested)).scalar(),
-            "tickets": conn.execute(select(func.count()).select_from(UsedRunTicket)).scalar(),
-            "requests": sorted(conn.execute(select(RunRequestRecord.id, RunRequestRecord.status)).all()),
+            "requests": sorted(conn.execute(select(RunRequestRecord.id, RunRequestRecord.status,
+                                                  RunRequestRecord.claimed_by, RunRequestRecord.outcome)).all()),
         }
     engine.dispose()
     return state

@@ -11,7 +11,9 @@ from jobs.clock import (
     FIRST_START_JOB_ID,
     HEARTBEAT_JOB_ID,
     NIGHTLY_JOB_ID,
+    QUEUE_JOB_ID,
     SERVE_JOB_ID,
+    SWEEP_JOB_ID,
     WEEKLY_RETRAIN_JOB_ID,
     Clock,
     expand_days,
@@ -123,7 +125,12 @@ def test_jobs_have_stable_ids_and_safe_defaults():
     clock.add_jobs(first_start=False)
     clock.add_jobs(first_start=False)  # a restart re-adds: replaced, not doubled
     jobs = {j.id: j for j in clock.scheduler.get_jobs()}
-    assert set(jobs) == {NIGHTLY_JOB_ID, WEEKLY_RETRAIN_JOB_ID, HEARTBEAT_JOB_ID, SERVE_JOB_ID, ALERTS_JOB_ID}
+    # without REDIS_URL the clock is the queue's executor (QUEUE_JOB_ID); it sweeps silent claims either way
+    assert set(jobs) == {NIGHTLY_JOB_ID, WEEKLY_RETRAIN_JOB_ID, HEARTBEAT_JOB_ID, SERVE_JOB_ID, QUEUE_JOB_ID, SWEEP_JOB_ID,
+                         ALERTS_JOB_ID}
     assert FIRST_START_JOB_ID not in jobs
+    queued = Clock(_Ctx(load_settings({"REDIS_URL": "redis://127.0.0.1:6379/0"})), scheduler=BackgroundScheduler())
+    queued.add_jobs(first_start=False)
+    assert {j.id for j in queued.scheduler.get_jobs()} == set(jobs) - {QUEUE_JOB_ID}  # the workers execute
     default = Clock(ctx)
     assert default.scheduler._job_defaults == {"coalesce": True, "max_instances": 1, "misfire_grace_time": 21600}

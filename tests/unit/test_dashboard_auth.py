@@ -1,15 +1,13 @@
-"""Access control: Basic-auth checks, the before_request guard, and the signed run ticket."""
+"""Access control: Basic-auth checks, the before_request guard, and what the admin page may start."""
 from __future__ import annotations
 
 
-from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import func, select
 from werkzeug.datastructures import Authorization
 
 from dashboard import auth, ids
-from dashboard.admin import actions as admin_actions
 from config.settings import load_settings
 from store import run_requests
 from store.db import make_engine
@@ -17,7 +15,8 @@ from store.tables import Run
 from tests.support.dash_client import basic, call, render_page
 from tests.support.dashboard_env import ADMIN, ANALYST, admin_env
 
-START = f"..{ids.Admin.TICKET}.data...{ids.Admin.START_MSG}.children.."
+START = f"..{ids.Admin.REQUEST}.data...{ids.Admin.START_MSG}.children.."
+OUTCOME = f"{ids.Admin.RUN_RESULT}.children"
 START_STATE = [(ids.Admin.ACTION, "value", "retrain"), (ids.Admin.CELLS, "value", ["gru"]), (ids.Admin.EPOCHS, "value", 2), (ids.Admin.TICKER, "value", None)]
 
 
@@ -54,7 +53,7 @@ def test_settings_have_no_default_admin():
     "body, admin",
     [
         ({"output": f"{ids.Admin.RUN_RESULT}.children", "outputs": {"id": ids.Admin.RUN_RESULT, "property": "children"}}, True),
-        ({"output": f"..{ids.Admin.TICKET}.data...{ids.Admin.START_MSG}.children..", "outputs": []}, True),
+        ({"output": f"..{ids.Admin.REQUEST}.data...{ids.Admin.START_MSG}.children..", "outputs": []}, True),
         # a pattern-matching id is admin when one of its values names an admin component
         ({"output": "x.children", "outputs": {"id": {"type": ids.Admin.RUNS, "i": 1}, "property": "children"}}, True),
         # the guard knows admin components by ids.ADMIN, not by spelling: a made-up "admin-" id is no
@@ -86,32 +85,17 @@ def test_every_callback_of_the_admin_page_is_an_admin_callback(tmp_path):
                 "state": [{"id": d["id"], "property": d["property"]} for d in spec["state"]]}
         assert auth.admin_callback_kind(body) == "action", output
         checked += 1
-    assert checked >= 12  # runs, champions, prices, the background run and fetch
+    assert checked >= 12  # runs, champions, prices, the run's outcome and the fetch
 
 
-def test_ticket_round_trip_and_tampering():
-    s = _settings(ADMIN_USER="boss", ADMIN_PASSWORD="pw")
-    ticket = auth.issue_ticket(s, "boss", {"action": "finetune", "cells": ["gru"], "epochs": 2}, now=1000.0)
-    assert auth.verify_ticket(s, ticket, now=1010.0)["request"]["action"] == "finetune"
-    forged = {**ticket, "request": {**ticket["request"], "epochs": 500}}
-    with pytest.raises(auth.NotAuthorized, match="signature"):
-        auth.verify_ticket(s, forged, now=1010.0)
-    with pytest.raises(auth.NotAuthorized, match="expired"):
-        auth.verify_ticket(s, ticket, now=1000.0 + auth.TICKET_TTL_S + 1)
-    with pytest.raises(auth.NotAuthorized, match="signature"):  # another admin password signs differently
-        auth.verify_ticket(_settings(ADMIN_USER="boss", ADMIN_PASSWORD="other"), ticket, now=1010.0)
-    with pytest.raises(auth.NotAuthorized, match="disabled"):
-        auth.verify_ticket(_settings(), ticket, now=1010.0)
-    with pytest.raises(auth.NotAuthorized):
-        auth.verify_ticket(s, None)
-
-
-def test_forged_ticket_starts_nothing(fixture_store_url):
-    """The background function itself refuses a forged ticket before importing the pipeline."""
-    s = load_settings({"DATABASE_URL": fixture_store_url, "ADMIN_USER": "boss", "ADMIN_PASSWORD": "pw"})
-    color, message = admin_actions.execute_run(s, {"actor": "x", "issued": 0, "nonce": "", "request": {}, "sig": "00"},
-                                             datetime.now(timezone.utc))
-    assert color == "danger" and message.startswith("Not started")
+def test_a_made_up_request_id_starts_nothing(dash_client, fixture_store_url):
+    """What the page holds of a run (its request id) is only read: made-up values are refused, none runs."""
+    client = dash_client(fixture_store_url, **admin_env())
+    for made_up in ({"sig": "00", "request": {}}, "1 or 1=1", 0, 2**40, True):
+        r = call(client, OUTCOME, [(ids.Admin.POLL, "n_intervals", 1)], [(ids.Admin.REQUEST, "data", made_up)],
+                 headers=basic(*ADMIN))
+        assert r.status_code == 200 and "Refused: run request id" in r.get_data(as_text=True), made_up
+    assert _runs(fixture_store_url) == 0
 
 
 def _runs(url: str) -> int:
@@ -137,22 +121,21 @@ def test_unauthenticated_retrain_request_is_refused_and_starts_nothing(dash_clie
     assert r.status_code == status
     if status == 401:
         assert r.headers["WWW-Authenticate"].startswith("Basic")
-    # the background callback itself (its real output string), called directly with a made-up ticket
-    background = next(d["output"] for d in client.get("/_dash-dependencies").json if ids.Admin.RUN_RESULT in d["output"])
-    r = call(client, background, [(ids.Admin.TICKET, "data", {"sig": "x", "request": {}})], headers=headers)
+    # the outcome poll, called directly with a made-up request id: guarded like every admin callback
+    r = call(client, OUTCOME, [(ids.Admin.POLL, "n_intervals", 1)], [(ids.Admin.REQUEST, "data", 1)], headers=headers)
     assert r.status_code == status
     assert _runs(fixture_store_url) == 0
 
 
-def test_admin_start_with_credentials_issues_a_ticket(dash_client, fixture_store_url):
+def test_admin_start_with_credentials_queues_a_request(dash_client, fixture_store_url):
     client = dash_client(fixture_store_url, **admin_env())
     r = call(client, START, [(ids.Admin.START, "n_clicks", 1)], START_STATE, headers=basic(*ADMIN))
     assert r.status_code == 200
-    ticket = r.json["response"][ids.Admin.TICKET]["data"]
-    # the ticket names the run request the callback queued in the store; the request holds what to run
-    assert set(ticket["request"]) == {"request_id"} and ticket["actor"] == "boss"
+    request_id = r.json["response"][ids.Admin.REQUEST]["data"]
+    # the page keeps the id of the run request the callback queued in the store; the request holds what to run
+    assert isinstance(request_id, int)
     engine = make_engine(fixture_store_url)
-    stored = run_requests.get(engine, ticket["request"]["request_id"])
+    stored = run_requests.get(engine, request_id)
     engine.dispose()
     assert stored is not None and stored.status == "queued" and stored.request.requested_by == "ui:boss"
     assert (stored.ticker, stored.request.action, stored.request.cells, stored.request.epochs) == ("AAPL", "retrain", ("gru",), 2)
@@ -181,28 +164,25 @@ def test_analyst_login_when_configured(dash_client, fixture_store_url):
     assert render_page(client, "/", headers=basic("ana", "nope")).status_code == 401
 
 
-def test_a_fetch_ticket_fetches_once_and_never_starts_a_run(tmp_path):
-    """The admin's Fetch prices now runs in the background from a signed ticket, like a run: the
-    ticket is spent once, and a run ticket and a fetch ticket cannot stand in for each other."""
+def test_the_fetch_runs_in_the_admins_request_and_never_starts_a_run(dash_client, tmp_path):
+    """The admin's Fetch prices runs in the admin's own authenticated request (was: a signed ticket
+    redeemed once by a background process); without the admin's credentials it fetches nothing."""
     from store.db import create_schema
     from store.prices import last_stored_date
 
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    s = _settings(ADMIN_USER="boss", ADMIN_PASSWORD="pw", DATABASE_URL=url, PRICE_SOURCE="offline",
-                  DATA_DIR=str(tmp_path / "data"))
     engine = make_engine(url)
     create_schema(engine)
-    now = datetime.now(timezone.utc)
-    fetch = auth.issue_ticket(s, "boss", {"kind": admin_actions.FETCH, "ticker": "AAPL"}, now=now.timestamp())
-    run = auth.issue_ticket(s, "boss", {"request_id": 1}, now=now.timestamp())
-
-    assert admin_actions.execute_run(s, fetch, now) == ("danger", "Not started: this ticket is not for a run.")
-    assert admin_actions.execute_fetch(s, run, now) == ("danger", "Not fetched: this ticket is not for a price fetch.")
-    color, message = admin_actions.execute_fetch(s, fetch, now)
-    assert color == "success" and message.startswith("AAPL: "), message
+    client = dash_client(url, PRICE_SOURCE="offline", DATA_DIR=str(tmp_path / "data"), **admin_env())
+    fetch = (f"{ids.Admin.FETCH_MSG}.children", [(ids.Admin.FETCH, "n_clicks", 1)], [(ids.Admin.TICKER, "value", "AAPL")])
+    assert call(client, *fetch, headers=basic(*ANALYST)).status_code == 401
+    assert last_stored_date(engine, "AAPL") is None
+    r = call(client, *fetch, headers=basic(*ADMIN))
+    assert r.status_code == 200 and "AAPL: " in r.get_data(as_text=True), r.get_data(as_text=True)[:300]
     assert str(last_stored_date(engine, "AAPL")) == "2013-03-01"  # the offline sample, stored
-    assert admin_actions.execute_fetch(s, fetch, now) == (
-        "danger", "Not fetched: this ticket was already used; press Fetch again.")
+    refused = call(client, f"{ids.Admin.FETCH_MSG}.children", [(ids.Admin.FETCH, "n_clicks", 1)],
+                   [(ids.Admin.TICKER, "value", "TSLA")], headers=basic(*ADMIN))
+    assert "Refused: unknown ticker" in refused.get_data(as_text=True)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Run)).scalar() == 0  # no run was started
     engine.dispose()

@@ -39,7 +39,7 @@ SCRIPT = textwrap.dedent(
     statuses.append(call(c, "compare-horizon.figure", [("compare-measure", "value", "mae")], [("compare-ticker", "data", None)]).status_code)
     statuses.append(call(c, "..admin-progress.value...admin-progress.label...admin-progress-text.children...admin-cancel.disabled...admin-runs.children...admin-clock.children...admin-models.children...admin-promote-model.options..",
                          [("admin-poll", "n_intervals", 1)], [("admin-ticker", "value", None)], headers=h).status_code)
-    statuses.append(call(c, "..admin-ticket.data...admin-start-msg.children..", [("admin-start", "n_clicks", 1)],
+    statuses.append(call(c, "..admin-run-request.data...admin-start-msg.children..", [("admin-start", "n_clicks", 1)],
                          [("admin-action", "value", "finetune"), ("admin-cells", "value", []), ("admin-epochs", "value", 2), ("admin-ticker", "value", None)], headers=h).status_code)
     statuses.append(call(c, "admin-champion-msg.children", [("admin-promote", "n_clicks", None), ("admin-rollback", "n_clicks", 1)],
                          [("admin-promote-model", "value", None), ("admin-rollback-cell", "value", "gru"), ("admin-ticker", "value", None)], headers=h,

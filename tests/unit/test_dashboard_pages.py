@@ -113,11 +113,11 @@ def _running_run(url: str) -> int:
 def test_start_is_refused_while_another_run_is_in_progress(dash_client, fixture_store_url):
     run_id = _running_run(fixture_store_url)
     client = dash_client(fixture_store_url, **admin_env())
-    r = call(client, f"..{ids.Admin.TICKET}.data...{ids.Admin.START_MSG}.children..", [(ids.Admin.START, "n_clicks", 1)],
+    r = call(client, f"..{ids.Admin.REQUEST}.data...{ids.Admin.START_MSG}.children..", [(ids.Admin.START, "n_clicks", 1)],
              [(ids.Admin.ACTION, "value", "finetune"), (ids.Admin.CELLS, "value", []), (ids.Admin.EPOCHS, "value", 3), (ids.Admin.TICKER, "value", None)],
              headers=basic(*ADMIN))
     body = r.json["response"]
-    assert ids.Admin.TICKET not in body  # no ticket: nothing will start
+    assert ids.Admin.REQUEST not in body  # no request id: nothing will start
     assert f"Refused: AAPL run #{run_id}" in str(body[ids.Admin.START_MSG])
 
 

@@ -67,7 +67,7 @@ def test_callbacks_read_the_pages_ticker(dash_client, two_ticker_store):
 
 def test_admin_refuses_an_unknown_ticker(dash_client, two_ticker_store):
     client = dash_client(two_ticker_store, TICKERS="AAPL,MSFT", **admin_env())
-    r = call(client, f"..{ids.Admin.TICKET}.data...{ids.Admin.START_MSG}.children..", [(ids.Admin.START, "n_clicks", 1)],
+    r = call(client, f"..{ids.Admin.REQUEST}.data...{ids.Admin.START_MSG}.children..", [(ids.Admin.START, "n_clicks", 1)],
              [(ids.Admin.ACTION, "value", "finetune"), (ids.Admin.CELLS, "value", []), (ids.Admin.EPOCHS, "value", 2),
               (ids.Admin.TICKER, "value", "TSLA")], headers=basic(*ADMIN))
     assert "unknown ticker" in r.get_data(as_text=True)

@@ -1,7 +1,7 @@
 """incidents: alerts an operator must hear about, one open per (kind, subject)
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-03
 
 ``incidents`` holds every alert (a failed run, a silent clock, a missing close, a request waiting
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,31 @@
+"""The queue's executor on the embedded default: ``python -m jobs clock`` as a real process."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.support.services import ROOT
+
+
+@contextmanager
+def running_clock(env: dict[str, str], log_path: Path, bootstrap: bool = False) -> Iterator[subprocess.Popen]:
+    """A clock on ``env``'s store (without REDIS_URL its child runs the queued requests), stopped
+    with SIGTERM as Heroku stops it; by default it does not bootstrap a fresh store."""
+    args = [sys.executable, "-m", "jobs", "clock", *([] if bootstrap else ["--no-bootstrap"])]
+    proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **env}, stdout=open(log_path, "wb"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
