@@ -122,3 +122,48 @@ def test_a_live_executor_is_never_swept(engine, silent_s):
         assert run_requests.heartbeat(engine, request_id, "clock:x")
         assert run_requests.sweep(engine, silent_s, _now()) == []
     assert not run_requests.heartbeat(engine, request_id, "clock:intruder")
+
+
+def _jobs(database_url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": database_url, "LEASE_TTL_SECONDS": str(TTL_S), "PRICE_SOURCE": "offline"}
+    return subprocess.run([sys.executable, "-m", "jobs", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def _row(listing: str, request_id: int) -> str:
+    (line,) = [line for line in listing.splitlines() if line.split()[:1] == [str(request_id)]]
+    return line
+
+
+def test_jobs_queue_shows_a_killed_workers_request_waiting_for_redelivery_and_drop_removes_it(engine, database_url):
+    """Issue 21's drill: a worker killed mid-task. `jobs queue` shows its request silent (claimed, no
+    heartbeat), then, once swept, waiting for redelivery with its age and why; `queue drop` removes it
+    with a record of who and when; a bad or spent id is one error line, exit 2, the queue unchanged."""
+    from tests.support.cli import assert_one_error_line
+
+    request_id = run_requests.add(engine, RunRequest.build("AAPL", action="retrain", cells=["gru"], epochs=1,
+                                                           requested_by="ui:boss"), _now())
+    _killed_mid_run(database_url, "worker:first", str(request_id))
+    time.sleep(TTL_S + 0.5)
+    silent = _row(_jobs(database_url, "queue").stdout, request_id)
+    assert silent.split()[1:4] == ["AAPL", "retrain/manual", "silent"] and "claimed by worker:first" in silent, silent
+    run_requests.sweep(engine, TTL_S, _now())  # what the clock does every minute (or a redelivered message)
+    listed = _jobs(database_url, "queue")
+    assert listed.returncode == 0, listed.stderr
+    row = _row(listed.stdout, request_id)
+    assert row.split()[1:5] == ["AAPL", "retrain/manual", "redelivery", "ui:boss"], row
+    assert row.split()[5].endswith("s") and "re-queued at " in row and "worker:first fell silent" in row, row
+
+    before = run_requests.get(engine, request_id)
+    for bad, says in (("0", "argument ID: 0 is out of range"), ("abc", "argument ID"), (str(request_id + 99), f"no run request #{request_id + 99}")):
+        assert_one_error_line(_jobs(database_url, "queue", "drop", bad), says)
+    assert run_requests.get(engine, request_id) == before  # refused drops change nothing
+
+    dropped = _jobs(database_url, "queue", "drop", str(request_id))
+    assert dropped.returncode == 0, dropped.stderr
+    assert f"dropped run request #{request_id} (AAPL retrain, asked by ui:boss); recorded as dropped by cli:" \
+           in dropped.stdout
+    stored = run_requests.get(engine, request_id)
+    assert stored.status == "cancelled" and stored.finished_at is not None and "dropped by cli:" in stored.outcome
+    assert _jobs(database_url, "queue").stdout.strip() == "the queue is empty: no run is waiting or running"
+    assert_one_error_line(_jobs(database_url, "queue", "drop", str(request_id)), "no longer waiting")
