@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from store.db import create_schema, make_engine
+from tests.support.cli import run_jobs_in_process
 from tests.support.services import POSTGRES_ADMIN_URL, ROOT, service_missing
 from tests.support.services import fresh_postgres as _fresh_postgres
 
@@ -66,22 +67,31 @@ def engine(database_url):
     eng.dispose()
 
 
+def _cli_env(tmp_path: Path, database_url: str, env: dict | None) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": database_url, "PRICE_SOURCE": "offline",
+            "DATA_DIR": str(tmp_path / "data"), **(env or {})}
+
+
 @pytest.fixture
 def run_cli(tmp_path):
-    """Run ``python -m jobs ...`` in a real subprocess against a given store."""
+    """Run ``python -m jobs ...`` against a given store, in this interpreter (tests.support.cli:
+    the exit status, stdout and stderr a subprocess would give, without its start-up)."""
 
     def run(*args: str, database_url: str, stdin: str | None = None, env: dict | None = None, timeout: int = 600):
-        full_env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "PRICE_SOURCE": "offline",
-            "DATA_DIR": str(tmp_path / "data"),
-            **(env or {}),
-        }
+        return run_jobs_in_process(args, _cli_env(tmp_path, database_url, env), stdin)
+
+    return run
+
+
+@pytest.fixture
+def run_cli_process(tmp_path):
+    """Run ``python -m jobs ...`` in a real subprocess against a given store (when the process is the point)."""
+
+    def run(*args: str, database_url: str, stdin: str | None = None, env: dict | None = None, timeout: int = 600):
         return subprocess.run(
             [sys.executable, "-m", "jobs", *args],
             cwd=ROOT,
-            env=full_env,
+            env=_cli_env(tmp_path, database_url, env),
             input=stdin,
             capture_output=True,
             text=True,
@@ -107,3 +117,27 @@ def chromium_browser():
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         yield browser
         browser.close()
+
+
+# The modules that take longest, longest first (measured: `pytest --durations=0`, summed per module; see
+# docs/incoming-speed.md). With `--dist loadfile` each module runs whole on one of the two test processes,
+# handed out in collection order as a process frees up; the longest ones go first so that the run does not
+# end with one process on a long module and the other idle. Modules not listed follow, those with slow or
+# e2e tests first, then by number of tests. A wrong or stale entry costs time, never a test.
+LONGEST_FIRST: tuple[str, ...] = ()
+
+
+def _module_rank(module: str, items: list) -> tuple:
+    if module in LONGEST_FIRST:
+        return (0, LONGEST_FIRST.index(module), 0)
+    heavy = any(item.get_closest_marker("slow") or item.get_closest_marker("e2e") for item in items)
+    return (1 if heavy else 2, -len(items), 0)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Order whole modules longest first (LONGEST_FIRST); tests within a module keep their order."""
+    modules: dict[str, list] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    order = sorted(modules, key=lambda m: _module_rank(m, modules[m]))
+    items[:] = [item for module in order for item in modules[module]]
