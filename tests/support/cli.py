@@ -113,7 +113,7 @@ def _exit_status(main, argv: list[str]) -> int:
         code = main(argv)
     except SystemExit as stop:
         code = stop.code
-    except BaseException:  # an uncaught exception: Python prints the traceback and exits 1
+    except Exception:  # uncaught: Python prints the traceback and exits 1 (pytest's own, e.g. a timeout, go up)
         traceback.print_exc(file=sys.stderr)
         return 1
     finally:
