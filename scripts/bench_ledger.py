@@ -89,14 +89,14 @@ def fill_ledger(engine: Engine, tickers=TICKERS, days: int = 2520) -> int:
 
 
 def _track_cell_body(cell: str, ticker: str) -> bytes:
-    from tests.support.dash_client import callback_body
+    from scripts.dash_client import callback_body
 
     out = f"..{ids.Track.FAN}.figure...{ids.Track.CUMULATIVE}.figure...{ids.Track.COVERAGE}.figure...{ids.Track.VERDICT}.children...{ids.Track.SCORES}.data.."
     return json.dumps(callback_body(out, [(ids.Track.CELL, "value", cell)], [(ids.Track.TICKER, "data", ticker)])).encode()
 
 
 def _track_table_body(i: int, ticker: str) -> bytes:
-    from tests.support.dash_client import callback_body
+    from scripts.dash_client import callback_body
 
     out = f"..{ids.Track.TABLE}.data...{ids.Track.TABLE}.page_count...{ids.Track.TABLE_COUNT}.children...{ids.Track.TABLE}.page_current.."
     inputs = [(ids.Track.TABLE, "page_current", i % 50), (ids.Track.CELL, "value", CELLS[i % len(CELLS)]),
@@ -106,7 +106,7 @@ def _track_table_body(i: int, ticker: str) -> bytes:
 
 
 def _download_body(ticker: str) -> bytes:
-    from tests.support.dash_client import callback_body
+    from scripts.dash_client import callback_body
 
     state = [(ids.Track.CELL, "value", DEFAULT_CELL), (ids.Track.FILTER_KIND, "value", "all"),
              (ids.Track.FILTER_HORIZON, "value", 0), (ids.Track.FILTER_SCORED, "value", "all"), (ids.Track.TICKER, "data", ticker)]
@@ -114,15 +114,15 @@ def _download_body(ticker: str) -> bytes:
 
 
 def _forecast_body(cell: str) -> bytes:
-    from tests.support.dash_client import callback_body
-    from tests.support.http_dash import FORECAST_OUT
+    from scripts.dash_client import callback_body
+    from scripts.dash_client import FORECAST_OUT
 
     return json.dumps(callback_body(FORECAST_OUT, [(ids.Forecast.CELL, "value", cell)],
                                     [(ids.Forecast.TICKER, "data", "AAPL")])).encode()
 
 
 def _router(path: str, search: str) -> bytes:
-    from tests.support.dash_client import PAGE_OUT, callback_body, page_inputs
+    from scripts.dash_client import PAGE_OUT, callback_body, page_inputs
 
     return json.dumps(callback_body(PAGE_OUT, page_inputs(path, search))).encode()
 

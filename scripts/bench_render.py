@@ -42,7 +42,7 @@ def measure() -> dict[str, list[float]]:
         server = create_server()
     except ImportError:  # a tree from before the app factory
         from dashboard.app import server  # type: ignore[attr-defined,no-redef]
-    from tests.support.dash_client import render_page
+    from scripts.dash_client import render_page
 
     client, out = server.test_client(), {}
     for path in PAGES:

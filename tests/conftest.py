@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from store.db import create_schema, make_engine
+from tests.support.cli import run_jobs_in_process
 from tests.support.services import POSTGRES_ADMIN_URL, ROOT, service_missing
 from tests.support.services import fresh_postgres as _fresh_postgres
 
@@ -66,22 +67,31 @@ def engine(database_url):
     eng.dispose()
 
 
+def _cli_env(tmp_path: Path, database_url: str, env: dict | None) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": database_url, "PRICE_SOURCE": "offline",
+            "DATA_DIR": str(tmp_path / "data"), **(env or {})}
+
+
 @pytest.fixture
 def run_cli(tmp_path):
-    """Run ``python -m jobs ...`` in a real subprocess against a given store."""
+    """Run ``python -m jobs ...`` against a given store, in this interpreter (tests.support.cli:
+    the exit status, stdout and stderr a subprocess would give, without its start-up)."""
 
     def run(*args: str, database_url: str, stdin: str | None = None, env: dict | None = None, timeout: int = 600):
-        full_env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "PRICE_SOURCE": "offline",
-            "DATA_DIR": str(tmp_path / "data"),
-            **(env or {}),
-        }
+        return run_jobs_in_process(args, _cli_env(tmp_path, database_url, env), stdin)
+
+    return run
+
+
+@pytest.fixture
+def run_cli_process(tmp_path):
+    """Run ``python -m jobs ...`` in a real subprocess against a given store (when the process is the point)."""
+
+    def run(*args: str, database_url: str, stdin: str | None = None, env: dict | None = None, timeout: int = 600):
         return subprocess.run(
             [sys.executable, "-m", "jobs", *args],
             cwd=ROOT,
-            env=full_env,
+            env=_cli_env(tmp_path, database_url, env),
             input=stdin,
             capture_output=True,
             text=True,
@@ -107,3 +117,62 @@ def chromium_browser():
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         yield browser
         browser.close()
+
+
+
+# Modules handed to the two test processes longest first. With `--dist loadfile` each module runs whole on
+# one process, handed out in collection order as a process frees up (pytest.ini: --no-loadscope-reorder);
+# long modules last would end the run with one process busy and the other idle. The order comes from the
+# seconds each module took in the last run that measured it (pytest's cache, written at the end of every
+# run that has it); without a cache (a fresh CI checkout), LONGEST_FIRST (judged: they train in several
+# processes, drive a browser through a training or stop services), then modules with slow or e2e tests,
+# then the rest, most tests first. A wrong or stale figure costs time, never a test.
+LONGEST_FIRST = (
+    "tests/e2e/test_dashboard_browser.py",
+    "tests/e2e/test_clock_processes.py",
+    "tests/e2e/test_drill_queue.py",
+    "tests/adversarial/test_cli_signals.py",
+    "tests/e2e/test_admin_queue.py",
+    "tests/e2e/test_clock_child_process.py",
+    "tests/integration/test_pipeline_nightly.py",
+    "tests/e2e/test_replay_csv_days.py",
+    "tests/e2e/test_drill_postgres_restart.py",
+    "tests/integration/test_training_cli.py",
+    "tests/e2e/test_ui_admin.py",
+    "tests/integration/test_training_pipeline.py",
+)
+_SECONDS_KEY = "tests/module_seconds"
+_seconds: dict[str, float] = {}
+
+
+def _module_seconds(module: str, items: list, measured: dict[str, float]) -> float:
+    """The module's measured seconds, else a guess: LONGEST_FIRST long, slow or e2e a minute, 0.5 s a test."""
+    if module in measured:
+        return measured[module]
+    if module in LONGEST_FIRST:
+        return 1000.0 - LONGEST_FIRST.index(module)
+    heavy = any(item.get_closest_marker("slow") or item.get_closest_marker("e2e") for item in items)
+    return 60.0 if heavy else 0.5 * len(items)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Order whole modules longest first; tests within a module keep their order."""
+    cache = getattr(config, "cache", None)
+    measured = (cache.get(_SECONDS_KEY, {}) if cache is not None else {}) or {}
+    modules: dict[str, list] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    order = sorted(modules, key=lambda m: -_module_seconds(m, modules[m], measured))
+    items[:] = [item for module in order for item in modules[module]]
+
+
+def pytest_runtest_logreport(report):
+    """Sum each module's seconds (setup, call, teardown); under xdist the controller sees every report."""
+    _seconds[report.nodeid.split("::", 1)[0]] = _seconds.get(report.nodeid.split("::", 1)[0], 0.0) + report.duration
+
+
+def pytest_sessionfinish(session):
+    cache = getattr(session.config, "cache", None)
+    if cache is None or hasattr(session.config, "workerinput") or not _seconds:
+        return
+    cache.set(_SECONDS_KEY, {**(cache.get(_SECONDS_KEY, {}) or {}), **{m: round(s, 1) for m, s in _seconds.items()}})

@@ -7,20 +7,9 @@ from __future__ import annotations
 import pytest
 
 from tests.support.store_checks import store_state
-from tests.support.dashboard_env import ADMIN
 from dashboard import ids
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def admin_page(web, browser):
-    ctx = browser.new_context(http_credentials={"username": ADMIN[0], "password": ADMIN[1]})
-    page = ctx.new_page()
-    page.goto(web.url + "/admin")
-    page.wait_for_selector(f"#{ids.Admin.RUNS} > *", timeout=20000)
-    yield page
-    ctx.close()
 
 
 @pytest.mark.parametrize("typed, says", [("0", "epochs must be from 1 to 500, not 0"),

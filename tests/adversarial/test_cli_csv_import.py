@@ -3,7 +3,6 @@ one line naming file, line and column, and the store is byte-for-byte unchanged,
 and on the real Postgres (``export prices`` before and after are compared)."""
 import os
 import subprocess
-import sys
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,8 +14,8 @@ from sqlalchemy import create_engine, text
 from marketdata.calendar import trading_days_between
 from store.db import create_schema, make_engine, session_factory
 from store.prices import insert_prices
-from tests.support.cli import assert_one_error_line
-from tests.support.services import POSTGRES_ADMIN_URL, ROOT, service_missing
+from tests.support.cli import assert_one_error_line, run_jobs_in_process
+from tests.support.services import POSTGRES_ADMIN_URL, service_missing
 
 HEADER = "Date,Open,High,Low,Close,Volume\n"
 DAYS = trading_days_between(pd.Timestamp("2024-01-02").date(), pd.Timestamp("2024-01-31").date())  # 21 sessions
@@ -78,13 +77,12 @@ def shared_history(request, tmp_path_factory, run_cli_module):
 
 @pytest.fixture(scope="module")
 def run_cli_module(tmp_path_factory):
-    """``python -m jobs ...`` as a real process, for module-scoped stores."""
+    """``python -m jobs ...`` (in this interpreter: tests.support.cli), for module-scoped stores."""
     data = tmp_path_factory.mktemp("data")
 
     def run(*args: str, database_url: str) -> subprocess.CompletedProcess:
         env = {**os.environ, "DATABASE_URL": database_url, "PRICE_SOURCE": "offline", "DATA_DIR": str(data)}
-        return subprocess.run([sys.executable, "-m", "jobs", *args], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=600)
+        return run_jobs_in_process(args, env)
 
     return run
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from store.db import make_engine
 from store.tables import Run
-from tests.support.cli import assert_one_error_line, stored
+from tests.support.cli import assert_one_error_line, run_jobs_in_process, stored
 from tests.support.services import ROOT
 
 pytestmark = [pytest.mark.slow]
@@ -84,8 +84,7 @@ def champion_store(tmp_path_factory) -> Path:
     url = f"sqlite:///{folder / 'store.db'}"
     env = {**os.environ, "DATABASE_URL": url, "PRICE_SOURCE": "offline", "DATA_DIR": str(folder / "data"), **TINY}
     for args in (["init"], ["train", "--cells", "gru"]):
-        done = subprocess.run([sys.executable, "-m", "jobs", *args], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=600)
+        done = run_jobs_in_process(args, env)  # building the store is not what is tested: no process needed
         assert done.returncode == 0, done.stderr
     return folder / "store.db"
 

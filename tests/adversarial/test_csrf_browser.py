@@ -75,9 +75,9 @@ def attacker(web):
     server.shutdown()
 
 
-def test_forms_and_fetches_from_another_origin_change_nothing(web, attacker, browser, store_url):
+def test_forms_and_fetches_from_another_origin_change_nothing(web, attacker, chromium, store_url):
     before = store_state(store_url)
-    ctx = browser.new_context(http_credentials={"username": ADMIN[0], "password": ADMIN[1]})
+    ctx = chromium.new_context(http_credentials={"username": ADMIN[0], "password": ADMIN[1]})
     page = ctx.new_page()
     page.goto(web.url + "/admin")  # the admin is logged in: the browser now holds the credentials
     page.wait_for_selector(f"#{ids.Admin.RUNS} > *", timeout=20000)

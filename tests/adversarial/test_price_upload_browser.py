@@ -9,7 +9,6 @@ import pytest
 from dashboard import ids
 from store.db import make_engine
 from store.prices import load_prices
-from tests.support.dashboard_env import ADMIN
 
 pytestmark = pytest.mark.e2e
 
@@ -22,16 +21,6 @@ POISON = [
     ("date with words", GOOD + "2013-03-05 is a tuesday,30.2,30.9,30.0,30.8,30.8,1200\n",
      "line 3, column Date: '2013-03-05 is a tuesday' is not a YYYY-MM-DD date"),
 ]
-
-
-@pytest.fixture
-def admin_page(web, browser):
-    ctx = browser.new_context(http_credentials={"username": ADMIN[0], "password": ADMIN[1]})
-    page = ctx.new_page()
-    page.goto(web.url + "/admin")
-    page.wait_for_selector(f"#{ids.Admin.RUNS} > *", timeout=20000)
-    yield page
-    ctx.close()
 
 
 def _prices(url: str) -> str:

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from store.db import make_engine
 from store.tables import Run
+from tests.support.cli import run_jobs_in_process
 from tests.support.services import ROOT, service_missing
 from tests.support.clock import running_clock
 from tests.support.dash_client import basic
@@ -45,8 +46,7 @@ def store_url(fixture_store_file, tmp_path_factory) -> str:
         return url
     env = {**os.environ, "DATABASE_URL": url, "PRICE_SOURCE": "offline", "DATA_DIR": str(tmp / "data")}
     for args in (["init"], ["train", "--epochs", "2"]):
-        proc = subprocess.run([sys.executable, "-m", "jobs", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=300)
+        proc = run_jobs_in_process(args, env)
         assert proc.returncode == 0, proc.stderr[-2000:]
     return url
 

@@ -1,4 +1,4 @@
-"""End to end through the CLI, in real subprocesses, on the offline prices."""
+"""End to end through the CLI (run in this interpreter, tests.support.cli), on the offline prices."""
 import csv
 import io
 import json
@@ -13,17 +13,15 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A fresh store after `init` and `train --epochs 5`, with both exports (run once for the module)."""
-    import subprocess
-    import sys
     import os
-    from tests.support.services import ROOT
+
+    from tests.support.cli import run_jobs_in_process
 
     tmp = tmp_path_factory.mktemp("cli")
 
     def run(*args, url):
         env = {**os.environ, "DATABASE_URL": url, "PRICE_SOURCE": "offline", "DATA_DIR": str(tmp / "data")}
-        return subprocess.run([sys.executable, "-m", "jobs", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=600)
+        return run_jobs_in_process(args, env)
 
     url = f"sqlite:///{tmp / 'a.db'}"
     assert run("init", url=url).returncode == 0

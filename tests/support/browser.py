@@ -11,16 +11,22 @@ from tests.support.dashboard_env import ADMIN
 TICKERS = ("AAPL", "MSFT")
 
 
-@pytest.fixture(scope="session")
-def two_ticker_store(tmp_path_factory) -> Path:
-    """A SQLite file with offline AAPL and MSFT prices and stand-in models for every cell (built once)."""
+def write_two_ticker_store(url: str) -> None:
+    """Offline AAPL and MSFT prices and stand-in models for every cell: AAPL simplernn #1, lstm #2, gru #3
+    (v1) and #4 (v2, champion); MSFT simplernn #5, lstm #6, gru #7 and #8 (champion)."""
     from scripts.fixture_store import write_fixture_models
 
-    path = tmp_path_factory.mktemp("ui-store") / "store.db"
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_engine(url)
     for ticker in TICKERS:
         write_fixture_models(engine, ticker)
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def two_ticker_store(tmp_path_factory) -> Path:
+    """A SQLite file written by ``write_two_ticker_store`` (built once a session; copy it to change it)."""
+    path = tmp_path_factory.mktemp("ui-store") / "store.db"
+    write_two_ticker_store(f"sqlite:///{path}")
     return path
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import requests
 
-from tests.support.dash_client import PAGE_OUT, callback_body, page_inputs
 from dashboard import ids
+from scripts.dash_client import FORECAST_OUT, PAGE_OUT, callback_body, page_inputs
 
-FORECAST_OUT = f"..{ids.Forecast.GRAPH}.figure...{ids.Forecast.ZOOM}.figure...{ids.Forecast.CARDS}.children...{ids.Forecast.RMSE_WORDS}.children.."
+__all__ = ["FORECAST_OUT", "forecast", "page", "post_callback"]
 
 
 def post_callback(base: str, output: str, inputs, state=(), headers=None, timeout=30) -> requests.Response:

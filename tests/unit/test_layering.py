@@ -50,3 +50,15 @@ def test_package_imports_only_lower_layers(package):
         if extra:
             bad[str(path.relative_to(ROOT))] = sorted(extra)
     assert not bad, f"{package} names a higher layer: {bad}"
+
+
+def test_scripts_never_import_tests():
+    """Tests may import the scripts they test; scripts (benchmarks, tools) never import tests."""
+    bad = []
+    for path in sorted((ROOT / "scripts").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
+            bad += [f"{path.relative_to(ROOT)}: {name}" for name in names if name.split(".")[0] == "tests"]
+    assert not bad, bad

@@ -1,0 +1,74 @@
+"""Drive Dash callbacks through Flask's test client (or build their HTTP bodies), the way the browser's
+renderer does. Used by the benchmarks here and by the tests (tests.support.dash_client re-exports it)."""
+from __future__ import annotations
+
+import base64
+import json
+
+from dashboard import ids
+
+
+def basic(user: str, password: str) -> dict:
+    """An Authorization header for HTTP Basic."""
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def _split(output: str) -> list[tuple[str, str]]:
+    parts = output.strip(".").split("...") if output.startswith("..") else [output]
+    return [tuple(p.rsplit(".", 1)) for p in parts]
+
+
+def callback_body(output: str, inputs: list[tuple[str, str, object]], state: list[tuple[str, str, object]] = (),
+                  changed: list[str] | None = None) -> dict:
+    """The JSON the renderer posts for one callback; ``output`` is Dash's output string
+    (``a.b`` or ``..a.b...c.d..``)."""
+    outs = [{"id": i, "property": p} for i, p in _split(output)]
+    return {
+        "output": output,
+        "outputs": outs if output.startswith("..") else outs[0],
+        "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+        "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
+        "changedPropIds": changed if changed is not None else [f"{i}.{p}" for i, p, _ in inputs[:1]],
+    }
+
+
+def page_inputs(path: str, search: str = "") -> list[tuple[str, str, object]]:
+    """The page router's inputs for ``path`` and its query string."""
+    return [("_pages_location", "pathname", path), ("_pages_location", "search", search)]
+
+
+PAGE_OUT = ".._pages_content.children..._pages_store.data.."
+FORECAST_OUT = (f"..{ids.Forecast.GRAPH}.figure...{ids.Forecast.ZOOM}.figure...{ids.Forecast.CARDS}.children..."
+                f"{ids.Forecast.RMSE_WORDS}.children..")
+
+
+def call(client, output: str, inputs: list[tuple[str, str, object]], state: list[tuple[str, str, object]] = (),
+         headers: dict | None = None, changed: list[str] | None = None):
+    """POST one callback through Flask's test client."""
+    body = callback_body(output, inputs, state, changed)
+    return client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json",
+                       headers=headers or {})
+
+
+def render_page(client, path: str, headers: dict | None = None, search: str = ""):
+    """Ask the page router for ``path``'s layout; returns the response."""
+    return call(client, PAGE_OUT, page_inputs(path, search), headers=headers)
+
+
+def ids_in(tree) -> set[str]:
+    """Every component id in a serialised layout."""
+    found: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            props = node.get("props")
+            if isinstance(props, dict) and isinstance(props.get("id"), str):
+                found.add(props["id"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(tree)
+    return found
