@@ -16,6 +16,7 @@ from contract.vocab import LedgerKind, RunStatus
 from marketdata.calendar import on_nyse_calendar, trading_days_between
 from store import incidents, run_requests, runs
 from store.incidents import Finding, IncidentKind
+from store.operations import clock_facts
 from store.ledger import load_ledger
 from contract.vocab import FEW_ROWS
 from store.ledger_metrics import last_days, score
@@ -45,10 +46,9 @@ def _iso(at: datetime) -> str:
 def clock_silent(engine: Engine, settings: AlertSettings, now: datetime) -> list[Outcome]:
     """The clock's newest heartbeat is older than ``clock_silent_minutes``. A store the clock never
     wrote to says nothing (a deployment without a clock yet, a test's store)."""
-    beats = [row["heartbeat_at"] for row in runs.clock_status(engine)]
-    if not beats:
+    last = clock_facts(engine).last_seen  # the pause row is an admin's click, not a heartbeat
+    if last is None:
         return []
-    last = max(beats)
     age_min = (now - last).total_seconds() / 60
     if age_min <= settings.clock_silent_minutes:
         return [Outcome(IncidentKind.CLOCK_SILENT, "clock", clear=f"the clock is running again (heartbeat {_iso(last)})")]

@@ -108,25 +108,34 @@ def run_pipeline(ctx: JobContext, request: RunRequest, hooks: RunHooks = RunHook
         raise RunInProgress(str(exc)) from None
     keeper = leases.LeaseKeeper(ctx.engine, holder=holder, ttl_s=ttl, name=name)
     run_id: int | None = None
+    record: dict[str, Any] | None = None
+    by_admin = False
     try:
-        run_id = _start_record(ctx, request, holder, name)
-        keeper.on_beat = lambda: runs.heartbeat(ctx.engine, run_id)
-        keeper.start()
-        if hooks.on_start is not None:
-            hooks.on_start(run_id)
-        running = _Running(ctx, request, run_id, RunProgress(ctx.engine, run_id, hooks.progress),
-                           CancelCheck(ctx.engine, run_id, hooks.should_cancel, keeper))
-        record = _run(running)
-        publish_after_run(ctx.engine, request.ticker, trigger=request.trigger, now=ctx.now())  # never raises
-        _alert_run_end(ctx, record, running.cancel.by_admin)  # never raises
-        return RunResult.from_record(record)
-    except BaseException as exc:  # SystemExit/KeyboardInterrupt too: never leave a run "running"
-        if run_id is not None:
-            _record_escape(ctx, run_id, exc)
-        raise
+        try:
+            run_id = _start_record(ctx, request, holder, name)
+            keeper.on_beat = lambda: runs.heartbeat(ctx.engine, run_id)
+            keeper.start()
+            if hooks.on_start is not None:
+                hooks.on_start(run_id)
+            running = _Running(ctx, request, run_id, RunProgress(ctx.engine, run_id, hooks.progress),
+                               CancelCheck(ctx.engine, run_id, hooks.should_cancel, keeper))
+            record = _run(running)
+            by_admin = running.cancel.by_admin
+            publish_after_run(ctx.engine, request.ticker, trigger=request.trigger, now=ctx.now())  # never raises
+            return RunResult.from_record(record)
+        except BaseException as exc:  # SystemExit/KeyboardInterrupt too: never leave a run "running"
+            if run_id is not None:
+                _record_escape(ctx, run_id, exc)
+            raise
+        finally:
+            keeper.stop()
+            _release(ctx, holder, name)
     finally:
-        keeper.stop()
-        _release(ctx, holder, name)
+        # Only once the lease is free and the end recorded: a slow or dead webhook (retries, timeouts)
+        # then holds up no queued run of the ticker. Never raises: an alert never breaks a run.
+        if run_id is not None:
+            _alert_run_end(ctx, record or best_effort(lambda: runs.get_run(ctx.engine, run_id),
+                                                      what=f"reading run {run_id}"), by_admin)
 
 
 def _checked(ctx: JobContext, request: RunRequest) -> RunRequest:
@@ -162,17 +171,16 @@ def _record_escape(ctx: JobContext, run_id: int, exc: BaseException) -> None:
         log.warning("could not record the end of run %s (%s); the next run marks it failed",
                     run_id, one_line(record_exc))
         return
-    record = best_effort(lambda: runs.get_run(ctx.engine, run_id), what=f"reading run {run_id}")
-    if record is not None:
-        _alert_run_end(ctx, record, by_admin=False)
 
 
-def _alert_run_end(ctx: JobContext, record: dict[str, Any], by_admin: bool) -> None:
+def _alert_run_end(ctx: JobContext, record: dict[str, Any] | None, by_admin: bool) -> None:
     """A failed run (or one stopped by a fault) opens its ticker's incident at once; a run that
     succeeded or was skipped clears it (``alerts``). Never raises: an alert never breaks a run."""
     from alerts.check import apply
     from alerts.conditions import run_outcome
 
+    if record is None or record.get("status") == RunStatus.RUNNING:  # the end could not be recorded
+        return
     try:
         outcome = run_outcome(record["ticker"], record["id"], RunStatus(record["status"]), record.get("error"),
                               record.get("finished_at") or ctx.now(), by_admin=by_admin)

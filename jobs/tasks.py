@@ -99,8 +99,9 @@ def register_tasks(app: "Celery") -> None:
 def queue_requests(ctx: "JobContext", requests: list[Any]) -> list[tuple[Any, int | None, TickerOutcome]]:
     """Record each RunRequest in the store as queued and hand its id to the workers; per request
     (request, id or None, outcome: ``queued``, or refused when the ticker has one queued already).
-    A request whose message cannot be sent stays queued: the clock's sweep sends it again."""
-    from contract.errors import Refusal
+    A request whose message cannot be sent is cancelled, saying so (failed outcome): queued with no
+    message it would block its ticker, as one request per ticker may wait."""
+    from contract.errors import Refusal, one_line
     from store import run_requests
 
     out: list[tuple[Any, int | None, TickerOutcome]] = []
@@ -110,7 +111,14 @@ def queue_requests(ctx: "JobContext", requests: list[Any]) -> list[tuple[Any, in
         except Refusal as exc:
             out.append((request, None, TickerOutcome(request.ticker, TickerState.REFUSED, message=str(exc))))
             continue
-        task_id = send_run_request(ctx.settings, request_id)
+        try:
+            task_id = send_run_request(ctx.settings, request_id)
+        except Exception as exc:  # broker down: a row no message names would block its ticker for good
+            why = f"the queue did not take it ({one_line(exc)})"
+            run_requests.cancel(ctx.engine, request_id, "the clock or CLI", ctx.now(), verb=f"not sent: {why}; cancelled")
+            out.append((request, None, TickerOutcome(request.ticker, TickerState.FAILED,
+                                                     message=f"request #{request_id} not sent: {why}")))
+            continue
         out.append((request, request_id, TickerOutcome(request.ticker, TickerState.QUEUED,
                                                        message=f"request #{request_id}, task {task_id}")))
     return out

@@ -141,6 +141,22 @@ def test_clock_silence(engine, tmp_path, receiver):
     assert "no clock heartbeat for 11 min" in receiver.bodies[0]["text"]
 
 
+def test_an_admin_pausing_the_schedule_is_not_a_clock_heartbeat(engine, tmp_path, receiver):
+    """Pause/Resume writes the schedule-paused row of clock_status with the click's time: with the clock dead
+    that click must neither hide the silence nor send a false all-clear (the health panel reads it alike)."""
+    from store.pause import set_paused
+
+    settings = settings_for(tmp_path, ALERT_WEBHOOK_URL=receiver.url, ALERT_CLOCK_SILENT_MINUTES="10")
+    kinds = (IncidentKind.CLOCK_SILENT,)
+    set_paused(engine, True, "ui:boss", NOW - timedelta(minutes=30))
+    assert check(engine, settings, NOW, kinds, NO_WAIT) == []  # only a pause row: no clock ever ran
+    beat(engine, NOW - timedelta(minutes=20))
+    assert len(check(engine, settings, NOW, kinds, NO_WAIT)) == 1  # 20 min silent
+    set_paused(engine, False, "ui:boss", NOW + timedelta(minutes=1))  # the admin resumes; the clock is still dead
+    assert check(engine, settings, NOW + timedelta(minutes=1), kinds, NO_WAIT) == []  # no false all-clear
+    assert [b["state"] for b in receiver.bodies] == ["open"]
+
+
 def test_expected_close_follows_the_nyse_calendar():
     ny_7pm_thu = datetime(2026, 12, 4, 0, 0, tzinfo=timezone.utc)
     assert conditions.expected_close(ny_7pm_thu, (20, 0))[0] == date(2026, 12, 2)  # Thursday's deadline not yet passed

@@ -1,13 +1,11 @@
-"""``nightly --queue --wait`` when the workers do not finish in time: each ticker says it was queued,
-with its task id and how to follow it, instead of one "could not queue the pipeline" error."""
+"""``nightly --queue --wait`` when the workers do not finish in time: each ticker says its request was
+queued and is still waiting, and the command says how to follow the rest, instead of one "could not
+queue the pipeline" error; a broker that refuses the message leaves no request blocking its ticker."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
-from config.celery_app import make_celery
-from config.settings import load_settings
-from contract.run import RunRequest, TickerState
-from jobs.tasks import fan_out
 from tests.support.services import own_redis_url, service_missing
 
 REDIS_URL = own_redis_url(13)  # emptied by this module: a database no other module uses
@@ -27,12 +25,28 @@ def broker():
     client.flushdb()
 
 
-def test_a_wait_that_times_out_names_what_was_queued(broker, tmp_path):
-    settings = load_settings({"DATA_DIR": str(tmp_path), "REDIS_URL": REDIS_URL, "TICKERS": "AAPL,MSFT"})
-    requests = [RunRequest.build(t, trigger="manual", requested_by="cli:test") for t in settings.tickers]
-    outcomes = fan_out(make_celery(settings), requests, wait_s=1.0)
-    assert [(o.ticker, o.state) for o in outcomes] == [("AAPL", TickerState.QUEUED), ("MSFT", TickerState.QUEUED)]
-    for o in outcomes:
-        assert "not finished after 1 s" in o.message and "python -m jobs runs" in o.message
-        assert o.message.startswith("task ") and o.ok  # queued is not a failure: the workers may still run it
-    assert broker.llen("celery") == 2  # both tasks are still in the queue
+def _requests(engine):
+    with engine.connect() as conn:
+        return conn.execute(text("select ticker, status, outcome from run_requests order by id")).all()
+
+
+def test_a_wait_that_times_out_names_what_was_queued(broker, engine, database_url, run_cli):
+    env = {"REDIS_URL": REDIS_URL, "TICKERS": "AAPL,MSFT", "PRICE_SOURCE": "offline"}
+    done = run_cli("nightly", "--queue", "--wait", "1", database_url=database_url, env=env)
+    lines = done.stdout.splitlines()
+    for ticker in ("AAPL", "MSFT"):
+        (line,) = [x for x in lines if x.startswith(ticker)]
+        assert "queued" in line and "still queued" in line, line  # queued is not a failure: a worker may run it
+    assert "not every run ended within 1 s; follow them with: python -m jobs queue" in done.stderr
+    assert [(t, s) for t, s, _o in _requests(engine)] == [("AAPL", "queued"), ("MSFT", "queued")]
+    assert broker.llen("celery") == 2  # both messages are still in the queue
+
+
+def test_a_message_the_broker_refuses_leaves_no_request_waiting(engine, database_url, run_cli):
+    """One request per ticker may wait: a row no message names would block the ticker's every later run."""
+    env = {"REDIS_URL": "redis://127.0.0.1:1/0", "TICKERS": "AAPL", "PRICE_SOURCE": "offline"}
+    done = run_cli("nightly", "--queue", database_url=database_url, env=env)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "not sent: the queue did not take it" in done.stdout + done.stderr
+    ((ticker, status, outcome),) = _requests(engine)
+    assert (ticker, status) == ("AAPL", "cancelled") and outcome.startswith("not sent: the queue did not take it")
