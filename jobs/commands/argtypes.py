@@ -75,3 +75,15 @@ def day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a YYYY-MM-DD date") from None
+
+
+def cli_user() -> str:
+    """``cli:<login name>`` for the records (who asked, who dropped); a container with an arbitrary uid and
+    no USER/LOGNAME has no name, and ``getpass.getuser()`` raises there: the uid stands in."""
+    import getpass
+    import os
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return f"cli:uid{os.getuid()}"

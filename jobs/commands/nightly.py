@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 import time
 
@@ -48,7 +47,7 @@ class ProgressPrinter:
 
 def _requests(ctx: JobContext, args: argparse.Namespace) -> list[RunRequest]:
     tickers = [args.ticker] if args.ticker else list(ctx.settings.tickers)
-    who = args.requested_by or f"cli:{getpass.getuser()}"
+    who = args.requested_by or argtypes.cli_user()
     return [RunRequest.build(t, action=args.action, trigger=args.trigger, requested_by=who, cells=args.cells,
                              epochs=args.epochs) for t in tickers]
 
@@ -74,7 +73,7 @@ def cli_claimer() -> str:
     """Who claims a command's own request: ``cli:<user>:<host>:<pid>:<random>``."""
     from store.lease import new_holder_id
 
-    return f"cli:{getpass.getuser()}:{new_holder_id()}"
+    return f"{argtypes.cli_user()}:{new_holder_id()}"
 
 
 def _report(outcomes: list[TickerOutcome], asked: int) -> int:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 from datetime import datetime
 
 from contract.vocab import RequestStatus
@@ -80,7 +79,7 @@ def cmd_drop(args: argparse.Namespace) -> int:
     req = run_requests.get(ctx.engine, args.request_id)
     if req is None:
         raise JobError(f"there is no run request #{args.request_id}; list them with: python -m jobs queue")
-    actor = f"cli:{getpass.getuser()}"
+    actor = argtypes.cli_user()
     if not run_requests.cancel(ctx.engine, req.id, actor, ctx.now(), verb="dropped"):
         now = run_requests.get(ctx.engine, req.id) or req
         if now.status is RequestStatus.CLAIMED:

@@ -7,7 +7,6 @@ recorded in the run history. They train on the stored prices as they are (no upd
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 
 from typing import Any
@@ -57,7 +56,7 @@ def _train(args: argparse.Namespace, **fields: Any) -> int:
 
     ctx = build_context()
     request = RunRequest.build(args.ticker or ctx.settings.default_ticker, trigger="manual",
-                               requested_by=f"cli:{getpass.getuser()}", epochs=args.epochs, update_prices=False,
+                               requested_by=argtypes.cli_user(), epochs=args.epochs, update_prices=False,
                                **fields)
     # recorded in the queue, claimed by this process and run here, in the foreground
     result = recorded(run_pipeline, cli_claimer())(ctx, request, RunHooks(progress=stderr_progress,
