@@ -193,6 +193,7 @@ class Settings:
     # Host names the web answers to (DNS rebinding); ".example.com" also allows its subdomains.
     allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
     alerts: AlertSettings = field(default_factory=AlertSettings)  # ALERT_*: config.alerts
+    log_format: str = "text"  # LOG_FORMAT: text or json (one JSON object per line, for log drains)
     # (group, message) of every setting that could not be used; ``check`` raises for a group.
     problems: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
 
@@ -219,6 +220,18 @@ class Settings:
     @property
     def default_ticker(self) -> str:
         return self.tickers[0]
+
+
+def _log_format(env: Mapping[str, str], r: _Reader) -> str:
+    """LOG_FORMAT is read by every process's logging set-up (config.logs); checked here too, so a typo stops
+    gunicorn's master with one line instead of each worker failing at boot, for ever."""
+    from config.logs import LogFormatError, log_format
+
+    try:
+        return log_format(env)
+    except LogFormatError as exc:
+        r.bad("core", str(exc))
+        return "text"
 
 
 def load_settings(env: Mapping[str, str] | None = None, uses: Iterable[str] | None = None) -> Settings:
@@ -264,6 +277,7 @@ def load_settings(env: Mapping[str, str] | None = None, uses: Iterable[str] | No
         allowed_hosts=_allowed_hosts(r),
         schedule=schedule,
         alerts=read_alert_settings(env, lambda message: r.bad("core", message)),
+        log_format=_log_format(env, r),
         problems=tuple(r.problems),
     )
     return settings.check(*(GROUPS if uses is None else tuple(uses)))

@@ -86,3 +86,14 @@ def test_an_unreachable_source_is_not_retried_for_the_next_ticker(caplog):
     with pytest.raises(SourceUnavailable, match="not retried"):
         source.fetch("GOOG")
     assert calls == ["AAPL"] * 3 and waits == [2.0, 4.0]  # GOOG cost no download and no backoff
+
+
+def test_a_bad_log_format_is_a_settings_error_every_process_checks_at_start():
+    """gunicorn's master checks the web's settings (gunicorn.conf.py): a LOG_FORMAT typo stops it with one
+    line, where it used to pass there and stop each worker at boot, which gunicorn restarted for ever."""
+    from config.settings import PROCESS_GROUPS, ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="LOG_FORMAT='jsno' must be text or json"):
+        load_settings({"LOG_FORMAT": "jsno"}, uses=PROCESS_GROUPS["web"])
+    assert load_settings({"LOG_FORMAT": "json"}).log_format == "json"
+    assert load_settings({}).log_format == "text"
