@@ -161,7 +161,10 @@ class Clock:
                  pipeline: Pipeline = run_pipeline_in_child,
                  serve: Callable[[JobContext, list[str]], list[ServeResult]] = serve_in_child):
         self.ctx = ctx
-        self.pipeline = pipeline
+        self.child_pipeline = pipeline
+        # One training child at a time: the nightly (scheduler thread) and the queued requests (drain
+        # thread) both train in a child that loads TensorFlow (~570 MB); two at once would pass a dyno's memory.
+        self.training = threading.Lock()
         self.serve = serve
         self.reported: set[int] | None = None  # runs the clock queued whose end it logged (None: not read yet)
         self.serve_failed: dict[str, date | None] = {}  # ticker -> the close a cell could not serve from
@@ -173,6 +176,11 @@ class Clock:
             timezone=ZoneInfo(sched.timezone),
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": sched.misfire_grace_s},
         )
+
+    def pipeline(self, ctx: JobContext, request: RunRequest, hooks: RunHooks) -> RunResult:
+        """The injected pipeline (by default a child process), one run at a time in this clock."""
+        with self.training:
+            return self.child_pipeline(ctx, request, hooks)
 
     # --- jobs ---------------------------------------------------------------------
     def run_for_all_tickers(self, trigger: Trigger, action: Action, job_id: str) -> list[TickerOutcome]:

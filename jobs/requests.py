@@ -121,13 +121,20 @@ def _run_claimed(ctx: JobContext, claimed: StoredRequest, claimer: str, run: Run
     except RunInProgress:
         raise
     except BaseException as exc:  # a refusal, a store outage, a signal: the request says so, then it goes on
-        best_effort(partial(run_requests.finish, ctx.engine, request_id, claimer, ctx.now(), f"not run: {exc}"),
-                    what="recording how the run request ended")
+        _record_end(ctx, partial(run_requests.finish, ctx.engine, request_id, claimer, ctx.now(), f"not run: {exc}"))
         raise
-    best_effort(partial(run_requests.finish, ctx.engine, request_id, claimer, ctx.now(), result.summary(),
-                        run_id=result.run_id), what="recording how the run request ended")
+    _record_end(ctx, partial(run_requests.finish, ctx.engine, request_id, claimer, ctx.now(), result.summary(),
+                             run_id=result.run_id))
     log.info("run request #%s: %s", request_id, result.summary())
     return result
+
+
+def _record_end(ctx: JobContext, finish: Callable[[], object]) -> None:
+    """Record how a request ended, retried through a database outage like the claim (the heartbeat has
+    stopped: an end not written would look silent and be re-queued, and a finished run would run twice);
+    never raises, so an exception on its way out is not replaced by the store's."""
+    best_effort(lambda: _store(ctx, "recording how the run request ended", finish),
+                what="recording how the run request ended")
 
 
 def execute_request(ctx: JobContext, request_id: int, claimer: str, run: Runner = run_pipeline,

@@ -31,7 +31,7 @@ def clock(sqlite_url, tmp_path):
     c = Clock(JobContext(settings=settings, engine=engine, now=lambda: FRI_EVENING),
               scheduler=BackgroundScheduler(timezone="America/New_York"))
     source = ReplaySource(history(), visible=310)
-    c.pipeline = lambda ctx, request, hooks: run_pipeline(replace(ctx, sources=[source]), request, hooks)  # in-process
+    c.child_pipeline = lambda ctx, request, hooks: run_pipeline(replace(ctx, sources=[source]), request, hooks)  # in-process
     c.scheduler.start(paused=True)
     yield c
     c.scheduler.shutdown(wait=False)

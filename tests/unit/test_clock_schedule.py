@@ -134,3 +134,33 @@ def test_jobs_have_stable_ids_and_safe_defaults():
     assert {j.id for j in queued.scheduler.get_jobs()} == set(jobs) - {QUEUE_JOB_ID}  # the workers execute
     default = Clock(ctx)
     assert default.scheduler._job_defaults == {"coalesce": True, "max_instances": 1, "misfire_grace_time": 21600}
+
+
+def test_the_clock_trains_one_child_at_a_time():
+    """The nightly (scheduler thread) and the queued requests (drain thread) each train in a child that
+    loads TensorFlow: two at once would double the clock dyno's memory, so the second waits."""
+    import threading
+    import time as clock_time
+
+    from config.settings import load_settings
+    from contract.run import RunRequest
+
+    active, most = [0], [0]
+    guard = threading.Lock()
+
+    def child(ctx, request, hooks):
+        with guard:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        clock_time.sleep(0.2)
+        with guard:
+            active[0] -= 1
+        return request.ticker
+
+    clock = Clock(_Ctx(load_settings({})), scheduler=BackgroundScheduler(), pipeline=child)
+    threads = [threading.Thread(target=clock.pipeline, args=(None, RunRequest(ticker=t), None)) for t in ("AAPL", "MSFT")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert most[0] == 1
