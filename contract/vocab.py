@@ -129,6 +129,16 @@ class RequestStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class QueueState(StrEnum):
+    """How a request not yet ended stands, for an operator: ``jobs queue``, the admin health panel and
+    ``/metrics`` all read it from ``store.run_requests.queue_state``, one definition."""
+
+    WAITING = "waiting"  # queued, never claimed
+    REDELIVERY = "redelivery"  # queued again: its executor fell silent and the sweep re-queued it (once)
+    RUNNING = "running"  # claimed, and its executor heartbeats the claim
+    SILENT = "silent"  # claimed, no heartbeat for a lease TTL: the sweep re-queues or ends it within a minute
+
+
 class PlanKind(StrEnum):
     """What a run decided to do once it had the prices."""
 

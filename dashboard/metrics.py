@@ -25,6 +25,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import Engine
 
 from config.settings import Settings
+from contract.vocab import QueueState
 from store import operations as ops
 from store.db import short_error
 from store.ledger_metrics import Score
@@ -137,15 +138,15 @@ def _skill_families(skill: dict[str, dict[str, Score]]) -> Iterator[Metric]:
 
 
 def _queue_families(entries: list[ops.QueueEntry], tickers: tuple[str, ...], now: datetime) -> Iterator[Metric]:
-    depth = _gauge("queue_requests", "run requests not ended, by state (waiting, running, redelivery)",
+    depth = _gauge("queue_requests", "run requests not ended, by state (waiting, redelivery, running, silent)",
                    ("ticker", "state"))
-    counts = {(t, s): 0 for t in tickers for s in ops.QueueState}
+    counts = {(t, s): 0 for t in tickers for s in QueueState}
     for e in entries:
         counts[(e.ticker, e.state)] = counts.get((e.ticker, e.state), 0) + 1
     for (ticker, state), n in sorted(counts.items()):
         depth.add_metric([ticker, state.value], n)
     oldest = _gauge("queue_oldest_waiting_age_seconds", "how long the oldest waiting run request has waited (0: none)")
-    waiting = [e.age_s(now) for e in entries if e.state is ops.QueueState.WAITING]
+    waiting = [e.age_s(now) for e in entries if e.state in (QueueState.WAITING, QueueState.REDELIVERY)]
     oldest.add_metric([], max(waiting, default=0.0))
     yield from (depth, oldest)
 

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import Enum
 
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from contract.vocab import RequestStatus
+from contract.vocab import QueueState
 from marketdata.calendar import closes_missed
-from store import lease as leases
+from store import lease as leases, run_requests
 from store.ledger_metrics import Score, last_days, score, scored
 from store.pause import PAUSE_ROW
-from store.tables import Champion, ClockStatus, Price, Run, RunRequestRecord
+from store.tables import Champion, ClockStatus, Price, Run
 from store.times import as_utc
 
 LIVE_DAYS = 60  # the live skill figures: the newest 60 scored target dates of the one-day forecasts
@@ -53,12 +52,6 @@ def clock_facts(engine: Engine) -> ClockFacts:
                       leases.current_lease(engine, leases.CLOCK_LEASE, live=True))
 
 
-class QueueState(str, Enum):
-    WAITING = "waiting"  # queued, no executor has claimed it
-    RUNNING = "running"  # claimed, and its ticker's training lease is live
-    REDELIVERY = "redelivery"  # claimed, but no live lease for longer than the lease TTL: its executor stopped
-
-
 @dataclass(frozen=True)
 class QueueEntry:
     id: int
@@ -73,31 +66,15 @@ class QueueEntry:
 
 
 def queue_facts(engine: Engine, now: datetime, lease_ttl_s: float) -> list[QueueEntry]:
-    """Every request not yet ended, oldest first, with its state.
-
-    A claimed request whose ticker has no live training lease and was claimed longer than
-    ``lease_ttl_s`` ago lost its executor (killed worker, lost dyno): with Celery its message
-    comes back after the broker's visibility timeout, hence "waiting for redelivery"."""
-    stmt = (select(RunRequestRecord)
-            .where(RunRequestRecord.status.in_([RequestStatus.QUEUED, RequestStatus.CLAIMED]))
-            .order_by(RunRequestRecord.id).limit(200))
-    with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-    live = _live_training_leases(engine, {r.ticker for r in rows if r.status == RequestStatus.CLAIMED})
+    """Every request not yet ended, oldest first, with its state as ``jobs queue`` shows it
+    (``run_requests.queue_state``: a claim is running while its executor heartbeats it)."""
     out = []
-    for r in rows:
-        if r.status == RequestStatus.QUEUED:
-            out.append(QueueEntry(r.id, r.ticker, QueueState.WAITING, r.requested_by, as_utc(r.requested_at)))
-            continue
-        claimed = as_utc(r.claimed_at or r.requested_at)
-        dead = r.ticker not in live and (as_utc(now) - claimed).total_seconds() > lease_ttl_s
-        out.append(QueueEntry(r.id, r.ticker, QueueState.REDELIVERY if dead else QueueState.RUNNING,
-                              r.requested_by, claimed, r.claimed_by))
+    for r in run_requests.pending(engine)[:200]:
+        state = run_requests.queue_state(r, now, lease_ttl_s)
+        waiting = state in (QueueState.WAITING, QueueState.REDELIVERY)
+        since = r.requested_at if waiting or r.claimed_at is None else r.claimed_at
+        out.append(QueueEntry(r.id, r.ticker, state, r.request.requested_by, as_utc(since), r.claimed_by))
     return out
-
-
-def _live_training_leases(engine: Engine, tickers: set[str]) -> set[str]:
-    return {t for t in tickers if leases.current_lease(engine, leases.training_lease(t), live=True) is not None}
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from sqlalchemy import Engine, Row, func, insert, select, update
 
 from contract.errors import Refusal
 from contract.run import RunRequest
-from contract.vocab import RequestStatus
+from contract.vocab import QueueState, RequestStatus
 from store.tables import RunRequestRecord as Rec
 from store.times import as_utc, db_now_expr
 
@@ -148,6 +148,15 @@ def ahead_of(engine: Engine, request_id: int) -> int:
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(Rec).where(
             Rec.status == RequestStatus.QUEUED, Rec.id < request_id)).scalar() or 0)
+
+
+def queue_state(req: StoredRequest, now: datetime, silent_s: float) -> QueueState:
+    """Where ``req`` stands (``QueueState``): a claim is judged by its executor's heartbeat, not by a lease,
+    so a killed CLI run, a killed worker and a killed clock child read alike."""
+    if req.status is RequestStatus.QUEUED:
+        return QueueState.REDELIVERY if (req.outcome or "").startswith("re-queued") else QueueState.WAITING
+    beat = req.heartbeat_at or req.claimed_at
+    return QueueState.SILENT if beat is None or (as_utc(now) - beat).total_seconds() > silent_s else QueueState.RUNNING
 
 
 def pending(engine: Engine) -> list[StoredRequest]:

@@ -23,6 +23,7 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, dcc, html
 
 from config.settings import Settings
+from contract.vocab import QueueState
 from store import operations as ops
 
 from dashboard import data, ids
@@ -33,8 +34,8 @@ POLL_MS = 10_000
 PING_TIMEOUT_S = 1.0
 PING_TTL_S = 8.0
 CLOCK_QUIET_S = 180  # the clock writes its heartbeat every minute: three missed ones are worth a warning
-STATE_LABELS = {ops.QueueState.WAITING: "waiting", ops.QueueState.RUNNING: "running",
-                ops.QueueState.REDELIVERY: "waiting for redelivery"}
+STATE_LABELS = {QueueState.WAITING: "waiting", QueueState.REDELIVERY: "waiting for redelivery",
+                QueueState.RUNNING: "running", QueueState.SILENT: "executor silent"}
 
 
 def card() -> dbc.Card:
@@ -113,14 +114,18 @@ def queue_view(entries: list[ops.QueueEntry], now: datetime, settings: Settings)
     head = html.Thead(html.Tr([html.Th(h) for h in ("#", "ticker", "state", "asked by", "since")]))
     rows = [html.Tr([html.Td(f"#{e.id}"), html.Td(e.ticker), html.Td(STATE_LABELS[e.state]), html.Td(e.requested_by),
                      html.Td(f"{fmt_dt(e.since)} ({ago(e.since, now)})")]) for e in entries]
-    counts = {s: sum(e.state is s for e in entries) for s in ops.QueueState}
+    counts = {s: sum(e.state is s for e in entries) for s in QueueState}
     parts: list = [html.P("Queue: " + ", ".join(f"{n} {STATE_LABELS[s]}" for s, n in counts.items()), className="mb-1"),
                    dbc.Table([head, html.Tbody(rows)], size="sm", className="mb-1", id=ids.Admin.HEALTH_QUEUE_TABLE)]
-    if counts[ops.QueueState.REDELIVERY]:
-        comeback = (f"the queue hands its task out again {settings.celery_visibility_timeout_s} s after a worker took "
-                    "it (CELERY_VISIBILITY_TIMEOUT)" if settings.redis_url else "no queue hands it out again")
-        parts.append(html.P("Waiting for redelivery: claimed, but its executor stopped (no training lease for longer "
-                            f"than {settings.schedule.lease_ttl_s} s); {comeback}.", className="small text-muted mb-0"))
+    ttl = settings.schedule.lease_ttl_s
+    if counts[QueueState.SILENT]:
+        parts.append(html.P(f"Executor silent: claimed, but its executor has not reported for over {ttl} s (killed, "
+                            "or its dyno lost); the clock's sweep re-queues it once within a minute, or ends it if it "
+                            "was already re-queued or a command line's own run.", className="small text-muted mb-0"))
+    if counts[QueueState.REDELIVERY]:
+        by = "a worker takes it from the queue again" if settings.redis_url else "the clock's child claims it again"
+        parts.append(html.P(f"Waiting for redelivery: its executor fell silent and it was re-queued; {by}. "
+                            "Drop it with: python -m jobs queue drop ID.", className="small text-muted mb-0"))
     return html.Div(parts, id=ids.Admin.HEALTH_QUEUE)
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
 
 from contract.vocab import RequestStatus
 from store import lease as leases, run_requests, runs
@@ -21,15 +20,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     d = verbs.add_parser("drop", help="remove a waiting request (recorded: who dropped it and when)")
     d.add_argument("request_id", type=argtypes.run_id, metavar="ID")
     d.set_defaults(handler=cmd_drop)
-
-
-def state(req: StoredRequest, now: datetime, silent_s: float) -> str:
-    """waiting | redelivery (re-queued after its executor died) | running | silent (its executor
-    stopped heartbeating; the clock's sweep takes it back within a minute)."""
-    if req.status is RequestStatus.QUEUED:
-        return "redelivery" if (req.outcome or "").startswith("re-queued") else "waiting"
-    beat = req.heartbeat_at or req.claimed_at
-    return "silent" if beat is None or (now - beat).total_seconds() > silent_s else "running"
 
 
 def _age(seconds: float) -> str:
@@ -67,7 +57,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
     now, silent_s = db_now(ctx.engine), ctx.settings.schedule.lease_ttl_s
     print(f"{'id':>5}  {'ticker':<8} {'kind':<17} {'state':<10} {'asked by':<16} {'age':>5}  behind / by")
     for req in pending:
-        shown = state(req, now, silent_s)
+        shown = run_requests.queue_state(req, now, silent_s).value
         kind = f"{req.request.action}/{req.request.trigger}"
         print(f"{req.id:>5}  {req.ticker:<8} {kind:<17} {shown:<10} {req.request.requested_by[:16]:<16} "
               f"{_age((now - req.requested_at).total_seconds()):>5}  {behind(ctx, req, shown)}")

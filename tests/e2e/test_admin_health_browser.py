@@ -17,6 +17,7 @@ import sys
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from contract.run import RunRequest
 from dashboard import ids
@@ -24,6 +25,7 @@ from scripts.web_server import WebServer
 from store import run_requests
 from store.db import make_engine
 from store.pause import set_paused
+from store.tables import RunRequestRecord
 from store.times import utc_now
 from tests.e2e.test_drill_queue import ROOT, start_worker
 from tests.support.browser import open_page, web_env
@@ -82,13 +84,16 @@ def _wait_text(page, id_: str, starts: str, timeout_s: float) -> str:
 
 
 def _queue(store_url: str) -> tuple[int, int]:
-    """A waiting AAPL request, and an MSFT one claimed 10 minutes ago by a worker that is gone."""
+    """A waiting AAPL request, and an MSFT one claimed 10 minutes ago by a worker that is gone (silent since)."""
     engine = make_engine(store_url)
     now = utc_now()
     set_paused(engine, True, "ui:boss", now - timedelta(hours=1))  # a flag only: it must not read as a clock
     waiting = run_requests.add(engine, RunRequest.build("AAPL", requested_by="ui:boss"), now - timedelta(minutes=3))
     lost = run_requests.add(engine, RunRequest.build("MSFT", requested_by="clock"), now - timedelta(minutes=12))
     run_requests.claim(engine, lost, "celery@gone:1:ab", now - timedelta(minutes=10))
+    with engine.begin() as conn:  # its executor's last heartbeat: when it claimed (the worker is gone since)
+        conn.execute(update(RunRequestRecord).where(RunRequestRecord.id == lost).values(
+            heartbeat_at=now - timedelta(minutes=10)))
     engine.dispose()
     return waiting, lost
 
@@ -109,9 +114,9 @@ def test_the_health_panel_tells_facts(store_url, redis_url, chromium, tmp_path):
                 "Workers: none answered within 1 s; queued runs wait until one starts (Procfile worker:).")
             rows = page.locator(f"#{ids.Admin.HEALTH_QUEUE_TABLE} tbody tr").all_inner_texts()
             assert [r.split("\t")[:4] for r in rows] == [
-                [f"#{waiting}", "AAPL", "waiting", "ui:boss"], [f"#{lost}", "MSFT", "waiting for redelivery", "clock"]]
+                [f"#{waiting}", "AAPL", "waiting", "ui:boss"], [f"#{lost}", "MSFT", "executor silent", "clock"]]
             assert rows[0].endswith("(3 minutes ago)") and rows[1].endswith("(10 minutes ago)")
-            assert "CELERY_VISIBILITY_TIMEOUT" in _text(page, ids.Admin.HEALTH_QUEUE)
+            assert "Executor silent: claimed, but its executor has not reported for over" in _text(page, ids.Admin.HEALTH_QUEUE)
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SHOTS / "admin-health-stopped.png"), full_page=True)
 

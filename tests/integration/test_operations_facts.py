@@ -6,12 +6,14 @@ from datetime import date, datetime, timedelta, timezone
 import pandas as pd
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import update as sa_update
 
 from contract.run import RunRequest
+from contract.vocab import QueueState
 from store import lease as leases, operations as ops, run_requests, runs
 from store.db import session_factory
 from store.pause import set_paused
-from store.tables import ClockStatus, Price
+from store.tables import ClockStatus, Price, RunRequestRecord
 from tests.support.dashboard_env import ADMIN, ANALYST
 
 NOW = datetime(2026, 12, 3, 15, 0, tzinfo=timezone.utc)  # a Thursday, before the close
@@ -46,20 +48,32 @@ def test_the_clock_heartbeat_and_lease(engine):
     assert ops.clock_facts(engine).alive and ops.clock_facts(engine).holder.holder == "host:1:ab"
 
 
+def _beat(engine, request_id: int, at: datetime) -> None:
+    """The claim's heartbeat as its executor last wrote it (the store writes the database's clock)."""
+    with engine.begin() as conn:
+        conn.execute(sa_update(RunRequestRecord).where(RunRequestRecord.id == request_id).values(heartbeat_at=at))
+
+
 def test_queue_states(engine):
-    """Waiting (queued), running (claimed, lease live) and waiting for redelivery (claimed, no lease past the TTL)."""
+    """One definition with `jobs queue` (run_requests.queue_state): waiting (queued), running (claimed, its
+    executor heartbeats), executor silent (claimed, no heartbeat for a lease TTL) and waiting for
+    redelivery (the sweep re-queued it after its executor fell silent)."""
     waiting = _request(engine, "AAPL", NOW - timedelta(minutes=7))
     running = _request(engine, "MSFT", NOW - timedelta(minutes=9))
     lost = _request(engine, "GOOG", NOW - timedelta(minutes=30))
     run_requests.claim(engine, running, "worker-1", NOW - timedelta(minutes=8))
-    leases.acquire(engine, holder="worker-1", ttl_s=120, name=leases.training_lease("MSFT"))
+    _beat(engine, running, NOW - timedelta(seconds=30))
     run_requests.claim(engine, lost, "worker-2", NOW - timedelta(minutes=20))
-    young = _request(engine, "AMZN", NOW - timedelta(minutes=1))
-    run_requests.claim(engine, young, "worker-3", NOW - timedelta(seconds=30))  # claimed, lease not yet taken
+    _beat(engine, lost, NOW - timedelta(minutes=19))
+    again = _request(engine, "AMZN", NOW - timedelta(minutes=40))
+    run_requests.claim(engine, again, "worker-3", NOW - timedelta(minutes=39))
+    _beat(engine, again, datetime(2000, 1, 1, tzinfo=timezone.utc))  # long silent by the database's clock too
+    assert [r.id for r, how in run_requests.sweep(engine, 120, NOW)] == [again]  # what the clock does each minute
     got = {e.id: e for e in ops.queue_facts(engine, NOW, lease_ttl_s=120)}
-    assert [got[i].state for i in (waiting, running, lost, young)] == [
-        ops.QueueState.WAITING, ops.QueueState.RUNNING, ops.QueueState.REDELIVERY, ops.QueueState.RUNNING]
+    assert [got[i].state for i in (waiting, running, lost, again)] == [
+        QueueState.WAITING, QueueState.RUNNING, QueueState.SILENT, QueueState.REDELIVERY]
     assert got[waiting].age_s(NOW) == 7 * 60 and got[lost].age_s(NOW) == 20 * 60  # since requested / claimed
+    assert got[again].age_s(NOW) == 40 * 60  # waiting again: since it was requested
     assert got[lost].claimed_by == "worker-2" and got[waiting].ticker == "AAPL"
     run_requests.finish(engine, running, "worker-1", NOW, "done")
     assert running not in {e.id for e in ops.queue_facts(engine, NOW, lease_ttl_s=120)}  # ended: not in the queue
