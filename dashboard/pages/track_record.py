@@ -12,9 +12,9 @@ from dash import Dash, Input, Output, State, dash_table, dcc, html, no_update
 from dash.development.base_component import Component
 
 from dashboard import data, ids, inputs
-from dashboard.navigation import page_title
+from dashboard.navigation import follow_cell, page_title
 from dashboard.verdicts import verdict
-from dashboard.components import (cell_selector, default_cell, download_button, graph, loading, missing, refused_page,
+from dashboard.components import (cell_refused_page, cell_selector, url_cell, download_button, graph, loading, missing, refused_page,
                                   ticker_bar)
 from dashboard.figures.track_record import (coverage_figure, cumulative_figure, fan_figure, score_columns, scores_frame,
                                             table_columns, table_records)
@@ -98,19 +98,23 @@ def _table() -> Component:
     )
 
 
-def layout(ticker: str | None = None, **_query):
+def layout(ticker: str | None = None, cell: str | None = None, **_query):
     try:
         view = _view(ticker)
     except inputs.Refused as exc:
         return refused_page(ids.Track.PAGE, "/track-record", exc, data.settings().tickers)
-    return html.Div([ticker_bar(ids.Track.PAGE, "/track-record", view.ticker, data.settings().tickers), page_body(view)])
+    return html.Div([ticker_bar(ids.Track.PAGE, "/track-record", view.ticker, data.settings().tickers),
+                     page_body(view, cell)])
 
 
-def page_body(view: LedgerView):
+def page_body(view: LedgerView, wanted: str | None = None):
     if view.empty:
         return html.Div([html.H1(f"{view.ticker} track record", className="h3"), missing(*EMPTY, id_=ids.Track.EMPTY)])
     cells, live, replayed, superseded = _header(view)
-    cell = default_cell(cells)
+    try:
+        cell = url_cell(wanted, cells)
+    except inputs.Refused as exc:
+        return cell_refused_page(ids.Track.PAGE, "/track-record", view.ticker, exc, cells)
     # The charts, verdict and scores come from on_cell, which the cell selector fires as the page
     # loads: the layout itself stays small, and each of the two requests stays quick under load.
     return html.Div([
@@ -279,6 +283,7 @@ def register_callbacks(app: Dash) -> None:
               Output(ids.Track.VERDICT, "children"), Output(ids.Track.SCORES, "data"),
               Input(ids.Track.CELL, "value"), State(ids.Track.TICKER, "data"))(on_cell)
     app.callback(Output(ids.Track.THIRDS, "children"), Input(ids.Track.CELL, "value"), State(ids.Track.TICKER, "data"))(on_thirds)
+    follow_cell(app, ids.Track.CELL)
     app.callback(Output(ids.Track.TABLE, "data"), Output(ids.Track.TABLE, "page_count"), Output(ids.Track.TABLE_COUNT, "children"),
               Output(ids.Track.TABLE, "page_current"), Input(ids.Track.TABLE, "page_current"), Input(ids.Track.CELL, "value"), Input(ids.Track.FILTER_KIND, "value"),
               Input(ids.Track.FILTER_HORIZON, "value"), Input(ids.Track.FILTER_SCORED, "value"), State(ids.Track.TICKER, "data"))(on_table)

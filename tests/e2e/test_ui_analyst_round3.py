@@ -200,3 +200,29 @@ def test_track_record_charts_say_loading_never_an_empty_frame(web, page):
         route.continue_()
     page.wait_for_function(f"document.querySelector('#{ids.Track.CUMULATIVE} .js-plotly-plot')?.data?.length > 0",
                            timeout=20000)
+
+
+@pytest.mark.parametrize("path,selector", [("/", ids.Forecast.CELL), ("/residuals", ids.Residuals.CELL)])
+def test_the_cell_is_in_the_address_and_a_shared_link_opens_it(web, page, path, selector):
+    """Was: the cell choice lived only in the page; a shared link always opened the GRU."""
+    page.goto(web.url + path + "?ticker=AAPL&cell=lstm")
+    checked = f"#{selector} input:checked"
+    page.wait_for_selector(checked, timeout=30000)
+    assert page.locator(checked).get_attribute("value") == "lstm"
+    page.click(f"#{selector} label:has-text('SimpleRNN')")
+    page.wait_for_function("location.search.includes('cell=simplernn')", timeout=10000)
+    assert "ticker=AAPL" in page.url  # the ticker stays in the address
+    page.goto(page.url)  # the shared address opens on the chosen cell
+    page.wait_for_selector(checked, timeout=30000)
+    assert page.locator(checked).get_attribute("value") == "simplernn"
+    assert page.errors == []
+
+
+def test_an_unknown_cell_in_the_address_is_refused_visibly(web, page):
+    response = page.goto(web.url + "/track-record?cell=transformer")
+    assert response is not None and response.status == 404
+    notice = f"#{ids.cell_refused(ids.Track.PAGE)}"
+    page.wait_for_selector(notice, timeout=30000)
+    assert "unknown cell type 'transformer'; choose from simplernn, lstm, gru" in page.inner_text(notice)
+    assert page.locator(f"#{ids.Track.CUMULATIVE}").count() == 0  # no other cell's figures in its place
+    assert all("404" in e for e in page.errors), page.errors  # the address's own answer, nothing else
