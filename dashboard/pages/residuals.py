@@ -8,7 +8,7 @@ from dash import Dash, Input, Output, State, html, no_update
 from dashboard import data, ids, inputs
 from dashboard.components import cell_refused_page, cell_selector, graph, url_cell, missing, refused_page, ticker_bar
 from dashboard.figures.residuals import (
-    acf_figure, arch_sentence, bias_sentence, dm_sentence, ljung_box_sentence, qq_figure, relative_residuals,
+    ERROR_DEFINED, acf_figure, arch_sentence, bias_sentence, dm_sentence, ljung_box_sentence, qq_figure, relative_residuals,
     residual_histogram, residuals_over_time, rolling_bias_figure,
 )
 from dashboard.navigation import follow_cell, page_title
@@ -32,7 +32,8 @@ def residual_view(snap: Snapshot, cell: str):
             acf_figure(diag["acf"], diag["acf_bound"]), qq_figure(relative_residuals(preds)), rolling_bias_figure(preds))]
         days = diag.get("days") or len(preds["dates"])
         notes = [f"Tests on the {days} reported rolling origins from {preds['split'].get('report_start', preds['dates'][0])}, "
-                 "on relative errors (actual / predicted - 1), so a price that triples does not weigh late days more.",
+                 f"on the error {ERROR_DEFINED} (above 0: the close came in above the forecast), "
+                 "relative so that a price that triples does not weigh late days more.",
                  ljung_box_sentence(diag), arch_sentence(diag), dm_sentence(diag, cell), bias_sentence(diag)]
         return figs, notes
 

@@ -226,3 +226,19 @@ def test_an_unknown_cell_in_the_address_is_refused_visibly(web, page):
     assert "unknown cell type 'transformer'; choose from simplernn, lstm, gru" in page.inner_text(notice)
     assert page.locator(f"#{ids.Track.CUMULATIVE}").count() == 0  # no other cell's figures in its place
     assert all("404" in e for e in page.errors), page.errors  # the address's own answer, nothing else
+
+
+def test_residuals_define_the_error_one_way_on_an_axis_spanning_the_data(web, page):
+    """Was: "actual / predicted - 1" in the notes beside "(actual - predicted) / previous close" on the chart, and a
+    split line before the first reported day leaving a quarter of the time axis blank."""
+    page.goto(web.url + "/residuals")
+    graph = f"#{ids.Residuals.TIME} .js-plotly-plot"
+    page.wait_for_function(f"document.querySelector('{graph}')?.data?.length > 0", timeout=30000)
+    words = page.inner_text(f"#{ids.Residuals.NOTES}") + page.inner_text(f"#{ids.Residuals.TIME}")
+    assert "(actual - forecast) / previous close" in words, words
+    assert not re.search(r"actual ?/ ?predicted|actual - predicted", words), words
+    first, last, low, high = page.evaluate(f"""(() => {{ const g = document.querySelector('{graph}');
+        const x = g.data[0].x.map(d => Date.parse(d)); const r = g._fullLayout.xaxis.range.map(d => Date.parse(d));
+        return [Math.min(...x), Math.max(...x), r[0], r[1]]; }})()""")
+    day = 86400e3
+    assert abs(low - first) <= day and abs(high - last) <= day, (first, last, low, high)  # the axis is the data's
