@@ -242,3 +242,34 @@ def test_residuals_define_the_error_one_way_on_an_axis_spanning_the_data(web, pa
         return [Math.min(...x), Math.max(...x), r[0], r[1]]; }})()""")
     day = 86400e3
     assert abs(low - first) <= day and abs(high - last) <= day, (first, last, low, high)  # the axis is the data's
+
+
+BOXES_JS = """(sel) => [...document.querySelectorAll(sel + ' .annotation-text, ' + sel + ' .rangeselector .button, '
+    + sel + ' .gtitle')].map(e => { const r = e.getBoundingClientRect();
+    return [e.textContent, r.left, r.top, r.right, r.bottom]; })"""
+
+
+def _overlaps(boxes) -> list:
+    return [(a[0], b[0]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+            if a[1] < b[3] - 1 and b[1] < a[3] - 1 and a[2] < b[4] - 1 and b[2] < a[4] - 1]
+
+
+@pytest.mark.parametrize("size", [dict(width=1400, height=900), PHONE])
+def test_forecast_region_labels_never_overlap_nor_leave_the_screen(web, chromium, size):
+    """Was: "promotion window" over "reported origins" (and "validation" on a phone), the split's label off the
+    right of a phone's screen."""
+    page = open_page(chromium, **size)
+    try:
+        page.goto(web.url + "/")
+        graph = f"#{ids.Forecast.GRAPH}"
+        page.wait_for_selector(f"{graph} .main-svg", timeout=30000)
+        for view in ("default", "all", "3y"):
+            if view != "default":
+                page.click(f"{graph} .rangeselector .button:has-text('{view}')")
+                page.wait_for_timeout(600)
+            boxes = page.evaluate(BOXES_JS, graph)
+            assert any("origins" in b[0] for b in boxes) or view == "default", (view, boxes)
+            assert _overlaps(boxes) == [], (view, boxes)
+            assert all(0 <= b[1] and b[3] <= size["width"] for b in boxes), (view, boxes)
+    finally:
+        page.context.close()
