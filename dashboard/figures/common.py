@@ -18,12 +18,29 @@ def label(key: str) -> str:
     return CELL_LABELS.get(key) or BASELINE_LABELS.get(key) or key.capitalize()
 
 
+TITLE_CHARS = 40  # a longer title is cut off on a 390 px phone (Plotly never wraps one): it goes on two lines
+
+
+def wrapped(title: str, width: int = TITLE_CHARS) -> str:
+    """``title`` broken at spaces into lines of at most ``width`` characters (one already broken is kept)."""
+    if len(title) <= width or "<br>" in title:
+        return title
+    lines = [""]
+    for word in title.split(" "):
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > width:
+            lines.append(word)
+        else:
+            lines[-1] = f"{lines[-1]} {word}".lstrip()
+    return "<br>".join(lines)
+
+
 def base_layout(fig: go.Figure, title: str | None = None, height: int = 380) -> go.Figure:
+    title = wrapped(title) if title else title
     fig.update_layout(
         title=title,
         template="plotly_white",
         height=height,
-        margin=dict(l=55, r=20, t=50 if title else 20, b=40),
+        margin=dict(l=55, r=20, t=(30 + 20 * (title.count("<br>") + 1)) if title else 20, b=40),
         # Legends under the plot so they never collide with the title.
         legend=dict(orientation="h", yanchor="top", y=-0.18, x=0),
         hovermode="x unified",

@@ -86,7 +86,7 @@ def _table(id_: str, frame, left: str, best: Sequence[str] = ()):
     marks = [{"if": {"filter_query": f'{{{left}}} = "{name}"'}, "backgroundColor": "#e8f8f5", "fontWeight": "bold"}
              for name in best]
     # dash_table's __init__ is '# type: ignore' (star import), so mypy sees no DataTable in it.
-    return dash_table.DataTable(  # type: ignore[attr-defined]
+    table = dash_table.DataTable(  # type: ignore[attr-defined]
         id=id_,
         columns=[{"name": c, "id": c, **fmt.table_format(c)} for c in frame.columns],
         data=frame.to_dict("records"),
@@ -97,6 +97,10 @@ def _table(id_: str, frame, left: str, best: Sequence[str] = ()):
         style_cell_conditional=[{"if": {"column_id": left}, "textAlign": "left"}],
         style_data_conditional=[{"if": {"filter_query": f'{{{left}}} contains "baseline"'}, "color": "#566573"}, *marks],
     )
+    # On a phone the ratio and interval columns are off to the right: say so above the table (10-house.css
+    # shows the cue at a phone's width only).
+    return html.Div([html.Div("Swipe the table sideways for more columns \u2192", className="scroll-cue small"), table],
+                    className="scroll-cued")
 
 
 def layout(ticker: str | None = None, **_query):

@@ -273,3 +273,33 @@ def test_forecast_region_labels_never_overlap_nor_leave_the_screen(web, chromium
             assert all(0 <= b[1] and b[3] <= size["width"] for b in boxes), (view, boxes)
     finally:
         page.context.close()
+
+
+TITLES_JS = """() => [...document.querySelectorAll('.js-plotly-plot .gtitle')].map(t => { const r = t.getBoundingClientRect();
+    return [t.textContent, r.left, r.right]; })"""
+
+
+@pytest.mark.parametrize("path,ready", [("/residuals", ids.Residuals.ACF), ("/compare", ids.Compare.LOSS),
+                                        ("/track-record", ids.Track.CUMULATIVE)])
+def test_phone_chart_titles_are_whole(web, phone, path, ready):
+    """Was: "Relative residuals over the reported rolling origins" and Compare's long titles ran off a phone."""
+    phone.goto(web.url + path)
+    phone.wait_for_selector(f"#{ready} .gtitle", timeout=30000)
+    phone.wait_for_timeout(1500)  # the cell callbacks' charts
+    titles = phone.evaluate(TITLES_JS)
+    assert titles and all(0 <= left and right <= PHONE["width"] for _, left, right in titles), titles
+
+
+def test_phone_compare_says_its_ratio_and_interval_columns_are_a_swipe_away(web, phone):
+    """Was: Compare's ratio and interval columns off-screen on a phone, with nothing saying they were there."""
+    phone.goto(web.url + "/compare")
+    phone.wait_for_selector(f"#{ids.Compare.TABLE} td", timeout=30000)
+    box = f"#{ids.Compare.TABLE} .dash-spreadsheet-container"
+    cue = phone.locator(f".scroll-cued:has(#{ids.Compare.TABLE}) .scroll-cue")
+    assert cue.is_visible() and "sideways" in cue.inner_text()
+    column = phone.locator(f"#{ids.Compare.TABLE} th:has-text('R2 vs 0: 95% interval')").first
+    assert column.bounding_box()["x"] > PHONE["width"]  # off to the right at first
+    column.scroll_into_view_if_needed()  # what a swipe does: the table's box scrolls, not the page
+    assert phone.eval_on_selector(box, "el => el.scrollLeft") > 0
+    edge = column.bounding_box()
+    assert 0 <= edge["x"] and edge["x"] + edge["width"] <= PHONE["width"] + 1, edge  # reachable by a swipe
