@@ -39,7 +39,7 @@ def download_button(id_: str, text: str) -> dbc.Button:
 def missing(what: str, fill: str, id_: str | None = None) -> dbc.Alert:
     """An empty-store notice: what is missing and which command fills it."""
     kw = {"id": id_} if id_ else {}
-    return dbc.Alert([html.H5(what, className="alert-heading"), html.P(["To fill it: ", html.Code(fill)], className="mb-0")],
+    return dbc.Alert([html.H2(what, className="h5 alert-heading"), html.P(["To fill it: ", html.Code(fill)], className="mb-0")],
                      color="light", className="mt-2 border", **kw)
 
 

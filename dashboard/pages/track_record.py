@@ -131,12 +131,12 @@ def page_body(view: LedgerView, wanted: str | None = None):
                  dbc.Col(loading(graph(ids.Track.COVERAGE, {}, height=380)), lg=6)], className="g-2"),
         loading(graph(ids.Track.CUMULATIVE, {}, height=380)),
         html.Div(id=ids.Track.THIRDS),
-        html.H5("Figures by horizon: live first, replayed apart", className="mt-3"),
+        html.H2("Figures by horizon: live first, replayed apart", className="h5 mt-3"),
         # as in _table: mypy sees no DataTable in dash_table
         dash_table.DataTable(id=ids.Track.SCORES, data=[], columns=score_columns(), sort_action="native",  # type: ignore[attr-defined]
                              style_table={"overflowX": "auto"}, style_cell={"fontSize": 13, "padding": "3px 6px"},
                              style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1"}, page_size=15),
-        html.H5("The ledger", className="mt-3"),
+        html.H2("The ledger", className="h5 mt-3"),
         _filters(),
         html.Div(id=ids.Track.TABLE_COUNT, className="small text-muted mb-1"),
         _table(),
@@ -156,7 +156,7 @@ def thirds_view(view: LedgerView, cell: str) -> Component:
     """Live band coverage per volatility third of the origin (by horizon), once enough live days are scored."""
     def build():
         table, days = lm.coverage_by_third(view.frame, cell, data.snapshot(view.ticker).closes)
-        head = html.H5("Live coverage in calm and in turbulent times", className="mt-3")
+        head = html.H2("Live coverage in calm and in turbulent times", className="h5 mt-3")
         if table.empty:
             return html.Div([head, html.P(f"Shown once {lm.LIVE_THIRDS_DAYS} live days are scored one day ahead "
                                           f"({days} so far).", className="text-muted small")])
