@@ -303,3 +303,17 @@ def test_phone_compare_says_its_ratio_and_interval_columns_are_a_swipe_away(web,
     assert phone.eval_on_selector(box, "el => el.scrollLeft") > 0
     edge = column.bounding_box()
     assert 0 <= edge["x"] and edge["x"] + edge["width"] <= PHONE["width"] + 1, edge  # reachable by a swipe
+
+
+@pytest.mark.parametrize("path,ready", [("/compare", ids.Compare.TABLE), ("/track-record", ids.Track.SCORES)])
+def test_axe_reports_no_moderate_violation_either(web, page, path, ready):
+    """Was (after the critical and serious ones were fixed): heading-order (h1 then h5) and landmark-unique (every
+    scrolling table named "table") on Compare and the Track record."""
+    from tests.e2e.test_accessibility import AXE
+    page.goto(web.url + path)
+    page.wait_for_selector(f"#{ready} td", timeout=30000)
+    page.wait_for_timeout(1500)
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    found = page.evaluate("""async () => (await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa',
+        'wcag21a', 'wcag21aa', 'best-practice']}})).violations.map(v => v.id + ' (' + v.impact + ')')""")
+    assert found == [], found
