@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 from dash.development.base_component import Component
 
-from dashboard import data, ids
+from dashboard import data, ids, inputs
 from dashboard.figures.common import empty_figure
 
-from contract.vocab import CELL_LABELS, DEFAULT_CELL
+from contract.vocab import CELL_LABELS, CELLS, DEFAULT_CELL
 
 # The toolbar only while the pointer is over a chart: always shown it covers range buttons and titles.
 GRAPH_CONFIG: dcc.Graph.Config = {"displaylogo": False, "displayModeBar": "hover"}
@@ -38,7 +39,7 @@ def download_button(id_: str, text: str) -> dbc.Button:
 def missing(what: str, fill: str, id_: str | None = None) -> dbc.Alert:
     """An empty-store notice: what is missing and which command fills it."""
     kw = {"id": id_} if id_ else {}
-    return dbc.Alert([html.H5(what, className="alert-heading"), html.P(["To fill it: ", html.Code(fill)], className="mb-0")],
+    return dbc.Alert([html.H2(what, className="h5 alert-heading"), html.P(["To fill it: ", html.Code(fill)], className="mb-0")],
                      color="light", className="mt-2 border", **kw)
 
 
@@ -51,15 +52,39 @@ def card(title: str, value, detail=None, id_: str | None = None) -> dbc.Card:
     ]), className="h-100", **kw)
 
 
-def cell_selector(id_: str, cells: list[str], value: str) -> dbc.RadioItems:
-    return dbc.RadioItems(id=id_, options=[{"label": CELL_LABELS.get(c, c), "value": c} for c in cells], value=value,
-                          inline=True, className="btn-group", inputClassName="btn-check",
-                          labelClassName="btn btn-outline-primary", labelCheckedClassName="active")
+def cell_selector(id_: str, cells: list[str], value: str) -> html.Div:
+    """The cell buttons, and the store their choice is written to the address bar through
+    (navigation.follow_cell): ``?cell=lstm`` opens the page on it, so a view can be shared."""
+    return html.Div([
+        dbc.RadioItems(id=id_, options=[{"label": CELL_LABELS.get(c, c), "value": c} for c in cells], value=value,
+                       inline=True, className="btn-group", inputClassName="btn-check",
+                       labelClassName="btn btn-outline-primary", labelCheckedClassName="active"),
+        dcc.Store(id=ids.cell_url(id_))])
 
 
 def default_cell(cells) -> str:
     cells = list(cells)
     return DEFAULT_CELL if DEFAULT_CELL in cells else cells[0]
+
+
+def url_cell(value: str | None, offered) -> str:
+    """The cell a page opens on: ``?cell=`` when given (one of contract.vocab's cells that this page offers,
+    else inputs.Refused naming the choices), the default cell otherwise."""
+    offered = list(offered)
+    if value is None:
+        return default_cell(offered)
+    inputs.choice(value, CELLS, "cell type")
+    if value not in offered:
+        raise inputs.Refused(f"{CELL_LABELS[value]} has nothing to show here yet; choose from {', '.join(offered)}")
+    return value
+
+
+def cell_refused_page(page: str, path: str, ticker: str, reason: Exception, offered) -> html.Div:
+    """What a page shows for a ``?cell=`` it cannot show: the refusal and links to the cells it can."""
+    links = [dbc.Button(CELL_LABELS.get(c, c), href=f"{path}?{urlencode(dict(ticker=ticker, cell=c))}",
+                        external_link=True, size="sm", outline=True, color="primary") for c in offered]
+    return html.Div([dbc.Alert(f"No such cell choice here: {reason}.", color="warning", id=ids.cell_refused(page)),
+                     dbc.ButtonGroup(links, className="mb-2")])
 
 
 def ago(when: datetime | date | None, now: datetime | None = None) -> str:

@@ -219,6 +219,16 @@ def refused(page: str) -> str:
     return f"{page}-refused"
 
 
+def cell_refused(page: str) -> str:
+    """The notice an analyst page shows for a ``?cell=`` it cannot show."""
+    return f"{page}-cell-refused"
+
+
+def cell_url(selector: str) -> str:
+    """The store the cell selector's address-bar update writes to (a clientside callback's output)."""
+    return f"{selector}-url"
+
+
 def css(component_id: str) -> str:
     """A CSS selector for the element with this id."""
     return f"#{component_id}"

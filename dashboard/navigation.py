@@ -38,6 +38,26 @@ function(pathname) {
 """ % (ids.Nav.BAR, ids.Nav.BAR)
 
 
+# A cell chosen on the page goes into the address bar (``?cell=lstm``, the ticker kept) without a reload or a
+# new history entry, so the address can be shared; the page's layout reads it back (components.url_cell).
+CELL_URL_JS = """
+function(cell) {
+    const url = new URL(window.location.href);
+    if (cell && url.searchParams.get("cell") !== cell) {
+        url.searchParams.set("cell", cell);
+        window.history.replaceState(window.history.state, "", url.toString());
+    }
+    return cell;
+}
+"""
+
+
+def follow_cell(app: Dash, selector: str) -> None:
+    """Write the cell ``selector``'s choice to the address bar (not on the page's first draw: its own address)."""
+    app.clientside_callback(CELL_URL_JS, Output(ids.cell_url(selector), "data"), Input(selector, "value"),
+                            prevent_initial_call=True)
+
+
 def _pages() -> list[dict]:
     """The pages the navbar links to, in their order (the not-found page is none)."""
     return sorted((p for p in dash.page_registry.values() if not_found.is_page(p)), key=lambda p: p.get("order", 99))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dash import Dash
 from flask import Response, request
 
+from contract.vocab import CELLS
 from dashboard import data, inputs
 
 NOT_FOUND_MODULE = "not_found_404"  # Dash's name for the page it draws for an unknown path
@@ -19,8 +20,9 @@ def is_page(page: dict) -> bool:
     return bool(page) and page.get("module", "").rsplit(".", 1)[-1] != NOT_FOUND_MODULE
 
 
-def missing(app: Dash, path: str, ticker: str | None) -> bool:
-    """Whether ``path`` (with ``?ticker=``) names nothing this app shows."""
+def missing(app: Dash, path: str, ticker: str | None, cell: str | None = None) -> bool:
+    """Whether ``path`` (with ``?ticker=`` and ``?cell=``) names nothing this app shows (a cell type that is
+    not one of contract.vocab's; a known one not trained yet is the page's own notice, with 200)."""
     from dash._pages import _path_to_page
 
     try:
@@ -29,10 +31,11 @@ def missing(app: Dash, path: str, ticker: str | None) -> bool:
         return True
     if not is_page(page):
         return True
-    if ticker is None:
-        return False
     try:
-        data.ticker_choice(ticker)
+        if ticker is not None:
+            data.ticker_choice(ticker)
+        if cell is not None:
+            inputs.choice(cell, CELLS, "cell type")
     except inputs.Refused:
         return True
     return False
@@ -42,7 +45,7 @@ def install(app: Dash) -> None:
     """Answer 404 (same body) for the index page of an address with no page."""
     def status(response: Response) -> Response:
         if request.method == "GET" and response.status_code == 200 and response.mimetype == "text/html" \
-                and missing(app, request.path, request.args.get("ticker")):
+                and missing(app, request.path, request.args.get("ticker"), request.args.get("cell")):
             response.status_code = 404
         return response
     app.server.after_request(status)

@@ -28,6 +28,7 @@ SHOTS = [
     ("track-record", "/track-record", f"#{ids.Track.FAN} .main-svg", 1400, 900, True),
     ("admin", "/admin", f"#{ids.Admin.RUNS} > *", 1400, 900, True),
     ("phone-forecast", "/", f"#{ids.Forecast.GRAPH} .main-svg", 390, 844, False),
+    ("phone-residuals", "/residuals", f"#{ids.Residuals.TIME} .main-svg", 390, 844, True),
     ("phone-compare", "/compare", f"#{ids.Compare.LOSS} .main-svg", 390, 844, True),
     ("phone-track-record", "/track-record", f"#{ids.Track.FAN} .main-svg", 390, 844, True),
     ("phone-admin", "/admin", f"#{ids.Admin.RUNS} > *", 390, 844, False),
@@ -47,6 +48,8 @@ def take(url: str, out: Path) -> list[Path]:
             page = ctx.new_page()
             page.goto(url + path)
             page.wait_for_selector(ready, timeout=30000)
+            # A chart a callback draws says "Loading the chart..." until it arrives: never photograph that.
+            page.wait_for_function("!document.body.innerText.includes('Loading the chart')", timeout=60000)
             page.wait_for_timeout(800)  # let the charts finish their transitions
             target = out / f"screenshot-{stem}.png"
             page.screenshot(path=str(target), full_page=full)

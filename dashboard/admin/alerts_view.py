@@ -15,7 +15,7 @@ SHOWN = 8
 
 
 def card() -> dbc.Card:
-    return dbc.Card(dbc.CardBody([html.H5("Alerts"), html.Div(id=ids.Admin.ALERTS)]), className="mb-3")
+    return dbc.Card(dbc.CardBody([html.H2("Alerts", className="h5"), html.Div(id=ids.Admin.ALERTS)]), className="mb-3")
 
 
 def _delivery(i: StoredIncident, url_set: bool) -> str:

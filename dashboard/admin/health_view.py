@@ -40,7 +40,7 @@ STATE_LABELS = {QueueState.WAITING: "waiting", QueueState.REDELIVERY: "waiting f
 
 def card() -> dbc.Card:
     """The panel's place on the page; its callback fills it at once and every ``POLL_MS``."""
-    return dbc.Card(dbc.CardBody([html.H5("Health"), html.Div(id=ids.Admin.HEALTH),
+    return dbc.Card(dbc.CardBody([html.H2("Health", className="h5"), html.Div(id=ids.Admin.HEALTH),
                                   dcc.Interval(id=ids.Admin.HEALTH_POLL, interval=POLL_MS)]), className="mb-3")
 
 

@@ -6,14 +6,22 @@
 (function () {
   var PAGING = {"first-page": "First page", "previous-page": "Previous page", "next-page": "Next page",
                 "last-page": "Last page"};
+  // Each region needs a name of its own (axe: landmark-unique): the table's id when the page gave one (Dash's
+  // own are "table-<random>"), else its parent's, else "table"; a repeated name gets a number.
+  function tableName(el) {
+    var owner = el.closest(".dash-table-container");
+    var id = owner && owner.id && !/^table-/.test(owner.id) ? owner.id :
+             (owner && owner.parentElement && owner.parentElement.id) || "";
+    var base = "table" + (id ? " " + id.replace(/-/g, " ") : ""), name = base, n = 1;
+    while (document.querySelector('.dash-spreadsheet-container[aria-label="' + name + '"]')) { n += 1; name = base + " " + n; }
+    return name;
+  }
   function repair(root) {
     root.querySelectorAll(".dash-spreadsheet-container").forEach(function (el) {
       if (!el.hasAttribute("tabindex")) {
         el.setAttribute("tabindex", "0");
         el.setAttribute("role", "region");
-        var owner = el.closest(".dash-table-container");
-        el.setAttribute("aria-label", "table" + (owner && owner.parentElement && owner.parentElement.id ?
-                                                 " " + owner.parentElement.id.replace(/-/g, " ") : ""));
+        el.setAttribute("aria-label", tableName(el));
       }
     });
     Object.keys(PAGING).forEach(function (cls) {

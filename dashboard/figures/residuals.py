@@ -1,4 +1,4 @@
-"""Residual diagnostics on relative one-day errors (actual/predicted - 1, in %) over the reported
+"""Residual diagnostics on relative one-day errors ((actual - forecast) / previous close, in %) over the reported
 rolling origins: over time, histogram with a normal curve, ACF, Q-Q, rolling bias; the tests in words.
 
 Normal quantiles come from ``statistics.NormalDist`` so the web process needs no scipy.
@@ -19,24 +19,31 @@ from dashboard import fmt
 from .common import COLORS, base_layout, label
 
 
+# The one definition of the error every figure and sentence on the page uses (models.report stores it so).
+ERROR_DEFINED = "(actual - forecast) / previous close"
+
+
 def relative_residuals(predictions: Predictions) -> list[float]:
-    """Relative one-day residuals in percent ((actual - predicted) / previous close); dollars for old payloads."""
+    """Relative one-day residuals in percent (``ERROR_DEFINED``); dollars (actual - forecast) for old payloads."""
     rel = predictions.get("relative_residual")
     return [100 * v for v in rel] if rel is not None else list(predictions["residual"])
 
 
 def residuals_over_time(predictions: Predictions, cell: str) -> go.Figure:
-    """Relative residual per reported day, with the train/test split line at the evaluation start."""
-    fig = go.Figure(go.Scatter(x=predictions["dates"], y=relative_residuals(predictions), mode="lines",
+    """Relative residual per reported day on an axis spanning exactly those days (the train/test split, before
+    them, is stated, not drawn: a line there left a quarter of the axis blank)."""
+    dates = predictions["dates"]
+    fig = go.Figure(go.Scatter(x=dates, y=relative_residuals(predictions), mode="lines",
                                name=f"{label(cell)} residual", line=dict(color=COLORS.get(cell), width=1),
                                hovertemplate=fmt.PCT_HOVER))
     fig.add_hline(y=0, line=dict(color="#7b8a8b", width=1))
     split = predictions["split"]
-    fig.add_vline(x=split["test_start"], line=dict(color="#e74c3c", dash="dash"))
-    fig.add_annotation(x=split["test_start"], y=1, yref="paper", xanchor="left", showarrow=False,
-                       text=f"train/test split {split['test_start']} (reported from {split.get('report_start', split['test_start'])})",
-                       font=dict(size=11, color="#e74c3c"))
-    fig.update_yaxes(title="(actual - predicted) / previous close (%)")
+    fig.add_annotation(x=0, xref="paper", y=1, yref="paper", xanchor="left", showarrow=False,
+                       text=f"reported from {split.get('report_start', dates[0] if dates else '')}; "
+                            f"train/test split {split['test_start']}", font=dict(size=11, color="#566573"))
+    if dates:
+        fig.update_xaxes(range=[dates[0], dates[-1]])
+    fig.update_yaxes(title=f"{ERROR_DEFINED} (%)")
     return base_layout(fig, "Relative residuals over the reported rolling origins")
 
 

@@ -86,7 +86,7 @@ def _table(id_: str, frame, left: str, best: Sequence[str] = ()):
     marks = [{"if": {"filter_query": f'{{{left}}} = "{name}"'}, "backgroundColor": "#e8f8f5", "fontWeight": "bold"}
              for name in best]
     # dash_table's __init__ is '# type: ignore' (star import), so mypy sees no DataTable in it.
-    return dash_table.DataTable(  # type: ignore[attr-defined]
+    table = dash_table.DataTable(  # type: ignore[attr-defined]
         id=id_,
         columns=[{"name": c, "id": c, **fmt.table_format(c)} for c in frame.columns],
         data=frame.to_dict("records"),
@@ -97,6 +97,10 @@ def _table(id_: str, frame, left: str, best: Sequence[str] = ()):
         style_cell_conditional=[{"if": {"column_id": left}, "textAlign": "left"}],
         style_data_conditional=[{"if": {"filter_query": f'{{{left}}} contains "baseline"'}, "color": "#566573"}, *marks],
     )
+    # On a phone the ratio and interval columns are off to the right: say so above the table (10-house.css
+    # shows the cue at a phone's width only).
+    return html.Div([html.Div("Swipe the table sideways for more columns \u2192", className="scroll-cue small"), table],
+                    className="scroll-cued")
 
 
 def layout(ticker: str | None = None, **_query):
@@ -131,7 +135,7 @@ def _table_parts(tables: dict[str, Any]) -> list[Component]:
     return [
         dbc.Alert(tables["verdict"], id=ids.Compare.VERDICT, color="info"),
         html.P(tables["method"], id=ids.Compare.METHOD, className="text-muted"),
-        html.H5("One day ahead, networks and baselines"),
+        html.H2("One day ahead, networks and baselines", className="h5"),
         html.P("RMSE ratio below 1: smaller errors than repeating yesterday's close; its 95% interval says how "
                "sure that is. R2 in returns: against predicting no change (vs 0) and against the historical mean "
                "return (Campbell-Thompson, vs mean); skill only where its whole 95% interval is above 0. MASE: mean "
@@ -142,13 +146,13 @@ def _table_parts(tables: dict[str, Any]) -> list[Component]:
         html.P(f"Highlighted: the lowest RMSE ratio among the networks ({', '.join(best_networks(tables['metrics'])) or '-'}"
                f", at {fmt.RATIO_DECIMALS} decimals); whether that lead is real is in the differences below.",
                id=ids.Compare.BEST, className="text-muted small"),
-        html.H5("Differences between models", className="mt-3"),
+        html.H2("Differences between models", className="h5 mt-3"),
         _table(ids.Compare.PAIRS, tables["pairs"], "pair") if len(tables["pairs"]) else
         html.P("No comparison of the models served now is stored yet.", className="text-muted"),
-        html.H5("Direction against its base rate", className="mt-3"),
+        html.H2("Direction against its base rate", className="h5 mt-3"),
         html.P(tables["direction_words"], className="text-muted small"),
         _table(ids.Compare.DIRECTION, tables["direction"], "forecaster"),
-        html.H5("Prediction intervals at every horizon", className="mt-3"),
+        html.H2("Prediction intervals at every horizon", className="h5 mt-3"),
         html.P("Coverage should be near the level at every horizon; narrower bands and a lower Winkler score are "
                "better at equal coverage.", className="text-muted small"),
         html.P(tables["bands"], className="text-muted small"),
@@ -160,13 +164,13 @@ def _table_parts(tables: dict[str, Any]) -> list[Component]:
 def _band_parts(tables: dict[str, Any]) -> list[Component]:
     """Coverage in calm and turbulent times, the tests a risk desk runs, and the networks' bands against the goals."""
     return [
-        html.H5("Coverage in calm and in turbulent times", className="mt-3"),
+        html.H2("Coverage in calm and in turbulent times", className="h5 mt-3"),
         html.P("The reported origins in three equal thirds by the 20-day volatility known at each origin. A band "
                "that holds its level only on average is too narrow in one third and too wide in another; with about "
                "150 origins a third, one standard error is about 3 points at 80% and 2 at 95%.",
                className="text-muted small"),
         _table(ids.Compare.TERCILES, tables["terciles"], "band"),
-        html.H5("Are the misses clustered?", className="mt-3"),
+        html.H2("Are the misses clustered?", className="h5 mt-3"),
         html.P("Kupiec: is the share of misses the nominal one. Christoffersen: is a miss followed by a miss more "
                "often than by chance (independence), and both at once (conditional coverage); p below 0.05 rejects. "
                "Beyond one day the h-day outcomes of consecutive origins overlap, so each test runs on the h "
@@ -174,7 +178,7 @@ def _band_parts(tables: dict[str, Any]) -> list[Component]:
                "adjustment is across each band's family: 2 levels x 3 tests x every horizon.",
                className="text-muted small"),
         _table(ids.Compare.TESTS, tables["tests"], "band"),
-        html.H5("The networks' bands against their goals", className="mt-3"),
+        html.H2("The networks' bands against their goals", className="h5 mt-3"),
         _table(ids.Compare.GOALS, tables["goals"], "network") if len(tables["goals"]) else
         html.P("No goals stored for these models yet: retrain.", className="text-muted"),
     ]

@@ -10,12 +10,12 @@ from dash.development.base_component import Component
 
 from contract.outputs import Forecast
 from dashboard import data, fmt, ids, inputs
-from dashboard.components import (ago, card, cell_selector, default_cell, download_button, fmt_dt, graph, missing,
+from dashboard.components import (ago, card, cell_refused_page, cell_selector, url_cell, download_button, fmt_dt, graph, missing,
                                   refused_page, ticker_bar)
 from dashboard.figures.common import empty_figure, label
 from dashboard.figures.forecast import (forecast_figure, forecast_table, forecast_zoom_figure, history_figure,
                                         rmse_in_words, trust_in_words)
-from dashboard.navigation import page_title
+from dashboard.navigation import follow_cell, page_title
 from store.prices import TickerSummary
 from store.queries import Snapshot
 
@@ -119,21 +119,24 @@ def forecast_view(snap: Snapshot, cell: str):
     return main, zoom, headline_cards(snap, cell), words
 
 
-def layout(ticker: str | None = None, **_query):
+def layout(ticker: str | None = None, cell: str | None = None, **_query):
     try:
         snap = data.snapshot(ticker)
     except inputs.Refused as exc:
         return refused_page(ids.Forecast.PAGE, "/", exc, data.settings().tickers)
-    return html.Div([ticker_bar(ids.Forecast.PAGE, "/", snap.ticker, data.settings().tickers), page_body(snap)])
+    return html.Div([ticker_bar(ids.Forecast.PAGE, "/", snap.ticker, data.settings().tickers), page_body(snap, cell)])
 
 
-def page_body(snap: Snapshot):
+def page_body(snap: Snapshot, wanted: str | None = None):
     if not snap.has_prices:
         return html.Div([html.H1(f"{snap.ticker} forecast", className="h3"), missing(*NO_PRICES, id_=ids.Forecast.EMPTY)])
     if not snap.has_models:
         return html.Div([html.H1(f"{snap.ticker} forecast", className="h3"), missing(*NO_MODELS, id_=ids.Forecast.EMPTY),
                          graph(ids.Forecast.GRAPH, history_figure(snap.closes, snap.ticker)), dcc.Store(id=ids.Forecast.YSCALE)])
-    cell = default_cell(snap.cells)
+    try:
+        cell = url_cell(wanted, snap.cells)
+    except inputs.Refused as exc:
+        return cell_refused_page(ids.Forecast.PAGE, "/", snap.ticker, exc, list(snap.cells))
     fig, zoom, cards, words = forecast_view(snap, cell)
     return html.Div([
         # On a phone the title and the download share a line, the selector the next: the first screen is short.
@@ -244,6 +247,7 @@ def register_callbacks(app: Dash) -> None:
         State(ids.Forecast.TICKER, "data"),
         prevent_initial_call=True,
     )(on_download)
+    follow_cell(app, ids.Forecast.CELL)
     app.clientside_callback(
         FIT_Y_TO_SHOWN_RANGE_JS,
         Output(ids.Forecast.YSCALE, "data"),

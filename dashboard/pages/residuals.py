@@ -6,12 +6,12 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, html, no_update
 
 from dashboard import data, ids, inputs
-from dashboard.components import cell_selector, default_cell, graph, missing, refused_page, ticker_bar
+from dashboard.components import cell_refused_page, cell_selector, graph, url_cell, missing, refused_page, ticker_bar
 from dashboard.figures.residuals import (
-    acf_figure, arch_sentence, bias_sentence, dm_sentence, ljung_box_sentence, qq_figure, relative_residuals,
+    ERROR_DEFINED, acf_figure, arch_sentence, bias_sentence, dm_sentence, ljung_box_sentence, qq_figure, relative_residuals,
     residual_histogram, residuals_over_time, rolling_bias_figure,
 )
-from dashboard.navigation import page_title
+from dashboard.navigation import follow_cell, page_title
 from store.queries import Snapshot
 
 dash.register_page(__name__, path="/residuals", name="Residuals", title=page_title("Residuals"), order=1)
@@ -32,7 +32,8 @@ def residual_view(snap: Snapshot, cell: str):
             acf_figure(diag["acf"], diag["acf_bound"]), qq_figure(relative_residuals(preds)), rolling_bias_figure(preds))]
         days = diag.get("days") or len(preds["dates"])
         notes = [f"Tests on the {days} reported rolling origins from {preds['split'].get('report_start', preds['dates'][0])}, "
-                 "on relative errors (actual / predicted - 1), so a price that triples does not weigh late days more.",
+                 f"on the error {ERROR_DEFINED} (above 0: the close came in above the forecast), "
+                 "relative so that a price that triples does not weigh late days more.",
                  ljung_box_sentence(diag), arch_sentence(diag), dm_sentence(diag, cell), bias_sentence(diag)]
         return figs, notes
 
@@ -44,21 +45,25 @@ def _ready(snap: Snapshot) -> list[str]:
     return [c for c, v in snap.cells.items() if "predictions" in v.outputs and "residual_diagnostics" in v.outputs]
 
 
-def layout(ticker: str | None = None, **_query):
+def layout(ticker: str | None = None, cell: str | None = None, **_query):
     try:
         snap = data.snapshot(ticker)
     except inputs.Refused as exc:
         return refused_page(ids.Residuals.PAGE, "/residuals", exc, data.settings().tickers)
-    return html.Div([ticker_bar(ids.Residuals.PAGE, "/residuals", snap.ticker, data.settings().tickers), page_body(snap)])
+    return html.Div([ticker_bar(ids.Residuals.PAGE, "/residuals", snap.ticker, data.settings().tickers),
+                     page_body(snap, cell)])
 
 
-def page_body(snap: Snapshot):
+def page_body(snap: Snapshot, wanted: str | None = None):
     if not snap.has_prices:
         return html.Div([html.H1(f"{snap.ticker} residuals", className="h3"), missing("No prices are stored yet.", "python -m jobs init", id_=ids.Residuals.EMPTY)])
     cells = _ready(snap)
     if not cells:
         return html.Div([html.H1(f"{snap.ticker} residuals", className="h3"), missing("No trained model has residuals yet.", "python -m jobs train", id_=ids.Residuals.EMPTY)])
-    cell = default_cell(cells)
+    try:
+        cell = url_cell(wanted, cells)
+    except inputs.Refused as exc:
+        return cell_refused_page(ids.Residuals.PAGE, "/residuals", snap.ticker, exc, cells)
     figs, notes = residual_view(snap, cell)
     g = dict(zip(GRAPH_IDS, figs))
     return html.Div([
@@ -92,3 +97,4 @@ def register_callbacks(app: Dash) -> None:
         State(ids.Residuals.TICKER, "data"),
         prevent_initial_call=True,
     )(on_cell)
+    follow_cell(app, ids.Residuals.CELL)

@@ -12,9 +12,9 @@ from dash import Dash, Input, Output, State, dash_table, dcc, html, no_update
 from dash.development.base_component import Component
 
 from dashboard import data, ids, inputs
-from dashboard.navigation import page_title
+from dashboard.navigation import follow_cell, page_title
 from dashboard.verdicts import verdict
-from dashboard.components import (cell_selector, default_cell, download_button, graph, loading, missing, refused_page,
+from dashboard.components import (cell_refused_page, cell_selector, url_cell, download_button, graph, loading, missing, refused_page,
                                   ticker_bar)
 from dashboard.figures.track_record import (coverage_figure, cumulative_figure, fan_figure, score_columns, scores_frame,
                                             table_columns, table_records)
@@ -98,19 +98,23 @@ def _table() -> Component:
     )
 
 
-def layout(ticker: str | None = None, **_query):
+def layout(ticker: str | None = None, cell: str | None = None, **_query):
     try:
         view = _view(ticker)
     except inputs.Refused as exc:
         return refused_page(ids.Track.PAGE, "/track-record", exc, data.settings().tickers)
-    return html.Div([ticker_bar(ids.Track.PAGE, "/track-record", view.ticker, data.settings().tickers), page_body(view)])
+    return html.Div([ticker_bar(ids.Track.PAGE, "/track-record", view.ticker, data.settings().tickers),
+                     page_body(view, cell)])
 
 
-def page_body(view: LedgerView):
+def page_body(view: LedgerView, wanted: str | None = None):
     if view.empty:
         return html.Div([html.H1(f"{view.ticker} track record", className="h3"), missing(*EMPTY, id_=ids.Track.EMPTY)])
     cells, live, replayed, superseded = _header(view)
-    cell = default_cell(cells)
+    try:
+        cell = url_cell(wanted, cells)
+    except inputs.Refused as exc:
+        return cell_refused_page(ids.Track.PAGE, "/track-record", view.ticker, exc, cells)
     # The charts, verdict and scores come from on_cell, which the cell selector fires as the page
     # loads: the layout itself stays small, and each of the two requests stays quick under load.
     return html.Div([
@@ -127,12 +131,12 @@ def page_body(view: LedgerView):
                  dbc.Col(loading(graph(ids.Track.COVERAGE, {}, height=380)), lg=6)], className="g-2"),
         loading(graph(ids.Track.CUMULATIVE, {}, height=380)),
         html.Div(id=ids.Track.THIRDS),
-        html.H5("Figures by horizon: live first, replayed apart", className="mt-3"),
+        html.H2("Figures by horizon: live first, replayed apart", className="h5 mt-3"),
         # as in _table: mypy sees no DataTable in dash_table
         dash_table.DataTable(id=ids.Track.SCORES, data=[], columns=score_columns(), sort_action="native",  # type: ignore[attr-defined]
                              style_table={"overflowX": "auto"}, style_cell={"fontSize": 13, "padding": "3px 6px"},
                              style_header={"fontWeight": "bold", "backgroundColor": "#ecf0f1"}, page_size=15),
-        html.H5("The ledger", className="mt-3"),
+        html.H2("The ledger", className="h5 mt-3"),
         _filters(),
         html.Div(id=ids.Track.TABLE_COUNT, className="small text-muted mb-1"),
         _table(),
@@ -152,7 +156,7 @@ def thirds_view(view: LedgerView, cell: str) -> Component:
     """Live band coverage per volatility third of the origin (by horizon), once enough live days are scored."""
     def build():
         table, days = lm.coverage_by_third(view.frame, cell, data.snapshot(view.ticker).closes)
-        head = html.H5("Live coverage in calm and in turbulent times", className="mt-3")
+        head = html.H2("Live coverage in calm and in turbulent times", className="h5 mt-3")
         if table.empty:
             return html.Div([head, html.P(f"Shown once {lm.LIVE_THIRDS_DAYS} live days are scored one day ahead "
                                           f"({days} so far).", className="text-muted small")])
@@ -279,6 +283,7 @@ def register_callbacks(app: Dash) -> None:
               Output(ids.Track.VERDICT, "children"), Output(ids.Track.SCORES, "data"),
               Input(ids.Track.CELL, "value"), State(ids.Track.TICKER, "data"))(on_cell)
     app.callback(Output(ids.Track.THIRDS, "children"), Input(ids.Track.CELL, "value"), State(ids.Track.TICKER, "data"))(on_thirds)
+    follow_cell(app, ids.Track.CELL)
     app.callback(Output(ids.Track.TABLE, "data"), Output(ids.Track.TABLE, "page_count"), Output(ids.Track.TABLE_COUNT, "children"),
               Output(ids.Track.TABLE, "page_current"), Input(ids.Track.TABLE, "page_current"), Input(ids.Track.CELL, "value"), Input(ids.Track.FILTER_KIND, "value"),
               Input(ids.Track.FILTER_HORIZON, "value"), Input(ids.Track.FILTER_SCORED, "value"), State(ids.Track.TICKER, "data"))(on_table)

@@ -200,3 +200,120 @@ def test_track_record_charts_say_loading_never_an_empty_frame(web, page):
         route.continue_()
     page.wait_for_function(f"document.querySelector('#{ids.Track.CUMULATIVE} .js-plotly-plot')?.data?.length > 0",
                            timeout=20000)
+
+
+@pytest.mark.parametrize("path,selector", [("/", ids.Forecast.CELL), ("/residuals", ids.Residuals.CELL)])
+def test_the_cell_is_in_the_address_and_a_shared_link_opens_it(web, page, path, selector):
+    """Was: the cell choice lived only in the page; a shared link always opened the GRU."""
+    page.goto(web.url + path + "?ticker=AAPL&cell=lstm")
+    checked = f"#{selector} input:checked"
+    page.wait_for_selector(checked, timeout=30000)
+    assert page.locator(checked).get_attribute("value") == "lstm"
+    page.click(f"#{selector} label:has-text('SimpleRNN')")
+    page.wait_for_function("location.search.includes('cell=simplernn')", timeout=10000)
+    assert "ticker=AAPL" in page.url  # the ticker stays in the address
+    page.goto(page.url)  # the shared address opens on the chosen cell
+    page.wait_for_selector(checked, timeout=30000)
+    assert page.locator(checked).get_attribute("value") == "simplernn"
+    assert page.errors == []
+
+
+def test_an_unknown_cell_in_the_address_is_refused_visibly(web, page):
+    response = page.goto(web.url + "/track-record?cell=transformer")
+    assert response is not None and response.status == 404
+    notice = f"#{ids.cell_refused(ids.Track.PAGE)}"
+    page.wait_for_selector(notice, timeout=30000)
+    assert "unknown cell type 'transformer'; choose from simplernn, lstm, gru" in page.inner_text(notice)
+    assert page.locator(f"#{ids.Track.CUMULATIVE}").count() == 0  # no other cell's figures in its place
+    assert all("404" in e for e in page.errors), page.errors  # the address's own answer, nothing else
+
+
+def test_residuals_define_the_error_one_way_on_an_axis_spanning_the_data(web, page):
+    """Was: "actual / predicted - 1" in the notes beside "(actual - predicted) / previous close" on the chart, and a
+    split line before the first reported day leaving a quarter of the time axis blank."""
+    page.goto(web.url + "/residuals")
+    graph = f"#{ids.Residuals.TIME} .js-plotly-plot"
+    page.wait_for_function(f"document.querySelector('{graph}')?.data?.length > 0", timeout=30000)
+    words = page.inner_text(f"#{ids.Residuals.NOTES}") + page.inner_text(f"#{ids.Residuals.TIME}")
+    assert "(actual - forecast) / previous close" in words, words
+    assert not re.search(r"actual ?/ ?predicted|actual - predicted", words), words
+    first, last, low, high = page.evaluate(f"""(() => {{ const g = document.querySelector('{graph}');
+        const x = g.data[0].x.map(d => Date.parse(d)); const r = g._fullLayout.xaxis.range.map(d => Date.parse(d));
+        return [Math.min(...x), Math.max(...x), r[0], r[1]]; }})()""")
+    day = 86400e3
+    assert abs(low - first) <= day and abs(high - last) <= day, (first, last, low, high)  # the axis is the data's
+
+
+BOXES_JS = """(sel) => [...document.querySelectorAll(sel + ' .annotation-text, ' + sel + ' .rangeselector .button, '
+    + sel + ' .gtitle')].map(e => { const r = e.getBoundingClientRect();
+    return [e.textContent, r.left, r.top, r.right, r.bottom]; })"""
+
+
+def _overlaps(boxes) -> list:
+    return [(a[0], b[0]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+            if a[1] < b[3] - 1 and b[1] < a[3] - 1 and a[2] < b[4] - 1 and b[2] < a[4] - 1]
+
+
+@pytest.mark.parametrize("size", [dict(width=1400, height=900), PHONE])
+def test_forecast_region_labels_never_overlap_nor_leave_the_screen(web, chromium, size):
+    """Was: "promotion window" over "reported origins" (and "validation" on a phone), the split's label off the
+    right of a phone's screen."""
+    page = open_page(chromium, **size)
+    try:
+        page.goto(web.url + "/")
+        graph = f"#{ids.Forecast.GRAPH}"
+        page.wait_for_selector(f"{graph} .main-svg", timeout=30000)
+        for view in ("default", "all", "3y"):
+            if view != "default":
+                page.click(f"{graph} .rangeselector .button:has-text('{view}')")
+                page.wait_for_timeout(600)
+            boxes = page.evaluate(BOXES_JS, graph)
+            assert any("origins" in b[0] for b in boxes) or view == "default", (view, boxes)
+            assert _overlaps(boxes) == [], (view, boxes)
+            assert all(0 <= b[1] and b[3] <= size["width"] for b in boxes), (view, boxes)
+    finally:
+        page.context.close()
+
+
+TITLES_JS = """() => [...document.querySelectorAll('.js-plotly-plot .gtitle')].map(t => { const r = t.getBoundingClientRect();
+    return [t.textContent, r.left, r.right]; })"""
+
+
+@pytest.mark.parametrize("path,ready", [("/residuals", ids.Residuals.ACF), ("/compare", ids.Compare.LOSS),
+                                        ("/track-record", ids.Track.CUMULATIVE)])
+def test_phone_chart_titles_are_whole(web, phone, path, ready):
+    """Was: "Relative residuals over the reported rolling origins" and Compare's long titles ran off a phone."""
+    phone.goto(web.url + path)
+    phone.wait_for_selector(f"#{ready} .gtitle", timeout=30000)
+    phone.wait_for_timeout(1500)  # the cell callbacks' charts
+    titles = phone.evaluate(TITLES_JS)
+    assert titles and all(0 <= left and right <= PHONE["width"] for _, left, right in titles), titles
+
+
+def test_phone_compare_says_its_ratio_and_interval_columns_are_a_swipe_away(web, phone):
+    """Was: Compare's ratio and interval columns off-screen on a phone, with nothing saying they were there."""
+    phone.goto(web.url + "/compare")
+    phone.wait_for_selector(f"#{ids.Compare.TABLE} td", timeout=30000)
+    box = f"#{ids.Compare.TABLE} .dash-spreadsheet-container"
+    cue = phone.locator(f".scroll-cued:has(#{ids.Compare.TABLE}) .scroll-cue")
+    assert cue.is_visible() and "sideways" in cue.inner_text()
+    column = phone.locator(f"#{ids.Compare.TABLE} th:has-text('R2 vs 0: 95% interval')").first
+    assert column.bounding_box()["x"] > PHONE["width"]  # off to the right at first
+    column.scroll_into_view_if_needed()  # what a swipe does: the table's box scrolls, not the page
+    assert phone.eval_on_selector(box, "el => el.scrollLeft") > 0
+    edge = column.bounding_box()
+    assert 0 <= edge["x"] and edge["x"] + edge["width"] <= PHONE["width"] + 1, edge  # reachable by a swipe
+
+
+@pytest.mark.parametrize("path,ready", [("/compare", ids.Compare.TABLE), ("/track-record", ids.Track.SCORES)])
+def test_axe_reports_no_moderate_violation_either(web, page, path, ready):
+    """Was (after the critical and serious ones were fixed): heading-order (h1 then h5) and landmark-unique (every
+    scrolling table named "table") on Compare and the Track record."""
+    from tests.e2e.test_accessibility import AXE
+    page.goto(web.url + path)
+    page.wait_for_selector(f"#{ready} td", timeout=30000)
+    page.wait_for_timeout(1500)
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    found = page.evaluate("""async () => (await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa',
+        'wcag21a', 'wcag21aa', 'best-practice']}})).violations.map(v => v.id + ' (' + v.impact + ')')""")
+    assert found == [], found

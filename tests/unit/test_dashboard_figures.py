@@ -117,7 +117,9 @@ def test_rolling_bias_and_residuals_over_time(payloads):
     p = payloads["predictions"]
     assert len(residuals.rolling_bias_figure(p, window=10).data[0].y) == len(p["dates"])
     fig = residuals.residuals_over_time(p, "gru")
-    assert any(s.type == "line" and s.x0 == p["split"]["test_start"] for s in fig.layout.shapes)
+    # The split is stated, not drawn: a line before the first reported day left part of the axis blank (issue 22).
+    assert any(p["split"]["test_start"] in (a.text or "") for a in fig.layout.annotations)
+    assert list(fig.layout.xaxis.range) == [p["dates"][0], p["dates"][-1]]
 
 
 @pytest.mark.parametrize("p, arch, expect", [
