@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 
+import alerts
 import config
 import contract
 import marketdata
@@ -21,7 +22,7 @@ from config.settings import PROCESS_GROUPS, ConfigError, load_settings
 
 import jobs  # noqa: F401 (see the docstring: the packages' paths outlive Celery's sys.path entry)
 
-_PACKAGES = (config, contract, marketdata, models, store, jobs)
+_PACKAGES = (alerts, config, contract, marketdata, models, store, jobs)  # every package jobs may import
 
 try:  # the worker runs the pipeline: its settings are checked now, as one line, not at the first task
     settings = load_settings(uses=PROCESS_GROUPS["worker"])
