@@ -55,7 +55,7 @@ def start_form(tickers, default: str):
                    className="me-2"),
         dbc.Button("Cancel the queued request", id=ids.Admin.CANCEL_QUEUED, color="secondary", outline=True,
                    disabled=True),
-        html.Div(id=ids.Admin.START_BUSY, className="small mt-1"),  # why Start is disabled, while it is
+        html.Div(id=ids.Admin.START_BUSY, className="small mt-1"),  # why a Start now would wait in the queue, while it would
         html.Div(id=ids.Admin.START_MSG, className="mt-2"),
         html.Div(id=ids.Admin.RUN_RESULT),
         html.Div(id=ids.Admin.CANCEL_MSG),

@@ -21,16 +21,18 @@ def on_action(action):
     return nightly, NIGHTLY_EPOCHS if nightly else ""
 
 
-@admin_callback(on_refusal=lambda _exc: (False, ""))
+@admin_callback(on_refusal=lambda _exc: "")
 def on_busy(_user: str, _n, ticker=None):
-    """(Start disabled, why): a live training lease of the ticker means a run in progress, whoever
-    started it (a CLI run, the clock, a worker); the store's own sentence names it."""
+    """Why a Start now would wait: a live training lease of the ticker means a run in progress, whoever
+    started it (a CLI run, the clock, a worker). Start stays enabled: every run is a request in the
+    queue, and one started now waits behind that run, shown as queued, then runs (issue 23's queue)."""
     ticker = chosen_ticker(ticker)
     engine = data.engine()
     held = leases.current_lease(engine, leases.training_lease(ticker), live=True)
     if held is None:
-        return False, ""
-    return True, f"Start is disabled: {ticker} has {leases.busy_message(engine, held)}."
+        return ""
+    return (f"{ticker} has {leases.busy_message(engine, held)}: a run started now is queued behind it and "
+            "starts when it ends.")
 
 
 @admin_callback(on_refusal=lambda _exc: (False, False))
@@ -43,9 +45,8 @@ def on_pause_state(_user: str, _clock, _msg):
 def register_callbacks(app: Dash) -> None:
     app.callback(Output(ids.Admin.EPOCHS, "disabled"), Output(ids.Admin.EPOCHS_HELP, "children"),
                  Input(ids.Admin.ACTION, "value"))(on_action)
-    # allow_duplicate: the background run's running= also disables Start while it runs
-    app.callback(Output(ids.Admin.START, "disabled", allow_duplicate=True), Output(ids.Admin.START_BUSY, "children"),
-                 Input(ids.Admin.POLL, "n_intervals"), State(ids.Admin.TICKER, "value"), prevent_initial_call=True)(on_busy)
+    app.callback(Output(ids.Admin.START_BUSY, "children"), Input(ids.Admin.POLL, "n_intervals"),
+                 State(ids.Admin.TICKER, "value"), prevent_initial_call=True)(on_busy)
     # CLOCK is redrawn by every poll (run_callbacks.on_poll) and after Pause/Resume's message
     app.callback(Output(ids.Admin.PAUSE, "disabled"), Output(ids.Admin.RESUME, "disabled"),
                  Input(ids.Admin.CLOCK, "children"), Input(ids.Admin.PAUSE_MSG, "children"))(on_pause_state)

@@ -408,19 +408,24 @@ def test_epochs_disabled_and_explained_for_the_nightly_run(web, page):
     assert page.inner_text(f"#{ids.Admin.EPOCHS_HELP}").strip() == ""
 
 
-def test_start_disabled_with_the_reason_while_another_process_holds_the_ticker(web, page, engine):
-    """Was: Start was enabled while a command-line run held the ticker's lease."""
+def test_start_says_it_will_queue_while_another_process_holds_the_ticker(web, page, engine):
+    """Was: Start looked like it would run at once while a command-line run held the ticker's lease. Every
+    run is a request in the queue now: Start stays usable and says the run would wait behind that one
+    (test_admin_queue.py shows such a request queued, then run)."""
     from store import lease
 
     name = lease.training_lease("MSFT")
     lease.acquire(engine, holder="cli-host:4242:abc", ttl_s=120, name=name)
     try:
         _admin(page, web.url, "MSFT")
-        page.wait_for_selector(f"#{ids.Admin.START}[disabled]", timeout=10000)
-        assert "held by cli-host:4242:abc" in page.inner_text(f"#{ids.Admin.START_BUSY}")
+        page.wait_for_function(f"document.querySelector('#{ids.Admin.START_BUSY}').innerText.includes('queued behind')",
+                               timeout=10000)
+        busy = page.inner_text(f"#{ids.Admin.START_BUSY}")
+        assert "held by cli-host:4242:abc" in busy and "a run started now is queued behind it" in busy, busy
+        assert page.locator(f"#{ids.Admin.START}").is_enabled()
     finally:
         lease.release(engine, holder="cli-host:4242:abc", name=name)
-    page.wait_for_selector(f"#{ids.Admin.START}:not([disabled])", timeout=10000)
+    page.wait_for_function(f"document.querySelector('#{ids.Admin.START_BUSY}').innerText.trim() === ''", timeout=10000)
     assert page.inner_text(f"#{ids.Admin.START_BUSY}").strip() == ""
 
 
