@@ -29,7 +29,7 @@ from store.tables import RunRequestRecord
 from store.times import utc_now
 from tests.e2e.test_drill_queue import ROOT, start_worker
 from tests.support.browser import open_page, web_env
-from tests.support.services import own_redis_url, service_missing
+from tests.support.services import emptied_redis, own_redis_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 
@@ -40,16 +40,8 @@ LEASE_TTL_S = 4  # the killed clock's lease expires this long after its last ren
 
 @pytest.fixture
 def redis_url():
-    import redis as redis_py
-
-    client = redis_py.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except Exception as exc:
-        service_missing(f"Redis not reachable at {REDIS_URL}: {type(exc).__name__}")
-    client.flushdb()
-    yield REDIS_URL
-    client.flushdb()
+    """This module's Redis database, emptied before and after."""
+    yield from emptied_redis(REDIS_URL)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from tests.e2e.test_drill_queue import ROOT, jobs, runs, start_worker, wait_for
 from tests.support.browser import open_page
 from tests.support.clock import running_clock
 from tests.support.dashboard_env import ADMIN
-from tests.support.services import fresh_postgres, own_redis_url, service_missing
+from tests.support.services import emptied_redis, fresh_postgres, own_redis_url
 
 REDIS_URL = own_redis_url(11)  # emptied by this module: a database no other module uses
 
@@ -39,16 +39,7 @@ TICKET_TTL_S = 60  # how long the run tickets this queue replaced lived: the req
 @pytest.fixture
 def redis_url():
     """The test Redis database, emptied before and after."""
-    import redis as redis_py
-
-    client = redis_py.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except Exception as exc:
-        service_missing(f"Redis not reachable at {REDIS_URL}: {type(exc).__name__}")
-    client.flushdb()
-    yield REDIS_URL
-    client.flushdb()
+    yield from emptied_redis(REDIS_URL)
 
 
 def _requests(engine, ticker: str = "AAPL") -> list:

@@ -6,6 +6,7 @@ Tests that need a service skip with the reason when it is absent; with REQUIRE_S
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,21 @@ def own_redis_url(database: int) -> str:
     """The test Redis server's database ``database``: a module that empties its Redis database
     (FLUSHDB) takes one of its own, so two test processes never empty each other's queue."""
     return f"{REDIS_URL.rsplit('/', 1)[0]}/{database}"
+
+
+def emptied_redis(url: str) -> Iterator[str]:
+    """For a fixture (``yield from``): the Redis database at ``url``, reachable (else skipped, naming why)
+    and emptied before and after; its URL."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except Exception as exc:
+        service_missing(f"Redis not reachable at {url}: {type(exc).__name__}")
+    client.flushdb()
+    yield url
+    client.flushdb()
 
 
 def service_missing(reason: str) -> None:
