@@ -50,6 +50,15 @@ def call(client, output: str, inputs: list[tuple[str, str, object]], state: list
                        headers=headers or {})
 
 
+def duplicate_output(client, output: str, trigger: str, headers: dict | None = None) -> str:
+    """The output key Dash gave a callback declared with ``allow_duplicate=True`` (``output@hash``),
+    found as the renderer finds it: in /_dash-dependencies, by the input that triggers it."""
+    for spec in client.get("/_dash-dependencies", headers=headers or {}).json:
+        if spec["output"].split("@", 1)[0] == output and any(i["id"] == trigger for i in spec["inputs"]):
+            return spec["output"]
+    raise LookupError(f"no callback writes {output} on {trigger}")
+
+
 def render_page(client, path: str, headers: dict | None = None, search: str = ""):
     """Ask the page router for ``path``'s layout; returns the response."""
     return call(client, PAGE_OUT, page_inputs(path, search), headers=headers)

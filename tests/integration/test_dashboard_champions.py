@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.dash_client import basic, call
+from tests.support.dash_client import basic, call, duplicate_output
 from tests.support.dashboard_env import ADMIN, admin_env
 from dashboard import ids
 
@@ -19,6 +19,15 @@ def _champion_action(client, button: str, model_id=None, cell=None, headers=None
                 headers=headers if headers is not None else basic(*ADMIN), changed=[f"{button}.n_clicks"])
 
 
+def _rollback(client, cell: str):
+    """Roll back as the page does: Roll back opens a confirmation (nothing changes), its button acts."""
+    asked = _champion_action(client, ids.Admin.ROLLBACK, cell=cell)
+    assert asked.json["response"][ids.Admin.CHAMPION_MSG]["children"] is None  # valid: the dialog asks first
+    output = duplicate_output(client, CHAMPION, ids.Admin.ROLLBACK_CONFIRM)
+    return call(client, output, [(ids.Admin.ROLLBACK_CONFIRM, "n_clicks", 1)],
+                [(ids.Admin.ROLLBACK_CELL, "value", cell), (ids.Admin.TICKER, "value", None)], headers=basic(*ADMIN))
+
+
 def _gru_card(client) -> str:
     r = call(client, FORECAST_OUT, [(ids.Forecast.CELL, "value", "gru")], [(ids.Forecast.TICKER, "data", None)])
     return str(r.json["response"][ids.Forecast.CARDS]["children"])
@@ -27,7 +36,7 @@ def _gru_card(client) -> str:
 def test_rollback_and_promote_show_up_on_the_forecast_page(dash_client, fixture_store_url):
     client = dash_client(fixture_store_url, **admin_env())
     assert "GRU v2" in _gru_card(client)  # warm the cache on the current champion
-    r = _champion_action(client, ids.Admin.ROLLBACK, cell="gru")
+    r = _rollback(client, "gru")
     assert "model #3 is champion again" in r.get_data(as_text=True)
     assert "GRU v1" in _gru_card(client)  # new champion_events row -> snapshot rebuilt
     r = _champion_action(client, ids.Admin.PROMOTE, model_id=4)
@@ -46,7 +55,8 @@ def test_rollback_and_promote_show_up_on_the_forecast_page(dash_client, fixture_
 ])
 def test_registry_refusals_are_shown(dash_client, fixture_store_url, button, model_id, cell, says):
     client = dash_client(fixture_store_url, **admin_env())
-    assert says in _champion_action(client, button, model_id, cell).get_data(as_text=True)
+    answer = _rollback(client, cell) if button == ids.Admin.ROLLBACK else _champion_action(client, button, model_id, cell)
+    assert says in answer.get_data(as_text=True)
 
 
 def test_promote_without_credentials_changes_nothing(dash_client, fixture_store_url):
