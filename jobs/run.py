@@ -33,7 +33,7 @@ from store import lease as leases
 from store import registry, runs
 from store.db import StoreUnavailable, best_effort, retry_on_outage
 from store.ledger import publish_after_run
-from jobs.price_updates import update_from_sources
+from price_feed.updates import update_from_sources
 from store.prices import last_stored_date
 
 from .context import JobContext

@@ -34,7 +34,7 @@ from store.db import create_schema, make_engine
 from marketdata.sources.replay import ReplaySource
 from config.price_sources import configured_sources
 from marketdata.tickers import parse_ticker
-from jobs.price_updates import update_from_sources
+from price_feed.updates import update_from_sources
 
 from contract.run import RunRequest, RunResult
 from contract.vocab import DEFAULT_CELL, RunStatus

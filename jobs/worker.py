@@ -17,12 +17,13 @@ import config
 import contract
 import marketdata
 import models
+import price_feed
 import store
 from config.settings import PROCESS_GROUPS, ConfigError, load_settings
 
 import jobs  # noqa: F401 (see the docstring: the packages' paths outlive Celery's sys.path entry)
 
-_PACKAGES = (alerts, config, contract, marketdata, models, store, jobs)  # every package jobs may import
+_PACKAGES = (alerts, config, contract, marketdata, models, price_feed, store, jobs)  # every package jobs may import
 
 try:  # the worker runs the pipeline: its settings are checked now, as one line, not at the first task
     settings = load_settings(uses=PROCESS_GROUPS["worker"])

@@ -34,7 +34,7 @@ from store.db import create_schema, make_engine
 from store.prices import load_prices
 from marketdata.sources.offline import OfflineSampleSource
 from store.tables import LedgerEntry
-from jobs.price_updates import seed_prices
+from price_feed.updates import seed_prices
 from contract.vocab import CELLS, DEFAULT_CELL
 from dashboard import ids
 

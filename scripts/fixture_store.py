@@ -25,7 +25,7 @@ from store.prices import load_prices
 from store.registry import json_safe
 from marketdata.sources.offline import OfflineSampleSource
 from store.tables import Champion, ChampionEvent, Comparison, ModelOutput, ModelRecord
-from jobs.price_updates import seed_prices
+from price_feed.updates import seed_prices
 from contract.vocab import CELLS, DEFAULT_CELL
 from models.evaluation import NetworkFacts, forecast_payload
 from models.features import SplitSpec, prepare

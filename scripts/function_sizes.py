@@ -43,7 +43,7 @@ def main(packages: list[str]) -> int:
     return 1 if rows else 0
 
 
-PACKAGES = ["dashboard", "jobs", "models", "store", "alerts", "config", "marketdata", "contract"]
+PACKAGES = ["dashboard", "jobs", "models", "store", "alerts", "price_feed", "config", "marketdata", "contract"]
 
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv[1:] or PACKAGES))

@@ -145,7 +145,7 @@ def fetch_prices(settings: Settings, engine: Engine, ticker: str, now: datetime)
     (overlap check, split refetch, all-or-nothing); (colour, sentence)."""
     from marketdata.sources.base import SourceUnavailable
     from config.price_sources import configured_sources
-    from jobs.price_updates import update_from_sources
+    from price_feed.updates import update_from_sources
 
     try:
         result = update_from_sources(engine, ticker, configured_sources(settings), settings.overlap_days, now)

@@ -11,7 +11,7 @@ from marketdata.sources.base import SourceUnavailable
 from store.prices import price_summaries
 from marketdata.sources.csv_file import read_price_csv
 from config.price_sources import configured_sources
-from jobs.price_updates import seed_prices, switch_source, update_from_sources
+from price_feed.updates import seed_prices, switch_source, update_from_sources
 
 from ..context import build_context
 from ..errors import JobError

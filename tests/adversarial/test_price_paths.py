@@ -19,7 +19,7 @@ from marketdata.sources.base import SourceUnavailable
 from marketdata.sources.replay import ReplaySource
 from marketdata.sources.yahoo import YahooSource
 from store.db import session_factory
-from jobs.price_updates import update_from_sources
+from price_feed.updates import update_from_sources
 from store.prices import insert_prices, load_prices
 from store.queries import store_version
 from store.tables import LedgerEntry, PriceDeletion

@@ -15,7 +15,7 @@ from store import lease as leases
 from store import runs
 from config.settings import load_settings
 from marketdata.sources.offline import OfflineSampleSource
-from jobs.price_updates import update_from_sources
+from price_feed.updates import update_from_sources
 
 NOW = datetime(2026, 3, 6, 23, 30, tzinfo=timezone.utc)
 

@@ -14,7 +14,7 @@ from store.prices import replace_all_prices
 from marketdata.sources.offline import OfflineSampleSource
 from marketdata.sources.replay import ReplaySource
 from store.tables import ChampionEvent, ModelOutput, ModelRecord
-from jobs.price_updates import update_from_sources
+from price_feed.updates import update_from_sources
 from tests.support.ledger import NOW, H, dump, save_model, store_prices
 
 

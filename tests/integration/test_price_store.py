@@ -9,7 +9,7 @@ from store.db import create_schema, session_factory
 from store.prices import insert_prices, load_prices, price_summaries
 from marketdata.sources.base import PriceSource, SourceUnavailable
 from marketdata.sources.yahoo import YahooSource
-from jobs.price_updates import seed_prices, update_from_sources, update_prices
+from price_feed.updates import seed_prices, update_from_sources, update_prices
 from store.tables import Base
 from tests.support.yf_frames import ScriptedDownload, yf_empty, yf_frame
 

@@ -22,7 +22,7 @@ from marketdata.sources.replay import ReplaySource
 from marketdata.sources.yahoo import YahooSource
 from store import ledger, registry, runs
 from store.db import session_factory
-from jobs.price_updates import switch_source, update_from_sources
+from price_feed.updates import switch_source, update_from_sources
 from store.prices import load_prices, upsert_prices
 from tests.support.pipeline import TINY, history
 

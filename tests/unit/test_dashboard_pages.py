@@ -44,7 +44,7 @@ def test_admin_page_on_an_empty_store(dash_client, sqlite_url):
 
 def test_prices_without_models_show_history_and_what_is_missing(dash_client, tmp_path):
     from marketdata.sources.offline import OfflineSampleSource
-    from jobs.price_updates import seed_prices
+    from price_feed.updates import seed_prices
     from store.db import create_schema
 
     url = f"sqlite:///{tmp_path / 'prices-only.db'}"
