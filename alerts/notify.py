@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from datetime import datetime
 from typing import Callable
 
@@ -10,6 +11,7 @@ from sqlalchemy import Engine
 
 from config.alerts import AlertSettings
 from store import incidents
+from store.db import retry_on_outage
 from store.incidents import Finding, IncidentKind
 
 from .webhook import BACKOFF_S, payload, post
@@ -65,7 +67,10 @@ def deliver(engine: Engine, settings: AlertSettings, incident_id: int, now: date
         while incident is not None and incident.pending is not None:
             what = incident.pending
             sent = post(url, payload(incident, what, settings), settings.webhook_timeout_s, BACKOFF_S, sleep)
-            incidents.record_delivery(engine, incident_id, what, now, sent.error)
+            # Retried through an outage shorter than the claim's hold: a POST that went out but was not
+            # recorded would be sent again by the next process to claim it (at-least-once, not twice by design).
+            retry_on_outage(partial(incidents.record_delivery, engine, incident_id, what, now, sent.error),
+                            what=f"recording alert {incident_id}'s delivery")
             if not sent.ok:
                 log.error("alert %s (%s %s): webhook failed after %d tries: %s; retried at the next check",
                           incident_id, incident.kind, incident.subject, sent.tries, sent.error)

@@ -110,6 +110,28 @@ def test_a_failing_webhook_is_retried_then_delivered_later(engine, tmp_path, rec
     assert deliver_pending(engine, settings.alerts, NOW + timedelta(minutes=2), NO_WAIT) == 0  # nothing left to send
 
 
+def test_a_sent_alert_is_recorded_through_a_store_outage_and_not_sent_again(engine, tmp_path, receiver, monkeypatch):
+    """The POST went out, then the store blinked while recording it: the record is retried (within the
+    claim's hold), so the next check finds nothing pending instead of sending the alert a second time."""
+    from sqlalchemy.exc import OperationalError
+
+    record, failures = incidents.record_delivery, []
+
+    def blinking(*args, **kwargs):
+        if not failures:  # the store drops the first write, as a Postgres restart does
+            failures.append(1)
+            raise OperationalError("UPDATE incidents", {}, Exception("server closed the connection unexpectedly"))
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(incidents, "record_delivery", blinking)
+    settings = settings_for(tmp_path, ALERT_WEBHOOK_URL=receiver.url)
+    opened = raise_alert(engine, settings.alerts, failed_run(), NOW, NO_WAIT)
+    assert failures == [1] and len(receiver.posts) == 1
+    assert incidents.get(engine, opened).pending is None
+    assert deliver_pending(engine, settings.alerts, NOW + timedelta(minutes=5), NO_WAIT) == 0
+    assert len(receiver.posts) == 1
+
+
 def test_an_unreachable_webhook_never_raises(engine, tmp_path):
     settings = settings_for(tmp_path, ALERT_WEBHOOK_URL="http://127.0.0.1:9/hook", ALERT_WEBHOOK_TIMEOUT="1")
     assert raise_alert(engine, settings.alerts, failed_run(), NOW, sleep=NO_WAIT) is not None
