@@ -50,6 +50,19 @@ class Outcome:
     error: Refusal | Failure | None = None  # raised again in the caller: same class, same message
 
 
+class _ParentStopping:
+    """The child's cancel check: its parent forwarded a stop (the clock is shutting down) or the child got
+    SIGTERM itself (a dyno restart); the run's record says so rather than "cancelled by the caller"."""
+
+    reason = "its process was shutting down (a clock stop or a dyno restart)"
+
+    def __init__(self, cancel: Any):
+        self.cancel = cancel
+
+    def __call__(self) -> bool:
+        return bool(self.cancel.is_set())
+
+
 def _child_main(settings: Settings, request: RunRequest, conn: Any, cancel: Any) -> None:
     """Entry point of the child: run the pipeline, send one Outcome, exit."""
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -62,7 +75,7 @@ def _child_main(settings: Settings, request: RunRequest, conn: Any, cancel: Any)
     engine = make_engine(settings.database_url)
     ctx = JobContext(settings=settings, engine=engine)
     try:
-        outcome = Outcome("ok", result=run_pipeline(ctx, request, RunHooks(should_cancel=cancel.is_set)))
+        outcome = Outcome("ok", result=run_pipeline(ctx, request, RunHooks(should_cancel=_ParentStopping(cancel))))
     except (Refusal, Failure) as exc:  # our error classes take one message: they pickle whole
         outcome = Outcome("expected", message=str(exc), error=exc)
     except BaseException as exc:  # anything else: one line back to the caller, who logs it

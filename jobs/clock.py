@@ -55,7 +55,7 @@ from store.tables import ClockStatus, Price
 
 from contract.errors import one_line
 from contract.run import RunRequest, RunResult, TickerOutcome, TickerState
-from contract.vocab import DEFAULT_CELL, Action, Trigger
+from contract.vocab import DEFAULT_CELL, Action, RunStatus, Trigger
 from store import registry, run_requests
 from store.run_requests import StoredRequest
 
@@ -178,9 +178,23 @@ class Clock:
         )
 
     def pipeline(self, ctx: JobContext, request: RunRequest, hooks: RunHooks) -> RunResult:
-        """The injected pipeline (by default a child process), one run at a time in this clock."""
+        """The injected pipeline (by default a child process), one run at a time in this clock. A run
+        cancelled because this clock is stopping (a deploy, a dyno's daily restart) is asked for again:
+        the next clock runs it, instead of the night passing without a forecast."""
         with self.training:
-            return self.child_pipeline(ctx, request, hooks)
+            result = self.child_pipeline(ctx, request, hooks)
+        if self.stopping.is_set() and result.status is RunStatus.CANCELLED:
+            self.requeue_after_stop(request, result.run_id)
+        return result
+
+    def requeue_after_stop(self, request: RunRequest, run_id: int) -> None:
+        """Queue ``request`` again for the next clock (or worker); never raises (the clock is on its way out)."""
+        try:
+            again = run_requests.add(self.ctx.engine, request, self.ctx.now())
+        except Exception as exc:  # another request of the ticker already waits (it will run), or the store is down
+            log.warning("run %s of %s stopped with the clock; not queued again: %s", run_id, request.ticker, one_line(exc))
+            return
+        log.warning("run %s of %s stopped with the clock; queued again as request #%s", run_id, request.ticker, again)
 
     # --- jobs ---------------------------------------------------------------------
     def run_for_all_tickers(self, trigger: Trigger, action: Action, job_id: str) -> list[TickerOutcome]:

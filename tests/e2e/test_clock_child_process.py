@@ -90,6 +90,12 @@ def test_sigterm_to_the_clock_cancels_the_childs_run_and_both_exit(run_cli, sqli
     assert proc.returncode == 0, out[-2000:]
     history = json.loads(run_cli("runs", "--json", database_url=sqlite_url).stdout)
     assert [(r["trigger"], r["status"]) for r in history] == [("bootstrap", "cancelled")], history
+    assert "shutting down" in history[0]["error"], history[0]  # why, not "cancelled by the caller"
+    # A deploy or a dyno's daily restart must not cost the night: the next clock runs it again.
+    queue = run_cli("queue", database_url=sqlite_url).stdout
+    waiting = [line.split() for line in queue.splitlines()[1:]]
+    assert [(w[1], w[2], w[3]) for w in waiting] == [("AAPL", "auto/bootstrap", "waiting")], queue
+    assert f"queued again as request #{waiting[0][0]}" in out
     assert _still_alive(children, timeout=30) == []
 
 
