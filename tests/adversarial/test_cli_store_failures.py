@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import assert_one_error_line
-from tests.support.services import POSTGRES_ADMIN_URL, REDIS_URL, ROOT
+from tests.support.services import POSTGRES_ADMIN_URL, ROOT, own_redis_url
 
 PG_HOST = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].split("@")[-1]  # host:port of the machine's Postgres
 COMMANDS = [
@@ -229,8 +229,8 @@ def test_the_factory_alone_still_stops_gunicorn_when_started_without_the_setting
 )
 def test_the_celery_worker_refuses_bad_settings_in_one_line(sqlite_url, tmp_path, name, value, why):
     celery = Path(sys.executable).with_name("celery")
-    env = {**os.environ, "DATABASE_URL": sqlite_url, "DATA_DIR": str(tmp_path / "data"), "REDIS_URL": REDIS_URL,
-           name: value}
+    env = {**os.environ, "DATABASE_URL": sqlite_url, "DATA_DIR": str(tmp_path / "data"),
+           "REDIS_URL": own_redis_url(__name__), name: value}
     result = subprocess.run([str(celery), "-A", "jobs.worker:celery_app", "worker", "--concurrency=1"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert_one_error_line(result, why)

@@ -33,7 +33,7 @@ from tests.support.services import emptied_redis, own_redis_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 
-REDIS_URL = own_redis_url(8)  # this helper's own database; emptied by this module
+REDIS_URL = own_redis_url(__name__)  # emptied by this module: its own database
 SHOTS = ROOT / "artifacts" / "screenshots"
 LEASE_TTL_S = 4  # the killed clock's lease expires this long after its last renewal
 

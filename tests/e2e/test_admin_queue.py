@@ -27,7 +27,7 @@ from tests.support.clock import running_clock
 from tests.support.dashboard_env import ADMIN
 from tests.support.services import emptied_redis, fresh_postgres, own_redis_url
 
-REDIS_URL = own_redis_url(11)  # emptied by this module: a database no other module uses
+REDIS_URL = own_redis_url(__name__)  # emptied by this module: its own database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 

@@ -194,14 +194,18 @@ def test_retrain_runs_on_a_celery_worker_when_redis_is_configured(browser, store
     _needs_training()
     import redis
 
-    from tests.support.services import REDIS_URL
+    from tests.support.services import own_redis_url
+
+    redis_url = own_redis_url(__name__)  # its own database: another module's worker must not take this task
 
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+        client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
+        client.ping()
     except Exception as exc:  # no server here
-        service_missing(f"Redis not reachable at {REDIS_URL}: {type(exc).__name__}")
+        service_missing(f"Redis not reachable at {redis_url}: {type(exc).__name__}")
+    client.flushdb()  # no task left by an earlier run of this test
     env = {**os.environ, "DATABASE_URL": store_url, "CACHE_DIR": str(tmp_path / "cache"), "PRICE_SOURCE": "offline",
-           "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "DATA_DIR": str(tmp_path / "data"), "REDIS_URL": REDIS_URL}
+           "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "DATA_DIR": str(tmp_path / "data"), "REDIS_URL": redis_url}
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "jobs.worker:celery_app", "worker", "--concurrency=1", "--loglevel=info"],
         cwd=ROOT, env=env, stdout=open(tmp_path / "celery.log", "wb"), stderr=subprocess.STDOUT, start_new_session=True)

@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 
 from contract.outputs import OUTPUT_NAMES
-from tests.support.services import REDIS_URL, ROOT, fresh_postgres, service_missing
+from tests.support.services import ROOT, emptied_redis, fresh_postgres, own_redis_url
 from tests.support.private_services import private_redis
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
@@ -146,18 +146,8 @@ def test_worker_killed_mid_task_is_redelivered_and_recovered(pg_url, tmp_path):
 
 @pytest.fixture
 def shared_redis_url():
-    """A database of the machine's Redis, emptied before and after."""
-    import redis as redis_py
-
-    url = REDIS_URL.rsplit("/", 1)[0] + "/14"
-    client = redis_py.Redis.from_url(url, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except Exception as exc:
-        service_missing(f"Redis not reachable at {url}: {type(exc).__name__}")
-    client.flushdb()
-    yield url
-    client.flushdb()
+    """This module's database of the machine's Redis, emptied before and after."""
+    yield from emptied_redis(own_redis_url(__name__))
 
 
 def champions(engine):

@@ -13,7 +13,7 @@ import redis
 from scripts.replay_csv_days import CELLS, HORIZON, replay_days
 from tests.support.services import fresh_postgres, own_redis_url, service_missing
 
-REDIS_URL = own_redis_url(12)  # emptied by this module: a database no other module uses
+REDIS_URL = own_redis_url(__name__)  # emptied by this module: its own database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

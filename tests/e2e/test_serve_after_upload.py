@@ -30,7 +30,7 @@ from tests.support.services import ROOT, fresh_postgres, own_redis_url, service_
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-REDIS_URL = own_redis_url(10)  # emptied by this module: a database no other module uses
+REDIS_URL = own_redis_url(__name__)  # emptied by this module: its own database
 SERVE_WITHIN_S = 60 + 120  # the clock's period, then a child that starts TensorFlow on a loaded machine
 
 

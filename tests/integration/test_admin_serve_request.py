@@ -18,7 +18,7 @@ from tests.support.ledger import save_model, store_prices, stale_champion
 from tests.support.pipeline import history
 from tests.support.services import own_redis_url, service_missing
 
-REDIS_URL = own_redis_url(10)  # emptied by this module: a database no other module uses
+REDIS_URL = own_redis_url(__name__)  # emptied by this module: its own database
 
 
 @pytest.fixture

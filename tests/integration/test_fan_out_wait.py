@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from tests.support.services import own_redis_url, service_missing
 
-REDIS_URL = own_redis_url(13)  # emptied by this module: a database no other module uses
+REDIS_URL = own_redis_url(__name__)  # emptied by this module: its own database
 
 
 @pytest.fixture

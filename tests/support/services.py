@@ -17,10 +17,19 @@ POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://p
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
-def own_redis_url(database: int) -> str:
-    """The test Redis server's database ``database``: a module that empties its Redis database
-    (FLUSHDB) takes one of its own, so two test processes never empty each other's queue."""
-    return f"{REDIS_URL.rsplit('/', 1)[0]}/{database}"
+# One database of the test Redis server per module that sends to, consumes from or empties one: under
+# xdist two modules run at once, and two Celery workers on one database take each other's tasks (a
+# worker then runs a request id against the other test's store and ends it "not run").
+REDIS_DATABASES = {
+    "test_dashboard_browser": 1, "test_drill_queue": 2, "test_admin_health_browser": 3, "test_serve_after_upload": 4,
+    "test_admin_serve_request": 5, "test_replay_csv_days": 6, "test_admin_queue": 7, "test_fan_out_wait": 8,
+    "test_cli_store_failures": 9,
+}
+
+
+def own_redis_url(module: str) -> str:
+    """The test Redis server's database kept for ``module`` (its ``__name__``; listed in REDIS_DATABASES)."""
+    return f"{REDIS_URL.rsplit('/', 1)[0]}/{REDIS_DATABASES[module.rsplit('.', 1)[-1]]}"
 
 
 def emptied_redis(url: str) -> Iterator[str]:
