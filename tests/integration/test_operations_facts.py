@@ -12,6 +12,7 @@ from contract.run import RunRequest
 from contract.vocab import QueueState
 from store import lease as leases, operations as ops, run_requests, runs
 from store.db import session_factory
+from store.times import db_now
 from store.pause import set_paused
 from store.tables import ClockStatus, Price, RunRequestRecord
 from tests.support.dashboard_env import ADMIN, ANALYST
@@ -57,26 +58,29 @@ def _beat(engine, request_id: int, at: datetime) -> None:
 def test_queue_states(engine):
     """One definition with `jobs queue` (run_requests.queue_state): waiting (queued), running (claimed, its
     executor heartbeats), executor silent (claimed, no heartbeat for a lease TTL) and waiting for
-    redelivery (the sweep re-queued it after its executor fell silent)."""
-    waiting = _request(engine, "AAPL", NOW - timedelta(minutes=7))
-    running = _request(engine, "MSFT", NOW - timedelta(minutes=9))
-    lost = _request(engine, "GOOG", NOW - timedelta(minutes=30))
-    run_requests.claim(engine, running, "worker-1", NOW - timedelta(minutes=8))
-    _beat(engine, running, NOW - timedelta(seconds=30))
-    run_requests.claim(engine, lost, "worker-2", NOW - timedelta(minutes=20))
-    _beat(engine, lost, NOW - timedelta(minutes=19))
-    again = _request(engine, "AMZN", NOW - timedelta(minutes=40))
-    run_requests.claim(engine, again, "worker-3", NOW - timedelta(minutes=39))
-    _beat(engine, again, datetime(2000, 1, 1, tzinfo=timezone.utc))  # long silent by the database's clock too
-    assert [r.id for r, how in run_requests.sweep(engine, 120, NOW)] == [again]  # what the clock does each minute
-    got = {e.id: e for e in ops.queue_facts(engine, NOW, lease_ttl_s=120)}
+    redelivery (the sweep re-queued it after its executor fell silent). Times are the database's: the
+    sweep judges silence by its clock (a fixed date here went stale once the real clock passed it)."""
+    now = db_now(engine)
+    waiting = _request(engine, "AAPL", now - timedelta(minutes=7))
+    running = _request(engine, "MSFT", now - timedelta(minutes=9))
+    run_requests.claim(engine, running, "worker-1", now - timedelta(minutes=8))
+    _beat(engine, running, now - timedelta(seconds=30))
+    again = _request(engine, "AMZN", now - timedelta(minutes=40))
+    run_requests.claim(engine, again, "worker-3", now - timedelta(minutes=39))
+    _beat(engine, again, now - timedelta(minutes=38))
+    assert [r.id for r, how in run_requests.sweep(engine, 120, now)] == [again]  # what the clock does each minute
+    # fell silent after the last sweep: shown silent until the next one re-queues it
+    lost = _request(engine, "GOOG", now - timedelta(minutes=30))
+    run_requests.claim(engine, lost, "worker-2", now - timedelta(minutes=20))
+    _beat(engine, lost, now - timedelta(minutes=19))
+    got = {e.id: e for e in ops.queue_facts(engine, now, lease_ttl_s=120)}
     assert [got[i].state for i in (waiting, running, lost, again)] == [
         QueueState.WAITING, QueueState.RUNNING, QueueState.SILENT, QueueState.REDELIVERY]
-    assert got[waiting].age_s(NOW) == 7 * 60 and got[lost].age_s(NOW) == 20 * 60  # since requested / claimed
-    assert got[again].age_s(NOW) == 40 * 60  # waiting again: since it was requested
+    assert got[waiting].age_s(now) == 7 * 60 and got[lost].age_s(now) == 20 * 60  # since requested / claimed
+    assert got[again].age_s(now) == 40 * 60  # waiting again: since it was requested
     assert got[lost].claimed_by == "worker-2" and got[waiting].ticker == "AAPL"
-    run_requests.finish(engine, running, "worker-1", NOW, "done")
-    assert running not in {e.id for e in ops.queue_facts(engine, NOW, lease_ttl_s=120)}  # ended: not in the queue
+    run_requests.finish(engine, running, "worker-1", now, "done")
+    assert running not in {e.id for e in ops.queue_facts(engine, now, lease_ttl_s=120)}  # ended: not in the queue
 
 
 def test_ticker_facts(engine):
