@@ -12,6 +12,7 @@ anywhere but this fixture.
 from __future__ import annotations
 
 import argparse
+import copy
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -61,7 +62,7 @@ def _stand_in_returns(p, cell: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return paths[:-1], paths[-1]
 
 
-def build_payloads(prices: pd.DataFrame, cell: str, seed: int, now: datetime, epochs: int = 12) -> dict:
+def build_payloads(prices: pd.DataFrame, cell: str, seed: int, epochs: int = 12) -> dict:
     """Every output payload of one stand-in model, plus the record's fields.
 
     The figures go through the product's own scoring (``models.report``: rolling
@@ -98,6 +99,19 @@ def build_payloads(prices: pd.DataFrame, cell: str, seed: int, now: datetime, ep
     }
 
 
+_BUILT: dict[tuple, dict] = {}  # (prices' fingerprint, cell, seed) -> build_payloads' answer; and the comparison
+
+
+def payloads_once(prices: pd.DataFrame, fingerprint: str, cell: str, seed: int) -> dict:
+    """``build_payloads``, computed once per process for the same prices, cell and seed (a copy each time):
+    the product's scoring of one stand-in takes seconds (bootstrap, GARCH), and the tests write the same
+    fixture store many times (SQLite and Postgres, a store per test)."""
+    key = (fingerprint, cell, seed)
+    if key not in _BUILT:
+        _BUILT[key] = build_payloads(prices, cell, seed=seed)
+    return copy.deepcopy(_BUILT[key])
+
+
 def write_fixture_models(engine: Engine, ticker: str = "AAPL", now: datetime | None = None,
                          cells: tuple[str, ...] = CELLS) -> list[int]:
     """Seed prices if needed, write stand-in models + outputs, promote each; return model ids."""
@@ -112,7 +126,7 @@ def write_fixture_models(engine: Engine, ticker: str = "AAPL", now: datetime | N
     with session_factory(engine).begin() as session:
         parent = {}
         for i, (cell, version, kind) in enumerate(plan):
-            built = build_payloads(prices, cell, seed=42 + i, now=now)
+            built = payloads_once(prices, fingerprint, cell, 42 + i)
             rec = ModelRecord(ticker=ticker, cell=cell, version=version, kind=kind, parent_id=parent.get(cell),
                               run_id=None, data_hash=fingerprint, keras_bytes=b"",
                               created_at=now - timedelta(hours=len(plan) - i), **built["record"])
@@ -131,7 +145,10 @@ def write_fixture_models(engine: Engine, ticker: str = "AAPL", now: datetime | N
                 session.add(Champion(ticker=ticker, cell=cell, model_id=rec.id, promoted_at=now))
             session.add(ChampionEvent(ticker=ticker, cell=cell, model_id=rec.id, previous_model_id=previous,
                                       action="promote", actor="fixture", at=now))
-        comparison = compare_backtests(backtests)
+        key = ("comparison", fingerprint, tuple(plan))  # the backtests follow from the same key
+        if key not in _BUILT:
+            _BUILT[key] = {"comparison": compare_backtests(backtests)}
+        comparison = copy.deepcopy(_BUILT[key]["comparison"])
         if comparison is not None:
             session.add(Comparison(ticker=ticker, model_ids=dict(parent), payload=json_safe(comparison), created_at=now))
     return ids

@@ -71,11 +71,16 @@ def _wait_for_lease(url: str, proc: subprocess.Popen, timeout: float = 90) -> le
 
 
 def _stop(proc: subprocess.Popen) -> int:
+    """SIGTERM, then wait while reading the clock's pipes (a clock blocked on a full pipe never exits)."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
-    code = proc.wait(timeout=60)
-    proc.communicate()
-    return code
+    try:
+        proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"the clock did not stop within 120 s of SIGTERM: {out[-1500:]} {err[-1500:]}") from None
+    return proc.returncode
 
 
 def _refused_in_one_line(result: subprocess.CompletedProcess, pid: int) -> None:

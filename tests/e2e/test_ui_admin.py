@@ -438,10 +438,15 @@ def test_run_history_fits_its_card(web, chromium, engine, tmp_path, width, heigh
     row = page.locator(f"#{ids.Admin.RUNS_TABLE} tr", has_text="training cancelled by the admin").first
     row.wait_for(timeout=10000)
     assert row.locator("td").first.inner_text().strip() == str(run_id)
-    card = page.locator(f"#{ids.Admin.RUNS}").bounding_box()
-    for cell in row.locator("td").all():  # every cell, before/after included, inside the card
-        box = cell.bounding_box()
-        assert box["x"] >= card["x"] - 1 and box["x"] + box["width"] <= card["x"] + card["width"] + 1, (cell.inner_text(), box, card)
+    # Every cell, before/after included, inside the card: measured in one script, since the history's
+    # poll may re-render the table between two separate reads (a detached cell has no box).
+    cells = page.evaluate("""([table, card, text]) => {
+        const c = document.querySelector(card).getBoundingClientRect();
+        const row = [...document.querySelectorAll(table + ' tr')].find(r => r.innerText.includes(text));
+        return [...row.cells].map(td => { const b = td.getBoundingClientRect();
+                                         return [td.innerText, b.left >= c.left - 1 && b.right <= c.right + 1]; });
+    }""", [f"#{ids.Admin.RUNS_TABLE}", f"#{ids.Admin.RUNS}", "training cancelled by the admin"])
+    assert len(cells) >= 4 and all(inside for _text, inside in cells), cells
     table = page.locator(f"#{ids.Admin.RUNS_TABLE}")
     assert table.evaluate("t => t.scrollWidth <= t.parentElement.clientWidth + 1")  # nothing to scroll to
     assert "GRU 1.0410 -> 1.0526" in row.inner_text()

@@ -22,11 +22,10 @@ def prices() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def payloads(prices) -> dict:
     """All output payloads of one stand-in GRU, in the shapes training writes (scored by models.report)."""
-    from datetime import datetime, timezone
 
     from scripts.fixture_store import build_payloads
 
-    return build_payloads(prices, "gru", seed=1, now=datetime(2024, 1, 1, tzinfo=timezone.utc))["outputs"]
+    return build_payloads(prices, "gru", seed=1)["outputs"]
 
 
 def _names(fig) -> list[str]:
