@@ -1,7 +1,6 @@
 """What every expected failure of a command must look like, checked on real processes."""
 from __future__ import annotations
 
-import gc
 import io
 import logging
 import os
@@ -9,8 +8,10 @@ import signal
 import subprocess
 import sys
 import traceback
+import weakref
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
 
 from store.db import make_engine
 from store.tables import Lease, ModelRecord, Price, Run
@@ -92,10 +93,21 @@ def run_jobs_in_process(args: tuple[str, ...] | list[str], env: dict[str, str], 
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if "-v" in args or "--verbose" in args else logging.WARNING)
     os.chdir(ROOT)
+    engines: weakref.WeakSet = weakref.WeakSet()  # every engine the command connects, to close as its exit would
+
+    def connected(conn) -> None:
+        engines.add(conn.engine)
+
+    event.listen(Engine, "engine_connect", connected)
     try:
         code = _exit_status(main, list(args))
     finally:
-        gc.collect()  # close the command's store connections as its exit would (SQLite folds its WAL back)
+        event.remove(Engine, "engine_connect", connected)
+        # The command's store connections closed as its exit would close them (SQLite folds its WAL back).
+        # Disposing the engines it used, not gc.collect(): a full collection in a worker that has loaded
+        # TensorFlow and many frames costs seconds, on every call.
+        for engine in list(engines):
+            engine.dispose()
         os.chdir(saved_cwd)
         root.removeHandler(handler)
         root.setLevel(saved_level)
