@@ -134,8 +134,18 @@ class Sums:
         ``rows`` may also be a (B, n) matrix of resampled rows: every figure is then (B, H),
         one per resample, in one vectorised pass.
         """
-        def total(a: np.ndarray) -> np.ndarray:
-            return a[rows].sum(-2)
+        if isinstance(rows, np.ndarray) and rows.ndim == 2:
+            # Resampled rows as counts per row, (B, n): a sum over a resample is then counts @ a, one BLAS
+            # product instead of gathering a (B, n, H) copy for each of the sixteen sums (~6x faster).
+            reps, n = rows.shape
+            offsets = (rows + (np.arange(reps) * self.ok.shape[0])[:, None]).ravel()
+            counts = np.bincount(offsets, minlength=reps * self.ok.shape[0]).reshape(reps, -1).astype(float)
+
+            def total(a: np.ndarray) -> np.ndarray:
+                return counts @ a
+        else:
+            def total(a: np.ndarray) -> np.ndarray:
+                return a[rows].sum(-2)
 
         pers, count = total(self.sq_price[Baseline.PERSISTENCE]), total(self.ok)
         zero, mean = total(self.sq_r), total(self.sq_rdrift)
