@@ -30,7 +30,7 @@ from . import skill
 from .calibration import band_calibration, band_goals, holm_family, terciles
 from .evaluation import NetworkFacts, conformal_quantiles
 from .features import Prepared
-from .garch import MIN_RETURNS, garch_halfwidths, garch_scale, history_scale
+from .garch import MIN_RETURNS, garch_halfwidths, garch_scale_once, history_scale
 from .intervals import (
     Z, IntervalSpec, PathsAtOrigins, adaptive_halfwidths, rolling_std, scale_exponent, winkler,
 )
@@ -126,7 +126,7 @@ def _bands(fc: RollingForecasts, p: Prepared, names: list[str], spec: IntervalSp
     """Every band at every evaluation origin. Each of ``names`` (forecasters) gets volatility-scaled conformal
     bands with ACI whose scale is the GARCH h-day sd (refit at ``blocks``) to the powers ``tuned_exponent``."""
     stops = np.r_[fc.origins, p.n]  # the evaluation origins and the live forecast's origin
-    sd, nus = garch_scale(daily_returns(p), stops, blocks, p.horizon)
+    sd, nus = garch_scale_once(daily_returns(p), stops, blocks, p.horizon)
     b = tuned_exponent(p)
     scale = band_scale(p, stops, sd, b)
     bands: Bands = {}

@@ -10,7 +10,6 @@ as it is, over the outcomes known now.
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +20,7 @@ from contract.outputs import Backtest, Forecast
 
 from .evaluation import actual_paths, forecast_payload, price_paths
 from .features import Prepared
-from .garch import garch_scale
+from .garch import garch_scale_once
 from .intervals import IntervalSpec, PathsAtOrigins, adaptive_halfwidths
 from .pipeline import predict_returns
 from .report import BAND_SPEC, LEVELS, band_scale, tuned_exponent
@@ -72,20 +71,11 @@ def _calibration(p: Prepared, model: Any, backtest: Backtest | None, cell: str) 
     return PathsAtOrigins(all_origins, all_paths, actual_paths(p, all_origins)), live
 
 
-@functools.lru_cache(maxsize=4)
-def _garch_sd(returns: bytes, stops: tuple[int, ...], blocks: tuple[int, ...], horizon: int) -> np.ndarray:
-    """``garch_scale``'s (N, H) sd, remembered: the three cells of a ticker share their returns and
-    origins, so one serve fits the GARCH blocks once, not once per cell (about 0.8 s each here)."""
-    sd, _ = garch_scale(np.frombuffer(returns), np.asarray(stops), list(blocks), horizon)
-    return sd
-
-
 def _scale(p: Prepared, origins: np.ndarray, rolling: RollingSpec) -> np.ndarray:
     """(n+1, H) the band scale at every scored origin and the live one, as training computes it
     (``models.report._bands``): GARCH refit at the same block starts, the same tuned powers."""
     stops = np.r_[origins, p.n].astype(int)
-    returns = np.ascontiguousarray(daily_returns(p), dtype=float).tobytes()
-    sd = _garch_sd(returns, tuple(stops.tolist()), tuple(rolling.blocks(p.test_start, p.n)), p.horizon)
+    sd, _ = garch_scale_once(daily_returns(p), stops, rolling.blocks(p.test_start, p.n), p.horizon)
     return band_scale(p, stops, sd, tuned_exponent(p))
 
 
