@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import shutil
 
 import pytest
 from sqlalchemy import func, select
@@ -19,13 +20,23 @@ CELL_OUT = f"..{ids.Track.FAN}.figure...{ids.Track.CUMULATIVE}.figure...{ids.Tra
 TABLE_OUT = f"..{ids.Track.TABLE}.data...{ids.Track.TABLE}.page_count...{ids.Track.TABLE_COUNT}.children...{ids.Track.TABLE}.page_current.."
 
 
-@pytest.fixture
-def ledger_url(fixture_store_url) -> str:
-    """The fixture store with 120 days of synthetic ledger for AAPL and MSFT (live, and the GRU's last 60 replayed)."""
-    engine = make_engine(fixture_store_url)
+@pytest.fixture(scope="module")
+def ledger_file(fixture_store_file, tmp_path_factory):
+    """The fixture store with 120 days of synthetic ledger for AAPL and MSFT (live, and the GRU's last 60
+    replayed), written once for the module."""
+    path = tmp_path_factory.mktemp("ledger") / "store.db"
+    shutil.copy(fixture_store_file, path)
+    engine = make_engine(f"sqlite:///{path}")
     fill_ledger(engine, ("AAPL", "MSFT"), days=120)
     engine.dispose()
-    return fixture_store_url
+    return path
+
+
+@pytest.fixture
+def ledger_url(ledger_file, tmp_path) -> str:
+    """A private copy of ``ledger_file`` (tests may write to it); its URL."""
+    shutil.copy(ledger_file, tmp_path / "ledger.db")
+    return f"sqlite:///{tmp_path / 'ledger.db'}"
 
 
 def count(url: str, **where) -> int:
