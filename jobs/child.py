@@ -50,11 +50,14 @@ class Outcome:
     error: Refusal | Failure | None = None  # raised again in the caller: same class, same message
 
 
+SHUTDOWN_REASON = "its process was shutting down (a clock stop or a dyno restart)"
+
+
 class _ParentStopping:
     """The child's cancel check: its parent forwarded a stop (the clock is shutting down) or the child got
     SIGTERM itself (a dyno restart); the run's record says so rather than "cancelled by the caller"."""
 
-    reason = "its process was shutting down (a clock stop or a dyno restart)"
+    reason = SHUTDOWN_REASON
 
     def __init__(self, cancel: Any):
         self.cancel = cancel

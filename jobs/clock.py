@@ -60,7 +60,7 @@ from store import registry, run_requests
 from store.run_requests import StoredRequest
 
 from .backfill import bootstrap_backfill_in_child
-from .child import run_pipeline_in_child, serve_in_child
+from .child import SHUTDOWN_REASON, run_pipeline_in_child, serve_in_child
 from .context import JobContext
 from .each_ticker import Pipeline, run_each, run_one
 from .errors import JobError, RunInProgress
@@ -183,7 +183,7 @@ class Clock:
         the next clock runs it, instead of the night passing without a forecast."""
         with self.training:
             result = self.child_pipeline(ctx, request, hooks)
-        if self.stopping.is_set() and result.status is RunStatus.CANCELLED:
+        if result.status is RunStatus.CANCELLED and SHUTDOWN_REASON in (result.error or ""):  # not an admin's cancel
             self.requeue_after_stop(request, result.run_id)
         return result
 
