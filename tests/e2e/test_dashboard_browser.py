@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import urllib.error
@@ -204,6 +205,9 @@ def test_retrain_runs_on_a_celery_worker_when_redis_is_configured(browser, store
     except Exception as exc:  # no server here
         service_missing(f"Redis not reachable at {redis_url}: {type(exc).__name__}")
     client.flushdb()  # no task left by an earlier run of this test
+    # A store of its own: the module's clock (the `web` fixture) watches the shared one's queue and would
+    # claim this request before the worker does (a race the worker lost in CI: "already claimed").
+    store_url = _private_copy(store_url, tmp_path)
     env = {**os.environ, "DATABASE_URL": store_url, "CACHE_DIR": str(tmp_path / "cache"), "PRICE_SOURCE": "offline",
            "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "DATA_DIR": str(tmp_path / "data"), "REDIS_URL": redis_url}
     worker = subprocess.Popen(
@@ -225,6 +229,21 @@ def test_retrain_runs_on_a_celery_worker_when_redis_is_configured(browser, store
             worker.wait(timeout=20)
         except subprocess.TimeoutExpired:
             worker.kill()
+
+
+def _private_copy(store_url: str, tmp_path) -> str:
+    """A consistent copy of a SQLite store in use (SQLite's backup API: the WAL's pages included); a
+    server store (E2E_DATABASE_URL) is returned as it is."""
+    if not store_url.startswith("sqlite:///"):
+        return store_url
+    copy = tmp_path / "own-store.db"
+    source, target = sqlite3.connect(store_url[len("sqlite:///"):]), sqlite3.connect(copy)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    return f"sqlite:///{copy}"
 
 
 def assert_a_retrain_from_the_browser_lands(page, url: str, store_url: str, shot: str) -> None:
