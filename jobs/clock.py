@@ -470,7 +470,13 @@ def run_clock(ctx: JobContext, first_start: bool = True) -> int:
     clock = Clock(ctx)
 
     def stop() -> None:
+        # Called in the signal handler, on the main thread, which may be inside the scheduler holding its
+        # executor's (non-reentrant) lock while it submits a job: shutting down here deadlocked the clock
+        # (a SIGTERM just after start never stopped it). Another thread waits for that lock instead.
         log.info("%s: cancelling any run at its next epoch and stopping", stopping.reason)
+        threading.Thread(target=shutdown, name="clock-stop", daemon=True).start()
+
+    def shutdown() -> None:
         if clock.scheduler.running:
             clock.scheduler.shutdown(wait=False)
 
