@@ -99,17 +99,20 @@ def build_payloads(prices: pd.DataFrame, cell: str, seed: int, epochs: int = 12)
     }
 
 
-_BUILT: dict[tuple, dict] = {}  # (prices' fingerprint, cell, seed) -> build_payloads' answer; and the comparison
+_SCORED: dict[tuple, tuple[list[dict], dict | None]] = {}  # (prices' fingerprint, plan) -> _scored's answer
 
 
-def payloads_once(prices: pd.DataFrame, fingerprint: str, cell: str, seed: int) -> dict:
-    """``build_payloads``, computed once per process for the same prices, cell and seed (a copy each time):
-    the product's scoring of one stand-in takes seconds (bootstrap, GARCH), and the tests write the same
-    fixture store many times (SQLite and Postgres, a store per test)."""
-    key = (fingerprint, cell, seed)
-    if key not in _BUILT:
-        _BUILT[key] = build_payloads(prices, cell, seed=seed)
-    return copy.deepcopy(_BUILT[key])
+def _scored(prices: pd.DataFrame, fingerprint: str, plan: list[tuple[str, int, str]]) -> tuple[list[dict], dict | None]:
+    """Every planned stand-in's ``build_payloads`` (seed 42 + its place) and the comparison of their
+    backtests, computed once per process for the same prices and plan (a copy each time): the product's
+    scoring takes seconds (bootstrap, GARCH), and the tests write the same fixture store many times
+    (SQLite and Postgres, a store per test)."""
+    key = (fingerprint, tuple(plan))
+    if key not in _SCORED:
+        built = [build_payloads(prices, cell, seed=42 + i) for i, (cell, _v, _k) in enumerate(plan)]
+        backtests = {cell: b["outputs"]["backtest"] for (cell, _v, _k), b in zip(plan, built)}  # a cell's last
+        _SCORED[key] = (built, compare_backtests(backtests))
+    return copy.deepcopy(_SCORED[key])
 
 
 def write_fixture_models(engine: Engine, ticker: str = "AAPL", now: datetime | None = None,
@@ -122,11 +125,10 @@ def write_fixture_models(engine: Engine, ticker: str = "AAPL", now: datetime | N
     fingerprint = data_fingerprint(prices)
     ids: list[int] = []
     plan = [(c, 1, "train") for c in cells] + ([(DEFAULT_CELL, 2, "finetune")] if DEFAULT_CELL in cells else [])
-    backtests: dict[str, dict] = {}
+    scored, comparison = _scored(prices, fingerprint, plan)
     with session_factory(engine).begin() as session:
         parent = {}
-        for i, (cell, version, kind) in enumerate(plan):
-            built = payloads_once(prices, fingerprint, cell, 42 + i)
+        for i, ((cell, version, kind), built) in enumerate(zip(plan, scored)):
             rec = ModelRecord(ticker=ticker, cell=cell, version=version, kind=kind, parent_id=parent.get(cell),
                               run_id=None, data_hash=fingerprint, keras_bytes=b"",
                               created_at=now - timedelta(hours=len(plan) - i), **built["record"])
@@ -136,7 +138,6 @@ def write_fixture_models(engine: Engine, ticker: str = "AAPL", now: datetime | N
             ids.append(rec.id)
             for name, payload in built["outputs"].items():
                 session.add(ModelOutput(model_id=rec.id, name=name, payload=json_safe(payload)))
-            backtests[cell] = built["outputs"]["backtest"]
             champ = session.get(Champion, (ticker, cell))
             previous = champ.model_id if champ else None
             if champ:
@@ -145,10 +146,6 @@ def write_fixture_models(engine: Engine, ticker: str = "AAPL", now: datetime | N
                 session.add(Champion(ticker=ticker, cell=cell, model_id=rec.id, promoted_at=now))
             session.add(ChampionEvent(ticker=ticker, cell=cell, model_id=rec.id, previous_model_id=previous,
                                       action="promote", actor="fixture", at=now))
-        key = ("comparison", fingerprint, tuple(plan))  # the backtests follow from the same key
-        if key not in _BUILT:
-            _BUILT[key] = {"comparison": compare_backtests(backtests)}
-        comparison = copy.deepcopy(_BUILT[key]["comparison"])
         if comparison is not None:
             session.add(Comparison(ticker=ticker, model_ids=dict(parent), payload=json_safe(comparison), created_at=now))
     return ids
