@@ -391,6 +391,11 @@ class Clock:
                 log.info("bootstrapping now: %s", "; ".join(reasons))
                 add(self.first_start, "date", run_date=self.ctx.now(), id=FIRST_START_JOB_ID, misfire_grace_time=None)
 
+    def stop_scheduler(self) -> None:
+        """Shut the scheduler down if it runs (not from a signal handler: see ``run_clock``'s stop)."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
     def on_event(self, event) -> None:
         if event.code == EVENT_SCHEDULER_STARTED and self.stopping.is_set():
             self.scheduler.shutdown(wait=False)  # a stop signal while it was starting: stop now
@@ -474,11 +479,7 @@ def run_clock(ctx: JobContext, first_start: bool = True) -> int:
         # executor's (non-reentrant) lock while it submits a job: shutting down here deadlocked the clock
         # (a SIGTERM just after start never stopped it). Another thread waits for that lock instead.
         log.info("%s: cancelling any run at its next epoch and stopping", stopping.reason)
-        threading.Thread(target=shutdown, name="clock-stop", daemon=True).start()
-
-    def shutdown() -> None:
-        if clock.scheduler.running:
-            clock.scheduler.shutdown(wait=False)
+        threading.Thread(target=clock.stop_scheduler, name="clock-stop", daemon=True).start()
 
     # The same stop request as every long command (jobs.stopping); the running job polls it.
     # Installed before the lease is taken, so a SIGTERM at any point still frees the lease.
@@ -498,8 +499,7 @@ def _run_holding_lease(clock: Clock, holder: str, ttl: float, first_start: bool)
 
     def lost() -> None:  # another clock has the lease now: this one must not fire any job again
         clock.stopping.set()
-        if clock.scheduler.running:
-            clock.scheduler.shutdown(wait=False)
+        clock.stop_scheduler()
 
     keeper = leases.LeaseKeeper(engine, holder=holder, ttl_s=ttl, name=leases.CLOCK_LEASE, on_lost=lost).start()
     log.info("holding the clock lease as %s", holder)

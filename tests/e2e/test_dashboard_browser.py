@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from store.db import make_engine
 from store.tables import Run
 from tests.support.cli import run_jobs_in_process
-from tests.support.services import ROOT, service_missing
+from tests.support.services import ROOT, emptied_redis, own_redis_url
 from tests.support.clock import running_clock
 from tests.support.dash_client import basic
 from tests.support.dashboard_env import ADMIN
@@ -65,6 +65,13 @@ def web(store_url, tmp_path_factory):
         os.environ.get(key) and env.update({key: ""})
     with running_clock(env, tmp / "clock.log"), WebServer(env, workers=2, log_path=tmp / "gunicorn.log") as server:
         yield server
+
+
+@pytest.fixture
+def redis_url():
+    """This module's own Redis database (another module's worker must not take its task), emptied before
+    and after."""
+    yield from emptied_redis(own_redis_url(__name__))
 
 
 @pytest.fixture(scope="module")
@@ -190,21 +197,9 @@ def test_admin_runs_the_nightly_pipeline_now(web, page, store_url):
     assert page.errors == []
 
 
-def test_retrain_runs_on_a_celery_worker_when_redis_is_configured(browser, store_url, tmp_path):
+def test_retrain_runs_on_a_celery_worker_when_redis_is_configured(browser, store_url, redis_url, tmp_path):
     """With REDIS_URL the same button's request runs on a Celery worker (Procfile worker:)."""
     _needs_training()
-    import redis
-
-    from tests.support.services import own_redis_url
-
-    redis_url = own_redis_url(__name__)  # its own database: another module's worker must not take this task
-
-    try:
-        client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
-        client.ping()
-    except Exception as exc:  # no server here
-        service_missing(f"Redis not reachable at {redis_url}: {type(exc).__name__}")
-    client.flushdb()  # no task left by an earlier run of this test
     # A store of its own: the module's clock (the `web` fixture) watches the shared one's queue and would
     # claim this request before the worker does (a race the worker lost in CI: "already claimed").
     store_url = _private_copy(store_url, tmp_path)
