@@ -143,7 +143,8 @@ def test_the_clock_trains_one_child_at_a_time():
     import time as clock_time
 
     from config.settings import load_settings
-    from contract.run import RunRequest
+    from contract.run import RunRequest, RunResult
+    from contract.vocab import Action, RunStatus, Trigger
 
     active, most = [0], [0]
     guard = threading.Lock()
@@ -155,12 +156,16 @@ def test_the_clock_trains_one_child_at_a_time():
         clock_time.sleep(0.2)
         with guard:
             active[0] -= 1
-        return request.ticker
+        return RunResult(run_id=1, ticker=request.ticker, status=RunStatus.SUCCEEDED, trigger=Trigger.NIGHTLY,
+                         action=Action.AUTO, requested_by="test")
 
     clock = Clock(_Ctx(load_settings({})), scheduler=BackgroundScheduler(), pipeline=child)
-    threads = [threading.Thread(target=clock.pipeline, args=(None, RunRequest(ticker=t), None)) for t in ("AAPL", "MSFT")]
+    results = []
+    threads = [threading.Thread(target=lambda t=t: results.append(clock.pipeline(None, RunRequest(ticker=t), None)))
+               for t in ("AAPL", "MSFT")]
     for t in threads:
         t.start()
     for t in threads:
         t.join(5)
     assert most[0] == 1
+    assert sorted(r.ticker for r in results) == ["AAPL", "MSFT"]  # both ran, each to its end
