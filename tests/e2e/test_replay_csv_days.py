@@ -8,16 +8,21 @@ actual the stored close of its date, every persistence the origin's close.
 from __future__ import annotations
 
 import pytest
-import redis
 
 from scripts.replay_csv_days import CELLS, HORIZON, replay_days
-from tests.support.services import fresh_postgres, own_redis_url, service_missing
+from tests.support.services import emptied_redis, fresh_postgres, own_redis_url
 
 REDIS_URL = own_redis_url(__name__)  # emptied by this module: its own database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 DAYS = 3
+
+
+@pytest.fixture
+def redis_url():
+    """This module's Redis database, reachable (else skipped) and emptied before and after."""
+    yield from emptied_redis(REDIS_URL)
 
 
 def _assert_replayed(replay, checked) -> None:
@@ -40,12 +45,8 @@ def test_csv_ticker_advances_night_by_night_through_nightly(database_url, tmp_pa
 
 @pytest.mark.postgres
 @pytest.mark.redis
-def test_csv_ticker_advances_night_by_night_through_the_queue(postgres_database, tmp_path):
+def test_csv_ticker_advances_night_by_night_through_the_queue(postgres_database, redis_url, tmp_path):
     """The same nights through Redis and a Celery worker process, on Postgres."""
-    try:
-        redis.Redis.from_url(REDIS_URL).flushdb()
-    except redis.RedisError as exc:
-        service_missing(f"Redis at {REDIS_URL}: {exc}")
-    replay, checked = replay_days(fresh_postgres(postgres_database), DAYS, queue_url=REDIS_URL, workdir=tmp_path)
+    replay, checked = replay_days(fresh_postgres(postgres_database), DAYS, queue_url=redis_url, workdir=tmp_path)
     _assert_replayed(replay, checked)
     assert b"succeeded" in (tmp_path / "worker.log").read_bytes()  # the worker process, not the CLI, ran the nights

@@ -14,7 +14,6 @@ from datetime import date
 
 import pandas as pd
 import pytest
-import redis
 
 from config.settings import load_settings
 from contract.vocab import CELLS
@@ -26,11 +25,19 @@ from store.times import utc_now
 from tests.e2e.test_drill_queue import start_worker, wait_for
 from tests.integration.test_import_serves import train_holding_back
 from tests.integration.test_ledger_record import _upload
-from tests.support.services import ROOT, fresh_postgres, own_redis_url, service_missing
+from tests.support.services import ROOT, emptied_redis, fresh_postgres, own_redis_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 REDIS_URL = own_redis_url(__name__)  # emptied by this module: its own database
+
+
+@pytest.fixture
+def redis_url():
+    """This module's Redis database, reachable (else skipped) and emptied before and after."""
+    yield from emptied_redis(REDIS_URL)
+
+
 SERVE_WITHIN_S = 60 + 120  # the clock's period, then a child that starts TensorFlow on a loaded machine
 
 
@@ -89,21 +96,17 @@ def test_the_clock_serves_a_stale_champion_after_an_upload(sqlite_url, tmp_path)
 
 @pytest.mark.postgres
 @pytest.mark.redis
-def test_a_worker_serves_when_the_upload_sends_the_task(postgres_database, tmp_path):
+def test_a_worker_serves_when_the_upload_sends_the_task(postgres_database, redis_url, tmp_path):
     """REDIS_URL and a real Celery worker, no clock: the task the upload sent serves every champion."""
-    try:
-        redis.Redis.from_url(REDIS_URL).flushdb()
-    except redis.RedisError as exc:
-        service_missing(f"Redis at {REDIS_URL}: {exc}")
     url = fresh_postgres(postgres_database)
     engine = make_engine(url)
     create_schema(engine)
     day = train_holding_back(engine, tmp_path / "data", 1)
     log_path = tmp_path / "worker.log"
-    worker = start_worker(_env(url, tmp_path, REDIS_URL=REDIS_URL), log_path)
+    worker = start_worker(_env(url, tmp_path, REDIS_URL=redis_url), log_path)
     try:
         import_upload(engine, _upload(day), "day.csv", "AAPL", utc_now())
-        said = actions.request_serve(load_settings({"DATABASE_URL": url, "REDIS_URL": REDIS_URL}), engine, "AAPL")
+        said = actions.request_serve(load_settings({"DATABASE_URL": url, "REDIS_URL": redis_url}), engine, "AAPL")
         assert said == "The forecast from the new close is on its way: a worker is serving every champion now."
         wait_for(lambda: _served_from(engine, day.index[0].date()), 180, "the worker's serve", logs=[log_path])
         assert _live_rows(engine, day.index[0].date()) == {c: 5 for c in CELLS}
@@ -111,4 +114,3 @@ def test_a_worker_serves_when_the_upload_sends_the_task(postgres_database, tmp_p
     finally:
         _stop(worker)
         engine.dispose()
-        redis.Redis.from_url(REDIS_URL).flushdb()

@@ -6,23 +6,18 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from tests.support.services import own_redis_url, service_missing
+from tests.support.services import emptied_redis, own_redis_url
 
 REDIS_URL = own_redis_url(__name__)  # emptied by this module: its own database
 
 
 @pytest.fixture
 def broker():
-    """The Redis database of this module, emptied before and after (no worker listens on it)."""
+    """A client of this module's Redis database, emptied before and after (no worker listens on it)."""
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.flushdb()
-    except redis.exceptions.ConnectionError as exc:
-        service_missing(f"Redis at {REDIS_URL}: {exc}")
-    yield client
-    client.flushdb()
+    for url in emptied_redis(REDIS_URL):
+        yield redis.Redis.from_url(url)
 
 
 def _requests(engine):
