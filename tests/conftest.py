@@ -20,6 +20,14 @@ from tests.support.cli import run_jobs_in_process
 from tests.support.services import POSTGRES_ADMIN_URL, ROOT, service_missing
 from tests.support.services import fresh_postgres as _fresh_postgres
 
+# Tests train for an epoch or two (PIPELINE_EPOCHS, --epochs) and, unless a test sets it, evaluate without
+# the warm-start refits (EVAL_REFIT_EPOCHS=0): the refits were a third of every training's time, and the
+# tests that train through a command or a process are about processes, queues, stores and pages, not
+# about the refits. The refits keep their own tests, which build their settings or RollingSpec explicitly
+# (test_models_rolling, test_models_backtest, test_training_pipeline, test_serve). Every command run in
+# process and every subprocess inherits this; a value already in the environment wins.
+os.environ.setdefault("EVAL_REFIT_EPOCHS", "0")
+
 # Shared fixtures live in tests/support; registering them here makes them visible to every test
 # without star- or noqa-imports (pytest allows pytest_plugins only in the root conftest).
 pytest_plugins = ["tests.support.dashboard_env", "tests.support.browser"]
