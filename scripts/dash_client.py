@@ -40,6 +40,13 @@ def page_inputs(path: str, search: str = "") -> list[tuple[str, str, object]]:
 PAGE_OUT = ".._pages_content.children..._pages_store.data.."
 FORECAST_OUT = (f"..{ids.Forecast.GRAPH}.figure...{ids.Forecast.ZOOM}.figure...{ids.Forecast.CARDS}.children..."
                 f"{ids.Forecast.RMSE_WORDS}.children..")
+# The admin page's poll (progress, runs, clock, champions, and the digests of what it sent): the key its
+# callback is registered under, which a request must name exactly.
+ADMIN_POLL_OUT = (f"..{ids.Admin.PROGRESS}.value...{ids.Admin.PROGRESS}.label...{ids.Admin.PROGRESS_TEXT}.children..."
+                  f"{ids.Admin.CANCEL}.disabled...{ids.Admin.RUNS}.children...{ids.Admin.CLOCK}.children..."
+                  f"{ids.Admin.MODELS}.children...{ids.Admin.PROMOTE_MODEL}.options...{ids.Admin.POLL_SHOWN}.data..")
+ADMIN_QUEUE_OUT = f"..{ids.Admin.QUEUED}.children...{ids.Admin.CANCEL_QUEUED}.disabled...{ids.Admin.QUEUE_SHOWN}.data.."
+ADMIN_ALERTS_OUT = f"..{ids.Admin.ALERTS}.children...{ids.Admin.ALERTS_SHOWN}.data.."
 
 
 def call(client, output: str, inputs: list[tuple[str, str, object]], state: list[tuple[str, str, object]] = (),

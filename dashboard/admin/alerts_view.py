@@ -4,12 +4,13 @@ each alert reached the webhook. Reads the store only; the conditions are checked
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, html
+from dash import Dash, Input, Output, State, html
 
 from store import incidents
 from store.incidents import StoredIncident
 
 from dashboard import data, ids
+from dashboard.admin.unchanged import only_changed, sent
 
 SHOWN = 8
 
@@ -44,11 +45,13 @@ def view(rows: list[StoredIncident], url_set: bool) -> html.Div:
     return html.Div([head, html.Ul([_row(i, url_set) for i in ordered], className="mb-0 ps-3")])
 
 
-def on_poll(_n: int | None) -> html.Div:
+def on_poll(_n: int | None, shown=None) -> tuple:
+    """The incidents, sent only when they changed (``shown``: the page's digest)."""
     settings = data.settings()
-    return view(incidents.recent(data.engine(), 20), settings.alerts.webhook_url is not None)
+    return sent(only_changed((view(incidents.recent(data.engine(), 20), settings.alerts.webhook_url is not None),), shown))
 
 
 def register_callbacks(app: Dash) -> None:
-    app.callback(Output(ids.Admin.ALERTS, "children"), Input(ids.Admin.POLL, "n_intervals"))(on_poll)
+    app.callback(Output(ids.Admin.ALERTS, "children"), Output(ids.Admin.ALERTS_SHOWN, "data"),
+                 Input(ids.Admin.POLL, "n_intervals"), State(ids.Admin.ALERTS_SHOWN, "data"))(on_poll)
 

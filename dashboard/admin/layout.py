@@ -168,4 +168,7 @@ def page(user: str, settings: Settings) -> html.Div:
             dbc.Col([health_view.card(), *status_column()], lg=6),
         ]),
         dcc.Interval(id=ids.Admin.POLL, interval=POLL_MS),
+        # what the polls last sent, as digests: a poll sends only what changed (dashboard.admin.unchanged)
+        *(dcc.Store(id=i) for i in (ids.Admin.POLL_SHOWN, ids.Admin.LISTS_SHOWN, ids.Admin.QUEUE_SHOWN,
+                                    ids.Admin.BUSY_SHOWN, ids.Admin.ALERTS_SHOWN)),
     ])

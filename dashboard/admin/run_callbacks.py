@@ -17,6 +17,7 @@ from store.times import db_now
 
 from dashboard import auth, data, ids, inputs
 from dashboard.admin import actions, views
+from dashboard.admin.unchanged import only_changed, sent
 from dashboard.admin.guard import active_run, admin_callback, chosen_ticker
 from dashboard.admin.layout import alert, default_action, notice
 from dashboard.figures.common import label
@@ -151,8 +152,8 @@ def queue_view(engine, ticker: str) -> tuple[Any, bool]:
 
 
 @admin_callback(on_refusal=_keep)
-def on_poll_queue(_user: str, _n, ticker=None):
-    return queue_view(data.engine(), chosen_ticker(ticker))
+def on_poll_queue(_user: str, _n, ticker=None, shown=None):
+    return sent(only_changed(queue_view(data.engine(), chosen_ticker(ticker)), shown))
 
 
 @admin_callback(on_refusal=lambda exc: notice("warning", f"Refused: {exc}."))
@@ -163,24 +164,29 @@ def on_cancel_queued(user: str, _n, ticker=None):
 def _poll_refused(exc: Refusal):
     if isinstance(exc, auth.NotAuthorized):
         raise dash.exceptions.PreventUpdate
-    return (no_update,) * 2 + (f"Refused: {exc}.",) + (no_update,) * 5
+    return (no_update,) * 2 + (f"Refused: {exc}.",) + (no_update,) * 6
 
 
 @admin_callback(on_refusal=_poll_refused)
-def on_poll(_user: str, _n, ticker=None):
-    return poll_view(data.engine(), chosen_ticker(ticker))
+def on_poll(_user: str, _n, ticker=None, shown=None):
+    """The progress, history, clock and champions, each sent only when it changed (``shown``: the page's digests)."""
+    return sent(only_changed(poll_view(data.engine(), chosen_ticker(ticker)), shown))
 
 
 @admin_callback(on_refusal=_keep)
-def on_poll_lists(_user: str, _n, ticker=None, shown=None):
-    """The slower-changing lists, and the cancel message only while it still holds."""
+def on_poll_lists(_user: str, _n, ticker=None, shown=None, digests=None):
+    """The slower-changing lists, each sent only when it changed (``digests``: the page's), and the cancel
+    message only while it still holds (``shown``: the message on the page; another callback writes it too,
+    so it is never skipped by digest)."""
     ticker = chosen_ticker(ticker)
     engine = data.engine()
     models = views.model_rows(model_registry.list_models(engine, ticker))
     runs = run_history.list_runs(engine, limit=30)
     picks = [{"label": f"#{r['id']} {r['ticker']} {r['status']}", "value": r["id"]} for r in runs]
-    return (models, views.audit_view(model_registry.champion_events(engine, ticker, limit=20)),
-            views.prices_view(prices.price_summaries(engine), data.now()), picks, _cancel_still_holds(shown, ticker))
+    lists = (models, views.audit_view(model_registry.champion_events(engine, ticker, limit=20)),
+             views.prices_view(prices.price_summaries(engine), data.now()), picks)
+    *changed, kept = only_changed(lists, digests)
+    return sent((*changed, _cancel_still_holds(shown, ticker), kept))
 
 
 def _cancel_still_holds(shown, ticker: str):
@@ -231,6 +237,21 @@ def register_callbacks(app: Dash) -> None:
         State(ids.Admin.TICKER, "value"),
         prevent_initial_call=True,
     )(on_start)
+    register_polls(app)
+    app.callback(Output(ids.Admin.RUN_STEPS, "children"), Input(ids.Admin.RUN_PICK, "value"),
+                 prevent_initial_call=True)(on_run_pick)
+    app.callback(Output(ids.Admin.CANCEL_MSG, "children"), Input(ids.Admin.CANCEL, "n_clicks"),
+                 State(ids.Admin.TICKER, "value"), prevent_initial_call=True)(on_cancel)
+    app.callback(Output(ids.Admin.RUN_RESULT, "children"), Input(ids.Admin.POLL, "n_intervals"),
+                 State(ids.Admin.REQUEST, "data"), prevent_initial_call=True)(on_poll_outcome)
+    app.callback(Output(ids.Admin.QUEUED_MSG, "children"), Input(ids.Admin.CANCEL_QUEUED, "n_clicks"),
+                 State(ids.Admin.TICKER, "value"), prevent_initial_call=True)(on_cancel_queued)
+    app.callback(Output(ids.Admin.PAUSE_MSG, "children"), Input(ids.Admin.PAUSE, "n_clicks"),
+                 Input(ids.Admin.RESUME, "n_clicks"), prevent_initial_call=True)(on_pause)
+
+
+def register_polls(app: Dash) -> None:
+    """The every-second polls that send only what changed (each keeps its digests in a Store)."""
     app.callback(
         Output(ids.Admin.PROGRESS, "value"),
         Output(ids.Admin.PROGRESS, "label"),
@@ -240,8 +261,10 @@ def register_callbacks(app: Dash) -> None:
         Output(ids.Admin.CLOCK, "children"),
         Output(ids.Admin.MODELS, "children"),
         Output(ids.Admin.PROMOTE_MODEL, "options"),
+        Output(ids.Admin.POLL_SHOWN, "data"),
         Input(ids.Admin.POLL, "n_intervals"),
         State(ids.Admin.TICKER, "value"),
+        State(ids.Admin.POLL_SHOWN, "data"),
     )(on_poll)
     app.callback(
         Output(ids.Admin.MODELS_TABLE, "data"),
@@ -249,20 +272,13 @@ def register_callbacks(app: Dash) -> None:
         Output(ids.Admin.PRICES, "children"),
         Output(ids.Admin.RUN_PICK, "options"),
         Output(ids.Admin.CANCEL_MSG, "children", allow_duplicate=True),
+        Output(ids.Admin.LISTS_SHOWN, "data"),
         Input(ids.Admin.POLL, "n_intervals"),
         State(ids.Admin.TICKER, "value"),
         State(ids.Admin.CANCEL_MSG, "children"),
+        State(ids.Admin.LISTS_SHOWN, "data"),
         prevent_initial_call=True,
     )(on_poll_lists)
-    app.callback(Output(ids.Admin.RUN_STEPS, "children"), Input(ids.Admin.RUN_PICK, "value"),
-                 prevent_initial_call=True)(on_run_pick)
-    app.callback(Output(ids.Admin.CANCEL_MSG, "children"), Input(ids.Admin.CANCEL, "n_clicks"),
-                 State(ids.Admin.TICKER, "value"), prevent_initial_call=True)(on_cancel)
-    app.callback(Output(ids.Admin.RUN_RESULT, "children"), Input(ids.Admin.POLL, "n_intervals"),
-                 State(ids.Admin.REQUEST, "data"), prevent_initial_call=True)(on_poll_outcome)
     app.callback(Output(ids.Admin.QUEUED, "children"), Output(ids.Admin.CANCEL_QUEUED, "disabled"),
-                 Input(ids.Admin.POLL, "n_intervals"), State(ids.Admin.TICKER, "value"))(on_poll_queue)
-    app.callback(Output(ids.Admin.QUEUED_MSG, "children"), Input(ids.Admin.CANCEL_QUEUED, "n_clicks"),
-                 State(ids.Admin.TICKER, "value"), prevent_initial_call=True)(on_cancel_queued)
-    app.callback(Output(ids.Admin.PAUSE_MSG, "children"), Input(ids.Admin.PAUSE, "n_clicks"),
-                 Input(ids.Admin.RESUME, "n_clicks"), prevent_initial_call=True)(on_pause)
+                 Output(ids.Admin.QUEUE_SHOWN, "data"), Input(ids.Admin.POLL, "n_intervals"),
+                 State(ids.Admin.TICKER, "value"), State(ids.Admin.QUEUE_SHOWN, "data"))(on_poll_queue)

@@ -10,6 +10,7 @@ from store.pause import paused
 
 from dashboard import data, ids
 from dashboard.admin.guard import admin_callback, chosen_ticker
+from dashboard.admin.unchanged import only_changed, sent
 
 NIGHTLY_EPOCHS = ("The nightly pipeline trains with its scheduled epochs (fine-tune or retrain as the plan says); "
                   "this field applies to a fine-tune or a full retrain.")
@@ -21,12 +22,16 @@ def on_action(action):
     return nightly, NIGHTLY_EPOCHS if nightly else ""
 
 
-@admin_callback(on_refusal=lambda _exc: "")
-def on_busy(_user: str, _n, ticker=None):
+@admin_callback(on_refusal=lambda _exc: ("", None))
+def on_busy(_user: str, _n, ticker=None, shown=None):
+    """The reason, sent only when it changed (``shown``: the page's digest)."""
+    return sent(only_changed((busy_reason(chosen_ticker(ticker)),), shown))
+
+
+def busy_reason(ticker: str) -> str:
     """Why a Start now would wait: a live training lease of the ticker means a run in progress, whoever
     started it (a CLI run, the clock, a worker). Start stays enabled: every run is a request in the
     queue, and one started now waits behind that run, shown as queued, then runs (issue 23's queue)."""
-    ticker = chosen_ticker(ticker)
     engine = data.engine()
     held = leases.current_lease(engine, leases.training_lease(ticker), live=True)
     if held is None:
@@ -45,8 +50,10 @@ def on_pause_state(_user: str, _clock, _msg):
 def register_callbacks(app: Dash) -> None:
     app.callback(Output(ids.Admin.EPOCHS, "disabled"), Output(ids.Admin.EPOCHS_HELP, "children"),
                  Input(ids.Admin.ACTION, "value"))(on_action)
-    app.callback(Output(ids.Admin.START_BUSY, "children"), Input(ids.Admin.POLL, "n_intervals"),
-                 State(ids.Admin.TICKER, "value"), prevent_initial_call=True)(on_busy)
-    # CLOCK is redrawn by every poll (run_callbacks.on_poll) and after Pause/Resume's message
+    app.callback(Output(ids.Admin.START_BUSY, "children"), Output(ids.Admin.BUSY_SHOWN, "data"),
+                 Input(ids.Admin.POLL, "n_intervals"), State(ids.Admin.TICKER, "value"),
+                 State(ids.Admin.BUSY_SHOWN, "data"), prevent_initial_call=True)(on_busy)
+    # CLOCK is redrawn by the poll when it changed (run_callbacks.on_poll: the pause flag is part of it)
+    # and after Pause/Resume's message
     app.callback(Output(ids.Admin.PAUSE, "disabled"), Output(ids.Admin.RESUME, "disabled"),
                  Input(ids.Admin.CLOCK, "children"), Input(ids.Admin.PAUSE_MSG, "children"))(on_pause_state)

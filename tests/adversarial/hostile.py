@@ -5,7 +5,7 @@ import json
 
 import requests
 
-from tests.support.dash_client import basic, callback_body
+from tests.support.dash_client import ADMIN_POLL_OUT, ADMIN_QUEUE_OUT, basic, callback_body
 from tests.support.dashboard_env import ADMIN
 from dashboard import ids
 
@@ -13,8 +13,7 @@ CALLBACK = "/_dash-update-component"
 PROMOTE_OUT = f"{ids.Admin.CHAMPION_MSG}.children"
 START_OUT = f"..{ids.Admin.REQUEST}.data...{ids.Admin.START_MSG}.children.."
 CANCEL_OUT = f"{ids.Admin.CANCEL_MSG}.children"
-POLL_OUT = (f"..{ids.Admin.PROGRESS}.value...{ids.Admin.PROGRESS}.label...{ids.Admin.PROGRESS_TEXT}.children...{ids.Admin.CANCEL}.disabled..."
-            f"{ids.Admin.RUNS}.children...{ids.Admin.CLOCK}.children...{ids.Admin.MODELS}.children...{ids.Admin.PROMOTE_MODEL}.options..")
+POLL_OUT = ADMIN_POLL_OUT
 FORECAST_OUT = f"..{ids.Forecast.GRAPH}.figure...{ids.Forecast.ZOOM}.figure...{ids.Forecast.CARDS}.children...{ids.Forecast.RMSE_WORDS}.children.."
 
 
@@ -51,8 +50,8 @@ def cancel_queued_body(ticker="AAPL") -> dict:
 
 def queue_poll_body(ticker="AAPL") -> dict:
     """The poll that says what a queued request waits behind."""
-    return callback_body(f"..{ids.Admin.QUEUED}.children...{ids.Admin.CANCEL_QUEUED}.disabled..",
-                         [(ids.Admin.POLL, "n_intervals", 1)], [(ids.Admin.TICKER, "value", ticker)])
+    return callback_body(ADMIN_QUEUE_OUT, [(ids.Admin.POLL, "n_intervals", 1)],
+                         [(ids.Admin.TICKER, "value", ticker), (ids.Admin.QUEUE_SHOWN, "data", None)])
 
 
 def outcome_body(request_id) -> dict:
@@ -62,7 +61,8 @@ def outcome_body(request_id) -> dict:
 
 
 def poll_body(ticker="AAPL") -> dict:
-    return callback_body(POLL_OUT, [(ids.Admin.POLL, "n_intervals", 1)], [(ids.Admin.TICKER, "value", ticker)])
+    return callback_body(POLL_OUT, [(ids.Admin.POLL, "n_intervals", 1)],
+                         [(ids.Admin.TICKER, "value", ticker), (ids.Admin.POLL_SHOWN, "data", None)])
 
 
 def post(base: str, body, headers: dict | None = None, params: dict | None = None) -> requests.Response:

@@ -22,14 +22,13 @@ TTL = 15  # LEASE_TTL_SECONDS: renewed every TTL/4; long enough for a slow start
 
 def _admin_poll(client) -> str:
     """The admin page's poll callback (progress, runs, clock, models), as the browser posts it."""
-    from tests.support.dash_client import basic, call
+    from tests.support.dash_client import ADMIN_POLL_OUT, basic, call
     from tests.support.dashboard_env import ADMIN
     from dashboard import ids
 
     a = ids.Admin
-    out = (f"..{a.PROGRESS}.value...{a.PROGRESS}.label...{a.PROGRESS_TEXT}.children...{a.CANCEL}.disabled"
-           f"...{a.RUNS}.children...{a.CLOCK}.children...{a.MODELS}.children...{a.PROMOTE_MODEL}.options..")
-    r = call(client, out, [(a.POLL, "n_intervals", 1)], [(a.TICKER, "value", None)], headers=basic(*ADMIN))
+    r = call(client, ADMIN_POLL_OUT, [(a.POLL, "n_intervals", 1)], [(a.TICKER, "value", None), (a.POLL_SHOWN, "data", None)],
+             headers=basic(*ADMIN))
     assert r.status_code == 200
     return str(r.json["response"][a.CLOCK]["children"])
 

@@ -24,7 +24,7 @@ from store import incidents
 from store.db import make_engine
 from store.tables import Run
 from store.times import as_utc
-from tests.support.dash_client import basic
+from tests.support.dash_client import ADMIN_ALERTS_OUT, basic
 from tests.support.dashboard_env import ADMIN
 from tests.support.http_dash import post_callback
 from tests.support.services import ROOT
@@ -55,8 +55,8 @@ def nightly(env: dict[str, str], **extra: str) -> subprocess.CompletedProcess:
 
 
 def admin_alerts(base: str) -> str:
-    answer = post_callback(base, f"{ids.Admin.ALERTS}.children", [(ids.Admin.POLL, "n_intervals", 1)],
-                           headers=basic(*ADMIN))
+    answer = post_callback(base, ADMIN_ALERTS_OUT, [(ids.Admin.POLL, "n_intervals", 1)],
+                           [(ids.Admin.ALERTS_SHOWN, "data", None)], headers=basic(*ADMIN))
     assert answer.status_code == 200, answer.text[:300]
     return answer.text
 

@@ -10,7 +10,7 @@ import pytest
 
 from scripts.web_server import WebServer
 from tests.support.private_services import private_redis
-from tests.support.dash_client import basic
+from tests.support.dash_client import ADMIN_POLL_OUT, basic
 from tests.support.dashboard_env import ADMIN
 from tests.support.http_dash import page, forecast, post_callback
 from dashboard import ids
@@ -20,8 +20,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 START_OUT = f"..{ids.Admin.REQUEST}.data...{ids.Admin.START_MSG}.children.."
 START_STATE = [(ids.Admin.ACTION, "value", "finetune"), (ids.Admin.CELLS, "value", []), (ids.Admin.EPOCHS, "value", 2),
                (ids.Admin.TICKER, "value", None)]
-POLL_OUT = (f"..{ids.Admin.PROGRESS}.value...{ids.Admin.PROGRESS}.label...{ids.Admin.PROGRESS_TEXT}.children...{ids.Admin.CANCEL}.disabled"
-            f"...{ids.Admin.RUNS}.children...{ids.Admin.CLOCK}.children...{ids.Admin.MODELS}.children...{ids.Admin.PROMOTE_MODEL}.options..")
+POLL_OUT = ADMIN_POLL_OUT
 
 
 def test_redis_down_keeps_analyst_pages_serving(fixture_store_url, tmp_path):
@@ -30,7 +29,7 @@ def test_redis_down_keeps_analyst_pages_serving(fixture_store_url, tmp_path):
                "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "TICKERS": "AAPL"}
         with WebServer(env, workers=2, log_path=tmp_path / "gunicorn.log") as web:
             admin = basic(*ADMIN)
-            up = post_callback(web.url, POLL_OUT, [(ids.Admin.POLL, "n_intervals", 1)], [(ids.Admin.TICKER, "value", None)],
+            up = post_callback(web.url, POLL_OUT, [(ids.Admin.POLL, "n_intervals", 1)], [(ids.Admin.TICKER, "value", None), (ids.Admin.POLL_SHOWN, "data", None)],
                                headers=admin)
             assert up.status_code == 200 and "Queue available" in up.text
 
@@ -42,7 +41,7 @@ def test_redis_down_keeps_analyst_pages_serving(fixture_store_url, tmp_path):
             for cell in ["gru", "lstm", "simplernn"]:  # both workers answer the forecast callback
                 r = forecast(web.url, cell)
                 assert r.status_code == 200 and "figure" in r.text
-            poll = post_callback(web.url, POLL_OUT, [(ids.Admin.POLL, "n_intervals", 2)], [(ids.Admin.TICKER, "value", None)],
+            poll = post_callback(web.url, POLL_OUT, [(ids.Admin.POLL, "n_intervals", 2)], [(ids.Admin.TICKER, "value", None), (ids.Admin.POLL_SHOWN, "data", None)],
                                  headers=admin)
             assert poll.status_code == 200 and "Queue unavailable: Redis did not answer" in poll.text
             start = post_callback(web.url, START_OUT, [(ids.Admin.START, "n_clicks", 1)], START_STATE, headers=admin)

@@ -37,8 +37,8 @@ SCRIPT = textwrap.dedent(
                          [("forecast-cell", "value", "lstm")], [("forecast-ticker", "data", None)]).status_code)
     statuses.append(call(c, "..forecast-download.data...forecast-download-msg.children..", [("forecast-download-btn", "n_clicks", 1)], [("forecast-cell", "value", "gru"), ("forecast-ticker", "data", None)]).status_code)
     statuses.append(call(c, "compare-horizon.figure", [("compare-measure", "value", "mae")], [("compare-ticker", "data", None)]).status_code)
-    statuses.append(call(c, "..admin-progress.value...admin-progress.label...admin-progress-text.children...admin-cancel.disabled...admin-runs.children...admin-clock.children...admin-models.children...admin-promote-model.options..",
-                         [("admin-poll", "n_intervals", 1)], [("admin-ticker", "value", None)], headers=h).status_code)
+    statuses.append(call(c, "..admin-progress.value...admin-progress.label...admin-progress-text.children...admin-cancel.disabled...admin-runs.children...admin-clock.children...admin-models.children...admin-promote-model.options...admin-poll-shown.data..",
+                         [("admin-poll", "n_intervals", 1)], [("admin-ticker", "value", None), ("admin-poll-shown", "data", None)], headers=h).status_code)
     statuses.append(call(c, "..admin-run-request.data...admin-start-msg.children..", [("admin-start", "n_clicks", 1)],
                          [("admin-action", "value", "finetune"), ("admin-cells", "value", []), ("admin-epochs", "value", 2), ("admin-ticker", "value", None)], headers=h).status_code)
     statuses.append(call(c, "admin-champion-msg.children", [("admin-promote", "n_clicks", None), ("admin-rollback", "n_clicks", 1)],

@@ -11,7 +11,7 @@ from dashboard import data, ids
 from dashboard.admin import actions as admin_actions, run_callbacks
 from store.db import make_engine, session_factory
 from store.tables import ClockStatus, Run
-from tests.support.dash_client import basic, call, ids_in, render_page
+from tests.support.dash_client import ADMIN_POLL_OUT, basic, call, ids_in, render_page
 from tests.support.dashboard_env import ADMIN, admin_env
 
 PAGES = ["/", "/residuals", "/compare", "/admin"]
@@ -35,9 +35,8 @@ def test_every_page_explains_an_empty_store(dash_client, sqlite_url, path, empty
 def test_admin_page_on_an_empty_store(dash_client, sqlite_url):
     client = dash_client(sqlite_url, **admin_env())
     assert render_page(client, "/admin", headers=basic(*ADMIN)).status_code == 200
-    r = call(client, f"..{ids.Admin.PROGRESS}.value...{ids.Admin.PROGRESS}.label...{ids.Admin.PROGRESS_TEXT}.children...{ids.Admin.CANCEL}.disabled"
-                     f"...{ids.Admin.RUNS}.children...{ids.Admin.CLOCK}.children...{ids.Admin.MODELS}.children...{ids.Admin.PROMOTE_MODEL}.options..",
-             [(ids.Admin.POLL, "n_intervals", 1)], [(ids.Admin.TICKER, "value", None)], headers=basic(*ADMIN))
+    r = call(client, ADMIN_POLL_OUT, [(ids.Admin.POLL, "n_intervals", 1)],
+             [(ids.Admin.TICKER, "value", None), (ids.Admin.POLL_SHOWN, "data", None)], headers=basic(*ADMIN))
     text = r.get_data(as_text=True)
     assert r.status_code == 200 and "No runs yet" in text and "python -m jobs clock" in text and "No trained models yet" in text
 
