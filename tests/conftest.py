@@ -6,6 +6,7 @@ Helpers that are not fixtures live in tests/support (paths and services: tests.s
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -128,45 +129,37 @@ def chromium_browser():
 
 
 
-# Modules handed to the two test processes longest first. With `--dist loadfile` each module runs whole on
-# one process, handed out in collection order as a process frees up (pytest.ini: --no-loadscope-reorder);
-# long modules last would end the run with one process busy and the other idle. The order comes from the
-# seconds each module took in the last run that measured it (pytest's cache, written at the end of every
-# run that has it); without a cache (a fresh CI checkout), LONGEST_FIRST (judged: they train in several
-# processes, drive a browser through a training or stop services), then modules with slow or e2e tests,
-# then the rest, most tests first. A wrong or stale figure costs time, never a test.
-LONGEST_FIRST = (
-    "tests/e2e/test_dashboard_browser.py",
-    "tests/e2e/test_clock_processes.py",
-    "tests/e2e/test_drill_queue.py",
-    "tests/adversarial/test_cli_signals.py",
-    "tests/e2e/test_admin_queue.py",
-    "tests/e2e/test_clock_child_process.py",
-    "tests/integration/test_pipeline_nightly.py",
-    "tests/e2e/test_replay_csv_days.py",
-    "tests/e2e/test_drill_postgres_restart.py",
-    "tests/integration/test_training_cli.py",
-    "tests/e2e/test_ui_admin.py",
-    "tests/integration/test_training_pipeline.py",
-)
+# Modules handed to the test processes longest first. With `--dist loadfile` each module runs whole on
+# one process, handed out in collection order as a process frees up (pyproject.toml: --no-loadscope-reorder);
+# long modules last would end the run with one process busy and the others idle. The order comes from the
+# seconds each module took in the last run that measured it: pytest's cache (written at the end of every
+# run that has one), else tests/module_seconds.json (a full run's figures, checked in for a fresh checkout
+# such as CI's: refresh it with `cp .pytest_cache/v/tests/module_seconds tests/module_seconds.json` after a
+# full run), else a guess (a module with slow or e2e tests a minute, the rest half a second a test).
+# A wrong or stale figure costs time, never a test.
 _SECONDS_KEY = "tests/module_seconds"
+_SECONDS_FILE = Path(__file__).with_name("module_seconds.json")
 _seconds: dict[str, float] = {}
 
 
 def _module_seconds(module: str, items: list, measured: dict[str, float]) -> float:
-    """The module's measured seconds, else a guess: LONGEST_FIRST long, slow or e2e a minute, 0.5 s a test."""
+    """The module's measured seconds, else a guess: slow or e2e a minute, 0.5 s a test."""
     if module in measured:
         return measured[module]
-    if module in LONGEST_FIRST:
-        return 1000.0 - LONGEST_FIRST.index(module)
     heavy = any(item.get_closest_marker("slow") or item.get_closest_marker("e2e") for item in items)
     return 60.0 if heavy else 0.5 * len(items)
 
 
+def _measured(config) -> dict[str, float]:
+    """Seconds per module: the checked-in figures, overridden by this checkout's own cache."""
+    cache = getattr(config, "cache", None)
+    cached = (cache.get(_SECONDS_KEY, {}) if cache is not None else {}) or {}
+    return {**json.loads(_SECONDS_FILE.read_text()), **cached}
+
+
 def pytest_collection_modifyitems(config, items):
     """Order whole modules longest first; tests within a module keep their order."""
-    cache = getattr(config, "cache", None)
-    measured = (cache.get(_SECONDS_KEY, {}) if cache is not None else {}) or {}
+    measured = _measured(config)
     modules: dict[str, list] = {}
     for item in items:
         modules.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
