@@ -398,7 +398,7 @@ class Clock:
 
     def on_event(self, event) -> None:
         if event.code == EVENT_SCHEDULER_STARTED and self.stopping.is_set():
-            self.scheduler.shutdown(wait=False)  # a stop signal while it was starting: stop now
+            self.stop_scheduler()  # a stop signal while it was starting: stop now
             return
         if event.code == EVENT_SCHEDULER_STARTED:
             for job in self.scheduler.get_jobs():
