@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from store.db import create_schema, make_engine
 from tests.support.cli import run_jobs_in_process
-from tests.support.services import POSTGRES_ADMIN_URL, ROOT, service_missing
+from tests.support.services import POSTGRES_ADMIN_URL, ROOT, emptied_redis, own_redis_url, service_missing
 from tests.support.services import fresh_postgres as _fresh_postgres
 
 # Tests train for an epoch or two (PIPELINE_EPOCHS, --epochs) and, unless a test sets it, evaluate without
@@ -51,6 +51,13 @@ def postgres_database():
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def redis_url(request):
+    """The test module's own database of the test Redis (tests.support.services.REDIS_DATABASES: a worker one
+    module starts must never take another module's task), reachable (else skipped) and emptied before and after."""
+    yield from emptied_redis(own_redis_url(request.module.__name__))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

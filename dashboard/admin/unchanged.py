@@ -2,8 +2,8 @@
 
 The admin page polls every second (``layout.POLL_MS``) so that a run's progress moves as it happens.
 Each answer used to redraw every table and list of the page, changed or not: an admin tab left open
-kept the browser drawing (measured with headless Chromium: 16 CPU-seconds per 30 s on an idle admin
-page, 0.6 on an analyst page). The page now keeps a short digest of what each polled output last
+kept the browser drawing (``python -m scripts.bench_admin_poll``, headless Chromium: 13.2 CPU-seconds
+per 30 s on an idle admin page before, 7.3 after, 0.6 on the Forecast page). The page now keeps a short digest of what each polled output last
 showed (a ``dcc.Store`` per callback); a poll sends only the outputs whose digest moved, and an
 unchanged poll is answered 204 with no body (``sent``). The digests come back from the browser, so they are
 checked like any input: anything but the expected list of short hex strings means "send everything".

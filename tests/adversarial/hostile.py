@@ -13,8 +13,6 @@ CALLBACK = "/_dash-update-component"
 PROMOTE_OUT = f"{ids.Admin.CHAMPION_MSG}.children"
 START_OUT = f"..{ids.Admin.REQUEST}.data...{ids.Admin.START_MSG}.children.."
 CANCEL_OUT = f"{ids.Admin.CANCEL_MSG}.children"
-POLL_OUT = ADMIN_POLL_OUT
-FORECAST_OUT = f"..{ids.Forecast.GRAPH}.figure...{ids.Forecast.ZOOM}.figure...{ids.Forecast.CARDS}.children...{ids.Forecast.RMSE_WORDS}.children.."
 
 
 CONFIRM_OUT = f"{ids.Admin.PROMOTE_DONE}.children"
@@ -61,7 +59,7 @@ def outcome_body(request_id) -> dict:
 
 
 def poll_body(ticker="AAPL") -> dict:
-    return callback_body(POLL_OUT, [(ids.Admin.POLL, "n_intervals", 1)],
+    return callback_body(ADMIN_POLL_OUT, [(ids.Admin.POLL, "n_intervals", 1)],
                          [(ids.Admin.TICKER, "value", ticker), (ids.Admin.POLL_SHOWN, "data", None)])
 
 

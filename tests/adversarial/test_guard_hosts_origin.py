@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from dashboard import ids
-from tests.adversarial.hostile import CALLBACK, FORECAST_OUT, post
-from tests.support.dash_client import PAGE_OUT, basic, callback_body, ids_in
+from tests.adversarial.hostile import CALLBACK, post
+from tests.support.dash_client import FORECAST_OUT, PAGE_OUT, basic, callback_body, ids_in
 from tests.support.dashboard_env import ADMIN
 
 pytestmark = pytest.mark.e2e

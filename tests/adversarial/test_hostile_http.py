@@ -10,9 +10,8 @@ import pytest
 import requests
 
 from tests.support.store_checks import store_state
-from tests.adversarial.hostile import (CALLBACK, FORECAST_OUT, post, promote_body, response_text, rollback_body,
-                                       start_body)
-from tests.support.dash_client import callback_body, page_inputs, PAGE_OUT
+from tests.adversarial.hostile import CALLBACK, post, promote_body, response_text, rollback_body, start_body
+from tests.support.dash_client import FORECAST_OUT, callback_body, page_inputs, PAGE_OUT
 from dashboard import ids
 
 pytestmark = pytest.mark.e2e

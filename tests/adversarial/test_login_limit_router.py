@@ -97,8 +97,7 @@ def test_an_analysts_right_credentials_on_admin_callbacks_are_not_failed_logins(
     ("http", "https://{host}", 403),
 ])
 def test_the_origin_scheme_is_the_routers(routed, proto, origin, status):
-    from tests.adversarial.hostile import FORECAST_OUT
-    from tests.support.dash_client import callback_body
+    from tests.support.dash_client import FORECAST_OUT, callback_body
     from dashboard import ids
 
     host = routed.url.split("//", 1)[1]

@@ -29,19 +29,11 @@ from store.tables import RunRequestRecord
 from store.times import utc_now
 from tests.e2e.test_drill_queue import ROOT, start_worker
 from tests.support.browser import open_page, web_env
-from tests.support.services import emptied_redis, own_redis_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 
-REDIS_URL = own_redis_url(__name__)  # emptied by this module: its own database
 SHOTS = ROOT / "artifacts" / "screenshots"
 LEASE_TTL_S = 4  # the killed clock's lease expires this long after its last renewal
-
-
-@pytest.fixture
-def redis_url():
-    """This module's Redis database, emptied before and after."""
-    yield from emptied_redis(REDIS_URL)
 
 
 @pytest.fixture

@@ -25,21 +25,14 @@ from tests.e2e.test_drill_queue import ROOT, jobs, runs, start_worker, wait_for
 from tests.support.browser import open_page
 from tests.support.clock import running_clock
 from tests.support.dashboard_env import ADMIN
-from tests.support.services import emptied_redis, fresh_postgres, own_redis_url
+from tests.support.services import fresh_postgres
 
-REDIS_URL = own_redis_url(__name__)  # emptied by this module: its own database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
 SHOTS = ROOT / "artifacts" / "screenshots"
 HOLDER, AAPL_LEASE = "cli-host:4242:test", "training:AAPL"
 TICKET_TTL_S = 60  # how long the run tickets this queue replaced lived: the request must outwait one
-
-
-@pytest.fixture
-def redis_url():
-    """The test Redis database, emptied before and after."""
-    yield from emptied_redis(REDIS_URL)
 
 
 def _requests(engine, ticker: str = "AAPL") -> list:

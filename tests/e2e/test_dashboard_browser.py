@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from store.db import make_engine
 from store.tables import Run
 from tests.support.cli import run_jobs_in_process
-from tests.support.services import ROOT, emptied_redis, own_redis_url
+from tests.support.services import ROOT
 from tests.support.clock import running_clock
 from tests.support.dash_client import basic
 from tests.support.dashboard_env import ADMIN
@@ -65,13 +65,6 @@ def web(store_url, tmp_path_factory):
         os.environ.get(key) and env.update({key: ""})
     with running_clock(env, tmp / "clock.log"), WebServer(env, workers=2, log_path=tmp / "gunicorn.log") as server:
         yield server
-
-
-@pytest.fixture
-def redis_url():
-    """This module's own Redis database (another module's worker must not take its task), emptied before
-    and after."""
-    yield from emptied_redis(own_redis_url(__name__))
 
 
 @pytest.fixture(scope="module")

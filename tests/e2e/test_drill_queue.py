@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 
 from contract.outputs import OUTPUT_NAMES
-from tests.support.services import ROOT, emptied_redis, fresh_postgres, own_redis_url
+from tests.support.services import ROOT, fresh_postgres
 from tests.support.private_services import private_redis
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
@@ -144,25 +144,19 @@ def test_worker_killed_mid_task_is_redelivered_and_recovered(pg_url, tmp_path):
         engine.dispose()
 
 
-@pytest.fixture
-def shared_redis_url():
-    """This module's database of the machine's Redis, emptied before and after."""
-    yield from emptied_redis(own_redis_url(__name__))
-
-
 def champions(engine):
     with engine.connect() as conn:
         return {(t, c): v for t, c, v in conn.execute(sa.text(
             "select c.ticker, c.cell, m.version from champions c join models m on m.id = c.model_id"))}
 
 
-def test_web_clock_and_worker_on_postgres_and_redis(pg_url, shared_redis_url, tmp_path):
+def test_web_clock_and_worker_on_postgres_and_redis(pg_url, redis_url, tmp_path):
     """The Procfile for real: the clock bootstraps via the queue, a nightly run is
     fanned out per ticker, the worker trains, and the web serves the new champion."""
     from scripts.web_server import WebServer
     from tests.support.http_dash import page
 
-    env = {**os.environ, "DATABASE_URL": pg_url, "REDIS_URL": shared_redis_url, "PRICE_SOURCE": "offline",
+    env = {**os.environ, "DATABASE_URL": pg_url, "REDIS_URL": redis_url, "PRICE_SOURCE": "offline",
            "TICKERS": "AAPL,MSFT", "PIPELINE_EPOCHS": "2", "DATA_DIR": str(tmp_path / "data"),
            "CACHE_DIR": str(tmp_path / "cache"), "LEASE_TTL_SECONDS": "30"}
     assert jobs("migrate", env=env).returncode == 0  # the Procfile's release step

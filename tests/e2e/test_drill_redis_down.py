@@ -20,7 +20,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 START_OUT = f"..{ids.Admin.REQUEST}.data...{ids.Admin.START_MSG}.children.."
 START_STATE = [(ids.Admin.ACTION, "value", "finetune"), (ids.Admin.CELLS, "value", []), (ids.Admin.EPOCHS, "value", 2),
                (ids.Admin.TICKER, "value", None)]
-POLL_OUT = ADMIN_POLL_OUT
 
 
 def test_redis_down_keeps_analyst_pages_serving(fixture_store_url, tmp_path):
@@ -29,8 +28,8 @@ def test_redis_down_keeps_analyst_pages_serving(fixture_store_url, tmp_path):
                "ADMIN_USER": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "TICKERS": "AAPL"}
         with WebServer(env, workers=2, log_path=tmp_path / "gunicorn.log") as web:
             admin = basic(*ADMIN)
-            up = post_callback(web.url, POLL_OUT, [(ids.Admin.POLL, "n_intervals", 1)], [(ids.Admin.TICKER, "value", None), (ids.Admin.POLL_SHOWN, "data", None)],
-                               headers=admin)
+            up = post_callback(web.url, ADMIN_POLL_OUT, [(ids.Admin.POLL, "n_intervals", 1)],
+                               [(ids.Admin.TICKER, "value", None), (ids.Admin.POLL_SHOWN, "data", None)], headers=admin)
             assert up.status_code == 200 and "Queue available" in up.text
 
             redis.stop()  # the broker is gone
@@ -41,8 +40,8 @@ def test_redis_down_keeps_analyst_pages_serving(fixture_store_url, tmp_path):
             for cell in ["gru", "lstm", "simplernn"]:  # both workers answer the forecast callback
                 r = forecast(web.url, cell)
                 assert r.status_code == 200 and "figure" in r.text
-            poll = post_callback(web.url, POLL_OUT, [(ids.Admin.POLL, "n_intervals", 2)], [(ids.Admin.TICKER, "value", None), (ids.Admin.POLL_SHOWN, "data", None)],
-                                 headers=admin)
+            poll = post_callback(web.url, ADMIN_POLL_OUT, [(ids.Admin.POLL, "n_intervals", 2)],
+                                 [(ids.Admin.TICKER, "value", None), (ids.Admin.POLL_SHOWN, "data", None)], headers=admin)
             assert poll.status_code == 200 and "Queue unavailable: Redis did not answer" in poll.text
             start = post_callback(web.url, START_OUT, [(ids.Admin.START, "n_clicks", 1)], START_STATE, headers=admin)
             assert start.status_code == 200

@@ -10,19 +10,12 @@ from __future__ import annotations
 import pytest
 
 from scripts.replay_csv_days import CELLS, HORIZON, replay_days
-from tests.support.services import emptied_redis, fresh_postgres, own_redis_url
+from tests.support.services import fresh_postgres
 
-REDIS_URL = own_redis_url(__name__)  # emptied by this module: its own database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 DAYS = 3
-
-
-@pytest.fixture
-def redis_url():
-    """This module's Redis database, reachable (else skipped) and emptied before and after."""
-    yield from emptied_redis(REDIS_URL)
 
 
 def _assert_replayed(replay, checked) -> None:

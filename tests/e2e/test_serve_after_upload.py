@@ -25,17 +25,10 @@ from store.times import utc_now
 from tests.e2e.test_drill_queue import start_worker, wait_for
 from tests.integration.test_import_serves import train_holding_back
 from tests.integration.test_ledger_record import _upload
-from tests.support.services import ROOT, emptied_redis, fresh_postgres, own_redis_url
+from tests.support.services import ROOT, fresh_postgres
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-REDIS_URL = own_redis_url(__name__)  # emptied by this module: its own database
-
-
-@pytest.fixture
-def redis_url():
-    """This module's Redis database, reachable (else skipped) and emptied before and after."""
-    yield from emptied_redis(REDIS_URL)
 
 
 SERVE_WITHIN_S = 60 + 120  # the clock's period, then a child that starts TensorFlow on a loaded machine

@@ -10,8 +10,6 @@ from store import lease as leases, run_requests, runs
 from tests.support.dash_client import ADMIN_QUEUE_OUT, basic, call
 from tests.support.dashboard_env import ADMIN, admin_env
 
-QUEUE_OUT = ADMIN_QUEUE_OUT
-
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
@@ -58,11 +56,11 @@ def test_the_page_says_what_a_queued_request_waits_behind(dash_client, database_
     assert _says("MSFT") == (f"MSFT request #{msft} (retrain, asked by ui:boss at "
                              f"{run_requests.get(data.engine(), msft).requested_at:%H:%M} UTC) is queued, 1 ahead.")
     # through the endpoint, as the page polls it, with admin credentials only
-    r = call(client, QUEUE_OUT, [(ids.Admin.POLL, "n_intervals", 1)], [(ids.Admin.TICKER, "value", "MSFT"), (ids.Admin.QUEUE_SHOWN, "data", None)],
-             headers=basic(*ADMIN))
+    poll_state = [(ids.Admin.TICKER, "value", "MSFT"), (ids.Admin.QUEUE_SHOWN, "data", None)]
+    r = call(client, ADMIN_QUEUE_OUT, [(ids.Admin.POLL, "n_intervals", 1)], poll_state, headers=basic(*ADMIN))
     assert r.status_code == 200 and f"MSFT request #{msft}" in r.get_data(as_text=True)
     assert r.json["response"][ids.Admin.CANCEL_QUEUED]["disabled"] is False
-    denied = call(client, QUEUE_OUT, [(ids.Admin.POLL, "n_intervals", 1)], [(ids.Admin.TICKER, "value", "MSFT"), (ids.Admin.QUEUE_SHOWN, "data", None)])
+    denied = call(client, ADMIN_QUEUE_OUT, [(ids.Admin.POLL, "n_intervals", 1)], poll_state)
     assert denied.status_code == 401
     leases.release(data.engine(), holder="clock-host:7", name=leases.CLOCK_LEASE)
 

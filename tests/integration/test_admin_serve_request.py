@@ -16,9 +16,7 @@ from dashboard.admin import actions
 from store import lease as leases
 from tests.support.ledger import save_model, store_prices, stale_champion
 from tests.support.pipeline import history
-from tests.support.services import emptied_redis, own_redis_url
 
-REDIS_URL = own_redis_url(__name__)  # emptied by this module: its own database
 
 
 @pytest.fixture
@@ -50,20 +48,14 @@ def test_with_a_clock_running_the_forecast_is_on_its_way(stale):
     assert said == "The forecast from the new close is on its way: the clock serves every champion within a minute."
 
 
-@pytest.fixture
-def broker():
-    """A client of this module's Redis database, emptied before and after (no worker listens on it)."""
-    for url in emptied_redis(REDIS_URL):
-        yield redis.Redis.from_url(url)
-
-
 @pytest.mark.redis
-def test_with_a_queue_the_serve_task_is_sent_by_name(stale, broker):
+def test_with_a_queue_the_serve_task_is_sent_by_name(stale, redis_url):
     """REDIS_URL: one ``forecast.serve_ticker`` message for the ticker lands in the workers' queue."""
     from config.celery_app import make_celery
     from jobs.tasks import SERVE_TASK_NAME, register_tasks
 
-    said = actions.request_serve(load_settings({"REDIS_URL": REDIS_URL}), stale, "AAPL")
+    broker = redis.Redis.from_url(redis_url)
+    said = actions.request_serve(load_settings({"REDIS_URL": redis_url}), stale, "AAPL")
     assert said == "The forecast from the new close is on its way: a worker is serving every champion now."
     messages = [json.loads(m) for m in broker.lrange("celery", 0, -1)]
     assert [(m["headers"]["task"], m["headers"]["argsrepr"]) for m in messages] == [(SERVE_TASK_NAME, "['AAPL']")]

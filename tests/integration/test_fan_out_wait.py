@@ -6,18 +6,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from tests.support.services import emptied_redis, own_redis_url
-
-REDIS_URL = own_redis_url(__name__)  # emptied by this module: its own database
-
 
 @pytest.fixture
-def broker():
-    """A client of this module's Redis database, emptied before and after (no worker listens on it)."""
+def broker(redis_url):
+    """A client of this module's Redis database (no worker listens on it)."""
     import redis
 
-    for url in emptied_redis(REDIS_URL):
-        yield redis.Redis.from_url(url)
+    return redis.Redis.from_url(redis_url)
 
 
 def _requests(engine):
@@ -25,8 +20,8 @@ def _requests(engine):
         return conn.execute(text("select ticker, status, outcome from run_requests order by id")).all()
 
 
-def test_a_wait_that_times_out_names_what_was_queued(broker, engine, database_url, run_cli):
-    env = {"REDIS_URL": REDIS_URL, "TICKERS": "AAPL,MSFT", "PRICE_SOURCE": "offline"}
+def test_a_wait_that_times_out_names_what_was_queued(broker, redis_url, engine, database_url, run_cli):
+    env = {"REDIS_URL": redis_url, "TICKERS": "AAPL,MSFT", "PRICE_SOURCE": "offline"}
     done = run_cli("nightly", "--queue", "--wait", "1", database_url=database_url, env=env)
     lines = done.stdout.splitlines()
     for ticker in ("AAPL", "MSFT"):

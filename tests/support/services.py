@@ -19,7 +19,8 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 # One database of the test Redis server per module that sends to, consumes from or empties one: under
 # xdist two modules run at once, and two Celery workers on one database take each other's tasks (a
-# worker then runs a request id against the other test's store and ends it "not run").
+# worker then runs a request id against the other test's store and ends it "not run"). A module listed
+# here takes its database, emptied, from the `redis_url` fixture (tests/conftest.py).
 REDIS_DATABASES = {
     "test_dashboard_browser": 1, "test_drill_queue": 2, "test_admin_health_browser": 3, "test_serve_after_upload": 4,
     "test_admin_serve_request": 5, "test_replay_csv_days": 6, "test_admin_queue": 7, "test_fan_out_wait": 8,
