@@ -102,8 +102,10 @@ def test_a_worker_serves_when_the_upload_sends_the_task(postgres_database, redis
         said = actions.request_serve(load_settings({"DATABASE_URL": url, "REDIS_URL": redis_url}), engine, "AAPL")
         assert said == "The forecast from the new close is on its way: a worker is serving every champion now."
         wait_for(lambda: _served_from(engine, day.index[0].date()), 180, "the worker's serve", logs=[log_path])
-        assert _live_rows(engine, day.index[0].date()) == {c: 5 for c in CELLS}
+        # The forecasts are stored first, then published: the task's line is logged after both. (Reading the
+        # ledger as soon as the forecasts showed lost that race once on a loaded machine.)
         wait_for(lambda: "serve task: AAPL: served" in log_path.read_text(), 30, "the task's line", logs=[log_path])
+        assert _live_rows(engine, day.index[0].date()) == {c: 5 for c in CELLS}
     finally:
         _stop(worker)
         engine.dispose()
