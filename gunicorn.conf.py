@@ -4,10 +4,12 @@ The web's settings are checked once in the master, before any worker is forked, 
 ``error:`` line and exit status 2, as in every other process. (``create_server`` checks them again in
 each worker and exits with gunicorn's "application failed to load" status, should gunicorn ever be
 started with another settings file.) On a local bind without ADMIN_PASSWORD the master also makes
-the generated local admin password the workers' (``config.local_admin``) and prints the admin URL.
+the generated local admin password the workers' (``config.local_admin``) and prints the admin URL,
+then imports the app's modules for the workers it forks.
 """
 from __future__ import annotations
 
+import importlib
 import sys
 
 
@@ -24,3 +26,9 @@ def on_starting(server) -> None:
         raise SystemExit(2) from None  # raised before gunicorn's main loop, so it is the process's status
     if line:
         print(line, flush=True)
+    # The app's modules (Dash, Plotly, pandas, SQLAlchemy, Flask) are imported once, here in the master, so
+    # every worker forks with them loaded instead of importing them itself: a worker boots on less CPU, and
+    # the module pages stay shared between the workers (copy-on-write). Modules only: nothing is built at
+    # import (dashboard.app's docstring), create_server still runs in each worker, and no thread starts
+    # before the fork (dashboard.timeouts starts its watchdog on first use). See scripts/bench_web_boot.py.
+    importlib.import_module("dashboard.app")
