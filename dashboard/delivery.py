@@ -10,12 +10,18 @@
   the first graph mounts, and dcc.Graph then never fetches the full bundle.
 - Caching: Dash's component scripts carry a version fingerprint and a one-year
   ``max-age``; assets carry an ``?m=<mtime>`` fingerprint, so they get the same.
+- Compressed once: a fingerprinted file never changes under its URL, so each process
+  compresses it once per encoding and keeps the bytes (``Precompressed``); Flask-Compress
+  used to compress plotly.js and Dash's scripts again for every first visit.
 """
 from __future__ import annotations
 
+import threading
+
 from dash import Dash
-from flask import Response, request
+from flask import Flask, Response, request
 from flask_compress import Compress
+from flask_compress.flask_compress import _compress_data
 
 ONE_YEAR_S = 31536000
 COMPRESSED_TYPES = ["text/html", "text/css", "text/plain", "text/csv", "application/javascript",
@@ -31,6 +37,50 @@ def _cache_fingerprinted_assets(response: Response) -> Response:
     return response
 
 
+class Precompressed:
+    """The compressed bytes of every fingerprinted response (one-year ``max-age``), per URL and encoding.
+
+    Runs before Flask-Compress, which leaves a response that already has a ``Content-Encoding`` alone. The
+    bytes are Flask-Compress's own (same algorithm and level), so only the CPU changes. What is kept is
+    bounded: the fingerprinted files are the app's scripts and assets (about 1.6 MB compressed), and past
+    ``max_bytes`` a response is compressed as before, uncached."""
+
+    ENCODINGS = ("br", "gzip")
+
+    def __init__(self, server: Flask, max_bytes: int = 16 * 2**20):
+        self.server, self.max_bytes = server, max_bytes
+        self._bytes: dict[tuple[str, str, str], bytes] = {}
+        self._lock = threading.Lock()
+
+    def _eligible(self, response: Response) -> bool:
+        return (request.method == "GET" and response.status_code == 200 and "Content-Encoding" not in response.headers
+                and response.mimetype in COMPRESSED_TYPES and (response.cache_control.max_age or 0) >= ONE_YEAR_S)
+
+    def __call__(self, response: Response) -> Response:
+        encoding = request.accept_encodings.best_match(self.ENCODINGS)
+        if encoding is None or not self._eligible(response):
+            return response
+        # The path and the file's validator, not the query: ``?m=`` with any value is fingerprinted, and
+        # a client inventing values must not grow the cache (Dash's paths carry their version).
+        key = (request.path, response.get_etag()[0] or "", encoding)
+        body = self._bytes.get(key)
+        if body is None:
+            response.direct_passthrough = False  # a file response: read it
+            body = _compress_data(self.server, response.get_data(), encoding)
+            with self._lock:
+                if sum(map(len, self._bytes.values())) + len(body) <= self.max_bytes:
+                    self._bytes[key] = body
+        response.direct_passthrough = False
+        response.set_data(body)
+        response.headers["Content-Encoding"] = encoding
+        response.vary.add("Accept-Encoding")
+        etag, weak = response.get_etag()
+        if etag and not weak:
+            response.set_etag(f"{etag}:{encoding}")  # as Flask-Compress tags what it compresses
+        response.make_conditional(request)  # a revalidation of these bytes is a 304 (changes response in place)
+        return response
+
+
 def install(app: Dash) -> None:
     """Compression and asset caching on the app's Flask server."""
     server = app.server
@@ -43,4 +93,6 @@ def install(app: Dash) -> None:
         COMPRESS_MIN_SIZE=500,
     )
     Compress(server)
+    # Flask calls after_request hooks last-registered first: the max-age, then Precompressed, then Compress.
+    server.after_request(Precompressed(server))
     server.after_request(_cache_fingerprinted_assets)

@@ -61,3 +61,63 @@ def test_fingerprinted_assets_are_cached_for_a_year_others_revalidate(dash_clien
     bare = client.get("/assets/plotly-basic-4.1.1.min.js")
     assert fingerprinted.cache_control.max_age == ONE_YEAR_S and fingerprinted.cache_control.public
     assert bare.cache_control.max_age != ONE_YEAR_S
+
+
+def _fingerprinted_scripts(client) -> list[str]:
+    """The shell's fingerprinted scripts: the plotly-basic asset and Dash's component suites."""
+    html = client.get("/").get_data(as_text=True)
+    return [s for s in re.findall(r'<script[^>]*src="([^"]+)"', html) if "?m=" in s or "_dash-component-suites" in s]
+
+
+def test_fingerprinted_scripts_are_compressed_once_per_process_and_decode_to_the_file(dash_client, fixture_store_url,
+                                                                                        monkeypatch):
+    import brotli
+    import gzip
+
+    import dashboard.delivery as delivery
+
+    client = dash_client(fixture_store_url)
+    scripts = _fingerprinted_scripts(client)
+    assert any("plotly-basic" in s for s in scripts) and any("_dash-component-suites" in s for s in scripts), scripts
+    calls: list[str] = []
+    real = delivery._compress_data
+    monkeypatch.setattr(delivery, "_compress_data", lambda app, data, enc: calls.append(enc) or real(app, data, enc))
+    for script in scripts:
+        plain = client.get(script, headers={"Accept-Encoding": "identity"}).get_data()
+        for encoding, decode in (("br", brotli.decompress), ("gzip", gzip.decompress)):
+            first, again = (client.get(script, headers={"Accept-Encoding": f"{encoding}, deflate"}) for _ in range(2))
+            for answer in (first, again):
+                assert answer.status_code == 200 and answer.headers["Content-Encoding"] == encoding, script
+                assert decode(answer.get_data()) == plain, script  # the file itself, whichever answer
+                assert "Accept-Encoding" in answer.headers["Vary"]
+                assert int(answer.headers["Content-Length"]) == len(answer.get_data())
+    # Compressed once per script and encoding: the second request of each was served from the kept bytes.
+    assert len(calls) == 2 * len(scripts), calls
+
+
+def test_a_revalidated_compressed_asset_is_a_304_and_uncacheable_answers_are_not_kept(dash_client, fixture_store_url):
+    client = dash_client(fixture_store_url)
+    asset = next(s for s in _fingerprinted_scripts(client) if "plotly-basic" in s)
+    first = client.get(asset, headers={"Accept-Encoding": "br"})
+    etag = first.headers["ETag"]
+    assert etag.endswith(':br"')  # the compressed bytes' own validator, as Flask-Compress tags them
+    again = client.get(asset, headers={"Accept-Encoding": "br", "If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b""
+    # A client that refuses brotli (q=0) gets the kept gzip bytes.
+    assert client.get(asset, headers={"Accept-Encoding": "br;q=0, gzip"}).headers["Content-Encoding"] == "gzip"
+    # The page and its callbacks change between requests: compressed (by Flask-Compress), never kept.
+    cache = next(f for f in client.application.after_request_funcs[None] if type(f).__name__ == "Precompressed")
+    before = dict(cache._bytes)
+    page = client.get("/", headers={"Accept-Encoding": "br"})
+    assert page.headers["Content-Encoding"] == "br" and cache._bytes == before
+
+
+def test_invented_fingerprints_do_not_grow_the_kept_bytes(dash_client, fixture_store_url):
+    client = dash_client(fixture_store_url)
+    asset = next(s for s in _fingerprinted_scripts(client) if "plotly-basic" in s).split("?")[0]
+    cache = next(f for f in client.application.after_request_funcs[None] if type(f).__name__ == "Precompressed")
+    client.get(f"{asset}?m=1", headers={"Accept-Encoding": "br"})
+    kept = dict(cache._bytes)
+    for m in ("2", "x" * 500, "1&m=3"):
+        assert client.get(f"{asset}?m={m}", headers={"Accept-Encoding": "br"}).headers["Content-Encoding"] == "br"
+    assert cache._bytes == kept
