@@ -4,6 +4,8 @@ Registered for every test through ``pytest_plugins`` in tests/conftest.py.
 """
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
 
 import pytest
@@ -18,13 +20,27 @@ ANALYST = ("ana", "s3cret-analyst")
 
 @pytest.fixture(scope="session")
 def fixture_store_file(tmp_path_factory):
-    """A SQLite file with offline AAPL prices and stand-in models for all three cells (built once)."""
+    """A SQLite file with offline AAPL prices and stand-in models for all three cells, built once a run.
+
+    Building it takes about 10 s of CPU. Under xdist every test process used to build its own; now the
+    first one builds it in the run's shared temporary folder, under a file lock, and the others wait
+    and read it (pytest-xdist's documented pattern). Tests only read it: ``fixture_store_url`` copies it."""
     from scripts.fixture_store import write_fixture_models
 
-    path = tmp_path_factory.mktemp("fixture-store") / "store.db"
-    engine = make_engine(f"sqlite:///{path}")
-    write_fixture_models(engine)
-    engine.dispose()
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder, above each process's own
+    folder = shared / "fixture-store-shared"
+    folder.mkdir(exist_ok=True)
+    path, done = folder / "store.db", folder / "built"
+    with open(shared / "fixture-store.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if the build fails
+        if not done.exists():
+            path.unlink(missing_ok=True)  # a build that failed half-way is started again
+            engine = make_engine(f"sqlite:///{path}")
+            write_fixture_models(engine)
+            engine.dispose()
+            done.touch()
     return path
 
 
