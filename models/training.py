@@ -11,6 +11,7 @@ from contract.outputs import LossCurve
 from contract.vocab import FINETUNE_EPOCHS, FINETUNE_LR_FACTOR
 
 from .features import TrainArrays
+from .steps import Stepper, adam, stepping
 
 if TYPE_CHECKING:
     from .network import Hyperparams
@@ -102,39 +103,6 @@ class FitHistory:
         return {"epoch": self.epoch, "loss": self.loss, "val_loss": self.val_loss}
 
 
-def _steps(model: Any, optimizer: Any) -> tuple[Any, Any]:
-    """(train_step, val_step) as ``tf.function``s traced once for any batch size.
-
-    The one training step of the package: a fit and a warm start (``warm_trainer``) both use it.
-    """
-    import tensorflow as tf
-
-    weights = model.trainable_variables
-    spec = [tf.TensorSpec((None, *model.input_shape[1:]), tf.float32),  # (batch, L, F)
-            tf.TensorSpec((None, model.output_shape[-1]), tf.float32)]  # (batch, H)
-
-    @tf.function(input_signature=spec, autograph=False)  # no Python control flow inside: skip AutoGraph
-    def train_step(xb: Any, yb: Any) -> Any:
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(yb - model(xb, training=True)))
-        optimizer.apply(tape.gradient(loss, weights), weights)
-        return loss
-
-    @tf.function(input_signature=spec, autograph=False)
-    def val_step(xb: Any, yb: Any) -> Any:
-        return tf.reduce_mean(tf.square(yb - model(xb, training=False)))
-
-    return train_step, val_step
-
-
-def _adam(model: Any, learning_rate: float) -> Any:
-    import keras
-
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
-    optimizer.build(model.trainable_variables)
-    return optimizer
-
-
 def _epoch_loss(train_step: Any, x: np.ndarray, y: np.ndarray, order: np.ndarray, batch_size: int) -> float:
     """One pass over the shuffled training windows; the mean training loss, weighted by batch size."""
     xs, ys = x[order], y[order]
@@ -154,14 +122,23 @@ def fit_network(model: Any, data: TrainArrays, schedule: FitSchedule, controls: 
     Why not ``model.fit``: for a network this small, Keras' per-epoch machinery
     (building a dataset and an evaluation loop every epoch) costs more than the
     arithmetic. One ``tf.function`` per training step, traced once for any
-    batch size, and a plain Python loop over shuffled numpy batches is about
-    4x faster per epoch here (see scripts/bench_training.py).
+    batch size (and once per architecture in a process: models/steps.py), and a
+    plain Python loop over shuffled numpy batches is about 4x faster per epoch
+    here (see scripts/bench_training.py).
     """
     controls.cancel_if_asked("cancelled before training started")
-    train_step, val_step = _steps(model, _adam(model, schedule.learning_rate))
     rng = np.random.default_rng(controls.seed)
     x_train, y_train = np.asarray(data.x_train, np.float32), np.asarray(data.y_train, np.float32)
     x_val, y_val = np.asarray(data.x_val, np.float32), np.asarray(data.y_val, np.float32)
+    with stepping(model, adam(model, schedule.learning_rate)) as net:
+        return _fit_epochs(net, (x_train, y_train, x_val, y_val), schedule, controls, rng)
+
+
+def _fit_epochs(net: Stepper, arrays: tuple[np.ndarray, ...], schedule: FitSchedule, controls: FitControls,
+                rng: np.random.Generator) -> FitHistory:
+    """``fit_network``'s epochs on the traced twin ``net`` (which holds the network's weights meanwhile)."""
+    x_train, y_train, x_val, y_val = arrays
+    model, train_step, val_step = net.model, net.train_step, net.val_step
     losses: list[float] = []
     val_losses: list[float] = []
     best, best_weights, since_best = np.inf, model.get_weights(), 0
@@ -197,12 +174,13 @@ def warm_trainer(model: Any, learning_rate: float, batch_size: int, seed: int) -
     The same step and batches as ``fit_network`` (one optimizer across calls, shuffled from ``seed``):
     the rolling evaluation's warm starts train with it.
     """
-    train_step, _ = _steps(model, _adam(model, learning_rate))
+    optimizer = adam(model, learning_rate)
     rng = np.random.default_rng(seed)
 
     def train(x: np.ndarray, y: np.ndarray, epochs: int) -> None:
         x, y = np.asarray(x, np.float32), np.asarray(y, np.float32)
-        for _ in range(epochs):
-            _epoch_loss(train_step, x, y, rng.permutation(len(x)), batch_size)
+        with stepping(model, optimizer) as net:
+            for _ in range(epochs):
+                _epoch_loss(net.train_step, x, y, rng.permutation(len(x)), batch_size)
 
     return train

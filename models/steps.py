@@ -1,0 +1,131 @@
+"""The one training step of the package, traced once per network architecture in a process.
+
+Tracing a ``tf.function`` (building the graph of a forward pass, its gradient and an Adam update) costs
+0.5-0.8 CPU-s for the lesson's small networks, about 250 training steps' worth; a step itself takes
+3 ms. A ``tf.function`` that reads a network's variables must be traced again for every network, so a
+process that fits many networks of one architecture (a walk-forward backtest refits every block, a
+rolling evaluation warm-starts a copy of the network it has just fitted, a test process trains dozens)
+spent most of its training time tracing. Here each architecture is traced once, on a network of its
+own (a "twin"); a fit copies its network's variables and its optimizer's state into a free twin,
+steps the twin, and copies everything back. The graph and the values are the same as stepping the
+network itself, so the numbers are the same (tests/unit/test_training_steps.py compares them).
+"""
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Stepper:
+    """A network and its optimizer with a traced training step and validation loss (for any batch size)."""
+
+    model: Any
+    optimizer: Any
+    train_step: Any  # (x (B, L, F), y (B, H)) -> mean squared error of the batch, after one Adam update
+    val_step: Any  # (x, y) -> mean squared error, no update
+
+
+_free: dict[str, list[Stepper]] = {}  # architecture -> twins not in use (a fit in another thread takes its own)
+_lock = threading.Lock()
+
+
+def adam(model: Any, learning_rate: float) -> Any:
+    """A new Adam optimizer with its state (zero moments) built for ``model``'s trainable variables."""
+    import keras
+
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    optimizer.build(model.trainable_variables)
+    return optimizer
+
+
+@contextmanager
+def stepping(model: Any, optimizer: Any) -> Iterator[Stepper]:
+    """A traced ``Stepper`` holding ``model``'s weights and ``optimizer``'s state while the block runs.
+
+    On leaving (also by an exception, e.g. a cancelled fit) the twin's variables, as they are then,
+    are copied back into ``model`` and ``optimizer``, and the twin is free for the next fit.
+    """
+    key = _architecture(model, optimizer)
+    with _lock:
+        free = _free.setdefault(key, [])
+        twin = free.pop() if free else None
+    if twin is None:
+        twin = _trace_twin(model, optimizer)
+    _copy(model.variables, twin.model.variables)
+    _copy(optimizer.variables, twin.optimizer.variables)
+    try:
+        yield twin
+    finally:
+        _copy(twin.model.variables, model.variables)
+        _copy(twin.optimizer.variables, optimizer.variables)
+        with _lock:
+            _free[key].append(twin)
+
+
+def _architecture(model: Any, optimizer: Any) -> str:
+    """Everything a traced step depends on: each layer's class and settings (not its name), every variable's
+    shape and type, and the optimizer's constants (its learning rate is a variable, copied like the rest)."""
+    layers = [(type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "name"})
+              for layer in model.layers]
+    variables = [(tuple(v.shape), str(v.dtype)) for v in [*model.variables, *optimizer.variables]]
+    constants = {k: v for k, v in optimizer.get_config().items() if k not in ("name", "learning_rate")}
+    return json.dumps([type(model).__name__, list(model.input_shape), layers, variables,
+                       type(optimizer).__name__, constants], sort_keys=True, default=str)
+
+
+def _trace_twin(model: Any, optimizer: Any) -> Stepper:
+    """A new network of ``model``'s architecture and an optimizer like ``optimizer``, with traced steps.
+
+    Building layers draws their initializers' seeds from Python's ``random``; its state (and numpy's) is
+    put back afterwards, so a process's later networks get the same weights whether or not a twin was made.
+    """
+    import keras
+
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    try:
+        net = keras.models.clone_model(model)
+        twin_optimizer = type(optimizer).from_config(optimizer.get_config())
+        twin_optimizer.build(net.trainable_variables)
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+    return Stepper(net, twin_optimizer, *_traced_steps(net, twin_optimizer))
+
+
+def _traced_steps(model: Any, optimizer: Any) -> tuple[Any, Any]:
+    """(train_step, val_step) of ``model`` as ``tf.function``s traced once for any batch size."""
+    import tensorflow as tf
+
+    weights = model.trainable_variables
+    spec = [tf.TensorSpec((None, *model.input_shape[1:]), tf.float32),  # (batch, L, F)
+            tf.TensorSpec((None, model.output_shape[-1]), tf.float32)]  # (batch, H)
+
+    @tf.function(input_signature=spec, autograph=False)  # no Python control flow inside: skip AutoGraph
+    def train_step(xb: Any, yb: Any) -> Any:
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(yb - model(xb, training=True)))
+        optimizer.apply(tape.gradient(loss, weights), weights)
+        return loss
+
+    @tf.function(input_signature=spec, autograph=False)
+    def val_step(xb: Any, yb: Any) -> Any:
+        return tf.reduce_mean(tf.square(yb - model(xb, training=False)))
+
+    return train_step, val_step
+
+
+def _copy(source: list[Any], target: list[Any]) -> None:
+    if len(source) != len(target):
+        raise ValueError(f"cannot copy {len(source)} variables into {len(target)}")
+    for src, dst in zip(source, target):
+        if tuple(src.shape) != tuple(dst.shape):
+            raise ValueError(f"cannot copy {src.path} {tuple(src.shape)} into {dst.path} {tuple(dst.shape)}")
+        dst.assign(src.value)

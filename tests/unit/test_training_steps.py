@@ -1,0 +1,94 @@
+"""The traced training step is shared by the networks of one architecture (models/steps.py) and gives
+exactly the numbers of stepping each network itself."""
+import random
+
+import numpy as np
+import pytest
+
+from models import steps
+from models.features import TrainArrays
+from models.network import Hyperparams, build_network
+from models.training import FitControls, FitSchedule, fit_network, set_determinism, warm_trainer
+
+pytestmark = pytest.mark.slow
+
+SCHEDULE = FitSchedule(epochs=3, batch_size=32, patience=2, learning_rate=1e-3)
+
+
+def _data() -> TrainArrays:
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(200, 3, 1)).astype("float32"), rng.normal(size=(200, 5)).astype("float32")
+    return TrainArrays(x[:160], y[:160], x[160:], y[160:])
+
+
+def _network(hp: Hyperparams, seed: int = 11):
+    set_determinism(seed)
+    return build_network(hp, 1)
+
+
+def _fit_directly(model, data: TrainArrays, schedule: FitSchedule, seed: int) -> list[float]:
+    """fit_network's loop on steps traced on ``model`` itself (no twin): what every fit did before the pool."""
+    train_step, val_step = steps._traced_steps(model, optimizer := steps.adam(model, schedule.learning_rate))
+    rng, best, kept, val_losses = np.random.default_rng(seed), np.inf, model.get_weights(), []
+    for _ in range(schedule.epochs):
+        order = rng.permutation(len(data.x_train))
+        xs, ys = data.x_train[order], data.y_train[order]
+        for s in range(0, len(xs), schedule.batch_size):
+            train_step(xs[s : s + schedule.batch_size], ys[s : s + schedule.batch_size])
+        val_losses.append(float(val_step(data.x_val, data.y_val)))
+        if val_losses[-1] < best:
+            best, kept = val_losses[-1], model.get_weights()
+    model.set_weights(kept)
+    assert optimizer.iterations.numpy() == schedule.epochs * 5  # 160 windows in batches of 32
+    return val_losses
+
+
+@pytest.mark.parametrize("hp", [Hyperparams(cell="gru", units=(8, 4)), Hyperparams(cell="lstm", dropout=0.2)])
+def test_a_fit_on_the_shared_twin_equals_stepping_the_network_itself(hp):
+    data = _data()
+    direct = _network(hp)
+    expected = _fit_directly(direct, data, SCHEDULE, seed=5)
+    for _ in range(2):  # the first fit may trace the twin, the second surely reuses it: both exact
+        shared = _network(hp)
+        history = fit_network(shared, data, SCHEDULE, FitControls(seed=5))
+        assert history.val_loss == expected
+        for got, want in zip(shared.get_weights(), direct.get_weights(), strict=True):
+            np.testing.assert_array_equal(got, want)
+
+
+def test_one_trace_per_architecture_and_a_busy_twin_is_never_shared():
+    hp = Hyperparams(cell="simplernn", units=(5,), dense_units=3)  # an architecture no other test uses
+    first, second = _network(hp), _network(hp)
+    with steps.stepping(first, steps.adam(first, 1e-3)) as twin:
+        assert twin.model is not first
+        with steps.stepping(second, steps.adam(second, 1e-3)) as other:  # e.g. a fit in another thread
+            assert other is not twin
+    for _ in range(3):
+        fit_network(_network(hp), _data(), SCHEDULE)
+    twins = steps._free[steps._architecture(first, steps.adam(first, 1e-3))]
+    assert sorted(t.train_step.experimental_get_tracing_count() for t in twins) == [0, 1]  # three fits, one trace
+
+
+def test_making_a_twin_leaves_the_random_state_as_it_was():
+    """A twin's layers draw seeds from Python's random: put back, so later networks do not depend on the pool."""
+    model = _network(Hyperparams(cell="gru", units=(6,), dense_units=2))  # an architecture no other test uses
+    python_state, numpy_state = random.getstate(), np.random.get_state()[1].copy()
+    with steps.stepping(model, steps.adam(model, 1e-3)):
+        pass
+    assert random.getstate() == python_state
+    np.testing.assert_array_equal(np.random.get_state()[1], numpy_state)
+
+
+def test_a_warm_trainer_keeps_its_optimizer_across_calls_on_the_twin():
+    hp = Hyperparams(cell="gru", units=(8, 4))
+    data = _data()
+    a, b = _network(hp), _network(hp)
+    train = warm_trainer(a, 1e-4, 32, seed=2)
+    train(data.x_train[:80], data.y_train[:80], 2)
+    train(data.x_train[80:], data.y_train[80:], 1)
+    train_b = warm_trainer(b, 1e-4, 32, seed=2)
+    train_b(data.x_train[:80], data.y_train[:80], 2)
+    fit_network(_network(hp), data, SCHEDULE)  # another fit on the same twin in between
+    train_b(data.x_train[80:], data.y_train[80:], 1)
+    for got, want in zip(b.get_weights(), a.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
