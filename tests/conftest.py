@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from store.db import create_schema, make_engine
 from tests.support.cli import run_jobs_in_process
-from tests.support.services import POSTGRES_ADMIN_URL, ROOT, emptied_redis, own_redis_url, service_missing
+from tests.support.services import CHROMIUM, POSTGRES_ADMIN_URL, ROOT, emptied_redis, own_redis_url, service_missing
 from tests.support.services import fresh_postgres as _fresh_postgres
 
 # Tests train for an epoch or two (PIPELINE_EPOCHS, --epochs) and, unless a test sets it, evaluate without
@@ -119,17 +119,16 @@ def run_cli_process(tmp_path):
 
 @pytest.fixture(scope="session")
 def chromium_browser():
-    """One headless Debian Chromium (Playwright) for the whole session: Playwright's sync API
+    """One headless Debian Chromium (Playwright; tests/support/services.CHROMIUM) for the whole session: Playwright's sync API
     allows one running instance per process, so every browser test shares this one."""
-    chromium = "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        service_missing(f"{chromium} not found (apt-get install chromium)")
+    if not Path(CHROMIUM).exists():
+        service_missing(f"{CHROMIUM} not found (apt-get install chromium-headless-shell, or chromium)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         service_missing("the playwright Python package is not installed")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium,
+        browser = p.chromium.launch(executable_path=CHROMIUM,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         yield browser
         browser.close()

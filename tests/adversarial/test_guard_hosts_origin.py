@@ -12,6 +12,7 @@ from dashboard import ids
 from tests.adversarial.hostile import CALLBACK, post
 from tests.support.dash_client import FORECAST_OUT, PAGE_OUT, basic, callback_body, ids_in
 from tests.support.dashboard_env import ADMIN
+from tests.support.services import CHROMIUM
 
 pytestmark = pytest.mark.e2e
 
@@ -106,7 +107,7 @@ def rebinding_browser(chromium_browser):
     """A second Chromium of the session's Playwright whose resolver maps evil.test to 127.0.0.1: what
     a DNS-rebinding attacker's name does once its short TTL has run out."""
     browser = chromium_browser.browser_type.launch(
-        executable_path="/usr/bin/chromium",
+        executable_path=CHROMIUM,
         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
               "--host-resolver-rules=MAP evil.test 127.0.0.1"])
     yield browser

@@ -29,7 +29,6 @@ from dashboard import ids
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "artifacts" / "screenshots"
 PAGES = [("/", "forecast", 2), ("/residuals", "residuals", 5), ("/compare", "compare", 3), ("/admin", "admin", 0)]
 

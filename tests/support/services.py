@@ -48,6 +48,14 @@ def emptied_redis(url: str) -> Iterator[str]:
     client.flushdb()
 
 
+# The browser of the end-to-end tests: Debian's chromium-headless-shell where it is installed (.ci/run installs
+# it): the same Chromium build as the chromium package in its lighter, old headless mode (the one Playwright
+# runs headless tests in), which took a third less CPU than the full browser for the same tests here
+# (tests/e2e/test_ui_analyst_round3.py: 130 -> 88 CPU-s on the whole machine); else Debian's chromium.
+CHROMIUM = next((b for b in ("/usr/bin/chromium-headless-shell", "/usr/bin/chromium") if Path(b).exists()),
+                "/usr/bin/chromium")
+
+
 def service_missing(reason: str) -> None:
     """Skip, or fail when CI promised the service would be there."""
     if os.environ.get("REQUIRE_SERVICES") == "1":
