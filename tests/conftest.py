@@ -119,8 +119,8 @@ def run_cli_process(tmp_path):
 
 @pytest.fixture(scope="session")
 def chromium_browser():
-    """One headless Debian Chromium (Playwright; tests/support/services.CHROMIUM) for the whole session: Playwright's sync API
-    allows one running instance per process, so every browser test shares this one."""
+    """One headless Debian Chromium (Playwright; which binary: tests/support/services.CHROMIUM) for the whole
+    session: Playwright's sync API allows one running instance per process, so every browser test shares it."""
     if not Path(CHROMIUM).exists():
         service_missing(f"{CHROMIUM} not found (apt-get install chromium-headless-shell, or chromium)")
     try:
