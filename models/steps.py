@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -68,6 +69,19 @@ def stepping(model: Any, optimizer: Any) -> Iterator[Stepper]:
         _copy(twin.optimizer.variables, optimizer.variables)
         with _lock:
             _free[key].append(twin)
+
+
+_itself: weakref.WeakKeyDictionary[Any, Stepper] = weakref.WeakKeyDictionary()  # optimizer -> its own steps
+
+
+@contextmanager
+def stepping_itself(model: Any, optimizer: Any) -> Iterator[Stepper]:
+    """Like ``stepping`` without a twin: steps traced on ``model`` itself, once per optimizer (a fit makes its
+    own, a warm trainer keeps one across its calls). What every fit did before the twins: the reference that
+    tests/unit/test_training_steps.py and scripts/bench_traced_steps.py compare ``stepping`` with."""
+    if optimizer not in _itself:
+        _itself[optimizer] = Stepper(model, optimizer, *_traced_steps(model, optimizer))
+    yield _itself[optimizer]
 
 
 def _architecture(model: Any, optimizer: Any) -> str:

@@ -127,18 +127,16 @@ def fit_network(model: Any, data: TrainArrays, schedule: FitSchedule, controls: 
     here (see scripts/bench_training.py).
     """
     controls.cancel_if_asked("cancelled before training started")
+    with stepping(model, adam(model, schedule.learning_rate)) as net:
+        return _fit_epochs(net, data, schedule, controls)
+
+
+def _fit_epochs(net: Stepper, data: TrainArrays, schedule: FitSchedule, controls: FitControls) -> FitHistory:
+    """``fit_network``'s epochs on the traced twin ``net`` (which holds the network's weights meanwhile)."""
+    model, train_step, val_step = net.model, net.train_step, net.val_step
     rng = np.random.default_rng(controls.seed)
     x_train, y_train = np.asarray(data.x_train, np.float32), np.asarray(data.y_train, np.float32)
     x_val, y_val = np.asarray(data.x_val, np.float32), np.asarray(data.y_val, np.float32)
-    with stepping(model, adam(model, schedule.learning_rate)) as net:
-        return _fit_epochs(net, (x_train, y_train, x_val, y_val), schedule, controls, rng)
-
-
-def _fit_epochs(net: Stepper, arrays: tuple[np.ndarray, ...], schedule: FitSchedule, controls: FitControls,
-                rng: np.random.Generator) -> FitHistory:
-    """``fit_network``'s epochs on the traced twin ``net`` (which holds the network's weights meanwhile)."""
-    x_train, y_train, x_val, y_val = arrays
-    model, train_step, val_step = net.model, net.train_step, net.val_step
     losses: list[float] = []
     val_losses: list[float] = []
     best, best_weights, since_best = np.inf, model.get_weights(), 0

@@ -1,7 +1,7 @@
 """Training CPU with the step traced once per architecture (models/steps.py) beside tracing it for every
-network (what every fit did before), in two fresh processes each, on the same fits.
+network (what every fit did before: models.steps.stepping_itself), in fresh processes, on the same fits.
 
-    python -m scripts.bench_traced_steps [--runs 2] [--blocks 6] [--epochs 3]
+    python -m scripts.bench_traced_steps [--runs 3] [--blocks 6] [--epochs 3]
 
 The fits: the three cells once each, then ``--blocks`` refits of the GRU from scratch (a walk-forward
 backtest's blocks, a ledger backfill's nights, a test process's many small trainings), each followed by two
@@ -18,7 +18,6 @@ import os
 import resource
 import subprocess
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,28 +48,14 @@ def _fits(blocks: int, epochs: int) -> str:
     return digest.hexdigest()[:16]
 
 
-_per_optimizer: dict[int, tuple] = {}  # id(optimizer) -> (optimizer, Stepper): the optimizer is kept alive
-
-
-@contextmanager
-def _traced_on_the_network(model, optimizer):
-    """models.steps.stepping as it was before the twins: steps traced on ``model`` itself, once per optimizer
-    (a fit has its own; a warm trainer keeps one across its calls, as its step was made once)."""
-    from models import steps
-
-    if id(optimizer) not in _per_optimizer:
-        _per_optimizer[id(optimizer)] = (optimizer, steps.Stepper(model, optimizer, *steps._traced_steps(model, optimizer)))
-    yield _per_optimizer[id(optimizer)][1]
-
-
 def _child(mode: str, blocks: int, epochs: int) -> None:
     from jobs.quiet_tf import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     if mode == "every network":
-        from models import training
+        from models import steps, training
 
-        training.stepping = _traced_on_the_network  # type: ignore[assignment]
+        training.stepping = steps.stepping_itself  # type: ignore[assignment]
     digest = _fits(blocks, epochs)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(f"{usage.ru_utime + usage.ru_stime:.2f} {digest}")

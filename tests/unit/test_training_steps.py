@@ -5,7 +5,7 @@ import random
 import numpy as np
 import pytest
 
-from models import steps
+from models import steps, training
 from models.features import TrainArrays
 from models.network import Hyperparams, build_network
 from models.training import FitControls, FitSchedule, fit_network, set_determinism, warm_trainer
@@ -26,28 +26,13 @@ def _network(hp: Hyperparams, seed: int = 11):
     return build_network(hp, 1)
 
 
-def _fit_directly(model, data: TrainArrays, schedule: FitSchedule, seed: int) -> list[float]:
-    """fit_network's loop on steps traced on ``model`` itself (no twin): what every fit did before the pool."""
-    train_step, val_step = steps._traced_steps(model, optimizer := steps.adam(model, schedule.learning_rate))
-    rng, best, kept, val_losses = np.random.default_rng(seed), np.inf, model.get_weights(), []
-    for _ in range(schedule.epochs):
-        order = rng.permutation(len(data.x_train))
-        xs, ys = data.x_train[order], data.y_train[order]
-        for s in range(0, len(xs), schedule.batch_size):
-            train_step(xs[s : s + schedule.batch_size], ys[s : s + schedule.batch_size])
-        val_losses.append(float(val_step(data.x_val, data.y_val)))
-        if val_losses[-1] < best:
-            best, kept = val_losses[-1], model.get_weights()
-    model.set_weights(kept)
-    assert optimizer.iterations.numpy() == schedule.epochs * 5  # 160 windows in batches of 32
-    return val_losses
-
-
 @pytest.mark.parametrize("hp", [Hyperparams(cell="gru", units=(8, 4)), Hyperparams(cell="lstm", dropout=0.2)])
-def test_a_fit_on_the_shared_twin_equals_stepping_the_network_itself(hp):
+def test_a_fit_on_the_shared_twin_equals_stepping_the_network_itself(hp, monkeypatch):
     data = _data()
     direct = _network(hp)
-    expected = _fit_directly(direct, data, SCHEDULE, seed=5)
+    with monkeypatch.context() as patched:  # the same fit, its steps traced on the network itself
+        patched.setattr(training, "stepping", steps.stepping_itself)
+        expected = fit_network(direct, data, SCHEDULE, FitControls(seed=5)).val_loss
     for _ in range(2):  # the first fit may trace the twin, the second surely reuses it: both exact
         shared = _network(hp)
         history = fit_network(shared, data, SCHEDULE, FitControls(seed=5))
