@@ -221,8 +221,9 @@ def _versus_best(fc: RollingForecasts, bands: Bands, rows: np.ndarray, cell: str
                 draws = np.nanmean(d[index], axis=1)
                 entry["baseline"].append(best)
                 entry["difference"].append(float(np.nanmean(d)))
-                entry["low"].append(float(np.nanpercentile(draws, 2.5)))
-                entry["high"].append(float(np.nanpercentile(draws, 97.5)))
+                low, high = skill.percentile_band(draws)
+                entry["low"].append(float(low))
+                entry["high"].append(float(high))
         out[f"{int(level * 100)}"] = {k: (_floats(v) if k != "baseline" else v) for k, v in entry.items()}
     return out
 

@@ -9,7 +9,8 @@ from models.features import SplitSpec, prepare
 from models.intervals import IntervalSpec, PathsAtOrigins, adaptive_halfwidths, ewma_vol, rolling_std, winkler
 from models.rolling import RollingSpec, baseline_forecasts, drift_returns, ridge_fit
 from models.skill import (
-    FIGURES, Sums, block_length, block_lengths, bootstrap_by_horizon, bootstrap_indices, bootstrap_intervals, direction_row, horizon_table, pesaran_timmermann, residual_tests, verdict,
+    FIGURES, Sums, block_length, block_lengths, bootstrap_by_horizon, bootstrap_indices, bootstrap_intervals, direction_row, horizon_table, percentile_band, pesaran_timmermann, residual_tests,
+    verdict,
 )
 from tests.support.prices import prices
 
@@ -140,6 +141,28 @@ def test_stationary_bootstrap_resamples_rows_in_blocks():
     # consecutive rows continue a block far more often than chance (1/200) would give
     runs = np.mean(np.diff(idx, axis=1) % 200 == 1)
     assert runs > 0.8
+
+
+@pytest.mark.parametrize("shape, nan_share", [((999, 5), 0.0), ((999, 5), 0.01), ((999,), 0.0), ((999,), 0.3),
+                                               ((7, 3), 0.5)])
+def test_percentile_band_is_two_nanpercentiles_to_the_bit(shape, nan_share):
+    """The report's bootstrap bands: one partition for both ends gives exactly what two nanpercentile calls did,
+    with or without NaNs (a bootstrap figure with no scored row in a resample is NaN)."""
+    rng = np.random.default_rng(11)
+    draws = rng.normal(0, 1, shape)
+    draws[rng.random(shape) < nan_share] = np.nan
+    low, high = percentile_band(draws)
+    assert np.array_equal(low, np.nanpercentile(draws, 2.5, axis=0), equal_nan=True)
+    assert np.array_equal(high, np.nanpercentile(draws, 97.5, axis=0), equal_nan=True)
+    assert np.shape(low) == shape[1:]
+
+
+def test_percentile_band_of_an_all_nan_column_is_nan_like_nanpercentile():
+    draws = np.random.default_rng(3).normal(0, 1, (50, 3))
+    draws[:, 1] = np.nan
+    with pytest.warns(RuntimeWarning, match="All-NaN"):
+        low, high = percentile_band(draws)
+    assert np.isnan(low[1]) and np.isnan(high[1]) and np.isfinite(low[[0, 2]]).all()
 
 
 def test_block_lengths_follow_each_horizons_own_dependence():
