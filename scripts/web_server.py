@@ -3,11 +3,13 @@ with threaded workers as the Procfile's ``web:`` runs them."""
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -16,8 +18,33 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _ephemeral_low(path: str = "/proc/sys/net/ipv4/ip_local_port_range") -> int:
+    """The lowest port the kernel hands to outgoing connections (32768 on Linux by default)."""
+    try:
+        return int(Path(path).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A port nothing listens on, chosen BELOW the kernel's ephemeral range.
+
+    A port from ``bind(0)`` lies inside that range, so between this check and the server's own bind
+    any outgoing connection on the machine (Chromium, requests, a database driver, in any of the
+    suite's processes) can be given it as its local port, and the server then fails with "Connection
+    in use" (gunicorn retries for 5 s and exits 1: a rare flake in a busy parallel run). Outgoing
+    connections never take a port below the range; two processes picking the same one is left, and
+    ``WebServer.start`` starts again on another port when that happens."""
+    low = _ephemeral_low()
+    for _ in range(50) if low > 4096 else ():
+        port = random.randrange(max(1024, low - 12000), low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # no range known (not Linux): the kernel's choice
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
@@ -25,6 +52,10 @@ def free_port() -> int:
 def gunicorn_bin() -> str:
     cand = Path(sys.executable).with_name("gunicorn")
     return str(cand) if cand.exists() else (shutil.which("gunicorn") or "gunicorn")
+
+
+class _PortTaken(Exception):
+    """gunicorn could not bind its port: another process holds it."""
 
 
 class WebServer:
@@ -44,19 +75,43 @@ class WebServer:
         self.started_at = 0.0
         self.ready_after_s = float("nan")
 
-    def start(self, timeout: float = 30) -> "WebServer":
-        log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
-        self.started_at = time.perf_counter()
-        self.proc = subprocess.Popen(
-            # threaded workers, as the Procfile runs them
-            [gunicorn_bin(), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", "--timeout", "120",
-             "--worker-class", "gthread", "--threads", "64",
-             *self.extra_args, "dashboard.app:create_server()"],
-            cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+    def start(self, timeout: float = 30, attempts: int = 3) -> "WebServer":
+        """Start gunicorn and wait for /healthz; on "Connection in use" (another process took the port
+        after ``free_port`` checked it) start again on another port, up to ``attempts`` times."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start_once(timeout)
+            except _PortTaken:
+                if attempt == attempts:
+                    raise RuntimeError(f"gunicorn found 127.0.0.1:{self.port} in use {attempts} times") from None
+                self.port = free_port()
+                self.url = f"http://127.0.0.1:{self.port}"
+        raise AssertionError("unreachable")
+
+    def _start_once(self, timeout: float) -> "WebServer":
+        # gunicorn's own log always goes to a file: its "Connection in use" line is how a lost port is told apart
+        log_path = self.log_path or Path(tempfile.mkstemp(prefix="gunicorn-", suffix=".log")[1])
+        with open(log_path, "wb") as log:
+            self.started_at = time.perf_counter()
+            self.proc = subprocess.Popen(
+                # threaded workers, as the Procfile runs them
+                [gunicorn_bin(), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", "--timeout", "120",
+                 "--worker-class", "gthread", "--threads", "64",
+                 *self.extra_args, "dashboard.app:create_server()"],
+                cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        try:
+            return self._wait_healthy(timeout, log_path)
+        finally:
+            if not self.log_path:
+                log_path.unlink(missing_ok=True)
+
+    def _wait_healthy(self, timeout: float, log_path: Path) -> "WebServer":
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                if f"Connection in use: ('127.0.0.1', {self.port})" in log_path.read_text(errors="replace"):
+                    raise _PortTaken()
                 raise RuntimeError(f"gunicorn exited with {self.proc.returncode}; see {self.log_path}")
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:

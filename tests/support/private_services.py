@@ -15,13 +15,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from scripts.web_server import free_port  # below the ephemeral range: no outgoing connection takes it
+
 PG_BIN = Path(next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), "/usr/lib/postgresql/15/bin"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_port(port: int, timeout: float = 30) -> None:

@@ -1,0 +1,46 @@
+"""The suite's servers get ports no outgoing connection can take, and a gunicorn that still finds its
+port taken starts again on another one (stop 30's CI failed once on "gunicorn exited with 1": a
+port from ``bind(0)`` lies in the ephemeral range, where any client connection may be given it
+before gunicorn binds it)."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+import requests
+
+from scripts.web_server import WebServer, _ephemeral_low, free_port
+from tests.support.browser import web_env
+
+
+def test_free_ports_lie_below_the_ephemeral_range_and_are_free():
+    low = _ephemeral_low()
+    if low <= 4096:
+        pytest.skip(f"no usable ephemeral range on this machine (lowest {low})")
+    for _ in range(20):
+        port = free_port()
+        assert 1024 <= port < low
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))  # nothing holds it
+
+
+def test_an_unreadable_port_range_falls_back_to_the_kernels_choice(tmp_path):
+    bad = tmp_path / "range"
+    bad.write_text("not numbers\n")
+    assert _ephemeral_low(str(bad)) == 0 and _ephemeral_low(str(tmp_path / "absent")) == 0
+
+
+@pytest.mark.e2e
+def test_a_taken_port_is_left_for_another(two_ticker_store, tmp_path):
+    held = socket.socket()
+    held.bind(("127.0.0.1", free_port()))
+    held.listen()
+    taken = held.getsockname()[1]
+    server = WebServer(web_env(f"sqlite:///{two_ticker_store}", tmp_path), workers=1, log_path=tmp_path / "web.log")
+    server.port, server.url = taken, f"http://127.0.0.1:{taken}"  # as if a client had been given it meanwhile
+    try:
+        with server:
+            assert server.port != taken
+            assert requests.get(server.url + "/healthz", timeout=10).status_code == 200
+    finally:
+        held.close()
