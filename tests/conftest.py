@@ -11,7 +11,9 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -28,6 +30,13 @@ from tests.support.services import fresh_postgres as _fresh_postgres
 # (test_models_rolling, test_models_backtest, test_training_pipeline, test_serve). Every command run in
 # process and every subprocess inherits this; a value already in the environment wins.
 os.environ.setdefault("EVAL_REFIT_EPOCHS", "0")
+
+# Every real clock in the suite (``python -m jobs clock``, in many modules) would fire the nightly run and
+# the weekly retrain at 18:30 New York, its default, in the middle of whatever test had it running. A suite
+# started near 23:30 UTC (22:30 in summer) would see a run no test asked for and fail on the run counts.
+# Half a day from now instead: a clock can never fire on its own within a run. A test that sets
+# CLOCK_TIME itself still wins, and only the clock's triggers read it.
+os.environ.setdefault("CLOCK_TIME", (datetime.now(ZoneInfo("America/New_York")) + timedelta(hours=12)).strftime("%H:%M"))
 
 # Shared fixtures live in tests/support; registering them here makes them visible to every test
 # without star- or noqa-imports (pytest allows pytest_plugins only in the root conftest).

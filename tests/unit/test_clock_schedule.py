@@ -1,7 +1,8 @@
 """The clock's schedule: cron fire times across daylight-saving changes, job ids and defaults."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import os
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -169,3 +170,13 @@ def test_the_clock_trains_one_child_at_a_time():
         t.join(5)
     assert most[0] == 1
     assert sorted(r.ticker for r in results) == ["AAPL", "MSFT"]  # both ran, each to its end
+
+
+def test_the_suites_clocks_never_fire_on_their_own_during_a_run():
+    """tests/conftest.py moves CLOCK_TIME half a day from now for every clock the suite starts: the next
+    nightly run and weekly retrain those clocks would schedule are hours away, whatever the time of day."""
+    sched = load_schedule_settings(dict(os.environ))
+    now = datetime.now(UTC)
+    for trigger in (nightly_trigger(sched), weekly_retrain_trigger(sched)):
+        if trigger is not None:
+            assert _fires(trigger, now, 1)[0] - now > timedelta(hours=6)
