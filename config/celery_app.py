@@ -89,11 +89,19 @@ def queue_status(settings: Settings, timeout_s: float = 1.0) -> tuple[bool, str]
     kwargs: dict[str, Any] = {"socket_connect_timeout": timeout_s, "socket_timeout": timeout_s}
     if settings.redis_url.startswith("rediss://"):
         kwargs["ssl_cert_reqs"] = None
-    try:
-        redis.Redis.from_url(settings.redis_url, **kwargs).ping()
-    except Exception as exc:  # any failure to reach Redis means: queue unavailable
-        return False, f"queue unavailable: Redis did not answer ({type(exc).__name__})"
-    return True, "queue available"
+    # Two tries: a single stall longer than the short timeout (a busy Redis, a dropped SYN) is not an
+    # outage, and the admin page should not show one; a Redis that is down refuses at once both times.
+    error: Exception | None = None
+    for _ in range(2):
+        client = redis.Redis.from_url(settings.redis_url, **kwargs)
+        try:
+            client.ping()
+            return True, "queue available"
+        except Exception as exc:  # any failure to reach Redis means: queue unavailable
+            error = exc
+        finally:
+            client.close()
+    return False, f"queue unavailable: Redis did not answer ({type(error).__name__})"
 
 
 # The tasks, by name: the worker process registers them; the web and the clock send them by
