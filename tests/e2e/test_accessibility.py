@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from scripts.web_server import WebServer
-from tests.support.browser import open_page, web_env
+from tests.support.browser import open_page, settle, web_env
 from dashboard import ids
 
 pytestmark = pytest.mark.e2e
@@ -53,7 +53,7 @@ def test_no_critical_or_serious_accessibility_violation(web, chromium, path, siz
     try:
         page.goto(web.url + path)
         page.wait_for_selector(f"#{PAGES[path]}", timeout=30000)
-        page.wait_for_timeout(1500)  # the callbacks that fill the charts and tables
+        settle(page)  # the callbacks that fill the charts and tables
         bad = violations(page)
         assert not bad, "; ".join(f"{v['id']} ({v['impact']}, {v['n']} nodes: {', '.join(v['where'])})" for v in bad)
     finally:

@@ -14,7 +14,7 @@ import pytest
 from scripts.bench_ledger import fill_ledger
 from scripts.web_server import WebServer
 from store.db import make_engine
-from tests.support.browser import open_page, web_env
+from tests.support.browser import open_page, settle, web_env
 from dashboard import ids
 
 pytestmark = pytest.mark.e2e
@@ -285,7 +285,7 @@ def test_phone_chart_titles_are_whole(web, phone, path, ready):
     """Was: "Relative residuals over the reported rolling origins" and Compare's long titles ran off a phone."""
     phone.goto(web.url + path)
     phone.wait_for_selector(f"#{ready} .gtitle", timeout=30000)
-    phone.wait_for_timeout(1500)  # the cell callbacks' charts
+    settle(phone)  # the cell callbacks' charts
     titles = phone.evaluate(TITLES_JS)
     assert titles and all(0 <= left and right <= PHONE["width"] for _, left, right in titles), titles
 
@@ -312,7 +312,7 @@ def test_axe_reports_no_moderate_violation_either(web, page, path, ready):
     from tests.e2e.test_accessibility import AXE
     page.goto(web.url + path)
     page.wait_for_selector(f"#{ready} td", timeout=30000)
-    page.wait_for_timeout(1500)
+    settle(page)
     page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
     found = page.evaluate("""async () => (await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa',
         'wcag21a', 'wcag21aa', 'best-practice']}})).violations.map(v => v.id + ' (' + v.impact + ')')""")

@@ -117,7 +117,12 @@ def test_keeper_renews_in_the_background(engine):
     beats: list[int] = []
     keeper = leases.LeaseKeeper(engine, holder="a", ttl_s=2, name=AAPL, on_beat=lambda: beats.append(1)).start()
     try:
-        time.sleep(2.5)  # the keeper beats every ttl/4 = 0.5 s; unrenewed, the lease would have expired
+        # The keeper beats every ttl/4 = 0.5 s; unrenewed, the lease would have expired by 2.5 s. Past that,
+        # wait for the third beat rather than assume it came on time on a loaded machine.
+        time.sleep(2.5)
+        deadline = time.monotonic() + 10
+        while len(beats) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
         live = leases.current_lease(engine, AAPL, live=True)
         assert live is not None and live.expires_at > first.expires_at and len(beats) >= 3
     finally:
@@ -132,6 +137,9 @@ def test_keeper_that_finds_its_lease_taken_says_so_once(engine):
     leases.acquire(engine, holder="b", ttl_s=60, name=AAPL)
     lost: list[int] = []
     keeper = leases.LeaseKeeper(engine, holder="a", ttl_s=2, name=AAPL, on_lost=lambda: lost.append(1)).start()
-    time.sleep(1.2)
+    deadline = time.monotonic() + 10
+    while not keeper.lost and time.monotonic() < deadline:  # its first renewal is due at ttl/4 = 0.5 s
+        time.sleep(0.05)
+    time.sleep(1.0)  # two more beats' time: a keeper that kept renewing would call on_lost again
     keeper.stop()
     assert keeper.lost and lost == [1] and leases.current_lease(engine, AAPL).holder == "b"

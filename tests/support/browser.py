@@ -51,3 +51,12 @@ def open_page(browser, width: int = 1400, height: int = 1000, admin: bool = True
     page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
     page.on("pageerror", lambda e: page.errors.append(str(e)))
     return page
+
+
+def settle(page, at_least_ms: int = 1500, timeout_ms: int = 30000) -> None:
+    """Wait for the callbacks that fill a page's charts and tables: at least ``at_least_ms`` (chained
+    callbacks start one after another), then until Dash has none in flight (its renderer shows a
+    ``._dash-loading-callback`` element while any is pending). A fixed wait alone can read a page that
+    is still drawing on a loaded machine."""
+    page.wait_for_timeout(at_least_ms)
+    page.wait_for_function("!document.querySelector('._dash-loading-callback')", timeout=timeout_ms)

@@ -19,9 +19,14 @@ def app():
     security.install(server, allowed_hosts=("localhost",))
     server.wsgi_app = timeouts.Deadline(server.wsgi_app, 2, active=1)  # type: ignore[method-assign]
     server.register_error_handler(deadline.DeadlineExceeded, timeouts.overrun)
-    release = threading.Event()
+    release, entered = threading.Event(), threading.Event()
+
+    def hold():
+        entered.set()
+        return str(release.wait(5))
+
     server.add_url_rule("/echo", "echo", lambda: str(len(request.get_data())), methods=["POST"])
-    server.add_url_rule("/hold", "hold", lambda: str(release.wait(5)))
+    server.add_url_rule("/hold", "hold", hold)
     server.add_url_rule("/healthz", "healthz", lambda: "ok")
 
     def overrun():
@@ -31,7 +36,7 @@ def app():
         return "never"
 
     server.add_url_rule("/overrun", "overrun", overrun)
-    server.config["release"] = release
+    server.config["release"], server.config["entered"] = release, entered
     return server
 
 
@@ -49,7 +54,7 @@ def test_work_waits_for_a_slot_but_healthz_never_does(app):
     client = app.test_client()
     holder = threading.Thread(target=lambda: client.get("/hold"))
     holder.start()
-    time.sleep(0.3)  # /hold has the only slot
+    assert app.config["entered"].wait(10)  # /hold has the only slot (a fixed sleep could lose the race)
     t = time.perf_counter()
     assert app.test_client().get("/healthz").status_code == 200
     assert time.perf_counter() - t < 1
