@@ -94,9 +94,10 @@ class WebServer:
         with open(log_path, "wb") as log:
             self.started_at = time.perf_counter()
             self.proc = subprocess.Popen(
-                # threaded workers, as the Procfile runs them
+                # threaded workers, as the Procfile runs them; no control socket: gunicorn 27 puts it at one
+                # fixed path (~/.gunicorn/gunicorn.ctl), which the suite's parallel servers would take from each other
                 [gunicorn_bin(), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", "--timeout", "120",
-                 "--worker-class", "gthread", "--threads", "64",
+                 "--worker-class", "gthread", "--threads", "64", "--no-control-socket",
                  *self.extra_args, "dashboard.app:create_server()"],
                 cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )

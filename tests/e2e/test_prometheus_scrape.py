@@ -47,7 +47,8 @@ def store(fixture_store_url):
 
 @pytest.fixture
 def web(fixture_store_url, store, tmp_path):
-    env = {"DATABASE_URL": fixture_store_url, "CACHE_DIR": str(tmp_path / "cache"), "TICKERS": ",".join(TICKERS),
+    env = {"DATABASE_URL": fixture_store_url, "CACHE_DIR": str(tmp_path / "cache"), "DATA_DIR": str(tmp_path / "data"),
+           "TICKERS": ",".join(TICKERS),
            "ANALYST_USER": ANALYST[0], "ANALYST_PASSWORD": ANALYST[1], "ADMIN_USER": "", "ADMIN_PASSWORD": "",
            "REDIS_URL": ""}
     with WebServer(env, workers=2, log_path=tmp_path / "gunicorn.log") as server:
