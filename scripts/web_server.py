@@ -74,13 +74,16 @@ class WebServer:
         self.proc: subprocess.Popen | None = None
         self.started_at = 0.0
         self.ready_after_s = float("nan")
+        self._temp_log: Path | None = None
 
     def start(self, timeout: float = 30, attempts: int = 3) -> "WebServer":
         """Start gunicorn and wait for /healthz; on "Connection in use" (another process took the port
-        after ``free_port`` checked it) start again on another port, up to ``attempts`` times."""
+        after ``free_port`` checked it) start again on another port, up to ``attempts`` times. The log
+        keeps every attempt. (A retry cannot save a test of the first start's output: gunicorn runs its
+        ``on_starting`` hook, which generates the local admin password, before it binds.)"""
         for attempt in range(1, attempts + 1):
             try:
-                return self._start_once(timeout)
+                return self._start_once(timeout, append=attempt > 1)
             except _PortTaken:
                 if attempt == attempts:
                     raise RuntimeError(f"gunicorn found 127.0.0.1:{self.port} in use {attempts} times") from None
@@ -88,32 +91,50 @@ class WebServer:
                 self.url = f"http://127.0.0.1:{self.port}"
         raise AssertionError("unreachable")
 
-    def _start_once(self, timeout: float) -> "WebServer":
-        # gunicorn's own log always goes to a file: its "Connection in use" line is how a lost port is told apart
-        log_path = self.log_path or Path(tempfile.mkstemp(prefix="gunicorn-", suffix=".log")[1])
-        with open(log_path, "wb") as log:
+    def _log_file(self) -> Path:
+        """gunicorn's log: the caller's file, else a temporary one (removed by ``stop``). It always goes to a
+        file: its lines tell a lost port from other failures, and that this server is the one listening."""
+        if self.log_path:
+            return self.log_path
+        if self._temp_log is None:
+            with tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False) as f:
+                self._temp_log = Path(f.name)
+        return self._temp_log
+
+    def _start_once(self, timeout: float, append: bool) -> "WebServer":
+        log_path = self._log_file()
+        with open(log_path, "ab" if append else "wb") as log:
             self.started_at = time.perf_counter()
             self.proc = subprocess.Popen(
                 # threaded workers, as the Procfile runs them; no control socket: gunicorn 27 puts it at one
-                # fixed path (~/.gunicorn/gunicorn.ctl), which the suite's parallel servers would take from each other
+                # path ($XDG_RUNTIME_DIR/gunicorn.ctl, else ~/.gunicorn/gunicorn.ctl) for every server of the
+                # user, so the suite's parallel servers would take it from each other
                 [gunicorn_bin(), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", "--timeout", "120",
                  "--worker-class", "gthread", "--threads", "64", "--no-control-socket",
                  *self.extra_args, "dashboard.app:create_server()"],
                 cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
-        try:
-            return self._wait_healthy(timeout, log_path)
-        finally:
-            if not self.log_path:
-                log_path.unlink(missing_ok=True)
+        return self._wait_healthy(timeout, log_path)
+
+    def _listening(self, text: str) -> bool:
+        """This gunicorn has bound its port: its master logged ``Listening at: ...127.0.0.1:PORT... (PID)``.
+        Until then a /healthz answer on the port could come from another process holding it."""
+        return any(line.endswith(f"({self.proc.pid})") and f"http://127.0.0.1:{self.port}" in line
+                   for line in text.splitlines() if "Listening at: " in line)
 
     def _wait_healthy(self, timeout: float, log_path: Path) -> "WebServer":
-        deadline = time.monotonic() + timeout
+        deadline, bound = time.monotonic() + timeout, False
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                if f"Connection in use: ('127.0.0.1', {self.port})" in log_path.read_text(errors="replace"):
+                text = log_path.read_text(errors="replace")
+                if f"Connection in use: ('127.0.0.1', {self.port})" in text:
                     raise _PortTaken()
-                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}; see {self.log_path}")
+                tail = " | ".join(text.strip().splitlines()[-5:])
+                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}; its log ({log_path}) ends: {tail}")
+            bound = bound or self._listening(log_path.read_text(errors="replace"))
+            if not bound:
+                time.sleep(0.05)
+                continue
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
                     if r.status == 200:
@@ -142,6 +163,9 @@ class WebServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+        if self._temp_log is not None:
+            self._temp_log.unlink(missing_ok=True)
+            self._temp_log = None
 
     def __enter__(self):
         return self.start()

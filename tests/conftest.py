@@ -11,15 +11,15 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from store.db import create_schema, make_engine
 from tests.support.cli import run_jobs_in_process
+from tests.support.clock import clock_time_away_from
 from tests.support.services import CHROMIUM, POSTGRES_ADMIN_URL, ROOT, emptied_redis, own_redis_url, service_missing
 from tests.support.services import fresh_postgres as _fresh_postgres
 
@@ -36,7 +36,7 @@ os.environ.setdefault("EVAL_REFIT_EPOCHS", "0")
 # started near 23:30 UTC (22:30 in summer) would see a run no test asked for and fail on the run counts.
 # Half a day from now instead: a clock can never fire on its own within a run. A test that sets
 # CLOCK_TIME itself still wins, and only the clock's triggers read it.
-os.environ.setdefault("CLOCK_TIME", (datetime.now(ZoneInfo("America/New_York")) + timedelta(hours=12)).strftime("%H:%M"))
+os.environ.setdefault("CLOCK_TIME", clock_time_away_from(datetime.now(timezone.utc)))
 
 # Shared fixtures live in tests/support; registering them here makes them visible to every test
 # without star- or noqa-imports (pytest allows pytest_plugins only in the root conftest).

@@ -5,6 +5,8 @@ before gunicorn binds it)."""
 from __future__ import annotations
 
 import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -30,17 +32,30 @@ def test_an_unreadable_port_range_falls_back_to_the_kernels_choice(tmp_path):
     assert _ephemeral_low(str(bad)) == 0 and _ephemeral_low(str(tmp_path / "absent")) == 0
 
 
+class _Healthy(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
 @pytest.mark.e2e
 def test_a_taken_port_is_left_for_another(two_ticker_store, tmp_path):
-    held = socket.socket()
-    held.bind(("127.0.0.1", free_port()))
-    held.listen()
-    taken = held.getsockname()[1]
+    """Another server holds the port and answers /healthz with 200: a WebServer must neither take that
+    answer for its own gunicorn's nor give up, but start again on another port."""
+    other = ThreadingHTTPServer(("127.0.0.1", free_port()), _Healthy)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    taken = other.server_address[1]
     server = WebServer(web_env(f"sqlite:///{two_ticker_store}", tmp_path), workers=1, log_path=tmp_path / "web.log")
-    server.port, server.url = taken, f"http://127.0.0.1:{taken}"  # as if a client had been given it meanwhile
+    server.port, server.url = taken, f"http://127.0.0.1:{taken}"  # as if the other had taken it meanwhile
     try:
         with server:
             assert server.port != taken
-            assert requests.get(server.url + "/healthz", timeout=10).status_code == 200
+            assert requests.get(server.url + "/healthz", timeout=10).json()["status"] == "ok"
+            log = (tmp_path / "web.log").read_text()
+            assert f"Connection in use: ('127.0.0.1', {taken})" in log and f"Listening at: {server.url}" in log
     finally:
-        held.close()
+        other.shutdown()
+        other.server_close()

@@ -57,6 +57,7 @@ def settle(page, at_least_ms: int = 1500, timeout_ms: int = 30000) -> None:
     """Wait for the callbacks that fill a page's charts and tables: at least ``at_least_ms`` (chained
     callbacks start one after another), then until Dash has none in flight (its renderer shows a
     ``._dash-loading-callback`` element while any is pending). A fixed wait alone can read a page that
-    is still drawing on a loaded machine."""
+    is still drawing on a loaded machine. On a page with a ``dcc.Interval`` (the admin page polls every
+    second) it settles in a gap between two polls; the analyst pages have none."""
     page.wait_for_timeout(at_least_ms)
     page.wait_for_function("!document.querySelector('._dash-loading-callback')", timeout=timeout_ms)

@@ -22,6 +22,7 @@ from jobs.clock import (
     weekly_retrain_trigger,
 )
 from config.settings import ConfigError, load_schedule_settings
+from tests.support.clock import clock_time_away_from
 
 UTC = timezone.utc
 
@@ -172,11 +173,20 @@ def test_the_clock_trains_one_child_at_a_time():
     assert sorted(r.ticker for r in results) == ["AAPL", "MSFT"]  # both ran, each to its end
 
 
-def test_the_suites_clocks_never_fire_on_their_own_during_a_run():
-    """tests/conftest.py moves CLOCK_TIME half a day from now for every clock the suite starts: the next
-    nightly run and weekly retrain those clocks would schedule are hours away, whatever the time of day."""
-    sched = load_schedule_settings(dict(os.environ))
-    now = datetime.now(UTC)
+@pytest.mark.parametrize("now", [datetime(2026, 12, 4, 23, 29, tzinfo=UTC), datetime(2026, 7, 3, 22, 0, tzinfo=UTC),
+                                 datetime(2026, 3, 8, 6, 59, tzinfo=UTC), datetime(2026, 11, 1, 5, 30, tzinfo=UTC)])
+def test_the_suites_clock_time_is_half_a_day_from_any_now(now):
+    """tests/conftest.py gives every clock the suite starts this CLOCK_TIME: from any moment (a minute
+    before the default 18:30 New York, in winter and summer, across both clock changes), the nightly
+    run and the weekly retrain those clocks schedule are hours away."""
+    sched = load_schedule_settings({"CLOCK_TIME": clock_time_away_from(now), "CLOCK_DAYS": "mon-sun"})
     for trigger in (nightly_trigger(sched), weekly_retrain_trigger(sched)):
         if trigger is not None:
-            assert _fires(trigger, now, 1)[0] - now > timedelta(hours=6)
+            assert _fires(trigger, now, 1)[0] - now > timedelta(hours=10)
+
+
+def test_this_runs_clocks_get_that_clock_time():
+    """Unless the environment chose one: then the runner meant it, and this says the clocks may fire."""
+    given = datetime.strptime(os.environ["CLOCK_TIME"], "%H:%M")  # set when this test process started
+    now = datetime.strptime(clock_time_away_from(datetime.now(UTC)), "%H:%M")
+    assert (now - given).total_seconds() % 86400 <= 3 * 3600, (os.environ["CLOCK_TIME"], now)

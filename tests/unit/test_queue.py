@@ -30,6 +30,11 @@ def test_unreachable_redis_is_reported_not_raised():
     assert not ok and why.startswith("queue unavailable")
 
 
+def test_a_url_option_redis_py_refuses_is_reported_not_raised():
+    ok, why = queue_status(load_settings({"REDIS_URL": "redis://127.0.0.1:1/0?socket_timeout=abc"}), timeout_s=0.5)
+    assert (ok, why) == (False, "queue unavailable: Redis did not answer (ValueError)")
+
+
 def test_a_lost_task_is_looked_for_in_proportion_to_the_visibility_timeout():
     """kombu's default scan (every 10th tick of 10 s) would leave a lost task 100 s past its timeout."""
     short = make_celery(load_settings({"REDIS_URL": "redis://h/0", "CELERY_VISIBILITY_TIMEOUT": "45",
