@@ -94,16 +94,12 @@ def queue_status(settings: Settings, timeout_s: float = 1.0) -> tuple[bool, str]
     # that drops packets costs two timeouts (0.6 s of the admin poll's second, 1 s on Start).
     error: Exception | None = None
     for _ in range(2):
-        client = None
-        try:
-            client = redis.Redis.from_url(settings.redis_url, **kwargs)  # a bad query option raises here
-            client.ping()
+        try:  # from_url raises too, on a query option redis-py refuses; leaving the block closes the client
+            with redis.Redis.from_url(settings.redis_url, **kwargs) as client:
+                client.ping()
             return True, "queue available"
         except Exception as exc:  # any failure to reach Redis means: queue unavailable
             error = exc
-        finally:
-            if client is not None:
-                client.close()
     return False, f"queue unavailable: Redis did not answer ({type(error).__name__})"
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tests.support.services import ROOT
 
@@ -18,8 +19,6 @@ SCHEDULE_ZONE = "America/New_York"  # the clock's default CLOCK_TIMEZONE
 def clock_time_away_from(now: datetime) -> str:
     """A CLOCK_TIME (HH:MM in the schedule's zone) half a day from ``now`` (aware): tests/conftest.py gives
     it to every clock the suite starts, so none fires on its own during a run."""
-    from zoneinfo import ZoneInfo
-
     return (now.astimezone(ZoneInfo(SCHEDULE_ZONE)) + timedelta(hours=12)).strftime("%H:%M")
 
 
