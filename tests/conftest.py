@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 from store.db import create_schema, make_engine
 from tests.support.cli import run_jobs_in_process
 from tests.support.clock import clock_time_away_from
+from tests.support.module_order import DensityFileScheduling, ModuleTime, tree_cpu_seconds
 from tests.support.services import CHROMIUM, POSTGRES_ADMIN_URL, ROOT, emptied_redis, own_redis_url, service_missing
 from tests.support.services import fresh_postgres as _fresh_postgres
 
@@ -144,32 +145,41 @@ def chromium_browser():
 
 
 
-# Modules handed to the test processes longest first. With `--dist loadfile` each module runs whole on
-# one process, handed out in collection order as a process frees up (pyproject.toml: --no-loadscope-reorder);
-# long modules last would end the run with one process busy and the others idle. The order comes from the
-# seconds each module took in the last run that measured it: pytest's cache (written at the end of every
-# run that has one), else tests/module_seconds.json (a full run's figures, checked in for a fresh checkout
-# such as CI's: refresh it with `cp .pytest_cache/v/tests/module_seconds tests/module_seconds.json` after a
-# full run), else a guess (a module with slow or e2e tests a minute, the rest half a second a test).
-# A wrong or stale figure costs time, never a test.
-_SECONDS_KEY = "tests/module_seconds"
-_SECONDS_FILE = Path(__file__).with_name("module_seconds.json")
-_seconds: dict[str, float] = {}
+# Which module a test process takes next (tests.support.module_order): modules are collected longest first,
+# and xdist's loadfile scheduler, replaced here, hands each process the module that best keeps the cores busy
+# beside what the other processes run (pyproject.toml: --dist loadfile --no-loadscope-reorder).
+# The figures (seconds and CPU-seconds per module) come from the last run that measured each module: pytest's
+# cache (written at the end of every run that has one), else tests/module_times.json (a full run's figures,
+# checked in for a fresh checkout such as CI's: refresh it with
+# `cp .pytest_cache/v/tests/module_times tests/module_times.json` after a full run), else a guess (a module
+# with slow or e2e tests a minute, the rest half a second a test). A wrong or stale figure costs time,
+# never a test.
+_TIMES_KEY = "tests/module_times"
+_TIMES_FILE = Path(__file__).with_name("module_times.json")
+_CPU_PROPERTY = "module_cpu_seconds"  # a module's CPU-seconds, sent with its last teardown report
+_times: dict[str, list[float]] = {}  # module -> [seconds, CPU-seconds] of this run (the controller's)
+_cpu_at_start: dict[str, float] = {}  # module -> tree_cpu_seconds() when its first test started (each process)
+_ends_module: set[str] = set()  # node ids of the tests after which another module starts (each process)
 
 
-def _module_seconds(module: str, items: list, measured: dict[str, float]) -> float:
+def _module(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def _measured(config) -> dict[str, ModuleTime]:
+    """Figures per module: the checked-in ones, overridden by this checkout's own cache."""
+    cache = getattr(config, "cache", None)
+    cached = (cache.get(_TIMES_KEY, {}) if cache is not None else {}) or {}
+    figures = {**json.loads(_TIMES_FILE.read_text()), **cached}
+    return {module: ModuleTime(float(seconds), float(cpu)) for module, (seconds, cpu) in figures.items()}
+
+
+def _seconds(module: str, items: list, measured: dict[str, ModuleTime]) -> float:
     """The module's measured seconds, else a guess: slow or e2e a minute, 0.5 s a test."""
     if module in measured:
-        return measured[module]
+        return measured[module].seconds
     heavy = any(item.get_closest_marker("slow") or item.get_closest_marker("e2e") for item in items)
     return 60.0 if heavy else 0.5 * len(items)
-
-
-def _measured(config) -> dict[str, float]:
-    """Seconds per module: the checked-in figures, overridden by this checkout's own cache."""
-    cache = getattr(config, "cache", None)
-    cached = (cache.get(_SECONDS_KEY, {}) if cache is not None else {}) or {}
-    return {**json.loads(_SECONDS_FILE.read_text()), **cached}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -177,18 +187,54 @@ def pytest_collection_modifyitems(config, items):
     measured = _measured(config)
     modules: dict[str, list] = {}
     for item in items:
-        modules.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
-    order = sorted(modules, key=lambda m: -_module_seconds(m, modules[m], measured))
+        modules.setdefault(_module(item.nodeid), []).append(item)
+    order = sorted(modules, key=lambda m: -_seconds(m, modules[m], measured))
     items[:] = [item for module in order for item in modules[module]]
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile` choosing by the cores each module keeps busy (tests.support.module_order)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    return DensityFileScheduling(config, log, _measured(config), len(os.sched_getaffinity(0)))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Note the process tree's CPU when a module's first test starts, and which test is a module's last."""
+    module = _module(item.nodeid)
+    if module not in _cpu_at_start:
+        _cpu_at_start[module] = tree_cpu_seconds()
+    if nextitem is None or _module(nextitem.nodeid) != module:
+        _ends_module.add(item.nodeid)
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """After a module's last teardown (its module fixtures stopped their servers): its CPU-seconds, sent with the
+    report (user_properties travel from an xdist process to the controller)."""
+    if call.when == "teardown" and item.nodeid in _ends_module:
+        # The last module of a process also tears the session's fixtures down: the browser's processes may end
+        # re-parented away from the tree, taking their CPU out of the sum, so that module's figure can come out
+        # below zero; it counts as zero (a short module, and the last one, so its figure matters little).
+        spent = max(0.0, tree_cpu_seconds() - _cpu_at_start[_module(item.nodeid)])
+        item.user_properties.append((_CPU_PROPERTY, round(spent, 1)))
+    yield
+
+
 def pytest_runtest_logreport(report):
-    """Sum each module's seconds (setup, call, teardown); under xdist the controller sees every report."""
-    _seconds[report.nodeid.split("::", 1)[0]] = _seconds.get(report.nodeid.split("::", 1)[0], 0.0) + report.duration
+    """Sum each module's seconds (setup, call, teardown) and take its CPU-seconds; under xdist the controller
+    sees every report."""
+    figures = _times.setdefault(_module(report.nodeid), [0.0, 0.0])
+    figures[0] += report.duration
+    figures[1] += sum(value for name, value in report.user_properties if name == _CPU_PROPERTY)
 
 
 def pytest_sessionfinish(session):
     cache = getattr(session.config, "cache", None)
-    if cache is None or hasattr(session.config, "workerinput") or not _seconds:
+    if cache is None or hasattr(session.config, "workerinput") or not _times:
         return
-    cache.set(_SECONDS_KEY, {**(cache.get(_SECONDS_KEY, {}) or {}), **{m: round(s, 1) for m, s in _seconds.items()}})
+    rounded = {module: [round(seconds, 1), round(cpu, 1)] for module, (seconds, cpu) in _times.items()}
+    cache.set(_TIMES_KEY, {**(cache.get(_TIMES_KEY, {}) or {}), **rounded})
