@@ -146,14 +146,14 @@ def chromium_browser():
 
 
 # Which module a test process takes next (tests.support.module_order): modules are collected longest first,
-# and xdist's loadfile scheduler, replaced here, hands each process the module that best keeps the cores busy
-# beside what the other processes run (pyproject.toml: --dist loadfile --no-loadscope-reorder).
+# and xdist's loadfile scheduler, replaced here, runs the modules that mostly wait (the drills) one at a time
+# beside modules that keep the cores busy (pyproject.toml: --dist loadfile --no-loadscope-reorder).
 # The figures (seconds and CPU-seconds per module) come from the last run that measured each module: pytest's
 # cache (written at the end of every run that has one), else tests/module_times.json (a full run's figures,
 # checked in for a fresh checkout such as CI's: refresh it with
-# `cp .pytest_cache/v/tests/module_times tests/module_times.json` after a full run), else a guess (a module
-# with slow or e2e tests a minute, the rest half a second a test). A wrong or stale figure costs time,
-# never a test.
+# `cp .pytest_cache/v/tests/module_times tests/module_times.json` after a full run), else a guess (for the
+# collection order a module with slow or e2e tests a minute, the rest half a second a test; for the scheduler,
+# which sees no markers, a minute at half a core). A wrong or stale figure costs time, never a test.
 _TIMES_KEY = "tests/module_times"
 _TIMES_FILE = Path(__file__).with_name("module_times.json")
 _CPU_PROPERTY = "module_cpu_seconds"  # a module's CPU-seconds, sent with its last teardown report
