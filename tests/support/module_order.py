@@ -18,14 +18,12 @@ modules that keep the cores busy.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import psutil
 from xdist.scheduler import LoadFileScheduling
-
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -48,31 +46,19 @@ def tree_cpu_seconds(pid: int | None = None) -> float:
     """CPU-seconds (user + system) so far of process ``pid`` (default: this one) and all its live descendants,
     each with the children it has reaped: the difference of two calls is what the tree spent in between,
     also in processes that started and ended in between (their parent, in the tree, reaped them). A process
-    re-parented away from the tree (a daemon) is not counted. Linux only: 0.0 where /proc cannot be read."""
-    root = os.getpid() if pid is None else pid
-    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent pid, seconds)
+    re-parented away from the tree (a daemon) is not counted; a ``pid`` that does not exist gives 0.0."""
     try:
-        names = os.listdir("/proc")
-    except OSError:
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.Error:
         return 0.0
-    for name in names:
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat", "rb") as f:
-                    fields = f.read().rsplit(b")", 1)[1].split()  # after "pid (comm)": the comm may hold spaces
-            except OSError:
-                continue  # ended while we looked
-            # fields[1] = ppid; fields[11:15] = utime, stime, cutime, cstime (man 5 proc, counting from state)
-            stats[int(name)] = (int(fields[1]), sum(int(v) for v in fields[11:15]) / _CLOCK_TICKS)
-    children: dict[int, list[int]] = {}
-    for p, (parent, _) in stats.items():
-        children.setdefault(parent, []).append(p)
-    total, todo = 0.0, [root]
-    while todo:
-        p = todo.pop()
-        if p in stats:
-            total += stats[p][1]
-            todo.extend(children.get(p, ()))
+    total = 0.0
+    for proc in tree:
+        try:
+            t = proc.cpu_times()
+        except psutil.Error:
+            continue  # ended while we looked
+        total += t.user + t.system + t.children_user + t.children_system
     return total
 
 
@@ -103,9 +89,9 @@ class DensityFileScheduling(LoadFileScheduling):
     tests, as that module starts (so a drill's successor is chosen beside the same modules as the drill)."""
 
     def __init__(self, config: Any, log: Any, figures: dict[str, ModuleTime], cores: int) -> None:
-        super().__init__(config, log)
+        super().__init__(config, log)  # sets numnodes: the processes the run starts
         self.figures = figures
-        self.cores = cores
+        self.cores_per_process = cores / max(1, self.numnodes)
 
     def _running(self, node: Any) -> str | None:
         """The module ``node`` is running now: its first assigned module with a test not done."""
@@ -114,6 +100,6 @@ class DensityFileScheduling(LoadFileScheduling):
 
     def _assign_work_unit(self, node: Any) -> None:
         others = [m for m in (self._running(n) for n in self.assigned_work if n is not node) if m is not None]
-        chosen = pick(list(self.workqueue), self.figures, others, self.cores / max(1, self.numnodes))
+        chosen = pick(list(self.workqueue), self.figures, others, self.cores_per_process)
         self.workqueue.move_to_end(chosen, last=False)  # xdist hands out the queue's first module
         super()._assign_work_unit(node)
