@@ -56,11 +56,14 @@ def make_celery(settings: Settings) -> "Celery":
     celery_sets_up_logging.connect(_worker_logging, weak=False)
     if not settings.redis_url:
         raise ValueError("REDIS_URL is not set; Celery needs a Redis broker")
-    app = Celery("forecast", broker=settings.redis_url, backend=settings.redis_url)
-    tls = ssl_options(settings.redis_url)
+    # No result backend: a run's outcome is in the store (run_requests, runs), and nothing reads a task's
+    # return value. With Redis as a result backend every sender subscribed to a result channel per task
+    # it sent, and with Redis down that subscription retried 20 times, a second apart, before the send
+    # could fail: the admin page's Start and `nightly --queue` hung 19 s to say "not sent".
+    app = Celery("forecast", broker=settings.redis_url)
     app.conf.update(
-        broker_use_ssl=tls,
-        redis_backend_use_ssl=tls,
+        broker_use_ssl=ssl_options(settings.redis_url),
+        task_ignore_result=True,
         # A task is acknowledged only when it finished, so a worker killed mid-task
         # leaves it in the queue for another worker instead of losing it.
         task_acks_late=True,
@@ -70,10 +73,7 @@ def make_celery(settings: Settings) -> "Celery":
         # Redis redelivers an unacknowledged task after this many seconds: long enough
         # for any training run, short enough that a killed worker's task is not lost for long.
         broker_transport_options=broker_transport_options(settings.celery_visibility_timeout_s),
-        result_backend_transport_options={"visibility_timeout": settings.celery_visibility_timeout_s},
-        result_expires=86400,
         task_serializer="json",
-        result_serializer="json",
         accept_content=["json"],
         timezone="UTC",
     )

@@ -18,6 +18,8 @@ def test_celery_app_is_configured_for_late_acknowledgement():
     app = make_celery(load_settings({"REDIS_URL": "rediss://:pw@example.invalid:6380/0"}))
     assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
     assert app.conf.broker_use_ssl == {"ssl_cert_reqs": ssl.CERT_NONE}
+    # No result backend: outcomes are in the store, and a sender with one waits on it when Redis is down.
+    assert app.conf.result_backend is None and app.conf.task_ignore_result
 
 
 def test_no_redis_url_is_a_clear_error():
