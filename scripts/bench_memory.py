@@ -40,6 +40,8 @@ from pathlib import Path
 
 import psutil
 
+from scripts.process_tree import process_tree
+
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 2**20
 SAMPLE_S = 0.2
@@ -61,13 +63,8 @@ class Tree:
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def rss_mib(self) -> float:
-        try:
-            root = psutil.Process(self.pid)
-            procs = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return 0.0
         total = 0
-        for p in procs:
+        for p in process_tree(self.pid):
             try:
                 total += p.memory_info().rss
             except psutil.NoSuchProcess:

@@ -23,29 +23,19 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
-
+from scripts.process_tree import process_tree, tree_cpu_seconds
 from scripts.web_server import WebServer
 
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 2**20
 
 
-def _tree(pid: int) -> list[psutil.Process]:
-    master = psutil.Process(pid)
-    return [master, *master.children(recursive=True)]
-
-
-def _tree_cpu(pid: int) -> float:
-    return sum(p.cpu_times().user + p.cpu_times().system for p in _tree(pid))
-
-
 def _settled(pid: int, timeout: float = 60) -> float:
     """The tree's CPU seconds once it stops growing (under 0.05 s in a second): every worker has booted."""
-    deadline, last = time.monotonic() + timeout, _tree_cpu(pid)
+    deadline, last = time.monotonic() + timeout, tree_cpu_seconds(pid)
     while time.monotonic() < deadline:
         time.sleep(1.0)
-        now = _tree_cpu(pid)
+        now = tree_cpu_seconds(pid)
         if now - last < 0.05:
             return now
         last = now
@@ -58,7 +48,7 @@ def boot_once(checkout: Path, workers: int) -> dict[str, float]:
                "PRICE_SOURCE": "offline", "ADMIN_PASSWORD": "bench-only-password-1234"}
         with WebServer(env, workers=workers, cwd=checkout, log_path=Path(tmp) / "web.log") as server:
             cpu = _settled(server.proc.pid)
-            tree = _tree(server.proc.pid)
+            tree = process_tree(server.proc.pid)
             mem = [p.memory_full_info() for p in tree]
             return {"ready_s": server.ready_after_s, "cpu_s": cpu, "pss_mib": sum(m.pss for m in mem) / MIB,
                     "rss_mib": sum(m.rss for m in mem) / MIB, "processes": len(tree)}

@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from scripts.process_tree import tree_cpu_seconds
 from store.db import create_schema, make_engine
 from tests.support.cli import run_jobs_in_process
 from tests.support.clock import clock_time_away_from
-from tests.support.module_order import DensityFileScheduling, ModuleTime, tree_cpu_seconds
+from tests.support.module_order import DensityFileScheduling, ModuleTime
 from tests.support.services import CHROMIUM, POSTGRES_ADMIN_URL, ROOT, emptied_redis, own_redis_url, service_missing
 from tests.support.services import fresh_postgres as _fresh_postgres
 

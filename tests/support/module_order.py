@@ -10,7 +10,7 @@ with three processes two things decide how long the whole run takes:
   every 0.5 s).
 
 So each module has two figures: its seconds (setup to teardown of all its tests) and its CPU-seconds
-(its test process and every process it started: servers, workers, the browser; ``tree_cpu_seconds``).
+(its test process and every process it started: servers, workers, the browser; ``scripts.process_tree.tree_cpu_seconds``).
 Their ratio, its *density*, is how many cores it keeps busy on average. ``DensityFileScheduling`` is
 xdist's ``loadfile`` scheduler choosing, each time it hands a module to a process, by what the other
 processes are running at that moment (``pick``): the modules that mostly wait run one at a time, beside
@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import psutil
 from xdist.scheduler import LoadFileScheduling
 
 
@@ -40,26 +39,6 @@ class ModuleTime:
 
 
 UNMEASURED = ModuleTime(60.0, 30.0)  # a module no run has measured yet: a minute at half a core
-
-
-def tree_cpu_seconds(pid: int | None = None) -> float:
-    """CPU-seconds (user + system) so far of process ``pid`` (default: this one) and all its live descendants,
-    each with the children it has reaped: the difference of two calls is what the tree spent in between,
-    also in processes that started and ended in between (their parent, in the tree, reaped them). A process
-    re-parented away from the tree (a daemon) is not counted; a ``pid`` that does not exist gives 0.0."""
-    try:
-        root = psutil.Process(pid)
-        tree = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return 0.0
-    total = 0.0
-    for proc in tree:
-        try:
-            t = proc.cpu_times()
-        except psutil.Error:
-            continue  # ended while we looked
-        total += t.user + t.system + t.children_user + t.children_system
-    return total
 
 
 def pick(left: Sequence[str], figures: dict[str, ModuleTime], running: Sequence[str], cores_per_process: float) -> str:

@@ -6,7 +6,8 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
-from tests.support.module_order import DensityFileScheduling, ModuleTime, pick, tree_cpu_seconds
+from scripts.process_tree import tree_cpu_seconds
+from tests.support.module_order import DensityFileScheduling, ModuleTime, pick
 
 # Figures of the shape a real run gives (seconds, CPU-seconds): two drills that mostly wait, three
 # modules that train or draw, and short unit modules.
