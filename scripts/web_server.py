@@ -26,7 +26,7 @@ def _ephemeral_low(path: str = "/proc/sys/net/ipv4/ip_local_port_range") -> int:
         return 0
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     """A port nothing listens on, chosen BELOW the kernel's ephemeral range.
 
     A port from ``bind(0)`` lies inside that range, so between this check and the server's own bind
@@ -34,18 +34,19 @@ def free_port() -> int:
     suite's processes) can be given it as its local port, and the server then fails with "Connection
     in use" (gunicorn retries for 5 s and exits 1: a rare flake in a busy parallel run). Outgoing
     connections never take a port below the range; two processes picking the same one is left, and
-    ``WebServer.start`` starts again on another port when that happens."""
+    ``WebServer.start`` starts again on another port when that happens. ``host`` is the address the
+    server will bind (0.0.0.0 conflicts with a port held on any address)."""
     low = _ephemeral_low()
     for _ in range(50) if low > 4096 else ():
         port = random.randrange(max(1024, low - 12000), low)
         with socket.socket() as s:
             try:
-                s.bind(("127.0.0.1", port))
+                s.bind((host, port))
             except OSError:
                 continue
             return port
     with socket.socket() as s:  # no range known (not Linux): the kernel's choice
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
@@ -61,14 +62,13 @@ class _PortTaken(Exception):
 class WebServer:
     """A gunicorn process; ``url`` is its base URL. Use as a context manager."""
 
-    def __init__(self, env: dict[str, str], workers: int = 2, log_path: Path | None = None, extra_args: tuple = (),
-                 expect_healthy: bool = True, cwd: Path | None = None):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+    def __init__(self, env: dict[str, str], workers: int = 2, log_path: Path | None = None,
+                 also_bind: tuple[str, ...] = (), expect_healthy: bool = True, cwd: Path | None = None):
+        self.hosts = ("127.0.0.1", *also_bind)  # gunicorn listens on each, on a port of its own (``binds``)
+        self._pick_ports()
         self.env = {**os.environ, **env}
         self.workers = workers
         self.log_path = log_path
-        self.extra_args = extra_args
         self.cwd = cwd or ROOT  # another checkout's code, for side-by-side benchmarks
         self.expect_healthy = expect_healthy  # False: up once /healthz answers at all (a 503 on a dead store)
         self.proc: subprocess.Popen | None = None
@@ -86,10 +86,21 @@ class WebServer:
                 return self._start_once(timeout, append=attempt > 1)
             except _PortTaken:
                 if attempt == attempts:
-                    raise RuntimeError(f"gunicorn found 127.0.0.1:{self.port} in use {attempts} times") from None
-                self.port = free_port()
-                self.url = f"http://127.0.0.1:{self.port}"
+                    raise RuntimeError(f"gunicorn found a port of {self.binds} in use {attempts} times") from None
+                self._pick_ports()
         raise AssertionError("unreachable")
+
+    def _pick_ports(self) -> None:
+        """A free port for each host (``binds``); ``port`` and ``url`` are the loopback one's."""
+        self.binds = {host: free_port(host) for host in self.hosts}
+
+    @property
+    def port(self) -> int:
+        return self.binds["127.0.0.1"]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     def _log_file(self) -> Path:
         """gunicorn's log: the caller's file, else a temporary one (removed by ``stop``). It always goes to a
@@ -109,9 +120,9 @@ class WebServer:
                 # threaded workers, as the Procfile runs them; no control socket: gunicorn 27 puts it at one
                 # path ($XDG_RUNTIME_DIR/gunicorn.ctl, else ~/.gunicorn/gunicorn.ctl) for every server of the
                 # user, so the suite's parallel servers would take it from each other
-                [gunicorn_bin(), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", "--timeout", "120",
-                 "--worker-class", "gthread", "--threads", "64", "--no-control-socket",
-                 *self.extra_args, "dashboard.app:create_server()"],
+                [gunicorn_bin(), "-w", str(self.workers), *(a for h, p in self.binds.items() for a in ("-b", f"{h}:{p}")),
+                 "--timeout", "120", "--worker-class", "gthread", "--threads", "64", "--no-control-socket",
+                 "dashboard.app:create_server()"],
                 cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
         return self._wait_healthy(timeout, log_path)
@@ -127,7 +138,7 @@ class WebServer:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 text = log_path.read_text(errors="replace")
-                if f"Connection in use: ('127.0.0.1', {self.port})" in text:
+                if any(f"Connection in use: ('{host}', {port})" in text for host, port in self.binds.items()):
                     raise _PortTaken()
                 tail = " | ".join(text.strip().splitlines()[-5:])
                 raise RuntimeError(f"gunicorn exited with {self.proc.returncode}; its log ({log_path}) ends: {tail}")

@@ -10,7 +10,7 @@ import re
 import pytest
 import requests
 
-from scripts.web_server import WebServer, free_port
+from scripts.web_server import WebServer
 from tests.support.browser import open_page, web_env
 from dashboard import ids
 
@@ -47,7 +47,7 @@ def test_first_local_start_prints_a_working_admin_password_once(two_ticker_store
 
 def test_a_bind_reachable_from_elsewhere_generates_nothing(two_ticker_store, chromium, tmp_path):
     env = web_env(f"sqlite:///{two_ticker_store}", tmp_path, **NO_ADMIN)
-    with WebServer(env, workers=1, log_path=tmp_path / "open.log", extra_args=("-b", f"0.0.0.0:{free_port()}")) as server:
+    with WebServer(env, workers=1, log_path=tmp_path / "open.log", also_bind=("0.0.0.0",)) as server:
         assert "Admin page" not in _log(tmp_path, "open.log")
         assert not (tmp_path / "data" / "admin-password").exists()
         page = open_page(chromium, admin=False)

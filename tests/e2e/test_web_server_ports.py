@@ -49,13 +49,36 @@ def test_a_taken_port_is_left_for_another(two_ticker_store, tmp_path):
     threading.Thread(target=other.serve_forever, daemon=True).start()
     taken = other.server_address[1]
     server = WebServer(web_env(f"sqlite:///{two_ticker_store}", tmp_path), workers=1, log_path=tmp_path / "web.log")
-    server.port, server.url = taken, f"http://127.0.0.1:{taken}"  # as if the other had taken it meanwhile
+    server.binds = {"127.0.0.1": taken}  # as if the other had taken it meanwhile
     try:
         with server:
             assert server.port != taken
             assert requests.get(server.url + "/healthz", timeout=10).json()["status"] == "ok"
             log = (tmp_path / "web.log").read_text()
             assert f"Connection in use: ('127.0.0.1', {taken})" in log and f"Listening at: {server.url}" in log
+    finally:
+        other.shutdown()
+        other.server_close()
+
+
+@pytest.mark.e2e
+def test_a_taken_port_of_a_second_address_is_left_for_another(two_ticker_store, tmp_path):
+    """A server that also listens on 0.0.0.0 (as a deployment reachable from elsewhere) picks that port too,
+    and starts again on other ports when another process holds it (a CI run failed on such a port once)."""
+    other = ThreadingHTTPServer(("0.0.0.0", free_port("0.0.0.0")), _Healthy)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    taken = other.server_address[1]
+    server = WebServer(web_env(f"sqlite:///{two_ticker_store}", tmp_path), workers=1, log_path=tmp_path / "web.log",
+                       also_bind=("0.0.0.0",))
+    server.binds = {"127.0.0.1": free_port(), "0.0.0.0": taken}  # as if the other had taken it meanwhile
+    try:
+        with server:
+            assert server.binds["0.0.0.0"] != taken
+            assert requests.get(server.url + "/healthz", timeout=10).json()["status"] == "ok"
+            log = (tmp_path / "web.log").read_text()
+            assert f"Connection in use: ('0.0.0.0', {taken})" in log
+            listening = [line for line in log.splitlines() if "Listening at: " in line]  # one line, both addresses
+            assert any(f"http://0.0.0.0:{server.binds['0.0.0.0']}" in line for line in listening), listening
     finally:
         other.shutdown()
         other.server_close()
