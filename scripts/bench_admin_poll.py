@@ -19,6 +19,7 @@ from pathlib import Path
 import psutil
 
 from scripts.fixture_store import write_fixture_models
+from scripts.process_tree import process_tree, tree_cpu_seconds
 from scripts.web_server import ROOT, WebServer
 from store.db import make_engine
 
@@ -26,18 +27,17 @@ CHROMIUM = "/usr/bin/chromium"
 ADMIN = ("boss", "bench-pw")
 
 
-def cpu_seconds(root_pids: list[int]) -> float:
-    """User + system CPU seconds of the processes ``root_pids`` and all their children, so far."""
-    total = 0.0
-    for pid in root_pids:
+def chromium_roots() -> list[int]:
+    """The browsers this process started (through Playwright's driver): each Chromium process whose parent is
+    not one. Their trees hold every renderer, zygote and utility process once."""
+    roots = []
+    for proc in process_tree()[1:]:
         try:
-            proc = psutil.Process(pid)
-            for p in (proc, *proc.children(recursive=True)):
-                t = p.cpu_times()
-                total += t.user + t.system
-        except psutil.Error:
+            if "chrom" in proc.name() and "chrom" not in proc.parent().name():
+                roots.append(proc.pid)
+        except (psutil.Error, AttributeError):  # ended while we looked, or no parent left
             continue
-    return total
+    return roots
 
 
 def idle_cost(browser, web: WebServer, path: str, seconds: float) -> tuple[float, float]:
@@ -48,10 +48,14 @@ def idle_cost(browser, web: WebServer, path: str, seconds: float) -> tuple[float
     page.goto(web.url + path)
     page.wait_for_load_state("networkidle")
     page.wait_for_timeout(2000)  # the first polls and the graphs' drawing are part of the load
-    chromium = [p.pid for p in psutil.Process().children(recursive=True) if "chrom" in p.name()]
-    before = cpu_seconds(chromium), cpu_seconds([web.proc.pid])
+    chromium = chromium_roots()
+
+    def now() -> tuple[float, float]:
+        return sum(tree_cpu_seconds(pid) for pid in chromium), tree_cpu_seconds(web.proc.pid)
+
+    before = now()
     time.sleep(seconds)
-    after = cpu_seconds(chromium), cpu_seconds([web.proc.pid])
+    after = now()
     context.close()
     return after[0] - before[0], after[1] - before[1]
 
