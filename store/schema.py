@@ -12,11 +12,15 @@ what every process runs at start through ``store.db.create_schema``:
 Several processes may start on one store at once (the clock, the web's workers, a release
 step): the work runs under a lock - a Postgres advisory lock, or an exclusive lock on a file
 beside the SQLite database - and a store already at the newest revision takes no lock at all.
+Within one process, Alembic's ``op`` and ``context`` are module globals that each run points at
+its own connection, so two threads migrating at once - even two different stores - would send one
+run's statements down the other's connection: every run also takes ``alembic_turn()``.
 """
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -30,6 +34,7 @@ from store.tables import Base
 
 BASELINE = "0001"  # the schema of every store made before migrations (version 2 of the product)
 _PG_LOCK_KEY = 0x5F0F_0A11  # any constant: the advisory lock that serialises migrations on Postgres
+_ALEMBIC_TURN = threading.Lock()  # Alembic's op/context proxies are process-wide (see the module doc)
 
 
 def _config(connection: Connection | None = None) -> Config:
@@ -49,6 +54,13 @@ def head_revision() -> str:
 def current_revision(connection: Connection) -> str | None:
     """The revision the store records, or None (an empty store, or one older than migrations)."""
     return MigrationContext.configure(connection).get_current_revision()
+
+
+@contextlib.contextmanager
+def alembic_turn() -> Iterator[None]:
+    """This process's one Alembic run at a time: hold it around any ``alembic.command`` call."""
+    with _ALEMBIC_TURN:
+        yield
 
 
 @contextlib.contextmanager
@@ -85,7 +97,7 @@ def upgrade(engine: Engine) -> str:
     with engine.connect() as conn:
         if current_revision(conn) == head:
             return f"already at revision {head}"
-    with _migration_lock(engine):
+    with alembic_turn(), _migration_lock(engine):
         with engine.begin() as conn:
             found = current_revision(conn)
             if found == head:  # another process finished while this one waited for the lock

@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from store.db import make_engine
-from store.schema import BASELINE, current_revision, head_revision, upgrade
+from store.schema import BASELINE, alembic_turn, current_revision, head_revision, upgrade
 from store.tables import Base
 from tests.support.services import ROOT
 
@@ -40,7 +40,7 @@ def _baseline_store(engine) -> None:
 
     from store.schema import _config
 
-    with engine.begin() as conn:
+    with alembic_turn(), engine.begin() as conn:  # other threads of this process may be migrating too
         command.upgrade(_config(conn), BASELINE)
         conn.execute(text("DROP TABLE alembic_version"))
 
@@ -60,7 +60,7 @@ def test_revisions_replayed_from_nothing_match_the_models(engine):
 
     from store.schema import _config
 
-    with engine.begin() as conn:
+    with alembic_turn(), engine.begin() as conn:
         command.upgrade(_config(conn), "head")
     assert _differences(engine) == []
 
@@ -136,3 +136,32 @@ def test_revision_0002_keeps_the_first_publication_of_an_origin_as_the_forecast_
     with pytest.raises(Exception, match="(?i)unique"):
         with engine.begin() as conn:
             _ledger_row(conn, 5, 7, extra=", false")  # model 7's key again, superseded: only the old key refuses it
+
+
+def test_threads_migrating_different_stores_at_once_keep_to_their_own(tmp_path):
+    """Alembic's op/context are process-wide: four threads, each upgrading its own version-2 store at
+    once, each end at the newest revision with their own rows (without alembic_turn one run's
+    statements went down another's connection: "index ... already exists")."""
+    engines = [make_engine(f"sqlite:///{tmp_path / f'store{k}.db'}") for k in range(4)]
+    for eng in engines:
+        _baseline_store(eng)
+    barrier, errors = threading.Barrier(len(engines)), []
+
+    def go(eng) -> None:
+        barrier.wait()
+        try:
+            upgrade(eng)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go, args=(eng,)) for eng in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    for eng in engines:
+        with eng.connect() as conn:
+            assert current_revision(conn) == head_revision()
+        assert _differences(eng) == []
+        eng.dispose()
