@@ -18,6 +18,7 @@ from .features import Prepared, TrainArrays
 from .network import Hyperparams, build_network
 from .rolling import WalkHooks, walk
 from .serialization import StoredCell
+from .steps import forward
 from .training import FitControls, FitSchedule, WarmStart, fit_network, set_determinism
 
 MODES = ("finetune", "refit")
@@ -52,7 +53,7 @@ class WalkForward:
 
 
 def _one_step(model: Any, p: Prepared, origins: np.ndarray) -> np.ndarray:
-    scaled = np.asarray(model(p.windows(origins), training=False), dtype=float)[:, 0]  # (N,) h = 1
+    scaled = forward(model, p.windows(origins))[:, 0]  # (N,) h = 1
     return p.base[origins] * (1.0 + p.to_returns(scaled))
 
 

@@ -14,6 +14,7 @@ from .network import Hyperparams, build_network
 from .report import RollingReport, network_forecasts, rolling_report
 from .rolling import RollingSpec, baseline_forecasts, network_paths
 from .serialization import StoredCell, model_from_bytes
+from .steps import forward
 from .training import FitControls, FitHistory, FitSchedule, WarmStart, fit_network, set_determinism
 
 __all__ = ["CellFit", "StoredCell", "continue_training", "fit_cell", "model_from_bytes", "one_step_between",
@@ -40,7 +41,7 @@ def predict_returns(model: Any, p: Prepared, start: int) -> tuple[np.ndarray, np
     """
     origins = np.arange(max(start, p.window), p.n + 1)
     x = p.windows(origins)  # (N, L, F)
-    scaled = np.asarray(model(x, training=False), dtype=float)  # (N, H); eager: no retracing per model
+    scaled = forward(model, x)  # (N, H)
     return origins, p.to_returns(scaled)
 
 
@@ -105,7 +106,7 @@ def one_step_between(model: Any, hp: Hyperparams, scaler: Scaler, prices: pd.Dat
     if hi <= lo:
         return pd.DataFrame({"actual": [], "predicted": []})
     origins = np.arange(lo, hi)
-    scaled = np.asarray(model(p.windows(origins), training=False), dtype=float)[:, 0]
+    scaled = forward(model, p.windows(origins))[:, 0]
     pred = p.base[origins] * (1.0 + p.to_returns(scaled))
     return pd.DataFrame({"actual": p.close[origins], "predicted": pred}, index=dates[origins])
 

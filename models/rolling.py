@@ -30,6 +30,7 @@ from contract.vocab import FINETUNE_LR_FACTOR, Baseline
 from .evaluation import actual_paths
 from .features import Prepared
 from .network import Hyperparams
+from .steps import forward
 from .training import FitControls, warm_trainer
 
 RIDGE_ALPHA = 1.0  # fixed, never tuned on evaluation days
@@ -135,7 +136,7 @@ def network_paths(model: Any, p: Prepared, spec: RollingSpec, hp: Hyperparams,
             refits.append(start)
 
     def predict(origins: np.ndarray) -> np.ndarray:
-        return p.to_returns(np.asarray(twin(p.windows(origins), training=False), dtype=float))  # (K, H)
+        return p.to_returns(forward(twin, p.windows(origins)))  # (K, H)
 
     def check(k: int, blocks: int) -> None:
         controls.cancel_if_asked(f"rolling evaluation cancelled at block {k + 1}")

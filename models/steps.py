@@ -9,6 +9,10 @@ spent most of its training time tracing. Here each architecture is traced once, 
 own (a "twin"); a fit copies its network's variables and its optimizer's state into a free twin,
 steps the twin, and copies everything back. The graph and the values are the same as stepping the
 network itself, so the numbers are the same (tests/unit/test_training_steps.py compares them).
+
+Forecasting is traced the same way (``forward``): an eager ``model(x)`` of these recurrent networks costs
+9-16 ms a call against 0.6-0.8 ms traced, and the rolling evaluation calls it once per block (33 blocks
+per cell on the AAPL sample), the backtest once per block and serving once per ticker.
 """
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,6 +40,18 @@ class Stepper:
 
 _free: dict[str, list[Stepper]] = {}  # architecture -> twins not in use (a fit in another thread takes its own)
 _lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _Forward:
+    """A network of one architecture and its traced forward pass; ``lock``: one caller's weights at a time."""
+
+    model: Any
+    call: Any  # x (B, L, F) float32 -> (B, H) float32, training=False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_forwards: dict[str, _Forward] = {}  # architecture -> its forward twin
 
 
 def adam(model: Any, learning_rate: float) -> Any:
@@ -84,11 +100,58 @@ def stepping_itself(model: Any, optimizer: Any) -> Iterator[Stepper]:
     yield _itself[optimizer]
 
 
-def _architecture(model: Any, optimizer: Any) -> str:
+def forward(model: Any, x: np.ndarray) -> np.ndarray:
+    """``model(x, training=False)`` as a float64 numpy array (B, H), by a forward pass traced once per
+    architecture in a process: ``model``'s variables are copied into a twin whose traced call runs.
+    The same graph and weights as calling ``model`` eagerly (tests/unit/test_training_steps.py compares them)."""
+    import tensorflow as tf
+
+    key = _architecture(model)
+    with _lock:
+        twin = _forwards.get(key)
+        if twin is None:
+            twin = _forwards[key] = _trace_forward(model)
+    with twin.lock:
+        _copy(model.variables, twin.model.variables)
+        return np.asarray(twin.call(tf.convert_to_tensor(np.asarray(x, np.float32))), dtype=float)
+
+
+def _trace_forward(model: Any) -> _Forward:
+    import tensorflow as tf
+
+    with _random_state_kept():
+        net = _clone(model)
+    spec = [tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)]  # (batch, L, F)
+    return _Forward(net, tf.function(lambda xb: net(xb, training=False), input_signature=spec, autograph=False))
+
+
+@contextmanager
+def _random_state_kept() -> Iterator[None]:
+    """Building layers draws their initializers' seeds from Python's ``random``; its state (and numpy's) is
+    put back afterwards, so a process's later networks get the same weights whether or not a twin was made."""
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+
+
+def _clone(model: Any) -> Any:
+    import keras
+
+    return keras.models.clone_model(model)
+
+
+def _architecture(model: Any, optimizer: Any = None) -> str:
     """Everything a traced step depends on: each layer's class and settings (not its name), every variable's
     shape and type, and the optimizer's constants (its learning rate is a variable, copied like the rest)."""
     layers = [(type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "name"})
               for layer in model.layers]
+    if optimizer is None:  # a forward pass: the network alone
+        variables = [(tuple(v.shape), str(v.dtype)) for v in model.variables]
+        return json.dumps([type(model).__name__, list(model.input_shape), layers, variables], sort_keys=True,
+                          default=str)
     variables = [(tuple(v.shape), str(v.dtype)) for v in [*model.variables, *optimizer.variables]]
     constants = {k: v for k, v in optimizer.get_config().items() if k not in ("name", "learning_rate")}
     return json.dumps([type(model).__name__, list(model.input_shape), layers, variables,
@@ -96,21 +159,11 @@ def _architecture(model: Any, optimizer: Any) -> str:
 
 
 def _trace_twin(model: Any, optimizer: Any) -> Stepper:
-    """A new network of ``model``'s architecture and an optimizer like ``optimizer``, with traced steps.
-
-    Building layers draws their initializers' seeds from Python's ``random``; its state (and numpy's) is
-    put back afterwards, so a process's later networks get the same weights whether or not a twin was made.
-    """
-    import keras
-
-    python_state, numpy_state = random.getstate(), np.random.get_state()
-    try:
-        net = keras.models.clone_model(model)
+    """A new network of ``model``'s architecture and an optimizer like ``optimizer``, with traced steps."""
+    with _random_state_kept():
+        net = _clone(model)
         twin_optimizer = type(optimizer).from_config(optimizer.get_config())
         twin_optimizer.build(net.trainable_variables)
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
     return Stepper(net, twin_optimizer, *_traced_steps(net, twin_optimizer))
 
 

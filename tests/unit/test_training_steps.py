@@ -77,3 +77,17 @@ def test_a_warm_trainer_keeps_its_optimizer_across_calls_on_the_twin():
     train_b(data.x_train[80:], data.y_train[80:], 1)
     for got, want in zip(b.get_weights(), a.get_weights(), strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("hp", [Hyperparams(cell="gru", units=(8, 4)), Hyperparams(cell="lstm", dropout=0.2),
+                                Hyperparams(cell="simplernn", units=(7,), dense_units=4)])
+def test_the_traced_forward_pass_equals_calling_the_network(hp):
+    """``steps.forward`` (one trace per architecture, the caller's weights copied in) gives the eager call's
+    numbers, for two networks of one architecture in turn and for any batch size, traced once."""
+    x = _data().x_train
+    networks = [_network(hp, seed) for seed in (11, 12)]
+    for model in (*networks, networks[0]):
+        for batch in (x[:1], x[:37], x):
+            np.testing.assert_array_equal(steps.forward(model, batch), np.asarray(model(batch, training=False)))
+    assert steps._forwards[steps._architecture(networks[0])].call.experimental_get_tracing_count() == 1
+    assert not np.allclose(steps.forward(networks[0], x), steps.forward(networks[1], x))  # each its own weights
