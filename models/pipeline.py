@@ -33,22 +33,22 @@ class CellFit:
     rolling_seconds: float = 0.0
 
 
-def predict_returns(model: Any, p: Prepared, start: int) -> tuple[np.ndarray, np.ndarray]:
+def predict_returns(model: Any, p: Prepared, start: int, trace: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Predicted daily returns for every origin from ``start`` to ``n`` inclusive.
 
     Origin ``n`` is the window of the newest L rows: the forecast. Returns
-    (origins (N,), returns (N, H)).
+    (origins (N,), returns (N, H)). ``trace``: see ``steps.forward`` (a fit traces; serving need not).
     """
     origins = np.arange(max(start, p.window), p.n + 1)
     x = p.windows(origins)  # (N, L, F)
-    scaled = forward(model, x)  # (N, H)
+    scaled = forward(model, x, trace)  # (N, H)
     return origins, p.to_returns(scaled)
 
 
 def _finish(model: Any, hp: Hyperparams, p: Prepared, history: FitHistory, rolling: RollingSpec,
             controls: FitControls) -> CellFit:
     """Forecast from the newest window and score the fitted ``model`` on rolling origins."""
-    _, returns = predict_returns(model, p, p.n)  # (1, H): origin n, the day after the data
+    _, returns = predict_returns(model, p, p.n, trace=True)  # (1, H): origin n; the evaluation's twin
     started = time.perf_counter()
     report = rolling_evaluation(model, hp, p, rolling, controls, train_seconds=round(history.seconds, 3))
     return CellFit(model, hp, p, history, returns[-1], int(model.count_params()), report,
@@ -106,7 +106,7 @@ def one_step_between(model: Any, hp: Hyperparams, scaler: Scaler, prices: pd.Dat
     if hi <= lo:
         return pd.DataFrame({"actual": [], "predicted": []})
     origins = np.arange(lo, hi)
-    scaled = forward(model, p.windows(origins))[:, 0]
+    scaled = forward(model, p.windows(origins), trace=False)[:, 0]
     pred = p.base[origins] * (1.0 + p.to_returns(scaled))
     return pd.DataFrame({"actual": p.close[origins], "predicted": pred}, index=dates[origins])
 

@@ -100,17 +100,23 @@ def stepping_itself(model: Any, optimizer: Any) -> Iterator[Stepper]:
     yield _itself[optimizer]
 
 
-def forward(model: Any, x: np.ndarray) -> np.ndarray:
+def forward(model: Any, x: np.ndarray, trace: bool = True) -> np.ndarray:
     """``model(x, training=False)`` as a float64 numpy array (B, H), by a forward pass traced once per
     architecture in a process: ``model``'s variables are copied into a twin whose traced call runs.
-    The same graph and weights as calling ``model`` eagerly (tests/unit/test_training_steps.py compares them)."""
+    The same graph and weights as calling ``model`` eagerly (tests/unit/test_training_steps.py compares them).
+
+    ``trace=False`` for a one-off call (serving a stored model): the twin if this process already has one,
+    else the eager call, which once costs less than cloning and tracing a twin (0.1-0.2 CPU-s).
+    """
     import tensorflow as tf
 
     key = _architecture(model)
     with _lock:
         twin = _forwards.get(key)
-        if twin is None:
+        if twin is None and trace:
             twin = _forwards[key] = _trace_forward(model)
+    if twin is None:
+        return np.asarray(model(x, training=False), dtype=float)
     with twin.lock:
         _copy(model.variables, twin.model.variables)
         return np.asarray(twin.call(tf.convert_to_tensor(np.asarray(x, np.float32))), dtype=float)

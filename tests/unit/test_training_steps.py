@@ -88,6 +88,16 @@ def test_the_traced_forward_pass_equals_calling_the_network(hp):
     networks = [_network(hp, seed) for seed in (11, 12)]
     for model in (*networks, networks[0]):
         for batch in (x[:1], x[:37], x):
-            np.testing.assert_array_equal(steps.forward(model, batch), np.asarray(model(batch, training=False)))
+            eager = np.asarray(model(batch, training=False))
+            np.testing.assert_array_equal(steps.forward(model, batch), eager)
+            np.testing.assert_array_equal(steps.forward(model, batch, trace=False), eager)  # the twin now exists
     assert steps._forwards[steps._architecture(networks[0])].call.experimental_get_tracing_count() == 1
     assert not np.allclose(steps.forward(networks[0], x), steps.forward(networks[1], x))  # each its own weights
+
+
+def test_a_one_off_forward_pass_traces_nothing():
+    """``trace=False`` (serving a stored model) calls the network itself when the process has no twin yet."""
+    model = _network(Hyperparams(cell="lstm", units=(3,), dense_units=5))  # an architecture no other test uses
+    x = _data().x_val
+    np.testing.assert_array_equal(steps.forward(model, x, trace=False), np.asarray(model(x, training=False)))
+    assert steps._architecture(model) not in steps._forwards
