@@ -133,5 +133,10 @@ def garch_scale_once(returns: np.ndarray, origins: np.ndarray, blocks: list[int]
 
 def garch_halfwidths(sd: np.ndarray, nus: np.ndarray, levels: tuple[float, ...]) -> dict[float, np.ndarray]:
     """level -> (N, H) relative half-widths of the GARCH-t band from ``garch_scale``'s output."""
-    q = {lv: np.array([t_quantile(lv, nu) if np.isfinite(nu) else np.nan for nu in nus]) for lv in levels}
+    # nu changes only at a refit: one quantile per distinct nu (about 33), not per origin (about 650)
+    distinct = {float(nu) for nu in nus if np.isfinite(nu)}
+    q = {}
+    for lv in levels:
+        by_nu = {nu: t_quantile(lv, nu) for nu in distinct}
+        q[lv] = np.array([by_nu[float(nu)] if np.isfinite(nu) else np.nan for nu in nus])
     return {lv: q[lv][:, None] * sd for lv in levels}
