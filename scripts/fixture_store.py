@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import argparse
 import copy
+import fcntl
+import hashlib
+import os
+import pickle
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -109,10 +114,37 @@ def _scored(prices: pd.DataFrame, fingerprint: str, plan: list[tuple[str, int, s
     (SQLite and Postgres, a store per test)."""
     key = (fingerprint, tuple(plan))
     if key not in _SCORED:
-        built = [build_payloads(prices, cell, seed=42 + i) for i, (cell, _v, _k) in enumerate(plan)]
-        backtests = {cell: b["outputs"]["backtest"] for (cell, _v, _k), b in zip(plan, built)}  # a cell's last
-        _SCORED[key] = (built, compare_backtests(backtests))
+        def score() -> tuple[list[dict], dict | None]:
+            built = [build_payloads(prices, cell, seed=42 + i) for i, (cell, _v, _k) in enumerate(plan)]
+            backtests = {cell: b["outputs"]["backtest"] for (cell, _v, _k), b in zip(plan, built)}  # a cell's last
+            return built, compare_backtests(backtests)
+
+        _SCORED[key] = _shared_by_the_run(key, score)
     return copy.deepcopy(_SCORED[key])
+
+
+SHARED_ENV = "FIXTURE_SCORES_DIR"  # set by the test session: a folder of this run's, shared by its test processes
+
+
+def _shared_by_the_run(key: tuple, score):
+    """``score()``, or, where ``FIXTURE_SCORES_DIR`` names a folder, the answer the first process of this test
+    run computed for ``key`` and left there (under a file lock; the others wait and read it). The same
+    computation from the same prices and seeds: every process of a run would otherwise repeat it (10-20 CPU-s
+    per ticker)."""
+    folder = os.environ.get(SHARED_ENV)
+    if not folder:
+        return score()
+    name = hashlib.sha256(repr(key).encode()).hexdigest()[:20]
+    path = Path(folder) / f"scored-{name}.pickle"
+    with open(Path(folder) / f"scored-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if scoring fails
+        if path.exists():
+            return pickle.loads(path.read_bytes())
+        answer = score()
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(pickle.dumps(answer))
+        partial.replace(path)
+        return answer
 
 
 def write_fixture_models(engine: Engine, ticker: str = "AAPL", now: datetime | None = None,

@@ -18,6 +18,22 @@ ADMIN = ("boss", "s3cret-admin")
 ANALYST = ("ana", "s3cret-analyst")
 
 
+def _run_folder(tmp_path_factory):
+    """This test run's temporary folder, shared by its xdist processes (each has its own below it)."""
+    shared = tmp_path_factory.getbasetemp()
+    return shared.parent if os.environ.get("PYTEST_XDIST_WORKER") else shared
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fixture_scores_shared(tmp_path_factory):
+    """The stand-in models' scoring (scripts.fixture_store) is computed once a run, not once per test process."""
+    folder = _run_folder(tmp_path_factory) / "fixture-scores"
+    folder.mkdir(exist_ok=True)
+    os.environ["FIXTURE_SCORES_DIR"] = str(folder)
+    yield
+    os.environ.pop("FIXTURE_SCORES_DIR", None)
+
+
 @pytest.fixture(scope="session")
 def fixture_store_file(tmp_path_factory):
     """A SQLite file with offline AAPL prices and stand-in models for all three cells, built once a run.
@@ -27,9 +43,7 @@ def fixture_store_file(tmp_path_factory):
     and read it (pytest-xdist's documented pattern). Tests only read it: ``fixture_store_url`` copies it."""
     from scripts.fixture_store import write_fixture_models
 
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent  # the run's folder, above each process's own
+    shared = _run_folder(tmp_path_factory)
     folder = shared / "fixture-store-shared"
     folder.mkdir(exist_ok=True)
     path, done = folder / "store.db", folder / "built"
