@@ -18,6 +18,7 @@ the model). Conventions, per origin ``t`` and horizon ``h``:
 """
 from __future__ import annotations
 
+import functools
 import math
 from itertools import combinations
 from typing import Any
@@ -99,12 +100,18 @@ def bootstrap_by_horizon(sums: Sums, n: int, blocks: list[int], pairs: list[tupl
     return per, diffs
 
 
+@functools.lru_cache(maxsize=16)
 def bootstrap_indices(n: int, block: int, reps: int = BOOTSTRAP_REPS, seed: int = BOOTSTRAP_SEED) -> np.ndarray:
-    """(reps, n) resampled row indices from arch's StationaryBootstrap."""
+    """(reps, n) resampled row indices from arch's StationaryBootstrap (read-only).
+
+    Remembered per process: they depend on nothing but the arguments, and the cells of a run (and every
+    report of a serve) resample the same number of rows with the same few block lengths."""
     from arch.bootstrap import StationaryBootstrap
 
     bs = StationaryBootstrap(block, np.arange(n), seed=seed)
-    return np.stack([data[0][0] for data in bs.bootstrap(reps)])
+    index = np.stack([data[0][0] for data in bs.bootstrap(reps)])
+    index.setflags(write=False)  # shared by every caller
+    return index
 
 
 class Sums:
