@@ -41,7 +41,8 @@ class ModuleTime:
 UNMEASURED = ModuleTime(60.0, 30.0)  # a module no run has measured yet: a minute at half a core
 
 
-def pick(left: Sequence[str], figures: dict[str, ModuleTime], running: Sequence[str], cores_per_process: float) -> str:
+def pick(left: Sequence[str], figures: dict[str, ModuleTime], running: Sequence[str], cores_per_process: float,
+         waiting_lines: int = 1) -> str:
     """The module to start next, of ``left`` (longest first), beside the modules ``running`` on the other
     processes. A module *waits* when it keeps less than half its process's share of the cores busy
     (``cores_per_process``: 2/3 of a core with three processes on two cores): the drills, which sleep through
@@ -49,13 +50,16 @@ def pick(left: Sequence[str], figures: dict[str, ModuleTime], running: Sequence[
     as soon as no other process runs one; otherwise the longest busy module; when no busy module is left,
     the longest waiting one. So the waiting modules run one after another in one process from the start
     of the run, beside busy modules that keep the cores in use, and never two of them side by side while
-    a busy module could go instead."""
+    a busy module could go instead.
+    ``waiting_lines``: how many waiting modules may run at once - the processes beyond the cores (one with
+    three processes on two cores, two with four), so that as many processes as there are cores stay on
+    busy modules."""
     def waits(module: str) -> bool:
         return figures.get(module, UNMEASURED).density < cores_per_process / 2
 
     waiting = [m for m in left if waits(m)]
     busy = [m for m in left if not waits(m)]
-    if waiting and not (busy and any(waits(m) for m in running)):
+    if waiting and not (busy and sum(waits(m) for m in running) >= waiting_lines):
         return waiting[0]
     return busy[0]
 
@@ -71,6 +75,7 @@ class DensityFileScheduling(LoadFileScheduling):
         super().__init__(config, log)  # sets numnodes: the processes the run starts
         self.figures = figures
         self.cores_per_process = cores / max(1, self.numnodes)
+        self.waiting_lines = max(1, self.numnodes - cores)
 
     def _running(self, node: Any) -> str | None:
         """The module ``node`` is running now: its first assigned module with a test not done."""
@@ -79,6 +84,6 @@ class DensityFileScheduling(LoadFileScheduling):
 
     def _assign_work_unit(self, node: Any) -> None:
         others = [m for m in (self._running(n) for n in self.assigned_work if n is not node) if m is not None]
-        chosen = pick(list(self.workqueue), self.figures, others, self.cores_per_process)
+        chosen = pick(list(self.workqueue), self.figures, others, self.cores_per_process, self.waiting_lines)
         self.workqueue.move_to_end(chosen, last=False)  # xdist hands out the queue's first module
         super()._assign_work_unit(node)

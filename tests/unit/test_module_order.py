@@ -37,6 +37,18 @@ def test_waiting_modules_share_a_process_only_when_no_busy_module_is_left():
     assert pick(["drill_queue.py"], RUN, running=["drill_alerts.py"], cores_per_process=SHARE) == "drill_queue.py"
 
 
+def test_four_processes_on_two_cores_run_two_waiting_lines():
+    """With four processes on two cores, two waiting modules may run at once (two processes stay on busy
+    modules), never a third while a busy module is left; with three processes, one."""
+    figures = RUN | {"sweep.py": ModuleTime(90, 9), "one_clock.py": ModuleTime(50, 5)}
+    left = ["replay.py", "sweep.py", "one_clock.py", "unit_0.py"]
+    assert pick(left, figures, running=["drill_alerts.py", "cli_signals.py"], cores_per_process=2 / 4,
+                waiting_lines=2) == "sweep.py"
+    assert pick(left, figures, running=["drill_alerts.py", "sweep.py", "cli_signals.py"], cores_per_process=2 / 4,
+                waiting_lines=2) == "replay.py"
+    assert pick(left, figures, running=["drill_alerts.py", "cli_signals.py"], cores_per_process=SHARE) == "replay.py"
+
+
 def test_busy_modules_go_longest_first():
     left = ["replay.py", "cli_signals.py", "nightly.py", "unit_0.py"]
     assert pick(left, RUN, running=["drill_alerts.py"], cores_per_process=SHARE) == "replay.py"
