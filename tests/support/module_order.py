@@ -1,7 +1,7 @@
 """Which module a test process takes next, from what each module took in the last full run.
 
 With ``--dist loadfile`` a module runs whole on one test process (pyproject.toml). On the 2-core machine
-with three processes two things decide how long the whole run takes:
+with three or four processes two things decide how long the whole run takes:
 
 - long modules start early: a long module handed out last ends the run with one process busy;
 - the modules running at once keep the cores busy together. The drills spend minutes waiting on a lease,
