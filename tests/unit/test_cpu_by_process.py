@@ -1,0 +1,40 @@
+"""scripts.cpu_by_process: the CPU of a command's processes, sampled from /proc, by kind."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from scripts.cpu_by_process import kind, main, sample_while
+
+BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass"
+
+
+@pytest.mark.parametrize("command, expected", [
+    ("/usr/bin/chromium-headless-shell --type=renderer", "chromium"),
+    (".venv/bin/python .venv/bin/gunicorn dashboard.app:create_server()", "gunicorn"),
+    (".venv/bin/python -m jobs clock", "jobs clock"),
+    (".venv/bin/python -m jobs nightly --ticker AAPL", "jobs command"),
+    ("python -c from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=5)", "spawned child"),
+    ("postgres: 15/main: postgres test 127.0.0.1(5432) idle", "postgres"),
+    ("kworker/1:0H", "other"),
+])
+def test_a_process_is_counted_by_its_command_line(command, expected):
+    assert kind(command) == expected
+
+
+def test_a_command_that_burns_cpu_is_counted_while_it_runs():
+    proc = subprocess.Popen([sys.executable, "-c", BURN])
+    seconds, count = sample_while(proc, every=0.05)
+    assert proc.returncode == 0
+    assert seconds["python, other"] >= 0.3 and count["python, other"] >= 1  # the burner, seen before it ended
+
+
+def test_the_command_line_prints_the_table_and_passes_on_the_status(capsys):
+    assert main(["--every", "0.05", "--", sys.executable, "-c", "import sys; sys.exit(3)"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("wall ") and "machine busy" in err
+    with pytest.raises(SystemExit):
+        main(["--every", "0", "--", "true"])
+    assert "--every must be between 0.01 and 60 seconds, got 0.0" in capsys.readouterr().err
