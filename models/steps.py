@@ -151,17 +151,16 @@ def _clone(model: Any) -> Any:
 
 def _architecture(model: Any, optimizer: Any = None) -> str:
     """Everything a traced step depends on: each layer's class and settings (not its name), every variable's
-    shape and type, and the optimizer's constants (its learning rate is a variable, copied like the rest)."""
+    shape and type, and the optimizer's constants (its learning rate is a variable, copied like the rest).
+    Without ``optimizer``: a forward pass's, the network alone."""
     layers = [(type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "name"})
               for layer in model.layers]
-    if optimizer is None:  # a forward pass: the network alone
-        variables = [(tuple(v.shape), str(v.dtype)) for v in model.variables]
-        return json.dumps([type(model).__name__, list(model.input_shape), layers, variables], sort_keys=True,
-                          default=str)
-    variables = [(tuple(v.shape), str(v.dtype)) for v in [*model.variables, *optimizer.variables]]
-    constants = {k: v for k, v in optimizer.get_config().items() if k not in ("name", "learning_rate")}
-    return json.dumps([type(model).__name__, list(model.input_shape), layers, variables,
-                       type(optimizer).__name__, constants], sort_keys=True, default=str)
+    held = [*model.variables, *(optimizer.variables if optimizer is not None else ())]
+    key = [type(model).__name__, list(model.input_shape), layers, [(tuple(v.shape), str(v.dtype)) for v in held]]
+    if optimizer is not None:
+        key += [type(optimizer).__name__,
+                {k: v for k, v in optimizer.get_config().items() if k not in ("name", "learning_rate")}]
+    return json.dumps(key, sort_keys=True, default=str)
 
 
 def _trace_twin(model: Any, optimizer: Any) -> Stepper:
