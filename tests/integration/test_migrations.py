@@ -80,22 +80,31 @@ def test_store_made_before_migrations_is_upgraded_keeping_its_rows(engine):
     assert _differences(engine) == []
 
 
-def test_processes_starting_at_once_migrate_once(engine):
-    """Four threads upgrading one empty store at once all succeed; one of them created it."""
+def _upgrade_at_once(engines) -> tuple[list[str], list[BaseException]]:
+    """``upgrade`` on each of ``engines`` from a thread of its own, all started together: what they said,
+    and what they raised."""
     results: list[str] = []
     errors: list[BaseException] = []
+    barrier = threading.Barrier(len(engines))
 
-    def go() -> None:
+    def go(eng) -> None:
+        barrier.wait()
         try:
-            results.append(upgrade(engine))
-        except BaseException as exc:  # collected and asserted below
+            results.append(upgrade(eng))
+        except BaseException as exc:  # collected and asserted by the caller
             errors.append(exc)
 
-    threads = [threading.Thread(target=go) for _ in range(4)]
+    threads = [threading.Thread(target=go, args=(eng,)) for eng in engines]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
+    return results, errors
+
+
+def test_processes_starting_at_once_migrate_once(engine):
+    """Four threads upgrading one empty store at once all succeed; one of them created it."""
+    results, errors = _upgrade_at_once([engine] * 4)
     assert errors == []
     assert sum(r.startswith("created") for r in results) == 1, results
 
@@ -140,25 +149,12 @@ def test_revision_0002_keeps_the_first_publication_of_an_origin_as_the_forecast_
 
 def test_threads_migrating_different_stores_at_once_keep_to_their_own(tmp_path):
     """Alembic's op/context are process-wide: four threads, each upgrading its own version-2 store at
-    once, each end at the newest revision with their own rows (without alembic_turn one run's
-    statements went down another's connection: "index ... already exists")."""
+    once, each bring their own store to the newest revision and the models' schema (without
+    alembic_turn one run's statements went down another's connection: "index ... already exists")."""
     engines = [make_engine(f"sqlite:///{tmp_path / f'store{k}.db'}") for k in range(4)]
     for eng in engines:
         _baseline_store(eng)
-    barrier, errors = threading.Barrier(len(engines)), []
-
-    def go(eng) -> None:
-        barrier.wait()
-        try:
-            upgrade(eng)
-        except BaseException as exc:  # collected and asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=go, args=(eng,)) for eng in engines]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    _, errors = _upgrade_at_once(engines)
     assert errors == []
     for eng in engines:
         with eng.connect() as conn:
