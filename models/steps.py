@@ -156,7 +156,7 @@ def _architecture(model: Any, optimizer: Any = None) -> str:
     layers = [(type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "name"})
               for layer in model.layers]
     held = [*model.variables, *(optimizer.variables if optimizer is not None else ())]
-    key = [type(model).__name__, list(model.input_shape), layers, [(tuple(v.shape), str(v.dtype)) for v in held]]
+    key: list[Any] = [type(model).__name__, list(model.input_shape), layers, [(tuple(v.shape), str(v.dtype)) for v in held]]
     if optimizer is not None:
         key += [type(optimizer).__name__,
                 {k: v for k, v in optimizer.get_config().items() if k not in ("name", "learning_rate")}]
