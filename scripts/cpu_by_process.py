@@ -3,24 +3,21 @@
     python -m scripts.cpu_by_process -- .venv/bin/python -m pytest      # the suite, say
 
 Runs the command and, every ``--every`` seconds while it runs, reads every process's user + system time
-from ``/proc/PID/stat`` (the whole machine's, not only the command's: a suite's servers, browsers and
+(psutil, from /proc: the whole machine's, not only the command's: a suite's servers, browsers and
 databases are not all its descendants). A process is counted from its first sighting to its last, so
 one that lives less than a sample is missed, and one that was already running counts only what it spent
-during the run. At the end it prints the wall time, the machine's busy and idle core-seconds from
-``/proc/stat``, and a table of CPU-seconds and process counts per kind, and exits with the command's
+during the run. At the end it prints the wall time, the machine's busy and idle core-seconds, and a table of CPU-seconds and process counts per kind, and exits with the command's
 status. Session 36 used it to find that the suite is CPU-bound (docs/extending.md).
 """
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
-HZ = os.sysconf("SC_CLK_TCK")
+import psutil
 
 # (what the command line or name contains, the kind it is counted as), first match wins
 KINDS = [
@@ -36,34 +33,26 @@ def kind(command: str) -> str:
     return next((name for part, name in KINDS if part in command), "other")
 
 
-def _cpu_seconds(pid: str) -> tuple[tuple[int, int], float, str] | None:
-    """((pid, start time), user + system seconds, command line) of one process, or None if it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        fields = stat[stat.rindex(")") + 2:].split()
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except (OSError, ValueError):
-        return None
-    name = stat[stat.index("(") + 1:stat.rindex(")")]
-    return (int(pid), int(fields[19])), (int(fields[11]) + int(fields[12])) / HZ, command or name
-
-
-def _machine() -> list[int]:
-    return [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+def _processes() -> list[tuple[tuple[int, float], float, str]]:
+    """Every process now: ((pid, start time), user + system seconds, command line or name)."""
+    seen = []
+    for proc in psutil.process_iter(["cmdline", "name", "create_time", "cpu_times"]):
+        info = proc.info
+        if info["cpu_times"] is None:  # gone while we looked, or not ours to read
+            continue
+        command = " ".join(info["cmdline"] or []) or info["name"] or ""
+        seen.append(((proc.pid, info["create_time"]), info["cpu_times"].user + info["cpu_times"].system, command))
+    return seen
 
 
 def sample_while(proc: subprocess.Popen, every: float) -> tuple[Counter, Counter]:
     """CPU-seconds and process counts per kind, spent while ``proc`` runs."""
-    first: dict[tuple[int, int], float] = {}  # what a process had spent when first seen, if it ran before
-    last: dict[tuple[int, int], tuple[float, str]] = {}
+    first: dict[tuple[int, float], float] = {}  # what a process had spent when first seen, if it ran before
+    last: dict[tuple[int, float], tuple[float, str]] = {}
     started = True
     while True:
         done = proc.poll() is not None
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            seen = _cpu_seconds(pid)
-            if seen is None:
-                continue
-            key, cpu, command = seen
+        for key, cpu, command in _processes():
             if key not in last:
                 first[key] = cpu if started else 0.0
             last[key] = (cpu, command)
@@ -85,11 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 0.01 <= args.every <= 60:
         parser.error(f"--every must be between 0.01 and 60 seconds, got {args.every}")
-    before, began = _machine(), time.monotonic()
+    before, began = psutil.cpu_times(), time.monotonic()
     proc = subprocess.Popen(args.command)
     seconds, count = sample_while(proc, args.every)
-    spent = [b - a for a, b in zip(before, _machine())]
-    busy, idle = (sum(spent) - spent[3] - spent[4]) / HZ, (spent[3] + spent[4]) / HZ  # idle and iowait
+    after = psutil.cpu_times()
+    idle = (after.idle + after.iowait) - (before.idle + before.iowait)
+    busy = sum(after) - sum(before) - idle
     print(f"wall {time.monotonic() - began:.1f} s; machine busy {busy:.0f} core-s, idle {idle:.0f} core-s",
           file=sys.stderr)
     for name, cpu in seconds.most_common():
