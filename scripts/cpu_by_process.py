@@ -7,7 +7,7 @@ Runs the command and, every ``--every`` seconds while it runs, reads every proce
 databases are not all its descendants). A process is counted from its first sighting to its last, so
 one that lives less than a sample is missed, and one that was already running counts only what it spent
 during the run. At the end it prints the wall time, the machine's busy and idle core-seconds, and a table of CPU-seconds and process counts per kind, and exits with the command's
-status. Session 36 used it to find that the suite is CPU-bound (docs/extending.md).
+status; ``--top N`` also lists the N costliest command lines. Session 36 used it to find that the suite is CPU-bound (docs/extending.md).
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 
 import psutil
 
@@ -45,8 +46,8 @@ def _processes() -> list[tuple[tuple[int, float], float, str]]:
     return seen
 
 
-def sample_while(proc: subprocess.Popen, every: float) -> tuple[Counter, Counter]:
-    """CPU-seconds and process counts per kind, spent while ``proc`` runs."""
+def sample_while(proc: subprocess.Popen, every: float) -> list[tuple[float, str]]:
+    """(CPU-seconds spent while ``proc`` runs, command line) of every process seen."""
     first: dict[tuple[int, float], float] = {}  # what a process had spent when first seen, if it ran before
     last: dict[tuple[int, float], tuple[float, str]] = {}
     started = True
@@ -60,30 +61,53 @@ def sample_while(proc: subprocess.Popen, every: float) -> tuple[Counter, Counter
         if done:
             break
         time.sleep(every)
+    return [(cpu - first[key], command) for key, (cpu, command) in last.items()]
+
+
+def tally(spent: list[tuple[float, str]], label: Callable[[str], str] = kind) -> tuple[Counter, Counter]:
+    """CPU-seconds and process counts per ``label`` of the command line (its kind, by default)."""
     seconds, count = Counter(), Counter()
-    for key, (cpu, command) in last.items():
-        seconds[kind(command)] += cpu - first[key]
-        count[kind(command)] += 1
+    for cpu, command in spent:
+        seconds[label(command)] += cpu
+        count[label(command)] += 1
     return seconds, count
+
+
+def _head(command: str, width: int = 90) -> str:
+    """A command line on one line, cut to ``width`` characters, with the venv's path shortened: processes that differ
+    only in their arguments' tails (a temporary folder, a port) count together."""
+    short = command.replace(sys.prefix + "/bin/", "").replace(sys.base_prefix + "/bin/", "")
+    return " ".join(short.split())[:width]  # one line: a ``-c`` program's newlines become spaces
+
+
+def _print_table(seconds: Counter, count: Counter, rows: int | None = None) -> None:
+    for name, cpu in seconds.most_common(rows):
+        print(f"{cpu:9.1f} CPU-s {count[name]:5d} processes  {name}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--every", type=float, default=0.5, help="seconds between samples (default 0.5)")
+    parser.add_argument("--top", type=int, default=0, metavar="N",
+                        help="also list the N costliest command lines (their first 90 characters)")
     parser.add_argument("command", nargs="+", help="the command to run, after --")
     args = parser.parse_args(argv)
     if not 0.01 <= args.every <= 60:
         parser.error(f"--every must be between 0.01 and 60 seconds, got {args.every}")
+    if not 0 <= args.top <= 1000:
+        parser.error(f"--top must be between 0 and 1000, got {args.top}")
     before, began = psutil.cpu_times(), time.monotonic()
     proc = subprocess.Popen(args.command)
-    seconds, count = sample_while(proc, args.every)
+    spent = sample_while(proc, args.every)
     after = psutil.cpu_times()
     idle = (after.idle + after.iowait) - (before.idle + before.iowait)
     busy = sum(after) - sum(before) - idle
     print(f"wall {time.monotonic() - began:.1f} s; machine busy {busy:.0f} core-s, idle {idle:.0f} core-s",
           file=sys.stderr)
-    for name, cpu in seconds.most_common():
-        print(f"{cpu:9.1f} CPU-s {count[name]:5d} processes  {name}", file=sys.stderr)
+    _print_table(*tally(spent))
+    if args.top:
+        print(f"the {args.top} costliest command lines:", file=sys.stderr)
+        _print_table(*tally(spent, _head), rows=args.top)
     return proc.returncode
 
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from scripts.cpu_by_process import kind, main, sample_while
+from scripts.cpu_by_process import kind, main, sample_while, tally
 
 BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass"
 
@@ -26,7 +26,7 @@ def test_a_process_is_counted_by_its_command_line(command, expected):
 
 def test_a_command_that_burns_cpu_is_counted_while_it_runs():
     proc = subprocess.Popen([sys.executable, "-c", BURN])
-    seconds, count = sample_while(proc, every=0.05)
+    seconds, count = tally(sample_while(proc, every=0.05))
     assert proc.returncode == 0
     assert seconds["python, other"] >= 0.3 and count["python, other"] >= 1  # the burner, seen before it ended
 
@@ -38,3 +38,13 @@ def test_the_command_line_prints_the_table_and_passes_on_the_status(capsys):
     with pytest.raises(SystemExit):
         main(["--every", "0", "--", "true"])
     assert "--every must be between 0.01 and 60 seconds, got 0.0" in capsys.readouterr().err
+
+
+def test_top_lists_the_costliest_command_lines(capsys):
+    assert main(["--every", "0.05", "--top", "3", "--", sys.executable, "-c", BURN]) == 0
+    err = capsys.readouterr().err
+    listed = err.split("the 3 costliest command lines:\n", 1)[1].splitlines()
+    assert 1 <= len(listed) <= 3 and any("-c import time" in line for line in listed), err
+    with pytest.raises(SystemExit):
+        main(["--top", "-1", "--", "true"])
+    assert "--top must be between 0 and 1000, got -1" in capsys.readouterr().err
