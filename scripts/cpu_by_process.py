@@ -6,8 +6,10 @@ Runs the command and, every ``--every`` seconds while it runs, reads every proce
 (psutil, from /proc: the whole machine's, not only the command's: a suite's servers, browsers and
 databases are not all its descendants). A process is counted from its first sighting to its last, so
 one that lives less than a sample is missed, and one that was already running counts only what it spent
-during the run. At the end it prints the wall time, the machine's busy and idle core-seconds, and a table of CPU-seconds and process counts per kind, and exits with the command's
-status; ``--top N`` also lists the N costliest command lines. Session 36 used it to find that the suite is CPU-bound (docs/extending.md).
+during the run. At the end it prints the wall time, the machine's busy and idle core-seconds, and a
+table of CPU-seconds and process counts per kind, and exits with the command's status; ``--top N`` also
+lists the N costliest command lines, ``--timeline S`` the idle core-seconds in each S-second interval.
+Session 36 used it to find that the suite is CPU-bound (docs/extending.md).
 """
 from __future__ import annotations
 
@@ -46,8 +48,16 @@ def _processes() -> list[tuple[tuple[int, float], float, str]]:
     return seen
 
 
-def sample_while(proc: subprocess.Popen, every: float) -> list[tuple[float, str]]:
-    """(CPU-seconds spent while ``proc`` runs, command line) of every process seen."""
+def _machine_idle() -> float:
+    """Core-seconds the machine has been idle (or waiting on a disk) since it booted."""
+    times = psutil.cpu_times()
+    return times.idle + getattr(times, "iowait", 0.0)
+
+
+def sample_while(proc: subprocess.Popen, every: float,
+                 idle_log: list[tuple[float, float]] | None = None) -> list[tuple[float, str]]:
+    """(CPU-seconds spent while ``proc`` runs, command line) of every process seen; each sample also
+    appends (monotonic seconds, the machine's idle core-seconds) to ``idle_log`` when one is given."""
     first: dict[tuple[int, float], float] = {}  # what a process had spent when first seen, if it ran before
     last: dict[tuple[int, float], tuple[float, str]] = {}
     started = True
@@ -56,8 +66,12 @@ def sample_while(proc: subprocess.Popen, every: float) -> list[tuple[float, str]
         for key, cpu, command in _processes():
             if key not in last:
                 first[key] = cpu if started else 0.0
-            last[key] = (cpu, command)
+            # An ended process not yet reaped (a zombie) has no command line, only its name ("python",
+            # "chromium-headle"): it keeps the command line it was first seen with.
+            last[key] = (cpu, last[key][1] if key in last else command)
         started = False
+        if idle_log is not None:
+            idle_log.append((time.monotonic(), _machine_idle()))
         if done:
             break
         time.sleep(every)
@@ -71,6 +85,17 @@ def tally(spent: list[tuple[float, str]], label: Callable[[str], str] = kind) ->
         seconds[label(command)] += cpu
         count[label(command)] += 1
     return seconds, count
+
+
+def idle_by_interval(idle_log: list[tuple[float, float]], began: float, width: float) -> list[float]:
+    """The machine's idle core-seconds in each ``width``-second interval from ``began``: where in a run
+    the cores stood idle (its start, a module that waits alone, its tail)."""
+    buckets: list[float] = []
+    for (_, idle_before), (at, idle_after) in zip(idle_log, idle_log[1:]):
+        k = int((at - began) // width)
+        buckets.extend([0.0] * (k + 1 - len(buckets)))
+        buckets[k] += idle_after - idle_before
+    return buckets
 
 
 def _head(command: str, width: int = 90) -> str:
@@ -90,15 +115,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=float, default=0.5, help="seconds between samples (default 0.5)")
     parser.add_argument("--top", type=int, default=0, metavar="N",
                         help="also list the N costliest command lines (their first 90 characters)")
+    parser.add_argument("--timeline", type=float, default=0, metavar="SECONDS",
+                        help="also print the machine's idle core-seconds in each interval of this many seconds")
     parser.add_argument("command", nargs="+", help="the command to run, after --")
     args = parser.parse_args(argv)
     if not 0.01 <= args.every <= 60:
         parser.error(f"--every must be between 0.01 and 60 seconds, got {args.every}")
     if not 0 <= args.top <= 1000:
         parser.error(f"--top must be between 0 and 1000, got {args.top}")
+    if args.timeline and not args.every <= args.timeline <= 3600:
+        parser.error(f"--timeline must be between --every ({args.every}) and 3600 seconds, got {args.timeline}")
     before, began = psutil.cpu_times(), time.monotonic()
+    idle_log = [(began, _machine_idle())]
     proc = subprocess.Popen(args.command)
-    spent = sample_while(proc, args.every)
+    spent = sample_while(proc, args.every, idle_log)
     after = psutil.cpu_times()
     idle = (after.idle + after.iowait) - (before.idle + before.iowait)
     busy = sum(after) - sum(before) - idle
@@ -108,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.top:
         print(f"the {args.top} costliest command lines:", file=sys.stderr)
         _print_table(*tally(spent, _head), rows=args.top)
+    if args.timeline:
+        idle = idle_by_interval(idle_log, began, args.timeline)
+        print(f"idle core-s per {args.timeline:g} s: " + " ".join(f"{v:.0f}" for v in idle), file=sys.stderr)
     return proc.returncode
 
 

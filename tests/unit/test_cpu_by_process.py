@@ -1,12 +1,13 @@
 """scripts.cpu_by_process: the CPU of a command's processes, sampled from /proc, by kind."""
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 
 import pytest
 
-from scripts.cpu_by_process import kind, main, sample_while, tally
+from scripts.cpu_by_process import idle_by_interval, kind, main, sample_while, tally
 
 BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass"
 
@@ -48,3 +49,28 @@ def test_top_lists_the_costliest_command_lines(capsys):
     with pytest.raises(SystemExit):
         main(["--top", "-1", "--", "true"])
     assert "--top must be between 0 and 1000, got -1" in capsys.readouterr().err
+
+
+def test_a_process_keeps_its_command_line_once_it_has_ended(monkeypatch):
+    """A zombie's /proc entry has no command line, only a name: the process is still counted as what it was."""
+    import scripts.cpu_by_process as sampler
+
+    seen = itertools.chain([[((7, 1.0), 0.5, "python -m jobs nightly")]], itertools.repeat([((7, 1.0), 2.0, "python")]))
+    monkeypatch.setattr(sampler, "_processes", lambda: next(seen))
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3)"])
+    spent = sample_while(proc, every=0.2)
+    assert spent == [(2.0 - 0.5, "python -m jobs nightly")]
+
+
+def test_idle_is_summed_per_interval_from_the_start():
+    log = [(100.0, 50.0), (105.0, 52.0), (112.0, 52.5), (131.0, 60.0)]  # (monotonic s, idle core-s so far)
+    assert idle_by_interval(log, began=100.0, width=10.0) == [2.0, 0.5, 0.0, 7.5]
+
+
+def test_timeline_prints_one_figure_per_interval(capsys):
+    assert main(["--every", "0.05", "--timeline", "0.2", "--", sys.executable, "-c", "import time; time.sleep(0.5)"]) == 0
+    line = [x for x in capsys.readouterr().err.splitlines() if x.startswith("idle core-s per 0.2 s: ")]
+    assert len(line) == 1 and 2 <= len(line[0].split(": ")[1].split()) <= 5, line
+    with pytest.raises(SystemExit):
+        main(["--every", "0.5", "--timeline", "0.1", "--", "true"])
+    assert "--timeline must be between --every (0.5) and 3600 seconds, got 0.1" in capsys.readouterr().err
