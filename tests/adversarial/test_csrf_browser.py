@@ -21,6 +21,7 @@ from tests.adversarial.hostile import CALLBACK, post, promote_body, response_tex
 from tests.support.dash_client import basic
 from tests.support.dashboard_env import ADMIN
 from dashboard import ids
+from tests.support.browser import wait_js
 
 pytestmark = pytest.mark.e2e
 
@@ -88,7 +89,7 @@ def test_forms_and_fetches_from_another_origin_change_nothing(web, attacker, chr
         assert answer.value.status == 415, (kind, answer.value.status)
         assert answer.value.request.method == "POST"
     page.goto(f"{attacker}/fetch")
-    page.wait_for_function("document.title.startsWith('done:')", timeout=20000)
+    wait_js(page, "document.title.startsWith('done:')", timeout=20000)
     ctx.close()
     assert store_state(store_url) == before  # champion unchanged, no run, nothing audited
 

@@ -29,7 +29,7 @@ from store.pause import set_paused
 from store.tables import RunRequestRecord
 from store.times import utc_now
 from tests.e2e.test_drill_queue import ROOT, start_worker
-from tests.support.browser import open_page, web_env
+from tests.support.browser import open_page, wait_js, web_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 
@@ -62,7 +62,7 @@ def _wait_text(page, id_: str, starts: str, timeout_s: float) -> str:
     """Wait until the element's text starts with ``starts`` (the panel refreshes every 10 s by itself)."""
     js = f"(document.querySelector('#{id_}') || {{innerText: ''}}).innerText.startsWith({starts!r})"
     try:
-        page.wait_for_function(js, timeout=timeout_s * 1000)
+        wait_js(page, js, timeout=timeout_s * 1000)
     except Exception:
         pytest.fail(f"#{id_} never started with {starts!r}; it says {_text(page, id_)!r}")
     return _text(page, id_)

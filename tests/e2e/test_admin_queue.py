@@ -22,7 +22,7 @@ from dashboard import ids
 from scripts.web_server import WebServer
 from store import lease as leases
 from tests.e2e.test_drill_queue import ROOT, jobs, runs, start_worker, wait_for
-from tests.support.browser import open_page
+from tests.support.browser import open_page, wait_js
 from tests.support.clock import running_clock
 from tests.support.dashboard_env import ADMIN
 from tests.support.services import fresh_postgres
@@ -99,7 +99,7 @@ def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_data
             leases.acquire(engine, holder=HOLDER, ttl_s=600, name=AAPL_LEASE)
             page.click(f"#{ids.Admin.START}")
             # queued, and behind what: the worker's MSFT run and the lease
-            page.wait_for_function(f"(document.querySelector('#{ids.Admin.QUEUED}') || {{}}).innerText"
+            wait_js(page, f"(document.querySelector('#{ids.Admin.QUEUED}') || {{}}).innerText"
                                    "?.includes('is queued')", timeout=20000)
             queued = _text(page, ids.Admin.QUEUED)
             # request #1 is the MSFT run's: the command line's --queue records its request too
@@ -107,7 +107,7 @@ def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_data
             assert f"behind run #{msft.id} (MSFT retrain, started " in queued, queued
             assert f"behind the AAPL training lease held by {HOLDER} since " in queued, queued
             # the Start's answer comes after its hand-over to Redis: the queue's poll may show the request first
-            page.wait_for_function(f"(document.querySelector('#{ids.Admin.START_MSG}') || {{}}).innerText"
+            wait_js(page, f"(document.querySelector('#{ids.Admin.START_MSG}') || {{}}).innerText"
                                    "?.includes('Queued a')", timeout=20000)
             assert "Queued a retrain of GRU (1 epochs) of AAPL as request #2" in _text(page, ids.Admin.START_MSG)
             page.screenshot(path=str(SHOTS / "admin-queued.png"), full_page=True)
@@ -115,7 +115,7 @@ def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_data
             assert [r.ticker for r in runs(engine)] == ["MSFT"]  # the AAPL run has not started: the worker is busy
             # the worker frees and takes the request's message; the request still waits, now only for the lease
             wait_for(lambda: [r for r in runs(engine) if r.status == "succeeded"], 300, "the MSFT run to end", (log,))
-            page.wait_for_function(f"!document.querySelector('#{ids.Admin.QUEUED}').innerText.includes('MSFT')",
+            wait_js(page, f"!document.querySelector('#{ids.Admin.QUEUED}').innerText.includes('MSFT')",
                                    timeout=20000)
             time.sleep(max(0.0, TICKET_TTL_S + 5 - _age_s(engine)))
             assert [r.status for r in _requests(engine)] == ["queued"]  # nothing expired
@@ -124,10 +124,10 @@ def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_data
             assert _text(page, ids.Admin.RUN_RESULT) == ""  # no "Not started: run ticket expired; press Start again"
             leases.release(engine, holder=HOLDER, name=AAPL_LEASE)
             # the worker frees: the request is claimed and its run shows its progress, then its outcome
-            page.wait_for_function(f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText"
+            wait_js(page, f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText"
                                    ".startsWith('AAPL run #')", timeout=300000)
             # the queue line has its own poll callback: it empties on the same tick or the next one
-            page.wait_for_function(f"document.querySelector('#{ids.Admin.QUEUED}').innerText === ''", timeout=20000)
+            wait_js(page, f"document.querySelector('#{ids.Admin.QUEUED}').innerText === ''", timeout=20000)
             page.wait_for_selector(f"#{ids.Admin.RUN_OUTCOME}", timeout=300000)
             outcome = _text(page, ids.Admin.RUN_OUTCOME)
             assert outcome.startswith("Run finished: run #2 succeeded"), outcome
@@ -180,18 +180,18 @@ def test_embedded_default_queues_behind_a_held_lease_cancels_and_runs(chromium, 
             for attempt in ("cancel", "run"):
                 page.wait_for_selector(f"#{ids.Admin.START}:not([disabled])", timeout=30000)
                 page.click(f"#{ids.Admin.START}")
-                page.wait_for_function(f"(document.querySelector('#{ids.Admin.QUEUED}') || {{}}).innerText"
+                wait_js(page, f"(document.querySelector('#{ids.Admin.QUEUED}') || {{}}).innerText"
                                        "?.includes('is queued')", timeout=20000)
                 assert f"behind the AAPL training lease held by {holder} since " in _text(page, ids.Admin.QUEUED)
                 if attempt == "cancel":
                     page.wait_for_selector(f"#{ids.Admin.CANCEL_QUEUED}:not([disabled])", timeout=10000)
                     page.click(f"#{ids.Admin.CANCEL_QUEUED}")
-                    page.wait_for_function(f"(document.querySelector('#{ids.Admin.RUN_OUTCOME}') || {{}}).innerText"
+                    wait_js(page, f"(document.querySelector('#{ids.Admin.RUN_OUTCOME}') || {{}}).innerText"
                                            "?.includes('was cancelled by ui:boss')", timeout=20000)
                     assert "Cancelled AAPL request #1: it will not start." in _text(page, ids.Admin.QUEUED_MSG)
                 else:
                     leases.release(engine, holder=holder, name=name)
-                    page.wait_for_function(f"(document.querySelector('#{ids.Admin.RUN_OUTCOME}') || {{}}).innerText"
+                    wait_js(page, f"(document.querySelector('#{ids.Admin.RUN_OUTCOME}') || {{}}).innerText"
                                            "?.startsWith('Run finished')", timeout=300000)
             outcome = _text(page, ids.Admin.RUN_OUTCOME)
             assert " succeeded " in outcome, outcome

@@ -27,6 +27,7 @@ from tests.support.dash_client import basic
 from tests.support.dashboard_env import ADMIN
 from scripts.web_server import WebServer
 from dashboard import ids
+from tests.support.browser import wait_js
 
 pytestmark = pytest.mark.e2e
 
@@ -91,7 +92,7 @@ def page(browser):
 def test_every_page_renders_its_graphs_without_console_errors(web, page, path, name, graphs):
     page.goto(web.url + path)
     if graphs:
-        page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {graphs}", timeout=20000)
+        wait_js(page, f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {graphs}", timeout=20000)
     else:
         page.wait_for_selector(f"#{ids.Admin.RUNS} > *", timeout=20000)  # the poll callback filled the history
     page.wait_for_timeout(500)
@@ -105,7 +106,7 @@ def test_changing_cell_type_redraws_the_forecast(web, page):
     assert page.inner_text(f"#{ids.Forecast.MODEL_CARD}").splitlines()[1].startswith("GRU v")
     before = page.inner_text(f"#{ids.Forecast.GRAPH}")
     page.click("label:has-text('LSTM')")
-    page.wait_for_function(
+    wait_js(page,
         f"document.querySelector('#{ids.Forecast.GRAPH}').innerText.includes('LSTM one-step prediction')", timeout=10000)
     assert "GRU one-step prediction" in before and "GRU one-step prediction" not in page.inner_text(f"#{ids.Forecast.GRAPH}")
     assert "LSTM one-step predictions" in page.evaluate(f"document.querySelector('#{ids.Forecast.GRAPH} .js-plotly-plot').layout.title.text")
@@ -188,7 +189,7 @@ def test_admin_runs_the_nightly_pipeline_now(web, page, store_url):
     assert outcome.startswith("Run finished"), outcome
     assert _run_count(store_url) == before + 1
     run_id = outcome.split("run #", 1)[1].split()[0]
-    page.wait_for_function(f"document.querySelector('#{ids.Admin.RUNS_TABLE} tbody tr') && document.querySelector("
+    wait_js(page, f"document.querySelector('#{ids.Admin.RUNS_TABLE} tbody tr') && document.querySelector("
                            f"'#{ids.Admin.RUNS_TABLE} tbody tr td').innerText.trim() === '{run_id}'", timeout=15000)
     newest = page.inner_text(f"#{ids.Admin.RUNS_TABLE} tbody tr")
     assert "AAPL" in newest and "manual" in newest and "ui:boss" in newest
@@ -248,12 +249,12 @@ def assert_a_retrain_from_the_browser_lands(page, url: str, store_url: str, shot
     page.click(f"#{ids.Admin.START}")
     # progress: the bar shows a running run's message, then the outcome appears
     # a Celery worker's first task loads TensorFlow (seconds on a quiet machine, a minute or more beside a busy suite)
-    page.wait_for_function(f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText.startsWith('AAPL run #')", timeout=180000)
+    wait_js(page, f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText.startsWith('AAPL run #')", timeout=180000)
     page.screenshot(path=str(SHOTS / f"{shot}-running.png"), full_page=True)
     page.wait_for_selector(f"#{ids.Admin.RUN_OUTCOME}", timeout=180000)
     outcome = page.inner_text(f"#{ids.Admin.RUN_OUTCOME}")
     assert outcome.startswith("Run finished"), outcome
-    page.wait_for_function(f"document.querySelector('#{ids.Admin.RUNS_TABLE}') && "
+    wait_js(page, f"document.querySelector('#{ids.Admin.RUNS_TABLE}') && "
                            f"document.querySelector('#{ids.Admin.RUNS_TABLE}').innerText.includes('ui:boss')", timeout=10000)
     page.screenshot(path=str(SHOTS / f"{shot}-after-run.png"), full_page=True)
     assert _run_count(store_url) == before + 1
@@ -270,12 +271,12 @@ def test_admin_cancels_a_running_retrain(web, page, store_url):
     page.fill(f"#{ids.Admin.EPOCHS}", "200")
     page.click(f"#{ids.Admin.START}")
     # a Celery worker's first task loads TensorFlow (seconds on a quiet machine, a minute or more beside a busy suite)
-    page.wait_for_function(f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText.startsWith('AAPL run #')", timeout=180000)
+    wait_js(page, f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText.startsWith('AAPL run #')", timeout=180000)
     page.wait_for_selector(f"#{ids.Admin.CANCEL}:not([disabled])", timeout=10000)
     page.click(f"#{ids.Admin.CANCEL}")
     page.wait_for_selector(f"#{ids.Admin.RUN_OUTCOME}", timeout=120000)
     assert page.inner_text(f"#{ids.Admin.RUN_OUTCOME}").startswith("Run cancelled")
-    page.wait_for_function(f"document.querySelector('#{ids.Admin.RUNS_TABLE}').innerText.includes('cancelled')", timeout=10000)
+    wait_js(page, f"document.querySelector('#{ids.Admin.RUNS_TABLE}').innerText.includes('cancelled')", timeout=10000)
     page.screenshot(path=str(SHOTS / "admin-cancelled.png"), full_page=True)
     assert page.errors == []
 

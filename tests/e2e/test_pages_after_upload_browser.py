@@ -16,7 +16,7 @@ from dashboard import ids
 from scripts.web_server import WebServer
 from store import ledger
 from store.db import make_engine
-from tests.support.browser import open_page, web_env
+from tests.support.browser import open_page, wait_js, web_env
 
 pytestmark = pytest.mark.e2e
 
@@ -60,7 +60,7 @@ def _forecast(page, url: str) -> dict[str, str]:
     """The Forecast page's LAST CLOSE and DATA cards and the newest day its chart draws."""
     page.goto(url + "/?ticker=AAPL")
     page.wait_for_selector(f"#{ids.Forecast.LAST_CLOSE}", timeout=20000)
-    page.wait_for_function(f"document.querySelector('#{ids.Forecast.GRAPH} .js-plotly-plot') && "
+    wait_js(page, f"document.querySelector('#{ids.Forecast.GRAPH} .js-plotly-plot') && "
                            f"document.querySelector('#{ids.Forecast.GRAPH} .js-plotly-plot').data", timeout=20000)
     last_x = page.evaluate(f"""() => {{ const t = document.querySelector('#{ids.Forecast.GRAPH} .js-plotly-plot')
         .data.find(d => d.name === 'actual close'); return String(t.x[t.x.length - 1]).slice(0, 10); }}""")
@@ -70,9 +70,9 @@ def _forecast(page, url: str) -> dict[str, str]:
 def _track(page, url: str) -> dict[str, str]:
     """The Track record page's verdict and the fan chart's text (its subtitle counts the days known)."""
     page.goto(url + "/track-record?ticker=AAPL")
-    page.wait_for_function(f"document.querySelector('#{ids.Track.VERDICT}') && "
+    wait_js(page, f"document.querySelector('#{ids.Track.VERDICT}') && "
                            f"document.querySelector('#{ids.Track.VERDICT}').innerText.length > 0", timeout=20000)
-    page.wait_for_function(f"document.querySelector('#{ids.Track.FAN}').innerText.includes('days known')",
+    wait_js(page, f"document.querySelector('#{ids.Track.FAN}').innerText.includes('days known')",
                            timeout=20000)
     return {"verdict": _text(page, ids.Track.VERDICT), "fan": _text(page, ids.Track.FAN)}
 

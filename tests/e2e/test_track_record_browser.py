@@ -18,6 +18,7 @@ from scripts.web_server import WebServer
 from tests.e2e.test_dashboard_browser import SHOTS
 from tests.support.dashboard_env import ADMIN
 from dashboard import ids
+from tests.support.browser import wait_js
 
 pytestmark = pytest.mark.e2e
 
@@ -48,26 +49,26 @@ def page(chromium_browser):
 
 def test_track_record_draws_judges_pages_and_downloads(web, page):
     page.goto(web.url + "/track-record")
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 3", timeout=20000)
+    wait_js(page, "document.querySelectorAll('.js-plotly-plot .main-svg').length >= 3", timeout=20000)
     # the charts and the verdict arrive through the cell callback the page fires as it loads
-    page.wait_for_function(f"document.querySelector('#{ids.Track.VERDICT}').innerText.length > 0", timeout=20000)
-    page.wait_for_function(f"document.querySelector('#{ids.Track.CUMULATIVE}').innerText.includes('model changed')",
+    wait_js(page, f"document.querySelector('#{ids.Track.VERDICT}').innerText.length > 0", timeout=20000)
+    wait_js(page, f"document.querySelector('#{ids.Track.CUMULATIVE}').innerText.includes('model changed')",
                            timeout=20000)
     assert page.inner_text(f"#{ids.Track.VERDICT}").startswith("Over the last 60 live one-day forecasts the GRU was")
     assert "what happened" in page.inner_text(f"#{ids.Track.FAN}") and "model changed" in page.inner_text(f"#{ids.Track.CUMULATIVE}")
-    page.wait_for_function(f"document.querySelector('#{ids.Track.TABLE_COUNT}').innerText.includes('page 1 of')",
+    wait_js(page, f"document.querySelector('#{ids.Track.TABLE_COUNT}').innerText.includes('page 1 of')",
                            timeout=10000)
     first = page.inner_text(f"#{ids.Track.TABLE}")
     page.screenshot(path=str(SHOTS / "track-record.png"), full_page=True)
 
     page.click(f"#{ids.Track.TABLE} .next-page")  # server-side paging
-    page.wait_for_function(f"document.querySelector('#{ids.Track.TABLE_COUNT}').innerText.includes('page 2 of')",
+    wait_js(page, f"document.querySelector('#{ids.Track.TABLE_COUNT}').innerText.includes('page 2 of')",
                            timeout=10000)
     assert page.inner_text(f"#{ids.Track.TABLE}") != first
 
     page.click(f"#{ids.Track.FILTER_KIND}")  # only the replayed rows
     page.get_by_role("option", name="replayed", exact=True).click()  # Dash 4's dropdown lists options in a popover
-    page.wait_for_function(f"document.querySelector('#{ids.Track.TABLE_COUNT}').innerText.includes('page 1 of')",
+    wait_js(page, f"document.querySelector('#{ids.Track.TABLE_COUNT}').innerText.includes('page 1 of')",
                            timeout=10000)
     kinds = page.locator(f"#{ids.Track.TABLE} td[data-dash-column='kind']").all_inner_texts()
     assert kinds and set(kinds) == {"replayed"}
@@ -80,7 +81,7 @@ def test_track_record_draws_judges_pages_and_downloads(web, page):
     assert len(lines) - 1 == shown and {(r[0], r[5], r[15]) for r in lines[1:]} == {("AAPL", "gru", "replayed")}
 
     page.click("label:has-text('LSTM')")
-    page.wait_for_function(f"document.querySelector('#{ids.Track.VERDICT}').innerText.includes('the LSTM was')",
+    wait_js(page, f"document.querySelector('#{ids.Track.VERDICT}').innerText.includes('the LSTM was')",
                            timeout=10000)
     assert page.errors == []
 
@@ -91,11 +92,11 @@ RAW_FLOAT = re.compile(r"\d\.\d{3,}")  # -0.205059, 123.4567: more decimals than
 
 def _open(page, url: str) -> None:
     page.goto(url + "/track-record")
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 3", timeout=20000)
-    page.wait_for_function(f"document.querySelector('#{ids.Track.VERDICT}').innerText.length > 0", timeout=20000)
-    page.wait_for_function(f"document.querySelector('#{ids.Track.TABLE_COUNT}').innerText.includes('page 1 of')",
+    wait_js(page, "document.querySelectorAll('.js-plotly-plot .main-svg').length >= 3", timeout=20000)
+    wait_js(page, f"document.querySelector('#{ids.Track.VERDICT}').innerText.length > 0", timeout=20000)
+    wait_js(page, f"document.querySelector('#{ids.Track.TABLE_COUNT}').innerText.includes('page 1 of')",
                            timeout=10000)
-    page.wait_for_function(f"document.querySelectorAll('#{ids.Track.SCORES} td').length > 0", timeout=10000)
+    wait_js(page, f"document.querySelectorAll('#{ids.Track.SCORES} td').length > 0", timeout=10000)
 
 
 def _column(page, table: str, header: str) -> list[str]:

@@ -16,7 +16,7 @@ from store import runs
 from store.db import make_engine, session_factory
 from store.tables import Champion, ClockStatus
 from scripts.web_server import WebServer
-from tests.support.browser import open_page, web_env
+from tests.support.browser import open_page, wait_js, web_env
 from tests.support.dashboard_env import ADMIN
 from dashboard import ids
 
@@ -96,7 +96,7 @@ def test_run_history_names_ticker_cells_epochs_notes_and_before_after(web, page,
     """Was: no ticker column, no stored notes; MSFT runs looked like AAPL runs."""
     run_id = _finished_run(engine, "MSFT")
     _admin(page, web.url)
-    page.wait_for_function(f"document.querySelector('#{ids.Admin.RUNS_TABLE}').innerText.includes('champion kept')", timeout=10000)
+    wait_js(page, f"document.querySelector('#{ids.Admin.RUNS_TABLE}').innerText.includes('champion kept')", timeout=10000)
     row = page.locator(f"#{ids.Admin.RUNS_TABLE} tr", has_text="champion kept").first.inner_text()
     for expected in (str(run_id), "MSFT", "manual", "ui:boss", "GRU", "3", "champion kept (candidate was worse)",
                      "GRU 1.0410 -> 1.0526"):
@@ -112,10 +112,10 @@ def test_progress_reaches_100_or_says_why_it_stopped(web, page, engine):
     """Was: the bar vanished at 79-96% when a run ended."""
     _finished_run(engine, "AAPL", status="succeeded", progress=0.9)
     _admin(page, web.url)
-    page.wait_for_function(f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText.includes('succeeded')", timeout=10000)
+    wait_js(page, f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText.includes('succeeded')", timeout=10000)
     assert page.get_attribute(f"#{ids.Admin.PROGRESS} .progress-bar", "aria-valuenow") == "100"
     stopped = _finished_run(engine, "AAPL", status="cancelled", progress=0.42)
-    page.wait_for_function(f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText.includes('#{stopped} cancelled')",
+    wait_js(page, f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText.includes('#{stopped} cancelled')",
                            timeout=10000)
     assert "stopped at 42%" in page.inner_text(f"#{ids.Admin.PROGRESS}")
     assert "training cancelled by the admin" in page.inner_text(f"#{ids.Admin.PROGRESS_TEXT}")
@@ -128,12 +128,12 @@ def test_cancel_message_clears_when_the_run_has_ended(web, page, engine):
     _admin(page, web.url)
     page.wait_for_selector(f"#{ids.Admin.CANCEL}:not([disabled])", timeout=10000)
     page.click(f"#{ids.Admin.CANCEL}")
-    page.wait_for_function(f"document.querySelector('#{ids.Admin.CANCEL_MSG}').innerText.includes('run #{run_id} to stop')",
+    wait_js(page, f"document.querySelector('#{ids.Admin.CANCEL_MSG}').innerText.includes('run #{run_id} to stop')",
                            timeout=10000)
     runs.finish_run(engine, run_id, "cancelled", now=datetime.now(timezone.utc), error="cancelled")
-    page.wait_for_function(f"document.querySelector('#{ids.Admin.CANCEL_MSG}').innerText.trim() === ''", timeout=10000)
+    wait_js(page, f"document.querySelector('#{ids.Admin.CANCEL_MSG}').innerText.trim() === ''", timeout=10000)
     assert page.inner_text(f"#{ids.Admin.CANCEL_MSG}").strip() == ""
-    page.wait_for_function(f"document.querySelector('#{ids.Admin.RUNS_TABLE}') && "
+    wait_js(page, f"document.querySelector('#{ids.Admin.RUNS_TABLE}') && "
                            f"document.querySelector('#{ids.Admin.RUNS_TABLE}').innerText.includes('cancelled')", timeout=10000)
     assert page.is_disabled(f"#{ids.Admin.CANCEL}")  # nothing left to cancel
 
@@ -148,7 +148,7 @@ def test_champions_apart_from_a_paginated_model_list(web, page):
     first_page = page.locator(f"#{ids.Admin.MODELS_TABLE} td[data-dash-column=id]").all_inner_texts()
     assert len(first_page) == 8  # 10 models: a full first page...
     page.click(f"#{ids.Admin.MODELS_TABLE} .next-page")
-    page.wait_for_function(f"document.querySelectorAll('#{ids.Admin.MODELS_TABLE} td[data-dash-column=id]').length == 2")
+    wait_js(page, f"document.querySelectorAll('#{ids.Admin.MODELS_TABLE} td[data-dash-column=id]').length == 2")
     second = page.locator(f"#{ids.Admin.MODELS_TABLE} td[data-dash-column=id]").all_inner_texts()
     assert not set(first_page) & set(second)  # ...and the rest on the next, none dropped
 
@@ -181,7 +181,7 @@ def test_promotion_asks_first_and_compares_on_the_same_days(web, page, engine):
     page.click(f"#{ids.Admin.PROMOTE_CONFIRM}")
     page.wait_for_selector(f"#{ids.Admin.PROMOTED}", timeout=10000)
     assert _champion(engine, "gru") == candidate
-    page.wait_for_function(f"document.querySelector('#{ids.Admin.AUDIT}').innerText.includes('ui:boss')", timeout=10000)
+    wait_js(page, f"document.querySelector('#{ids.Admin.AUDIT}').innerText.includes('ui:boss')", timeout=10000)
     assert f"promote\tGRU\t#{candidate}\t#{served}\tui:boss" in page.inner_text(f"#{ids.Admin.AUDIT}")
 
 
@@ -229,13 +229,13 @@ def test_pause_and_resume_the_nightly_schedule(web, page, engine):
     page.wait_for_selector(f"#{ids.Admin.RESUME}[disabled]", timeout=10000)
     assert not page.is_disabled(f"#{ids.Admin.PAUSE}")
     page.click(f"#{ids.Admin.PAUSE}")
-    page.wait_for_function(f"document.querySelector('#{ids.Admin.PAUSE_STATE}').innerText.includes('PAUSED by ui:boss')",
+    wait_js(page, f"document.querySelector('#{ids.Admin.PAUSE_STATE}').innerText.includes('PAUSED by ui:boss')",
                            timeout=10000)
     assert paused(engine).by == "ui:boss"  # the flag the clock reads (tests/integration/test_schedule_pause.py)
     page.wait_for_selector(f"#{ids.Admin.PAUSE}[disabled]", timeout=10000)
     assert not page.is_disabled(f"#{ids.Admin.RESUME}")
     page.click(f"#{ids.Admin.RESUME}")
-    page.wait_for_function(f"document.querySelector('#{ids.Admin.PAUSE_STATE}').innerText.includes('not paused')", timeout=10000)
+    wait_js(page, f"document.querySelector('#{ids.Admin.PAUSE_STATE}').innerText.includes('not paused')", timeout=10000)
     assert paused(engine) is None
     page.wait_for_selector(f"#{ids.Admin.RESUME}[disabled]", timeout=10000)
     assert not page.is_disabled(f"#{ids.Admin.PAUSE}")
@@ -260,7 +260,7 @@ def test_fetch_prices_now_runs_in_the_background_and_shows_it(web, page):
     assert "fetching from it never adds days" in fetched and "PRICE_SOURCE=yahoo" in fetched  # and it says so
     seen = page.evaluate("window.seen")
     assert seen == {"disabled": True, "running": "Fetching prices..."}
-    page.wait_for_function(f"!document.querySelector('#{ids.Admin.FETCH}').disabled && "
+    wait_js(page, f"!document.querySelector('#{ids.Admin.FETCH}').disabled && "
                            f"!document.querySelector('#{ids.Admin.FETCH_RUNNING}').innerText", timeout=10000)
     assert page.errors == []
 
@@ -370,7 +370,7 @@ def test_csv_correction_previews_a_table_then_replaces_the_confirmed_days(web, p
     assert [(r.date.isoformat(), r.close, r.deleted_by) for r in record] == [
         ("2013-02-28", old.close, "web:boss via csv:msft-fix.csv")]  # who, which day, the old value; when:
     assert record[0].deleted_at is not None
-    page.wait_for_function(f"document.querySelector('#{ids.Admin.REPLACE}').disabled", timeout=5000)  # not twice
+    wait_js(page, f"document.querySelector('#{ids.Admin.REPLACE}').disabled", timeout=5000)  # not twice
     assert page.errors == []
 
 
@@ -418,14 +418,14 @@ def test_start_says_it_will_queue_while_another_process_holds_the_ticker(web, pa
     lease.acquire(engine, holder="cli-host:4242:abc", ttl_s=120, name=name)
     try:
         _admin(page, web.url, "MSFT")
-        page.wait_for_function(f"document.querySelector('#{ids.Admin.START_BUSY}').innerText.includes('queued behind')",
+        wait_js(page, f"document.querySelector('#{ids.Admin.START_BUSY}').innerText.includes('queued behind')",
                                timeout=10000)
         busy = page.inner_text(f"#{ids.Admin.START_BUSY}")
         assert "held by cli-host:4242:abc" in busy and "a run started now is queued behind it" in busy, busy
         assert page.locator(f"#{ids.Admin.START}").is_enabled()
     finally:
         lease.release(engine, holder="cli-host:4242:abc", name=name)
-    page.wait_for_function(f"document.querySelector('#{ids.Admin.START_BUSY}').innerText.trim() === ''", timeout=10000)
+    wait_js(page, f"document.querySelector('#{ids.Admin.START_BUSY}').innerText.trim() === ''", timeout=10000)
     assert page.inner_text(f"#{ids.Admin.START_BUSY}").strip() == ""
 
 
@@ -487,10 +487,10 @@ def test_progress_names_the_steps_so_far(web, page, engine):
     runs.update_progress(engine, run_id, 0.08, "gru: training on 3270 days", now)
     try:
         _admin(page, web.url, "MSFT")
-        page.wait_for_function(f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText.includes('steps so far: prices')",
+        wait_js(page, f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText.includes('steps so far: prices')",
                                timeout=10000)
         runs.add_step(engine, run_id, "evaluate", "rolling origins", now)
-        page.wait_for_function(f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText"
+        wait_js(page, f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText"
                                ".includes('steps so far: prices, evaluate')", timeout=10000)
         assert f"MSFT run #{run_id}" in page.inner_text(f"#{ids.Admin.PROGRESS_TEXT}")
     finally:

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 
 from scripts.web_server import WebServer
-from tests.support.browser import open_page, web_env
+from tests.support.browser import open_page, wait_js, web_env
 from dashboard import ids
 
 pytestmark = pytest.mark.e2e
@@ -56,7 +56,7 @@ def _open_forecast(page, url: str, search: str = "") -> None:
 def _range_button(page, text: str) -> None:
     before = _axes(page)
     page.locator(f"#{ids.Forecast.GRAPH} g.button", has_text=text).first.click()
-    page.wait_for_function(f"JSON.stringify({GD}.layout.yaxis.range) !== {repr(str(before['y']).replace(' ', ''))}"
+    wait_js(page, f"JSON.stringify({GD}.layout.yaxis.range) !== {repr(str(before['y']).replace(' ', ''))}"
                            " && true", timeout=5000)
     page.wait_for_timeout(300)  # the y-fit follows the x relayout
 
@@ -123,13 +123,13 @@ def test_hover_lists_only_what_exists_at_that_date(web, page):
 def test_ticker_travels_with_links_brand_title_and_heading(web, page):
     """Was: from /?ticker=MSFT the navbar's Residuals opened AAPL; brand and tab title said AAPL."""
     _open_forecast(page, web.url, "?ticker=MSFT")
-    page.wait_for_function("document.title === 'Forecast - MSFT'", timeout=5000)
+    wait_js(page, "document.title === 'Forecast - MSFT'", timeout=5000)
     assert page.inner_text(f"#{ids.Nav.BAR} .navbar-brand").startswith("MSFT")
     assert page.get_attribute("#nav-residuals", "href").endswith("/residuals?ticker=MSFT")
     page.click("#nav-residuals")
     page.wait_for_selector(f"#{ids.Residuals.TIME} .main-svg", timeout=20000)
     assert "MSFT" in page.inner_text("h1")
-    page.wait_for_function("document.title === 'Residuals - MSFT'", timeout=5000)
+    wait_js(page, "document.title === 'Residuals - MSFT'", timeout=5000)
     assert "active" in page.get_attribute("#nav-residuals", "class")
     page.click("#nav-compare")
     page.wait_for_selector(f"#{ids.Compare.TABLE}", timeout=20000)
@@ -145,7 +145,7 @@ def test_unknown_ticker_gets_a_visible_notice(web, page):
     page.wait_for_selector(ids.css(ids.refused(ids.Forecast.PAGE)), timeout=20000)
     assert "unknown ticker 'IBM'" in page.inner_text(ids.css(ids.refused(ids.Forecast.PAGE)))
     assert "AAPL" not in page.inner_text(f"#{ids.Nav.BAR} .navbar-brand")
-    page.wait_for_function("document.title.includes('unknown ticker')", timeout=5000)
+    wait_js(page, "document.title.includes('unknown ticker')", timeout=5000)
 
 
 def test_model_card_and_stale_forecast_say_what_they_are(web, page):

@@ -14,7 +14,7 @@ import pytest
 from scripts.bench_ledger import fill_ledger
 from scripts.web_server import WebServer
 from store.db import make_engine
-from tests.support.browser import open_page, settle, web_env
+from tests.support.browser import open_page, settle, wait_js, web_env
 from dashboard import ids
 
 pytestmark = pytest.mark.e2e
@@ -44,8 +44,8 @@ def page(chromium):
 
 def _open_track(page, url: str) -> None:
     page.goto(url + "/track-record")
-    page.wait_for_function(f"document.querySelector('#{ids.Track.VERDICT}')?.innerText.length > 0", timeout=30000)
-    page.wait_for_function(f"document.querySelector('#{ids.Track.CUMULATIVE} .js-plotly-plot')?.data?.length > 0",
+    wait_js(page, f"document.querySelector('#{ids.Track.VERDICT}')?.innerText.length > 0", timeout=30000)
+    wait_js(page, f"document.querySelector('#{ids.Track.CUMULATIVE} .js-plotly-plot')?.data?.length > 0",
                            timeout=20000)
 
 
@@ -56,7 +56,7 @@ def test_one_scored_day_is_too_few_to_judge_live_and_replayed(web, page):
     verdict = page.inner_text(f"#{ids.Track.VERDICT}")
     assert verdict.count("too few to judge") == 2, verdict  # the live sentence and the replay's
     assert "%" not in verdict and "accurate" not in verdict, verdict
-    page.wait_for_function(f"document.querySelectorAll('#{ids.Track.SCORES} tr:has(td)').length > 0", timeout=10000)
+    wait_js(page, f"document.querySelectorAll('#{ids.Track.SCORES} tr:has(td)').length > 0", timeout=10000)
     rows = page.locator(f"#{ids.Track.SCORES} tr:has(td)").all_inner_texts()
     assert 0 < len(rows) <= 10, rows  # one row per kind and horizon scored, not the windows repeating them
     assert all("too few to judge" in r and "%" not in r for r in rows), rows
@@ -121,7 +121,7 @@ def test_phone_menu_folds_after_a_navigation(web, phone):
     phone.wait_for_selector(f"#{ids.Nav.BAR} .navbar-collapse.show", timeout=5000)
     phone.click("#nav-residuals")
     phone.wait_for_url("**/residuals", timeout=10000)
-    phone.wait_for_function(f"!document.querySelector('#{ids.Nav.BAR} .navbar-collapse.show, "
+    wait_js(phone, f"!document.querySelector('#{ids.Nav.BAR} .navbar-collapse.show, "
                             f"#{ids.Nav.BAR} .navbar-collapse.collapsing')", timeout=5000)
     assert not phone.locator("#nav-compare").is_visible()
 
@@ -146,7 +146,7 @@ def test_compare_shows_each_p_with_its_holm_value_and_each_skill_figure_with_its
 def test_residuals_sentences_give_the_holm_adjusted_p(web, page):
     page.goto(web.url + "/residuals")
     page.wait_for_selector(f"#{ids.Residuals.NOTES}", timeout=30000)
-    page.wait_for_function(f"document.querySelector('#{ids.Residuals.NOTES}').innerText.includes('Ljung-Box')",
+    wait_js(page, f"document.querySelector('#{ids.Residuals.NOTES}').innerText.includes('Ljung-Box')",
                            timeout=20000)
     notes = page.inner_text(f"#{ids.Residuals.NOTES}")
     assert notes.count("after Holm across this page's tests") >= 3, notes  # Ljung-Box, ARCH-LM, Diebold-Mariano
@@ -168,7 +168,7 @@ def test_an_address_with_no_page_answers_404_with_a_plain_message(web, page, add
     """Was: HTTP 200 with "Refused: unknown ticker" jargon, and Dash's bare "404 - Page not found" heading."""
     response = page.goto(web.url + address)
     assert response is not None and response.status == 404
-    page.wait_for_function("document.body.innerText.includes('not found') || "
+    wait_js(page, "document.body.innerText.includes('not found') || "
                            "document.body.innerText.includes('No such ticker here')", timeout=20000)
     body = page.inner_text("body")
     assert "Refused" not in body
@@ -198,7 +198,7 @@ def test_track_record_charts_say_loading_never_an_empty_frame(web, page):
     assert held, "the cell callback was not held"
     for route in held:
         route.continue_()
-    page.wait_for_function(f"document.querySelector('#{ids.Track.CUMULATIVE} .js-plotly-plot')?.data?.length > 0",
+    wait_js(page, f"document.querySelector('#{ids.Track.CUMULATIVE} .js-plotly-plot')?.data?.length > 0",
                            timeout=20000)
 
 
@@ -210,7 +210,7 @@ def test_the_cell_is_in_the_address_and_a_shared_link_opens_it(web, page, path, 
     page.wait_for_selector(checked, timeout=30000)
     assert page.locator(checked).get_attribute("value") == "lstm"
     page.click(f"#{selector} label:has-text('SimpleRNN')")
-    page.wait_for_function("location.search.includes('cell=simplernn')", timeout=10000)
+    wait_js(page, "location.search.includes('cell=simplernn')", timeout=10000)
     assert "ticker=AAPL" in page.url  # the ticker stays in the address
     page.goto(page.url)  # the shared address opens on the chosen cell
     page.wait_for_selector(checked, timeout=30000)
@@ -233,7 +233,7 @@ def test_residuals_define_the_error_one_way_on_an_axis_spanning_the_data(web, pa
     split line before the first reported day leaving a quarter of the time axis blank."""
     page.goto(web.url + "/residuals")
     graph = f"#{ids.Residuals.TIME} .js-plotly-plot"
-    page.wait_for_function(f"document.querySelector('{graph}')?.data?.length > 0", timeout=30000)
+    wait_js(page, f"document.querySelector('{graph}')?.data?.length > 0", timeout=30000)
     words = page.inner_text(f"#{ids.Residuals.NOTES}") + page.inner_text(f"#{ids.Residuals.TIME}")
     assert "(actual - forecast) / previous close" in words, words
     assert not re.search(r"actual ?/ ?predicted|actual - predicted", words), words

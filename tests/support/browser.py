@@ -53,6 +53,19 @@ def open_page(browser, width: int = 1400, height: int = 1000, admin: bool = True
     return page
 
 
+# How often a page-side wait re-checks its condition. Playwright's ``wait_for_function`` re-checks on every
+# animation frame by default, which makes the browser draw frames the whole time a test waits: 0.04-0.06 cores
+# per waiting page here (/work/notes/probe_wait.py: 0.8 CPU-s per 15 s on the Forecast page, against 0.05 at
+# 250 ms). A tenth of a second adds at most that to a wait.
+WAIT_POLL_MS = 100
+
+
+def wait_js(page, expression: str, timeout: float | None = None) -> None:
+    """``page.wait_for_function(expression)``, re-checked every ``WAIT_POLL_MS`` instead of every frame;
+    ``timeout`` in ms (Playwright's default, 30 s, when None)."""
+    page.wait_for_function(expression, timeout=timeout, polling=WAIT_POLL_MS)
+
+
 def settle(page, at_least_ms: int = 1500, timeout_ms: int = 30000) -> None:
     """Wait for the callbacks that fill a page's charts and tables: at least ``at_least_ms`` (chained
     callbacks start one after another), then until Dash has none in flight (its renderer shows a
@@ -60,4 +73,4 @@ def settle(page, at_least_ms: int = 1500, timeout_ms: int = 30000) -> None:
     is still drawing on a loaded machine. On a page with a ``dcc.Interval`` (the admin page polls every
     second) it settles in a gap between two polls; the analyst pages have none."""
     page.wait_for_timeout(at_least_ms)
-    page.wait_for_function("!document.querySelector('._dash-loading-callback')", timeout=timeout_ms)
+    wait_js(page, "!document.querySelector('._dash-loading-callback')", timeout=timeout_ms)
