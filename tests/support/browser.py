@@ -54,9 +54,10 @@ def open_page(browser, width: int = 1400, height: int = 1000, admin: bool = True
 
 
 # How often a page-side wait re-checks its condition. Playwright's ``wait_for_function`` re-checks on every
-# animation frame by default, which makes the browser draw frames the whole time a test waits: 0.04-0.06 cores
-# per waiting page here (/work/notes/probe_wait.py: 0.8 CPU-s per 15 s on the Forecast page, against 0.05 at
-# 250 ms). A tenth of a second adds at most that to a wait.
+# animation frame by default, which keeps the browser drawing frames the whole time a test waits
+# (``python -m scripts.bench_page_waits``: 0.56-0.90 browser CPU-s per 15 s on the Forecast page against
+# 0.08-0.12 at 100 ms; on the admin page, whose own polls cost 1.34, 1.59-2.96 against 1.32-1.57).
+# A tenth of a second adds at most that to a wait.
 WAIT_POLL_MS = 100
 
 
