@@ -42,10 +42,13 @@ def test_the_command_line_prints_the_table_and_passes_on_the_status(capsys):
 
 
 def test_top_lists_the_costliest_command_lines(capsys):
-    assert main(["--every", "0.05", "--top", "3", "--", sys.executable, "-c", BURN]) == 0
+    """Every process on the machine is sampled (the other test processes too), so the burner is looked for
+    among all the lines, not only the first few."""
+    assert main(["--every", "0.05", "--top", "1000", "--", sys.executable, "-c", BURN]) == 0
     err = capsys.readouterr().err
-    listed = err.split("the 3 costliest command lines:\n", 1)[1].splitlines()
-    assert 1 <= len(listed) <= 3 and any("-c import time" in line for line in listed), err
+    listed = err.split("the 1000 costliest command lines:\n", 1)[1].splitlines()
+    burner = [line for line in listed if "-c import time t = time.process_time()" in line]  # on one line
+    assert len(burner) == 1 and float(burner[0].split()[0]) >= 0.3, listed
     with pytest.raises(SystemExit):
         main(["--top", "-1", "--", "true"])
     assert "--top must be between 0 and 1000, got -1" in capsys.readouterr().err
@@ -70,7 +73,7 @@ def test_idle_is_summed_per_interval_from_the_start():
 def test_timeline_prints_one_figure_per_interval(capsys):
     assert main(["--every", "0.05", "--timeline", "0.2", "--", sys.executable, "-c", "import time; time.sleep(0.5)"]) == 0
     line = [x for x in capsys.readouterr().err.splitlines() if x.startswith("idle core-s per 0.2 s: ")]
-    assert len(line) == 1 and 2 <= len(line[0].split(": ")[1].split()) <= 5, line
+    assert len(line) == 1 and len(line[0].split(": ")[1].split()) >= 3, line  # 0.5 s or more: 3 intervals or more
     with pytest.raises(SystemExit):
         main(["--every", "0.5", "--timeline", "0.1", "--", "true"])
     assert "--timeline must be between --every (0.5) and 3600 seconds, got 0.1" in capsys.readouterr().err
