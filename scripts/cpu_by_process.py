@@ -36,16 +36,25 @@ def kind(command: str) -> str:
     return next((name for part, name in KINDS if part in command), "other")
 
 
-def _processes() -> list[tuple[tuple[int, float], float, str]]:
-    """Every process now: ((pid, start time), user + system seconds, command line or name)."""
+def _processes() -> list[tuple[tuple[int, float], float, str | None]]:
+    """Every process now: ((pid, start time), user + system seconds, command line), the command line None
+    where /proc has none: a kernel thread, or a process that ended and is not yet reaped (a zombie)."""
     seen = []
-    for proc in psutil.process_iter(["cmdline", "name", "create_time", "cpu_times"]):
+    for proc in psutil.process_iter(["cmdline", "create_time", "cpu_times"]):
         info = proc.info
         if info["cpu_times"] is None:  # gone while we looked, or not ours to read
             continue
-        command = " ".join(info["cmdline"] or []) or info["name"] or ""
+        command = " ".join(info["cmdline"] or []) or None
         seen.append(((proc.pid, info["create_time"]), info["cpu_times"].user + info["cpu_times"].system, command))
     return seen
+
+
+def _name(pid: int) -> str:
+    """A process's name, for one seen only without a command line ("" once it is gone)."""
+    try:
+        return psutil.Process(pid).name()
+    except psutil.Error:
+        return ""
 
 
 def _machine_idle() -> float:
@@ -60,16 +69,18 @@ def sample_while(proc: subprocess.Popen, every: float,
     appends (monotonic seconds, the machine's idle core-seconds) to ``idle_log`` when one is given."""
     first: dict[tuple[int, float], float] = {}  # what a process had spent when first seen, if it ran before
     last: dict[tuple[int, float], tuple[float, str]] = {}
-    started = True
+    try:  # anything started with or after the command counts from nothing, even if the first sample finds it
+        since = psutil.Process(proc.pid).create_time()
+    except psutil.Error:
+        since = time.time()
     while True:
         done = proc.poll() is not None
         for key, cpu, command in _processes():
             if key not in last:
-                first[key] = cpu if started else 0.0
-            # An ended process not yet reaped (a zombie) has no command line, only its name ("python",
-            # "chromium-headle"): it keeps the command line it was first seen with.
-            last[key] = (cpu, last[key][1] if key in last else command)
-        started = False
+                first[key] = cpu if key[1] < since else 0.0
+            # A zombie's /proc entry has no command line: it keeps the one it was last seen with (a process
+            # that renames itself, such as a Chromium renderer forked from its zygote, takes its new one).
+            last[key] = (cpu, command or (last[key][1] if key in last else _name(key[0])))
         if idle_log is not None:
             idle_log.append((time.monotonic(), _machine_idle()))
         if done:
@@ -106,6 +117,7 @@ def _head(command: str, width: int = 90) -> str:
 
 
 def _print_table(seconds: Counter, count: Counter, rows: int | None = None) -> None:
+    """One line per label, costliest first: CPU-seconds, processes, label (the first ``rows`` only)."""
     for name, cpu in seconds.most_common(rows):
         print(f"{cpu:9.1f} CPU-s {count[name]:5d} processes  {name}", file=sys.stderr)
 
@@ -116,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=0, metavar="N",
                         help="also list the N costliest command lines (their first 90 characters)")
     parser.add_argument("--timeline", type=float, default=0, metavar="SECONDS",
-                        help="also print the machine's idle core-seconds in each interval of this many seconds")
+                        help="also print the machine's idle core-seconds in each interval of this many seconds "
+                             "(each gap between two samples counts in the interval it ends in; the last is partial)")
     parser.add_argument("command", nargs="+", help="the command to run, after --")
     args = parser.parse_args(argv)
     if not 0.01 <= args.every <= 60:
@@ -139,8 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"the {args.top} costliest command lines:", file=sys.stderr)
         _print_table(*tally(spent, _head), rows=args.top)
     if args.timeline:
-        idle = idle_by_interval(idle_log, began, args.timeline)
-        print(f"idle core-s per {args.timeline:g} s: " + " ".join(f"{v:.0f}" for v in idle), file=sys.stderr)
+        per_interval = idle_by_interval(idle_log, began, args.timeline)
+        print(f"idle core-s per {args.timeline:g} s: " + " ".join(f"{v:.0f}" for v in per_interval), file=sys.stderr)
     return proc.returncode
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from scripts.cpu_by_process import idle_by_interval, kind, main, sample_while, tally
 
-BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass"
+BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < 1.0: pass"
 
 
 @pytest.mark.parametrize("command, expected", [
@@ -58,7 +58,7 @@ def test_a_process_keeps_its_command_line_once_it_has_ended(monkeypatch):
     """A zombie's /proc entry has no command line, only a name: the process is still counted as what it was."""
     import scripts.cpu_by_process as sampler
 
-    seen = itertools.chain([[((7, 1.0), 0.5, "python -m jobs nightly")]], itertools.repeat([((7, 1.0), 2.0, "python")]))
+    seen = itertools.chain([[((7, 1.0), 0.5, "python -m jobs nightly")]], itertools.repeat([((7, 1.0), 2.0, None)]))
     monkeypatch.setattr(sampler, "_processes", lambda: next(seen))
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3)"])
     spent = sample_while(proc, every=0.2)
@@ -77,3 +77,14 @@ def test_timeline_prints_one_figure_per_interval(capsys):
     with pytest.raises(SystemExit):
         main(["--every", "0.5", "--timeline", "0.1", "--", "true"])
     assert "--timeline must be between --every (0.5) and 3600 seconds, got 0.1" in capsys.readouterr().err
+
+
+def test_a_process_that_renames_itself_is_counted_under_its_new_command_line(monkeypatch):
+    """A Chromium renderer is forked from its zygote and then takes its own command line."""
+    import scripts.cpu_by_process as sampler
+
+    zygote, renderer = "chromium-headless-shell --type=zygote", "chromium-headless-shell --type=renderer"
+    seen = itertools.chain([[((8, 1.0), 0.1, zygote)]], itertools.repeat([((8, 1.0), 1.1, renderer)]))
+    monkeypatch.setattr(sampler, "_processes", lambda: next(seen))
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3)"])
+    assert sample_while(proc, every=0.2) == [(1.1 - 0.1, renderer)]
