@@ -61,9 +61,15 @@ def main(argv: list[str] | None = None) -> int:
                      f"{args.rounds} and {args.interval_ms}")
     if not args.path.startswith("/"):
         parser.error(f"--path must start with /, got {args.path!r}")
+    with tempfile.TemporaryDirectory(prefix="bench-waits-") as folder:
+        _run(args, Path(folder))
+    return 0
+
+
+def _run(args: argparse.Namespace, tmp: Path) -> None:
+    """The store, the server, the browser and the waits, in the temporary folder ``tmp``."""
     from playwright.sync_api import sync_playwright
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-waits-"))
     engine = make_engine(f"sqlite:///{tmp / 'store.db'}")
     write_fixture_models(engine)
     engine.dispose()
@@ -86,7 +92,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {label:28s} browser {spent_browser:5.2f}  gunicorn {spent_web:5.2f}  "
                   f"-> {(spent_browser + spent_web) / args.seconds:.3f} cores")
         browser.close()
-    return 0
 
 
 if __name__ == "__main__":
