@@ -100,7 +100,7 @@ def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_data
             page.click(f"#{ids.Admin.START}")
             # queued, and behind what: the worker's MSFT run and the lease
             wait_js(page, f"(document.querySelector('#{ids.Admin.QUEUED}') || {{}}).innerText"
-                                   "?.includes('is queued')", timeout=20000)
+                    "?.includes('is queued')", timeout=20000)
             queued = _text(page, ids.Admin.QUEUED)
             # request #1 is the MSFT run's: the command line's --queue records its request too
             assert queued.startswith("AAPL request #2 (retrain, asked by ui:boss at "), queued
@@ -108,7 +108,7 @@ def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_data
             assert f"behind the AAPL training lease held by {HOLDER} since " in queued, queued
             # the Start's answer comes after its hand-over to Redis: the queue's poll may show the request first
             wait_js(page, f"(document.querySelector('#{ids.Admin.START_MSG}') || {{}}).innerText"
-                                   "?.includes('Queued a')", timeout=20000)
+                    "?.includes('Queued a')", timeout=20000)
             assert "Queued a retrain of GRU (1 epochs) of AAPL as request #2" in _text(page, ids.Admin.START_MSG)
             page.screenshot(path=str(SHOTS / "admin-queued.png"), full_page=True)
             assert [r.status for r in _requests(engine)] == ["queued"]
@@ -116,7 +116,7 @@ def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_data
             # the worker frees and takes the request's message; the request still waits, now only for the lease
             wait_for(lambda: [r for r in runs(engine) if r.status == "succeeded"], 300, "the MSFT run to end", (log,))
             wait_js(page, f"!document.querySelector('#{ids.Admin.QUEUED}').innerText.includes('MSFT')",
-                                   timeout=20000)
+                    timeout=20000)
             time.sleep(max(0.0, TICKET_TTL_S + 5 - _age_s(engine)))
             assert [r.status for r in _requests(engine)] == ["queued"]  # nothing expired
             assert _text(page, ids.Admin.QUEUED).endswith(f"is queued, behind the AAPL training lease held by {HOLDER} "
@@ -125,7 +125,7 @@ def test_a_run_started_behind_a_busy_worker_waits_queued_then_runs(postgres_data
             leases.release(engine, holder=HOLDER, name=AAPL_LEASE)
             # the worker frees: the request is claimed and its run shows its progress, then its outcome
             wait_js(page, f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText"
-                                   ".startsWith('AAPL run #')", timeout=300000)
+                    ".startsWith('AAPL run #')", timeout=300000)
             # the queue line has its own poll callback: it empties on the same tick or the next one
             wait_js(page, f"document.querySelector('#{ids.Admin.QUEUED}').innerText === ''", timeout=20000)
             page.wait_for_selector(f"#{ids.Admin.RUN_OUTCOME}", timeout=300000)
@@ -181,18 +181,18 @@ def test_embedded_default_queues_behind_a_held_lease_cancels_and_runs(chromium, 
                 page.wait_for_selector(f"#{ids.Admin.START}:not([disabled])", timeout=30000)
                 page.click(f"#{ids.Admin.START}")
                 wait_js(page, f"(document.querySelector('#{ids.Admin.QUEUED}') || {{}}).innerText"
-                                       "?.includes('is queued')", timeout=20000)
+                        "?.includes('is queued')", timeout=20000)
                 assert f"behind the AAPL training lease held by {holder} since " in _text(page, ids.Admin.QUEUED)
                 if attempt == "cancel":
                     page.wait_for_selector(f"#{ids.Admin.CANCEL_QUEUED}:not([disabled])", timeout=10000)
                     page.click(f"#{ids.Admin.CANCEL_QUEUED}")
                     wait_js(page, f"(document.querySelector('#{ids.Admin.RUN_OUTCOME}') || {{}}).innerText"
-                                           "?.includes('was cancelled by ui:boss')", timeout=20000)
+                            "?.includes('was cancelled by ui:boss')", timeout=20000)
                     assert "Cancelled AAPL request #1: it will not start." in _text(page, ids.Admin.QUEUED_MSG)
                 else:
                     leases.release(engine, holder=holder, name=name)
                     wait_js(page, f"(document.querySelector('#{ids.Admin.RUN_OUTCOME}') || {{}}).innerText"
-                                           "?.startsWith('Run finished')", timeout=300000)
+                            "?.startsWith('Run finished')", timeout=300000)
             outcome = _text(page, ids.Admin.RUN_OUTCOME)
             assert " succeeded " in outcome, outcome
             assert page.errors == []

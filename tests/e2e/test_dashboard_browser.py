@@ -190,7 +190,7 @@ def test_admin_runs_the_nightly_pipeline_now(web, page, store_url):
     assert _run_count(store_url) == before + 1
     run_id = outcome.split("run #", 1)[1].split()[0]
     wait_js(page, f"document.querySelector('#{ids.Admin.RUNS_TABLE} tbody tr') && document.querySelector("
-                           f"'#{ids.Admin.RUNS_TABLE} tbody tr td').innerText.trim() === '{run_id}'", timeout=15000)
+            f"'#{ids.Admin.RUNS_TABLE} tbody tr td').innerText.trim() === '{run_id}'", timeout=15000)
     newest = page.inner_text(f"#{ids.Admin.RUNS_TABLE} tbody tr")
     assert "AAPL" in newest and "manual" in newest and "ui:boss" in newest
     assert page.errors == []
@@ -255,7 +255,7 @@ def assert_a_retrain_from_the_browser_lands(page, url: str, store_url: str, shot
     outcome = page.inner_text(f"#{ids.Admin.RUN_OUTCOME}")
     assert outcome.startswith("Run finished"), outcome
     wait_js(page, f"document.querySelector('#{ids.Admin.RUNS_TABLE}') && "
-                           f"document.querySelector('#{ids.Admin.RUNS_TABLE}').innerText.includes('ui:boss')", timeout=10000)
+            f"document.querySelector('#{ids.Admin.RUNS_TABLE}').innerText.includes('ui:boss')", timeout=10000)
     page.screenshot(path=str(SHOTS / f"{shot}-after-run.png"), full_page=True)
     assert _run_count(store_url) == before + 1
     assert page.errors == []

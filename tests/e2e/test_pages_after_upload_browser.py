@@ -61,7 +61,7 @@ def _forecast(page, url: str) -> dict[str, str]:
     page.goto(url + "/?ticker=AAPL")
     page.wait_for_selector(f"#{ids.Forecast.LAST_CLOSE}", timeout=20000)
     wait_js(page, f"document.querySelector('#{ids.Forecast.GRAPH} .js-plotly-plot') && "
-                           f"document.querySelector('#{ids.Forecast.GRAPH} .js-plotly-plot').data", timeout=20000)
+            f"document.querySelector('#{ids.Forecast.GRAPH} .js-plotly-plot').data", timeout=20000)
     last_x = page.evaluate(f"""() => {{ const t = document.querySelector('#{ids.Forecast.GRAPH} .js-plotly-plot')
         .data.find(d => d.name === 'actual close'); return String(t.x[t.x.length - 1]).slice(0, 10); }}""")
     return {"last": _text(page, ids.Forecast.LAST_CLOSE), "data": _text(page, ids.Forecast.DATA_CARD), "chart": last_x}
@@ -71,9 +71,9 @@ def _track(page, url: str) -> dict[str, str]:
     """The Track record page's verdict and the fan chart's text (its subtitle counts the days known)."""
     page.goto(url + "/track-record?ticker=AAPL")
     wait_js(page, f"document.querySelector('#{ids.Track.VERDICT}') && "
-                           f"document.querySelector('#{ids.Track.VERDICT}').innerText.length > 0", timeout=20000)
+            f"document.querySelector('#{ids.Track.VERDICT}').innerText.length > 0", timeout=20000)
     wait_js(page, f"document.querySelector('#{ids.Track.FAN}').innerText.includes('days known')",
-                           timeout=20000)
+            timeout=20000)
     return {"verdict": _text(page, ids.Track.VERDICT), "fan": _text(page, ids.Track.FAN)}
 
 

@@ -53,23 +53,23 @@ def test_track_record_draws_judges_pages_and_downloads(web, page):
     # the charts and the verdict arrive through the cell callback the page fires as it loads
     wait_js(page, f"document.querySelector('#{ids.Track.VERDICT}').innerText.length > 0", timeout=20000)
     wait_js(page, f"document.querySelector('#{ids.Track.CUMULATIVE}').innerText.includes('model changed')",
-                           timeout=20000)
+            timeout=20000)
     assert page.inner_text(f"#{ids.Track.VERDICT}").startswith("Over the last 60 live one-day forecasts the GRU was")
     assert "what happened" in page.inner_text(f"#{ids.Track.FAN}") and "model changed" in page.inner_text(f"#{ids.Track.CUMULATIVE}")
     wait_js(page, f"document.querySelector('#{ids.Track.TABLE_COUNT}').innerText.includes('page 1 of')",
-                           timeout=10000)
+            timeout=10000)
     first = page.inner_text(f"#{ids.Track.TABLE}")
     page.screenshot(path=str(SHOTS / "track-record.png"), full_page=True)
 
     page.click(f"#{ids.Track.TABLE} .next-page")  # server-side paging
     wait_js(page, f"document.querySelector('#{ids.Track.TABLE_COUNT}').innerText.includes('page 2 of')",
-                           timeout=10000)
+            timeout=10000)
     assert page.inner_text(f"#{ids.Track.TABLE}") != first
 
     page.click(f"#{ids.Track.FILTER_KIND}")  # only the replayed rows
     page.get_by_role("option", name="replayed", exact=True).click()  # Dash 4's dropdown lists options in a popover
     wait_js(page, f"document.querySelector('#{ids.Track.TABLE_COUNT}').innerText.includes('page 1 of')",
-                           timeout=10000)
+            timeout=10000)
     kinds = page.locator(f"#{ids.Track.TABLE} td[data-dash-column='kind']").all_inner_texts()
     assert kinds and set(kinds) == {"replayed"}
 
@@ -82,7 +82,7 @@ def test_track_record_draws_judges_pages_and_downloads(web, page):
 
     page.click("label:has-text('LSTM')")
     wait_js(page, f"document.querySelector('#{ids.Track.VERDICT}').innerText.includes('the LSTM was')",
-                           timeout=10000)
+            timeout=10000)
     assert page.errors == []
 
 
@@ -95,7 +95,7 @@ def _open(page, url: str) -> None:
     wait_js(page, "document.querySelectorAll('.js-plotly-plot .main-svg').length >= 3", timeout=20000)
     wait_js(page, f"document.querySelector('#{ids.Track.VERDICT}').innerText.length > 0", timeout=20000)
     wait_js(page, f"document.querySelector('#{ids.Track.TABLE_COUNT}').innerText.includes('page 1 of')",
-                           timeout=10000)
+            timeout=10000)
     wait_js(page, f"document.querySelectorAll('#{ids.Track.SCORES} td').length > 0", timeout=10000)
 
 

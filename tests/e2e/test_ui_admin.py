@@ -116,7 +116,7 @@ def test_progress_reaches_100_or_says_why_it_stopped(web, page, engine):
     assert page.get_attribute(f"#{ids.Admin.PROGRESS} .progress-bar", "aria-valuenow") == "100"
     stopped = _finished_run(engine, "AAPL", status="cancelled", progress=0.42)
     wait_js(page, f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText.includes('#{stopped} cancelled')",
-                           timeout=10000)
+            timeout=10000)
     assert "stopped at 42%" in page.inner_text(f"#{ids.Admin.PROGRESS}")
     assert "training cancelled by the admin" in page.inner_text(f"#{ids.Admin.PROGRESS_TEXT}")
 
@@ -129,12 +129,12 @@ def test_cancel_message_clears_when_the_run_has_ended(web, page, engine):
     page.wait_for_selector(f"#{ids.Admin.CANCEL}:not([disabled])", timeout=10000)
     page.click(f"#{ids.Admin.CANCEL}")
     wait_js(page, f"document.querySelector('#{ids.Admin.CANCEL_MSG}').innerText.includes('run #{run_id} to stop')",
-                           timeout=10000)
+            timeout=10000)
     runs.finish_run(engine, run_id, "cancelled", now=datetime.now(timezone.utc), error="cancelled")
     wait_js(page, f"document.querySelector('#{ids.Admin.CANCEL_MSG}').innerText.trim() === ''", timeout=10000)
     assert page.inner_text(f"#{ids.Admin.CANCEL_MSG}").strip() == ""
     wait_js(page, f"document.querySelector('#{ids.Admin.RUNS_TABLE}') && "
-                           f"document.querySelector('#{ids.Admin.RUNS_TABLE}').innerText.includes('cancelled')", timeout=10000)
+            f"document.querySelector('#{ids.Admin.RUNS_TABLE}').innerText.includes('cancelled')", timeout=10000)
     assert page.is_disabled(f"#{ids.Admin.CANCEL}")  # nothing left to cancel
 
 
@@ -230,7 +230,7 @@ def test_pause_and_resume_the_nightly_schedule(web, page, engine):
     assert not page.is_disabled(f"#{ids.Admin.PAUSE}")
     page.click(f"#{ids.Admin.PAUSE}")
     wait_js(page, f"document.querySelector('#{ids.Admin.PAUSE_STATE}').innerText.includes('PAUSED by ui:boss')",
-                           timeout=10000)
+            timeout=10000)
     assert paused(engine).by == "ui:boss"  # the flag the clock reads (tests/integration/test_schedule_pause.py)
     page.wait_for_selector(f"#{ids.Admin.PAUSE}[disabled]", timeout=10000)
     assert not page.is_disabled(f"#{ids.Admin.RESUME}")
@@ -261,7 +261,7 @@ def test_fetch_prices_now_runs_in_the_background_and_shows_it(web, page):
     seen = page.evaluate("window.seen")
     assert seen == {"disabled": True, "running": "Fetching prices..."}
     wait_js(page, f"!document.querySelector('#{ids.Admin.FETCH}').disabled && "
-                           f"!document.querySelector('#{ids.Admin.FETCH_RUNNING}').innerText", timeout=10000)
+            f"!document.querySelector('#{ids.Admin.FETCH_RUNNING}').innerText", timeout=10000)
     assert page.errors == []
 
 
@@ -419,7 +419,7 @@ def test_start_says_it_will_queue_while_another_process_holds_the_ticker(web, pa
     try:
         _admin(page, web.url, "MSFT")
         wait_js(page, f"document.querySelector('#{ids.Admin.START_BUSY}').innerText.includes('queued behind')",
-                               timeout=10000)
+                timeout=10000)
         busy = page.inner_text(f"#{ids.Admin.START_BUSY}")
         assert "held by cli-host:4242:abc" in busy and "a run started now is queued behind it" in busy, busy
         assert page.locator(f"#{ids.Admin.START}").is_enabled()
@@ -488,10 +488,10 @@ def test_progress_names_the_steps_so_far(web, page, engine):
     try:
         _admin(page, web.url, "MSFT")
         wait_js(page, f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText.includes('steps so far: prices')",
-                               timeout=10000)
+                timeout=10000)
         runs.add_step(engine, run_id, "evaluate", "rolling origins", now)
         wait_js(page, f"document.querySelector('#{ids.Admin.PROGRESS_TEXT}').innerText"
-                               ".includes('steps so far: prices, evaluate')", timeout=10000)
+                ".includes('steps so far: prices, evaluate')", timeout=10000)
         assert f"MSFT run #{run_id}" in page.inner_text(f"#{ids.Admin.PROGRESS_TEXT}")
     finally:
         runs.finish_run(engine, run_id, "cancelled", now=datetime.now(timezone.utc), error="test over")

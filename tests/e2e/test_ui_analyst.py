@@ -57,7 +57,7 @@ def _range_button(page, text: str) -> None:
     before = _axes(page)
     page.locator(f"#{ids.Forecast.GRAPH} g.button", has_text=text).first.click()
     wait_js(page, f"JSON.stringify({GD}.layout.yaxis.range) !== {repr(str(before['y']).replace(' ', ''))}"
-                           " && true", timeout=5000)
+            " && true", timeout=5000)
     page.wait_for_timeout(300)  # the y-fit follows the x relayout
 
 

@@ -46,7 +46,7 @@ def _open_track(page, url: str) -> None:
     page.goto(url + "/track-record")
     wait_js(page, f"document.querySelector('#{ids.Track.VERDICT}')?.innerText.length > 0", timeout=30000)
     wait_js(page, f"document.querySelector('#{ids.Track.CUMULATIVE} .js-plotly-plot')?.data?.length > 0",
-                           timeout=20000)
+            timeout=20000)
 
 
 def test_one_scored_day_is_too_few_to_judge_live_and_replayed(web, page):
@@ -122,7 +122,7 @@ def test_phone_menu_folds_after_a_navigation(web, phone):
     phone.click("#nav-residuals")
     phone.wait_for_url("**/residuals", timeout=10000)
     wait_js(phone, f"!document.querySelector('#{ids.Nav.BAR} .navbar-collapse.show, "
-                            f"#{ids.Nav.BAR} .navbar-collapse.collapsing')", timeout=5000)
+            f"#{ids.Nav.BAR} .navbar-collapse.collapsing')", timeout=5000)
     assert not phone.locator("#nav-compare").is_visible()
 
 
@@ -147,7 +147,7 @@ def test_residuals_sentences_give_the_holm_adjusted_p(web, page):
     page.goto(web.url + "/residuals")
     page.wait_for_selector(f"#{ids.Residuals.NOTES}", timeout=30000)
     wait_js(page, f"document.querySelector('#{ids.Residuals.NOTES}').innerText.includes('Ljung-Box')",
-                           timeout=20000)
+            timeout=20000)
     notes = page.inner_text(f"#{ids.Residuals.NOTES}")
     assert notes.count("after Holm across this page's tests") >= 3, notes  # Ljung-Box, ARCH-LM, Diebold-Mariano
 
@@ -169,7 +169,7 @@ def test_an_address_with_no_page_answers_404_with_a_plain_message(web, page, add
     response = page.goto(web.url + address)
     assert response is not None and response.status == 404
     wait_js(page, "document.body.innerText.includes('not found') || "
-                           "document.body.innerText.includes('No such ticker here')", timeout=20000)
+            "document.body.innerText.includes('No such ticker here')", timeout=20000)
     body = page.inner_text("body")
     assert "Refused" not in body
     if address == "/nope":
@@ -199,7 +199,7 @@ def test_track_record_charts_say_loading_never_an_empty_frame(web, page):
     for route in held:
         route.continue_()
     wait_js(page, f"document.querySelector('#{ids.Track.CUMULATIVE} .js-plotly-plot')?.data?.length > 0",
-                           timeout=20000)
+            timeout=20000)
 
 
 @pytest.mark.parametrize("path,selector", [("/", ids.Forecast.CELL), ("/residuals", ids.Residuals.CELL)])
