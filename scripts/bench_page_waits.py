@@ -18,12 +18,8 @@ from pathlib import Path
 from scripts.bench_admin_poll import ADMIN, chromium_roots
 from scripts.fixture_store import write_fixture_models
 from scripts.process_tree import tree_cpu_seconds
-from scripts.web_server import WebServer
+from scripts.web_server import CHROMIUM, WebServer
 from store.db import make_engine
-
-# the browser tests' choice (tests/support/services.CHROMIUM): the headless shell, a third less CPU
-CHROMIUM = next((b for b in ("/usr/bin/chromium-headless-shell", "/usr/bin/chromium") if Path(b).exists()),
-                "/usr/bin/chromium")
 
 
 def _measure(page, web: WebServer, how: str, seconds: float, interval_ms: int) -> tuple[float, float]:

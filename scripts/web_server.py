@@ -17,6 +17,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The browser of the end-to-end tests (tests.support.services) and of the benchmarks that measure them: Debian's chromium-headless-shell where it is installed (.ci/run installs
+# it): the same Chromium build as the chromium package in its lighter, old headless mode (the one Playwright
+# runs headless tests in), which took a third less CPU than the full browser for the same tests here
+# (tests/e2e/test_ui_analyst_round3.py: 130 -> 88 CPU-s on the whole machine); else Debian's chromium.
+CHROMIUM = next((b for b in ("/usr/bin/chromium-headless-shell", "/usr/bin/chromium") if Path(b).exists()),
+                "/usr/bin/chromium")
+
 
 def _ephemeral_low(path: str = "/proc/sys/net/ipv4/ip_local_port_range") -> int:
     """The lowest port the kernel hands to outgoing connections (32768 on Linux by default)."""

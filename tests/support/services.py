@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+# the browser of the end-to-end tests, defined beside the web server the benchmarks share with them
+from scripts.web_server import CHROMIUM as CHROMIUM
+
 ROOT = Path(__file__).resolve().parents[2]  # the repository
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -48,12 +51,6 @@ def emptied_redis(url: str) -> Iterator[str]:
     client.flushdb()
 
 
-# The browser of the end-to-end tests: Debian's chromium-headless-shell where it is installed (.ci/run installs
-# it): the same Chromium build as the chromium package in its lighter, old headless mode (the one Playwright
-# runs headless tests in), which took a third less CPU than the full browser for the same tests here
-# (tests/e2e/test_ui_analyst_round3.py: 130 -> 88 CPU-s on the whole machine); else Debian's chromium.
-CHROMIUM = next((b for b in ("/usr/bin/chromium-headless-shell", "/usr/bin/chromium") if Path(b).exists()),
-                "/usr/bin/chromium")
 
 
 def service_missing(reason: str) -> None:
