@@ -12,7 +12,6 @@ anywhere but this fixture.
 from __future__ import annotations
 
 import argparse
-import copy
 import fcntl
 import hashlib
 import os
@@ -120,7 +119,9 @@ def _scored(prices: pd.DataFrame, fingerprint: str, plan: list[tuple[str, int, s
             return built, compare_backtests(backtests)
 
         _SCORED[key] = _shared_by_the_run(key, score)
-    return copy.deepcopy(_SCORED[key])
+    # A private copy per call (its caller may change it), by a pickle round trip: the same copy as
+    # copy.deepcopy for these lists, dicts, floats and dates, on a seventh of the CPU (0.05 against 0.37 CPU-s).
+    return pickle.loads(pickle.dumps(_SCORED[key], protocol=pickle.HIGHEST_PROTOCOL))
 
 
 SHARED_ENV = "FIXTURE_SCORES_DIR"  # set by the test session: a folder of this run's, shared by its test processes
