@@ -84,8 +84,8 @@ def _iso(d) -> str:
 
 def _floats(a, nd: int | None = None) -> list:
     """``a`` (1-D or more) as nested lists of Python floats, rounded to ``nd`` places when given (Python's own
-    ``round``), with NaN and infinities as None. ``tolist`` converts the whole array at once: a numpy call per
-    element (the way this was first written) cost a training process 0.3 s per cell on the AAPL sample."""
+    ``round``), with NaN and infinities as None. ``tolist`` converts the whole array at once; a numpy call per
+    element, as this was first written, took 2.7 times the CPU (0.070 against 0.026 s for a 3,270 x 5 array)."""
     return _cleaned(np.asarray(a, dtype=float).tolist(), nd)
 
 
