@@ -13,13 +13,12 @@ suite time means little without the speed of the machine it was measured on, so 
 
 Each is the median of ``--rounds``. The import is also compared with the machine on which the suite met its
 12-minute line. It is a guide to the machine, not a prediction of the suite: on the machine of 2026-12-05's
-second session the import took 5.4-5.7 CPU-s, 1.8-2.4x the reference, and the suite 2.3-2.5x its time.
+second session the import took 5.4-5.7 CPU-s, 1.9-2.4x the reference, and the suite 2.3-2.5x its time.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -33,12 +32,16 @@ REFERENCE_SUITE_S = (693.6, 747.6)
 
 
 def child_cpu_seconds(argv: list[str]) -> float:
-    """User plus system CPU-seconds of ``argv`` run to its end as a child process (which must succeed)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    """User plus system CPU-seconds of ``argv`` run to its end as a child process (which must succeed).
+    ``os.wait4`` gives that one child's usage: the whole-children total of ``getrusage`` would also count any
+    other child this process happened to reap meanwhile."""
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, argv)
+    return usage.ru_utime + usage.ru_stime
 
 
 def loop_cpu_seconds(steps: int = LOOP_STEPS) -> float:
@@ -50,7 +53,7 @@ def loop_cpu_seconds(steps: int = LOOP_STEPS) -> float:
 
 
 def _rounds(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 20:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 20:
         raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 20, not {text!r}")
     return int(text)
 

@@ -35,7 +35,7 @@ def test_the_command_prints_each_figure_and_the_comparison(monkeypatch, capsys):
     assert "693.6-747.6 s" in lines[2] and lines[2].endswith("x its CPU time")
 
 
-@pytest.mark.parametrize("rounds", ["0", "21", "two", "-1"])
+@pytest.mark.parametrize("rounds", ["0", "21", "two", "-1", "\u0663"])  # the last: an Arabic-Indic three
 def test_rounds_outside_one_to_twenty_are_refused_in_one_line(rounds, capsys):
     with pytest.raises(SystemExit) as stop:
         machine_speed.main(["--rounds", rounds])
