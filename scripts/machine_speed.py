@@ -3,7 +3,7 @@
     python -m scripts.machine_speed [--rounds 3]
 
 Machines of the same kind (2 cores) have differed by more than two to one from one day to the next: the
-same code ran the whole suite in 693.6-747.6 s on one and in 1,730 s on another (docs/extending.md). A
+same code ran the whole suite in 693.6-747.6 s on one and in 1,730-1,951 s on another (docs/extending.md). A
 suite time means little without the speed of the machine it was measured on, so this prints two figures:
 
 - the CPU-seconds of a new interpreter that imports TensorFlow and Keras, which about 110 processes of a
@@ -13,7 +13,8 @@ suite time means little without the speed of the machine it was measured on, so 
 
 Each is the median of ``--rounds``. The import is also compared with the machine on which the suite met its
 12-minute line. It is a guide to the machine, not a prediction of the suite: on the machine of 2026-12-05's
-second session the import took 5.4-5.7 CPU-s, 1.9-2.4x the reference, and the suite 2.3-2.5x its time.
+second session the import took 5.4-6.9 CPU-s (the machine slowed within the session), 1.8-2.9x the
+reference, and the suite 2.3-2.8x its time.
 """
 from __future__ import annotations
 
