@@ -14,13 +14,14 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
 
 from scripts.fixture_store import write_fixture_models
 from scripts.process_tree import process_tree, tree_cpu_seconds
-from scripts.web_server import ROOT, WebServer
+from scripts.web_server import CHROMIUM_ARGS, ROOT, WebServer
 from store.db import make_engine
 
 CHROMIUM = "/usr/bin/chromium"
@@ -40,6 +41,13 @@ def chromium_roots() -> list[int]:
     return roots
 
 
+def cpu_reader(web: WebServer) -> Callable[[], tuple[float, float]]:
+    """A reader of (Chromium CPU-s, gunicorn CPU-s) spent so far by the browsers running now and by ``web``."""
+    roots, server = chromium_roots(), web.proc
+    assert server is not None, "the web server is not running"
+    return lambda: (sum(tree_cpu_seconds(pid) for pid in roots), tree_cpu_seconds(server.pid))
+
+
 def idle_cost(browser, web: WebServer, path: str, seconds: float) -> tuple[float, float]:
     """(Chromium CPU-s, gunicorn CPU-s) while ``path`` sits open for ``seconds`` after it loaded."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000},
@@ -48,11 +56,7 @@ def idle_cost(browser, web: WebServer, path: str, seconds: float) -> tuple[float
     page.goto(web.url + path)
     page.wait_for_load_state("networkidle")
     page.wait_for_timeout(2000)  # the first polls and the graphs' drawing are part of the load
-    chromium = chromium_roots()
-
-    def now() -> tuple[float, float]:
-        return sum(tree_cpu_seconds(pid) for pid in chromium), tree_cpu_seconds(web.proc.pid)
-
+    now = cpu_reader(web)
     before = now()
     time.sleep(seconds)
     after = now()
@@ -69,7 +73,7 @@ def measure(code_dir: Path, store_url: str, work: Path, seconds: float) -> dict[
     with WebServer(env, workers=2, cwd=code_dir, log_path=work / f"web-{code_dir.name}.log") as web, \
             sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+                                     args=CHROMIUM_ARGS)
         try:
             return {path: idle_cost(browser, web, path, seconds) for path in ("/admin", "/")}
         finally:

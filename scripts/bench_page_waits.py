@@ -15,10 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from scripts.bench_admin_poll import ADMIN, chromium_roots
+from scripts.bench_admin_poll import ADMIN, cpu_reader
 from scripts.fixture_store import write_fixture_models
-from scripts.process_tree import tree_cpu_seconds
-from scripts.web_server import CHROMIUM, WebServer
+from scripts.web_server import CHROMIUM, CHROMIUM_ARGS, WebServer
 from store.db import make_engine
 
 
@@ -26,12 +25,7 @@ def _measure(page, web: WebServer, how: str, seconds: float, interval_ms: int) -
     """(browser CPU-s, gunicorn CPU-s) spent while the page waits ``seconds`` the way ``how`` says."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    assert web.proc is not None
-    roots = chromium_roots()
-
-    def now() -> tuple[float, float]:
-        return sum(tree_cpu_seconds(pid) for pid in roots), tree_cpu_seconds(web.proc.pid)
-
+    now = cpu_reader(web)
     before = now()
     if how == "timeout":
         page.wait_for_timeout(seconds * 1000)
@@ -74,7 +68,7 @@ def _run(args: argparse.Namespace, tmp: Path) -> None:
            "DATA_DIR": str(tmp / "data")}
     with WebServer(env, workers=1, log_path=tmp / "gunicorn.log") as web, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+                                     args=CHROMIUM_ARGS)
         page = browser.new_context(viewport={"width": 1400, "height": 1000},
                                    http_credentials={"username": ADMIN[0], "password": ADMIN[1]}).new_page()
         page.goto(web.url + args.path)

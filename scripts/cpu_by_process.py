@@ -57,9 +57,8 @@ def _name(pid: int) -> str:
         return ""
 
 
-def _machine_idle() -> float:
-    """Core-seconds the machine has been idle (or waiting on a disk) since it booted."""
-    times = psutil.cpu_times()
+def _idle(times) -> float:
+    """The idle core-seconds (idle, or waiting on a disk) in ``psutil.cpu_times()``, since the machine booted."""
     return times.idle + getattr(times, "iowait", 0.0)
 
 
@@ -82,7 +81,7 @@ def sample_while(proc: subprocess.Popen, every: float,
             # that renames itself, such as a Chromium renderer forked from its zygote, takes its new one).
             last[key] = (cpu, command or (last[key][1] if key in last else _name(key[0])))
         if idle_log is not None:
-            idle_log.append((time.monotonic(), _machine_idle()))
+            idle_log.append((time.monotonic(), _idle(psutil.cpu_times())))
         if done:
             break
         time.sleep(every)
@@ -139,11 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.timeline and not args.every <= args.timeline <= 3600:
         parser.error(f"--timeline must be between --every ({args.every}) and 3600 seconds, got {args.timeline}")
     before, began = psutil.cpu_times(), time.monotonic()
-    idle_log = [(began, _machine_idle())]
+    idle_log = [(began, _idle(before))]
     proc = subprocess.Popen(args.command)
     spent = sample_while(proc, args.every, idle_log)
     after = psutil.cpu_times()
-    idle = (after.idle + after.iowait) - (before.idle + before.iowait)
+    idle = _idle(after) - _idle(before)
     busy = sum(after) - sum(before) - idle
     print(f"wall {time.monotonic() - began:.1f} s; machine busy {busy:.0f} core-s, idle {idle:.0f} core-s",
           file=sys.stderr)

@@ -15,7 +15,7 @@ from pathlib import Path
 from store.db import make_engine
 from scripts.bench_ledger import fill_ledger
 from scripts.fixture_store import write_fixture_models
-from scripts.web_server import ROOT, WebServer
+from scripts.web_server import CHROMIUM_ARGS, ROOT, WebServer
 from dashboard import ids
 
 CHROMIUM = "/usr/bin/chromium"
@@ -41,7 +41,7 @@ def take(url: str, out: Path) -> list[Path]:
     written = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+                                    args=CHROMIUM_ARGS)
         for stem, path, ready, width, height, full in SHOTS:
             ctx = browser.new_context(viewport={"width": width, "height": height},
                                       http_credentials={"username": ADMIN[0], "password": ADMIN[1]})

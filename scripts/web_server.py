@@ -17,12 +17,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# The browser of the end-to-end tests (tests.support.services) and of the benchmarks that measure them: Debian's chromium-headless-shell where it is installed (.ci/run installs
-# it): the same Chromium build as the chromium package in its lighter, old headless mode (the one Playwright
-# runs headless tests in), which took a third less CPU than the full browser for the same tests here
-# (tests/e2e/test_ui_analyst_round3.py: 130 -> 88 CPU-s on the whole machine); else Debian's chromium.
+# The browser of the end-to-end tests (tests.support.services) and of the benchmarks that measure them:
+# Debian's chromium-headless-shell where it is installed (.ci/run installs it): the same Chromium build as the
+# chromium package in its lighter, old headless mode (the one Playwright runs headless tests in), which took a
+# third less CPU than the full browser for the same tests here (tests/e2e/test_ui_analyst_round3.py: 130 -> 88
+# CPU-s on the whole machine); else Debian's chromium.
 CHROMIUM = next((b for b in ("/usr/bin/chromium-headless-shell", "/usr/bin/chromium") if Path(b).exists()),
                 "/usr/bin/chromium")
+# How every test and benchmark launches it: as root it needs --no-sandbox, the machines have no GPU, and on a
+# closed network its background connections are refused many at a time.
+CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networking")
 
 
 def _ephemeral_low(path: str = "/proc/sys/net/ipv4/ip_local_port_range") -> int:

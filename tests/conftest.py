@@ -22,7 +22,7 @@ from store.db import create_schema, make_engine
 from tests.support.cli import run_jobs_in_process
 from tests.support.clock import clock_time_away_from
 from tests.support.module_order import DensityFileScheduling, ModuleTime
-from tests.support.services import CHROMIUM, POSTGRES_ADMIN_URL, ROOT, emptied_redis, own_redis_url, service_missing
+from tests.support.services import CHROMIUM, CHROMIUM_ARGS, POSTGRES_ADMIN_URL, ROOT, emptied_redis, own_redis_url, service_missing
 from tests.support.services import fresh_postgres as _fresh_postgres
 
 # Tests train for an epoch or two (PIPELINE_EPOCHS, --epochs) and, unless a test sets it, evaluate without
@@ -140,7 +140,7 @@ def chromium_browser():
         service_missing("the playwright Python package is not installed")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+                                    args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

@@ -12,7 +12,7 @@ from dashboard import ids
 from tests.adversarial.hostile import CALLBACK, post
 from tests.support.dash_client import FORECAST_OUT, PAGE_OUT, basic, callback_body, ids_in
 from tests.support.dashboard_env import ADMIN
-from tests.support.services import CHROMIUM
+from tests.support.services import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
 
@@ -108,8 +108,7 @@ def rebinding_browser(chromium_browser):
     a DNS-rebinding attacker's name does once its short TTL has run out."""
     browser = chromium_browser.browser_type.launch(
         executable_path=CHROMIUM,
-        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-              "--host-resolver-rules=MAP evil.test 127.0.0.1"])
+        args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP evil.test 127.0.0.1"])
     yield browser
     browser.close()
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 # the browser of the end-to-end tests, defined beside the web server the benchmarks share with them
-from scripts.web_server import CHROMIUM as CHROMIUM
+from scripts.web_server import CHROMIUM as CHROMIUM, CHROMIUM_ARGS as CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -49,8 +49,6 @@ def emptied_redis(url: str) -> Iterator[str]:
     client.flushdb()
     yield url
     client.flushdb()
-
-
 
 
 def service_missing(reason: str) -> None:
