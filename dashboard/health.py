@@ -4,7 +4,8 @@ The answer is open to anyone, so it says only ok/unavailable and a short reason 
 port, database or role names); the database's own error goes to the log.
 
 The read runs on one helper thread so a database that hangs (a blackholed host, a
-stuck lock) cannot hold the request: past ``TIMEOUT_S`` the answer is 503. While an
+stuck lock) cannot hold the request: past ``TIMEOUT_S`` the answer is 503, and the read itself
+runs under a deadline as long (``store.deadline``), so the database stops one stuck behind a lock. While an
 earlier check is still hanging, no second one is queued behind it (503 at once), so
 a platform probing every few seconds cannot pile up threads or connections. Checks that
 arrive while one is in flight wait on that same read (threaded workers), up to the timeout.
@@ -19,6 +20,7 @@ from typing import Callable
 
 from sqlalchemy import Engine, select
 
+from store import deadline
 from store.db import short_error
 from store.tables import Price
 
@@ -31,8 +33,12 @@ _lock = threading.Lock()
 _pending: Future | None = None
 
 
-def _read(get_engine: Callable[[], Engine]) -> None:
-    with get_engine().connect() as conn:
+def _read(get_engine: Callable[[], Engine], timeout_s: float) -> None:
+    # Under its own deadline (the engine obeys store.deadline): a read stuck behind a lock is stopped by
+    # the database at the timeout. Before, the request gave up at the timeout but the read waited on the
+    # lock for as long as it was held, holding a backend and this process's one health thread.
+    engine = get_engine()  # built on a process's first use, schema check included: not part of the read
+    with deadline.running(timeout_s), engine.connect() as conn:
         conn.execute(select(Price.date).limit(1)).all()
 
 
@@ -42,7 +48,7 @@ def check(get_engine: Callable[[], Engine], timeout_s: float = TIMEOUT_S) -> tup
     global _pending
     with _lock:
         if _pending is None or _pending.done():
-            _pending = _pool.submit(_read, get_engine)
+            _pending = _pool.submit(_read, get_engine, timeout_s)
         future = _pending
     try:
         future.result(timeout=timeout_s)

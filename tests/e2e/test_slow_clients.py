@@ -48,15 +48,28 @@ def test_healthz_and_a_forecast_callback_answer_while_50_slow_clients_hold_conne
     assert log.read_text().count("its request body did not arrive within 10 s") >= CONNECTIONS // 2
 
 
+WEB_APP_NAME = "web-under-deadline-test"  # PGAPPNAME: libpq names the web's connections, so only they are counted
+
+
+def _web_queries_running(conn) -> list[tuple]:
+    """The web's backends still running a statement: (state, wait event, query)."""
+    return conn.execute(text("SELECT state, wait_event_type, left(query, 120) FROM pg_stat_activity "
+                             "WHERE datname = current_database() AND application_name = :app AND state = 'active'"),
+                        {"app": WEB_APP_NAME}).all()
+
+
 @pytest.mark.postgres
-def test_a_callback_past_its_deadline_is_answered_and_its_query_stopped(postgres_database, tmp_path):
-    """The store is locked (a long migration, say): the callback's read waits, the deadline ends it."""
+def test_a_callback_and_a_health_check_past_their_deadline_are_answered_and_their_queries_stopped(
+        postgres_database, tmp_path):
+    """The store is locked (a long migration, say): the callback's read and /healthz's read wait, and their
+    deadlines end them, in the database too: no query of the web is left waiting for the lock."""
     from scripts.fixture_store import write_fixture_models
 
     url = fresh_postgres(postgres_database)
     engine = make_engine(url)
     write_fixture_models(engine)
-    proc, base = start_web(ROOT, web_env(url, tmp_path, WEB_REQUEST_TIMEOUT="2"), tmp_path / "web.log")
+    env = web_env(url, tmp_path, WEB_REQUEST_TIMEOUT="2", PGAPPNAME=WEB_APP_NAME)
+    proc, base = start_web(ROOT, env, tmp_path / "web.log")
     try:
         body = forecast_callback_body(base, "gru")
         with engine.connect() as locker:
@@ -67,13 +80,23 @@ def test_a_callback_past_its_deadline_is_answered_and_its_query_stopped(postgres
             took = time.perf_counter() - t
             assert r.status_code == 503 and "took longer than 2 s and was stopped" in r.text, r.text[:300]
             assert took < 8
-            time.sleep(0.5)
-            waiting = locker.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                          "AND pid <> pg_backend_pid() AND state = 'active'")).scalar()
-            assert waiting == 0  # the web's query was cancelled by the database, not left waiting
+            # Each of the two workers gets health checks (a new connection each), and each gives up at its 2 s.
+            for _ in range(4):
+                t = time.perf_counter()
+                health = requests.get(base + "/healthz", timeout=30)
+                assert health.status_code == 503 and time.perf_counter() - t < 5, health.text
+            # Every read of the web was cancelled by the database, none left waiting for the lock: the
+            # last health read started at most 2 s before its answer, so 3 s more covers a slow machine.
+            running = _web_queries_running(locker)
+            until = time.monotonic() + 3
+            while running and time.monotonic() < until:
+                time.sleep(0.1)
+                running = _web_queries_running(locker)
+            assert running == [], running
             locker.rollback()
         r = requests.post(base + "/_dash-update-component", json=body, timeout=30)
         assert r.status_code == 200  # the lock gone, the same callback answers
+        assert requests.get(base + "/healthz", timeout=30).status_code == 200
         assert "stopped POST '/_dash-update-component' at its 2 s deadline" in (tmp_path / "web.log").read_text()
     finally:
         stop_web(proc)
