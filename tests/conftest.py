@@ -43,7 +43,8 @@ os.environ.setdefault("CLOCK_TIME", clock_time_away_from(datetime.now(timezone.u
 # The nightly run retrains every cell on RETRAIN_WEEKDAY (default Saturday, by the New York date it starts)
 # instead of fine-tuning the GRU champion. A test that expects the fine-tune then failed only when the suite
 # ran on a Saturday, as CI did on 2026-12-05. The suite runs with no retrain weekday; the tests of the
-# weekday rule set it themselves (test_pipeline_nightly, test_clock_schedule).
+# weekday rule and of the clock's weekly job set it themselves (test_pipeline_nightly, test_clock_schedule,
+# test_clock_processes).
 os.environ.setdefault("RETRAIN_WEEKDAY", "")
 
 # Shared fixtures live in tests/support; registering them here makes them visible to every test

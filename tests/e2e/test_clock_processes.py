@@ -128,7 +128,8 @@ def test_kill_9_mid_training_leaves_served_outputs_and_next_run_succeeds(run_cli
 
 
 def test_clock_bootstraps_a_fresh_store_and_publishes_its_next_run(run_cli, sqlite_url, tmp_path):
-    proc = _popen(["clock"], sqlite_url, tmp_path, env={"PIPELINE_EPOCHS": "1"})
+    # a retrain weekday (the suite runs without one, tests/conftest.py), so the clock has its weekly job to publish
+    proc = _popen(["clock"], sqlite_url, tmp_path, env={"PIPELINE_EPOCHS": "1", "RETRAIN_WEEKDAY": "sat"})
     try:
         deadline = time.monotonic() + 180
         done = None
