@@ -12,6 +12,7 @@ from dashboard import data, ids, inputs
 from dashboard.figures.common import empty_figure
 
 from contract.vocab import CELL_LABELS, CELLS, DEFAULT_CELL
+from marketdata.calendar import market_date
 
 # The toolbar only while the pointer is over a chart: always shown it covers range buttons and titles.
 GRAPH_CONFIG: dcc.Graph.Config = {"displaylogo": False, "displayModeBar": "hover"}
@@ -97,7 +98,7 @@ def ago(when: datetime | date | None, now: datetime | None = None) -> str:
             when = when.replace(tzinfo=timezone.utc)
         secs = (now - when).total_seconds()
     else:
-        secs = (now.date() - when).days * 86400
+        secs = (market_date(now) - when).days * 86400  # a date is a market day: count on New York's calendar
     if secs < 90:
         return "just now"
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):

@@ -43,11 +43,17 @@ def on_nyse_calendar(ticker: str) -> bool:
     return not any(mark in ticker for mark in ".^=")
 
 
+def market_date(now: datetime) -> date:
+    """The New York date at ``now`` (aware): the day the market's sessions, its closes and the schedule count
+    by. On a UTC server it differs from ``now``'s own date from 19:00 or 20:00 New York until midnight."""
+    return now.astimezone(_NEW_YORK).date()
+
+
 def closes_missed(last_close: date, now: datetime) -> int:
     """NYSE sessions after ``last_close`` whose close (16:00 New York, earlier on a half day) has passed
     at ``now`` (aware): how many trading days old the newest stored close is (0: up to date)."""
     cal = _nyse()
-    today = now.astimezone(_NEW_YORK).date()
+    today = market_date(now)
     if today <= last_close:
         return 0
     sessions = cal.sessions_in_range(pd.Timestamp(last_close) + pd.Timedelta(days=1), pd.Timestamp(today))

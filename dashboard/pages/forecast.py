@@ -16,6 +16,7 @@ from dashboard.figures.common import empty_figure, label
 from dashboard.figures.forecast import (forecast_figure, forecast_table, forecast_zoom_figure, history_figure,
                                         rmse_in_words, trust_in_words)
 from dashboard.navigation import follow_cell, page_title
+from marketdata.calendar import market_date
 from store.prices import TickerSummary
 from store.queries import Snapshot
 
@@ -66,13 +67,13 @@ def _change(predicted: float, close: float | None) -> str:
     return f"{fmt.signed_price(move)} ({'+' if move >= 0 else '-'}{abs(move) / close * 100:.2f}%) vs last close"
 
 
-def _next_day_card(fc: Forecast | None, status: TickerSummary | None, close: float | None = None):
+def _next_day_card(fc: Forecast | None, status: TickerSummary | None, today: date, close: float | None = None):
     if not (fc and fc["dates"]):
         return card("Next-day forecast", "-", "no forecast stored for this model")
     detail: list[str | Component] = [
         html.Div(_change(fc["predicted"][0], close), id=ids.Forecast.CHANGE, className="fw-bold text-body"),
         f"for {fc['dates'][0]} · 80%: {fmt.price_range(fc['lower80'][0], fc['upper80'][0])}"]
-    why = stale_reason(fc, status, date.today(), preparing=_serve_on_its_way(fc, status))
+    why = stale_reason(fc, status, today, preparing=_serve_on_its_way(fc, status))
     if why:  # a forecast made from an old close is history, not a forecast: say so, why, and what fixes it
         # One line on the card (a phone keeps the chart on its first screen); why and the fix one tap away.
         detail += [html.Details([
@@ -86,7 +87,8 @@ def headline_cards(snap: Snapshot, cell: str) -> dbc.Row:
     fc, info = view.outputs.get("forecast"), view.info
     status = snap.status
     last_day = status.last_date if status else None
-    stale = last_day is not None and (date.today() - last_day).days > STALE_DAYS
+    today = market_date(data.now())  # the web's one clock (a test pins it), on the market's date
+    stale = last_day is not None and (today - last_day).days > STALE_DAYS
     # The newest stored close, whatever the forecast was made from (the DATA card and the chart show the same day).
     newest = snap.closes.iloc[-1] if snap.has_prices else None
     last_close = card("Last close", fmt.price(newest) if newest is not None else "-",
@@ -98,7 +100,7 @@ def headline_cards(snap: Snapshot, cell: str) -> dbc.Row:
         f"last day {last_day or '-'} ",
         html.Span(f"({ago(last_day)})", className="text-danger fw-bold" if stale else None),
         f" · fetched {ago(status.last_fetched_at if status else None)}"], id_=ids.Forecast.DATA_CARD)
-    cards = (last_close, _next_day_card(fc, status, float(newest) if newest is not None else None), model, source)
+    cards = (last_close, _next_day_card(fc, status, today, float(newest) if newest is not None else None), model, source)
     metrics = view.outputs.get("metrics")
     trust = html.P(trust_in_words(metrics, cell) if metrics else "Not yet scored: no rolling evaluation is stored.",
                    id=ids.Forecast.TRUST, className="fw-semibold mb-2")

@@ -130,9 +130,12 @@ def test_metrics_answers_the_store(dash_client, fixture_store_url):
     """Every figure equals the store's: champions, runs, queue, clock; a store that cannot be read says store_up 0."""
     from dashboard import data
 
-    client = dash_client(fixture_store_url, TICKERS="AAPL,MSFT")
+    # The app's clock pinned for the test: the scrape and the check below count closes missed at one instant
+    # (a real clock could pass the 16:00 New York close between the two, and they would differ by one).
+    now = datetime.now(timezone.utc)
+    client = dash_client(fixture_store_url, now=lambda: now, TICKERS="AAPL,MSFT")
     engine = data.engine()
-    _request(engine, "MSFT", data.now() - timedelta(minutes=3))
+    _request(engine, "MSFT", now - timedelta(minutes=3))
     rid = runs.start_run(engine, ticker="AAPL", trigger="manual", requested_by="boss", action="auto")
     runs.finish_run(engine, rid, "failed", error="boom")
     got = _scrape(client)
@@ -143,7 +146,7 @@ def test_metrics_answers_the_store(dash_client, fixture_store_url):
     assert got[("forecast_runs", (("status", "succeeded"), ("ticker", "MSFT")))] == 0.0
     assert got[("forecast_queue_requests", (("state", "waiting"), ("ticker", "MSFT")))] == 1.0
     assert 170 <= got[("forecast_queue_oldest_waiting_age_seconds", ())] <= 600
-    last = ops.ticker_facts(engine, ("AAPL",), data.now())[0]
+    last = ops.ticker_facts(engine, ("AAPL",), now)[0]
     assert got[("forecast_last_close_age_trading_days", (("ticker", "AAPL"),))] == last.closes_missed > 0
     assert got[("forecast_clock_up", ())] == 0.0 and ("forecast_clock_heartbeat_age_seconds", ()) not in got
     assert got[("forecast_store_up", ())] == 1.0

@@ -7,6 +7,8 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+from datetime import datetime
+from typing import Callable
 
 import pytest
 
@@ -73,14 +75,16 @@ def dash_client(monkeypatch, tmp_path):
     from dashboard import data
     from dashboard.app import create_app
 
-    def configure(database_url: str, **env: str):
+    def configure(database_url: str, now: Callable[[], datetime] | None = None, **env: str):
+        """``now``: the app's one clock (dashboard.data.now), the real one unless given."""
         for key in DASH_ENV_KEYS:
             monkeypatch.delenv(key, raising=False)
         monkeypatch.setenv("DATABASE_URL", database_url)
         monkeypatch.setenv("CACHE_DIR", str(tmp_path / "cache"))
         for key, value in env.items():
             monkeypatch.setenv(key, value)
-        return create_app(load_settings(uses=PROCESS_GROUPS["web"])).server.test_client()
+        settings = load_settings(uses=PROCESS_GROUPS["web"])
+        return (create_app(settings) if now is None else create_app(settings, now)).server.test_client()
 
     yield configure
     data.current().close()

@@ -5,7 +5,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from marketdata.calendar import closes_missed
+from marketdata.calendar import closes_missed, market_date
 
 
 def utc(*args: int) -> datetime:
@@ -24,3 +24,13 @@ def utc(*args: int) -> datetime:
 ])
 def test_closes_missed(last, now, missed):
     assert closes_missed(last, now) == missed
+
+
+@pytest.mark.parametrize("now, day", [
+    (utc(2026, 12, 6, 1, 30), date(2026, 12, 5)),  # 20:30 EST: still Saturday in New York
+    (utc(2026, 7, 4, 3, 59), date(2026, 7, 3)),  # 23:59 EDT
+    (utc(2026, 7, 4, 4, 0), date(2026, 7, 4)),  # midnight EDT
+    (utc(2026, 11, 1, 5, 30), date(2026, 11, 1)),  # 01:30 EDT... then 01:30 EST an hour later, the same date
+])
+def test_market_date_is_new_yorks(now, day):
+    assert market_date(now) == day

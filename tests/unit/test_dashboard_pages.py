@@ -1,7 +1,8 @@
 """Pages and callbacks as plain functions and through the callback endpoint, on empty and filled stores."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import json
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
 
@@ -201,6 +202,38 @@ def test_data_card_flags_stale_prices(dash_client, fixture_store_url):
     r = render_page(dash_client(fixture_store_url), "/")
     text = r.get_data(as_text=True)
     assert ids.Forecast.DATA_CARD in text and "text-danger" in text and "days ago" in text
+
+
+def _component(tree, component_id: str):
+    """The serialised component with this id in a layout, or None."""
+    if isinstance(tree, dict):
+        if isinstance(tree.get("props"), dict) and tree["props"].get("id") == component_id:
+            return tree
+        tree = list(tree.values())
+    if isinstance(tree, list):
+        return next((found for v in tree if (found := _component(v, component_id)) is not None), None)
+    return None
+
+
+def test_freshness_is_counted_by_the_apps_clock_on_the_markets_calendar(dash_client, fixture_store_url):
+    """The web's one clock decides staleness, on New York's date: at 21:00 New York on the day of the last
+    close (02:00 UTC the next day, when a UTC date would call it a day old) the close is today's and the
+    forecast current; a week later the DATA card is red and the forecast says it is stale."""
+    from sqlalchemy import func, select
+
+    from store.tables import Price
+
+    engine = make_engine(fixture_store_url)
+    with engine.connect() as conn:
+        last = conn.execute(select(func.max(Price.date)).where(Price.ticker == "AAPL")).scalar()
+    engine.dispose()
+    evening = datetime.combine(last + timedelta(days=1), time(2, 0), tzinfo=timezone.utc)
+    for now, stale in ((evening, False), (evening + timedelta(days=7), True)):
+        tree = render_page(dash_client(fixture_store_url, now=lambda now=now: now), "/").json
+        card = json.dumps(_component(tree, ids.Forecast.DATA_CARD))
+        assert f"last day {last}" in card
+        assert ("(just now)" in card, "text-danger" in card) == (not stale, stale), (now, card)
+        assert (_component(tree, ids.Forecast.STALE) is not None) == stale, now
 
 
 def test_compare_page_shows_rolling_origins_noise_and_base_rates(dash_client, fixture_store_url):
