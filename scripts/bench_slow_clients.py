@@ -47,27 +47,43 @@ def procfile_web(code_dir: Path) -> str:
     raise SystemExit(f"error: no web: line in {code_dir / 'Procfile'}")
 
 
-def start_web(code_dir: Path, env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
-    """The checkout's Procfile ``web:`` command under bash, on a free loopback port; (process, base URL)."""
-    port = free_port()
-    full = {**os.environ, **env, "PORT": str(port), "WEB_CONCURRENCY": "2",
-            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+def start_web(code_dir: Path, env: dict[str, str], log: Path, attempts: int = 5) -> tuple[subprocess.Popen, str]:
+    """The checkout's Procfile ``web:`` command under bash, on a free loopback port; (process, base URL).
+    On a port another process took since ``free_port`` checked it, again on another."""
     cmd = procfile_web(code_dir).replace("0.0.0.0:", "127.0.0.1:")  # loopback only
-    proc = subprocess.Popen(["bash", "-c", f"exec {cmd}"], cwd=code_dir, env=full, stdout=open(log, "wb"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    for _ in range(attempts):
+        port = free_port()
+        full = {**os.environ, **env, "PORT": str(port), "WEB_CONCURRENCY": "2",
+                "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+        proc = subprocess.Popen(["bash", "-c", f"exec {cmd}"], cwd=code_dir, env=full, stdout=open(log, "wb"),
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        base = f"http://127.0.0.1:{port}"
+        if _healthy(proc, base, log):
+            return proc, base
+        stop_web(proc)  # its port was taken
+    raise SystemExit(f"error: the web found its port in use {attempts} times; see {log}")
+
+
+def _healthy(proc: subprocess.Popen, base: str, log: Path, timeout: float = 60) -> bool:
+    """True once this gunicorn (bash execs it: ``proc``'s pid) listens on ``base`` and answers /healthz;
+    False when another process holds the port. Until its master logs ``Listening at: <base> (<pid>)``, an
+    answer on the port could come from another test's server."""
+    listening = f"Listening at: {base} ({proc.pid})"
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        text = log.read_text(errors="replace")
+        if f"Connection in use: ('127.0.0.1', {base.rsplit(':', 1)[1]})" in text:
+            return False
         if proc.poll() is not None:
             raise SystemExit(f"error: the web exited with {proc.returncode}; see {log}")
         try:
-            if requests.get(base + "/healthz", timeout=1).status_code == 200:
-                return proc, base
+            if listening in text and requests.get(base + "/healthz", timeout=1).status_code == 200:
+                return True
         except requests.RequestException:
             pass
         time.sleep(0.1)
     stop_web(proc)
-    raise SystemExit(f"error: the web did not answer /healthz within 60 s; see {log}")
+    raise SystemExit(f"error: the web did not answer /healthz within {timeout:g} s; see {log}")
 
 
 def stop_web(proc: subprocess.Popen) -> None:

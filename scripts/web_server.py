@@ -37,6 +37,12 @@ def _ephemeral_low(path: str = "/proc/sys/net/ipv4/ip_local_port_range") -> int:
         return 0
 
 
+# The operating system's randomness, not the random module's global generator: training seeds that one
+# (keras.utils.set_random_seed, in every test process that trains in-process), after which every pytest-xdist
+# process drew the same ports in the same order and two servers started at once could pick the same one.
+_PORT_PICKER = random.SystemRandom()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A port nothing listens on, chosen BELOW the kernel's ephemeral range.
 
@@ -49,7 +55,7 @@ def free_port(host: str = "127.0.0.1") -> int:
     server will bind (0.0.0.0 conflicts with a port held on any address)."""
     low = _ephemeral_low()
     for _ in range(50) if low > 4096 else ():
-        port = random.randrange(max(1024, low - 12000), low)
+        port = _PORT_PICKER.randrange(max(1024, low - 12000), low)
         with socket.socket() as s:
             try:
                 s.bind((host, port))

@@ -13,6 +13,7 @@ import requests
 
 from scripts.web_server import WebServer, _ephemeral_low, free_port
 from tests.support.browser import web_env
+from tests.support.services import ROOT
 
 
 def test_free_ports_lie_below_the_ephemeral_range_and_are_free():
@@ -79,6 +80,30 @@ def test_a_taken_port_of_a_second_address_is_left_for_another(two_ticker_store, 
             assert f"Connection in use: ('0.0.0.0', {taken})" in log
             listening = [line for line in log.splitlines() if "Listening at: " in line]  # one line, both addresses
             assert any(f"http://0.0.0.0:{server.binds['0.0.0.0']}" in line for line in listening), listening
+    finally:
+        other.shutdown()
+        other.server_close()
+
+
+@pytest.mark.e2e
+def test_the_procfile_web_leaves_a_taken_port_for_another(two_ticker_store, tmp_path, monkeypatch):
+    """``scripts.bench_slow_clients.start_web`` (the Procfile's ``web:`` line, as test_slow_clients starts it)
+    does the same: another server's /healthz on its port is not taken for its own gunicorn's."""
+    from scripts import bench_slow_clients
+
+    other = ThreadingHTTPServer(("127.0.0.1", free_port()), _Healthy)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    taken = other.server_address[1]
+    picks = iter([taken])  # the first pick is the taken port, as if the other had taken it meanwhile
+    monkeypatch.setattr(bench_slow_clients, "free_port", lambda: next(picks, None) or free_port())
+    try:
+        proc, base = bench_slow_clients.start_web(ROOT, web_env(f"sqlite:///{two_ticker_store}", tmp_path),
+                                                  tmp_path / "web.log")
+        try:
+            assert base != f"http://127.0.0.1:{taken}"
+            assert requests.get(base + "/healthz", timeout=10).json()["status"] == "ok"
+        finally:
+            bench_slow_clients.stop_web(proc)
     finally:
         other.shutdown()
         other.server_close()

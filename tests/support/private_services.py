@@ -17,6 +17,7 @@ from pathlib import Path
 
 from scripts.web_server import free_port  # below the ephemeral range: no outgoing connection takes it
 
+START_ATTEMPTS = 5  # a port taken between free_port's check and the server's bind: another port, this often
 PG_BIN = Path(next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), "/usr/lib/postgresql/15/bin"))
 
 
@@ -41,14 +42,24 @@ class PrivateRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
-             "--dir", str(self.dir)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        _wait_port(self.port)
+    def start(self, new_port_if_taken: bool = False) -> None:
+        """Start on ``port``; ``new_port_if_taken`` (the first start, before anyone has the URL): on another
+        port when another process took this one since it was picked."""
+        for attempt in range(1, START_ATTEMPTS + 1):
+            log = self.dir / f"redis-{self.port}.log"
+            self.proc = subprocess.Popen(
+                ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
+                 "--dir", str(self.dir)],
+                stdout=open(log, "wb"), stderr=subprocess.STDOUT,
+            )
+            # Its own "Ready" line, not just an open port: another server already on the port would answer too.
+            if _ready(self.proc, log, "Ready to accept connections"):
+                _wait_port(self.port)
+                return
+            if not (new_port_if_taken and _port_taken(log) and attempt < START_ATTEMPTS):
+                raise RuntimeError(f"redis-server did not start on port {self.port}: {_why(log)}")
+            self.port = free_port()
+        raise AssertionError("unreachable")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -80,15 +91,51 @@ class PrivatePostgres:
             shutil.chown(self.root, "postgres")
         self._as_postgres(str(PG_BIN / "initdb"), "-D", str(self.dir), "-A", "trust", "-U", "postgres")
 
-    def start(self) -> None:
-        self._as_postgres(
-            str(PG_BIN / "pg_ctl"), "-D", str(self.dir), "-w", "-l", str(self.root / "pg.log"),
-            "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1", "start",
-        )
-        _wait_port(self.port)
+    def start(self, new_port_if_taken: bool = False) -> None:
+        """Start on ``port`` (a restart keeps it: clients reconnect to the same URL); ``new_port_if_taken``
+        (the first start, before anyone has the URL): on another port when another process took this one."""
+        for attempt in range(1, START_ATTEMPTS + 1):
+            log = self.root / f"pg-{self.port}.log"
+            try:
+                self._as_postgres(
+                    str(PG_BIN / "pg_ctl"), "-D", str(self.dir), "-w", "-l", str(log),
+                    "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1", "start",
+                )
+            except subprocess.CalledProcessError:
+                if not (new_port_if_taken and _port_taken(log) and attempt < START_ATTEMPTS):
+                    raise RuntimeError(f"PostgreSQL did not start on port {self.port}: {_why(log)}") from None
+                self.port = free_port()
+                continue
+            _wait_port(self.port)
+            return
 
     def stop(self, mode: str = "fast") -> None:
         self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.dir), "-m", mode, "-w", "stop")
+
+
+def _why(log: Path) -> str:
+    """Why a server did not start, from its log: the port, or the log's last lines."""
+    if _port_taken(log):
+        return "another process holds the port"
+    return "its log ends: " + (" | ".join(log.read_text(errors="replace").strip().splitlines()[-4:])
+                               if log.exists() else "(no log)")
+
+
+def _port_taken(log: Path) -> bool:
+    """The server's log says another process holds its port (a race: ``free_port`` checked it free)."""
+    return log.exists() and "Address already in use" in log.read_text(errors="replace")
+
+
+def _ready(proc: subprocess.Popen, log: Path, line: str, timeout: float = 30) -> bool:
+    """Whether ``proc`` logged ``line`` before it exited (False: it exited; see its log)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.exists() and line in log.read_text(errors="replace"):
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.05)
+    raise TimeoutError(f"{log.name}: no {line!r} after {timeout:g} s")
 
 
 def available(binary: str) -> bool:
@@ -102,7 +149,7 @@ def private_redis(tmp: Path):
 
         service_missing("redis-server not installed (apt-get install redis-server)")
     r = PrivateRedis(tmp)
-    r.start()
+    r.start(new_port_if_taken=True)
     try:
         yield r
     finally:
@@ -113,7 +160,7 @@ def private_redis(tmp: Path):
 def private_postgres(tmp: Path):
     pg = PrivatePostgres(tmp)
     pg.init()
-    pg.start()
+    pg.start(new_port_if_taken=True)
     try:
         yield pg
     finally:
