@@ -52,7 +52,7 @@ def check(get_engine: Callable[[], Engine], timeout_s: float = TIMEOUT_S) -> tup
         future = _pending
     try:
         future.result(timeout=timeout_s)
-    except FutureTimeout:
+    except (FutureTimeout, deadline.DeadlineExceeded):  # the wait, or the read itself, ran out of time
         log.warning("healthz: the store did not answer within %.0f s", timeout_s)
         return False, f"the store did not answer within {timeout_s:.0f} s"
     except Exception as exc:  # any failure to read is "not healthy"; the details only in the log

@@ -32,7 +32,7 @@ from pathlib import Path
 import requests
 
 from scripts.load_test import forecast_callback_body, percentile
-from scripts.web_server import free_port
+from scripts.web_server import free_port, gunicorn_listening, gunicorn_port_taken
 
 ROOT = Path(__file__).resolve().parents[1]
 TRICKLE_EVERY_S = 5.0
@@ -51,12 +51,14 @@ def start_web(code_dir: Path, env: dict[str, str], log: Path, attempts: int = 5)
     """The checkout's Procfile ``web:`` command under bash, on a free loopback port; (process, base URL).
     On a port another process took since ``free_port`` checked it, again on another."""
     cmd = procfile_web(code_dir).replace("0.0.0.0:", "127.0.0.1:")  # loopback only
-    for _ in range(attempts):
+    for attempt in range(attempts):
         port = free_port()
         full = {**os.environ, **env, "PORT": str(port), "WEB_CONCURRENCY": "2",
                 "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
-        proc = subprocess.Popen(["bash", "-c", f"exec {cmd}"], cwd=code_dir, env=full, stdout=open(log, "wb"),
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        # one log for every attempt (appended after the first); gunicorn writes to its own copy of the descriptor
+        with open(log, "ab" if attempt else "wb") as out:
+            proc = subprocess.Popen(["bash", "-c", f"exec {cmd}"], cwd=code_dir, env=full, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
         base = f"http://127.0.0.1:{port}"
         if _healthy(proc, base, log):
             return proc, base
@@ -68,16 +70,16 @@ def _healthy(proc: subprocess.Popen, base: str, log: Path, timeout: float = 60) 
     """True once this gunicorn (bash execs it: ``proc``'s pid) listens on ``base`` and answers /healthz;
     False when another process holds the port. Until its master logs ``Listening at: <base> (<pid>)``, an
     answer on the port could come from another test's server."""
-    listening = f"Listening at: {base} ({proc.pid})"
+    port = int(base.rsplit(":", 1)[1])
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         text = log.read_text(errors="replace")
-        if f"Connection in use: ('127.0.0.1', {base.rsplit(':', 1)[1]})" in text:
+        if gunicorn_port_taken(text, "127.0.0.1", port):
             return False
         if proc.poll() is not None:
             raise SystemExit(f"error: the web exited with {proc.returncode}; see {log}")
         try:
-            if listening in text and requests.get(base + "/healthz", timeout=1).status_code == 200:
+            if gunicorn_listening(text, proc.pid, port) and requests.get(base + "/healthz", timeout=1).status_code == 200:
                 return True
         except requests.RequestException:
             pass

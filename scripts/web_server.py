@@ -72,6 +72,18 @@ def gunicorn_bin() -> str:
     return str(cand) if cand.exists() else (shutil.which("gunicorn") or "gunicorn")
 
 
+def gunicorn_listening(log_text: str, pid: int, port: int) -> bool:
+    """The gunicorn master ``pid`` has bound ``port``: it logged ``Listening at: ...127.0.0.1:PORT... (PID)``.
+    Until then a /healthz answer on the port could come from another process holding it."""
+    return any(line.endswith(f"({pid})") and f"http://127.0.0.1:{port}" in line
+               for line in log_text.splitlines() if "Listening at: " in line)
+
+
+def gunicorn_port_taken(log_text: str, host: str, port: int) -> bool:
+    """gunicorn found ``host:port`` held by another process (it retries for 5 s, then exits 1)."""
+    return f"Connection in use: ('{host}', {port})" in log_text
+
+
 class _PortTaken(Exception):
     """gunicorn could not bind its port: another process holds it."""
 
@@ -144,22 +156,16 @@ class WebServer:
             )
         return self._wait_healthy(timeout, log_path)
 
-    def _listening(self, text: str) -> bool:
-        """This gunicorn has bound its port: its master logged ``Listening at: ...127.0.0.1:PORT... (PID)``.
-        Until then a /healthz answer on the port could come from another process holding it."""
-        return any(line.endswith(f"({self.proc.pid})") and f"http://127.0.0.1:{self.port}" in line
-                   for line in text.splitlines() if "Listening at: " in line)
-
     def _wait_healthy(self, timeout: float, log_path: Path) -> "WebServer":
         deadline, bound = time.monotonic() + timeout, False
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 text = log_path.read_text(errors="replace")
-                if any(f"Connection in use: ('{host}', {port})" in text for host, port in self.binds.items()):
+                if any(gunicorn_port_taken(text, host, port) for host, port in self.binds.items()):
                     raise _PortTaken()
                 tail = " | ".join(text.strip().splitlines()[-5:])
                 raise RuntimeError(f"gunicorn exited with {self.proc.returncode}; its log ({log_path}) ends: {tail}")
-            bound = bound or self._listening(log_path.read_text(errors="replace"))
+            bound = bound or gunicorn_listening(log_path.read_text(errors="replace"), self.proc.pid, self.port)
             if not bound:
                 time.sleep(0.05)
                 continue

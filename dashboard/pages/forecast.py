@@ -87,7 +87,8 @@ def headline_cards(snap: Snapshot, cell: str) -> dbc.Row:
     fc, info = view.outputs.get("forecast"), view.info
     status = snap.status
     last_day = status.last_date if status else None
-    today = market_date(data.now())  # the web's one clock (a test pins it), on the market's date
+    now = data.now()  # the web's one clock (a test pins it); days are counted on the market's date
+    today = market_date(now)
     stale = last_day is not None and (today - last_day).days > STALE_DAYS
     # The newest stored close, whatever the forecast was made from (the DATA card and the chart show the same day).
     newest = snap.closes.iloc[-1] if snap.has_prices else None
@@ -98,7 +99,7 @@ def headline_cards(snap: Snapshot, cell: str) -> dbc.Row:
                  f"{kind} {fmt_dt(info.created_at)} ({ago(info.created_at)})", id_=ids.Forecast.MODEL_CARD)
     source = card("Data", status.latest_source if status else "-", [
         f"last day {last_day or '-'} ",
-        html.Span(f"({ago(last_day)})", className="text-danger fw-bold" if stale else None),
+        html.Span(f"({ago(last_day, now)})", className="text-danger fw-bold" if stale else None),
         f" · fetched {ago(status.last_fetched_at if status else None)}"], id_=ids.Forecast.DATA_CARD)
     cards = (last_close, _next_day_card(fc, status, today, float(newest) if newest is not None else None), model, source)
     metrics = view.outputs.get("metrics")

@@ -27,8 +27,9 @@ def running_clock(env: dict[str, str], log_path: Path, bootstrap: bool = False) 
     """A clock on ``env``'s store (without REDIS_URL its child runs the queued requests), stopped
     with SIGTERM as Heroku stops it; by default it does not bootstrap a fresh store."""
     args = [sys.executable, "-m", "jobs", "clock", *([] if bootstrap else ["--no-bootstrap"])]
-    proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **env}, stdout=open(log_path, "wb"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    with open(log_path, "wb") as out:  # the clock writes to its own copy of the descriptor
+        proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **env}, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield proc
     finally:

@@ -6,6 +6,7 @@ and is removed afterwards.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -47,13 +48,19 @@ class PrivateRedis:
         port when another process took this one since it was picked."""
         for attempt in range(1, START_ATTEMPTS + 1):
             log = self.dir / f"redis-{self.port}.log"
-            self.proc = subprocess.Popen(
-                ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
-                 "--dir", str(self.dir)],
-                stdout=open(log, "wb"), stderr=subprocess.STDOUT,
-            )
+            with open(log, "wb") as out:  # the server writes to its own copy of the descriptor
+                self.proc = subprocess.Popen(
+                    ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly",
+                     "no", "--dir", str(self.dir)],
+                    stdout=out, stderr=subprocess.STDOUT,
+                )
             # Its own "Ready" line, not just an open port: another server already on the port would answer too.
-            if _ready(self.proc, log, "Ready to accept connections"):
+            try:
+                ready = _ready(self.proc, log, "Ready to accept connections")
+            except TimeoutError:
+                self.stop()
+                raise
+            if ready:
                 _wait_port(self.port)
                 return
             if not (new_port_if_taken and _port_taken(log) and attempt < START_ATTEMPTS):
@@ -103,6 +110,9 @@ class PrivatePostgres:
                 )
             except subprocess.CalledProcessError:
                 if not (new_port_if_taken and _port_taken(log) and attempt < START_ATTEMPTS):
+                    # pg_ctl -w gives up after 60 s, which a slow machine can reach while the server still starts
+                    with contextlib.suppress(subprocess.CalledProcessError):
+                        self.stop("immediate")
                     raise RuntimeError(f"PostgreSQL did not start on port {self.port}: {_why(log)}") from None
                 self.port = free_port()
                 continue
@@ -159,9 +169,9 @@ def private_redis(tmp: Path):
 @contextmanager
 def private_postgres(tmp: Path):
     pg = PrivatePostgres(tmp)
-    pg.init()
-    pg.start(new_port_if_taken=True)
     try:
+        pg.init()
+        pg.start(new_port_if_taken=True)
         yield pg
     finally:
         try:

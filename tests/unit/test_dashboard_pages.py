@@ -216,9 +216,10 @@ def _component(tree, component_id: str):
 
 
 def test_freshness_is_counted_by_the_apps_clock_on_the_markets_calendar(dash_client, fixture_store_url):
-    """The web's one clock decides staleness, on New York's date: at 21:00 New York on the day of the last
-    close (02:00 UTC the next day, when a UTC date would call it a day old) the close is today's and the
-    forecast current; a week later the DATA card is red and the forecast says it is stale."""
+    """The web's one clock decides staleness, on New York's date: at 02:00 UTC the day after the last close
+    (21:00 New York in winter, 22:00 in summer: still that day there, though a UTC date would call it a day
+    old) the close is today's and the forecast current; a week later the DATA card is red and the forecast
+    says it is stale."""
     from sqlalchemy import func, select
 
     from store.tables import Price
