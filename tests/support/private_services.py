@@ -33,7 +33,41 @@ def _wait_port(port: int, timeout: float = 30) -> None:
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
-class PrivateRedis:
+class _PrivateServer:
+    """A server on a port of its own (``free_port``). A subclass starts it once (``_start_once``: True when
+    it is up, False when it exited; its log says why); ``start`` holds what both servers share."""
+
+    name = ""
+    port: int
+
+    def _log(self) -> Path:
+        raise NotImplementedError
+
+    def _start_once(self, log: Path) -> bool:
+        raise NotImplementedError
+
+    def _clean_up_failed_start(self) -> None:
+        """After a start that will not be tried again (nothing by default)."""
+
+    def start(self, new_port_if_taken: bool = False) -> None:
+        """Start on ``port`` (a restart keeps it: clients reconnect to the same URL); ``new_port_if_taken``
+        (the first start, before anyone has the URL): on another port when another process took this one
+        since it was picked."""
+        for attempt in range(1, START_ATTEMPTS + 1):
+            log = self._log()
+            if self._start_once(log):
+                _wait_port(self.port)
+                return
+            if not (new_port_if_taken and _port_taken(log) and attempt < START_ATTEMPTS):
+                self._clean_up_failed_start()
+                raise RuntimeError(f"{self.name} did not start on port {self.port}: {_why(log)}")
+            self.port = free_port()
+        raise AssertionError("unreachable")
+
+
+class PrivateRedis(_PrivateServer):
+    name = "redis-server"
+
     def __init__(self, workdir: Path):
         self.dir = workdir
         self.port = free_port()
@@ -43,30 +77,22 @@ class PrivateRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, new_port_if_taken: bool = False) -> None:
-        """Start on ``port``; ``new_port_if_taken`` (the first start, before anyone has the URL): on another
-        port when another process took this one since it was picked."""
-        for attempt in range(1, START_ATTEMPTS + 1):
-            log = self.dir / f"redis-{self.port}.log"
-            with open(log, "wb") as out:  # the server writes to its own copy of the descriptor
-                self.proc = subprocess.Popen(
-                    ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly",
-                     "no", "--dir", str(self.dir)],
-                    stdout=out, stderr=subprocess.STDOUT,
-                )
-            # Its own "Ready" line, not just an open port: another server already on the port would answer too.
-            try:
-                ready = _ready(self.proc, log, "Ready to accept connections")
-            except TimeoutError:
-                self.stop()
-                raise
-            if ready:
-                _wait_port(self.port)
-                return
-            if not (new_port_if_taken and _port_taken(log) and attempt < START_ATTEMPTS):
-                raise RuntimeError(f"redis-server did not start on port {self.port}: {_why(log)}")
-            self.port = free_port()
-        raise AssertionError("unreachable")
+    def _log(self) -> Path:
+        return self.dir / f"redis-{self.port}.log"
+
+    def _start_once(self, log: Path) -> bool:
+        with open(log, "wb") as out:  # the server writes to its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly",
+                 "no", "--dir", str(self.dir)],
+                stdout=out, stderr=subprocess.STDOUT,
+            )
+        # Its own "Ready" line, not just an open port: another server already on the port would answer too.
+        try:
+            return _ready(self.proc, log, "Ready to accept connections")
+        except TimeoutError:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -75,8 +101,10 @@ class PrivateRedis:
         self.proc = None
 
 
-class PrivatePostgres:
+class PrivatePostgres(_PrivateServer):
     """An initdb cluster run as the ``postgres`` OS user (the server refuses root)."""
+
+    name = "PostgreSQL"
 
     def __init__(self, workdir: Path):
         # Its own folder directly under /tmp: the postgres user cannot enter
@@ -98,26 +126,23 @@ class PrivatePostgres:
             shutil.chown(self.root, "postgres")
         self._as_postgres(str(PG_BIN / "initdb"), "-D", str(self.dir), "-A", "trust", "-U", "postgres")
 
-    def start(self, new_port_if_taken: bool = False) -> None:
-        """Start on ``port`` (a restart keeps it: clients reconnect to the same URL); ``new_port_if_taken``
-        (the first start, before anyone has the URL): on another port when another process took this one."""
-        for attempt in range(1, START_ATTEMPTS + 1):
-            log = self.root / f"pg-{self.port}.log"
-            try:
-                self._as_postgres(
-                    str(PG_BIN / "pg_ctl"), "-D", str(self.dir), "-w", "-l", str(log),
-                    "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1", "start",
-                )
-            except subprocess.CalledProcessError:
-                if not (new_port_if_taken and _port_taken(log) and attempt < START_ATTEMPTS):
-                    # pg_ctl -w gives up after 60 s, which a slow machine can reach while the server still starts
-                    with contextlib.suppress(subprocess.CalledProcessError):
-                        self.stop("immediate")
-                    raise RuntimeError(f"PostgreSQL did not start on port {self.port}: {_why(log)}") from None
-                self.port = free_port()
-                continue
-            _wait_port(self.port)
-            return
+    def _log(self) -> Path:
+        return self.root / f"pg-{self.port}.log"
+
+    def _start_once(self, log: Path) -> bool:
+        try:
+            self._as_postgres(
+                str(PG_BIN / "pg_ctl"), "-D", str(self.dir), "-w", "-l", str(log),
+                "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1", "start",
+            )
+        except subprocess.CalledProcessError:
+            return False
+        return True
+
+    def _clean_up_failed_start(self) -> None:
+        # pg_ctl -w gives up after 60 s, which a slow machine can reach while the server still starts
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop("immediate")
 
     def stop(self, mode: str = "fast") -> None:
         self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.dir), "-m", mode, "-w", "stop")
