@@ -16,7 +16,7 @@ from store import runs
 from store.db import make_engine, session_factory
 from store.tables import Champion, ClockStatus
 from scripts.web_server import WebServer
-from tests.support.browser import open_page, wait_js, web_env
+from tests.support.browser import open_page, settle, wait_js, web_env
 from tests.support.dashboard_env import ADMIN
 from dashboard import ids
 
@@ -72,6 +72,9 @@ def _pick(page, dropdown: str, option_text: str) -> None:
     """Choose an option of a dcc.Dropdown the way a user does: open it, click the option."""
     # Centred first, as a user scrolls: opened at the viewport's bottom edge, its menu falls outside.
     page.wait_for_selector(dropdown, timeout=20000)  # the page's sections render one callback after another
+    # ... and push the dropdown down as they arrive: centred before they were all in, it once ended at the
+    # bottom edge on a slow machine and its option stayed "outside of the viewport" for 30 s.
+    settle(page)
     page.eval_on_selector(dropdown, "e => e.scrollIntoView({block: 'center'})")
     page.click(dropdown)
     page.locator("[role=option]", has_text=option_text).first.click()
